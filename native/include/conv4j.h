@@ -1,0 +1,169 @@
+/*
+ * conv4j native core: the plain C API (no JNI anywhere in the core).
+ *
+ * A convolution is described by a c4j_conv2d_desc: a strided NHWC input view, a contiguous HWIO
+ * filter, the geometry (strides, dilations, top/left padding, output size) and a strided NHWC
+ * output view whose channel stride is 1. Padding is virtual: input coordinates outside
+ * [0, in_h) x [0, in_w) read as zero, so pad_bottom/pad_right are implied by out_h/out_w.
+ *
+ * The contraction always runs as sgemm calls through the c4j_blas table (bound with dlopen, see
+ * c4j_blas_open); the core itself never runs a scalar multiply-accumulate over the filter.
+ *
+ * Work is split into "units" (independent pieces of the output, see c4j_conv2d_units) so that the
+ * caller can spread a convolution over threads. The decomposition depends only on the descriptor
+ * and the algorithm, never on the thread count, so every thread count gives bit-identical results.
+ *
+ * Every entry point re-checks its descriptor against the element counts the caller says are
+ * available behind each pointer (c4j_conv2d_check); the Java layer validates first and this is the
+ * cheap second line of defence. Nothing is written to the output unless the checks pass.
+ */
+#ifndef CONV4J_H
+#define CONV4J_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define C4J_API __attribute__((visibility("default")))
+#else
+#define C4J_API
+#endif
+
+typedef enum {
+    C4J_OK = 0,
+    C4J_ERR_ARG = 1,         /* the descriptor is inconsistent (message says which field) */
+    C4J_ERR_BOUNDS = 2,      /* a view reaches outside the memory it was given */
+    C4J_ERR_NOMEM = 3,       /* a workspace allocation failed */
+    C4J_ERR_BLAS = 4,        /* no usable BLAS bound */
+    C4J_ERR_UNSUPPORTED = 5  /* the algorithm cannot run this descriptor */
+} c4j_status;
+
+typedef enum { C4J_ACT_NONE = 0, C4J_ACT_RELU = 1, C4J_ACT_RELU6 = 2 } c4j_activation;
+
+/* Algorithms. Numbers are part of the JNI contract (io.conv4j.Algorithm#nativeId). */
+typedef enum {
+    C4J_ALGO_GEMM_DIRECT = 1,   /* 1x1, unpadded: sgemm straight on the input rows, no copy */
+    C4J_ALGO_GEMM_TILED = 2,    /* patch tiles sized for L2 (im2col per tile), one sgemm per tile */
+    C4J_ALGO_WINOGRAD_2X2 = 3,  /* F(2x2,3x3), stride 1, dilation 1: 16 batched sgemm per tile block */
+    C4J_ALGO_WINOGRAD_4X4 = 4,  /* F(4x4,3x3): 36 batched sgemm per tile block */
+    C4J_ALGO_FFT = 5            /* tiled FFT (overlap-save) for large kernels, products as sgemm */
+} c4j_algo;
+
+/* Number of int64 fields in c4j_conv2d_desc, in declaration order (the JNI layer copies a long[]). */
+#define C4J_DESC_FIELDS 27
+
+typedef struct {
+    int64_t batch, in_h, in_w, in_c;    /* logical input view, NHWC */
+    int64_t in_stride[4];               /* element strides of the input view: n, h, w, c (>= 0) */
+    int64_t kernel_h, kernel_w;         /* filter is contiguous [kernel_h, kernel_w, in_c/groups, out_c] */
+    int64_t out_c, groups;
+    int64_t stride_h, stride_w;
+    int64_t dilation_h, dilation_w;
+    int64_t pad_top, pad_left;          /* virtual zeros; bottom/right follow from out_h/out_w */
+    int64_t out_h, out_w;
+    int64_t out_stride[4];              /* element strides of the output view: n, h, w, c (c must be 1) */
+    int64_t flip;                       /* 1: true convolution (kernel rotated 180 degrees) */
+    int64_t activation;                 /* c4j_activation, applied after the bias */
+    int64_t has_bias;                   /* 1: bias[out_c] is added */
+} c4j_conv2d_desc;
+
+/* ------------------------------------------------------------------ BLAS binding */
+
+typedef void (*c4j_sgemm_fn)(int order, int trans_a, int trans_b, int m, int n, int k, float alpha,
+                             const float *a, int lda, const float *b, int ldb, float beta, float *c,
+                             int ldc);
+
+/* Functions of the BLAS conv4j runs on. Only sgemm is required; the rest are OpenBLAS extras. */
+typedef struct {
+    void *handle;                        /* dlopen handle (NULL when filled by hand) */
+    c4j_sgemm_fn sgemm;                  /* cblas_sgemm */
+    void (*set_num_threads)(int);        /* openblas_set_num_threads, may be NULL */
+    int (*get_num_threads)(void);        /* openblas_get_num_threads, may be NULL */
+    char *(*get_config)(void);           /* openblas_get_config, may be NULL */
+    char *(*get_corename)(void);         /* openblas_get_corename, may be NULL */
+    char forced_coretype[32];            /* OPENBLAS_CORETYPE conv4j set while loading, or "" */
+} c4j_blas;
+
+/* CBLAS constants (ABI-stable values) so the core needs no cblas.h. */
+enum { C4J_ROW_MAJOR = 101, C4J_NO_TRANS = 111, C4J_TRANS = 112 };
+
+/*
+ * dlopen()s the BLAS at `path` (RTLD_NOW | RTLD_LOCAL) and binds the functions above.
+ * coretype: NULL or "" leaves the environment and OpenBLAS's own CPU detection alone; "auto"
+ * selects the AVX-512 (SkylakeX) kernels when this CPU has AVX-512 (OpenBLAS 0.3.31 does not
+ * recognise e.g. AMD Zen 5 and falls back to its AVX2 Haswell kernels, about 1.8x slower there);
+ * any other value is used as the core name. OpenBLAS reads OPENBLAS_CORETYPE once, while loading,
+ * so conv4j sets it just around dlopen and then restores the previous value: the library bound
+ * here is conv4j's private copy, and other OpenBLAS users in the process see no change.
+ * Not thread-safe with respect to other environment changes: call once, at start-up.
+ */
+C4J_API c4j_status c4j_blas_open(const char *path, const char *coretype, c4j_blas *out, char *err,
+                                 size_t err_len);
+C4J_API void c4j_blas_close(c4j_blas *blas);
+
+/* 1 when this CPU (and OS) supports the AVX-512 subsets OpenBLAS's SkylakeX kernels use. */
+C4J_API int c4j_cpu_has_avx512(void);
+
+/* ------------------------------------------------------------------ memory */
+
+/* 64-byte aligned allocation, counted, zero-filled when `zero`. NULL on failure or bytes == 0. */
+C4J_API void *c4j_alloc(size_t bytes, int zero);
+C4J_API void c4j_free(void *p);
+/* bytes currently allocated through c4j_alloc, and the peak since start (or the last reset) */
+C4J_API int64_t c4j_allocated_bytes(void);
+C4J_API int64_t c4j_peak_allocated_bytes(void);
+C4J_API void c4j_reset_peak_allocated_bytes(void);
+/* Test hook: make the next `count` calls to c4j_alloc fail (0 turns injection off). */
+C4J_API void c4j_fail_next_allocations(int count);
+
+/* ------------------------------------------------------------------ forward convolution */
+
+/*
+ * Checks the descriptor and that every view stays inside the memory given: `*_avail` is the number
+ * of floats readable (writable for out) from the pointer that will be passed. filter_avail is
+ * checked against the raw HWIO filter. Writes a message naming the field to err (may be NULL).
+ */
+C4J_API c4j_status c4j_conv2d_check(const c4j_conv2d_desc *d, int64_t in_avail, int64_t filter_avail,
+                                    int64_t bias_avail, int64_t out_avail, char *err, size_t err_len);
+
+/* C4J_OK when `algo` can run `d` (stride/dilation/kernel restrictions), else C4J_ERR_UNSUPPORTED. */
+C4J_API c4j_status c4j_conv2d_supports(const c4j_conv2d_desc *d, c4j_algo algo);
+
+/* Number of independent work units of `algo` on `d` (>= 1 for a non-empty output). */
+C4J_API int64_t c4j_conv2d_units(const c4j_conv2d_desc *d, c4j_algo algo);
+
+/*
+ * Workspace bytes one call of c4j_conv2d_forward needs (any unit range); bounded and independent
+ * of the batch size. The core never allocates: the caller passes the workspace, so an allocation
+ * failure surfaces before any output is written. -1 when the algorithm cannot run `d`.
+ */
+C4J_API int64_t c4j_conv2d_workspace_bytes(const c4j_conv2d_desc *d, c4j_algo algo);
+
+/*
+ * Floats of the prepared (transformed) filter for `algo`; 0 when the algorithm uses the raw HWIO
+ * filter as it is. c4j_conv2d_prepare writes it from the raw filter.
+ */
+C4J_API int64_t c4j_conv2d_prepared_floats(const c4j_conv2d_desc *d, c4j_algo algo);
+C4J_API c4j_status c4j_conv2d_prepare(const c4j_conv2d_desc *d, c4j_algo algo, const float *filter,
+                                      float *prepared, char *err, size_t err_len);
+
+/*
+ * Runs units [unit_begin, unit_end) of the convolution. `filter` is the raw HWIO filter and
+ * `prepared` the output of c4j_conv2d_prepare (required when prepared_floats > 0, else ignored).
+ * bias may be NULL unless has_bias. workspace: c4j_conv2d_workspace_bytes bytes, 64-byte aligned.
+ * The caller must have run c4j_conv2d_check with the true extents (the JNI layer does).
+ */
+C4J_API c4j_status c4j_conv2d_forward(const c4j_blas *blas, const c4j_conv2d_desc *d, c4j_algo algo,
+                                      const float *in, const float *filter, const float *prepared,
+                                      const float *bias, float *out, void *workspace,
+                                      int64_t workspace_bytes, int64_t unit_begin, int64_t unit_end,
+                                      char *err, size_t err_len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CONV4J_H */

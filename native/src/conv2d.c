@@ -1,0 +1,92 @@
+/* Forward convolution: algorithm applicability, work units, and dispatch. */
+#include <limits.h>
+#include <stdint.h>
+
+#include "internal.h"
+
+c4j_status c4j_conv2d_supports(const c4j_conv2d_desc *d, c4j_algo algo) {
+    switch (algo) {
+    case C4J_ALGO_GEMM_TILED:
+        return C4J_OK;
+    case C4J_ALGO_GEMM_DIRECT: {
+        /* each output pixel is one input pixel row read in place: no padding, no virtual zeros,
+           channels contiguous, and a row step BLAS accepts as lda (>= K) */
+        const int64_t lda = d->stride_w * d->in_stride[2];
+        int ok = d->kernel_h == 1 && d->kernel_w == 1 && d->pad_top == 0 && d->pad_left == 0 &&
+                 (d->in_stride[3] == 1 || c4j_cin_g(d) == 1) && lda >= c4j_cin_g(d) && lda <= INT_MAX &&
+                 (d->out_h - 1) * d->stride_h < d->in_h && (d->out_w - 1) * d->stride_w < d->in_w;
+        return ok ? C4J_OK : C4J_ERR_UNSUPPORTED;
+    }
+    default:
+        return C4J_ERR_UNSUPPORTED;
+    }
+}
+
+int64_t c4j_conv2d_units(const c4j_conv2d_desc *d, c4j_algo algo) {
+    if (d->batch == 0 || c4j_conv2d_supports(d, algo) != C4J_OK) return 0;
+    switch (algo) {
+    case C4J_ALGO_GEMM_DIRECT: return c4j_gemm_direct_units(d);
+    case C4J_ALGO_GEMM_TILED: return c4j_gemm_tiled_units(d);
+    default: return 0;
+    }
+}
+
+int64_t c4j_conv2d_workspace_bytes(const c4j_conv2d_desc *d, c4j_algo algo) {
+    if (c4j_conv2d_supports(d, algo) != C4J_OK) return -1;
+    switch (algo) {
+    case C4J_ALGO_GEMM_DIRECT: return 0;
+    case C4J_ALGO_GEMM_TILED: return c4j_gemm_tiled_workspace(d);
+    default: return -1;
+    }
+}
+
+int64_t c4j_conv2d_prepared_floats(const c4j_conv2d_desc *d, c4j_algo algo) {
+    (void)d;
+    switch (algo) {
+    default: return 0; /* the GEMM algorithms read the HWIO filter as it is */
+    }
+}
+
+c4j_status c4j_conv2d_prepare(const c4j_conv2d_desc *d, c4j_algo algo, const float *filter,
+                              float *prepared, char *err, size_t err_len) {
+    if (c4j_conv2d_supports(d, algo) != C4J_OK)
+        return c4j_fail(C4J_ERR_UNSUPPORTED, err, err_len, "algorithm %d cannot run this convolution",
+                        (int)algo);
+    if (c4j_conv2d_prepared_floats(d, algo) == 0) return C4J_OK;
+    (void)filter;
+    (void)prepared;
+    return c4j_fail(C4J_ERR_UNSUPPORTED, err, err_len, "algorithm %d has no prepared form", (int)algo);
+}
+
+c4j_status c4j_conv2d_forward(const c4j_blas *blas, const c4j_conv2d_desc *d, c4j_algo algo,
+                              const float *in, const float *filter, const float *prepared,
+                              const float *bias, float *out, void *workspace, int64_t workspace_bytes,
+                              int64_t unit_begin, int64_t unit_end, char *err, size_t err_len) {
+    if (blas == NULL || blas->sgemm == NULL)
+        return c4j_fail(C4J_ERR_BLAS, err, err_len, "no BLAS bound");
+    if (c4j_conv2d_supports(d, algo) != C4J_OK)
+        return c4j_fail(C4J_ERR_UNSUPPORTED, err, err_len, "algorithm %d cannot run this convolution",
+                        (int)algo);
+    const int64_t units = c4j_conv2d_units(d, algo);
+    if (unit_begin < 0 || unit_end > units || unit_begin > unit_end)
+        return c4j_fail(C4J_ERR_ARG, err, err_len, "unit range [%lld, %lld) outside [0, %lld)",
+                        (long long)unit_begin, (long long)unit_end, (long long)units);
+    if (unit_begin == unit_end) return C4J_OK;
+    const int64_t need = c4j_conv2d_workspace_bytes(d, algo);
+    if (need > 0 && (workspace == NULL || workspace_bytes < need || ((uintptr_t)workspace & 63u) != 0))
+        return c4j_fail(C4J_ERR_ARG, err, err_len, "workspace of %lld bytes (64-byte aligned) needed, got %lld",
+                        (long long)need, (long long)workspace_bytes);
+    const int64_t prep = c4j_conv2d_prepared_floats(d, algo);
+    if (prep > 0 && prepared == NULL)
+        return c4j_fail(C4J_ERR_ARG, err, err_len, "algorithm %d needs the prepared filter", (int)algo);
+    switch (algo) {
+    case C4J_ALGO_GEMM_DIRECT:
+        c4j_gemm_direct_run(blas, d, in, filter, bias, out, unit_begin, unit_end);
+        return C4J_OK;
+    case C4J_ALGO_GEMM_TILED:
+        c4j_gemm_tiled_run(blas, d, in, filter, bias, out, workspace, unit_begin, unit_end);
+        return C4J_OK;
+    default:
+        return C4J_ERR_UNSUPPORTED;
+    }
+}

@@ -1,0 +1,62 @@
+/*
+ * 1x1 convolution without padding as sgemm straight on the input: output pixel rows are input pixel
+ * rows (every stride_w-th pixel, lda = stride_w * w_stride), so no patch is ever copied.
+ * Rows are cut into runs that are uniformly spaced in both input and output memory; each run
+ * piece is one sgemm call per group.
+ */
+#include <limits.h>
+
+#include "internal.h"
+
+/* Rows per unit: large enough for an efficient sgemm, small enough to spread over threads. */
+#define DIRECT_ROWS_PER_UNIT 256
+
+static int64_t total_rows(const c4j_conv2d_desc *d) { return d->batch * d->out_h * d->out_w; }
+
+int64_t c4j_gemm_direct_units(const c4j_conv2d_desc *d) {
+    return d->groups * c4j_ceil_div(total_rows(d), DIRECT_ROWS_PER_UNIT);
+}
+
+/* input rows (n, oh, ow) and output rows are evenly spaced across an output row boundary */
+static int rows_uniform_across_h(const c4j_conv2d_desc *d) {
+    return d->in_stride[1] * d->stride_h == d->out_w * d->stride_w * d->in_stride[2] &&
+           d->out_stride[1] == d->out_w * d->out_stride[2];
+}
+static int rows_uniform_across_n(const c4j_conv2d_desc *d) {
+    return d->in_stride[0] == d->out_h * d->in_stride[1] * d->stride_h &&
+           d->out_stride[0] == d->out_h * d->out_stride[1];
+}
+
+void c4j_gemm_direct_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in,
+                         const float *filter, const float *bias, float *out, int64_t u0, int64_t u1) {
+    const int64_t rows = total_rows(d);
+    const int64_t blocks = c4j_ceil_div(rows, DIRECT_ROWS_PER_UNIT);
+    const int64_t cin_g = c4j_cin_g(d), cout_g = c4j_cout_g(d);
+    const int64_t lda = d->stride_w * d->in_stride[2];
+    const int64_t ldc = d->out_stride[2];
+    const int uniform_h = rows_uniform_across_h(d);
+    const int uniform_n = uniform_h && rows_uniform_across_n(d);
+    const int64_t hw = d->out_h * d->out_w;
+
+    for (int64_t u = u0; u < u1; u++) {
+        const int64_t g = u / blocks;
+        int64_t r = (u % blocks) * DIRECT_ROWS_PER_UNIT;
+        const int64_t r_end = C4J_MIN(rows, r + DIRECT_ROWS_PER_UNIT);
+        while (r < r_end) {
+            const int64_t n = r / hw, oh = (r % hw) / d->out_w, ow = r % d->out_w;
+            /* longest run from r that stays evenly spaced in memory */
+            int64_t run_end;
+            if (uniform_n) run_end = r_end;
+            else if (uniform_h) run_end = C4J_MIN(r_end, (n + 1) * hw);
+            else run_end = C4J_MIN(r_end, r - ow + d->out_w);
+            const float *a = in + n * d->in_stride[0] + oh * d->stride_h * d->in_stride[1] +
+                             ow * d->stride_w * d->in_stride[2] + g * cin_g * d->in_stride[3];
+            float *c = out + n * d->out_stride[0] + oh * d->out_stride[1] + ow * ldc + g * cout_g;
+            const int64_t m = run_end - r;
+            blas->sgemm(C4J_ROW_MAJOR, C4J_NO_TRANS, C4J_NO_TRANS, (int)m, (int)cout_g, (int)cin_g, 1.0f, a,
+                        (int)lda, filter + g * cout_g, (int)d->out_c, 0.0f, c, (int)ldc);
+            c4j_epilogue_rows(d, bias, c, m, ldc, g * cout_g, cout_g);
+            r = run_end;
+        }
+    }
+}

@@ -1,0 +1,40 @@
+/* Helpers shared by the core's translation units (not part of the public API). */
+#ifndef CONV4J_INTERNAL_H
+#define CONV4J_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "conv4j.h"
+
+#define C4J_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define C4J_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* printf-style message into a caller's buffer (which may be NULL); returns `status` */
+c4j_status c4j_fail(c4j_status status, char *err, size_t err_len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* ceil(a / b) for a >= 0, b > 0 */
+static inline int64_t c4j_ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/* filter channels per group and output channels per group */
+static inline int64_t c4j_cin_g(const c4j_conv2d_desc *d) { return d->in_c / d->groups; }
+static inline int64_t c4j_cout_g(const c4j_conv2d_desc *d) { return d->out_c / d->groups; }
+
+/* Bias and fused activation over `rows` output rows of `cols` channels starting at channel c0. */
+void c4j_epilogue_rows(const c4j_conv2d_desc *d, const float *bias, float *out, int64_t rows,
+                       int64_t row_stride, int64_t c0, int64_t cols);
+
+/* Algorithm entry points (conv2d.c dispatches to them). */
+int64_t c4j_gemm_direct_units(const c4j_conv2d_desc *d);
+void c4j_gemm_direct_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in,
+                         const float *filter, const float *bias, float *out, int64_t u0, int64_t u1);
+
+int64_t c4j_gemm_tiled_units(const c4j_conv2d_desc *d);
+int64_t c4j_gemm_tiled_workspace(const c4j_conv2d_desc *d);
+void c4j_gemm_tiled_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in,
+                        const float *filter, const float *bias, float *out, float *workspace, int64_t u0,
+                        int64_t u1);
+
+#endif

@@ -1,0 +1,165 @@
+/*
+ * Forward convolution of every algorithm against the plain double reference, over random
+ * geometries and strided input/output views; the memory around and between the output elements
+ * must stay untouched, and all multiply-adds of the contraction must go through sgemm.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "testlib.h"
+
+static const c4j_blas *real_blas;
+static double sgemm_macs;
+
+static void counting_sgemm(int order, int ta, int tb, int m, int n, int k, float alpha, const float *a,
+                           int lda, const float *b, int ldb, float beta, float *c, int ldc) {
+    sgemm_macs += (double)m * n * k;
+    real_blas->sgemm(order, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+static const c4j_algo ALGOS[] = {C4J_ALGO_GEMM_DIRECT, C4J_ALGO_GEMM_TILED, C4J_ALGO_WINOGRAD_2X2,
+                                 C4J_ALGO_WINOGRAD_4X4, C4J_ALGO_FFT};
+#define N_ALGOS (sizeof ALGOS / sizeof ALGOS[0])
+static int runs_per_algo[6];
+
+/* |got - want| <= tol_scale * (1 + sum over the window of |x*w|), computed by a second reference */
+static double window_abs_sum(const c4j_conv2d_desc *d, const float *in, const float *f, int64_t n,
+                             int64_t oh, int64_t ow, int64_t o) {
+    const int64_t cg = d->in_c / d->groups, og = d->out_c / d->groups, g = o / og;
+    double s = 0;
+    for (int64_t kh = 0; kh < d->kernel_h; kh++)
+        for (int64_t kw = 0; kw < d->kernel_w; kw++) {
+            int64_t ih = oh * d->stride_h + kh * d->dilation_h - d->pad_top;
+            int64_t iw = ow * d->stride_w + kw * d->dilation_w - d->pad_left;
+            if (ih < 0 || ih >= d->in_h || iw < 0 || iw >= d->in_w) continue;
+            int64_t fh = d->flip ? d->kernel_h - 1 - kh : kh, fw = d->flip ? d->kernel_w - 1 - kw : kw;
+            for (int64_t c = 0; c < cg; c++)
+                s += fabs((double)in[n * d->in_stride[0] + ih * d->in_stride[1] + iw * d->in_stride[2] +
+                                     (g * cg + c) * d->in_stride[3]] *
+                          f[((fh * d->kernel_w + fw) * cg + c) * d->out_c + o]);
+        }
+    return s;
+}
+
+static void run_case(uint64_t *rng, int case_no) {
+    c4j_conv2d_desc d;
+    int64_t n = t_rand_range(rng, 1, 3), h = t_rand_range(rng, 1, 14), w = t_rand_range(rng, 1, 14);
+    int64_t groups = t_rand_range(rng, 1, 3);
+    int64_t cg = t_rand_range(rng, 1, 6), og = t_rand_range(rng, 1, 7);
+    int64_t kh = t_rand_range(rng, 1, 5), kw = t_rand_range(rng, 1, 5);
+    int64_t sh = t_rand_range(rng, 1, 3), sw = t_rand_range(rng, 1, 3);
+    int64_t dh = t_rand_range(rng, 1, 2), dw = t_rand_range(rng, 1, 2);
+    if (case_no % 4 == 0) { kh = kw = 3; sh = sw = dh = dw = 1; }       /* Winograd-shaped */
+    if (case_no % 4 == 1) { kh = kw = 1; }                               /* 1x1 */
+    int64_t pt = t_rand_range(rng, 0, 3), pb = t_rand_range(rng, 0, 3);
+    int64_t pl = t_rand_range(rng, 0, 3), pr = t_rand_range(rng, 0, 3);
+    if (case_no % 8 == 1) pt = pb = pl = pr = 0;
+    if (h + pt + pb < (kh - 1) * dh + 1 || w + pl + pr < (kw - 1) * dw + 1) return;
+    t_dense_desc(&d, n, h, w, groups * cg, kh, kw, groups * og, groups, sh, sw, dh, dw, pt, pb, pl, pr);
+    d.flip = case_no % 3 == 2;
+    d.has_bias = case_no % 5 < 2;
+    d.activation = case_no % 7 == 3 ? C4J_ACT_RELU : case_no % 7 == 4 ? C4J_ACT_RELU6 : C4J_ACT_NONE;
+    /* strided views: spare channels/pixels in the input, permuted (NCHW) input, padded output */
+    int layout = (int)(case_no % 3);
+    const int64_t c = d.in_c;
+    if (layout == 1) {
+        int64_t cpad = c + t_rand_range(rng, 0, 3), wpad = w + t_rand_range(rng, 0, 2);
+        d.in_stride[2] = cpad; d.in_stride[1] = wpad * cpad; d.in_stride[0] = h * wpad * cpad + 5;
+    } else if (layout == 2) {
+        d.in_stride[3] = h * w; d.in_stride[2] = 1; d.in_stride[1] = w; d.in_stride[0] = c * h * w;
+    }
+    if (case_no % 2) {
+        int64_t extra = t_rand_range(rng, 0, 4);
+        d.out_stride[2] = d.out_c + extra; d.out_stride[1] = d.out_w * d.out_stride[2] + 3;
+        d.out_stride[0] = d.out_h * d.out_stride[1] + 1;
+    }
+    const int64_t in_dim[4] = {d.batch, d.in_h, d.in_w, d.in_c};
+    const int64_t out_dim[4] = {d.batch, d.out_h, d.out_w, d.out_c};
+    const int64_t in_len = t_view_len(in_dim, d.in_stride), out_len = t_view_len(out_dim, d.out_stride);
+    const int64_t f_len = kh * kw * cg * d.out_c;
+    float *in = malloc(sizeof(float) * in_len), *f = malloc(sizeof(float) * f_len);
+    float *bias = malloc(sizeof(float) * d.out_c);
+    const int64_t guard = 64;
+    float *out_mem = malloc(sizeof(float) * (out_len + 2 * guard)), *out = out_mem + guard;
+    double *want = calloc((size_t)out_len, sizeof(double));
+    t_fill(in, in_len, rng); t_fill(f, f_len, rng); t_fill(bias, d.out_c, rng);
+    t_reference(&d, in, f, bias, want);
+
+    char err[256];
+    T_CHECK(c4j_conv2d_check(&d, in_len, f_len, d.out_c, out_len, err, sizeof err) == C4J_OK, "%s", err);
+    /* one element short must be refused */
+    T_CHECK(c4j_conv2d_check(&d, in_len - 1, f_len, d.out_c, out_len, NULL, 0) == C4J_ERR_BOUNDS, "in");
+    T_CHECK(c4j_conv2d_check(&d, in_len, f_len, d.out_c, out_len - 1, NULL, 0) == C4J_ERR_BOUNDS, "out");
+    T_CHECK(c4j_conv2d_check(&d, in_len, f_len - 1, d.out_c, out_len, NULL, 0) == C4J_ERR_BOUNDS, "filter");
+
+    c4j_blas counting = *real_blas;
+    counting.sgemm = counting_sgemm;
+    for (size_t a = 0; a < N_ALGOS; a++) {
+        if (c4j_conv2d_supports(&d, ALGOS[a]) != C4J_OK) continue;
+        runs_per_algo[ALGOS[a]]++;
+        const uint32_t canary = 0x7fa5a5a5u; /* a NaN pattern no result can produce by accident */
+        for (int64_t i = 0; i < out_len + 2 * guard; i++) memcpy(&out_mem[i], &canary, 4);
+        int64_t pf = c4j_conv2d_prepared_floats(&d, ALGOS[a]);
+        float *prep = pf > 0 ? malloc(sizeof(float) * pf) : NULL;
+        if (prep) T_CHECK(c4j_conv2d_prepare(&d, ALGOS[a], f, prep, err, sizeof err) == C4J_OK, "%s", err);
+        int64_t units = c4j_conv2d_units(&d, ALGOS[a]);
+        int64_t ws_bytes = c4j_conv2d_workspace_bytes(&d, ALGOS[a]);
+        void *ws = ws_bytes > 0 ? c4j_alloc((size_t)ws_bytes, 0) : NULL;
+        sgemm_macs = 0;
+        /* run the units in two ranges, as two threads would */
+        c4j_status st = c4j_conv2d_forward(&counting, &d, ALGOS[a], in, f, prep, bias, out, ws, ws_bytes, 0, units / 2, err, sizeof err);
+        if (st == C4J_OK)
+            st = c4j_conv2d_forward(&counting, &d, ALGOS[a], in, f, prep, bias, out, ws, ws_bytes, units / 2, units, err, sizeof err);
+        T_CHECK(st == C4J_OK, "algo %d: %s", ALGOS[a], err);
+        if (ALGOS[a] == C4J_ALGO_GEMM_DIRECT || ALGOS[a] == C4J_ALGO_GEMM_TILED) {
+            double expect = (double)d.batch * d.out_h * d.out_w * d.out_c * kh * kw * cg;
+            T_CHECK(sgemm_macs == expect, "algo %d: sgemm did %.0f MACs, the convolution has %.0f",
+                    ALGOS[a], sgemm_macs, expect);
+        } else {
+            T_CHECK(sgemm_macs > 0, "algo %d ran no sgemm", ALGOS[a]);
+        }
+        const double tol = ALGOS[a] >= C4J_ALGO_WINOGRAD_2X2 ? 1e-4 : 1e-5;
+        int bad = 0;
+        for (int64_t i = 0; i < out_len + 2 * guard && bad < 3; i++) {
+            uint32_t bits;
+            memcpy(&bits, &out_mem[i], 4);
+            int64_t e = i - guard;
+            /* is e an element of the output view? */
+            int inside = 0;
+            int64_t nn = 0, oh = 0, ow = 0, o = 0;
+            if (e >= 0 && e < out_len) {
+                nn = e / d.out_stride[0];
+                int64_t r = e % d.out_stride[0];
+                oh = r / d.out_stride[1]; r %= d.out_stride[1];
+                ow = r / d.out_stride[2]; o = r % d.out_stride[2];
+                inside = nn < d.batch && oh < d.out_h && ow < d.out_w && o < d.out_c;
+            }
+            if (!inside) {
+                if (bits != canary) { bad++; T_CHECK(0, "algo %d wrote outside the output at %lld", ALGOS[a], (long long)e); }
+                continue;
+            }
+            double lim = tol * (1.0 + window_abs_sum(&d, in, f, nn, oh, ow, o) + fabs(bias[o]));
+            if (!(fabs(out[e] - want[e]) <= lim)) {
+                bad++;
+                T_CHECK(0, "case %d algo %d at n=%lld oh=%lld ow=%lld o=%lld: got %g want %g", case_no,
+                        ALGOS[a], (long long)nn, (long long)oh, (long long)ow, (long long)o, out[e], want[e]);
+            }
+        }
+        free(prep);
+        c4j_free(ws);
+    }
+    free(in); free(f); free(bias); free(out_mem); free(want);
+}
+
+int main(void) {
+    real_blas = t_blas();
+    uint64_t rng = 12345;
+    for (int i = 0; i < 600; i++) run_case(&rng, i);
+    for (size_t a = 0; a < N_ALGOS; a++)
+        printf("algo %d: %d cases\n", ALGOS[a], runs_per_algo[ALGOS[a]]);
+    T_CHECK(runs_per_algo[C4J_ALGO_GEMM_TILED] > 300, "too few tiled cases");
+    T_CHECK(runs_per_algo[C4J_ALGO_GEMM_DIRECT] > 30, "too few direct cases");
+    T_CHECK(c4j_allocated_bytes() == 0, "%lld bytes still allocated", (long long)c4j_allocated_bytes());
+    if (t_failures) fprintf(stderr, "%d failures\n", t_failures);
+    return t_failures ? 1 : 0;
+}

@@ -1,0 +1,96 @@
+#include "testlib.h"
+
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+int t_failures;
+
+const c4j_blas *t_blas(void) {
+    static c4j_blas blas;
+    static int opened;
+    if (!opened) {
+        char err[512];
+        const char *path = getenv("CONV4J_OPENBLAS_LIB");
+        if (path == NULL || path[0] == '\0') path = CONV4J_OPENBLAS_LIB;
+        if (c4j_blas_open(path, "auto", &blas, err, sizeof err) != C4J_OK) {
+            fprintf(stderr, "cannot bind BLAS: %s\n", err);
+            exit(2);
+        }
+        if (blas.set_num_threads) blas.set_num_threads(1);
+        opened = 1;
+    }
+    return &blas;
+}
+
+uint64_t t_rand(uint64_t *s) {
+    /* splitmix64 */
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+int64_t t_rand_range(uint64_t *s, int64_t lo, int64_t hi) {
+    return lo + (int64_t)(t_rand(s) % (uint64_t)(hi - lo + 1));
+}
+
+void t_fill(float *p, int64_t n, uint64_t *s) {
+    for (int64_t i = 0; i < n; i++) p[i] = (float)((double)(t_rand(s) >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+}
+
+void t_dense_desc(c4j_conv2d_desc *d, int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw,
+                  int64_t cout, int64_t groups, int64_t sh, int64_t sw, int64_t dh, int64_t dw,
+                  int64_t pt, int64_t pb, int64_t pl, int64_t pr) {
+    memset(d, 0, sizeof *d);
+    d->batch = n; d->in_h = h; d->in_w = w; d->in_c = c;
+    d->in_stride[3] = 1; d->in_stride[2] = c; d->in_stride[1] = w * c; d->in_stride[0] = h * w * c;
+    d->kernel_h = kh; d->kernel_w = kw; d->out_c = cout; d->groups = groups;
+    d->stride_h = sh; d->stride_w = sw; d->dilation_h = dh; d->dilation_w = dw;
+    d->pad_top = pt; d->pad_left = pl;
+    d->out_h = (h + pt + pb - ((kh - 1) * dh + 1)) / sh + 1;
+    d->out_w = (w + pl + pr - ((kw - 1) * dw + 1)) / sw + 1;
+    d->out_stride[3] = 1; d->out_stride[2] = cout; d->out_stride[1] = d->out_w * cout;
+    d->out_stride[0] = d->out_h * d->out_w * cout;
+}
+
+void t_reference(const c4j_conv2d_desc *d, const float *in, const float *filter, const float *bias,
+                 double *out) {
+    const int64_t cg = d->in_c / d->groups, og = d->out_c / d->groups;
+    for (int64_t n = 0; n < d->batch; n++)
+        for (int64_t oh = 0; oh < d->out_h; oh++)
+            for (int64_t ow = 0; ow < d->out_w; ow++)
+                for (int64_t o = 0; o < d->out_c; o++) {
+                    const int64_t g = o / og;
+                    double acc = d->has_bias ? bias[o] : 0.0;
+                    for (int64_t kh = 0; kh < d->kernel_h; kh++)
+                        for (int64_t kw = 0; kw < d->kernel_w; kw++) {
+                            int64_t ih = oh * d->stride_h + kh * d->dilation_h - d->pad_top;
+                            int64_t iw = ow * d->stride_w + kw * d->dilation_w - d->pad_left;
+                            if (ih < 0 || ih >= d->in_h || iw < 0 || iw >= d->in_w) continue;
+                            int64_t fh = d->flip ? d->kernel_h - 1 - kh : kh;
+                            int64_t fw = d->flip ? d->kernel_w - 1 - kw : kw;
+                            for (int64_t c = 0; c < cg; c++) {
+                                double x = in[n * d->in_stride[0] + ih * d->in_stride[1] +
+                                              iw * d->in_stride[2] + (g * cg + c) * d->in_stride[3]];
+                                double wv = filter[((fh * d->kernel_w + fw) * cg + c) * d->out_c + o];
+                                acc += x * wv;
+                            }
+                        }
+                    if (d->activation == C4J_ACT_RELU) acc = acc > 0 ? acc : 0;
+                    if (d->activation == C4J_ACT_RELU6) acc = acc > 0 ? (acc < 6 ? acc : 6) : 0;
+                    out[n * d->out_stride[0] + oh * d->out_stride[1] + ow * d->out_stride[2] + o] = acc;
+                }
+}
+
+int64_t t_view_len(const int64_t dim[4], const int64_t stride[4]) {
+    int64_t reach = 0;
+    for (int i = 0; i < 4; i++) reach += (dim[i] - 1) * stride[i];
+    return reach + 1;
+}
+
+double t_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}

@@ -1,0 +1,45 @@
+/* Small helpers for the core's C tests and benchmark: BLAS binding, data, a plain reference. */
+#ifndef CONV4J_TESTLIB_H
+#define CONV4J_TESTLIB_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "conv4j.h"
+
+extern int t_failures;
+
+#define T_CHECK(cond, ...)                                                  \
+    do {                                                                    \
+        if (!(cond)) {                                                      \
+            if (++t_failures > 20) break;                                   \
+            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
+            fprintf(stderr, __VA_ARGS__);                                   \
+            fputc('\n', stderr);                                            \
+        }                                                                   \
+    } while (0)
+
+/* The OpenBLAS named at configure time (CONV4J_OPENBLAS_LIB), bound once; exits if it cannot be. */
+const c4j_blas *t_blas(void);
+
+/* deterministic pseudo-random numbers */
+uint64_t t_rand(uint64_t *state);
+int64_t t_rand_range(uint64_t *state, int64_t lo, int64_t hi); /* inclusive */
+void t_fill(float *p, int64_t n, uint64_t *state);             /* uniform in [-1, 1) */
+
+/* Fills a descriptor for a dense NHWC input / output from the usual parameters. */
+void t_dense_desc(c4j_conv2d_desc *d, int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw,
+                  int64_t cout, int64_t groups, int64_t sh, int64_t sw, int64_t dh, int64_t dw,
+                  int64_t pt, int64_t pb, int64_t pl, int64_t pr);
+
+/* Plain loop reference in double: writes the output view (out_stride of d) into out. */
+void t_reference(const c4j_conv2d_desc *d, const float *in, const float *filter, const float *bias,
+                 double *out);
+
+/* Elements a dense buffer for a view needs: max reach + 1. */
+int64_t t_view_len(const int64_t dim[4], const int64_t stride[4]);
+
+double t_now(void);
+
+#endif

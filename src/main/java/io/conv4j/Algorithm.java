@@ -1,0 +1,50 @@
+package io.conv4j;
+
+import java.util.Locale;
+
+/**
+ * How the contraction is organised. Every algorithm runs its multiply-adds as OpenBLAS sgemm
+ * calls; they differ in how the patch view is fed to sgemm. {@link #AUTO} lets the cost model
+ * choose (see {@link Conv2d#explain}).
+ */
+public enum Algorithm {
+    /** The cost model picks, among the algorithms allowed by {@link Conv2dOptions#exactOnly()}. */
+    AUTO(0, true),
+    /** 1x1, unpadded: sgemm directly on the input rows (lda = stride x pixel stride), no copy. */
+    GEMM_DIRECT(1, true),
+    /** Any convolution: patch tiles sized for L2, one sgemm per tile, bounded workspace. */
+    GEMM_TILED(2, true),
+    /** Winograd F(2x2,3x3) for 3x3 stride 1: 16 sgemm per block of tiles, 2.25x fewer multiplies. */
+    WINOGRAD_2X2(3, false),
+    /** Winograd F(4x4,3x3) for 3x3 stride 1: 36 sgemm per block of tiles, 4x fewer multiplies. */
+    WINOGRAD_4X4(4, false),
+    /** Tiled FFT (overlap-save) for large kernels, frequency-domain products as sgemm. */
+    FFT(5, false);
+
+    final int nativeId;
+    private final boolean exact;
+
+    Algorithm(int nativeId, boolean exact) {
+        this.nativeId = nativeId;
+        this.exact = exact;
+    }
+
+    /**
+     * True for algorithms that compute each output as the plain sum of products (rounding as
+     * in an ordinary float32 dot product); false for transform-based ones (Winograd, FFT), whose
+     * float32 rounding error is larger and grows with the tile size.
+     */
+    public boolean isExact() {
+        return exact;
+    }
+
+    /** Parses a name such as {@code winograd_4x4} or {@code auto} (any case, '-' or '_'). */
+    public static Algorithm parse(String text) {
+        try {
+            return valueOf(text.trim().toUpperCase(Locale.ROOT).replace('-', '_'));
+        } catch (IllegalArgumentException | NullPointerException e) {
+            throw new IllegalArgumentException("unknown algorithm \"" + text + "\"; one of auto, gemm_direct, gemm_tiled,"
+                    + " winograd_2x2, winograd_4x4, fft");
+        }
+    }
+}

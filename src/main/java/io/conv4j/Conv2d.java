@@ -1,0 +1,325 @@
+package io.conv4j;
+
+import io.conv4j.internal.ConvExecutor;
+import io.conv4j.internal.NativeCore;
+import io.conv4j.internal.NativeDescriptor;
+import io.conv4j.internal.NativeLibrary;
+import io.conv4j.internal.Storage;
+import java.util.Objects;
+
+/**
+ * 2-D convolution with TensorFlow's {@code conv2d} semantics: input NHWC {@code [N, H, W, Cin]},
+ * filter HWIO {@code [KH, KW, Cin/groups, Cout]}, output NHWC {@code [N, OH, OW, Cout]},
+ * cross-correlation (no kernel flip) unless {@link Conv2dOptions#flipKernel()} asks for a true
+ * convolution.
+ *
+ * <p>Three ways in: tensors over direct memory (zero copy, any strided input view, output freshly
+ * allocated or written into a caller's tensor), flat {@code float[]} arrays with shapes, and
+ * nested {@code float[N][H][W][C]} arrays for code replacing four nested loops.
+ *
+ * <p>Every argument is validated in Java before native code runs; a bad argument throws
+ * {@link IllegalArgumentException} (shapes, options), {@link IndexOutOfBoundsException} (views
+ * reaching outside their buffer), {@link NullPointerException}, {@link IllegalStateException}
+ * (a closed tensor) or {@link java.nio.ReadOnlyBufferException} (a read-only output), and the
+ * output is left untouched. All methods are thread-safe; concurrent calls share conv4j's
+ * executor (see {@link Conv4j#setThreads}).
+ */
+public final class Conv2d {
+    private Conv2d() {}
+
+    // ------------------------------------------------------------------ tensors
+
+    /** Convolution without bias into a freshly allocated output. */
+    public static Tensor conv2d(Tensor input, Tensor filter, Conv2dOptions options) {
+        return conv2d(input, filter, null, options, null);
+    }
+
+    /** Convolution plus bias ({@code [Cout]}, may be null) into a freshly allocated output. */
+    public static Tensor conv2d(Tensor input, Tensor filter, Tensor bias, Conv2dOptions options) {
+        return conv2d(input, filter, bias, options, null);
+    }
+
+    /**
+     * Convolution plus bias (may be null) written into {@code output} (shape
+     * {@link #outputShape}), or into a freshly allocated tensor when {@code output} is null.
+     * Returns the tensor written.
+     */
+    public static Tensor conv2d(Tensor input, Tensor filter, Tensor bias, Conv2dOptions options, Tensor output) {
+        Objects.requireNonNull(filter, "filter");
+        return run(input, filter, bias, options, output, null);
+    }
+
+    /**
+     * Prepares a filter (and bias, may be null) for repeated convolutions: both are copied, and
+     * transforms some algorithms need (Winograd, FFT) are computed once, on first use, and kept.
+     */
+    public static PreparedFilter prepare(Tensor filter, Tensor bias, Conv2dOptions options) {
+        return new PreparedFilter(filter, bias, options);
+    }
+
+    /** Convolution with a prepared filter into a freshly allocated output. */
+    public static Tensor conv2d(Tensor input, PreparedFilter filter) {
+        return conv2d(input, filter, null);
+    }
+
+    /** Convolution with a prepared filter into {@code output} (or a fresh tensor when null). */
+    public static Tensor conv2d(Tensor input, PreparedFilter filter, Tensor output) {
+        Objects.requireNonNull(filter, "prepared filter");
+        return filter.use(f -> run(input, f.filter(), f.bias(), f.options(), output, f));
+    }
+
+    // ------------------------------------------------------------------ arrays
+
+    /**
+     * Convolution of flat row-major arrays: {@code input} of {@code inputShape} (NHWC), {@code filter}
+     * of {@code filterShape} (HWIO), {@code bias} of {@code [Cout]} or null. Returns the output, row-major
+     * NHWC of shape {@link #outputShape}.
+     */
+    public static float[] conv2d(float[] input, Shape inputShape, float[] filter, Shape filterShape, float[] bias,
+                                 Conv2dOptions options) {
+        Objects.requireNonNull(input, "input");
+        Objects.requireNonNull(filter, "filter");
+        Shape out = outputShape(inputShape, filterShape, options);
+        checkArrayLength("input", input.length, inputShape);
+        checkArrayLength("filter", filter.length, filterShape);
+        if (bias != null && bias.length != filterShape.size(3)) {
+            throw new IllegalArgumentException("bias has " + bias.length + " values but the filter has " + filterShape.size(3)
+                    + " output channels");
+        }
+        checkArraySize("output", out);
+        try (Tensor x = Tensor.fromArray(input, inputShape); Tensor w = Tensor.fromArray(filter, filterShape);
+             Tensor b = bias == null ? null : Tensor.fromArray(bias, Shape.of(bias.length));
+             Tensor y = conv2d(x, w, b, options, null)) {
+            return y.toArray();
+        }
+    }
+
+    /**
+     * The seed contract on nested arrays: {@code input[N][H][W][C]}, {@code filter[F][F][C][Cout]},
+     * stride 1, no padding, returns {@code [N][H-F+1][W-F+1][Cout]}.
+     */
+    public static float[][][][] conv2d(float[][][][] input, float[][][][] filter) {
+        return conv2d(input, filter, null, Conv2dOptions.defaults());
+    }
+
+    /** Nested arrays with bias (may be null) and options. */
+    public static float[][][][] conv2d(float[][][][] input, float[][][][] filter, float[] bias, Conv2dOptions options) {
+        Shape inShape = NestedArrays.shapeOf("input", input);
+        Shape fShape = NestedArrays.shapeOf("filter", filter);
+        Shape out = outputShape(inShape, fShape, options);
+        checkArraySize("output", out);
+        float[] y = conv2d(NestedArrays.flatten(input, inShape), inShape, NestedArrays.flatten(filter, fShape), fShape,
+                bias, options);
+        return NestedArrays.unflatten(y, out);
+    }
+
+    // ------------------------------------------------------------------ introspection
+
+    /** The output shape {@code [N, OH, OW, Cout]} (validates shapes and options). */
+    public static Shape outputShape(Shape input, Shape filter, Conv2dOptions options) {
+        return ConvGeometry.of(input, filter, options).outputShape();
+    }
+
+    /** The 6-D patch view conv4j builds for this input (see {@link PatchView}). */
+    public static PatchView patchView(Tensor input, Shape filterShape, Conv2dOptions options) {
+        Objects.requireNonNull(input, "input");
+        ConvGeometry geo = ConvGeometry.of(input.shape(), filterShape, options);
+        return PatchView.of(geo, input, options.flipKernel());
+    }
+
+    /** The algorithm that would run for this input view, filter shape and options, and why. */
+    public static Plan plan(Tensor input, Shape filterShape, Conv2dOptions options) {
+        Objects.requireNonNull(input, "input");
+        ConvGeometry geo = ConvGeometry.of(input.shape(), filterShape, options);
+        long[] desc = descriptor(geo, input, contiguousNhwcStrides(geo.outputShape()), options, false);
+        return Planner.plan(geo, desc, options);
+    }
+
+    /** A readable account of the geometry, the patch view and the chosen algorithm for a dense input. */
+    public static String explain(Shape inputShape, Shape filterShape, Conv2dOptions options) {
+        ConvGeometry geo = ConvGeometry.of(inputShape, filterShape, options);
+        NativeLibrary.ensureLoaded();
+        long[] inStrides = Tensor.contiguousStrides(inputShape);
+        long[] desc = NativeDescriptor.build(new long[] {geo.batch(), geo.inputHeight(), geo.inputWidth(), geo.inputChannels()},
+                inStrides, kernel(geo), geometry(geo), contiguousNhwcStrides(geo.outputShape()), options.flipKernel(),
+                options.activation().nativeId, false);
+        Plan plan = Planner.plan(geo, desc, options);
+        return geo + "\n" + options + "\nplan: " + plan;
+    }
+
+    // ------------------------------------------------------------------ the one path every call takes
+
+    static Tensor run(Tensor input, Tensor filter, Tensor bias, Conv2dOptions options, Tensor output, PreparedFilter prepared) {
+        Objects.requireNonNull(input, "input");
+        Objects.requireNonNull(options, "options");
+        requireOpen("input", input);
+        requireOpen("filter", filter);
+        if (bias != null) requireOpen("bias", bias);
+        ConvGeometry geo = ConvGeometry.of(input.shape(), filter.shape(), options);
+        if (bias != null && !bias.shape().equals(Shape.of(geo.outputChannels()))) {
+            throw new IllegalArgumentException("bias must have shape [" + geo.outputChannels() + "], got " + bias.shape());
+        }
+        if (output != null) {
+            requireOpen("output", output);
+            if (!output.shape().equals(geo.outputShape())) {
+                throw new IllegalArgumentException("output must have shape " + geo.outputShape() + ", got " + output.shape());
+            }
+            if (output.isReadOnly()) throw new java.nio.ReadOnlyBufferException();
+            checkNoSelfOverlap(output);
+            checkDisjoint(output, input, "input");
+            checkDisjoint(output, filter, "filter");
+            if (bias != null) checkDisjoint(output, bias, "bias");
+        }
+        NativeLibrary.ensureLoaded();
+        if (geo.batch() == 0) return output != null ? output : Tensor.allocate(geo.outputShape());
+
+        Tensor result = output != null ? output : Tensor.allocate(geo.outputShape());
+        // The native core needs channel stride 1 in the output, a contiguous filter and bias:
+        // anything else goes through a temporary (filters and biases are small).
+        Tensor target = result.stride(3) == 1 || geo.outputChannels() == 1 ? result : Tensor.allocate(geo.outputShape());
+        Tensor w = filter.contiguous();
+        Tensor b = bias == null ? null : bias.contiguous();
+        try {
+            long[] outStrides = {target.stride(0), target.stride(1), target.stride(2), 1};
+            long[] desc = descriptor(geo, input, outStrides, options, b != null);
+            Plan plan = Planner.plan(geo, desc, options);
+            execute(geo, desc, plan, input, w, b, target, prepared);
+            if (target != result) result.copyFrom(target);
+            return result;
+        } catch (RuntimeException | Error e) {
+            if (output == null) result.close();
+            throw e;
+        } finally {
+            if (target != result) target.close();
+            if (w != filter) w.close();
+            if (b != null && b != bias) b.close();
+        }
+    }
+
+    private static void execute(ConvGeometry geo, long[] desc, Plan plan, Tensor input, Tensor filter, Tensor bias,
+                                Tensor output, PreparedFilter prepared) {
+        int algo = plan.algorithm().nativeId;
+        Storage xs = input.storage(), ws = filter.storage(), bs = bias == null ? null : bias.storage(), ys = output.storage();
+        Tensor prep = null;
+        long prepFloats = NativeCore.preparedFloats(desc, algo);
+        boolean ownPrep = false;
+        if (prepFloats > 0) {
+            if (prepared != null) {
+                prep = prepared.transformed(plan.algorithm(), desc, prepFloats);
+            } else {
+                prep = PreparedFilter.transform(plan.algorithm(), desc, prepFloats, filter);
+                ownPrep = true;
+            }
+        }
+        Storage ps = prep == null ? null : prep.storage();
+        xs.acquire();
+        try {
+            ws.acquire();
+            try {
+                if (bs != null) bs.acquire();
+                try {
+                    ys.acquire();
+                    try {
+                        if (ps != null) ps.acquire();
+                        try {
+                            long xo = input.offset() * Float.BYTES, wo = filter.offset() * Float.BYTES;
+                            long bo = bias == null ? 0 : bias.offset() * Float.BYTES, yo = output.offset() * Float.BYTES;
+                            long po = prep == null ? 0 : prep.offset() * Float.BYTES;
+                            ConvExecutor.get().run(plan.units(), plan.workspaceBytes(), geo.flops(),
+                                    (u0, u1, workspace) -> NativeCore.forward(desc, algo, xs.buffer(), xo, ws.buffer(), wo,
+                                            ps == null ? null : ps.buffer(), po, bs == null ? null : bs.buffer(), bo,
+                                            ys.buffer(), yo, workspace, u0, u1));
+                        } finally {
+                            if (ps != null) ps.release();
+                        }
+                    } finally {
+                        ys.release();
+                    }
+                } finally {
+                    if (bs != null) bs.release();
+                }
+            } finally {
+                ws.release();
+            }
+        } finally {
+            xs.release();
+            if (ownPrep) prep.close();
+        }
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    static long[] descriptor(ConvGeometry geo, Tensor input, long[] outStrides, Conv2dOptions o, boolean hasBias) {
+        PatchView pv = PatchView.of(geo, input, o.flipKernel()); // validates input against the geometry
+        long[] in = {geo.batch(), geo.inputHeight(), geo.inputWidth(), geo.inputChannels()};
+        long[] inStrides = {input.stride(0), input.stride(1), input.stride(2), input.stride(3)};
+        assert pv.strides()[5] == inStrides[3];
+        return NativeDescriptor.build(in, inStrides, kernel(geo), geometry(geo), outStrides, o.flipKernel(),
+                o.activation().nativeId, hasBias);
+    }
+
+    private static long[] kernel(ConvGeometry geo) {
+        return new long[] {geo.kernelHeight(), geo.kernelWidth(), geo.outputChannels(), geo.groups()};
+    }
+
+    private static long[] geometry(ConvGeometry geo) {
+        return new long[] {geo.strideHeight(), geo.strideWidth(), geo.dilationHeight(), geo.dilationWidth(), geo.padTop(),
+                geo.padLeft(), geo.outputHeight(), geo.outputWidth()};
+    }
+
+    static long[] contiguousNhwcStrides(Shape out) {
+        long[] s = Tensor.contiguousStrides(out);
+        s[3] = 1;
+        return s;
+    }
+
+    private static void requireOpen(String what, Tensor t) {
+        Objects.requireNonNull(t, what);
+        if (!t.isOpen()) throw new IllegalStateException(what + " tensor is closed");
+    }
+
+    private static void checkArrayLength(String what, int length, Shape shape) {
+        Objects.requireNonNull(shape, what + " shape");
+        if (length != shape.numElements()) {
+            throw new IllegalArgumentException(what + " array has " + length + " floats but shape " + shape + " needs "
+                    + shape.numElements());
+        }
+    }
+
+    private static void checkArraySize(String what, Shape shape) {
+        if (shape.numElements() > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException(what + " of shape " + shape + " does not fit in a Java array");
+        }
+    }
+
+    /** The output view must not map two elements to one address (its result would be undefined). */
+    private static void checkNoSelfOverlap(Tensor t) {
+        int r = t.rank();
+        Integer[] order = new Integer[r];
+        for (int i = 0; i < r; i++) order[i] = i;
+        java.util.Arrays.sort(order, (a, b) -> Long.compare(t.stride(a), t.stride(b)));
+        long extent = 0; // memory span of the axes placed so far, minus one
+        for (int i : order) {
+            long d = t.shape().size(i);
+            if (d <= 1) continue;
+            if (t.stride(i) <= extent) {
+                throw new IllegalArgumentException("output view overlaps itself (shape " + t.shape() + ", strides "
+                        + java.util.Arrays.toString(t.strides()) + ")");
+            }
+            extent = Math.addExact(extent, Math.multiplyExact(d - 1, t.stride(i)));
+        }
+    }
+
+    /** Output memory must not overlap an input's memory: it would be overwritten while being read. */
+    private static void checkDisjoint(Tensor out, Tensor other, String what) {
+        long oLast = out.maxElementIndex(), xLast = other.maxElementIndex();
+        if (oLast < 0 || xLast < 0) return;
+        long oStart = out.storage().address() + out.offset() * Float.BYTES;
+        long oEnd = out.storage().address() + (oLast + 1) * Float.BYTES;
+        long xStart = other.storage().address() + other.offset() * Float.BYTES;
+        long xEnd = other.storage().address() + (xLast + 1) * Float.BYTES;
+        if (oStart < xEnd && xStart < oEnd) {
+            throw new IllegalArgumentException("output memory overlaps the " + what + " (aliased buffers)");
+        }
+    }
+}

@@ -1,0 +1,36 @@
+package io.conv4j;
+
+/**
+ * The algorithm conv4j will run for one convolution, with the reason, as returned by
+ * {@link Conv2d#plan}. Immutable.
+ */
+public final class Plan {
+    private final Algorithm algorithm;
+    private final long units;
+    private final long workspaceBytes;
+    private final String reason;
+
+    Plan(Algorithm algorithm, long units, long workspaceBytes, String reason) {
+        this.algorithm = algorithm;
+        this.units = units;
+        this.workspaceBytes = workspaceBytes;
+        this.reason = reason;
+    }
+
+    /** The algorithm that runs (never {@link Algorithm#AUTO}). */
+    public Algorithm algorithm() { return algorithm; }
+
+    /** Independent work units the convolution is cut into (the most threads that can share it). */
+    public long units() { return units; }
+
+    /** Native workspace one thread uses for this convolution, in bytes. */
+    public long workspaceBytes() { return workspaceBytes; }
+
+    /** Why this algorithm was chosen, in one or two sentences. */
+    public String reason() { return reason; }
+
+    @Override
+    public String toString() {
+        return algorithm + " (" + units + " units, workspace " + workspaceBytes + " bytes): " + reason;
+    }
+}

@@ -1,0 +1,108 @@
+package io.conv4j;
+
+import io.conv4j.internal.NativeCore;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+
+/**
+ * A filter (and optional bias) made ready for repeated convolutions with fixed options: both are
+ * copied into conv4j memory, and the transformed filters some algorithms need (Winograd, FFT) are
+ * computed on first use and kept, so repeated calls pay only for work that depends on the input.
+ * Thread-safe. {@link #close()} frees the copies and transforms.
+ */
+public final class PreparedFilter implements AutoCloseable {
+    private final Tensor filter;
+    private final Tensor bias;
+    private final Conv2dOptions options;
+    private final Map<Algorithm, Tensor> transforms = new ConcurrentHashMap<>();
+
+    PreparedFilter(Tensor filter, Tensor bias, Conv2dOptions options) {
+        Objects.requireNonNull(filter, "filter");
+        Objects.requireNonNull(options, "options");
+        if (!filter.isOpen()) throw new IllegalStateException("filter tensor is closed");
+        if (filter.rank() != 4) throw new IllegalArgumentException("filter must have rank 4 [KH,KW,Cin/groups,Cout], got shape " + filter.shape());
+        if (bias != null) {
+            if (!bias.isOpen()) throw new IllegalStateException("bias tensor is closed");
+            if (!bias.shape().equals(Shape.of(filter.shape().size(3)))) {
+                throw new IllegalArgumentException("bias must have shape [" + filter.shape().size(3) + "], got " + bias.shape());
+            }
+        }
+        this.filter = Tensor.allocate(filter.shape());
+        this.filter.copyFrom(filter);
+        this.bias = bias == null ? null : Tensor.allocate(bias.shape());
+        if (bias != null) this.bias.copyFrom(bias);
+        this.options = options;
+    }
+
+    public Shape filterShape() {
+        return filter.shape();
+    }
+
+    public Conv2dOptions options() {
+        return options;
+    }
+
+    /** Computes now the transforms the plan for this input shape needs (otherwise done on first use). */
+    public PreparedFilter prepareFor(Shape inputShape) {
+        try (Tensor probe = Tensor.allocate(Shape.of(1, inputShape.size(1), inputShape.size(2), inputShape.size(3)))) {
+            use(f -> {
+                ConvGeometry geo = ConvGeometry.of(probe.shape(), filter.shape(), options);
+                long[] desc = Conv2d.descriptor(geo, probe, Conv2d.contiguousNhwcStrides(geo.outputShape()), options, bias != null);
+                Plan plan = Planner.plan(geo, desc, options);
+                long floats = NativeCore.preparedFloats(desc, plan.algorithm().nativeId);
+                if (floats > 0) transformed(plan.algorithm(), desc, floats);
+                return null;
+            });
+        }
+        return this;
+    }
+
+    Tensor filter() {
+        return filter;
+    }
+
+    Tensor bias() {
+        return bias;
+    }
+
+    /** Runs {@code body} with this filter, refusing if closed. */
+    <T> T use(Function<PreparedFilter, T> body) {
+        if (!filter.isOpen()) throw new IllegalStateException("prepared filter is closed");
+        return body.apply(this);
+    }
+
+    /** The transform for {@code algorithm}, computed once. */
+    Tensor transformed(Algorithm algorithm, long[] desc, long floats) {
+        Tensor t = transforms.computeIfAbsent(algorithm, a -> transform(a, desc, floats, filter));
+        if (t.shape().numElements() != floats) {
+            throw new IllegalStateException("prepared transform size changed for " + algorithm);
+        }
+        return t;
+    }
+
+    /** Computes an algorithm's filter transform into a new tensor. */
+    static Tensor transform(Algorithm algorithm, long[] desc, long floats, Tensor filter) {
+        Tensor t = Tensor.allocate(Shape.of(floats));
+        filter.storage().acquire();
+        try {
+            NativeCore.prepare(desc, algorithm.nativeId, filter.storage().buffer(), filter.offset() * Float.BYTES,
+                    t.storage().buffer(), 0);
+        } catch (RuntimeException | Error e) {
+            t.close();
+            throw e;
+        } finally {
+            filter.storage().release();
+        }
+        return t;
+    }
+
+    @Override
+    public void close() {
+        filter.close();
+        if (bias != null) bias.close();
+        transforms.values().forEach(Tensor::close);
+        transforms.clear();
+    }
+}

@@ -1,0 +1,384 @@
+package io.conv4j;
+
+import io.conv4j.internal.Storage;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * A float32 tensor: a strided view (shape, element strides, element offset) over direct memory
+ * in native byte order.
+ *
+ * <p>Memory comes from {@link #allocate} (conv4j's own, zero-filled, 64-byte aligned) or from a
+ * caller's direct {@link ByteBuffer} ({@link #wrap}). Views ({@link #permute}, {@link #slice},
+ * {@link #reshape}) share the memory without copying; {@link Conv2d} accepts any such view as
+ * input, so an NCHW buffer can be convolved as NHWC with {@code permute(0, 2, 3, 1)}.
+ *
+ * <p>{@link #close()} releases the memory shared by a tensor and all its views; any later use of
+ * any of them throws {@link IllegalStateException}. Memory conv4j allocated is freed at once on
+ * close, unless {@link #buffer()} handed it out (then the garbage collector frees it when the
+ * buffer is unreachable). Tensors are safe to read from many threads; writes are the caller's to
+ * coordinate.
+ */
+public final class Tensor implements AutoCloseable {
+    private final Storage storage;
+    private final Shape shape;
+    private final long[] strides;
+    private final long offset;
+
+    private Tensor(Storage storage, Shape shape, long[] strides, long offset) {
+        this.storage = storage;
+        this.shape = shape;
+        this.strides = strides;
+        this.offset = offset;
+        checkReach(storage.capacityFloats(), shape, strides, offset);
+    }
+
+    // ------------------------------------------------------------------ creation
+
+    /** A new zero-filled contiguous tensor in conv4j-owned native memory. */
+    public static Tensor allocate(Shape shape) {
+        Objects.requireNonNull(shape, "shape");
+        return new Tensor(Storage.allocate(shape.numElements()), shape, contiguousStrides(shape), 0);
+    }
+
+    /** A new zero-filled contiguous tensor with the given dimensions. */
+    public static Tensor allocate(long... dims) {
+        return allocate(Shape.of(dims));
+    }
+
+    /** A new tensor holding a copy of {@code data} (row-major, {@code shape.numElements()} long). */
+    public static Tensor fromArray(float[] data, Shape shape) {
+        Objects.requireNonNull(data, "data");
+        Objects.requireNonNull(shape, "shape");
+        if (data.length != shape.numElements()) {
+            throw new IllegalArgumentException("array of " + data.length + " floats does not match shape " + shape
+                    + " (" + shape.numElements() + " elements)");
+        }
+        Tensor t = allocate(shape);
+        t.copyFrom(data);
+        return t;
+    }
+
+    /** A new tensor holding a copy of {@code data} with the given dimensions. */
+    public static Tensor fromArray(float[] data, long... dims) {
+        return fromArray(data, Shape.of(dims));
+    }
+
+    /**
+     * A contiguous row-major view of a caller's direct buffer, from its index 0 (use
+     * {@link ByteBuffer#slice()} to start elsewhere). The floats must be in native byte order;
+     * conv4j never frees the buffer.
+     */
+    public static Tensor wrap(ByteBuffer buffer, Shape shape) {
+        Objects.requireNonNull(shape, "shape");
+        return wrap(buffer, shape, contiguousStrides(shape), 0);
+    }
+
+    /** A strided view of a caller's direct buffer: element strides and element offset. */
+    public static Tensor wrap(ByteBuffer buffer, Shape shape, long[] strides, long offset) {
+        Objects.requireNonNull(buffer, "buffer");
+        Objects.requireNonNull(shape, "shape");
+        Objects.requireNonNull(strides, "strides");
+        if (!buffer.isDirect()) {
+            throw new IllegalArgumentException("buffer is a heap ByteBuffer; conv4j needs a direct buffer"
+                    + " (ByteBuffer.allocateDirect, or Tensor.fromArray to copy)");
+        }
+        if (buffer.order() != ByteOrder.nativeOrder()) {
+            throw new IllegalArgumentException("buffer byte order is " + buffer.order() + " but conv4j reads floats in native order "
+                    + ByteOrder.nativeOrder() + " (set buffer.order(ByteOrder.nativeOrder()))");
+        }
+        return new Tensor(Storage.wrap(buffer), shape, strides.clone(), offset);
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /**
+     * A view with the axes reordered: axis {@code i} of the result is axis {@code axes[i]} of this
+     * tensor. {@code permute(0, 2, 3, 1)} turns an NCHW tensor into an NHWC view.
+     */
+    public Tensor permute(int... axes) {
+        Objects.requireNonNull(axes, "axes");
+        int r = rank();
+        if (axes.length != r) {
+            throw new IllegalArgumentException("permute needs " + r + " axes, got " + Arrays.toString(axes));
+        }
+        boolean[] seen = new boolean[r];
+        long[] dims = new long[r];
+        long[] st = new long[r];
+        for (int i = 0; i < r; i++) {
+            int a = axes[i];
+            if (a < 0 || a >= r || seen[a]) {
+                throw new IllegalArgumentException("permute axes " + Arrays.toString(axes) + " are not a permutation of 0.." + (r - 1));
+            }
+            seen[a] = true;
+            dims[i] = shape.size(a);
+            st[i] = strides[a];
+        }
+        return new Tensor(storage, Shape.of(dims), st, offset);
+    }
+
+    /** A view of {@code length} entries of {@code axis} starting at {@code start} (a crop or a channel slice). */
+    public Tensor slice(int axis, long start, long length) {
+        Objects.checkIndex(axis, rank());
+        Objects.checkFromIndexSize(start, length, shape.size(axis));
+        long[] dims = shape.toArray();
+        dims[axis] = length;
+        long off = length == 0 ? offset : Math.addExact(offset, Math.multiplyExact(start, strides[axis]));
+        return new Tensor(storage, Shape.of(dims), strides.clone(), off);
+    }
+
+    /** A view with another shape of the same size; this tensor must be contiguous. */
+    public Tensor reshape(Shape newShape) {
+        Objects.requireNonNull(newShape, "newShape");
+        if (newShape.numElements() != shape.numElements()) {
+            throw new IllegalArgumentException("cannot reshape " + shape + " to " + newShape + ": sizes differ");
+        }
+        if (!isContiguous()) throw new IllegalStateException("reshape needs a contiguous tensor; call contiguous() first");
+        return new Tensor(storage, newShape, contiguousStrides(newShape), offset);
+    }
+
+    /** This tensor if contiguous, else a new contiguous copy (which the caller then owns). */
+    public Tensor contiguous() {
+        if (isContiguous()) return this;
+        Tensor copy = allocate(shape);
+        copy.copyFrom(this);
+        return copy;
+    }
+
+    // ------------------------------------------------------------------ data access
+
+    /** Copies {@code data} (row-major over this tensor's shape) into this tensor. */
+    public void copyFrom(float[] data) {
+        Objects.requireNonNull(data, "data");
+        if (data.length != shape.numElements()) {
+            throw new IllegalArgumentException("array of " + data.length + " floats does not match shape " + shape);
+        }
+        checkWritable();
+        storage.acquire();
+        try {
+            FloatBuffer fb = storage.buffer().asFloatBuffer();
+            if (isContiguous()) {
+                fb.put((int) offset, data, 0, data.length);
+            } else {
+                forEachIndex((i, e) -> fb.put((int) e, data[(int) i]));
+            }
+        } finally {
+            storage.release();
+        }
+    }
+
+    /** Copies another tensor of the same shape (any strides) into this one. */
+    public void copyFrom(Tensor src) {
+        Objects.requireNonNull(src, "src");
+        if (!src.shape.equals(shape)) throw new IllegalArgumentException("shape " + src.shape + " does not match " + shape);
+        copyFrom(src.toArray());
+    }
+
+    /** Copies this tensor, row-major, into {@code data}. */
+    public void copyTo(float[] data) {
+        Objects.requireNonNull(data, "data");
+        if (data.length != shape.numElements()) {
+            throw new IllegalArgumentException("array of " + data.length + " floats does not match shape " + shape);
+        }
+        storage.acquire();
+        try {
+            FloatBuffer fb = storage.buffer().asFloatBuffer();
+            if (isContiguous()) {
+                fb.get((int) offset, data, 0, data.length);
+            } else {
+                forEachIndex((i, e) -> data[(int) i] = fb.get((int) e));
+            }
+        } finally {
+            storage.release();
+        }
+    }
+
+    /** A new array with this tensor's elements in row-major order. */
+    public float[] toArray() {
+        long n = shape.numElements();
+        if (n > Integer.MAX_VALUE - 8) throw new IllegalStateException("tensor too large for a Java array: " + shape);
+        float[] out = new float[(int) n];
+        copyTo(out);
+        return out;
+    }
+
+    /** The element at the given index. */
+    public float get(long... index) {
+        long e = elementIndex(index);
+        storage.acquire();
+        try {
+            return storage.buffer().getFloat((int) (e * Float.BYTES));
+        } finally {
+            storage.release();
+        }
+    }
+
+    /** Sets the element at the given index. */
+    public void set(float value, long... index) {
+        long e = elementIndex(index);
+        checkWritable();
+        storage.acquire();
+        try {
+            storage.buffer().putFloat((int) (e * Float.BYTES), value);
+        } finally {
+            storage.release();
+        }
+    }
+
+    // ------------------------------------------------------------------ properties
+
+    public Shape shape() {
+        return shape;
+    }
+
+    public int rank() {
+        return shape.rank();
+    }
+
+    /** Element strides, one per axis (a fresh array). */
+    public long[] strides() {
+        return strides.clone();
+    }
+
+    /** Element offset of index (0, ..., 0) in the underlying memory. */
+    public long offset() {
+        return offset;
+    }
+
+    /** True if the elements are densely packed in row-major order. */
+    public boolean isContiguous() {
+        long expect = 1;
+        for (int i = rank() - 1; i >= 0; i--) {
+            if (shape.size(i) != 1 && strides[i] != expect) return false;
+            expect *= shape.size(i);
+        }
+        return true;
+    }
+
+    public boolean isReadOnly() {
+        return storage.isReadOnly();
+    }
+
+    public boolean isOpen() {
+        return storage.isOpen();
+    }
+
+    /**
+     * The whole underlying memory as a direct buffer in native order (index 0 is element 0, not
+     * {@link #offset()}). Once handed out, conv4j-allocated memory is no longer freed by
+     * {@link #close()} but by the garbage collector, since the caller may still hold the buffer.
+     */
+    public ByteBuffer buffer() {
+        if (!storage.isOpen()) throw new IllegalStateException("tensor is closed");
+        return storage.exposedBuffer();
+    }
+
+    /** Releases the memory of this tensor and of every view sharing it (idempotent). */
+    @Override
+    public void close() {
+        storage.close();
+    }
+
+    @Override
+    public String toString() {
+        return "Tensor[shape=" + shape + ", strides=" + Arrays.toString(strides) + ", offset=" + offset
+                + (storage.isOwned() ? ", conv4j memory" : ", wrapped buffer") + (storage.isOpen() ? "" : ", closed") + "]";
+    }
+
+    // ------------------------------------------------------------------ package-private, for Conv2d
+
+    Storage storage() {
+        return storage;
+    }
+
+    long stride(int axis) {
+        return strides[axis];
+    }
+
+    /** Highest element index this view touches, or -1 if it has no elements. */
+    long maxElementIndex() {
+        if (shape.numElements() == 0) return -1;
+        long reach = offset;
+        for (int i = 0; i < rank(); i++) reach = Math.addExact(reach, Math.multiplyExact(shape.size(i) - 1, strides[i]));
+        return reach;
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    static long[] contiguousStrides(Shape shape) {
+        long[] st = new long[shape.rank()];
+        long s = 1;
+        for (int i = shape.rank() - 1; i >= 0; i--) {
+            st[i] = s;
+            s = Math.multiplyExact(s, Math.max(shape.size(i), 1));
+        }
+        return st;
+    }
+
+    private static void checkReach(long capacity, Shape shape, long[] strides, long offset) {
+        if (strides.length != shape.rank()) {
+            throw new IllegalArgumentException(strides.length + " strides given for shape " + shape + " of rank " + shape.rank());
+        }
+        if (offset < 0) throw new IllegalArgumentException("offset must be non-negative, got " + offset);
+        for (int i = 0; i < strides.length; i++) {
+            if (strides[i] < 0) throw new IllegalArgumentException("stride " + i + " is negative: " + strides[i]);
+        }
+        if (shape.numElements() == 0) {
+            if (offset > capacity) throw new IndexOutOfBoundsException("offset " + offset + " beyond buffer of " + capacity + " floats");
+            return;
+        }
+        long reach;
+        try {
+            reach = offset;
+            for (int i = 0; i < shape.rank(); i++) reach = Math.addExact(reach, Math.multiplyExact(shape.size(i) - 1, strides[i]));
+        } catch (ArithmeticException e) {
+            throw new IndexOutOfBoundsException("view " + shape + " with strides " + Arrays.toString(strides) + " overflows");
+        }
+        if (reach >= capacity) {
+            throw new IndexOutOfBoundsException("view " + shape + " with strides " + Arrays.toString(strides) + " and offset " + offset
+                    + " reaches element " + reach + " but the buffer holds " + capacity + " floats");
+        }
+    }
+
+    private void checkWritable() {
+        if (storage.isReadOnly()) throw new java.nio.ReadOnlyBufferException();
+    }
+
+    private long elementIndex(long[] index) {
+        Objects.requireNonNull(index, "index");
+        if (index.length != rank()) throw new IllegalArgumentException("index of rank " + index.length + " for a tensor of rank " + rank());
+        long e = offset;
+        for (int i = 0; i < index.length; i++) {
+            Objects.checkIndex(index[i], shape.size(i));
+            e += index[i] * strides[i];
+        }
+        return e;
+    }
+
+    private interface IndexVisitor {
+        void visit(long rowMajorIndex, long elementIndex);
+    }
+
+    /** Visits every element in row-major order with its element index in memory. */
+    private void forEachIndex(IndexVisitor v) {
+        int r = rank();
+        long n = shape.numElements();
+        if (n == 0) return;
+        long[] idx = new long[r];
+        long e = offset;
+        for (long i = 0; i < n; i++) {
+            v.visit(i, e);
+            for (int a = r - 1; a >= 0; a--) {
+                if (++idx[a] < shape.size(a)) {
+                    e += strides[a];
+                    break;
+                }
+                e -= (idx[a] - 1) * strides[a];
+                idx[a] = 0;
+            }
+        }
+    }
+}

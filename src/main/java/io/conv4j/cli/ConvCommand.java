@@ -1,0 +1,30 @@
+package io.conv4j.cli;
+
+import io.conv4j.Conv2d;
+import io.conv4j.Conv2dOptions;
+import io.conv4j.Shape;
+import java.io.PrintStream;
+
+/** {@code conv}: one convolution of raw float32 files. */
+final class ConvCommand {
+    private ConvCommand() {}
+
+    static int run(String[] argv, PrintStream out) throws UsageException {
+        Args a = Args.parse(argv, 1, ConvOptionsParser.VALUED, ConvOptionsParser.SWITCHES, false);
+        Shape inShape = ConvOptionsParser.shape4(a, "input-shape");
+        Shape fShape = ConvOptionsParser.shape4(a, "filter-shape");
+        Conv2dOptions o = ConvOptionsParser.options(a);
+        String output = a.require("output");
+        Shape outShape = Conv2d.outputShape(inShape, fShape, o); // validates before any file is read
+        if (outShape.numElements() > Integer.MAX_VALUE / 4) {
+            throw new UsageException("output shape " + outShape + " is too large (more than 2 GiB)");
+        }
+        float[] x = RawFloats.read("input", a.require("input"), inShape);
+        float[] w = RawFloats.read("filter", a.require("filter"), fShape);
+        float[] b = a.get("bias") == null ? null : RawFloats.read("bias", a.get("bias"), Shape.of(fShape.size(3)));
+        float[] y = Conv2d.conv2d(x, inShape, w, fShape, b, o);
+        RawFloats.write("output", output, y);
+        out.println("wrote " + output + ": shape " + outShape + " (" + y.length + " floats)");
+        return 0;
+    }
+}

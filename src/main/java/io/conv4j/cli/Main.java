@@ -1,0 +1,60 @@
+package io.conv4j.cli;
+
+import java.io.PrintStream;
+
+/**
+ * The command line in conv4j's jar: {@code java -jar conv4j-VERSION.jar [command] ...}.
+ * Without a command it runs the demo. A usage error or bad input prints one line on stderr and
+ * exits with status 2; output files are replaced whole or left untouched.
+ */
+public final class Main {
+    private Main() {}
+
+    static final String USAGE = String.join("\n",
+            "usage: java -jar conv4j.jar [command]",
+            "  (no command)  demo: the seed example, four nested Java loops vs conv4j",
+            "  conv          --input F --input-shape N,H,W,C --filter F --filter-shape KH,KW,CIN,COUT --output F",
+            "                [--bias F] [--strides SH,SW] [--dilations DH,DW] [--padding VALID|SAME|T,B,L,R]",
+            "                [--groups G] [--flip] [--activation none|relu|relu6] [--algorithm NAME] [--exact]",
+            "  info          what is loaded: versions, OpenBLAS configuration, threads",
+            "files are raw little-endian float32 with no header");
+
+    public static void main(String[] argv) {
+        int status = run(argv, System.out, System.err);
+        System.out.flush();
+        System.exit(status);
+    }
+
+    /** Runs a command; returns the exit status. */
+    public static int run(String[] argv, PrintStream out, PrintStream err) {
+        try {
+            if (argv.length == 0) return Demo.run(out);
+            switch (argv[0]) {
+                case "conv": return ConvCommand.run(argv, out);
+                case "info":
+                    if (argv.length > 1) throw new UsageException("info takes no arguments");
+                    out.println(io.conv4j.Conv4j.info());
+                    return 0;
+                case "help":
+                case "--help":
+                case "-h":
+                    out.println(USAGE);
+                    return 0;
+                default:
+                    throw new UsageException("unknown command \"" + argv[0] + "\" (try help)");
+            }
+        } catch (UsageException e) {
+            return fail(err, e.getMessage());
+        } catch (IllegalArgumentException | IndexOutOfBoundsException | IllegalStateException | ArithmeticException e) {
+            return fail(err, e.getMessage());
+        } catch (OutOfMemoryError e) {
+            return fail(err, "not enough memory: " + e.getMessage());
+        }
+    }
+
+    private static int fail(PrintStream err, String message) {
+        String m = message == null ? "error" : message.replace('\n', ' ').replace('\r', ' ');
+        err.println("conv4j: " + m);
+        return 2;
+    }
+}

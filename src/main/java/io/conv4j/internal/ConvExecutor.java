@@ -1,0 +1,216 @@
+package io.conv4j.internal;
+
+import java.nio.ByteBuffer;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * conv4j's own parallelism, shared by every caller in the process.
+ *
+ * <p>OpenBLAS's thread count is process-wide, so conv4j keeps OpenBLAS at one thread and spreads
+ * the work units of a convolution over this executor instead. {@code threads} permits bound the
+ * number of threads computing at once, however many JVM threads call conv4j: a caller first takes
+ * a permit (waiting if all are taken), then works on its own convolution, while up to
+ * {@code threads - 1} workers join in as permits allow. A caller never waits for work nobody has
+ * started: it runs whatever of its own convolution is still unclaimed, so the executor cannot
+ * deadlock and small convolutions never pay for a thread hand-off.
+ *
+ * <p>Each permit comes with a native workspace (grown on demand, bounded by the algorithms'
+ * per-call workspace). The caller allocates its workspace before any unit runs, so an allocation
+ * failure throws {@link OutOfMemoryError} with the output untouched; a worker that cannot get its
+ * workspace simply does not join. Units are fixed by the convolution, not by the thread count, so
+ * the result is bit-for-bit the same with any number of threads.
+ */
+public final class ConvExecutor {
+    /** Below this many flops per extra thread, waking a worker costs more than it saves. */
+    private static final double MIN_FLOPS_PER_THREAD = 4e6;
+    /** Chunks per thread: small enough to balance uneven units, large enough to keep overhead low. */
+    private static final int CHUNKS_PER_THREAD = 4;
+
+    private static volatile ConvExecutor current;
+
+    private final int threads;
+    private final Semaphore permits;
+    private final ConcurrentLinkedQueue<Workspace> workspaces = new ConcurrentLinkedQueue<>();
+    private final LinkedBlockingQueue<Job> tickets = new LinkedBlockingQueue<>();
+    private final Thread[] workers;
+
+    private ConvExecutor(int threads) {
+        this.threads = threads;
+        this.permits = new Semaphore(threads);
+        for (int i = 0; i < threads; i++) workspaces.add(new Workspace());
+        workers = new Thread[threads - 1];
+        for (int i = 0; i < workers.length; i++) {
+            Thread t = new Thread(this::workerLoop, "conv4j-worker-" + i);
+            t.setDaemon(true);
+            workers[i] = t;
+            t.start();
+        }
+    }
+
+    /** The process-wide executor (created on first use with {@link #defaultThreads()} threads). */
+    public static ConvExecutor get() {
+        ConvExecutor e = current;
+        if (e != null) return e;
+        synchronized (ConvExecutor.class) {
+            if (current == null) current = new ConvExecutor(defaultThreads());
+            return current;
+        }
+    }
+
+    /** {@code conv4j.threads} if set, else the number of available processors. */
+    public static int defaultThreads() {
+        Integer p = Integer.getInteger("conv4j.threads");
+        int n = p != null ? p : Runtime.getRuntime().availableProcessors();
+        if (n < 1) throw new IllegalArgumentException("conv4j.threads must be >= 1, got " + n);
+        return n;
+    }
+
+    /**
+     * Replaces the executor with one of {@code threads} threads. Convolutions already running
+     * finish on the old one; its workers then exit.
+     */
+    public static void setThreads(int threads) {
+        if (threads < 1 || threads > 4096) throw new IllegalArgumentException("threads must be in [1, 4096], got " + threads);
+        synchronized (ConvExecutor.class) {
+            ConvExecutor old = current;
+            if (old != null && old.threads == threads) return;
+            current = new ConvExecutor(threads);
+            if (old != null) old.shutdown();
+        }
+    }
+
+    public int threads() {
+        return threads;
+    }
+
+    /** Runs units [0, units) of some native operation. */
+    public interface UnitRunner {
+        void run(long unitBegin, long unitEnd, ByteBuffer workspace);
+    }
+
+    /**
+     * Runs all units, in parallel when the work is large enough. {@code workspaceBytes} is what one
+     * call of the runner needs; {@code flops} sizes the split.
+     */
+    public void run(long units, long workspaceBytes, double flops, UnitRunner runner) {
+        if (units <= 0) return;
+        int want = (int) Math.min(Math.min(threads, units), Math.max(1, (long) (flops / MIN_FLOPS_PER_THREAD)));
+        int chunks = want == 1 ? 1 : (int) Math.min(units, (long) want * CHUNKS_PER_THREAD);
+        Job job = new Job(units, chunks, workspaceBytes, runner, Thread.currentThread());
+
+        permits.acquireUninterruptibly();
+        Workspace ws = workspaces.poll();
+        try {
+            ws.ensure(workspaceBytes); // may throw OutOfMemoryError: nothing has run yet
+            for (int i = 1; i < want; i++) tickets.add(job);
+            job.work(ws);
+        } finally {
+            workspaces.add(ws);
+            permits.release();
+        }
+        job.awaitCompletion();
+        job.rethrow();
+    }
+
+    private void workerLoop() {
+        for (;;) {
+            Job job;
+            try {
+                job = tickets.take();
+            } catch (InterruptedException e) {
+                return;
+            }
+            if (job == Job.STOP) return;
+            if (!job.hasUnclaimed()) continue;
+            permits.acquireUninterruptibly();
+            Workspace ws = workspaces.poll();
+            try {
+                ws.ensure(job.workspaceBytes);
+                job.work(ws);
+            } catch (OutOfMemoryError e) {
+                // the caller finishes the job alone with its own workspace
+            } finally {
+                workspaces.add(ws);
+                permits.release();
+            }
+        }
+    }
+
+    private void shutdown() {
+        for (int i = 0; i < workers.length; i++) tickets.add(Job.STOP);
+    }
+
+    /** One convolution's units, cut into chunks that threads claim one at a time. */
+    private static final class Job {
+        static final Job STOP = new Job(0, 0, 0, null, null);
+
+        final long units;
+        final int chunks;
+        final long workspaceBytes;
+        final UnitRunner runner;
+        final Thread caller;
+        final AtomicInteger next = new AtomicInteger();
+        final AtomicInteger done = new AtomicInteger();
+        volatile Throwable error;
+
+        Job(long units, int chunks, long workspaceBytes, UnitRunner runner, Thread caller) {
+            this.units = units;
+            this.chunks = chunks;
+            this.workspaceBytes = workspaceBytes;
+            this.runner = runner;
+            this.caller = caller;
+        }
+
+        boolean hasUnclaimed() {
+            return next.get() < chunks;
+        }
+
+        void work(Workspace ws) {
+            int c;
+            while ((c = next.getAndIncrement()) < chunks) {
+                long begin = units * c / chunks, end = units * (c + 1) / chunks;
+                try {
+                    runner.run(begin, end, ws.buffer);
+                } catch (Throwable t) {
+                    if (error == null) error = t;
+                } finally {
+                    if (done.incrementAndGet() == chunks) LockSupport.unpark(caller);
+                }
+            }
+        }
+
+        void awaitCompletion() {
+            while (done.get() < chunks) LockSupport.park(this);
+        }
+
+        void rethrow() {
+            Throwable t = error;
+            if (t instanceof RuntimeException) throw (RuntimeException) t;
+            if (t instanceof Error) throw (Error) t;
+            if (t != null) throw new IllegalStateException(t);
+        }
+    }
+
+    /** A permit's native scratch memory; grows to the largest size asked of it. */
+    private static final class Workspace {
+        /** Growth granularity, so slightly different shapes reuse one allocation. */
+        private static final long GRANULE = 64 * 1024;
+        ByteBuffer buffer;
+        long address;
+        long capacity;
+
+        void ensure(long bytes) {
+            if (bytes <= capacity) return;
+            long size = Math.max(GRANULE, (bytes + GRANULE - 1) / GRANULE * GRANULE);
+            ByteBuffer fresh = NativeCore.allocate(size); // throws OutOfMemoryError; old one is kept then
+            if (buffer != null) NativeCore.free(address);
+            buffer = fresh;
+            address = NativeCore.address(fresh);
+            capacity = size;
+        }
+    }
+}

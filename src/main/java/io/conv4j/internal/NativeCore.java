@@ -1,0 +1,57 @@
+package io.conv4j.internal;
+
+import java.nio.ByteBuffer;
+
+/**
+ * The JNI entry points of the native core ({@code native/jni/conv4j_jni.c}). Not API: callers
+ * validate every argument first (see {@link io.conv4j.Conv2d}); the native side checks bounds
+ * again against the real buffer capacities and throws rather than touch memory it was not given.
+ *
+ * <p>Descriptors are {@code long[DESC_FIELDS]} in the field order of {@code c4j_conv2d_desc}
+ * (built by {@link NativeDescriptor}); byte offsets are into the given direct buffers.
+ */
+public final class NativeCore {
+    private NativeCore() {}
+
+    /** Binds the BLAS at {@code blasPath}; {@code coretype} as in {@code c4j_blas_open}. */
+    static native String open(String blasPath, String coretype, int blasThreads);
+
+    /** {config, corename, threads, forced coretype, cpu has AVX-512} of the bound BLAS. */
+    static native String[] blasInfo();
+
+    static native void setBlasThreads(int threads);
+
+    /** Work units of {@code algo} on the descriptor; 0 when the algorithm cannot run it. */
+    public static native long units(long[] desc, int algo);
+
+    /** Workspace bytes per call of {@link #forward}; -1 when the algorithm cannot run it. */
+    public static native long workspaceBytes(long[] desc, int algo);
+
+    /** Floats of the algorithm's prepared filter; 0 when it uses the raw filter. */
+    public static native long preparedFloats(long[] desc, int algo);
+
+    public static native void prepare(long[] desc, int algo, ByteBuffer filter, long filterOffset,
+                                      ByteBuffer prepared, long preparedOffset);
+
+    public static native void forward(long[] desc, int algo, ByteBuffer in, long inOffset,
+                                      ByteBuffer filter, long filterOffset, ByteBuffer prepared,
+                                      long preparedOffset, ByteBuffer bias, long biasOffset,
+                                      ByteBuffer out, long outOffset, ByteBuffer workspace,
+                                      long unitBegin, long unitEnd);
+
+    /** Zero-filled, 64-byte aligned native memory; {@link OutOfMemoryError} when it fails. */
+    static native ByteBuffer allocate(long bytes);
+
+    static native void free(long address);
+
+    static native long address(ByteBuffer buffer);
+
+    public static native long allocatedBytes();
+
+    public static native long peakAllocatedBytes();
+
+    public static native void resetPeakAllocatedBytes();
+
+    /** Test hook: the next {@code count} native allocations fail. */
+    public static native void failNextAllocations(int count);
+}

@@ -1,0 +1,147 @@
+package io.conv4j.internal;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Locale;
+import java.util.Properties;
+
+/**
+ * Loads conv4j's JNI library and binds OpenBLAS, once per class loader, with no
+ * {@code -Djava.library.path}: both come from the class path (conv4j's jar and the
+ * {@code org.bytedeco:openblas:linux-x86_64} jar), are extracted to a private temporary directory
+ * and loaded by absolute path.
+ *
+ * <p>System properties: {@code conv4j.blas.library} names another BLAS shared library to bind
+ * instead (it must export {@code cblas_sgemm}); {@code conv4j.openblas.coretype} (or the
+ * environment variable {@code CONV4J_OPENBLAS_CORETYPE}) is {@code auto} (default: the AVX-512
+ * kernels wherever the CPU has AVX-512, which OpenBLAS 0.3.31 misses on e.g. AMD Zen 5),
+ * {@code env} (OpenBLAS's own detection, honouring {@code OPENBLAS_CORETYPE}) or an OpenBLAS core
+ * name; {@code conv4j.blas.threads} is OpenBLAS's thread count (default 1: conv4j parallelises
+ * itself). conv4j's OpenBLAS is a private copy, so {@code OPENBLAS_CORETYPE} set for other
+ * OpenBLAS users in the process does not steer it unless {@code env} is chosen.
+ */
+public final class NativeLibrary {
+    private static final String PLATFORM = "linux-x86_64";
+    private static final String OPENBLAS_RESOURCES = "org/bytedeco/openblas/" + PLATFORM + "/";
+    /** OpenBLAS's runtime libraries, in load order (each one's dependencies before it). */
+    private static final String[] OPENBLAS_DEPENDENCIES = {"libquadmath.so.0", "libgfortran.so.5"};
+
+    private static final Object LOCK = new Object();
+    private static volatile boolean loaded;
+    private static Throwable failure;
+    private static String version = "unknown";
+    private static String blasPath = "";
+
+    private NativeLibrary() {}
+
+    /** Loads everything on first use; later calls return at once or rethrow the first failure. */
+    public static void ensureLoaded() {
+        if (loaded) return;
+        synchronized (LOCK) {
+            if (loaded) return;
+            if (failure != null) throw failed(failure);
+            try {
+                load();
+                loaded = true;
+            } catch (Throwable t) {
+                failure = t;
+                throw failed(t);
+            }
+        }
+    }
+
+    private static UnsatisfiedLinkError failed(Throwable cause) {
+        UnsatisfiedLinkError e = new UnsatisfiedLinkError("conv4j: native library unavailable: " + cause.getMessage());
+        e.initCause(cause);
+        return e;
+    }
+
+    public static String version() {
+        ensureLoaded();
+        return version;
+    }
+
+    public static String blasPath() {
+        ensureLoaded();
+        return blasPath;
+    }
+
+    /** {config, corename, threads, forced coretype, cpu has AVX-512}. */
+    public static String[] blasInfo() {
+        ensureLoaded();
+        return NativeCore.blasInfo();
+    }
+
+    public static void setBlasThreads(int threads) {
+        ensureLoaded();
+        NativeCore.setBlasThreads(threads);
+    }
+
+    private static void load() throws IOException {
+        String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
+        String arch = System.getProperty("os.arch", "");
+        if (!os.startsWith("linux") || !(arch.equals("amd64") || arch.equals("x86_64"))) {
+            throw new UnsatisfiedLinkError("conv4j ships native code for " + PLATFORM + " only, not " + os + "/" + arch);
+        }
+        version = readVersion();
+        Path dir = Files.createTempDirectory("conv4j-");
+        dir.toFile().deleteOnExit();
+
+        String jniName = "libconv4j-" + version + ".so";
+        Path jni = extract("io/conv4j/native/" + PLATFORM + "/" + jniName, dir.resolve(jniName));
+        System.load(jni.toString());
+
+        String override = System.getProperty("conv4j.blas.library", "").trim();
+        Path blas;
+        if (!override.isEmpty()) {
+            blas = Path.of(override).toAbsolutePath();
+        } else {
+            for (String dep : OPENBLAS_DEPENDENCIES) {
+                System.load(extract(OPENBLAS_RESOURCES + dep, dir.resolve(dep)).toString());
+            }
+            blas = extract(OPENBLAS_RESOURCES + "libopenblas.so.0", dir.resolve("libopenblas.so.0"));
+        }
+        String coretype = coretypeSetting();
+        if (coretype.equalsIgnoreCase("env") || coretype.equalsIgnoreCase("native")) coretype = "";
+        int blasThreads = Integer.getInteger("conv4j.blas.threads", 1);
+        if (blasThreads < 1) throw new IllegalArgumentException("conv4j.blas.threads must be >= 1, got " + blasThreads);
+        NativeCore.open(blas.toString(), coretype, blasThreads);
+        blasPath = blas.toString();
+    }
+
+    /** {@code conv4j.openblas.coretype}, else {@code CONV4J_OPENBLAS_CORETYPE}, else {@code auto}. */
+    public static String coretypeSetting() {
+        String p = System.getProperty("conv4j.openblas.coretype");
+        if (p == null) p = System.getenv("CONV4J_OPENBLAS_CORETYPE");
+        return p == null || p.isBlank() ? "auto" : p.trim();
+    }
+
+    private static String readVersion() throws IOException {
+        try (InputStream in = NativeLibrary.class.getResourceAsStream("/io/conv4j/conv4j.properties")) {
+            if (in == null) throw new IOException("io/conv4j/conv4j.properties missing from the class path");
+            Properties p = new Properties();
+            p.load(in);
+            return p.getProperty("version", "unknown");
+        }
+    }
+
+    private static Path extract(String resource, Path target) throws IOException {
+        ClassLoader cl = NativeLibrary.class.getClassLoader();
+        try (InputStream in = cl != null ? cl.getResourceAsStream(resource) : ClassLoader.getSystemResourceAsStream(resource)) {
+            if (in == null) {
+                throw new IOException("resource " + resource + " not found on the class path"
+                        + (resource.startsWith(OPENBLAS_RESOURCES)
+                        ? " (add org.bytedeco:openblas:0.3.31-1.5.13:" + PLATFORM + ")" : ""));
+            }
+            Files.copy(in, target, StandardCopyOption.REPLACE_EXISTING);
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        }
+        target.toFile().deleteOnExit();
+        return target;
+    }
+}

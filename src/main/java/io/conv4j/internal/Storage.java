@@ -1,0 +1,132 @@
+package io.conv4j.internal;
+
+import java.lang.ref.Cleaner;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The memory behind one or more tensors, and the rules for using and releasing it.
+ *
+ * <p>Every access (a native call, a copy) runs between {@link #acquire()} and {@link #release()}.
+ * {@link #close()} forbids new accesses; memory conv4j allocated is freed once the last running
+ * access ends, so a close racing with a convolution on another thread can never free memory in
+ * use. Memory whose {@link ByteBuffer} was handed out ({@link #exposedBuffer()}) is never freed
+ * early: a caller may still hold the buffer, so only the {@link Cleaner} frees it, when the
+ * buffer is unreachable. Wrapped caller buffers are never freed by conv4j.
+ */
+public final class Storage {
+    private static final Cleaner CLEANER = Cleaner.create();
+    private static final int CLOSED = 1 << 30;
+
+    private final ByteBuffer root;
+    private final long address;
+    private final long capacityFloats;
+    private final boolean readOnly;
+    private final Cleaner.Cleanable freeing; // null for caller memory
+    private final AtomicInteger state = new AtomicInteger(); // users, plus CLOSED once closed
+    private volatile boolean exposed;
+
+    private Storage(ByteBuffer root, long address, boolean readOnly, Cleaner.Cleanable freeing) {
+        this.root = root;
+        this.address = address;
+        this.capacityFloats = root.capacity() / Float.BYTES;
+        this.readOnly = readOnly;
+        this.freeing = freeing;
+    }
+
+    /** Fresh zero-filled native memory for {@code floats} floats (at least one), 64-byte aligned. */
+    public static Storage allocate(long floats) {
+        NativeLibrary.ensureLoaded();
+        long bytes = Math.multiplyExact(Math.max(floats, 1), (long) Float.BYTES);
+        if (bytes > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("tensor of " + floats + " floats exceeds the 2 GiB a direct buffer can hold");
+        }
+        ByteBuffer buf = NativeCore.allocate(bytes).order(ByteOrder.nativeOrder());
+        long addr = NativeCore.address(buf);
+        // The Cleaner watches the root buffer: every duplicate, slice or view of it keeps it reachable.
+        Cleaner.Cleanable c = CLEANER.register(buf, new Free(addr));
+        return new Storage(buf, addr, false, c);
+    }
+
+    /** A caller's direct buffer (the whole of it, from index 0); conv4j never frees it. */
+    public static Storage wrap(ByteBuffer buffer) {
+        NativeLibrary.ensureLoaded();
+        ByteBuffer whole = buffer.duplicate().clear().order(ByteOrder.nativeOrder());
+        return new Storage(whole, NativeCore.address(whole), buffer.isReadOnly(), null);
+    }
+
+    private static final class Free implements Runnable {
+        private final long address;
+
+        Free(long address) {
+            this.address = address;
+        }
+
+        @Override
+        public void run() {
+            NativeCore.free(address);
+        }
+    }
+
+    /** Starts an access; throws {@link IllegalStateException} if closed. */
+    public void acquire() {
+        for (;;) {
+            int s = state.get();
+            if ((s & CLOSED) != 0) throw new IllegalStateException("tensor is closed");
+            if (state.compareAndSet(s, s + 1)) return;
+        }
+    }
+
+    /** Ends an access started by {@link #acquire()}. */
+    public void release() {
+        if (state.decrementAndGet() == CLOSED) freeNow();
+    }
+
+    /** Idempotent. Frees conv4j memory at once unless in use (then the last user frees it). */
+    public void close() {
+        for (;;) {
+            int s = state.get();
+            if ((s & CLOSED) != 0) return;
+            if (state.compareAndSet(s, s | CLOSED)) {
+                if (s == 0) freeNow();
+                return;
+            }
+        }
+    }
+
+    private void freeNow() {
+        if (freeing != null && !exposed) freeing.clean();
+    }
+
+    public boolean isOpen() {
+        return (state.get() & CLOSED) == 0;
+    }
+
+    /** The buffer for conv4j's own use inside acquire/release (position and limit unspecified). */
+    public ByteBuffer buffer() {
+        return root;
+    }
+
+    /** A duplicate for the caller; from now on only the Cleaner may free this memory. */
+    public ByteBuffer exposedBuffer() {
+        exposed = true;
+        return root.duplicate().order(ByteOrder.nativeOrder());
+    }
+
+    public long address() {
+        return address;
+    }
+
+    public long capacityFloats() {
+        return capacityFloats;
+    }
+
+    public boolean isReadOnly() {
+        return readOnly;
+    }
+
+    public boolean isOwned() {
+        return freeing != null;
+    }
+}
