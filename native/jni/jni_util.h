@@ -1,0 +1,35 @@
+/*
+ * Helpers shared by conv4j's JNI sources. Each entry point: copy the descriptor
+ * (c4j_jni_read_desc), turn each direct buffer plus byte offset into a pointer and the number of
+ * floats behind it (c4j_jni_resolve), run the core's bounds check, call the core, and turn a
+ * failure into a Java exception (c4j_jni_throw_status). Nothing is written before the checks pass.
+ */
+#ifndef CONV4J_JNI_UTIL_H
+#define CONV4J_JNI_UTIL_H
+
+#include <jni.h>
+#include <stdint.h>
+
+#include "conv4j.h"
+
+#define ERR_LEN 512
+
+/* A direct buffer at a byte offset: pointer and floats available from it. */
+typedef struct {
+    float *ptr;
+    int64_t avail;
+} c4j_region;
+
+/* Throws a new exception of class `cls` unless one is already pending. */
+void c4j_jni_throw(JNIEnv *env, const char *cls, const char *msg);
+/* C4J_ERR_NOMEM -> OutOfMemoryError, BOUNDS -> IndexOutOfBoundsException, BLAS -> IllegalStateException,
+   anything else -> IllegalArgumentException */
+void c4j_jni_throw_status(JNIEnv *env, c4j_status st, const char *msg);
+/* Copies a long[C4J_DESC_FIELDS] descriptor; 0 (with an exception pending) on failure. */
+int c4j_jni_read_desc(JNIEnv *env, jlongArray arr, c4j_conv2d_desc *d);
+/* Resolves a direct buffer at a byte offset; a null buffer is allowed unless `required`. */
+int c4j_jni_resolve(JNIEnv *env, jobject buf, jlong off, const char *what, int required, c4j_region *r);
+/* The BLAS bound by NativeCore.open, or NULL with IllegalStateException pending. */
+const c4j_blas *c4j_jni_blas(JNIEnv *env);
+
+#endif
