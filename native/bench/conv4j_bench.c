@@ -1,2 +1,214 @@
-/* placeholder replaced below */
-int main(void) { return 0; }
+/*
+ * Benchmark of the native core alone (no JVM): every algorithm that can run a shape, single
+ * thread, against the plain OpenBLAS sgemm of the same im2col GEMM (M = N*OH*OW, K = KH*KW*Cin,
+ * N = Cout, patch matrix built outside the timed region) measured in the same run.
+ *
+ *   conv4j_bench [SHAPES.csv] [--shapes a,b] [--min-time SECONDS]
+ *
+ * SHAPES.csv has the columns of ../shared/bench/shapes.csv (name,N,H,W,Cin,KH,KW,Cout,stride,padding);
+ * without it a built-in list of the same layer shapes is used. Data and timing policy follow the
+ * peer harness: 3 warm-up calls, then max(5, ceil(min_time / estimate)) timed calls, median.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../test/testlib.h"
+
+typedef struct {
+    char name[64];
+    int64_t n, h, w, c, kh, kw, cout, stride;
+    int same;
+} shape;
+
+static const shape BUILTIN[] = {
+    {"seed_5x5_n4", 4, 64, 64, 3, 5, 5, 16, 1, 0},
+    {"r50_conv1_7x7s2", 1, 224, 224, 3, 7, 7, 64, 2, 1},
+    {"r50_3x3_56x64", 1, 56, 56, 64, 3, 3, 64, 1, 1},
+    {"r50_1x1_56x64to256", 1, 56, 56, 64, 1, 1, 256, 1, 1},
+    {"r50_3x3_28x128", 1, 28, 28, 128, 3, 3, 128, 1, 1},
+    {"r50_3x3_14x256", 1, 14, 14, 256, 3, 3, 256, 1, 1},
+    {"r50_3x3_7x512", 1, 7, 7, 512, 3, 3, 512, 1, 1},
+    {"r50_1x1s2_56x256to512", 1, 56, 56, 256, 1, 1, 512, 2, 1},
+    {"vgg16_3x3_224x64", 1, 224, 224, 64, 3, 3, 64, 1, 1},
+    {"b32_3x3_28x128", 32, 28, 28, 128, 3, 3, 128, 1, 1},
+    {"tiny_3x3_8x8x4", 1, 8, 8, 4, 3, 3, 8, 1, 1},
+    {"bigk_11x11_64x16", 1, 64, 64, 16, 11, 11, 16, 1, 1},
+};
+
+static const struct {
+    c4j_algo id;
+    const char *name;
+} ALGOS[] = {{C4J_ALGO_GEMM_DIRECT, "gemm_direct"}, {C4J_ALGO_GEMM_TILED, "gemm_tiled"},
+             {C4J_ALGO_WINOGRAD_2X2, "winograd_2x2"}, {C4J_ALGO_WINOGRAD_4X4, "winograd_4x4"},
+             {C4J_ALGO_FFT, "fft"}};
+
+static double min_time = 0.5;
+
+static int64_t pos(int64_t v) { return v > 0 ? v : 0; }
+
+typedef void (*body_fn)(void *ctx);
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* the peer harness's policy: 3 warm-up calls, estimate, >= 5 timed calls lasting >= min_time */
+static double median_seconds(body_fn body, void *ctx) {
+    for (int i = 0; i < 3; i++) body(ctx);
+    double t0 = t_now();
+    body(ctx);
+    double est = t_now() - t0;
+    long reps = (long)ceil(min_time / (est > 1e-9 ? est : 1e-9));
+    if (reps < 5) reps = 5;
+    if (reps > 100000) reps = 100000;
+    double *t = malloc(sizeof(double) * (size_t)reps);
+    if (t == NULL) return -1;
+    for (long r = 0; r < reps; r++) {
+        double a = t_now();
+        body(ctx);
+        t[r] = t_now() - a;
+    }
+    qsort(t, (size_t)reps, sizeof(double), cmp_double);
+    double med = reps % 2 ? t[reps / 2] : 0.5 * (t[reps / 2 - 1] + t[reps / 2]);
+    free(t);
+    return med;
+}
+
+typedef struct {
+    const c4j_conv2d_desc *d;
+    c4j_algo algo;
+    const float *in, *filter, *prepared;
+    float *out;
+    void *ws;
+    int64_t ws_bytes, units;
+} conv_ctx;
+
+static void run_conv(void *p) {
+    conv_ctx *c = p;
+    char err[256];
+    if (c4j_conv2d_forward(t_blas(), c->d, c->algo, c->in, c->filter, c->prepared, NULL, c->out, c->ws, c->ws_bytes, 0,
+                           c->units, err, sizeof err) != C4J_OK) {
+        fprintf(stderr, "forward failed: %s\n", err);
+        exit(1);
+    }
+}
+
+typedef struct {
+    int m, n, k;
+    const float *a, *b;
+    float *c;
+} gemm_ctx;
+
+static void run_gemm(void *p) {
+    gemm_ctx *g = p;
+    t_blas()->sgemm(C4J_ROW_MAJOR, C4J_NO_TRANS, C4J_NO_TRANS, g->m, g->n, g->k, 1.0f, g->a, g->k, g->b, g->n, 0.0f, g->c,
+                    g->n);
+}
+
+static void bench_shape(const shape *s) {
+    c4j_conv2d_desc d;
+    int64_t oh = s->same ? (s->h + s->stride - 1) / s->stride : (s->h - s->kh) / s->stride + 1;
+    int64_t ow = s->same ? (s->w + s->stride - 1) / s->stride : (s->w - s->kw) / s->stride + 1;
+    int64_t ph = s->same ? pos((oh - 1) * s->stride + s->kh - s->h) : 0;
+    int64_t pw = s->same ? pos((ow - 1) * s->stride + s->kw - s->w) : 0;
+    t_dense_desc(&d, s->n, s->h, s->w, s->c, s->kh, s->kw, s->cout, 1, s->stride, s->stride, 1, 1, ph / 2, ph - ph / 2,
+                 pw / 2, pw - pw / 2);
+    const int64_t in_len = s->n * s->h * s->w * s->c, f_len = s->kh * s->kw * s->c * s->cout;
+    const int64_t out_len = s->n * oh * ow * s->cout, m = s->n * oh * ow, k = s->kh * s->kw * s->c;
+    float *in = malloc(sizeof(float) * in_len), *f = malloc(sizeof(float) * f_len);
+    float *out = malloc(sizeof(float) * out_len), *col = malloc(sizeof(float) * m * k);
+    for (int64_t i = 0; i < in_len; i++) in[i] = (float)((i * 37 + 11) % 101 - 50) / 50.0f;
+    for (int64_t i = 0; i < f_len; i++) f[i] = (float)((i * 53 + 7) % 97 - 48) / 480.0f;
+    const double flops = 2.0 * (double)m * (double)k * (double)s->cout;
+
+    /* baseline: the same GEMM on a ready-made patch matrix (built here, untimed) */
+    for (int64_t r = 0; r < m; r++) {
+        int64_t nn = r / (oh * ow), y = (r / ow) % oh, x = r % ow;
+        for (int64_t a = 0; a < s->kh; a++)
+            for (int64_t b = 0; b < s->kw; b++) {
+                int64_t ih = y * s->stride + a - d.pad_top, iw = x * s->stride + b - d.pad_left;
+                for (int64_t c = 0; c < s->c; c++)
+                    col[r * k + (a * s->kw + b) * s->c + c] =
+                        ih < 0 || ih >= s->h || iw < 0 || iw >= s->w ? 0.0f : in[((nn * s->h + ih) * s->w + iw) * s->c + c];
+            }
+    }
+    gemm_ctx g = {(int)m, (int)s->cout, (int)k, col, f, out};
+    double t_gemm = median_seconds(run_gemm, &g);
+    printf("%-24s %-14s %10.4f ms %8.1f GFLOP/s  x%.2f\n", s->name, "sgemm(im2col)", t_gemm * 1e3, flops / t_gemm * 1e-9, 1.0);
+
+    for (size_t a = 0; a < sizeof ALGOS / sizeof ALGOS[0]; a++) {
+        if (c4j_conv2d_supports(&d, ALGOS[a].id) != C4J_OK) continue;
+        conv_ctx c = {&d, ALGOS[a].id, in, f, NULL, out, NULL, 0, c4j_conv2d_units(&d, ALGOS[a].id)};
+        c.ws_bytes = c4j_conv2d_workspace_bytes(&d, ALGOS[a].id);
+        c.ws = c.ws_bytes > 0 ? c4j_alloc((size_t)c.ws_bytes, 0) : NULL;
+        int64_t pf = c4j_conv2d_prepared_floats(&d, ALGOS[a].id);
+        float *prep = pf > 0 ? c4j_alloc((size_t)pf * sizeof(float), 0) : NULL;
+        if (prep != NULL) c4j_conv2d_prepare(&d, ALGOS[a].id, f, prep, NULL, 0);
+        c.prepared = prep;
+        double t = median_seconds(run_conv, &c);
+        printf("%-24s %-14s %10.4f ms %8.1f GFLOP/s  x%.2f   (workspace %lld KiB, %lld units)\n", s->name, ALGOS[a].name,
+               t * 1e3, flops / t * 1e-9, t_gemm / t, (long long)(c.ws_bytes / 1024), (long long)c.units);
+        c4j_free(c.ws);
+        c4j_free(prep);
+    }
+    free(in);
+    free(f);
+    free(out);
+    free(col);
+}
+
+static int wanted(const char *list, const char *name) {
+    if (list == NULL) return 1;
+    size_t n = strlen(name);
+    for (const char *p = list; (p = strstr(p, name)) != NULL; p += n)
+        if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0')) return 1;
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    const char *csv = NULL, *only = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--shapes") == 0 && i + 1 < argc) only = argv[++i];
+        else if (strcmp(argv[i], "--min-time") == 0 && i + 1 < argc) min_time = atof(argv[++i]);
+        else if (argv[i][0] != '-') csv = argv[i];
+        else {
+            fprintf(stderr, "usage: %s [SHAPES.csv] [--shapes a,b] [--min-time S]\n", argv[0]);
+            return 2;
+        }
+    }
+    const c4j_blas *blas = t_blas();
+    printf("# conv4j native core, 1 thread, BLAS: %s / %s\n", blas->get_config ? blas->get_config() : "?",
+           blas->get_corename ? blas->get_corename() : "?");
+    printf("# ratio x = plain sgemm time of the same im2col GEMM / algorithm time (same run)\n");
+    if (csv == NULL) {
+        for (size_t i = 0; i < sizeof BUILTIN / sizeof BUILTIN[0]; i++)
+            if (wanted(only, BUILTIN[i].name)) bench_shape(&BUILTIN[i]);
+        return 0;
+    }
+    FILE *fp = fopen(csv, "r");
+    if (fp == NULL) {
+        perror(csv);
+        return 2;
+    }
+    char line[512];
+    if (fgets(line, sizeof line, fp) == NULL) {
+        fclose(fp);
+        return 2;
+    }
+    while (fgets(line, sizeof line, fp) != NULL) {
+        shape s;
+        char pad[16];
+        long long v[8];
+        if (sscanf(line, "%63[^,],%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%15s", s.name, &v[0], &v[1], &v[2], &v[3], &v[4],
+                   &v[5], &v[6], &v[7], pad) != 10)
+            continue;
+        s.n = v[0]; s.h = v[1]; s.w = v[2]; s.c = v[3]; s.kh = v[4]; s.kw = v[5]; s.cout = v[6]; s.stride = v[7];
+        s.same = strncmp(pad, "SAME", 4) == 0;
+        if (wanted(only, s.name)) bench_shape(&s);
+    }
+    fclose(fp);
+    return 0;
+}

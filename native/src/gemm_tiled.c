@@ -10,10 +10,15 @@
 
 #include "internal.h"
 
-/* Tile target: the patch tile plus OpenBLAS's own packed copy should stay within L2. */
-#define TILE_TARGET_FLOATS (96 * 1024)
-#define TILE_MIN_ROWS 32
+/*
+ * Tile size. sgemm blocks K itself, so a tile need not fit L2 whole; what matters is that M (rows)
+ * is large enough for an efficient sgemm (>= 128 when possible) while the tile stays cache-sized
+ * for small K. The workspace bound caps very large K.
+ */
+#define TILE_TARGET_FLOATS (256 * 1024)
+#define TILE_MIN_ROWS 128
 #define TILE_MAX_ROWS 1024
+#define TILE_MAX_FLOATS (4 * 1024 * 1024) /* 16 MiB */
 /* Fewer units than this and the output channels are split too, so two or more threads have work. */
 #define TILE_MIN_UNITS 4
 #define TILE_MIN_COLS 64
@@ -30,6 +35,7 @@ static tiling make_tiling(const c4j_conv2d_desc *d) {
     t.k = d->kernel_h * d->kernel_w * c4j_cin_g(d);
     t.cout_g = c4j_cout_g(d);
     int64_t target = C4J_MAX(TILE_MIN_ROWS, C4J_MIN(TILE_MAX_ROWS, TILE_TARGET_FLOATS / t.k));
+    target = C4J_MAX(16, C4J_MIN(target, TILE_MAX_FLOATS / t.k));
     t.m_tiles = c4j_ceil_div(t.rows, target);
     /* even tiles, rounded to 16 rows (the sgemm kernel's row block) */
     t.tile_rows = C4J_MIN(t.rows, c4j_ceil_div(c4j_ceil_div(t.rows, t.m_tiles), 16) * 16);
@@ -55,7 +61,17 @@ int64_t c4j_gemm_tiled_workspace(const c4j_conv2d_desc *d) {
     return t.tile_rows * t.k * (int64_t)sizeof(float);
 }
 
-static inline void copy_floats(float *restrict dst, const float *restrict src, int64_t n) {
+/*
+ * Copies of short runs (a few channels, or a kernel row of them) dominate the gather for small
+ * Cin. The gather is compiled twice: a portable version, and one for AVX-512 CPUs whose copies
+ * are single masked 16-float moves; c4j_cpu_has_avx512() picks one per call. Both write exactly
+ * the same values.
+ */
+typedef void (*copy_fn)(float *restrict dst, const float *restrict src, int64_t n);
+typedef void (*zero_fn)(float *restrict dst, int64_t n);
+
+static inline __attribute__((always_inline)) void copy_portable(float *restrict dst, const float *restrict src,
+                                                                 int64_t n) {
     if (n >= 32) {
         memcpy(dst, src, (size_t)n * sizeof(float));
     } else {
@@ -63,65 +79,154 @@ static inline void copy_floats(float *restrict dst, const float *restrict src, i
     }
 }
 
+static inline __attribute__((always_inline)) void zero_portable(float *restrict dst, int64_t n) {
+    memset(dst, 0, (size_t)n * sizeof(float));
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define C4J_HAVE_AVX512_GATHER 1
+
+__attribute__((target("avx512f"))) static inline __attribute__((always_inline)) void
+copy_avx512(float *restrict dst, const float *restrict src, int64_t n) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(dst + i, _mm512_loadu_ps(src + i));
+    if (i < n) {
+        __mmask16 m = (__mmask16)((1u << (n - i)) - 1u);
+        _mm512_mask_storeu_ps(dst + i, m, _mm512_maskz_loadu_ps(m, src + i));
+    }
+}
+
+__attribute__((target("avx512f"))) static inline __attribute__((always_inline)) void zero_avx512(float *restrict dst,
+                                                                                                 int64_t n) {
+    const __m512 z = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(dst + i, z);
+    if (i < n) _mm512_mask_storeu_ps(dst + i, (__mmask16)((1u << (n - i)) - 1u), z);
+}
+#endif
+
+/*
+ * The common NHWC case (no flip, one group, dilation_w 1, channels contiguous and pixels packed):
+ * for a fixed kernel row, the KW taps of a patch are one contiguous input run of KW*C floats. Along
+ * an output row the runs advance by stride_w*C, so the interior of the row is a tight loop of
+ * fixed-length copies; only the few pixels whose window crosses the left/right border are clipped.
+ */
+/* One patch's kernel row at an image border: the taps outside the image are zeros. */
+static inline __attribute__((always_inline)) void copy_clipped(const c4j_conv2d_desc *d, const float *src_row,
+                                                               int64_t ow, float *o, copy_fn copy, zero_fn zero) {
+    const int64_t C = d->in_c, KW = d->kernel_w;
+    const int64_t iw0 = ow * d->stride_w - d->pad_left;
+    int64_t lo = iw0 < 0 ? C4J_MIN(KW, -iw0) : 0;
+    int64_t hi = C4J_MIN(KW, d->in_w - iw0);
+    if (hi < lo) hi = lo;
+    if (lo > 0) zero(o, lo * C);
+    if (hi > lo) copy(o + lo * C, src_row + (iw0 + lo) * C, (hi - lo) * C);
+    if (hi < KW) zero(o + hi * C, (KW - hi) * C);
+}
+
+static inline __attribute__((always_inline)) void gather_row_runs(const c4j_conv2d_desc *d, const float *img,
+                                                                  int64_t oh, int64_t ow0, int64_t count,
+                                                                  int64_t k, float *restrict dst0, copy_fn copy,
+                                                                  zero_fn zero) {
+    const int64_t C = d->in_c, KW = d->kernel_w, L = KW * C, sw = d->stride_w, pl = d->pad_left;
+    const int64_t W = d->in_w;
+    /* interior: iw0 = ow*sw - pl >= 0 and iw0 + KW <= W */
+    const int64_t end = ow0 + count;
+    int64_t in_lo = c4j_ceil_div(pl, sw), in_hi = W - KW + pl >= 0 ? (W - KW + pl) / sw + 1 : 0;
+    in_lo = C4J_MIN(C4J_MAX(in_lo, ow0), end);
+    in_hi = C4J_MAX(C4J_MIN(in_hi, end), in_lo);
+    for (int64_t kh = 0; kh < d->kernel_h; kh++) {
+        const int64_t ih = oh * d->stride_h - d->pad_top + kh * d->dilation_h;
+        float *dst = dst0 + kh * L;
+        if (ih < 0 || ih >= d->in_h) {
+            for (int64_t j = 0; j < count; j++) zero(dst + j * k, L);
+            continue;
+        }
+        const float *src_row = img + ih * d->in_stride[1];
+        /* left border, interior, right border */
+        for (int64_t ow = ow0; ow < in_lo; ow++) copy_clipped(d, src_row, ow, dst + (ow - ow0) * k, copy, zero);
+        for (int64_t ow = in_lo; ow < in_hi; ow++) copy(dst + (ow - ow0) * k, src_row + (ow * sw - pl) * C, L);
+        for (int64_t ow = in_hi; ow < end; ow++) copy_clipped(d, src_row, ow, dst + (ow - ow0) * k, copy, zero);
+    }
+}
+
 /*
  * Writes patch rows [r0, r0 + m) of group g into tile (row length k). Tap (kh, kw) goes to column
  * block (kh, kw), or (KH-1-kh, KW-1-kw) for the flipped kernel, matching filter row order.
  */
-static void gather_tile(const c4j_conv2d_desc *d, const float *in, int64_t g, int64_t r0, int64_t m,
-                        int64_t k, float *restrict tile) {
+static inline __attribute__((always_inline)) void gather_impl(const c4j_conv2d_desc *d, const float *in, int64_t g,
+                                                              int64_t r0, int64_t m, int64_t k,
+                                                              float *restrict tile, copy_fn copy, zero_fn zero) {
     const int64_t cg = c4j_cin_g(d);
     const int64_t KH = d->kernel_h, KW = d->kernel_w;
     const int64_t sn = d->in_stride[0], sh = d->in_stride[1], sw = d->in_stride[2], sc = d->in_stride[3];
     const int64_t hw = d->out_h * d->out_w;
-    /* a whole kernel row of taps is one contiguous input run (and one contiguous tile run) */
     const int row_runs = !d->flip && d->groups == 1 && d->dilation_w == 1 && sc == 1 && sw == cg;
-    int64_t n = r0 / hw, oh = (r0 % hw) / d->out_w, ow = r0 % d->out_w;
-    for (int64_t i = 0; i < m; i++) {
-        float *row = tile + i * k;
+    int64_t r = r0;
+    while (r < r0 + m) {
+        /* one output row segment at a time: pixels (n, oh, ow0 .. ow0+count-1) */
+        const int64_t n = r / hw, oh = (r % hw) / d->out_w, ow0 = r % d->out_w;
+        const int64_t count = C4J_MIN(r0 + m - r, d->out_w - ow0);
         const float *img = in + n * sn + g * cg * sc;
-        const int64_t ih0 = oh * d->stride_h - d->pad_top;
-        const int64_t iw0 = ow * d->stride_w - d->pad_left;
-        for (int64_t kh = 0; kh < KH; kh++) {
-            const int64_t ih = ih0 + kh * d->dilation_h;
-            const int64_t bh = d->flip ? KH - 1 - kh : kh;
-            float *dst_row = row + bh * KW * cg;
-            if (ih < 0 || ih >= d->in_h) {
-                memset(dst_row, 0, (size_t)(KW * cg) * sizeof(float));
-                continue;
-            }
-            const float *src_row = img + ih * sh;
-            if (row_runs) {
-                /* taps kw in [lo, hi) are inside the image: one copy, zeros around it */
-                int64_t lo = iw0 < 0 ? C4J_MIN(KW, -iw0) : 0;
-                int64_t hi = C4J_MIN(KW, d->in_w - iw0);
-                if (hi < lo) hi = lo;
-                if (lo > 0) memset(dst_row, 0, (size_t)(lo * cg) * sizeof(float));
-                if (hi > lo) copy_floats(dst_row + lo * cg, src_row + (iw0 + lo) * sw, (hi - lo) * cg);
-                if (hi < KW) memset(dst_row + hi * cg, 0, (size_t)((KW - hi) * cg) * sizeof(float));
-                continue;
-            }
-            for (int64_t kw = 0; kw < KW; kw++) {
-                const int64_t iw = iw0 + kw * d->dilation_w;
-                const int64_t bw = d->flip ? KW - 1 - kw : kw;
-                float *dst = dst_row + bw * cg;
-                if (iw < 0 || iw >= d->in_w) {
-                    memset(dst, 0, (size_t)cg * sizeof(float));
-                } else if (sc == 1) {
-                    copy_floats(dst, src_row + iw * sw, cg);
-                } else {
-                    const float *src = src_row + iw * sw;
-                    for (int64_t c = 0; c < cg; c++) dst[c] = src[c * sc];
+        float *seg = tile + (r - r0) * k;
+        r += count;
+        if (row_runs) {
+            gather_row_runs(d, img, oh, ow0, count, k, seg, copy, zero);
+            continue;
+        }
+        for (int64_t j = 0; j < count; j++) {
+            float *row = seg + j * k;
+            const int64_t ih0 = oh * d->stride_h - d->pad_top;
+            const int64_t iw0 = (ow0 + j) * d->stride_w - d->pad_left;
+            for (int64_t kh = 0; kh < KH; kh++) {
+                const int64_t ih = ih0 + kh * d->dilation_h;
+                float *dst_row = row + (d->flip ? KH - 1 - kh : kh) * KW * cg;
+                if (ih < 0 || ih >= d->in_h) {
+                    zero(dst_row, KW * cg);
+                    continue;
+                }
+                const float *src_row = img + ih * sh;
+                for (int64_t kw = 0; kw < KW; kw++) {
+                    const int64_t iw = iw0 + kw * d->dilation_w;
+                    float *dst = dst_row + (d->flip ? KW - 1 - kw : kw) * cg;
+                    if (iw < 0 || iw >= d->in_w) {
+                        zero(dst, cg);
+                    } else if (sc == 1) {
+                        copy(dst, src_row + iw * sw, cg);
+                    } else {
+                        const float *src = src_row + iw * sw;
+                        for (int64_t c = 0; c < cg; c++) dst[c] = src[c * sc];
+                    }
                 }
             }
         }
-        if (++ow == d->out_w) {
-            ow = 0;
-            if (++oh == d->out_h) {
-                oh = 0;
-                n++;
-            }
-        }
     }
+}
+
+static void gather_tile_portable(const c4j_conv2d_desc *d, const float *in, int64_t g, int64_t r0, int64_t m,
+                                 int64_t k, float *restrict tile) {
+    gather_impl(d, in, g, r0, m, k, tile, copy_portable, zero_portable);
+}
+
+#ifdef C4J_HAVE_AVX512_GATHER
+__attribute__((target("avx512f"))) static void gather_tile_avx512(const c4j_conv2d_desc *d, const float *in, int64_t g,
+                                                                  int64_t r0, int64_t m, int64_t k,
+                                                                  float *restrict tile) {
+    gather_impl(d, in, g, r0, m, k, tile, copy_avx512, zero_avx512);
+}
+#endif
+
+static void gather_tile(const c4j_conv2d_desc *d, const float *in, int64_t g, int64_t r0, int64_t m, int64_t k,
+                        float *restrict tile, int avx512) {
+#ifdef C4J_HAVE_AVX512_GATHER
+    if (avx512) {
+        gather_tile_avx512(d, in, g, r0, m, k, tile);
+        return;
+    }
+#endif
+    (void)avx512;
+    gather_tile_portable(d, in, g, r0, m, k, tile);
 }
 
 void c4j_gemm_tiled_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in,
@@ -132,6 +237,7 @@ void c4j_gemm_tiled_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const fl
     const int64_t ldc = d->out_stride[2];
     const int out_uniform = d->out_stride[1] == d->out_w * ldc && d->out_stride[0] == d->out_h * d->out_stride[1];
     int64_t built = -1; /* (group, tile) whose patches are in `tile` */
+    const int avx512 = c4j_cpu_has_avx512();
 
     for (int64_t u = u0; u < u1; u++) {
         const int64_t gt = u / t.n_chunks, nc = u % t.n_chunks;
@@ -141,7 +247,7 @@ void c4j_gemm_tiled_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const fl
         const int64_t c0 = g * t.cout_g + nc * t.n_chunk;
         const int64_t cols = C4J_MIN(t.n_chunk, t.cout_g - nc * t.n_chunk);
         if (built != gt) {
-            gather_tile(d, in, g, r0, m, t.k, tile);
+            gather_tile(d, in, g, r0, m, t.k, tile, avx512);
             built = gt;
         }
         /* one sgemm for the tile when output rows are evenly spaced, else one per output row */

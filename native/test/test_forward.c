@@ -41,9 +41,17 @@ static double window_abs_sum(const c4j_conv2d_desc *d, const float *in, const fl
     return s;
 }
 
+static void check_case(c4j_conv2d_desc *dp, uint64_t *rng, int case_no);
+static int wide_images; /* second pass: rows wider than a tile, so tiles start and end mid-row */
+
 static void run_case(uint64_t *rng, int case_no) {
     c4j_conv2d_desc d;
     int64_t n = t_rand_range(rng, 1, 3), h = t_rand_range(rng, 1, 14), w = t_rand_range(rng, 1, 14);
+    if (wide_images) {
+        n = t_rand_range(rng, 1, 2);
+        h = t_rand_range(rng, 4, 12);
+        w = t_rand_range(rng, 120, 300);
+    }
     int64_t groups = t_rand_range(rng, 1, 3);
     int64_t cg = t_rand_range(rng, 1, 6), og = t_rand_range(rng, 1, 7);
     int64_t kh = t_rand_range(rng, 1, 5), kw = t_rand_range(rng, 1, 5);
@@ -59,6 +67,13 @@ static void run_case(uint64_t *rng, int case_no) {
     d.flip = case_no % 3 == 2;
     d.has_bias = case_no % 5 < 2;
     d.activation = case_no % 7 == 3 ? C4J_ACT_RELU : case_no % 7 == 4 ? C4J_ACT_RELU6 : C4J_ACT_NONE;
+    check_case(&d, rng, case_no);
+}
+
+/* Runs every algorithm on d (dense filter [kh,kw,cin/groups,cout]) with views chosen by case_no. */
+static void check_case(c4j_conv2d_desc *dp, uint64_t *rng, int case_no) {
+    c4j_conv2d_desc d = *dp;
+    const int64_t h = d.in_h, w = d.in_w, kh = d.kernel_h, kw = d.kernel_w, cg = d.in_c / d.groups;
     /* strided views: spare channels/pixels in the input, permuted (NCHW) input, padded output */
     int layout = (int)(case_no % 3);
     const int64_t c = d.in_c;
@@ -155,6 +170,13 @@ int main(void) {
     real_blas = t_blas();
     uint64_t rng = 12345;
     for (int i = 0; i < 600; i++) run_case(&rng, i);
+    wide_images = 1;
+    for (int i = 0; i < 200; i++) run_case(&rng, i);
+    /* regression: a tile of 768 rows ends one pixel into an output row whose first three windows
+       are clipped by the left padding (the gather once wrote past the tile there) */
+    c4j_conv2d_desc r;
+    t_dense_desc(&r, 1, 2, 767, 3, 7, 7, 8, 1, 1, 1, 1, 1, 3, 3, 3, 3);
+    check_case(&r, &rng, 0);
     for (size_t a = 0; a < N_ALGOS; a++)
         printf("algo %d: %d cases\n", ALGOS[a], runs_per_algo[ALGOS[a]]);
     T_CHECK(runs_per_algo[C4J_ALGO_GEMM_TILED] > 300, "too few tiled cases");

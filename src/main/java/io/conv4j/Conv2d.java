@@ -1,10 +1,7 @@
 package io.conv4j;
 
-import io.conv4j.internal.ConvExecutor;
-import io.conv4j.internal.NativeCore;
 import io.conv4j.internal.NativeDescriptor;
 import io.conv4j.internal.NativeLibrary;
-import io.conv4j.internal.Storage;
 import java.util.Objects;
 
 /**
@@ -150,6 +147,13 @@ public final class Conv2d {
     // ------------------------------------------------------------------ the one path every call takes
 
     static Tensor run(Tensor input, Tensor filter, Tensor bias, Conv2dOptions options, Tensor output, PreparedFilter prepared) {
+        if (output != null) {
+            BoundCall same = BoundCall.lookup(input, filter, bias, options, output, prepared);
+            if (same != null) {
+                same.invoke();
+                return output;
+            }
+        }
         Objects.requireNonNull(input, "input");
         Objects.requireNonNull(options, "options");
         requireOpen("input", input);
@@ -179,11 +183,24 @@ public final class Conv2d {
         Tensor target = result.stride(3) == 1 || geo.outputChannels() == 1 ? result : Tensor.allocate(geo.outputShape());
         Tensor w = filter.contiguous();
         Tensor b = bias == null ? null : bias.contiguous();
+        Tensor transformed = null;
+        boolean ownTransform = false;
         try {
             long[] outStrides = {target.stride(0), target.stride(1), target.stride(2), 1};
             long[] desc = descriptor(geo, input, outStrides, options, b != null);
             Plan plan = Planner.plan(geo, desc, options);
-            execute(geo, desc, plan, input, w, b, target, prepared);
+            if (plan.preparedFloats() > 0) {
+                if (prepared != null) {
+                    transformed = prepared.transformed(plan.algorithm(), desc, plan.preparedFloats());
+                } else {
+                    transformed = PreparedFilter.transform(plan.algorithm(), desc, plan.preparedFloats(), w);
+                    ownTransform = true;
+                }
+            }
+            BoundCall call = new BoundCall(input, w, b, target, prepared, options, desc, plan, geo.flops(), transformed);
+            call.invoke();
+            boolean reusable = output != null && target == result && w == filter && b == bias && !ownTransform;
+            if (reusable) call.remember();
             if (target != result) result.copyFrom(target);
             return result;
         } catch (RuntimeException | Error e) {
@@ -193,57 +210,7 @@ public final class Conv2d {
             if (target != result) target.close();
             if (w != filter) w.close();
             if (b != null && b != bias) b.close();
-        }
-    }
-
-    private static void execute(ConvGeometry geo, long[] desc, Plan plan, Tensor input, Tensor filter, Tensor bias,
-                                Tensor output, PreparedFilter prepared) {
-        int algo = plan.algorithm().nativeId;
-        Storage xs = input.storage(), ws = filter.storage(), bs = bias == null ? null : bias.storage(), ys = output.storage();
-        Tensor prep = null;
-        long prepFloats = NativeCore.preparedFloats(desc, algo);
-        boolean ownPrep = false;
-        if (prepFloats > 0) {
-            if (prepared != null) {
-                prep = prepared.transformed(plan.algorithm(), desc, prepFloats);
-            } else {
-                prep = PreparedFilter.transform(plan.algorithm(), desc, prepFloats, filter);
-                ownPrep = true;
-            }
-        }
-        Storage ps = prep == null ? null : prep.storage();
-        xs.acquire();
-        try {
-            ws.acquire();
-            try {
-                if (bs != null) bs.acquire();
-                try {
-                    ys.acquire();
-                    try {
-                        if (ps != null) ps.acquire();
-                        try {
-                            long xo = input.offset() * Float.BYTES, wo = filter.offset() * Float.BYTES;
-                            long bo = bias == null ? 0 : bias.offset() * Float.BYTES, yo = output.offset() * Float.BYTES;
-                            long po = prep == null ? 0 : prep.offset() * Float.BYTES;
-                            ConvExecutor.get().run(plan.units(), plan.workspaceBytes(), geo.flops(),
-                                    (u0, u1, workspace) -> NativeCore.forward(desc, algo, xs.buffer(), xo, ws.buffer(), wo,
-                                            ps == null ? null : ps.buffer(), po, bs == null ? null : bs.buffer(), bo,
-                                            ys.buffer(), yo, workspace, u0, u1));
-                        } finally {
-                            if (ps != null) ps.release();
-                        }
-                    } finally {
-                        ys.release();
-                    }
-                } finally {
-                    if (bs != null) bs.release();
-                }
-            } finally {
-                ws.release();
-            }
-        } finally {
-            xs.release();
-            if (ownPrep) prep.close();
+            if (ownTransform) transformed.close();
         }
     }
 
@@ -295,9 +262,15 @@ public final class Conv2d {
     /** The output view must not map two elements to one address (its result would be undefined). */
     private static void checkNoSelfOverlap(Tensor t) {
         int r = t.rank();
-        Integer[] order = new Integer[r];
-        for (int i = 0; i < r; i++) order[i] = i;
-        java.util.Arrays.sort(order, (a, b) -> Long.compare(t.stride(a), t.stride(b)));
+        int[] order = new int[r];
+        for (int i = 0; i < r; i++) { // insertion sort of the axes by stride (rank is small)
+            int j = i;
+            while (j > 0 && t.stride(order[j - 1]) > t.stride(i)) {
+                order[j] = order[j - 1];
+                j--;
+            }
+            order[j] = i;
+        }
         long extent = 0; // memory span of the axes placed so far, minus one
         for (int i : order) {
             long d = t.shape().size(i);

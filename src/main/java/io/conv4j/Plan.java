@@ -8,14 +8,19 @@ public final class Plan {
     private final Algorithm algorithm;
     private final long units;
     private final long workspaceBytes;
+    private final long preparedFloats;
     private final String reason;
 
-    Plan(Algorithm algorithm, long units, long workspaceBytes, String reason) {
+    Plan(Algorithm algorithm, long units, long workspaceBytes, long preparedFloats, String reason) {
         this.algorithm = algorithm;
         this.units = units;
         this.workspaceBytes = workspaceBytes;
+        this.preparedFloats = preparedFloats;
         this.reason = reason;
     }
+
+    /** Floats of the transformed filter the algorithm needs (0: it reads the filter as it is). */
+    public long preparedFloats() { return preparedFloats; }
 
     /** The algorithm that runs (never {@link Algorithm#AUTO}). */
     public Algorithm algorithm() { return algorithm; }

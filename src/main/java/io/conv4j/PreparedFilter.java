@@ -51,8 +51,7 @@ public final class PreparedFilter implements AutoCloseable {
                 ConvGeometry geo = ConvGeometry.of(probe.shape(), filter.shape(), options);
                 long[] desc = Conv2d.descriptor(geo, probe, Conv2d.contiguousNhwcStrides(geo.outputShape()), options, bias != null);
                 Plan plan = Planner.plan(geo, desc, options);
-                long floats = NativeCore.preparedFloats(desc, plan.algorithm().nativeId);
-                if (floats > 0) transformed(plan.algorithm(), desc, floats);
+                if (plan.preparedFloats() > 0) transformed(plan.algorithm(), desc, plan.preparedFloats());
                 return null;
             });
         }

@@ -16,6 +16,7 @@ public final class Main {
             "  conv          --input F --input-shape N,H,W,C --filter F --filter-shape KH,KW,CIN,COUT --output F",
             "                [--bias F] [--strides SH,SW] [--dilations DH,DW] [--padding VALID|SAME|T,B,L,R]",
             "                [--groups G] [--flip] [--activation none|relu|relu6] [--algorithm NAME] [--exact]",
+            "  bench         SHAPES.csv --threads T [--shapes a,b] [--dump DIR --check-shapes a,b] [--version]",
             "  info          what is loaded: versions, OpenBLAS configuration, threads",
             "files are raw little-endian float32 with no header");
 
@@ -31,6 +32,7 @@ public final class Main {
             if (argv.length == 0) return Demo.run(out);
             switch (argv[0]) {
                 case "conv": return ConvCommand.run(argv, out);
+                case "bench": return BenchCommand.run(argv, out, err);
                 case "info":
                     if (argv.length > 1) throw new UsageException("info takes no arguments");
                     out.println(io.conv4j.Conv4j.info());

@@ -99,6 +99,18 @@ public final class ConvExecutor {
     public void run(long units, long workspaceBytes, double flops, UnitRunner runner) {
         if (units <= 0) return;
         int want = (int) Math.min(Math.min(threads, units), Math.max(1, (long) (flops / MIN_FLOPS_PER_THREAD)));
+        if (want == 1) { // the common small case: no job, no hand-off
+            permits.acquireUninterruptibly();
+            Workspace ws = workspaces.poll();
+            try {
+                ws.ensure(workspaceBytes);
+                runner.run(0, units, ws.buffer);
+            } finally {
+                workspaces.add(ws);
+                permits.release();
+            }
+            return;
+        }
         int chunks = want == 1 ? 1 : (int) Math.min(units, (long) want * CHUNKS_PER_THREAD);
         Job job = new Job(units, chunks, workspaceBytes, runner, Thread.currentThread());
 

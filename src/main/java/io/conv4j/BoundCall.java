@@ -1,0 +1,104 @@
+package io.conv4j;
+
+import io.conv4j.internal.ConvExecutor;
+import io.conv4j.internal.NativeCore;
+import io.conv4j.internal.Storage;
+import java.lang.ref.WeakReference;
+
+/**
+ * A validated forward convolution bound to its tensors: descriptor, plan, buffers and offsets.
+ *
+ * <p>Tensors are immutable views (shape, strides, offset and memory never change), so a call with
+ * the very same tensor objects and options as the previous call on this thread needs no new
+ * validation or planning: {@link Conv2d} keeps the last bound call per thread and reuses it. Only
+ * weak references are kept, so the cache never keeps a tensor alive, and every invocation still
+ * acquires each tensor's memory (a tensor closed since then is refused).
+ */
+final class BoundCall implements ConvExecutor.UnitRunner {
+    private static final ThreadLocal<BoundCall> LAST = new ThreadLocal<>();
+
+    private final WeakReference<Tensor> input, filter, bias, output;
+    private final WeakReference<PreparedFilter> prepared;
+    private final Conv2dOptions options;
+    private final long[] desc;
+    private final Plan plan;
+    private final double flops;
+    private final Storage xs, ws, bs, ys, ps;
+    private final long xo, wo, bo, yo, po;
+
+    BoundCall(Tensor input, Tensor filter, Tensor bias, Tensor output, PreparedFilter prepared, Conv2dOptions options,
+              long[] desc, Plan plan, double flops, Tensor transformed) {
+        this.input = new WeakReference<>(input);
+        this.filter = new WeakReference<>(filter);
+        this.bias = bias == null ? null : new WeakReference<>(bias);
+        this.output = new WeakReference<>(output);
+        this.prepared = prepared == null ? null : new WeakReference<>(prepared);
+        this.options = options;
+        this.desc = desc;
+        this.plan = plan;
+        this.flops = flops;
+        xs = input.storage();
+        ws = filter.storage();
+        bs = bias == null ? null : bias.storage();
+        ys = output.storage();
+        ps = transformed == null ? null : transformed.storage();
+        xo = input.offset() * Float.BYTES;
+        wo = filter.offset() * Float.BYTES;
+        bo = bias == null ? 0 : bias.offset() * Float.BYTES;
+        yo = output.offset() * Float.BYTES;
+        po = transformed == null ? 0 : transformed.offset() * Float.BYTES;
+    }
+
+    /** The last bound call of this thread if it has exactly these arguments, else null. */
+    static BoundCall lookup(Tensor input, Tensor filter, Tensor bias, Conv2dOptions options, Tensor output,
+                            PreparedFilter prepared) {
+        BoundCall c = LAST.get();
+        if (c == null || c.input.get() != input || c.filter.get() != filter || c.output.get() != output
+                || (c.bias == null ? bias != null : c.bias.get() != bias)
+                || (c.prepared == null ? prepared != null : c.prepared.get() != prepared)
+                || (c.options != options && !c.options.equals(options))) {
+            return null;
+        }
+        return c;
+    }
+
+    void remember() {
+        LAST.set(this);
+    }
+
+    /** Runs the convolution: acquires every tensor's memory, runs all units, releases. */
+    void invoke() {
+        xs.acquire();
+        try {
+            ws.acquire();
+            try {
+                if (bs != null) bs.acquire();
+                try {
+                    ys.acquire();
+                    try {
+                        if (ps != null) ps.acquire();
+                        try {
+                            ConvExecutor.get().run(plan.units(), plan.workspaceBytes(), flops, this);
+                        } finally {
+                            if (ps != null) ps.release();
+                        }
+                    } finally {
+                        ys.release();
+                    }
+                } finally {
+                    if (bs != null) bs.release();
+                }
+            } finally {
+                ws.release();
+            }
+        } finally {
+            xs.release();
+        }
+    }
+
+    @Override
+    public void run(long unitBegin, long unitEnd, java.nio.ByteBuffer workspace) {
+        NativeCore.forward(desc, plan.algorithm().nativeId, xs.buffer(), xo, ws.buffer(), wo, ps == null ? null : ps.buffer(), po,
+                bs == null ? null : bs.buffer(), bo, ys.buffer(), yo, workspace, unitBegin, unitEnd);
+    }
+}

@@ -1,0 +1,122 @@
+package io.conv4j.cli;
+
+import io.conv4j.Conv2d;
+import io.conv4j.Conv2dOptions;
+import io.conv4j.Conv4j;
+import io.conv4j.Padding;
+import io.conv4j.Plan;
+import io.conv4j.PreparedFilter;
+import io.conv4j.Shape;
+import io.conv4j.Tensor;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * {@code bench}: conv4j as a peer of {@code ../shared/bench} (see its README, "The conv4j peer").
+ * Same shapes file, same deterministic data, same timing policy and {@code BENCH_*} variables,
+ * one CSV row per shape {@code conv4j,T,shape,median_ms,gflops}. The filter is prepared once,
+ * untimed (as the oneDNN and ORT peers reorder theirs); each timed call convolves the input into
+ * a preallocated output tensor.
+ */
+final class BenchCommand {
+    private BenchCommand() {}
+
+    /** One row of shapes.csv. */
+    static final class BenchShape {
+        final String name;
+        final long n, h, w, cin, kh, kw, cout, stride;
+        final Padding padding;
+
+        BenchShape(String line) throws UsageException {
+            String[] f = line.split(",");
+            if (f.length != 10) throw new UsageException("shapes file: expected 10 columns, got: " + line);
+            try {
+                name = f[0].trim();
+                n = Long.parseLong(f[1].trim()); h = Long.parseLong(f[2].trim()); w = Long.parseLong(f[3].trim());
+                cin = Long.parseLong(f[4].trim()); kh = Long.parseLong(f[5].trim()); kw = Long.parseLong(f[6].trim());
+                cout = Long.parseLong(f[7].trim()); stride = Long.parseLong(f[8].trim());
+                padding = Padding.parse(f[9].trim());
+            } catch (IllegalArgumentException e) {
+                throw new UsageException("shapes file: bad row \"" + line + "\": " + e.getMessage());
+            }
+        }
+
+        Shape input() { return Shape.of(n, h, w, cin); }
+        Shape filter() { return Shape.of(kh, kw, cin, cout); }
+        Conv2dOptions options() { return Conv2dOptions.builder().strides(stride, stride).padding(padding).build(); }
+    }
+
+    static int run(String[] argv, PrintStream out, PrintStream err) throws UsageException {
+        Args a = Args.parse(argv, 1, Set.of("threads", "shapes", "dump", "check-shapes"), Set.of("version", "backward"), true);
+        if (a.has("version")) {
+            out.println(Conv4j.info().lines().filter(l -> l.startsWith("conv4j ") || l.startsWith("blas config")
+                    || l.startsWith("blas core")).reduce((x, y) -> x + "; " + y).orElse("conv4j"));
+            return 0;
+        }
+        String csv = a.get("");
+        if (csv == null) throw new UsageException("bench needs a shapes file: bench SHAPES.csv --threads T");
+        int threads = (int) a.positiveLong("threads", 1);
+        Set<String> only = split(a.get("shapes"));
+        Set<String> check = split(a.get("check-shapes"));
+        String dump = a.get("dump");
+        if (dump != null && !Files.isDirectory(Path.of(dump))) throw new UsageException("--dump: no such directory: " + dump);
+        List<BenchShape> shapes = load(csv, only);
+        Conv4j.setThreads(threads);
+        err.println("# conv4j bench: threads=" + Conv4j.threads() + "; " + Conv4j.info().lines()
+                .filter(l -> l.startsWith("blas core")).findFirst().orElse(""));
+        for (BenchShape s : shapes) {
+            float[] x = new float[(int) s.input().numElements()];
+            for (long i = 0; i < x.length; i++) x[(int) i] = (float) (((i * 37 + 11) % 101) - 50) / 50.0f;
+            float[] w = new float[(int) s.filter().numElements()];
+            for (long i = 0; i < w.length; i++) w[(int) i] = (float) (((i * 53 + 7) % 97) - 48) / 480.0f;
+            Conv2dOptions o = s.options();
+            Shape outShape = Conv2d.outputShape(s.input(), s.filter(), o);
+            double flops = 2.0 * outShape.numElements() * s.kh * s.kw * s.cin;
+            try (Tensor tx = Tensor.fromArray(x, s.input()); Tensor tw = Tensor.fromArray(w, s.filter());
+                 PreparedFilter pf = Conv2d.prepare(tw, null, o).prepareFor(s.input());
+                 Tensor y = Tensor.allocate(outShape)) {
+                Plan plan = Conv2d.plan(tx, s.filter(), o);
+                err.println("# conv4j " + s.name + " " + plan);
+                double med = Timing.median(() -> Conv2d.conv2d(tx, pf, y));
+                out.printf(Locale.ROOT, "conv4j,%d,%s,%.4f,%.3f%n", threads, s.name, med * 1e3, flops / med * 1e-9);
+                out.flush();
+                if (dump != null && check.contains(s.name)) {
+                    RawFloats.write("dump", Path.of(dump, "conv4j__" + s.name + ".f32").toString(), y.toArray());
+                }
+            }
+        }
+        return 0;
+    }
+
+    static List<BenchShape> load(String csv, Set<String> only) throws UsageException {
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(Path.of(csv));
+        } catch (IOException e) {
+            throw new UsageException("cannot read shapes file " + csv + ": " + e.getMessage());
+        }
+        List<BenchShape> out = new ArrayList<>();
+        for (int i = 1; i < lines.size(); i++) {
+            String l = lines.get(i).trim();
+            if (l.isEmpty() || l.startsWith("#")) continue;
+            BenchShape s = new BenchShape(l);
+            if (only.isEmpty() || only.contains(s.name)) out.add(s);
+        }
+        return out;
+    }
+
+    private static Set<String> split(String s) {
+        Set<String> out = new HashSet<>();
+        if (s != null) out.addAll(Arrays.asList(s.split(",")));
+        out.remove("");
+        return out;
+    }
+}
