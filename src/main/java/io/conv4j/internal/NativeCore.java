@@ -44,7 +44,7 @@ public final class NativeCore {
 
     static native void free(long address);
 
-    static native long address(ByteBuffer buffer);
+    public static native long address(ByteBuffer buffer);
 
     public static native long allocatedBytes();
 
