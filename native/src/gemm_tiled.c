@@ -19,8 +19,14 @@
 #define TILE_MIN_ROWS 128
 #define TILE_MAX_ROWS 1024
 #define TILE_MAX_FLOATS (4 * 1024 * 1024) /* 16 MiB */
-/* Fewer units than this and the output channels are split too, so two or more threads have work. */
-#define TILE_MIN_UNITS 4
+/*
+ * Units are fixed by the descriptor (never by the thread count: sgemm's rounding depends on the
+ * block shape). Large layers get at least TILE_TARGET_UNITS row tiles of >= TILE_MIN_ROWS rows so
+ * a few threads balance; with fewer than TILE_SPLIT_UNITS units the output channels are split
+ * too. Smaller tiles cost single-thread speed, hence the modest targets.
+ */
+#define TILE_TARGET_UNITS 8
+#define TILE_SPLIT_UNITS 4
 #define TILE_MIN_COLS 64
 
 typedef struct {
@@ -37,13 +43,15 @@ static tiling make_tiling(const c4j_conv2d_desc *d) {
     int64_t target = C4J_MAX(TILE_MIN_ROWS, C4J_MIN(TILE_MAX_ROWS, TILE_TARGET_FLOATS / t.k));
     target = C4J_MAX(16, C4J_MIN(target, TILE_MAX_FLOATS / t.k));
     t.m_tiles = c4j_ceil_div(t.rows, target);
+    if (d->groups * t.m_tiles < TILE_TARGET_UNITS)
+        t.m_tiles = C4J_MAX(t.m_tiles, C4J_MIN(c4j_ceil_div(TILE_TARGET_UNITS, d->groups), t.rows / TILE_MIN_ROWS));
     /* even tiles, rounded to 16 rows (the sgemm kernel's row block) */
     t.tile_rows = C4J_MIN(t.rows, c4j_ceil_div(c4j_ceil_div(t.rows, t.m_tiles), 16) * 16);
     t.m_tiles = c4j_ceil_div(t.rows, t.tile_rows);
     t.n_chunk = t.cout_g;
     int64_t units = d->groups * t.m_tiles;
-    if (units < TILE_MIN_UNITS && t.cout_g >= 2 * TILE_MIN_COLS) {
-        int64_t want = c4j_ceil_div(TILE_MIN_UNITS, units);
+    if (units < TILE_SPLIT_UNITS && t.cout_g >= 2 * TILE_MIN_COLS) {
+        int64_t want = c4j_ceil_div(TILE_SPLIT_UNITS, units);
         int64_t chunk = c4j_ceil_div(c4j_ceil_div(t.cout_g, want), 16) * 16;
         t.n_chunk = C4J_MAX(TILE_MIN_COLS, chunk);
     }
