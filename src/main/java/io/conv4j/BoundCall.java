@@ -14,17 +14,15 @@ import java.lang.ref.WeakReference;
  * weak references are kept, so the cache never keeps a tensor alive, and every invocation still
  * acquires each tensor's memory (a tensor closed since then is refused).
  */
-final class BoundCall implements ConvExecutor.UnitRunner {
+final class BoundCall {
     private static final ThreadLocal<BoundCall> LAST = new ThreadLocal<>();
 
-    private final WeakReference<Tensor> input, filter, bias, output;
+    private final WeakReference<Tensor> input, filter, bias, output, transformed;
     private final WeakReference<PreparedFilter> prepared;
     private final Conv2dOptions options;
     private final long[] desc;
     private final Plan plan;
     private final double flops;
-    private final Storage xs, ws, bs, ys, ps;
-    private final long xo, wo, bo, yo, po;
 
     BoundCall(Tensor input, Tensor filter, Tensor bias, Tensor output, PreparedFilter prepared, Conv2dOptions options,
               long[] desc, Plan plan, double flops, Tensor transformed) {
@@ -32,21 +30,12 @@ final class BoundCall implements ConvExecutor.UnitRunner {
         this.filter = new WeakReference<>(filter);
         this.bias = bias == null ? null : new WeakReference<>(bias);
         this.output = new WeakReference<>(output);
+        this.transformed = transformed == null ? null : new WeakReference<>(transformed);
         this.prepared = prepared == null ? null : new WeakReference<>(prepared);
         this.options = options;
         this.desc = desc;
         this.plan = plan;
         this.flops = flops;
-        xs = input.storage();
-        ws = filter.storage();
-        bs = bias == null ? null : bias.storage();
-        ys = output.storage();
-        ps = transformed == null ? null : transformed.storage();
-        xo = input.offset() * Float.BYTES;
-        wo = filter.offset() * Float.BYTES;
-        bo = bias == null ? 0 : bias.offset() * Float.BYTES;
-        yo = output.offset() * Float.BYTES;
-        po = transformed == null ? 0 : transformed.offset() * Float.BYTES;
     }
 
     /** The last bound call of this thread if it has exactly these arguments, else null. */
@@ -56,6 +45,7 @@ final class BoundCall implements ConvExecutor.UnitRunner {
         if (c == null || c.input.get() != input || c.filter.get() != filter || c.output.get() != output
                 || (c.bias == null ? bias != null : c.bias.get() != bias)
                 || (c.prepared == null ? prepared != null : c.prepared.get() != prepared)
+                || (c.transformed != null && c.transformed.get() == null)
                 || (c.options != options && !c.options.equals(options))) {
             return null;
         }
@@ -66,8 +56,18 @@ final class BoundCall implements ConvExecutor.UnitRunner {
         LAST.set(this);
     }
 
-    /** Runs the convolution: acquires every tensor's memory, runs all units, releases. */
-    void invoke() {
+    /**
+     * Runs the convolution on the given tensors (the ones this call was bound to, which the caller
+     * holds): acquires every tensor's memory, runs all units, releases.
+     */
+    void invoke(Tensor in, Tensor w, Tensor b, Tensor out) {
+        Tensor t = transformed == null ? null : transformed.get();
+        if (transformed != null && t == null) throw new IllegalStateException("prepared filter transform was released");
+        Storage xs = in.storage(), ws = w.storage(), bs = b == null ? null : b.storage(), ys = out.storage();
+        Storage ps = t == null ? null : t.storage();
+        long xo = in.offset() * Float.BYTES, wo = w.offset() * Float.BYTES, bo = b == null ? 0 : b.offset() * Float.BYTES;
+        long yo = out.offset() * Float.BYTES, po = t == null ? 0 : t.offset() * Float.BYTES;
+        int algo = plan.algorithm().nativeId;
         xs.acquire();
         try {
             ws.acquire();
@@ -78,7 +78,10 @@ final class BoundCall implements ConvExecutor.UnitRunner {
                     try {
                         if (ps != null) ps.acquire();
                         try {
-                            ConvExecutor.get().run(plan.units(), plan.workspaceBytes(), flops, this);
+                            ConvExecutor.get().run(plan.units(), plan.workspaceBytes(), flops,
+                                    (u0, u1, workspace) -> NativeCore.forward(desc, algo, xs.buffer(), xo, ws.buffer(), wo,
+                                            ps == null ? null : ps.buffer(), po, bs == null ? null : bs.buffer(), bo,
+                                            ys.buffer(), yo, workspace, u0, u1));
                         } finally {
                             if (ps != null) ps.release();
                         }
@@ -94,11 +97,5 @@ final class BoundCall implements ConvExecutor.UnitRunner {
         } finally {
             xs.release();
         }
-    }
-
-    @Override
-    public void run(long unitBegin, long unitEnd, java.nio.ByteBuffer workspace) {
-        NativeCore.forward(desc, plan.algorithm().nativeId, xs.buffer(), xo, ws.buffer(), wo, ps == null ? null : ps.buffer(), po,
-                bs == null ? null : bs.buffer(), bo, ys.buffer(), yo, workspace, unitBegin, unitEnd);
     }
 }

@@ -150,7 +150,7 @@ public final class Conv2d {
         if (output != null) {
             BoundCall same = BoundCall.lookup(input, filter, bias, options, output, prepared);
             if (same != null) {
-                same.invoke();
+                same.invoke(input, filter, bias, output);
                 return output;
             }
         }
@@ -198,7 +198,7 @@ public final class Conv2d {
                 }
             }
             BoundCall call = new BoundCall(input, w, b, target, prepared, options, desc, plan, geo.flops(), transformed);
-            call.invoke();
+            call.invoke(input, w, b, target);
             boolean reusable = output != null && target == result && w == filter && b == bias && !ownTransform;
             if (reusable) call.remember();
             if (target != result) result.copyFrom(target);
