@@ -24,8 +24,9 @@
  * of filter taps x chunks of output channels), each summing over every output pixel itself, so
  * no two units write the same element and no reduction across threads is needed.
  *
- * Bias gradient: db[o] = sum of dY[., ., ., o], computed as ones[1, m] x dY tile by sgemm in the
- * units that own the first tap chunk.
+ * Bias gradient: db[o] = sum of dY[., ., ., o], computed as ones[1, m] x dY rows by sgemm (blocks
+ * of a fixed number of rows, so the order of the sum depends only on dY's layout) in the units
+ * that own the first tap chunk.
  *
  * Every unit sums in a fixed order that depends only on the descriptor, so results are
  * bit-identical for any thread count. Workspaces are one tile, independent of the batch size.
@@ -40,6 +41,9 @@
 #define BW_TILE_TARGET_FLOATS (96 * 1024)
 #define BW_TILE_MIN_ROWS 32
 #define BW_TILE_MAX_ROWS 1024
+/* Bias gradient: rows summed per sgemm, fixed so that the sum's order depends only on dY's layout
+   (the bias gradient alone and with the filter gradient agree bit for bit) */
+#define BW_BIAS_ROWS 1024
 /* Filter gradient: fewer units than this and taps (then output channels) are split further. */
 #define BW_MIN_UNITS 16
 /* ... but not below this many patch columns or output channels per unit (sgemm gets inefficient) */
@@ -421,7 +425,7 @@ static int64_t bw_tile_bytes(const bw_tiling *t) { return align_bytes(t->tile_ro
 
 int64_t c4j_conv2d_backward_filter_workspace_bytes(const c4j_conv2d_desc *d) {
     bw_tiling t = make_bw_tiling(d);
-    return bw_tile_bytes(&t) + align_bytes(t.tile_rows * 4);
+    return bw_tile_bytes(&t) + align_bytes(BW_BIAS_ROWS * 4);
 }
 
 /*
@@ -488,7 +492,7 @@ static void bw_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *
     const bw_tiling t = make_bw_tiling(d);
     float *tile = (float *)workspace;
     float *ones = (float *)((char *)workspace + bw_tile_bytes(&t));
-    for (int64_t i = 0; i < t.tile_rows; i++) ones[i] = 1.0f;
+    for (int64_t i = 0; i < BW_BIAS_ROWS; i++) ones[i] = 1.0f;
     const int64_t hw = d->out_h * d->out_w;
     const int64_t ldb = d->out_stride[2];
     const int dy_uniform = d->out_stride[1] == d->out_w * ldb && d->out_stride[0] == d->out_h * d->out_stride[1];
@@ -509,29 +513,37 @@ static void bw_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *
                 for (int64_t k = 0; k < kc; k++) memset(dw_rows + k * d->out_c + c0, 0, (size_t)cols * sizeof(float));
             if (with_b) memset(db + c0, 0, (size_t)cols * sizeof(float));
         }
-        if (with_w || with_b) {
-            for (int64_t mt = 0; mt < t.m_tiles; mt++) {
-                const int64_t r0 = mt * t.tile_rows, m = C4J_MIN(t.tile_rows, t.rows - r0);
-                if (with_w) bw_gather(d, in, g, r0, m, t0, t1, tile);
-                for (int64_t nc = nc0; nc < nc1; nc++) {
-                    const int64_t c0 = g * t.cout_g + nc * t.n_chunk;
-                    const int64_t cols = C4J_MIN(t.n_chunk, t.cout_g - nc * t.n_chunk);
-                    /* one sgemm per tile when dY rows are evenly spaced, else one per output row */
-                    int64_t r = r0;
-                    while (r < r0 + m) {
-                        const int64_t n = r / hw, oh = (r % hw) / d->out_w, ow = r % d->out_w;
-                        const int64_t end = dy_uniform ? r0 + m : C4J_MIN(r0 + m, r - ow + d->out_w);
-                        const float *b = dy + n * d->out_stride[0] + oh * d->out_stride[1] + ow * ldb + c0;
-                        if (with_w)
-                            blas->sgemm(C4J_ROW_MAJOR, C4J_TRANS, C4J_NO_TRANS, (int)kc, (int)cols, (int)(end - r), 1.0f,
-                                        tile + (r - r0) * kc, (int)kc, b, (int)ldb, 1.0f, dw_rows + c0,
-                                        (int)d->out_c);
-                        if (with_b)
-                            blas->sgemm(C4J_ROW_MAJOR, C4J_NO_TRANS, C4J_NO_TRANS, 1, (int)cols, (int)(end - r), 1.0f,
-                                        ones, (int)t.tile_rows, b, (int)ldb, 1.0f, db + c0, (int)cols);
-                        r = end;
-                    }
+        for (int64_t mt = 0; with_w && mt < t.m_tiles; mt++) {
+            const int64_t r0 = mt * t.tile_rows, m = C4J_MIN(t.tile_rows, t.rows - r0);
+            bw_gather(d, in, g, r0, m, t0, t1, tile);
+            for (int64_t nc = nc0; nc < nc1; nc++) {
+                const int64_t c0 = g * t.cout_g + nc * t.n_chunk;
+                const int64_t cols = C4J_MIN(t.n_chunk, t.cout_g - nc * t.n_chunk);
+                /* one sgemm per tile when dY rows are evenly spaced, else one per output row */
+                int64_t r = r0;
+                while (r < r0 + m) {
+                    const int64_t n = r / hw, oh = (r % hw) / d->out_w, ow = r % d->out_w;
+                    const int64_t end = dy_uniform ? r0 + m : C4J_MIN(r0 + m, r - ow + d->out_w);
+                    const float *b = dy + n * d->out_stride[0] + oh * d->out_stride[1] + ow * ldb + c0;
+                    blas->sgemm(C4J_ROW_MAJOR, C4J_TRANS, C4J_NO_TRANS, (int)kc, (int)cols, (int)(end - r), 1.0f,
+                                tile + (r - r0) * kc, (int)kc, b, (int)ldb, 1.0f, dw_rows + c0, (int)d->out_c);
+                    r = end;
                 }
+            }
+        }
+        /* bias: ones[1, m] x dY rows, in blocks of BW_BIAS_ROWS (a pass over this chunk of dY) */
+        for (int64_t nc = nc0; with_b && nc < nc1; nc++) {
+            const int64_t c0 = g * t.cout_g + nc * t.n_chunk;
+            const int64_t cols = C4J_MIN(t.n_chunk, t.cout_g - nc * t.n_chunk);
+            int64_t r = 0;
+            while (r < t.rows) {
+                const int64_t n = r / hw, oh = (r % hw) / d->out_w, ow = r % d->out_w;
+                const int64_t block_end = C4J_MIN(t.rows, (r / BW_BIAS_ROWS + 1) * BW_BIAS_ROWS);
+                const int64_t end = dy_uniform ? block_end : C4J_MIN(block_end, r - ow + d->out_w);
+                const float *b = dy + n * d->out_stride[0] + oh * d->out_stride[1] + ow * ldb + c0;
+                blas->sgemm(C4J_ROW_MAJOR, C4J_NO_TRANS, C4J_NO_TRANS, 1, (int)cols, (int)(end - r), 1.0f, ones,
+                            BW_BIAS_ROWS, b, (int)ldb, 1.0f, db + c0, (int)cols);
+                r = end;
             }
         }
         u = ue;
