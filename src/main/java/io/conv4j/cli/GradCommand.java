@@ -7,6 +7,7 @@ import io.conv4j.Conv2dOptions;
 import io.conv4j.Shape;
 import io.conv4j.Tensor;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -19,7 +20,8 @@ import java.util.Set;
  * output) plus {@code --grad-output F} (dL/d(output), the output's shape) and writes
  * {@code --grad-input-out F}, {@code --grad-filter-out F} and, when asked, {@code --grad-bias-out F}
  * (without {@code --bias} the bias is taken as zero). With an {@code --activation} its derivative is
- * applied, from the forward output. Nothing is written unless everything was computed.
+ * applied, from the forward output. Every destination is checked first and nothing is written
+ * unless everything was computed; each file is written to a temporary file and renamed.
  */
 final class GradCommand {
     private GradCommand() {}
@@ -44,6 +46,13 @@ final class GradCommand {
         String output = a.get("output");
         requireDistinct("output", output, "grad-input-out", gradInputOut, "grad-filter-out", gradFilterOut, "grad-bias-out",
                 gradBiasOut);
+        // every destination is checked before anything is computed or written, so a bad one cannot
+        // leave some outputs replaced and others not
+        String[][] outputs = {{"grad-input-out", gradInputOut}, {"grad-filter-out", gradFilterOut},
+                {"grad-bias-out", gradBiasOut}, {"output", output}};
+        for (String[] dest : outputs) {
+            if (dest[1] != null) checkDestination(dest[0], dest[1]);
+        }
         Shape outShape = Conv2d.outputShape(inShape, fShape, o); // validates before any file is read
         for (Shape s : new Shape[] {inShape, fShape, outShape}) {
             if (s.numElements() > Integer.MAX_VALUE / 4) throw new UsageException("shape " + s + " is too large (more than 2 GiB)");
@@ -74,6 +83,15 @@ final class GradCommand {
         if (db != null) out.println("wrote " + gradBiasOut + ": dL/d(bias) shape " + biasShape + " (" + db.length + " floats)");
         if (y != null) out.println("wrote " + output + ": output shape " + outShape + " (" + y.length + " floats)");
         return 0;
+    }
+
+    /** The checks RawFloats.write makes, done up front. */
+    private static void checkDestination(String option, String file) throws UsageException {
+        Path target = Path.of(file).toAbsolutePath();
+        Path dir = target.getParent();
+        if (dir == null || !Files.isDirectory(dir)) throw new UsageException("--" + option + ": no such directory for " + file);
+        if (!Files.isWritable(dir)) throw new UsageException("--" + option + ": cannot write in the directory of " + file);
+        if (Files.isDirectory(target)) throw new UsageException("--" + option + ": " + file + " is a directory");
     }
 
     /** Two options naming one file would overwrite each other: refuse (pairs of option, value; null values skipped). */
