@@ -201,16 +201,30 @@ C4J_API c4j_status c4j_conv2d_backward_input(const c4j_blas *blas, const c4j_con
  * dL/d(filter) into the contiguous HWIO grad_filter (overwritten), and when d->has_bias the
  * bias gradient dL/d(bias) into grad_bias[out_c] (overwritten). grad_filter may be NULL (then
  * `in` is not read and only the bias gradient is computed). Units are disjoint blocks of the
- * filter gradient (groups x filter-tap chunks x output-channel chunks), each accumulating over
- * every output pixel by sgemm with beta = 1 in a fixed order; units exist even for an empty
- * batch (they write zeros).
+ * filter gradient (groups x filter-tap chunks x output-channel chunks, each block small enough to
+ * stay in cache while sgemm accumulates into it with beta = 1) times ranges of output pixels:
+ * when the blocks alone are too few to share among threads, the output pixels are split into
+ * ranges, the first summing into grad_filter/grad_bias and each other one into its own copy in
+ * `partials` (c4j_conv2d_backward_filter_partial_floats floats, 0 when there is one range,
+ * passed in by the caller like the workspace). c4j_conv2d_backward_filter_reduce then adds the
+ * copies, in a fixed order, into grad_filter/grad_bias: run it (all its units) after every unit
+ * of c4j_conv2d_backward_filter has finished. Units exist even for an empty batch (they write
+ * zeros). partials_avail: floats available behind partials.
  */
 C4J_API int64_t c4j_conv2d_backward_filter_units(const c4j_conv2d_desc *d);
 C4J_API int64_t c4j_conv2d_backward_filter_workspace_bytes(const c4j_conv2d_desc *d);
+C4J_API int64_t c4j_conv2d_backward_filter_partial_floats(const c4j_conv2d_desc *d);
 C4J_API c4j_status c4j_conv2d_backward_filter(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in,
                                               const float *grad_out, float *grad_filter, float *grad_bias,
-                                              void *workspace, int64_t workspace_bytes, int64_t unit_begin,
-                                              int64_t unit_end, char *err, size_t err_len);
+                                              float *partials, int64_t partials_avail, void *workspace,
+                                              int64_t workspace_bytes, int64_t unit_begin, int64_t unit_end,
+                                              char *err, size_t err_len);
+/* Units of the reduction (0 when there is nothing to reduce); each adds up a block of elements. */
+C4J_API int64_t c4j_conv2d_backward_filter_reduce_units(const c4j_conv2d_desc *d);
+C4J_API c4j_status c4j_conv2d_backward_filter_reduce(const c4j_conv2d_desc *d, float *grad_filter,
+                                                     float *grad_bias, const float *partials,
+                                                     int64_t partials_avail, int64_t unit_begin,
+                                                     int64_t unit_end, char *err, size_t err_len);
 
 /*
  * Derivative of the fused activation, from the forward output y: grad_pre[i] = grad_out[i] *

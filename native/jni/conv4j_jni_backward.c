@@ -103,13 +103,27 @@ JNIEXPORT jlong JNICALL Java_io_conv4j_internal_NativeBackward_filterWorkspaceBy
     return read_checked(env, desc, &d) ? c4j_conv2d_backward_filter_workspace_bytes(&d) : -1;
 }
 
-JNIEXPORT void JNICALL Java_io_conv4j_internal_NativeBackward_backwardFilter(
-    JNIEnv *env, jclass cls, jlongArray desc, jobject in, jlong in_off, jobject grad_out, jlong go_off,
-    jobject grad_filter, jlong gf_off, jobject grad_bias, jlong gb_off, jobject workspace, jlong unit_begin,
-    jlong unit_end) {
+JNIEXPORT jlong JNICALL Java_io_conv4j_internal_NativeBackward_filterPartialFloats(JNIEnv *env, jclass cls,
+                                                                                 jlongArray desc) {
     (void)cls;
     c4j_conv2d_desc d;
-    c4j_region x, dy, dw, db, w;
+    return read_checked(env, desc, &d) ? c4j_conv2d_backward_filter_partial_floats(&d) : -1;
+}
+
+JNIEXPORT jlong JNICALL Java_io_conv4j_internal_NativeBackward_filterReduceUnits(JNIEnv *env, jclass cls,
+                                                                               jlongArray desc) {
+    (void)cls;
+    c4j_conv2d_desc d;
+    return read_checked(env, desc, &d) ? c4j_conv2d_backward_filter_reduce_units(&d) : -1;
+}
+
+JNIEXPORT void JNICALL Java_io_conv4j_internal_NativeBackward_backwardFilter(
+    JNIEnv *env, jclass cls, jlongArray desc, jobject in, jlong in_off, jobject grad_out, jlong go_off,
+    jobject grad_filter, jlong gf_off, jobject grad_bias, jlong gb_off, jobject partials, jlong p_off,
+    jobject workspace, jlong unit_begin, jlong unit_end) {
+    (void)cls;
+    c4j_conv2d_desc d;
+    c4j_region x, dy, dw, db, p, w;
     char err[ERR_LEN] = "";
     const c4j_blas *blas = c4j_jni_blas(env);
     if (blas == NULL || !c4j_jni_read_desc(env, desc, &d)) return;
@@ -118,6 +132,7 @@ JNIEXPORT void JNICALL Java_io_conv4j_internal_NativeBackward_backwardFilter(
         !c4j_jni_resolve(env, grad_out, go_off, "output gradient", 1, &dy) ||
         !c4j_jni_resolve(env, grad_filter, gf_off, "filter gradient", 0, &dw) ||
         !c4j_jni_resolve(env, grad_bias, gb_off, "bias gradient", d.has_bias != 0, &db) ||
+        !c4j_jni_resolve(env, partials, p_off, "partial sums", 0, &p) ||
         !c4j_jni_resolve(env, workspace, 0, "workspace", 0, &w))
         return;
     /* without a filter gradient neither the input nor the filter gradient is touched */
@@ -128,8 +143,27 @@ JNIEXPORT void JNICALL Java_io_conv4j_internal_NativeBackward_backwardFilter(
         snprintf(err, sizeof err, "nothing to compute: neither a filter nor a bias gradient");
     }
     if (st == C4J_OK)
-        st = c4j_conv2d_backward_filter(blas, &d, x.ptr, dy.ptr, dw.ptr, db.ptr, w.ptr, w.avail * 4, unit_begin,
-                                        unit_end, err, sizeof err);
+        st = c4j_conv2d_backward_filter(blas, &d, x.ptr, dy.ptr, dw.ptr, db.ptr, p.ptr, p.avail, w.ptr, w.avail * 4,
+                                        unit_begin, unit_end, err, sizeof err);
+    if (st != C4J_OK) c4j_jni_throw_status(env, st, err);
+}
+
+JNIEXPORT void JNICALL Java_io_conv4j_internal_NativeBackward_backwardFilterReduce(
+    JNIEnv *env, jclass cls, jlongArray desc, jobject grad_filter, jlong gf_off, jobject grad_bias, jlong gb_off,
+    jobject partials, jlong p_off, jlong unit_begin, jlong unit_end) {
+    (void)cls;
+    c4j_conv2d_desc d;
+    c4j_region dw, db, p;
+    char err[ERR_LEN] = "";
+    if (!c4j_jni_read_desc(env, desc, &d) ||
+        !c4j_jni_resolve(env, grad_filter, gf_off, "filter gradient", 0, &dw) ||
+        !c4j_jni_resolve(env, grad_bias, gb_off, "bias gradient", d.has_bias != 0, &db) ||
+        !c4j_jni_resolve(env, partials, p_off, "partial sums", 1, &p))
+        return;
+    c4j_status st = c4j_conv2d_check(&d, INT64_MAX, grad_filter != NULL ? dw.avail : INT64_MAX, db.avail, INT64_MAX, err,
+                                     sizeof err);
+    if (st == C4J_OK)
+        st = c4j_conv2d_backward_filter_reduce(&d, dw.ptr, db.ptr, p.ptr, p.avail, unit_begin, unit_end, err, sizeof err);
     if (st != C4J_OK) c4j_jni_throw_status(env, st, err);
 }
 

@@ -20,9 +20,13 @@
  * convolution would insert, and every pixel is written by exactly one unit.
  *
  * Filter gradient: dW_g[K, cout_g] = sum over output pixels of patch^T x dY, accumulated by sgemm
- * (beta = 1) over patch tiles in a fixed order. Units are disjoint blocks of dW (groups x chunks
- * of filter taps x chunks of output channels), each summing over every output pixel itself, so
- * no two units write the same element and no reduction across threads is needed.
+ * (beta = 1) over patch tiles in a fixed order. Units are blocks of dW (groups x chunks of filter
+ * taps x chunks of output channels) small enough to stay in cache, times ranges of output pixels:
+ * blocks alone are often too few for the threads (a 3x3x64x64 filter is one block), so the pixels
+ * are split into a number of ranges fixed by the descriptor; range 0 sums into dW, range r > 0
+ * into its own partial copy, and a reduction adds the copies in order r = 1, 2, ... So no two
+ * units write the same element, sgemm gets large blocks (the patch tile is gathered once per
+ * block, the dY rows packed once per block), and the order of every sum is fixed.
  *
  * Bias gradient: db[o] = sum of dY[., ., ., o], computed as ones[1, m] x dY rows by sgemm (blocks
  * of a fixed number of rows, so the order of the sum depends only on dY's layout) in the units
@@ -44,11 +48,17 @@
 /* Bias gradient: rows summed per sgemm, fixed so that the sum's order depends only on dY's layout
    (the bias gradient alone and with the filter gradient agree bit for bit) */
 #define BW_BIAS_ROWS 1024
-/* Filter gradient: fewer units than this and taps (then output channels) are split further. */
-#define BW_MIN_UNITS 16
-/* ... but not below this many patch columns or output channels per unit (sgemm gets inefficient) */
-#define BW_MIN_CHUNK_K 64
+/* Filter gradient: the dW block of one unit (taps x output channels) stays within this many
+   floats, so its sgemm accumulation runs in cache; not fewer channels than BW_MIN_COLS */
+#define BW_C_BLOCK_FLOATS (64 * 1024)
 #define BW_MIN_COLS 64
+/* fewer units than this and the output pixels are split into ranges of at least BW_MIN_SPLIT_ROWS,
+   each with its own partial dW (at most BW_MAX_PARTIAL_FLOATS floats of them in all) */
+#define BW_MIN_UNITS 16
+#define BW_MIN_SPLIT_ROWS 256
+#define BW_MAX_PARTIAL_FLOATS (16 * 1024 * 1024)
+/* elements per unit of the reduction of the partials */
+#define BW_REDUCE_FLOATS (16 * 1024)
 
 static inline int64_t floor_div(int64_t a, int64_t b) {
     int64_t q = a / b;
@@ -385,8 +395,10 @@ typedef struct {
     int64_t rows, cg, cout_g, taps;
     int64_t taps_per_chunk, t_chunks; /* filter taps (kh, kw) per unit */
     int64_t n_chunk, n_chunks;        /* output channels per unit */
+    int64_t r_chunks;                 /* output-pixel ranges summed separately, then reduced */
     int64_t kc_max;                   /* patch columns per unit: taps_per_chunk * cg */
-    int64_t tile_rows, m_tiles;
+    int64_t tile_rows;
+    int64_t filter_floats;            /* |dW| */
 } bw_tiling;
 
 static bw_tiling make_bw_tiling(const c4j_conv2d_desc *d) {
@@ -395,30 +407,36 @@ static bw_tiling make_bw_tiling(const c4j_conv2d_desc *d) {
     t.cg = c4j_cin_g(d);
     t.cout_g = c4j_cout_g(d);
     t.taps = d->kernel_h * d->kernel_w;
-    /* split the taps until there are enough units, keeping at least BW_MIN_CHUNK_K columns */
-    int64_t want = c4j_ceil_div(BW_MIN_UNITS, d->groups);
-    int64_t min_taps = C4J_MIN(t.taps, c4j_ceil_div(BW_MIN_CHUNK_K, t.cg));
-    t.taps_per_chunk = C4J_MAX(min_taps, c4j_ceil_div(t.taps, want));
+    t.filter_floats = t.taps * t.cg * d->out_c;
+    /* the dW block a unit accumulates stays in cache: as many taps as fit, then fewer channels */
+    t.taps_per_chunk = C4J_MAX(1, C4J_MIN(t.taps, BW_C_BLOCK_FLOATS / C4J_MAX(1, t.cg * t.cout_g)));
     t.t_chunks = c4j_ceil_div(t.taps, t.taps_per_chunk);
     t.taps_per_chunk = c4j_ceil_div(t.taps, t.t_chunks); /* even chunks */
     t.n_chunk = t.cout_g;
-    int64_t units = d->groups * t.t_chunks;
-    if (units < BW_MIN_UNITS && t.cout_g >= 2 * BW_MIN_COLS) {
-        int64_t more = c4j_ceil_div(BW_MIN_UNITS, units);
-        int64_t chunk = c4j_ceil_div(c4j_ceil_div(t.cout_g, more), 16) * 16;
-        t.n_chunk = C4J_MAX(BW_MIN_COLS, chunk);
+    if (t.taps_per_chunk * t.cg * t.cout_g > BW_C_BLOCK_FLOATS) {
+        int64_t cols = c4j_ceil_div(BW_C_BLOCK_FLOATS / (t.taps_per_chunk * t.cg), 16) * 16;
+        t.n_chunk = C4J_MIN(t.cout_g, C4J_MAX(BW_MIN_COLS, cols));
     }
     t.n_chunks = c4j_ceil_div(t.cout_g, t.n_chunk);
+    /* too few units for the threads: split the output pixels too, each range summing into its own
+       copy of dW (the first into dW itself), added up afterwards in a fixed order */
+    const int64_t base = d->groups * t.t_chunks * t.n_chunks;
+    int64_t r = C4J_MIN(c4j_ceil_div(BW_MIN_UNITS, base), t.rows / BW_MIN_SPLIT_ROWS);
+    r = C4J_MIN(r, 1 + BW_MAX_PARTIAL_FLOATS / (t.filter_floats + d->out_c));
+    t.r_chunks = C4J_MAX(1, r);
     t.kc_max = t.taps_per_chunk * t.cg;
     t.tile_rows = C4J_MAX(BW_TILE_MIN_ROWS, C4J_MIN(BW_TILE_MAX_ROWS, BW_TILE_TARGET_FLOATS / t.kc_max));
-    if (t.rows > 0) t.tile_rows = C4J_MIN(t.tile_rows, t.rows);
-    t.m_tiles = c4j_ceil_div(t.rows, t.tile_rows);
     return t;
 }
 
 int64_t c4j_conv2d_backward_filter_units(const c4j_conv2d_desc *d) {
     bw_tiling t = make_bw_tiling(d);
-    return d->groups * t.t_chunks * t.n_chunks;
+    return d->groups * t.t_chunks * t.n_chunks * t.r_chunks;
+}
+
+int64_t c4j_conv2d_backward_filter_partial_floats(const c4j_conv2d_desc *d) {
+    bw_tiling t = make_bw_tiling(d);
+    return (t.r_chunks - 1) * (t.filter_floats + d->out_c);
 }
 
 static int64_t bw_tile_bytes(const bw_tiling *t) { return align_bytes(t->tile_rows * t->kc_max * 4); }
@@ -488,7 +506,7 @@ static void bw_gather(const c4j_conv2d_desc *d, const float *in, int64_t g, int6
 }
 
 static void bw_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in, const float *dy, float *dw,
-                   float *db, void *workspace, int64_t u0, int64_t u1) {
+                   float *db, float *partials, void *workspace, int64_t u0, int64_t u1) {
     const bw_tiling t = make_bw_tiling(d);
     float *tile = (float *)workspace;
     float *ones = (float *)((char *)workspace + bw_tile_bytes(&t));
@@ -496,25 +514,31 @@ static void bw_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *
     const int64_t hw = d->out_h * d->out_w;
     const int64_t ldb = d->out_stride[2];
     const int dy_uniform = d->out_stride[1] == d->out_w * ldb && d->out_stride[0] == d->out_h * d->out_stride[1];
-    const int64_t per_group = t.t_chunks * t.n_chunks;
+    /* unit order: group, tap chunk, row range, channel chunk (fastest: units that share a gather) */
+    const int64_t per_t = t.r_chunks * t.n_chunks, per_group = t.t_chunks * per_t;
 
     int64_t u = u0;
     while (u < u1) {
         /* units u .. ue differ only in their output-channel chunk: one gather serves them all */
-        const int64_t g = u / per_group, tc = (u % per_group) / t.n_chunks, nc0 = u % t.n_chunks;
+        const int64_t g = u / per_group, tc = (u % per_group) / per_t, rc = (u % per_t) / t.n_chunks;
+        const int64_t nc0 = u % t.n_chunks;
         const int64_t ue = C4J_MIN(u1, u - nc0 + t.n_chunks), nc1 = nc0 + (ue - u);
         const int64_t t0 = tc * t.taps_per_chunk, t1 = C4J_MIN(t.taps, t0 + t.taps_per_chunk);
         const int64_t kc = (t1 - t0) * t.cg;
-        const int with_w = dw != NULL, with_b = db != NULL && tc == 0;
-        float *dw_rows = with_w ? dw + t0 * t.cg * d->out_c : NULL;
+        const int64_t row_begin = t.rows * rc / t.r_chunks, row_end = t.rows * (rc + 1) / t.r_chunks;
+        /* row range 0 sums into the outputs, the others into their own partial copies */
+        float *part = rc == 0 ? NULL : partials + (rc - 1) * (t.filter_floats + d->out_c);
+        float *w_out = dw == NULL ? NULL : rc == 0 ? dw : part;
+        float *b_out = db == NULL || tc != 0 ? NULL : rc == 0 ? db : part + t.filter_floats;
+        float *dw_rows = w_out == NULL ? NULL : w_out + t0 * t.cg * d->out_c;
         for (int64_t nc = nc0; nc < nc1; nc++) {
             const int64_t c0 = g * t.cout_g + nc * t.n_chunk, cols = C4J_MIN(t.n_chunk, t.cout_g - nc * t.n_chunk);
-            if (with_w)
+            if (dw_rows != NULL)
                 for (int64_t k = 0; k < kc; k++) memset(dw_rows + k * d->out_c + c0, 0, (size_t)cols * sizeof(float));
-            if (with_b) memset(db + c0, 0, (size_t)cols * sizeof(float));
+            if (b_out != NULL) memset(b_out + c0, 0, (size_t)cols * sizeof(float));
         }
-        for (int64_t mt = 0; with_w && mt < t.m_tiles; mt++) {
-            const int64_t r0 = mt * t.tile_rows, m = C4J_MIN(t.tile_rows, t.rows - r0);
+        for (int64_t r0 = row_begin; dw_rows != NULL && r0 < row_end; r0 += t.tile_rows) {
+            const int64_t m = C4J_MIN(t.tile_rows, row_end - r0);
             bw_gather(d, in, g, r0, m, t0, t1, tile);
             for (int64_t nc = nc0; nc < nc1; nc++) {
                 const int64_t c0 = g * t.cout_g + nc * t.n_chunk;
@@ -532,21 +556,43 @@ static void bw_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *
             }
         }
         /* bias: ones[1, m] x dY rows, in blocks of BW_BIAS_ROWS (a pass over this chunk of dY) */
-        for (int64_t nc = nc0; with_b && nc < nc1; nc++) {
+        for (int64_t nc = nc0; b_out != NULL && nc < nc1; nc++) {
             const int64_t c0 = g * t.cout_g + nc * t.n_chunk;
             const int64_t cols = C4J_MIN(t.n_chunk, t.cout_g - nc * t.n_chunk);
-            int64_t r = 0;
-            while (r < t.rows) {
+            int64_t r = row_begin;
+            while (r < row_end) {
                 const int64_t n = r / hw, oh = (r % hw) / d->out_w, ow = r % d->out_w;
-                const int64_t block_end = C4J_MIN(t.rows, (r / BW_BIAS_ROWS + 1) * BW_BIAS_ROWS);
+                const int64_t block_end = C4J_MIN(row_end, (r / BW_BIAS_ROWS + 1) * BW_BIAS_ROWS);
                 const int64_t end = dy_uniform ? block_end : C4J_MIN(block_end, r - ow + d->out_w);
                 const float *b = dy + n * d->out_stride[0] + oh * d->out_stride[1] + ow * ldb + c0;
                 blas->sgemm(C4J_ROW_MAJOR, C4J_NO_TRANS, C4J_NO_TRANS, 1, (int)cols, (int)(end - r), 1.0f, ones,
-                            BW_BIAS_ROWS, b, (int)ldb, 1.0f, db + c0, (int)cols);
+                            BW_BIAS_ROWS, b, (int)ldb, 1.0f, b_out + c0, (int)cols);
                 r = end;
             }
         }
         u = ue;
+    }
+}
+
+/* ------------------------------------------------------------------ reduction of the row ranges */
+
+int64_t c4j_conv2d_backward_filter_reduce_units(const c4j_conv2d_desc *d) {
+    bw_tiling t = make_bw_tiling(d);
+    if (t.r_chunks == 1) return 0;
+    return c4j_ceil_div(t.filter_floats + d->out_c, BW_REDUCE_FLOATS);
+}
+
+/* dW[i] += partial_1[i] + ... + partial_{R-1}[i], in that order, for elements of units [u0, u1) */
+static void bw_reduce(const c4j_conv2d_desc *d, float *dw, float *db, const float *partials, int64_t u0, int64_t u1) {
+    const bw_tiling t = make_bw_tiling(d);
+    const int64_t len = t.filter_floats + d->out_c;
+    const int64_t i0 = u0 * BW_REDUCE_FLOATS, i1 = C4J_MIN(len, u1 * BW_REDUCE_FLOATS);
+    for (int64_t i = i0; i < i1; i++) {
+        float *acc = i < t.filter_floats ? (dw == NULL ? NULL : dw + i) : (db == NULL ? NULL : db + (i - t.filter_floats));
+        if (acc == NULL) continue;
+        float s = *acc;
+        for (int64_t r = 1; r < t.r_chunks; r++) s += partials[(r - 1) * len + i];
+        *acc = s;
     }
 }
 
@@ -583,10 +629,19 @@ c4j_status c4j_conv2d_backward_input(const c4j_blas *blas, const c4j_conv2d_desc
     return C4J_OK;
 }
 
+static c4j_status check_partials(const c4j_conv2d_desc *d, const float *partials, int64_t partials_avail, char *err,
+                                 size_t err_len) {
+    const int64_t need = c4j_conv2d_backward_filter_partial_floats(d);
+    if (need > 0 && (partials == NULL || partials_avail < need))
+        return c4j_fail(C4J_ERR_BOUNDS, err, err_len, "partial sums need %lld floats but %lld are available",
+                        (long long)need, (long long)(partials == NULL ? 0 : partials_avail));
+    return C4J_OK;
+}
+
 c4j_status c4j_conv2d_backward_filter(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in,
-                                      const float *grad_out, float *grad_filter, float *grad_bias, void *workspace,
-                                      int64_t workspace_bytes, int64_t unit_begin, int64_t unit_end, char *err,
-                                      size_t err_len) {
+                                      const float *grad_out, float *grad_filter, float *grad_bias, float *partials,
+                                      int64_t partials_avail, void *workspace, int64_t workspace_bytes,
+                                      int64_t unit_begin, int64_t unit_end, char *err, size_t err_len) {
     if (d == NULL) return c4j_fail(C4J_ERR_ARG, err, err_len, "null descriptor");
     c4j_status st = check_call(blas, d, c4j_conv2d_backward_filter_units(d),
                                c4j_conv2d_backward_filter_workspace_bytes(d), workspace, workspace_bytes, unit_begin,
@@ -597,7 +652,27 @@ c4j_status c4j_conv2d_backward_filter(const c4j_blas *blas, const c4j_conv2d_des
     if (d->has_bias && grad_bias == NULL) return c4j_fail(C4J_ERR_ARG, err, err_len, "has_bias but no bias gradient");
     if (grad_filter != NULL && in == NULL) return c4j_fail(C4J_ERR_ARG, err, err_len, "filter gradient needs the input");
     if (d->batch > 0 && grad_out == NULL) return c4j_fail(C4J_ERR_ARG, err, err_len, "null output gradient");
-    bw_run(blas, d, in, grad_out, grad_filter, grad_bias, workspace, unit_begin, unit_end);
+    st = check_partials(d, partials, partials_avail, err, err_len);
+    if (st != C4J_OK) return st;
+    bw_run(blas, d, in, grad_out, grad_filter, grad_bias, partials, workspace, unit_begin, unit_end);
+    return C4J_OK;
+}
+
+c4j_status c4j_conv2d_backward_filter_reduce(const c4j_conv2d_desc *d, float *grad_filter, float *grad_bias,
+                                             const float *partials, int64_t partials_avail, int64_t unit_begin,
+                                             int64_t unit_end, char *err, size_t err_len) {
+    if (d == NULL) return c4j_fail(C4J_ERR_ARG, err, err_len, "null descriptor");
+    const int64_t units = c4j_conv2d_backward_filter_reduce_units(d);
+    if (unit_begin < 0 || unit_end > units || unit_begin > unit_end)
+        return c4j_fail(C4J_ERR_ARG, err, err_len, "unit range [%lld, %lld) outside [0, %lld)", (long long)unit_begin,
+                        (long long)unit_end, (long long)units);
+    if (unit_begin == unit_end) return C4J_OK;
+    if (grad_bias != NULL && !d->has_bias)
+        return c4j_fail(C4J_ERR_ARG, err, err_len, "bias gradient given but has_bias is 0");
+    if (d->has_bias && grad_bias == NULL) return c4j_fail(C4J_ERR_ARG, err, err_len, "has_bias but no bias gradient");
+    c4j_status st = check_partials(d, partials, partials_avail, err, err_len);
+    if (st != C4J_OK) return st;
+    bw_reduce(d, grad_filter, grad_bias, partials, unit_begin, unit_end);
     return C4J_OK;
 }
 

@@ -100,7 +100,7 @@ static int64_t taps_reaching(int64_t i, int64_t k, int64_t s, int64_t dil, int64
     return c;
 }
 
-static int cases_run, strided_dx_cases, stride_cases;
+static int cases_run, strided_dx_cases, stride_cases, split_cases;
 
 static void run_case(uint64_t *rng, int case_no) {
     c4j_conv2d_desc d;
@@ -113,6 +113,13 @@ static void run_case(uint64_t *rng, int case_no) {
     if (case_no % 4 == 0) { kh = kw = 3; sh = sw = dh = dw = 1; }
     if (case_no % 6 == 1) { cg = 1; groups = t_rand_range(rng, 2, 5); } /* depthwise */
     if (case_no % 10 == 3) { cg = t_rand_range(rng, 40, 70); og = t_rand_range(rng, 60, 140); groups = 1; } /* wide */
+    if (case_no % 50 == 9) { /* a filter gradient too big for one cache block: channel chunks */
+        cg = t_rand_range(rng, 260, 300); og = t_rand_range(rng, 250, 300); groups = 1; n = 1;
+        h = t_rand_range(rng, 1, 4); w = t_rand_range(rng, 1, 4); kh = t_rand_range(rng, 1, 2); kw = t_rand_range(rng, 1, 2);
+    }
+    if (case_no % 10 == 7) { /* many output pixels: split into ranges with partial sums */
+        h = t_rand_range(rng, 16, 34); w = t_rand_range(rng, 16, 34); sh = sw = 1;
+    }
     int64_t pt = t_rand_range(rng, 0, 3), pb = t_rand_range(rng, 0, 3);
     int64_t pl = t_rand_range(rng, 0, 3), pr = t_rand_range(rng, 0, 3);
     if (case_no % 8 == 1) pt = pb = pl = pr = 0;
@@ -156,6 +163,8 @@ static void run_case(uint64_t *rng, int case_no) {
 
     float *dx = guarded(in_len), *dx2 = guarded(in_len), *prep = guarded(f_len);
     float *gw = guarded(f_len), *gw2 = guarded(f_len), *gb = guarded(d.out_c), *gb2 = guarded(d.out_c);
+    const int64_t parts_len = c4j_conv2d_backward_filter_partial_floats(&d);
+    float *parts = guarded(parts_len), *parts2 = guarded(parts_len);
     char err[256];
     c4j_blas counting = *real_blas;
     counting.sgemm = counting_sgemm;
@@ -214,17 +223,32 @@ static void run_case(uint64_t *rng, int case_no) {
     T_CHECK(c4j_conv2d_check(&d, in_len, f_len, d.out_c, out_len, err, sizeof err) == C4J_OK, "%s", err);
     ws = c4j_alloc((size_t)bw_ws, 0);
     float *bias_out = d.has_bias ? gb : NULL, *bias_out2 = d.has_bias ? gb2 : NULL;
+    const int64_t red_units = c4j_conv2d_backward_filter_reduce_units(&d);
+    T_CHECK((parts_len == 0) == (red_units == 0), "partials %lld but %lld reduction units", (long long)parts_len,
+            (long long)red_units);
+    split_cases += parts_len > 0;
     sgemm_macs = 0;
-    st = c4j_conv2d_backward_filter(&counting, &d, x, dy, gw, bias_out, ws, bw_ws, 0, bw_units / 3, err, sizeof err);
+    st = c4j_conv2d_backward_filter(&counting, &d, x, dy, gw, bias_out, parts, parts_len, ws, bw_ws, 0, bw_units / 3,
+                                    err, sizeof err);
     if (st == C4J_OK)
-        st = c4j_conv2d_backward_filter(&counting, &d, x, dy, gw, bias_out, ws, bw_ws, bw_units / 3, bw_units, err, sizeof err);
+        st = c4j_conv2d_backward_filter(&counting, &d, x, dy, gw, bias_out, parts, parts_len, ws, bw_ws, bw_units / 3,
+                                        bw_units, err, sizeof err);
+    if (st == C4J_OK)
+        st = c4j_conv2d_backward_filter_reduce(&d, gw, bias_out, parts, parts_len, 0, red_units / 2, err, sizeof err);
+    if (st == C4J_OK)
+        st = c4j_conv2d_backward_filter_reduce(&d, gw, bias_out, parts, parts_len, red_units / 2, red_units, err, sizeof err);
     T_CHECK(st == C4J_OK, "backward filter: %s", err);
     expect = (double)n * d.out_h * d.out_w * kh * kw * cg * d.out_c;
     if (d.has_bias) expect += (double)n * d.out_h * d.out_w * d.out_c;
     T_CHECK(sgemm_macs == expect, "case %d: filter gradient did %.0f MACs, expected %.0f", case_no, sgemm_macs, expect);
     for (int64_t u = bw_units - 1; u >= 0; u--)
-        T_CHECK(c4j_conv2d_backward_filter(real_blas, &d, x, dy, gw2, bias_out2, ws, bw_ws, u, u + 1, err, sizeof err) == C4J_OK,
+        T_CHECK(c4j_conv2d_backward_filter(real_blas, &d, x, dy, gw2, bias_out2, parts2, parts_len, ws, bw_ws, u, u + 1, err,
+                                           sizeof err) == C4J_OK, "%s", err);
+    for (int64_t u = red_units - 1; u >= 0; u--)
+        T_CHECK(c4j_conv2d_backward_filter_reduce(&d, gw2, bias_out2, parts2, parts_len, u, u + 1, err, sizeof err) == C4J_OK,
                 "%s", err);
+    for (int64_t i = -GUARD; i < 0; i++)
+        T_CHECK(is_canary(&parts[i]) && is_canary(&parts[parts_len - 1 - i]), "partial sums written outside");
     for (int64_t i = -GUARD; i < f_len + GUARD && bad < 6; i++) {
         if (i < 0 || i >= f_len) {
             if (!is_canary(&gw[i]) || !is_canary(&gw2[i])) { bad++; T_CHECK(0, "filter gradient written outside at %lld", (long long)i); }
@@ -250,7 +274,9 @@ static void run_case(uint64_t *rng, int case_no) {
     /* bias gradient alone: the filter gradient and the input are not touched */
     if (d.has_bias) {
         refill(gb2, d.out_c);
-        T_CHECK(c4j_conv2d_backward_filter(real_blas, &d, NULL, dy, NULL, gb2, ws, bw_ws, 0, bw_units, err, sizeof err) == C4J_OK,
+        T_CHECK(c4j_conv2d_backward_filter(real_blas, &d, NULL, dy, NULL, gb2, parts2, parts_len, ws, bw_ws, 0, bw_units, err,
+                                           sizeof err) == C4J_OK, "%s", err);
+        T_CHECK(c4j_conv2d_backward_filter_reduce(&d, NULL, gb2, parts2, parts_len, 0, red_units, err, sizeof err) == C4J_OK,
                 "%s", err);
         T_CHECK(memcmp(gb, gb2, sizeof(float) * (size_t)d.out_c) == 0, "case %d: bias gradient alone differs", case_no);
     }
@@ -259,7 +285,7 @@ static void run_case(uint64_t *rng, int case_no) {
     free(x); free(f); free(dy);
     free(r.dx); free(r.sx); free(r.dw); free(r.sw); free(r.db); free(r.sb);
     guarded_free(dx); guarded_free(dx2); guarded_free(prep); guarded_free(gw); guarded_free(gw2);
-    guarded_free(gb); guarded_free(gb2);
+    guarded_free(gb); guarded_free(gb2); guarded_free(parts); guarded_free(parts2);
 }
 
 static void refusals(void) {
@@ -272,12 +298,32 @@ static void refusals(void) {
     t_fill(x, 72, &rng); t_fill(f, 72, &rng); t_fill(dy, 144, &rng);
     int64_t units = c4j_conv2d_backward_filter_units(&d), bytes = c4j_conv2d_backward_filter_workspace_bytes(&d);
     void *ws = c4j_alloc((size_t)bytes, 0);
-    T_CHECK(c4j_conv2d_backward_filter(real_blas, &d, x, dy, gw, gb, ws, bytes, 0, units + 1, err, sizeof err) == C4J_ERR_ARG, "range");
-    T_CHECK(c4j_conv2d_backward_filter(real_blas, &d, x, dy, gw, gb, ws, bytes - 1, 0, units, err, sizeof err) == C4J_ERR_ARG, "ws");
-    T_CHECK(c4j_conv2d_backward_filter(real_blas, &d, x, dy, gw, NULL, ws, bytes, 0, units, err, sizeof err) == C4J_ERR_ARG, "bias");
-    T_CHECK(c4j_conv2d_backward_filter(real_blas, &d, NULL, dy, gw, gb, ws, bytes, 0, units, err, sizeof err) == C4J_ERR_ARG, "in");
+    T_CHECK(c4j_conv2d_backward_filter(real_blas, &d, x, dy, gw, gb, NULL, 0, ws, bytes, 0, units + 1, err, sizeof err) == C4J_ERR_ARG, "range");
+    T_CHECK(c4j_conv2d_backward_filter(real_blas, &d, x, dy, gw, gb, NULL, 0, ws, bytes - 1, 0, units, err, sizeof err) == C4J_ERR_ARG, "ws");
+    T_CHECK(c4j_conv2d_backward_filter(real_blas, &d, x, dy, gw, NULL, NULL, 0, ws, bytes, 0, units, err, sizeof err) == C4J_ERR_ARG, "bias");
+    T_CHECK(c4j_conv2d_backward_filter(real_blas, &d, NULL, dy, gw, gb, NULL, 0, ws, bytes, 0, units, err, sizeof err) == C4J_ERR_ARG, "in");
     c4j_blas none = {0};
-    T_CHECK(c4j_conv2d_backward_filter(&none, &d, x, dy, gw, gb, ws, bytes, 0, units, err, sizeof err) == C4J_ERR_BLAS, "blas");
+    T_CHECK(c4j_conv2d_backward_filter(&none, &d, x, dy, gw, gb, NULL, 0, ws, bytes, 0, units, err, sizeof err) == C4J_ERR_BLAS, "blas");
+    c4j_free(ws);
+    /* a split filter gradient refuses missing or short partial sums */
+    c4j_conv2d_desc big_rows;
+    t_dense_desc(&big_rows, 4, 32, 32, 2, 3, 3, 4, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    const int64_t pf = c4j_conv2d_backward_filter_partial_floats(&big_rows);
+    T_CHECK(pf > 0 && c4j_conv2d_backward_filter_reduce_units(&big_rows) > 0, "expected a split");
+    bytes = c4j_conv2d_backward_filter_workspace_bytes(&big_rows);
+    ws = c4j_alloc((size_t)bytes, 0);
+    float *bx = calloc(4 * 32 * 32 * 2, sizeof(float)), *bdy = calloc(4 * 32 * 32 * 4, sizeof(float));
+    float *parts = calloc((size_t)pf, sizeof(float));
+    units = c4j_conv2d_backward_filter_units(&big_rows);
+    T_CHECK(c4j_conv2d_backward_filter(real_blas, &big_rows, bx, bdy, gw, NULL, parts, pf - 1, ws, bytes, 0, units, err,
+                                       sizeof err) == C4J_ERR_BOUNDS, "short partials");
+    T_CHECK(c4j_conv2d_backward_filter(real_blas, &big_rows, bx, bdy, gw, NULL, NULL, pf, ws, bytes, 0, units, err,
+                                       sizeof err) == C4J_ERR_BOUNDS, "no partials");
+    T_CHECK(c4j_conv2d_backward_filter_reduce(&big_rows, gw, NULL, parts, pf - 1, 0, 1, err, sizeof err) == C4J_ERR_BOUNDS,
+            "short partials (reduce)");
+    T_CHECK(c4j_conv2d_backward_filter_reduce(&big_rows, gw, NULL, parts, pf, 0, 99, err, sizeof err) == C4J_ERR_ARG,
+            "reduce range");
+    free(bx); free(bdy); free(parts);
     c4j_free(ws);
     units = c4j_conv2d_backward_input_units(&d);
     bytes = c4j_conv2d_backward_input_workspace_bytes(&d);
@@ -313,7 +359,9 @@ int main(void) {
     uint64_t rng = 424242;
     for (int i = 0; i < 700; i++) run_case(&rng, i);
     refusals();
-    printf("%d cases (%d strided, %d with a strided input-gradient view)\n", cases_run, stride_cases, strided_dx_cases);
+    printf("%d cases (%d strided, %d with a strided input-gradient view, %d filter gradients split into pixel ranges)\n",
+           cases_run, stride_cases, strided_dx_cases, split_cases);
+    T_CHECK(split_cases > 30, "too few split filter gradients: %d", split_cases);
     T_CHECK(cases_run > 400, "too few cases: %d", cases_run);
     T_CHECK(stride_cases > 150, "too few strided cases: %d", stride_cases);
     T_CHECK(c4j_allocated_bytes() == 0, "%lld bytes still allocated", (long long)c4j_allocated_bytes());

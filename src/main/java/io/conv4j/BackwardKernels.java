@@ -90,12 +90,16 @@ final class BackwardKernels {
         }
     }
 
-    /** dL/d(filter) (may be skipped: null) and dL/d(bias) (when the descriptor has a bias). */
+    /**
+     * dL/d(filter) (may be skipped: null) and dL/d(bias) (when the descriptor has a bias); with
+     * {@code partials} (see {@link NativeBackward#filterPartialFloats}) the second phase,
+     * {@link Reduce}, must run afterwards.
+     */
     static final class Filter extends Kernel {
         long[] desc;
-        Tensor input, gradOut, gradFilter, gradBias;
-        private ByteBuffer x, dy, dw, db;
-        private long xOff, dyOff, dwOff, dbOff;
+        Tensor input, gradOut, gradFilter, gradBias, partials;
+        private ByteBuffer x, dy, dw, db, p;
+        private long xOff, dyOff, dwOff, dbOff, pOff;
 
         @Override
         void acquire() {
@@ -103,15 +107,40 @@ final class BackwardKernels {
             dy = hold(gradOut);
             dw = hold(gradFilter);
             db = hold(gradBias);
+            p = hold(partials);
             xOff = gradFilter == null ? 0 : bytes(input);
             dyOff = bytes(gradOut);
             dwOff = bytes(gradFilter);
             dbOff = bytes(gradBias);
+            pOff = bytes(partials);
         }
 
         @Override
         public void run(long u0, long u1, ByteBuffer workspace) {
-            NativeBackward.backwardFilter(desc, x, xOff, dy, dyOff, dw, dwOff, db, dbOff, workspace, u0, u1);
+            NativeBackward.backwardFilter(desc, x, xOff, dy, dyOff, dw, dwOff, db, dbOff, p, pOff, workspace, u0, u1);
+        }
+    }
+
+    /** Adds the partial sums of a split filter gradient into dL/d(filter) and dL/d(bias). */
+    static final class Reduce extends Kernel {
+        long[] desc;
+        Tensor gradFilter, gradBias, partials;
+        private ByteBuffer dw, db, p;
+        private long dwOff, dbOff, pOff;
+
+        @Override
+        void acquire() {
+            dw = hold(gradFilter);
+            db = hold(gradBias);
+            p = hold(partials);
+            dwOff = bytes(gradFilter);
+            dbOff = bytes(gradBias);
+            pOff = bytes(partials);
+        }
+
+        @Override
+        public void run(long u0, long u1, ByteBuffer workspace) {
+            NativeBackward.backwardFilterReduce(desc, dw, dwOff, db, dbOff, p, pOff, u0, u1);
         }
     }
 

@@ -307,13 +307,28 @@ public final class Conv2dBackward {
         long[] desc = Conv2d.descriptor(geo, input, BackwardKernels.outputViewStrides(dz), o, db != null);
         long units = NativeBackward.filterUnits(desc), ws = NativeBackward.filterWorkspaceBytes(desc);
         if (units <= 0 || ws < 0) throw tooLarge(geo);
-        BackwardKernels.Filter k = new BackwardKernels.Filter();
-        k.desc = desc;
-        k.input = input;
-        k.gradOut = dz;
-        k.gradFilter = dw;
-        k.gradBias = db;
-        k.run(units, ws, geo.flops());
+        long partialFloats = NativeBackward.filterPartialFloats(desc);
+        Tensor partials = partialFloats > 0 ? Tensor.allocate(Shape.of(partialFloats)) : null;
+        try {
+            BackwardKernels.Filter k = new BackwardKernels.Filter();
+            k.desc = desc;
+            k.input = input;
+            k.gradOut = dz;
+            k.gradFilter = dw;
+            k.gradBias = db;
+            k.partials = partials;
+            k.run(units, ws, geo.flops());
+            if (partials != null) {
+                BackwardKernels.Reduce r = new BackwardKernels.Reduce();
+                r.desc = desc;
+                r.gradFilter = dw;
+                r.gradBias = db;
+                r.partials = partials;
+                r.run(NativeBackward.filterReduceUnits(desc), 0, partialFloats);
+            }
+        } finally {
+            if (partials != null) partials.close();
+        }
     }
 
     static IllegalArgumentException tooLarge(ConvGeometry geo) {

@@ -44,6 +44,7 @@ public final class Conv2dLayer implements AutoCloseable {
     private final Tensor filter, bias, gradFilter, gradBias;
     private final BackwardKernels.Forward forwardKernel = new BackwardKernels.Forward();
     private final BackwardKernels.Filter filterKernel = new BackwardKernels.Filter();
+    private final BackwardKernels.Reduce reduceKernel = new BackwardKernels.Reduce();
     private final BackwardKernels.Input inputKernel = new BackwardKernels.Input();
     private Buffers buffers;      // for the current input shape and layout
     private Tensor lastInput;     // the input of the last forward call
@@ -200,11 +201,20 @@ public final class Conv2dLayer implements AutoCloseable {
         fk.gradOut = dz;
         fk.gradFilter = gradFilter;
         fk.gradBias = gradBias;
+        fk.partials = b.filterPartials;
         try {
             fk.run(b.filterUnits, b.filterWorkspace, b.geo.flops());
         } finally {
             fk.input = null;
             fk.gradOut = null;
+        }
+        if (b.filterPartials != null) {
+            BackwardKernels.Reduce rk = reduceKernel;
+            rk.desc = b.filterDesc;
+            rk.gradFilter = gradFilter;
+            rk.gradBias = gradBias;
+            rk.partials = b.filterPartials;
+            rk.run(b.reduceUnits, 0, b.filterPartials.shape().numElements());
         }
         if (computeGradInput && b.geo.batch() > 0) {
             // rearranged from the current filter on every call: it may have changed since
@@ -350,6 +360,9 @@ public final class Conv2dLayer implements AutoCloseable {
             b.filterDesc = Conv2d.descriptor(geo, input, dense, options, bias != null);
             b.filterUnits = NativeBackward.filterUnits(b.filterDesc);
             b.filterWorkspace = NativeBackward.filterWorkspaceBytes(b.filterDesc);
+            long partialFloats = NativeBackward.filterPartialFloats(b.filterDesc);
+            if (partialFloats > 0) b.filterPartials = Tensor.allocate(Shape.of(partialFloats));
+            b.reduceUnits = NativeBackward.filterReduceUnits(b.filterDesc);
             b.inputDesc = Conv2d.descriptor(geo, b.gradInput, dense, options, false);
             b.inputUnits = NativeBackward.inputUnits(b.inputDesc);
             b.inputWorkspace = NativeBackward.inputWorkspaceBytes(b.inputDesc);
@@ -371,8 +384,8 @@ public final class Conv2dLayer implements AutoCloseable {
         final ConvGeometry geo;
         long[] forwardDesc, filterDesc, inputDesc;
         Plan plan;
-        long filterUnits, filterWorkspace, inputUnits, inputWorkspace;
-        Tensor output, gradPre, gradInput, forwardPrepared, inputPrepared;
+        long filterUnits, filterWorkspace, reduceUnits, inputUnits, inputWorkspace;
+        Tensor output, gradPre, gradInput, forwardPrepared, inputPrepared, filterPartials;
 
         Buffers(Tensor input, ConvGeometry geo) {
             this.inputShape = input.shape();
@@ -389,7 +402,7 @@ public final class Conv2dLayer implements AutoCloseable {
         }
 
         void close() {
-            for (Tensor t : new Tensor[] {output, gradPre, gradInput, forwardPrepared, inputPrepared}) {
+            for (Tensor t : new Tensor[] {output, gradPre, gradInput, forwardPrepared, inputPrepared, filterPartials}) {
                 if (t != null) t.close();
             }
         }

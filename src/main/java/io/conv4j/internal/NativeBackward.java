@@ -40,14 +40,28 @@ public final class NativeBackward {
     public static native long filterWorkspaceBytes(long[] desc);
 
     /**
+     * Floats of the partial sums {@link #backwardFilter} needs when it splits the output pixels
+     * into ranges (0 when it does not); the caller passes them in, like the workspace.
+     */
+    public static native long filterPartialFloats(long[] desc);
+
+    /** Units of {@link #backwardFilterReduce}; 0 when there are no partial sums to add. */
+    public static native long filterReduceUnits(long[] desc);
+
+    /**
      * Units [unitBegin, unitEnd) of dL/d(filter) (into a contiguous HWIO buffer; null for the bias
      * gradient alone, then {@code in} may be null) and, when the descriptor's has_bias is set,
-     * dL/d(bias).
+     * dL/d(bias). With partial sums, {@link #backwardFilterReduce} must run after all units.
      */
     public static native void backwardFilter(long[] desc, ByteBuffer in, long inOffset, ByteBuffer gradOut,
                                              long gradOutOffset, ByteBuffer gradFilter, long gradFilterOffset,
-                                             ByteBuffer gradBias, long gradBiasOffset, ByteBuffer workspace,
-                                             long unitBegin, long unitEnd);
+                                             ByteBuffer gradBias, long gradBiasOffset, ByteBuffer partials,
+                                             long partialsOffset, ByteBuffer workspace, long unitBegin, long unitEnd);
+
+    /** Units [unitBegin, unitEnd) of adding the partial sums into the filter and bias gradients. */
+    public static native void backwardFilterReduce(long[] desc, ByteBuffer gradFilter, long gradFilterOffset,
+                                                   ByteBuffer gradBias, long gradBiasOffset, ByteBuffer partials,
+                                                   long partialsOffset, long unitBegin, long unitEnd);
 
     /** gradPre = gradOut * activation'(out) over {@code count} dense floats (gradPre may be gradOut). */
     public static native void activationBackward(int activation, ByteBuffer out, long outOffset, ByteBuffer gradOut,
