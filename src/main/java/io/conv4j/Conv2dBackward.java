@@ -58,7 +58,7 @@ public final class Conv2dBackward {
         Tensor result = into != null ? into : Tensor.allocate(inputShape);
         Tensor dz = BackwardKernels.usableAsOutputView(gradOutput) ? gradOutput : gradOutput.contiguous();
         try {
-            runGradInput(geo, options, dz, filter, result);
+            runGradInput(geo, options, dz, filter, result, null);
             return result;
         } catch (RuntimeException | Error e) {
             if (into == null) result.close();
@@ -104,7 +104,7 @@ public final class Conv2dBackward {
         Tensor target = result.isContiguous() ? result : Tensor.allocate(filterShape);
         Tensor dz = BackwardKernels.usableAsOutputView(gradOutput) ? gradOutput : gradOutput.contiguous();
         try {
-            runGradFilter(geo, options, input, dz, target, null);
+            runGradFilter(geo, options, input, dz, target, null, null);
             if (target != result) result.copyFrom(target);
             return result;
         } catch (RuntimeException | Error e) {
@@ -143,7 +143,7 @@ public final class Conv2dBackward {
             // and the input is never read
             Conv2dOptions o = Conv2dOptions.defaults();
             ConvGeometry geo = ConvGeometry.of(dz.shape(), Shape.of(1, 1, s.size(3), s.size(3)), o);
-            runGradFilter(geo, o, dz, dz, null, target);
+            runGradFilter(geo, o, dz, dz, null, target, null);
             if (target != result) result.copyFrom(target);
             return result;
         } catch (RuntimeException | Error e) {
@@ -244,15 +244,16 @@ public final class Conv2dBackward {
                 y = output != null ? output : Conv2d.run(input, filter, bias, options, null, null);
                 yc = y.contiguous();
                 gc = gradOutput.contiguous();
-                dz = Tensor.allocate(geo.outputShape());
+                dz = result.scratch(Conv2dGradients.GRAD_PRE, geo.outputShape());
                 BackwardKernels.activation(act, yc, gc, dz);
             }
             dw = result.gradFilter().isContiguous() ? result.gradFilter() : Tensor.allocate(filter.shape());
             db = bias == null ? null : result.gradBias().isContiguous() ? result.gradBias() : Tensor.allocate(bias.shape());
-            runGradFilter(geo, options, input, dz, dw, db);
-            runGradInput(geo, options, dz, filter, result.gradInput());
+            runGradFilter(geo, options, input, dz, dw, db, result);
+            runGradInput(geo, options, dz, filter, result.gradInput(), result);
             if (dw != result.gradFilter()) result.gradFilter().copyFrom(dw);
             if (db != null && db != result.gradBias()) result.gradBias().copyFrom(db);
+            if (into == null) result.releaseScratch();
             return result;
         } catch (RuntimeException | Error e) {
             if (into == null) result.close();
@@ -260,7 +261,7 @@ public final class Conv2dBackward {
         } finally {
             if (dw != null && dw != result.gradFilter()) dw.close();
             if (db != null && db != result.gradBias()) db.close();
-            if (dz != null && dz != gradOutput) dz.close();
+            if (dz != null && dz != gradOutput && act == Activation.NONE) dz.close(); // else it is scratch of result
             if (gc != null && gc != gradOutput) gc.close();
             if (yc != null && yc != y) yc.close();
             if (y != null && y != output) y.close();
@@ -279,8 +280,11 @@ public final class Conv2dBackward {
 
     // ------------------------------------------------------------------ shared with Conv2dLayer
 
-    /** Runs the input gradient: dz usable as an output view, filter any view, target validated. */
-    static void runGradInput(ConvGeometry geo, Conv2dOptions o, Tensor dz, Tensor filter, Tensor target) {
+    /**
+     * Runs the input gradient: dz usable as an output view, filter any view, target validated;
+     * scratch memory from {@code cache} when not null, else allocated for this call.
+     */
+    static void runGradInput(ConvGeometry geo, Conv2dOptions o, Tensor dz, Tensor filter, Tensor target, Conv2dGradients cache) {
         if (geo.batch() == 0) return;
         Tensor w = filter.contiguous();
         Tensor prepared = null;
@@ -288,7 +292,8 @@ public final class Conv2dBackward {
             long[] desc = Conv2d.descriptor(geo, target, BackwardKernels.outputViewStrides(dz), o, false);
             long units = NativeBackward.inputUnits(desc), ws = NativeBackward.inputWorkspaceBytes(desc);
             if (units <= 0 || ws < 0) throw tooLarge(geo);
-            prepared = Tensor.allocate(Shape.of(NativeBackward.inputPreparedFloats(desc)));
+            Shape ps = Shape.of(NativeBackward.inputPreparedFloats(desc));
+            prepared = cache != null ? cache.scratch(Conv2dGradients.PREPARED, ps) : Tensor.allocate(ps);
             BackwardKernels.Input.prepare(desc, w, prepared);
             BackwardKernels.Input k = new BackwardKernels.Input();
             k.desc = desc;
@@ -297,18 +302,20 @@ public final class Conv2dBackward {
             k.gradIn = target;
             k.run(units, ws, geo.flops());
         } finally {
-            if (prepared != null) prepared.close();
+            if (prepared != null && cache == null) prepared.close();
             if (w != filter) w.close();
         }
     }
 
     /** Runs the filter (contiguous target or null) and bias (contiguous target or null) gradients. */
-    static void runGradFilter(ConvGeometry geo, Conv2dOptions o, Tensor input, Tensor dz, Tensor dw, Tensor db) {
+    static void runGradFilter(ConvGeometry geo, Conv2dOptions o, Tensor input, Tensor dz, Tensor dw, Tensor db,
+                              Conv2dGradients cache) {
         long[] desc = Conv2d.descriptor(geo, input, BackwardKernels.outputViewStrides(dz), o, db != null);
         long units = NativeBackward.filterUnits(desc), ws = NativeBackward.filterWorkspaceBytes(desc);
         if (units <= 0 || ws < 0) throw tooLarge(geo);
         long partialFloats = NativeBackward.filterPartialFloats(desc);
-        Tensor partials = partialFloats > 0 ? Tensor.allocate(Shape.of(partialFloats)) : null;
+        Tensor partials = partialFloats <= 0 ? null : cache != null
+                ? cache.scratch(Conv2dGradients.PARTIALS, Shape.of(partialFloats)) : Tensor.allocate(Shape.of(partialFloats));
         try {
             BackwardKernels.Filter k = new BackwardKernels.Filter();
             k.desc = desc;
@@ -327,7 +334,7 @@ public final class Conv2dBackward {
                 r.run(NativeBackward.filterReduceUnits(desc), 0, partialFloats);
             }
         } finally {
-            if (partials != null) partials.close();
+            if (partials != null && cache == null) partials.close();
         }
     }
 

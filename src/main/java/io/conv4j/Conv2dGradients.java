@@ -8,10 +8,16 @@ import java.util.Objects;
  * the convolution has a bias, dL/d(bias) {@code [Cout]}. The tensors belong to this object:
  * {@link #close()} frees all three. Reusable: pass it to
  * {@link Conv2dBackward#backward(Tensor, Tensor, Tensor, Tensor, Tensor, Conv2dOptions, Conv2dGradients)}
- * again to overwrite it (what a benchmark or a training loop does).
+ * again to overwrite it (what a benchmark or a training loop does): it also keeps the scratch
+ * memory of the backward pass, so such a loop allocates no native memory after its first call.
+ * Not for concurrent use by several threads.
  */
 public final class Conv2dGradients implements AutoCloseable {
+    /** Scratch kept between calls: the rearranged filter, the filter gradient's partial sums, dL/d(pre-activation). */
+    static final int PREPARED = 0, PARTIALS = 1, GRAD_PRE = 2;
+
     private final Tensor gradInput, gradFilter, gradBias;
+    private final Tensor[] scratch = new Tensor[3];
 
     Conv2dGradients(Tensor gradInput, Tensor gradFilter, Tensor gradBias) {
         this.gradInput = gradInput;
@@ -50,12 +56,35 @@ public final class Conv2dGradients implements AutoCloseable {
     /** dL/d(bias), shape {@code [Cout]}, or null for a convolution without bias. */
     public Tensor gradBias() { return gradBias; }
 
-    /** Frees the three tensors (idempotent). */
+    /**
+     * A conv4j-owned scratch tensor of {@code shape} kept in this object, so that a loop calling
+     * {@link Conv2dBackward#backward} with it allocates no native memory after the first call.
+     */
+    synchronized Tensor scratch(int slot, Shape shape) {
+        Tensor t = scratch[slot];
+        if (t != null && t.isOpen() && t.shape().equals(shape)) return t;
+        if (t != null) t.close();
+        scratch[slot] = null;
+        t = Tensor.allocate(shape);
+        scratch[slot] = t;
+        return t;
+    }
+
+    /** Frees the scratch memory (a result handed out fresh does not keep it). */
+    synchronized void releaseScratch() {
+        for (int i = 0; i < scratch.length; i++) {
+            if (scratch[i] != null) scratch[i].close();
+            scratch[i] = null;
+        }
+    }
+
+    /** Frees the three tensors and the scratch memory kept for reuse (idempotent). */
     @Override
-    public void close() {
+    public synchronized void close() {
         gradInput.close();
         gradFilter.close();
         if (gradBias != null) gradBias.close();
+        releaseScratch();
     }
 
     @Override

@@ -296,6 +296,7 @@ public final class Conv2dLayer implements AutoCloseable {
         return gradBias;
     }
 
+    /** The options every forward and backward call of this layer uses. */
     public Conv2dOptions options() {
         return options;
     }

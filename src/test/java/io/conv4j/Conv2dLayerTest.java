@@ -113,6 +113,25 @@ class Conv2dLayerTest {
         }
     }
 
+    @Test
+    void backwardIntoReusedGradientsAllocatesNoNativeMemory() {
+        Shape in = Shape.of(2, 20, 20, 8), filter = Shape.of(3, 3, 8, 8);
+        Conv2dOptions o = Conv2dOptions.builder().padding(Padding.SAME).activation(Activation.RELU6).build();
+        try (Tensor x = Tensor.fromArray(ConvCase.data(in.numElements(), 1), in);
+             Tensor w = Tensor.fromArray(ConvCase.data(filter.numElements(), 2), filter); Tensor b = Tensor.allocate(8);
+             Tensor dy = Tensor.fromArray(ConvCase.data(in.numElements(), 3), in); Tensor y = Conv2d.conv2d(x, w, b, o);
+             Conv2dGradients g = Conv2dGradients.allocate(in, filter, true);
+             Conv2dGradients fresh = Conv2dBackward.backward(x, w, b, y, dy, o)) {
+            Conv2dBackward.backward(x, w, b, y, dy, o, g);
+            long before = NativeCore.allocatedBytes();
+            for (int i = 0; i < 20; i++) Conv2dBackward.backward(x, w, b, y, dy, o, g);
+            assertEquals(before, NativeCore.allocatedBytes(), "native memory of 20 backward passes into reused gradients");
+            assertArrayEquals(fresh.gradInput().toArray(), g.gradInput().toArray());
+            assertArrayEquals(fresh.gradFilter().toArray(), g.gradFilter().toArray());
+            assertArrayEquals(fresh.gradBias().toArray(), g.gradBias().toArray());
+        }
+    }
+
     private static void step(Conv2dLayer layer, Tensor x, Tensor dy) {
         layer.forward(x);
         layer.backward(dy);
