@@ -30,10 +30,11 @@
  *
  * Bias gradient: db[o] = sum of dY[., ., ., o], computed as ones[1, m] x dY rows by sgemm (blocks
  * of a fixed number of rows, so the order of the sum depends only on dY's layout) in the units
- * that own the first tap chunk.
+ * that own the first tap chunk, each pixel range into its part of the partial copy like dW.
  *
  * Every unit sums in a fixed order that depends only on the descriptor, so results are
- * bit-identical for any thread count. Workspaces are one tile, independent of the batch size.
+ * bit-identical for any thread count. Workspaces are one tile, independent of the batch size;
+ * the partial copies of dW are at most BW_MIN_UNITS of them and BW_MAX_PARTIAL_FLOATS in all.
  */
 #include <limits.h>
 #include <stdint.h>
