@@ -163,6 +163,77 @@ C4J_API c4j_status c4j_conv2d_forward(const c4j_blas *blas, const c4j_conv2d_des
                                       int64_t workspace_bytes, int64_t unit_begin, int64_t unit_end,
                                       char *err, size_t err_len);
 
+/* ------------------------------------------------------------------ backward pass */
+
+/*
+ * Gradients of a convolution described by `d`, given dL/d(output) ("grad_out", the view of the
+ * output: out_stride, channel stride 1). The backward entry points take the gradient with respect
+ * to the convolution's pre-activation result: when d->activation is not NONE, run
+ * c4j_activation_backward on the upstream gradient first (the field activation is otherwise
+ * ignored here). Work is split into units as in the forward pass (fixed by the descriptor, so any
+ * thread count gives bit-identical results); each entry point needs its own workspace, bounded and
+ * independent of the batch size, passed in by the caller. The caller must have run
+ * c4j_conv2d_check with the true extents: for the input gradient (in_avail = floats behind
+ * grad_in, filter_avail = floats behind the prepared filter, out_avail = floats behind grad_out),
+ * for the filter gradient (in_avail = input, filter_avail = grad_filter, bias_avail = grad_bias,
+ * out_avail = grad_out). The JNI layer does.
+ */
+
+/*
+ * dL/d(input), written to the input view of `d` (in_stride; every element of the view is written,
+ * nothing else): also the transposed convolution of grad_out. Each input pixel sums over the taps
+ * that reach it, gathered by stride phase (see backward.c), with the filter rearranged once by
+ * c4j_conv2d_backward_input_prepare (prepared_floats floats: the filter's size) so that each tile
+ * is one sgemm. Units are disjoint sets of input pixels. Units and workspace: 0 and -1 when the
+ * sizes exceed what the core's int arithmetic holds.
+ */
+C4J_API int64_t c4j_conv2d_backward_input_units(const c4j_conv2d_desc *d);
+C4J_API int64_t c4j_conv2d_backward_input_workspace_bytes(const c4j_conv2d_desc *d);
+C4J_API int64_t c4j_conv2d_backward_input_prepared_floats(const c4j_conv2d_desc *d);
+C4J_API c4j_status c4j_conv2d_backward_input_prepare(const c4j_conv2d_desc *d, const float *filter,
+                                                     float *prepared, char *err, size_t err_len);
+C4J_API c4j_status c4j_conv2d_backward_input(const c4j_blas *blas, const c4j_conv2d_desc *d,
+                                             const float *grad_out, const float *prepared, float *grad_in,
+                                             void *workspace, int64_t workspace_bytes, int64_t unit_begin,
+                                             int64_t unit_end, char *err, size_t err_len);
+
+/*
+ * dL/d(filter) into the contiguous HWIO grad_filter (overwritten), and when d->has_bias the
+ * bias gradient dL/d(bias) into grad_bias[out_c] (overwritten). grad_filter may be NULL (then
+ * `in` is not read and only the bias gradient is computed). Units are disjoint blocks of the
+ * filter gradient (groups x filter-tap chunks x output-channel chunks, each block small enough to
+ * stay in cache while sgemm accumulates into it with beta = 1) times ranges of output pixels:
+ * when the blocks alone are too few to share among threads, the output pixels are split into
+ * ranges, the first summing into grad_filter/grad_bias and each other one into its own copy in
+ * `partials` (c4j_conv2d_backward_filter_partial_floats floats, 0 when there is one range,
+ * passed in by the caller like the workspace). c4j_conv2d_backward_filter_reduce then adds the
+ * copies, in a fixed order, into grad_filter/grad_bias: run it (all its units) after every unit
+ * of c4j_conv2d_backward_filter has finished. Units exist even for an empty batch (they write
+ * zeros). partials_avail: floats available behind partials.
+ */
+C4J_API int64_t c4j_conv2d_backward_filter_units(const c4j_conv2d_desc *d);
+C4J_API int64_t c4j_conv2d_backward_filter_workspace_bytes(const c4j_conv2d_desc *d);
+C4J_API int64_t c4j_conv2d_backward_filter_partial_floats(const c4j_conv2d_desc *d);
+C4J_API c4j_status c4j_conv2d_backward_filter(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in,
+                                              const float *grad_out, float *grad_filter, float *grad_bias,
+                                              float *partials, int64_t partials_avail, void *workspace,
+                                              int64_t workspace_bytes, int64_t unit_begin, int64_t unit_end,
+                                              char *err, size_t err_len);
+/* Units of the reduction (0 when there is nothing to reduce); each adds up a block of elements. */
+C4J_API int64_t c4j_conv2d_backward_filter_reduce_units(const c4j_conv2d_desc *d);
+C4J_API c4j_status c4j_conv2d_backward_filter_reduce(const c4j_conv2d_desc *d, float *grad_filter,
+                                                     float *grad_bias, const float *partials,
+                                                     int64_t partials_avail, int64_t unit_begin,
+                                                     int64_t unit_end, char *err, size_t err_len);
+
+/*
+ * Derivative of the fused activation, from the forward output y: grad_pre[i] = grad_out[i] *
+ * act'(y[i]) over `count` dense floats, with relu'(y) = [y > 0] and relu6'(y) = [0 < y < 6]
+ * (TensorFlow's ReluGrad / Relu6Grad). grad_pre may be grad_out itself; out may be NULL for NONE.
+ */
+C4J_API c4j_status c4j_activation_backward(int64_t activation, const float *out, const float *grad_out,
+                                           float *grad_pre, int64_t count, char *err, size_t err_len);
+
 #ifdef __cplusplus
 }
 #endif

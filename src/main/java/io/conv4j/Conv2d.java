@@ -240,7 +240,7 @@ public final class Conv2d {
         return s;
     }
 
-    private static void requireOpen(String what, Tensor t) {
+    static void requireOpen(String what, Tensor t) {
         Objects.requireNonNull(t, what);
         if (!t.isOpen()) throw new IllegalStateException(what + " tensor is closed");
     }
@@ -260,7 +260,7 @@ public final class Conv2d {
     }
 
     /** The output view must not map two elements to one address (its result would be undefined). */
-    private static void checkNoSelfOverlap(Tensor t) {
+    static void checkNoSelfOverlap(Tensor t) {
         int r = t.rank();
         int[] order = new int[r];
         for (int i = 0; i < r; i++) { // insertion sort of the axes by stride (rank is small)
@@ -284,7 +284,7 @@ public final class Conv2d {
     }
 
     /** Output memory must not overlap an input's memory: it would be overwritten while being read. */
-    private static void checkDisjoint(Tensor out, Tensor other, String what) {
+    static void checkDisjoint(Tensor out, Tensor other, String what) {
         long oLast = out.maxElementIndex(), xLast = other.maxElementIndex();
         if (oLast < 0 || xLast < 0) return;
         long oStart = out.storage().address() + out.offset() * Float.BYTES;

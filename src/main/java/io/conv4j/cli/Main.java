@@ -17,6 +17,9 @@ public final class Main {
             "                [--bias F] [--strides SH,SW] [--dilations DH,DW] [--padding VALID|SAME|T,B,L,R]",
             "                [--groups G] [--flip] [--activation none|relu|relu6] [--algorithm NAME] [--exact]",
             "  bench         SHAPES.csv --threads T [--shapes a,b] [--dump DIR --check-shapes a,b] [--version]",
+            "  grad          the conv arguments (--output optional) plus --grad-output F --grad-input-out F",
+            "                --grad-filter-out F [--grad-bias-out F]: gradients of the convolution given dL/d(output)",
+            "  train-demo    [--steps N] [--lr X] [--batch N] [--size N] [--seed S]: learn Sobel filters by SGD",
             "  info          what is loaded: versions, OpenBLAS configuration, threads",
             "files are raw little-endian float32 with no header");
 
@@ -33,6 +36,8 @@ public final class Main {
             switch (argv[0]) {
                 case "conv": return ConvCommand.run(argv, out);
                 case "bench": return BenchCommand.run(argv, out, err);
+                case "grad": return GradCommand.run(argv, out);
+                case "train-demo": return TrainDemo.run(argv, out);
                 case "info":
                     if (argv.length > 1) throw new UsageException("info takes no arguments");
                     out.println(io.conv4j.Conv4j.info());

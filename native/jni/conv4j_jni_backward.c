@@ -1,0 +1,187 @@
+/*
+ * JNI entry points of the backward pass (io.conv4j.internal.NativeBackward). Same steps as the
+ * forward entry points in conv4j_jni.c: copy the descriptor, resolve each direct buffer to a
+ * pointer plus the floats available behind it, run the core's bounds check (c4j_conv2d_check with
+ * the gradient buffers in the roles described in conv4j.h), then call the core; any failure
+ * becomes a Java exception and nothing is written.
+ */
+#include <jni.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "conv4j.h"
+#include "io_conv4j_internal_NativeBackward.h"
+#include "jni_util.h"
+
+/* Reads and checks a descriptor on its own (sizes only, no buffers); 0 with an exception pending. */
+static int read_checked(JNIEnv *env, jlongArray desc, c4j_conv2d_desc *d) {
+    char err[ERR_LEN] = "";
+    if (!c4j_jni_read_desc(env, desc, d)) return 0;
+    c4j_status st = c4j_conv2d_check(d, INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX, err, sizeof err);
+    if (st != C4J_OK) {
+        c4j_jni_throw_status(env, st, err);
+        return 0;
+    }
+    return 1;
+}
+
+JNIEXPORT jlong JNICALL Java_io_conv4j_internal_NativeBackward_inputUnits(JNIEnv *env, jclass cls, jlongArray desc) {
+    (void)cls;
+    c4j_conv2d_desc d;
+    return read_checked(env, desc, &d) ? c4j_conv2d_backward_input_units(&d) : -1;
+}
+
+JNIEXPORT jlong JNICALL Java_io_conv4j_internal_NativeBackward_inputWorkspaceBytes(JNIEnv *env, jclass cls,
+                                                                                 jlongArray desc) {
+    (void)cls;
+    c4j_conv2d_desc d;
+    return read_checked(env, desc, &d) ? c4j_conv2d_backward_input_workspace_bytes(&d) : -1;
+}
+
+JNIEXPORT jlong JNICALL Java_io_conv4j_internal_NativeBackward_inputPreparedFloats(JNIEnv *env, jclass cls,
+                                                                                 jlongArray desc) {
+    (void)cls;
+    c4j_conv2d_desc d;
+    return read_checked(env, desc, &d) ? c4j_conv2d_backward_input_prepared_floats(&d) : -1;
+}
+
+JNIEXPORT void JNICALL Java_io_conv4j_internal_NativeBackward_prepareInput(JNIEnv *env, jclass cls, jlongArray desc,
+                                                                         jobject filter, jlong f_off,
+                                                                         jobject prepared, jlong p_off) {
+    (void)cls;
+    c4j_conv2d_desc d;
+    c4j_region f, p;
+    char err[ERR_LEN] = "";
+    if (!c4j_jni_read_desc(env, desc, &d) || !c4j_jni_resolve(env, filter, f_off, "filter", 1, &f) ||
+        !c4j_jni_resolve(env, prepared, p_off, "prepared filter", 1, &p))
+        return;
+    c4j_status st = c4j_conv2d_check(&d, INT64_MAX, f.avail, INT64_MAX, INT64_MAX, err, sizeof err);
+    if (st == C4J_OK && c4j_conv2d_backward_input_prepared_floats(&d) > p.avail) {
+        st = C4J_ERR_BOUNDS;
+        snprintf(err, sizeof err, "prepared filter needs %lld floats but %lld are available",
+                 (long long)c4j_conv2d_backward_input_prepared_floats(&d), (long long)p.avail);
+    }
+    if (st == C4J_OK) st = c4j_conv2d_backward_input_prepare(&d, f.ptr, p.ptr, err, sizeof err);
+    if (st != C4J_OK) c4j_jni_throw_status(env, st, err);
+}
+
+JNIEXPORT void JNICALL Java_io_conv4j_internal_NativeBackward_backwardInput(
+    JNIEnv *env, jclass cls, jlongArray desc, jobject grad_out, jlong go_off, jobject prepared, jlong p_off,
+    jobject grad_in, jlong gi_off, jobject workspace, jlong unit_begin, jlong unit_end) {
+    (void)cls;
+    c4j_conv2d_desc d;
+    c4j_region dy, p, dx, w;
+    char err[ERR_LEN] = "";
+    const c4j_blas *blas = c4j_jni_blas(env);
+    if (blas == NULL || !c4j_jni_read_desc(env, desc, &d) ||
+        !c4j_jni_resolve(env, grad_out, go_off, "output gradient", 1, &dy) ||
+        !c4j_jni_resolve(env, prepared, p_off, "prepared filter", 1, &p) ||
+        !c4j_jni_resolve(env, grad_in, gi_off, "input gradient", 1, &dx) ||
+        !c4j_jni_resolve(env, workspace, 0, "workspace", 0, &w))
+        return;
+    /* roles: the input gradient is written through the input view, the prepared filter has the
+       filter's size, the output gradient is read through the output view; no bias is involved */
+    c4j_conv2d_desc checked = d;
+    checked.has_bias = 0;
+    c4j_status st = c4j_conv2d_check(&checked, dx.avail, p.avail, 0, dy.avail, err, sizeof err);
+    if (st == C4J_OK)
+        st = c4j_conv2d_backward_input(blas, &d, dy.ptr, p.ptr, dx.ptr, w.ptr, w.avail * 4, unit_begin, unit_end, err,
+                                       sizeof err);
+    if (st != C4J_OK) c4j_jni_throw_status(env, st, err);
+}
+
+JNIEXPORT jlong JNICALL Java_io_conv4j_internal_NativeBackward_filterUnits(JNIEnv *env, jclass cls, jlongArray desc) {
+    (void)cls;
+    c4j_conv2d_desc d;
+    return read_checked(env, desc, &d) ? c4j_conv2d_backward_filter_units(&d) : -1;
+}
+
+JNIEXPORT jlong JNICALL Java_io_conv4j_internal_NativeBackward_filterWorkspaceBytes(JNIEnv *env, jclass cls,
+                                                                                  jlongArray desc) {
+    (void)cls;
+    c4j_conv2d_desc d;
+    return read_checked(env, desc, &d) ? c4j_conv2d_backward_filter_workspace_bytes(&d) : -1;
+}
+
+JNIEXPORT jlong JNICALL Java_io_conv4j_internal_NativeBackward_filterPartialFloats(JNIEnv *env, jclass cls,
+                                                                                 jlongArray desc) {
+    (void)cls;
+    c4j_conv2d_desc d;
+    return read_checked(env, desc, &d) ? c4j_conv2d_backward_filter_partial_floats(&d) : -1;
+}
+
+JNIEXPORT jlong JNICALL Java_io_conv4j_internal_NativeBackward_filterReduceUnits(JNIEnv *env, jclass cls,
+                                                                               jlongArray desc) {
+    (void)cls;
+    c4j_conv2d_desc d;
+    return read_checked(env, desc, &d) ? c4j_conv2d_backward_filter_reduce_units(&d) : -1;
+}
+
+JNIEXPORT void JNICALL Java_io_conv4j_internal_NativeBackward_backwardFilter(
+    JNIEnv *env, jclass cls, jlongArray desc, jobject in, jlong in_off, jobject grad_out, jlong go_off,
+    jobject grad_filter, jlong gf_off, jobject grad_bias, jlong gb_off, jobject partials, jlong p_off,
+    jobject workspace, jlong unit_begin, jlong unit_end) {
+    (void)cls;
+    c4j_conv2d_desc d;
+    c4j_region x, dy, dw, db, p, w;
+    char err[ERR_LEN] = "";
+    const c4j_blas *blas = c4j_jni_blas(env);
+    if (blas == NULL || !c4j_jni_read_desc(env, desc, &d)) return;
+    const int with_filter = grad_filter != NULL;
+    if (!c4j_jni_resolve(env, in, in_off, "input", with_filter, &x) ||
+        !c4j_jni_resolve(env, grad_out, go_off, "output gradient", 1, &dy) ||
+        !c4j_jni_resolve(env, grad_filter, gf_off, "filter gradient", 0, &dw) ||
+        !c4j_jni_resolve(env, grad_bias, gb_off, "bias gradient", d.has_bias != 0, &db) ||
+        !c4j_jni_resolve(env, partials, p_off, "partial sums", 0, &p) ||
+        !c4j_jni_resolve(env, workspace, 0, "workspace", 0, &w))
+        return;
+    /* without a filter gradient neither the input nor the filter gradient is touched */
+    c4j_status st = c4j_conv2d_check(&d, with_filter ? x.avail : INT64_MAX, with_filter ? dw.avail : INT64_MAX,
+                                     db.avail, dy.avail, err, sizeof err);
+    if (st == C4J_OK && !d.has_bias && !with_filter) {
+        st = C4J_ERR_ARG;
+        snprintf(err, sizeof err, "nothing to compute: neither a filter nor a bias gradient");
+    }
+    if (st == C4J_OK)
+        st = c4j_conv2d_backward_filter(blas, &d, x.ptr, dy.ptr, dw.ptr, db.ptr, p.ptr, p.avail, w.ptr, w.avail * 4,
+                                        unit_begin, unit_end, err, sizeof err);
+    if (st != C4J_OK) c4j_jni_throw_status(env, st, err);
+}
+
+JNIEXPORT void JNICALL Java_io_conv4j_internal_NativeBackward_backwardFilterReduce(
+    JNIEnv *env, jclass cls, jlongArray desc, jobject grad_filter, jlong gf_off, jobject grad_bias, jlong gb_off,
+    jobject partials, jlong p_off, jlong unit_begin, jlong unit_end) {
+    (void)cls;
+    c4j_conv2d_desc d;
+    c4j_region dw, db, p;
+    char err[ERR_LEN] = "";
+    if (!c4j_jni_read_desc(env, desc, &d) ||
+        !c4j_jni_resolve(env, grad_filter, gf_off, "filter gradient", 0, &dw) ||
+        !c4j_jni_resolve(env, grad_bias, gb_off, "bias gradient", d.has_bias != 0, &db) ||
+        !c4j_jni_resolve(env, partials, p_off, "partial sums", 1, &p))
+        return;
+    c4j_status st = c4j_conv2d_check(&d, INT64_MAX, grad_filter != NULL ? dw.avail : INT64_MAX, db.avail, INT64_MAX, err,
+                                     sizeof err);
+    if (st == C4J_OK)
+        st = c4j_conv2d_backward_filter_reduce(&d, dw.ptr, db.ptr, p.ptr, p.avail, unit_begin, unit_end, err, sizeof err);
+    if (st != C4J_OK) c4j_jni_throw_status(env, st, err);
+}
+
+JNIEXPORT void JNICALL Java_io_conv4j_internal_NativeBackward_activationBackward(
+    JNIEnv *env, jclass cls, jint activation, jobject out, jlong o_off, jobject grad_out, jlong go_off, jobject grad_pre,
+    jlong gp_off, jlong count) {
+    (void)cls;
+    c4j_region y, dy, dz;
+    char err[ERR_LEN] = "";
+    if (!c4j_jni_resolve(env, out, o_off, "output", activation != C4J_ACT_NONE, &y) ||
+        !c4j_jni_resolve(env, grad_out, go_off, "output gradient", 1, &dy) ||
+        !c4j_jni_resolve(env, grad_pre, gp_off, "pre-activation gradient", 1, &dz))
+        return;
+    if (count < 0 || count > dy.avail || count > dz.avail || (activation != C4J_ACT_NONE && count > y.avail)) {
+        snprintf(err, sizeof err, "%lld floats do not fit the buffers given", (long long)count);
+        c4j_jni_throw_status(env, C4J_ERR_BOUNDS, err);
+        return;
+    }
+    c4j_status st = c4j_activation_backward(activation, y.ptr, dy.ptr, dz.ptr, count, err, sizeof err);
+    if (st != C4J_OK) c4j_jni_throw_status(env, st, err);
+}

@@ -1,0 +1,700 @@
+/*
+ * Backward pass of the convolution: dL/d(input), dL/d(filter) and dL/d(bias) from dL/d(output).
+ *
+ * Input gradient (also the transposed convolution). Instead of computing patch gradients and
+ * scatter-adding them (col2im), which makes neighbouring work units write the same input pixels,
+ * every input-gradient pixel is *gathered*: it is a sum over the taps that reach it,
+ *
+ *   dX[n, ih, iw, g*cg + c] = sum over taps (kh, kw) and o < cout_g of
+ *                             dY[n, oh, ow, g*cout_g + o] * W[fkh, fkw, c, g*cout_g + o]
+ *   with oh = (ih + pad_top - kh*dilation_h) / stride_h when that divides exactly (same for w).
+ *
+ * Which taps divide exactly depends only on the input coordinate modulo the stride, its "phase":
+ * tap kh reaches the rows ih = kh*dilation_h - pad_top (mod stride_h). Input pixels are grouped by
+ * phase (ph, pw); within a phase every pixel has the same tap set, so a tile of pixels of one
+ * phase is one im2col-style gather of dY rows (zeros where the output position is outside the
+ * output) and one sgemm with that phase's rows of the filter. Each tap belongs to exactly one
+ * phase, so the per-phase filter rows are a permutation of the filter: the "prepared" filter
+ * (c4j_conv2d_backward_input_prepare) holds them, transposed to [tap, o] x [c] and with the
+ * flipped kernel already applied. No multiply is wasted on the zeros a strided transposed
+ * convolution would insert, and every pixel is written by exactly one unit.
+ *
+ * Filter gradient: dW_g[K, cout_g] = sum over output pixels of patch^T x dY, accumulated by sgemm
+ * (beta = 1) over patch tiles in a fixed order. Units are blocks of dW (groups x chunks of filter
+ * taps x chunks of output channels) small enough to stay in cache, times ranges of output pixels:
+ * blocks alone are often too few for the threads (a 3x3x64x64 filter is one block), so the pixels
+ * are split into a number of ranges fixed by the descriptor; range 0 sums into dW, range r > 0
+ * into its own partial copy, and a reduction adds the copies in order r = 1, 2, ... So no two
+ * units write the same element, sgemm gets large blocks (the patch tile is gathered once per
+ * block, the dY rows packed once per block), and the order of every sum is fixed.
+ *
+ * Bias gradient: db[o] = sum of dY[., ., ., o], computed as ones[1, m] x dY rows by sgemm (blocks
+ * of a fixed number of rows, so the order of the sum depends only on dY's layout) in the units
+ * that own the first tap chunk, each pixel range into its part of the partial copy like dW.
+ *
+ * Every unit sums in a fixed order that depends only on the descriptor, so results are
+ * bit-identical for any thread count. Workspaces are one tile, independent of the batch size;
+ * the partial copies of dW are at most BW_MIN_UNITS of them and BW_MAX_PARTIAL_FLOATS in all.
+ */
+#include <limits.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* Same L2-sized tiles as the forward pass (gemm_tiled.c). */
+#define BW_TILE_TARGET_FLOATS (96 * 1024)
+#define BW_TILE_MIN_ROWS 32
+#define BW_TILE_MAX_ROWS 1024
+/* Bias gradient: rows summed per sgemm, fixed so that the sum's order depends only on dY's layout
+   (the bias gradient alone and with the filter gradient agree bit for bit) */
+#define BW_BIAS_ROWS 1024
+/* Filter gradient: the dW block of one unit (taps x output channels) stays within this many
+   floats, so its sgemm accumulation runs in cache; not fewer channels than BW_MIN_COLS */
+#define BW_C_BLOCK_FLOATS (64 * 1024)
+#define BW_MIN_COLS 64
+/* fewer units than this and the output pixels are split into ranges of at least BW_MIN_SPLIT_ROWS,
+   each with its own partial dW (at most BW_MAX_PARTIAL_FLOATS floats of them in all) */
+#define BW_MIN_UNITS 16
+#define BW_MIN_SPLIT_ROWS 256
+#define BW_MAX_PARTIAL_FLOATS (16 * 1024 * 1024)
+/* elements per unit of the reduction of the partials */
+#define BW_REDUCE_FLOATS (16 * 1024)
+
+static inline int64_t floor_div(int64_t a, int64_t b) {
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+static inline int64_t pmod(int64_t a, int64_t b) {
+    int64_t r = a % b;
+    return r < 0 ? r + b : r;
+}
+static int64_t gcd64(int64_t a, int64_t b) {
+    while (b != 0) {
+        int64_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+static inline int64_t align_bytes(int64_t bytes) { return (bytes + 63) / 64 * 64; }
+
+static inline void copy_floats(float *restrict dst, const float *restrict src, int64_t n) {
+    if (n >= 32) {
+        memcpy(dst, src, (size_t)n * sizeof(float));
+    } else {
+        for (int64_t i = 0; i < n; i++) dst[i] = src[i];
+    }
+}
+
+/* ================================================================== input gradient */
+
+/* One spatial axis of the input-gradient problem. */
+typedef struct {
+    int64_t in, out, k, stride, dil, pad;
+} axis;
+
+static axis axis_h(const c4j_conv2d_desc *d) {
+    axis a = {d->in_h, d->out_h, d->kernel_h, d->stride_h, d->dilation_h, d->pad_top};
+    return a;
+}
+static axis axis_w(const c4j_conv2d_desc *d) {
+    axis a = {d->in_w, d->out_w, d->kernel_w, d->stride_w, d->dilation_w, d->pad_left};
+    return a;
+}
+
+/* The phase (input coordinate modulo the stride) that tap k reaches. */
+static inline int64_t tap_phase(const axis *a, int64_t k) { return pmod(k * a->dil - a->pad, a->stride); }
+/* For tap k: output index = phase-local input index + tap_base (i.e. in = phase + i*stride). */
+static inline int64_t tap_base(const axis *a, int64_t k) { return -floor_div(k * a->dil - a->pad, a->stride); }
+/* Phases that have pixels, and the pixels of phase p. */
+static inline int64_t n_phases(const axis *a) { return C4J_MIN(a->stride, a->in); }
+static inline int64_t phase_len(const axis *a, int64_t p) { return (a->in - p + a->stride - 1) / a->stride; }
+
+/* Most taps any phase has: taps k*dil mod stride repeat with period stride/gcd(dil, stride). */
+static int64_t max_phase_taps(const axis *a) {
+    int64_t period = a->stride / gcd64(a->dil, a->stride);
+    return C4J_MIN(a->k, c4j_ceil_div(a->k, period));
+}
+
+/* taps of phase p: count, how many taps have a smaller phase, and the taps in descending order
+   with their bases (ascending) written to base[] when base != NULL */
+static int64_t phase_taps(const axis *a, int64_t p, int64_t *before, int64_t *base) {
+    int64_t n = 0, b = 0;
+    for (int64_t k = a->k - 1; k >= 0; k--) {
+        int64_t ph = tap_phase(a, k);
+        if (ph == p) {
+            if (base != NULL) base[n] = tap_base(a, k);
+            n++;
+        } else if (ph < p) {
+            b++;
+        }
+    }
+    if (before != NULL) *before = b;
+    return n;
+}
+
+typedef struct {
+    int64_t cg, cout_g;
+    int64_t kp_max;     /* longest gathered row: most taps of a phase times cout_g */
+    int64_t tile_rows;  /* input pixels per tile */
+} bx_tiling;
+
+static bx_tiling make_bx_tiling(const c4j_conv2d_desc *d) {
+    bx_tiling t;
+    axis ah = axis_h(d), aw = axis_w(d);
+    t.cg = c4j_cin_g(d);
+    t.cout_g = c4j_cout_g(d);
+    t.kp_max = C4J_MAX(1, max_phase_taps(&ah) * max_phase_taps(&aw) * t.cout_g);
+    t.tile_rows = C4J_MAX(BW_TILE_MIN_ROWS, C4J_MIN(BW_TILE_MAX_ROWS, BW_TILE_TARGET_FLOATS / t.kp_max));
+    return t;
+}
+
+static int64_t bx_phase_tiles(const c4j_conv2d_desc *d, const bx_tiling *t, const axis *ah, const axis *aw,
+                              int64_t ph, int64_t pw) {
+    return c4j_ceil_div(d->batch * phase_len(ah, ph) * phase_len(aw, pw), t->tile_rows);
+}
+
+static int64_t bx_units_per_group(const c4j_conv2d_desc *d, const bx_tiling *t) {
+    axis ah = axis_h(d), aw = axis_w(d);
+    int64_t units = 0;
+    for (int64_t ph = 0; ph < n_phases(&ah); ph++)
+        for (int64_t pw = 0; pw < n_phases(&aw); pw++) units += bx_phase_tiles(d, t, &ah, &aw, ph, pw);
+    return units;
+}
+
+/* Sizes the core's ints must hold, beyond what c4j_conv2d_check guarantees. */
+static c4j_status bx_supported(const c4j_conv2d_desc *d, char *err, size_t err_len) {
+    int64_t k;
+    if (__builtin_mul_overflow(d->kernel_h * d->kernel_w, c4j_cout_g(d), &k) || k > INT_MAX)
+        return c4j_fail(C4J_ERR_UNSUPPORTED, err, err_len, "kernel_h*kernel_w*out_c/groups too large");
+    return C4J_OK;
+}
+
+int64_t c4j_conv2d_backward_input_units(const c4j_conv2d_desc *d) {
+    if (d->batch == 0 || bx_supported(d, NULL, 0) != C4J_OK) return 0;
+    bx_tiling t = make_bx_tiling(d);
+    return d->groups * bx_units_per_group(d, &t);
+}
+
+/* workspace layout: gathered tile | output tile (strided input views) | tap bases (h then w) */
+static int64_t bx_tile_bytes(const bx_tiling *t) { return align_bytes(t->tile_rows * t->kp_max * 4); }
+static int64_t bx_out_bytes(const bx_tiling *t) { return align_bytes(t->tile_rows * t->cg * 4); }
+
+int64_t c4j_conv2d_backward_input_workspace_bytes(const c4j_conv2d_desc *d) {
+    if (bx_supported(d, NULL, 0) != C4J_OK) return -1;
+    bx_tiling t = make_bx_tiling(d);
+    return bx_tile_bytes(&t) + bx_out_bytes(&t) + align_bytes((d->kernel_h + d->kernel_w) * 8);
+}
+
+int64_t c4j_conv2d_backward_input_prepared_floats(const c4j_conv2d_desc *d) {
+    return d->kernel_h * d->kernel_w * c4j_cin_g(d) * d->out_c;
+}
+
+c4j_status c4j_conv2d_backward_input_prepare(const c4j_conv2d_desc *d, const float *filter, float *prepared,
+                                             char *err, size_t err_len) {
+    c4j_status st = bx_supported(d, err, err_len);
+    if (st != C4J_OK) return st;
+    const axis ah = axis_h(d), aw = axis_w(d);
+    const int64_t KH = d->kernel_h, KW = d->kernel_w, cg = c4j_cin_g(d), og = c4j_cout_g(d);
+    const int64_t blk = og * cg; /* one (tap, o) x c block */
+    for (int64_t kh = 0; kh < KH; kh++) {
+        const int64_t ph = tap_phase(&ah, kh);
+        int64_t before_h, idx_h = 0;
+        const int64_t nh = phase_taps(&ah, ph, &before_h, NULL);
+        for (int64_t k = kh + 1; k < KH; k++) idx_h += tap_phase(&ah, k) == ph; /* position, descending */
+        const int64_t fkh = d->flip ? KH - 1 - kh : kh;
+        for (int64_t kw = 0; kw < KW; kw++) {
+            const int64_t pw = tap_phase(&aw, kw);
+            int64_t before_w, idx_w = 0;
+            const int64_t nw = phase_taps(&aw, pw, &before_w, NULL);
+            for (int64_t k = kw + 1; k < KW; k++) idx_w += tap_phase(&aw, k) == pw;
+            const int64_t fkw = d->flip ? KW - 1 - kw : kw;
+            /* phase (ph, pw) starts after all taps of smaller ph, then those of smaller pw in ph */
+            const int64_t row = before_h * KW + nh * before_w + idx_h * nw + idx_w;
+            const float *src = filter + (fkh * KW + fkw) * cg * d->out_c;
+            for (int64_t g = 0; g < d->groups; g++) {
+                float *dst = prepared + g * KH * KW * blk + row * blk;
+                for (int64_t c = 0; c < cg; c++) {
+                    const float *s = src + c * d->out_c + g * og;
+                    for (int64_t o = 0; o < og; o++) dst[o * cg + c] = s[o];
+                }
+            }
+        }
+    }
+    return C4J_OK;
+}
+
+/* The current phase of a unit walk. */
+typedef struct {
+    int64_t g, ph, pw, tile, tiles;
+    int64_t nh, nw, len_h, len_w;
+    const int64_t *base_h, *base_w;
+    const float *wt; /* this group's and phase's prepared filter rows */
+} bx_pos;
+
+static void bx_enter_phase(const c4j_conv2d_desc *d, const bx_tiling *t, const axis *ah, const axis *aw,
+                           const float *prepared, int64_t *bases, bx_pos *p) {
+    int64_t before_h, before_w;
+    p->nh = phase_taps(ah, p->ph, &before_h, bases);
+    p->nw = phase_taps(aw, p->pw, &before_w, bases + d->kernel_h);
+    p->base_h = bases;
+    p->base_w = bases + d->kernel_h;
+    p->len_h = phase_len(ah, p->ph);
+    p->len_w = phase_len(aw, p->pw);
+    p->tiles = bx_phase_tiles(d, t, ah, aw, p->ph, p->pw);
+    const int64_t blk = t->cout_g * t->cg;
+    p->wt = prepared + p->g * d->kernel_h * d->kernel_w * blk + (before_h * d->kernel_w + p->nh * before_w) * blk;
+}
+
+/* Gathers the dY rows of input pixels [r0, r0 + m) of the current phase into tile (row length kp). */
+static void bx_gather(const c4j_conv2d_desc *d, const bx_tiling *t, const bx_pos *p, const float *dy, int64_t r0,
+                      int64_t m, int64_t kp, float *restrict tile) {
+    const int64_t og = t->cout_g, nw = p->nw;
+    const int64_t s0 = d->out_stride[0], s1 = d->out_stride[1], s2 = d->out_stride[2];
+    const int64_t plane = p->len_h * p->len_w;
+    /* stride 1, dilation 1 along w, dense pixels: a row of taps is one contiguous run of dY */
+    const int runs = d->stride_w == 1 && d->dilation_w == 1 && s2 == og && nw == d->kernel_w;
+    int64_t n = r0 / plane, i = (r0 % plane) / p->len_w, j = r0 % p->len_w;
+    for (int64_t r = 0; r < m; r++) {
+        float *row = tile + r * kp;
+        const float *img = dy + n * s0 + p->g * og;
+        for (int64_t a = 0; a < p->nh; a++) {
+            float *dst_row = row + a * nw * og;
+            const int64_t oh = i + p->base_h[a];
+            if (oh < 0 || oh >= d->out_h) {
+                memset(dst_row, 0, (size_t)(nw * og) * sizeof(float));
+                continue;
+            }
+            const float *src_row = img + oh * s1;
+            if (runs) {
+                /* taps b in [lo, hi) land inside the output row: ow = j + base_w[0] + b */
+                const int64_t ow0 = j + p->base_w[0];
+                int64_t lo = ow0 < 0 ? C4J_MIN(nw, -ow0) : 0;
+                int64_t hi = C4J_MIN(nw, d->out_w - ow0);
+                if (hi < lo) hi = lo;
+                if (lo > 0) memset(dst_row, 0, (size_t)(lo * og) * sizeof(float));
+                if (hi > lo) copy_floats(dst_row + lo * og, src_row + (ow0 + lo) * s2, (hi - lo) * og);
+                if (hi < nw) memset(dst_row + hi * og, 0, (size_t)((nw - hi) * og) * sizeof(float));
+                continue;
+            }
+            for (int64_t b = 0; b < nw; b++) {
+                const int64_t ow = j + p->base_w[b];
+                float *dst = dst_row + b * og;
+                if (ow < 0 || ow >= d->out_w) memset(dst, 0, (size_t)og * sizeof(float));
+                else copy_floats(dst, src_row + ow * s2, og);
+            }
+        }
+        if (++j == p->len_w) {
+            j = 0;
+            if (++i == p->len_h) {
+                i = 0;
+                n++;
+            }
+        }
+    }
+}
+
+/* Address of input-gradient pixel r of the current phase (channel g*cg). */
+static inline int64_t bx_pixel(const c4j_conv2d_desc *d, const bx_tiling *t, const bx_pos *p, int64_t r) {
+    const int64_t plane = p->len_h * p->len_w;
+    const int64_t n = r / plane, i = (r % plane) / p->len_w, j = r % p->len_w;
+    return n * d->in_stride[0] + (p->ph + i * d->stride_h) * d->in_stride[1] +
+           (p->pw + j * d->stride_w) * d->in_stride[2] + p->g * t->cg * d->in_stride[3];
+}
+
+/* Writes `m` rows of `cols` values (row stride ld) to input-gradient pixels [r0, r0 + m). */
+static void bx_store(const c4j_conv2d_desc *d, const bx_tiling *t, const bx_pos *p, const float *src, int64_t ld,
+                     int64_t r0, int64_t m, float *dx) {
+    const int64_t sc = d->in_stride[3];
+    for (int64_t r = 0; r < m; r++) {
+        float *dst = dx + bx_pixel(d, t, p, r0 + r);
+        const float *s = src == NULL ? NULL : src + r * ld;
+        for (int64_t c = 0; c < t->cg; c++) dst[c * sc] = s == NULL ? 0.0f : s[c];
+    }
+}
+
+static void bx_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *dy, const float *prepared,
+                   float *dx, void *workspace, int64_t u0, int64_t u1) {
+    const bx_tiling t = make_bx_tiling(d);
+    const axis ah = axis_h(d), aw = axis_w(d);
+    const int64_t per_group = bx_units_per_group(d, &t);
+    float *tile = (float *)workspace;
+    float *otile = (float *)((char *)workspace + bx_tile_bytes(&t));
+    int64_t *bases = (int64_t *)((char *)workspace + bx_tile_bytes(&t) + bx_out_bytes(&t));
+    const int64_t sn = d->in_stride[0], sh = d->in_stride[1], sw = d->in_stride[2];
+    /* sgemm can write straight into dX when channels are contiguous and pixels evenly spaced */
+    const int64_t ldc = d->stride_w * sw;
+    const int direct = (d->in_stride[3] == 1 || t.cg == 1) && ldc >= t.cg && ldc <= INT_MAX;
+
+    /* find the phase and tile of unit u0 */
+    bx_pos p;
+    p.g = u0 / per_group;
+    int64_t rem = u0 % per_group;
+    p.ph = 0;
+    p.pw = 0;
+    for (;;) {
+        int64_t tiles = bx_phase_tiles(d, &t, &ah, &aw, p.ph, p.pw);
+        if (rem < tiles) break;
+        rem -= tiles;
+        if (++p.pw == n_phases(&aw)) {
+            p.pw = 0;
+            p.ph++;
+        }
+    }
+    bx_enter_phase(d, &t, &ah, &aw, prepared, bases, &p);
+    p.tile = rem;
+
+    for (int64_t u = u0; u < u1; u++) {
+        const int64_t rows = d->batch * p.len_h * p.len_w;
+        const int64_t r0 = p.tile * t.tile_rows;
+        const int64_t m = C4J_MIN(t.tile_rows, rows - r0);
+        const int64_t kp = p.nh * p.nw * t.cout_g;
+        if (kp == 0) {
+            bx_store(d, &t, &p, NULL, 0, r0, m, dx); /* no tap reaches these pixels (stride > kernel) */
+        } else {
+            bx_gather(d, &t, &p, dy, r0, m, kp, tile);
+            if (direct) {
+                const int uniform_h = d->stride_h * sh == p.len_w * ldc;
+                const int uniform_n = uniform_h && sn == p.len_h * d->stride_h * sh;
+                const int64_t plane = p.len_h * p.len_w;
+                int64_t r = r0;
+                while (r < r0 + m) {
+                    int64_t end;
+                    if (uniform_n) end = r0 + m;
+                    else if (uniform_h) end = C4J_MIN(r0 + m, (r / plane + 1) * plane);
+                    else end = C4J_MIN(r0 + m, r - r % p.len_w + p.len_w);
+                    blas->sgemm(C4J_ROW_MAJOR, C4J_NO_TRANS, C4J_NO_TRANS, (int)(end - r), (int)t.cg, (int)kp, 1.0f,
+                                tile + (r - r0) * kp, (int)kp, p.wt, (int)t.cg, 0.0f, dx + bx_pixel(d, &t, &p, r),
+                                (int)ldc);
+                    r = end;
+                }
+            } else {
+                blas->sgemm(C4J_ROW_MAJOR, C4J_NO_TRANS, C4J_NO_TRANS, (int)m, (int)t.cg, (int)kp, 1.0f, tile, (int)kp,
+                            p.wt, (int)t.cg, 0.0f, otile, (int)t.cg);
+                bx_store(d, &t, &p, otile, t.cg, r0, m, dx);
+            }
+        }
+        /* next unit: next tile, else next phase, else next group */
+        if (u + 1 < u1 && ++p.tile == p.tiles) {
+            p.tile = 0;
+            if (++p.pw == n_phases(&aw)) {
+                p.pw = 0;
+                if (++p.ph == n_phases(&ah)) {
+                    p.ph = 0;
+                    p.g++;
+                }
+            }
+            bx_enter_phase(d, &t, &ah, &aw, prepared, bases, &p);
+        }
+    }
+}
+
+/* ================================================================== filter and bias gradients */
+
+typedef struct {
+    int64_t rows, cg, cout_g, taps;
+    int64_t taps_per_chunk, t_chunks; /* filter taps (kh, kw) per unit */
+    int64_t n_chunk, n_chunks;        /* output channels per unit */
+    int64_t r_chunks;                 /* output-pixel ranges summed separately, then reduced */
+    int64_t kc_max;                   /* patch columns per unit: taps_per_chunk * cg */
+    int64_t tile_rows;
+    int64_t filter_floats;            /* |dW| */
+} bw_tiling;
+
+static bw_tiling make_bw_tiling(const c4j_conv2d_desc *d) {
+    bw_tiling t;
+    t.rows = d->batch * d->out_h * d->out_w;
+    t.cg = c4j_cin_g(d);
+    t.cout_g = c4j_cout_g(d);
+    t.taps = d->kernel_h * d->kernel_w;
+    t.filter_floats = t.taps * t.cg * d->out_c;
+    /* the dW block a unit accumulates stays in cache: as many taps as fit, then fewer channels */
+    t.taps_per_chunk = C4J_MAX(1, C4J_MIN(t.taps, BW_C_BLOCK_FLOATS / C4J_MAX(1, t.cg * t.cout_g)));
+    t.t_chunks = c4j_ceil_div(t.taps, t.taps_per_chunk);
+    t.taps_per_chunk = c4j_ceil_div(t.taps, t.t_chunks); /* even chunks */
+    t.n_chunk = t.cout_g;
+    if (t.taps_per_chunk * t.cg * t.cout_g > BW_C_BLOCK_FLOATS) {
+        int64_t cols = c4j_ceil_div(BW_C_BLOCK_FLOATS / (t.taps_per_chunk * t.cg), 16) * 16;
+        t.n_chunk = C4J_MIN(t.cout_g, C4J_MAX(BW_MIN_COLS, cols));
+    }
+    t.n_chunks = c4j_ceil_div(t.cout_g, t.n_chunk);
+    /* too few units for the threads: split the output pixels too, each range summing into its own
+       copy of dW (the first into dW itself), added up afterwards in a fixed order */
+    const int64_t base = d->groups * t.t_chunks * t.n_chunks;
+    int64_t r = C4J_MIN(c4j_ceil_div(BW_MIN_UNITS, base), t.rows / BW_MIN_SPLIT_ROWS);
+    r = C4J_MIN(r, 1 + BW_MAX_PARTIAL_FLOATS / (t.filter_floats + d->out_c));
+    t.r_chunks = C4J_MAX(1, r);
+    t.kc_max = t.taps_per_chunk * t.cg;
+    t.tile_rows = C4J_MAX(BW_TILE_MIN_ROWS, C4J_MIN(BW_TILE_MAX_ROWS, BW_TILE_TARGET_FLOATS / t.kc_max));
+    return t;
+}
+
+int64_t c4j_conv2d_backward_filter_units(const c4j_conv2d_desc *d) {
+    bw_tiling t = make_bw_tiling(d);
+    return d->groups * t.t_chunks * t.n_chunks * t.r_chunks;
+}
+
+int64_t c4j_conv2d_backward_filter_partial_floats(const c4j_conv2d_desc *d) {
+    bw_tiling t = make_bw_tiling(d);
+    return (t.r_chunks - 1) * (t.filter_floats + d->out_c);
+}
+
+static int64_t bw_tile_bytes(const bw_tiling *t) { return align_bytes(t->tile_rows * t->kc_max * 4); }
+
+int64_t c4j_conv2d_backward_filter_workspace_bytes(const c4j_conv2d_desc *d) {
+    bw_tiling t = make_bw_tiling(d);
+    return bw_tile_bytes(&t) + align_bytes(BW_BIAS_ROWS * 4);
+}
+
+/*
+ * Writes the patch columns of filter taps [t0, t1) (filter order: tap t = (bh, bw), which meets
+ * input tap (KH-1-bh, KW-1-bw) for the flipped kernel) for output pixels [r0, r0 + m) of group g.
+ */
+static void bw_gather(const c4j_conv2d_desc *d, const float *in, int64_t g, int64_t r0, int64_t m, int64_t t0,
+                      int64_t t1, float *restrict tile) {
+    const int64_t cg = c4j_cin_g(d), KH = d->kernel_h, KW = d->kernel_w, kc = (t1 - t0) * cg;
+    const int64_t sn = d->in_stride[0], sh = d->in_stride[1], sw = d->in_stride[2], sc = d->in_stride[3];
+    const int64_t hw = d->out_h * d->out_w;
+    const int runs = !d->flip && d->dilation_w == 1 && sc == 1 && sw == cg;
+    int64_t n = r0 / hw, oh = (r0 % hw) / d->out_w, ow = r0 % d->out_w;
+    for (int64_t i = 0; i < m; i++) {
+        float *row = tile + i * kc;
+        const float *img = in + n * sn + g * cg * sc;
+        const int64_t ih0 = oh * d->stride_h - d->pad_top;
+        const int64_t iw0 = ow * d->stride_w - d->pad_left;
+        for (int64_t bh = t0 / KW; bh * KW < t1; bh++) {
+            const int64_t b0 = C4J_MAX(0, t0 - bh * KW), b1 = C4J_MIN(KW, t1 - bh * KW);
+            float *dst_row = row + (bh * KW + b0 - t0) * cg;
+            const int64_t kh = d->flip ? KH - 1 - bh : bh;
+            const int64_t ih = ih0 + kh * d->dilation_h;
+            if (ih < 0 || ih >= d->in_h) {
+                memset(dst_row, 0, (size_t)((b1 - b0) * cg) * sizeof(float));
+                continue;
+            }
+            const float *src_row = img + ih * sh;
+            if (runs) {
+                /* taps kw = bw in [lo, hi) are inside the image: one copy, zeros around it */
+                const int64_t lo = C4J_MIN(b1, C4J_MAX(b0, -iw0));
+                const int64_t hi = C4J_MAX(lo, C4J_MIN(b1, d->in_w - iw0));
+                if (lo > b0) memset(dst_row, 0, (size_t)((lo - b0) * cg) * sizeof(float));
+                if (hi > lo) copy_floats(dst_row + (lo - b0) * cg, src_row + (iw0 + lo) * sw, (hi - lo) * cg);
+                if (hi < b1) memset(dst_row + (hi - b0) * cg, 0, (size_t)((b1 - hi) * cg) * sizeof(float));
+                continue;
+            }
+            for (int64_t bw = b0; bw < b1; bw++) {
+                const int64_t kw = d->flip ? KW - 1 - bw : bw;
+                const int64_t iw = iw0 + kw * d->dilation_w;
+                float *dst = dst_row + (bw - b0) * cg;
+                if (iw < 0 || iw >= d->in_w) {
+                    memset(dst, 0, (size_t)cg * sizeof(float));
+                } else if (sc == 1) {
+                    copy_floats(dst, src_row + iw * sw, cg);
+                } else {
+                    const float *src = src_row + iw * sw;
+                    for (int64_t c = 0; c < cg; c++) dst[c] = src[c * sc];
+                }
+            }
+        }
+        if (++ow == d->out_w) {
+            ow = 0;
+            if (++oh == d->out_h) {
+                oh = 0;
+                n++;
+            }
+        }
+    }
+}
+
+static void bw_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in, const float *dy, float *dw,
+                   float *db, float *partials, void *workspace, int64_t u0, int64_t u1) {
+    const bw_tiling t = make_bw_tiling(d);
+    float *tile = (float *)workspace;
+    float *ones = (float *)((char *)workspace + bw_tile_bytes(&t));
+    for (int64_t i = 0; i < BW_BIAS_ROWS; i++) ones[i] = 1.0f;
+    const int64_t hw = d->out_h * d->out_w;
+    const int64_t ldb = d->out_stride[2];
+    const int dy_uniform = d->out_stride[1] == d->out_w * ldb && d->out_stride[0] == d->out_h * d->out_stride[1];
+    /* unit order: group, tap chunk, row range, channel chunk (fastest: units that share a gather) */
+    const int64_t per_t = t.r_chunks * t.n_chunks, per_group = t.t_chunks * per_t;
+
+    int64_t u = u0;
+    while (u < u1) {
+        /* units u .. ue differ only in their output-channel chunk: one gather serves them all */
+        const int64_t g = u / per_group, tc = (u % per_group) / per_t, rc = (u % per_t) / t.n_chunks;
+        const int64_t nc0 = u % t.n_chunks;
+        const int64_t ue = C4J_MIN(u1, u - nc0 + t.n_chunks), nc1 = nc0 + (ue - u);
+        const int64_t t0 = tc * t.taps_per_chunk, t1 = C4J_MIN(t.taps, t0 + t.taps_per_chunk);
+        const int64_t kc = (t1 - t0) * t.cg;
+        const int64_t row_begin = t.rows * rc / t.r_chunks, row_end = t.rows * (rc + 1) / t.r_chunks;
+        /* row range 0 sums into the outputs, the others into their own partial copies */
+        float *part = rc == 0 ? NULL : partials + (rc - 1) * (t.filter_floats + d->out_c);
+        float *w_out = dw == NULL ? NULL : rc == 0 ? dw : part;
+        float *b_out = db == NULL || tc != 0 ? NULL : rc == 0 ? db : part + t.filter_floats;
+        float *dw_rows = w_out == NULL ? NULL : w_out + t0 * t.cg * d->out_c;
+        for (int64_t nc = nc0; nc < nc1; nc++) {
+            const int64_t c0 = g * t.cout_g + nc * t.n_chunk, cols = C4J_MIN(t.n_chunk, t.cout_g - nc * t.n_chunk);
+            if (dw_rows != NULL)
+                for (int64_t k = 0; k < kc; k++) memset(dw_rows + k * d->out_c + c0, 0, (size_t)cols * sizeof(float));
+            if (b_out != NULL) memset(b_out + c0, 0, (size_t)cols * sizeof(float));
+        }
+        for (int64_t r0 = row_begin; dw_rows != NULL && r0 < row_end; r0 += t.tile_rows) {
+            const int64_t m = C4J_MIN(t.tile_rows, row_end - r0);
+            bw_gather(d, in, g, r0, m, t0, t1, tile);
+            for (int64_t nc = nc0; nc < nc1; nc++) {
+                const int64_t c0 = g * t.cout_g + nc * t.n_chunk;
+                const int64_t cols = C4J_MIN(t.n_chunk, t.cout_g - nc * t.n_chunk);
+                /* one sgemm per tile when dY rows are evenly spaced, else one per output row */
+                int64_t r = r0;
+                while (r < r0 + m) {
+                    const int64_t n = r / hw, oh = (r % hw) / d->out_w, ow = r % d->out_w;
+                    const int64_t end = dy_uniform ? r0 + m : C4J_MIN(r0 + m, r - ow + d->out_w);
+                    const float *b = dy + n * d->out_stride[0] + oh * d->out_stride[1] + ow * ldb + c0;
+                    blas->sgemm(C4J_ROW_MAJOR, C4J_TRANS, C4J_NO_TRANS, (int)kc, (int)cols, (int)(end - r), 1.0f,
+                                tile + (r - r0) * kc, (int)kc, b, (int)ldb, 1.0f, dw_rows + c0, (int)d->out_c);
+                    r = end;
+                }
+            }
+        }
+        /* bias: ones[1, m] x dY rows, in blocks of BW_BIAS_ROWS (a pass over this chunk of dY) */
+        for (int64_t nc = nc0; b_out != NULL && nc < nc1; nc++) {
+            const int64_t c0 = g * t.cout_g + nc * t.n_chunk;
+            const int64_t cols = C4J_MIN(t.n_chunk, t.cout_g - nc * t.n_chunk);
+            int64_t r = row_begin;
+            while (r < row_end) {
+                const int64_t n = r / hw, oh = (r % hw) / d->out_w, ow = r % d->out_w;
+                const int64_t block_end = C4J_MIN(row_end, (r / BW_BIAS_ROWS + 1) * BW_BIAS_ROWS);
+                const int64_t end = dy_uniform ? block_end : C4J_MIN(block_end, r - ow + d->out_w);
+                const float *b = dy + n * d->out_stride[0] + oh * d->out_stride[1] + ow * ldb + c0;
+                blas->sgemm(C4J_ROW_MAJOR, C4J_NO_TRANS, C4J_NO_TRANS, 1, (int)cols, (int)(end - r), 1.0f, ones,
+                            BW_BIAS_ROWS, b, (int)ldb, 1.0f, b_out + c0, (int)cols);
+                r = end;
+            }
+        }
+        u = ue;
+    }
+}
+
+/* ------------------------------------------------------------------ reduction of the row ranges */
+
+int64_t c4j_conv2d_backward_filter_reduce_units(const c4j_conv2d_desc *d) {
+    bw_tiling t = make_bw_tiling(d);
+    if (t.r_chunks == 1) return 0;
+    return c4j_ceil_div(t.filter_floats + d->out_c, BW_REDUCE_FLOATS);
+}
+
+/* dW[i] += partial_1[i] + ... + partial_{R-1}[i], in that order, for elements of units [u0, u1) */
+static void bw_reduce(const c4j_conv2d_desc *d, float *dw, float *db, const float *partials, int64_t u0, int64_t u1) {
+    const bw_tiling t = make_bw_tiling(d);
+    const int64_t len = t.filter_floats + d->out_c;
+    const int64_t i0 = u0 * BW_REDUCE_FLOATS, i1 = C4J_MIN(len, u1 * BW_REDUCE_FLOATS);
+    for (int64_t i = i0; i < i1; i++) {
+        float *acc = i < t.filter_floats ? (dw == NULL ? NULL : dw + i) : (db == NULL ? NULL : db + (i - t.filter_floats));
+        if (acc == NULL) continue;
+        float s = *acc;
+        for (int64_t r = 1; r < t.r_chunks; r++) s += partials[(r - 1) * len + i];
+        *acc = s;
+    }
+}
+
+/* ================================================================== entry points */
+
+static c4j_status check_call(const c4j_blas *blas, const c4j_conv2d_desc *d, int64_t units, int64_t need,
+                             void *workspace, int64_t workspace_bytes, int64_t u0, int64_t u1, char *err,
+                             size_t err_len) {
+    if (blas == NULL || blas->sgemm == NULL) return c4j_fail(C4J_ERR_BLAS, err, err_len, "no BLAS bound");
+    if (d == NULL) return c4j_fail(C4J_ERR_ARG, err, err_len, "null descriptor");
+    if (u0 < 0 || u1 > units || u0 > u1)
+        return c4j_fail(C4J_ERR_ARG, err, err_len, "unit range [%lld, %lld) outside [0, %lld)", (long long)u0,
+                        (long long)u1, (long long)units);
+    if (u0 < u1 && need > 0 &&
+        (workspace == NULL || workspace_bytes < need || ((uintptr_t)workspace & 63u) != 0))
+        return c4j_fail(C4J_ERR_ARG, err, err_len, "workspace of %lld bytes (64-byte aligned) needed, got %lld",
+                        (long long)need, (long long)workspace_bytes);
+    return C4J_OK;
+}
+
+c4j_status c4j_conv2d_backward_input(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *grad_out,
+                                     const float *prepared, float *grad_in, void *workspace,
+                                     int64_t workspace_bytes, int64_t unit_begin, int64_t unit_end, char *err,
+                                     size_t err_len) {
+    if (d == NULL) return c4j_fail(C4J_ERR_ARG, err, err_len, "null descriptor");
+    c4j_status st = bx_supported(d, err, err_len);
+    if (st != C4J_OK) return st;
+    st = check_call(blas, d, c4j_conv2d_backward_input_units(d), c4j_conv2d_backward_input_workspace_bytes(d),
+                    workspace, workspace_bytes, unit_begin, unit_end, err, err_len);
+    if (st != C4J_OK || unit_begin == unit_end) return st;
+    if (grad_out == NULL || prepared == NULL || grad_in == NULL)
+        return c4j_fail(C4J_ERR_ARG, err, err_len, "null buffer");
+    bx_run(blas, d, grad_out, prepared, grad_in, workspace, unit_begin, unit_end);
+    return C4J_OK;
+}
+
+static c4j_status check_partials(const c4j_conv2d_desc *d, const float *partials, int64_t partials_avail, char *err,
+                                 size_t err_len) {
+    const int64_t need = c4j_conv2d_backward_filter_partial_floats(d);
+    if (need > 0 && (partials == NULL || partials_avail < need))
+        return c4j_fail(C4J_ERR_BOUNDS, err, err_len, "partial sums need %lld floats but %lld are available",
+                        (long long)need, (long long)(partials == NULL ? 0 : partials_avail));
+    return C4J_OK;
+}
+
+c4j_status c4j_conv2d_backward_filter(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in,
+                                      const float *grad_out, float *grad_filter, float *grad_bias, float *partials,
+                                      int64_t partials_avail, void *workspace, int64_t workspace_bytes,
+                                      int64_t unit_begin, int64_t unit_end, char *err, size_t err_len) {
+    if (d == NULL) return c4j_fail(C4J_ERR_ARG, err, err_len, "null descriptor");
+    c4j_status st = check_call(blas, d, c4j_conv2d_backward_filter_units(d),
+                               c4j_conv2d_backward_filter_workspace_bytes(d), workspace, workspace_bytes, unit_begin,
+                               unit_end, err, err_len);
+    if (st != C4J_OK || unit_begin == unit_end) return st;
+    if (grad_bias != NULL && !d->has_bias)
+        return c4j_fail(C4J_ERR_ARG, err, err_len, "bias gradient given but has_bias is 0");
+    if (d->has_bias && grad_bias == NULL) return c4j_fail(C4J_ERR_ARG, err, err_len, "has_bias but no bias gradient");
+    if (grad_filter != NULL && in == NULL) return c4j_fail(C4J_ERR_ARG, err, err_len, "filter gradient needs the input");
+    if (d->batch > 0 && grad_out == NULL) return c4j_fail(C4J_ERR_ARG, err, err_len, "null output gradient");
+    st = check_partials(d, partials, partials_avail, err, err_len);
+    if (st != C4J_OK) return st;
+    bw_run(blas, d, in, grad_out, grad_filter, grad_bias, partials, workspace, unit_begin, unit_end);
+    return C4J_OK;
+}
+
+c4j_status c4j_conv2d_backward_filter_reduce(const c4j_conv2d_desc *d, float *grad_filter, float *grad_bias,
+                                             const float *partials, int64_t partials_avail, int64_t unit_begin,
+                                             int64_t unit_end, char *err, size_t err_len) {
+    if (d == NULL) return c4j_fail(C4J_ERR_ARG, err, err_len, "null descriptor");
+    const int64_t units = c4j_conv2d_backward_filter_reduce_units(d);
+    if (unit_begin < 0 || unit_end > units || unit_begin > unit_end)
+        return c4j_fail(C4J_ERR_ARG, err, err_len, "unit range [%lld, %lld) outside [0, %lld)", (long long)unit_begin,
+                        (long long)unit_end, (long long)units);
+    if (unit_begin == unit_end) return C4J_OK;
+    if (grad_bias != NULL && !d->has_bias)
+        return c4j_fail(C4J_ERR_ARG, err, err_len, "bias gradient given but has_bias is 0");
+    if (d->has_bias && grad_bias == NULL) return c4j_fail(C4J_ERR_ARG, err, err_len, "has_bias but no bias gradient");
+    c4j_status st = check_partials(d, partials, partials_avail, err, err_len);
+    if (st != C4J_OK) return st;
+    bw_reduce(d, grad_filter, grad_bias, partials, unit_begin, unit_end);
+    return C4J_OK;
+}
+
+c4j_status c4j_activation_backward(int64_t activation, const float *out, const float *grad_out, float *grad_pre,
+                                   int64_t count, char *err, size_t err_len) {
+    if (count < 0) return c4j_fail(C4J_ERR_ARG, err, err_len, "negative count %lld", (long long)count);
+    if (count > 0 && (grad_out == NULL || grad_pre == NULL || (activation != C4J_ACT_NONE && out == NULL)))
+        return c4j_fail(C4J_ERR_ARG, err, err_len, "null buffer");
+    /* the derivative from the activation's output: relu' = [y > 0], relu6' = [0 < y < 6] (as
+       TensorFlow's Relu6Grad); grad_pre may alias grad_out (element i is read before it is written) */
+    switch (activation) {
+    case C4J_ACT_NONE:
+        if (grad_pre != grad_out) memmove(grad_pre, grad_out, (size_t)count * sizeof(float));
+        return C4J_OK;
+    case C4J_ACT_RELU:
+        for (int64_t i = 0; i < count; i++) grad_pre[i] = out[i] > 0.0f ? grad_out[i] : 0.0f;
+        return C4J_OK;
+    case C4J_ACT_RELU6:
+        for (int64_t i = 0; i < count; i++) grad_pre[i] = out[i] > 0.0f && out[i] < 6.0f ? grad_out[i] : 0.0f;
+        return C4J_OK;
+    default:
+        return c4j_fail(C4J_ERR_ARG, err, err_len, "unknown activation %lld", (long long)activation);
+    }
+}

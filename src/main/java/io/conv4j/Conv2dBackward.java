@@ -1,0 +1,372 @@
+package io.conv4j;
+
+import io.conv4j.internal.NativeBackward;
+import io.conv4j.internal.NativeLibrary;
+import java.util.Objects;
+
+/**
+ * Gradients of {@link Conv2d#conv2d} (TensorFlow semantics, every option: strides, dilations,
+ * VALID/SAME/explicit padding, groups and depthwise, bias, the flipped kernel, fused activation)
+ * given dL/d(output):
+ *
+ * <ul>
+ *   <li>{@link #gradInput} dL/d(input), which is also the transposed convolution
+ *       ({@link #conv2dTranspose}, TensorFlow's {@code conv2d_transpose} with the forward filter);
+ *   <li>{@link #gradFilter} dL/d(filter) and {@link #gradBias} dL/d(bias);
+ *   <li>{@link #backward} all three at once, applying the derivative of the fused activation
+ *       first (from the forward output, recomputed when not given).
+ * </ul>
+ *
+ * <p>{@code gradInput}, {@code gradFilter} and {@code gradBias} take the gradient with respect to
+ * the convolution's result before any activation; options with an activation are refused there
+ * (use {@link #backward}, or {@link #activationGrad} first). Every contraction runs as OpenBLAS
+ * sgemm in the native core, spread over conv4j's executor in work units fixed by the convolution,
+ * so results are bit-identical for any thread count; workspaces are bounded and independent of
+ * the batch size. {@link Conv2dOptions#algorithm()} only steers the forward pass that
+ * {@link #backward} may recompute.
+ *
+ * <p>Arguments are validated in Java first with the same rules and exceptions as {@link Conv2d}
+ * (IllegalArgumentException naming the parameter, IndexOutOfBoundsException, NullPointerException,
+ * IllegalStateException for a closed tensor, ReadOnlyBufferException for a read-only target), and
+ * nothing is written when one is refused. Thread-safe.
+ */
+public final class Conv2dBackward {
+    private Conv2dBackward() {}
+
+    // ------------------------------------------------------------------ dL/d(input)
+
+    /**
+     * dL/d(input) {@code [N, H, W, Cin]} (= {@code inputShape}) of a convolution with
+     * {@code filter} and {@code options}, given {@code gradOutput} = dL/d(output)
+     * {@code [N, OH, OW, Cout]}, into a fresh tensor.
+     */
+    public static Tensor gradInput(Tensor gradOutput, Tensor filter, Shape inputShape, Conv2dOptions options) {
+        return gradInput(gradOutput, filter, inputShape, options, null);
+    }
+
+    /** As {@link #gradInput(Tensor, Tensor, Shape, Conv2dOptions)}, written into {@code into} (any view) when not null. */
+    public static Tensor gradInput(Tensor gradOutput, Tensor filter, Shape inputShape, Conv2dOptions options, Tensor into) {
+        Objects.requireNonNull(inputShape, "input shape");
+        Conv2d.requireOpen("gradOutput", gradOutput);
+        Conv2d.requireOpen("filter", filter);
+        Objects.requireNonNull(options, "options");
+        ConvGeometry geo = ConvGeometry.of(inputShape, filter.shape(), options);
+        requireNoActivation(options, "gradInput");
+        requireShape("gradOutput", gradOutput, geo.outputShape());
+        if (into != null) requireTarget("gradInput", into, inputShape, gradOutput, filter);
+        NativeLibrary.ensureLoaded();
+        Tensor result = into != null ? into : Tensor.allocate(inputShape);
+        Tensor dz = BackwardKernels.usableAsOutputView(gradOutput) ? gradOutput : gradOutput.contiguous();
+        try {
+            runGradInput(geo, options, dz, filter, result, null);
+            return result;
+        } catch (RuntimeException | Error e) {
+            if (into == null) result.close();
+            throw e;
+        } finally {
+            if (dz != gradOutput) dz.close();
+        }
+    }
+
+    /**
+     * The transposed convolution ("deconvolution") of {@code input} {@code [N, OH, OW, Cout]}
+     * with an HWIO {@code filter} {@code [KH, KW, Cin/groups, Cout]}: the gradient of the forward
+     * convolution with that filter and these options, whose input has {@code outputShape}
+     * {@code [N, H, W, Cin]} (needed because with strides several input sizes give the same output
+     * size). TensorFlow's {@code conv2d_transpose(input, filter, outputShape, strides, padding)}.
+     */
+    public static Tensor conv2dTranspose(Tensor input, Tensor filter, Shape outputShape, Conv2dOptions options) {
+        return gradInput(input, filter, outputShape, options, null);
+    }
+
+    // ------------------------------------------------------------------ dL/d(filter), dL/d(bias)
+
+    /**
+     * dL/d(filter) ({@code filterShape}, HWIO) of a convolution of {@code input} (any view) with
+     * {@code options}, given {@code gradOutput} = dL/d(output), into a fresh tensor.
+     */
+    public static Tensor gradFilter(Tensor input, Tensor gradOutput, Shape filterShape, Conv2dOptions options) {
+        return gradFilter(input, gradOutput, filterShape, options, null);
+    }
+
+    /** As {@link #gradFilter(Tensor, Tensor, Shape, Conv2dOptions)}, written into {@code into} when not null. */
+    public static Tensor gradFilter(Tensor input, Tensor gradOutput, Shape filterShape, Conv2dOptions options, Tensor into) {
+        Objects.requireNonNull(filterShape, "filter shape");
+        Conv2d.requireOpen("input", input);
+        Conv2d.requireOpen("gradOutput", gradOutput);
+        Objects.requireNonNull(options, "options");
+        ConvGeometry geo = ConvGeometry.of(input.shape(), filterShape, options);
+        requireNoActivation(options, "gradFilter");
+        requireShape("gradOutput", gradOutput, geo.outputShape());
+        if (into != null) requireTarget("gradFilter", into, filterShape, input, gradOutput);
+        NativeLibrary.ensureLoaded();
+        Tensor result = into != null ? into : Tensor.allocate(filterShape);
+        Tensor target = result.isContiguous() ? result : Tensor.allocate(filterShape);
+        Tensor dz = BackwardKernels.usableAsOutputView(gradOutput) ? gradOutput : gradOutput.contiguous();
+        try {
+            runGradFilter(geo, options, input, dz, target, null, null);
+            if (target != result) result.copyFrom(target);
+            return result;
+        } catch (RuntimeException | Error e) {
+            if (into == null) result.close();
+            throw e;
+        } finally {
+            if (target != result) target.close();
+            if (dz != gradOutput) dz.close();
+        }
+    }
+
+    /** dL/d(bias) {@code [Cout]}: the sum of {@code gradOutput} {@code [N, OH, OW, Cout]} over N, OH, OW. */
+    public static Tensor gradBias(Tensor gradOutput) {
+        return gradBias(gradOutput, null);
+    }
+
+    /** As {@link #gradBias(Tensor)}, written into {@code into} ({@code [Cout]}) when not null. */
+    public static Tensor gradBias(Tensor gradOutput, Tensor into) {
+        Conv2d.requireOpen("gradOutput", gradOutput);
+        Shape s = gradOutput.shape();
+        if (s.rank() != 4) throw new IllegalArgumentException("gradOutput must have rank 4 [N,OH,OW,Cout], got shape " + s);
+        for (int i = 1; i < 4; i++) {
+            if (s.size(i) < 1 || s.size(i) > ConvGeometry.MAX_DIM) {
+                throw new IllegalArgumentException("gradOutput dimension " + i + " must be in [1, " + ConvGeometry.MAX_DIM
+                        + "], got shape " + s);
+            }
+        }
+        Shape biasShape = Shape.of(s.size(3));
+        if (into != null) requireTarget("gradBias", into, biasShape, gradOutput, null);
+        NativeLibrary.ensureLoaded();
+        Tensor result = into != null ? into : Tensor.allocate(biasShape);
+        Tensor target = result.isContiguous() ? result : Tensor.allocate(biasShape);
+        Tensor dz = BackwardKernels.usableAsOutputView(gradOutput) ? gradOutput : gradOutput.contiguous();
+        try {
+            // a 1x1 convolution whose input is the output gradient itself: only the bias part runs,
+            // and the input is never read
+            Conv2dOptions o = Conv2dOptions.defaults();
+            ConvGeometry geo = ConvGeometry.of(dz.shape(), Shape.of(1, 1, s.size(3), s.size(3)), o);
+            runGradFilter(geo, o, dz, dz, null, target, null);
+            if (target != result) result.copyFrom(target);
+            return result;
+        } catch (RuntimeException | Error e) {
+            if (into == null) result.close();
+            throw e;
+        } finally {
+            if (target != result) target.close();
+            if (dz != gradOutput) dz.close();
+        }
+    }
+
+    // ------------------------------------------------------------------ activation
+
+    /**
+     * dL/d(pre-activation output) from dL/d(output) and the forward {@code output} (shape
+     * {@code [N, OH, OW, Cout]}): {@code gradOutput} times relu'(y) = [y > 0] or
+     * relu6'(y) = [0 < y < 6] (TensorFlow's ReluGrad / Relu6Grad), a copy for NONE. Fresh tensor.
+     */
+    public static Tensor activationGrad(Tensor output, Tensor gradOutput, Activation activation) {
+        Objects.requireNonNull(activation, "activation");
+        Conv2d.requireOpen("gradOutput", gradOutput);
+        if (activation != Activation.NONE) {
+            Conv2d.requireOpen("output", output);
+            requireShape("output", output, gradOutput.shape());
+        }
+        NativeLibrary.ensureLoaded();
+        Tensor g = gradOutput.contiguous();
+        Tensor y = activation == Activation.NONE ? g : output.contiguous();
+        Tensor result = Tensor.allocate(gradOutput.shape());
+        try {
+            BackwardKernels.activation(activation, y, g, result);
+            return result;
+        } catch (RuntimeException | Error e) {
+            result.close();
+            throw e;
+        } finally {
+            if (g != gradOutput) g.close();
+            if (y != output && y != g) y.close();
+        }
+    }
+
+    // ------------------------------------------------------------------ everything at once
+
+    /**
+     * dL/d(input), dL/d(filter) and dL/d(bias) (when {@code bias} is not null) of
+     * {@code output = activation(conv2d(input, filter) + bias)}, given {@code gradOutput} =
+     * dL/d(output). {@code output} is the forward result, needed for the activation's derivative:
+     * pass it when the options have an activation, or null to have it recomputed (it is not
+     * read without an activation). Fresh gradients.
+     */
+    public static Conv2dGradients backward(Tensor input, Tensor filter, Tensor bias, Tensor output, Tensor gradOutput,
+                                           Conv2dOptions options) {
+        return backward(input, filter, bias, output, gradOutput, options, null);
+    }
+
+    /**
+     * As {@link #backward(Tensor, Tensor, Tensor, Tensor, Tensor, Conv2dOptions)}, into {@code into}
+     * (see {@link Conv2dGradients#allocate}; it must have a bias gradient exactly when {@code bias}
+     * is given) when not null: one full backward pass over caller-owned tensors, what a benchmark
+     * times. Returns the gradients written.
+     */
+    public static Conv2dGradients backward(Tensor input, Tensor filter, Tensor bias, Tensor output, Tensor gradOutput,
+                                           Conv2dOptions options, Conv2dGradients into) {
+        Conv2d.requireOpen("input", input);
+        Conv2d.requireOpen("filter", filter);
+        Conv2d.requireOpen("gradOutput", gradOutput);
+        Objects.requireNonNull(options, "options");
+        ConvGeometry geo = ConvGeometry.of(input.shape(), filter.shape(), options);
+        if (bias != null) {
+            Conv2d.requireOpen("bias", bias);
+            requireShape("bias", bias, Shape.of(geo.outputChannels()));
+        }
+        requireShape("gradOutput", gradOutput, geo.outputShape());
+        Activation act = options.activation();
+        if (output != null && act != Activation.NONE) {
+            Conv2d.requireOpen("output", output);
+            requireShape("output", output, geo.outputShape());
+        }
+        if (into != null) {
+            if ((into.gradBias() != null) != (bias != null)) {
+                throw new IllegalArgumentException(bias != null ? "into has no bias gradient but a bias is given"
+                        : "into has a bias gradient but no bias is given");
+            }
+            Tensor[] reads = {input, filter, bias, act != Activation.NONE ? output : null, gradOutput};
+            requireTarget("gradInput", into.gradInput(), input.shape(), reads);
+            requireTarget("gradFilter", into.gradFilter(), filter.shape(), reads);
+            if (bias != null) requireTarget("gradBias", into.gradBias(), bias.shape(), reads);
+            requireTarget("gradInput", into.gradInput(), input.shape(), into.gradFilter(), into.gradBias());
+            if (bias != null) requireTarget("gradFilter", into.gradFilter(), filter.shape(), into.gradBias());
+        }
+        NativeLibrary.ensureLoaded();
+        Conv2dGradients result = into != null ? into : Conv2dGradients.allocate(input.shape(), filter.shape(), bias != null);
+        Tensor dz = null, y = null, yc = null, gc = null, dw = null, db = null;
+        try {
+            if (act == Activation.NONE) {
+                dz = BackwardKernels.usableAsOutputView(gradOutput) ? gradOutput : gradOutput.contiguous();
+            } else {
+                y = output != null ? output : Conv2d.run(input, filter, bias, options, null, null);
+                yc = y.contiguous();
+                gc = gradOutput.contiguous();
+                dz = result.scratch(Conv2dGradients.GRAD_PRE, geo.outputShape());
+                BackwardKernels.activation(act, yc, gc, dz);
+            }
+            dw = result.gradFilter().isContiguous() ? result.gradFilter() : Tensor.allocate(filter.shape());
+            db = bias == null ? null : result.gradBias().isContiguous() ? result.gradBias() : Tensor.allocate(bias.shape());
+            runGradFilter(geo, options, input, dz, dw, db, result);
+            runGradInput(geo, options, dz, filter, result.gradInput(), result);
+            if (dw != result.gradFilter()) result.gradFilter().copyFrom(dw);
+            if (db != null && db != result.gradBias()) result.gradBias().copyFrom(db);
+            if (into == null) result.releaseScratch();
+            return result;
+        } catch (RuntimeException | Error e) {
+            if (into == null) result.close();
+            throw e;
+        } finally {
+            if (dw != null && dw != result.gradFilter()) dw.close();
+            if (db != null && db != result.gradBias()) db.close();
+            if (dz != null && dz != gradOutput && act == Activation.NONE) dz.close(); // else it is scratch of result
+            if (gc != null && gc != gradOutput) gc.close();
+            if (yc != null && yc != y) yc.close();
+            if (y != null && y != output) y.close();
+        }
+    }
+
+    /**
+     * Floating-point operations of one backward pass as {@link #backward} runs it, for GFLOP/s
+     * figures: the input and filter gradients are each as many multiply-adds as the forward
+     * convolution, so this is twice {@link ConvGeometry#flops()} (the bias gradient's additions
+     * are not counted).
+     */
+    public static double flops(Shape inputShape, Shape filterShape, Conv2dOptions options) {
+        return 2 * ConvGeometry.of(inputShape, filterShape, options).flops();
+    }
+
+    // ------------------------------------------------------------------ shared with Conv2dLayer
+
+    /**
+     * Runs the input gradient: dz usable as an output view, filter any view, target validated;
+     * scratch memory from {@code cache} when not null, else allocated for this call.
+     */
+    static void runGradInput(ConvGeometry geo, Conv2dOptions o, Tensor dz, Tensor filter, Tensor target, Conv2dGradients cache) {
+        if (geo.batch() == 0) return;
+        Tensor w = filter.contiguous();
+        Tensor prepared = null;
+        try {
+            long[] desc = Conv2d.descriptor(geo, target, BackwardKernels.outputViewStrides(dz), o, false);
+            long units = NativeBackward.inputUnits(desc), ws = NativeBackward.inputWorkspaceBytes(desc);
+            if (units <= 0 || ws < 0) throw tooLarge(geo);
+            Shape ps = Shape.of(NativeBackward.inputPreparedFloats(desc));
+            prepared = cache != null ? cache.scratch(Conv2dGradients.PREPARED, ps) : Tensor.allocate(ps);
+            BackwardKernels.Input.prepare(desc, w, prepared);
+            BackwardKernels.Input k = new BackwardKernels.Input();
+            k.desc = desc;
+            k.gradOut = dz;
+            k.prepared = prepared;
+            k.gradIn = target;
+            k.run(units, ws, geo.flops());
+        } finally {
+            if (prepared != null && cache == null) prepared.close();
+            if (w != filter) w.close();
+        }
+    }
+
+    /** Runs the filter (contiguous target or null) and bias (contiguous target or null) gradients. */
+    static void runGradFilter(ConvGeometry geo, Conv2dOptions o, Tensor input, Tensor dz, Tensor dw, Tensor db,
+                              Conv2dGradients cache) {
+        long[] desc = Conv2d.descriptor(geo, input, BackwardKernels.outputViewStrides(dz), o, db != null);
+        long units = NativeBackward.filterUnits(desc), ws = NativeBackward.filterWorkspaceBytes(desc);
+        if (units <= 0 || ws < 0) throw tooLarge(geo);
+        long partialFloats = NativeBackward.filterPartialFloats(desc);
+        Tensor partials = partialFloats <= 0 ? null : cache != null
+                ? cache.scratch(Conv2dGradients.PARTIALS, Shape.of(partialFloats)) : Tensor.allocate(Shape.of(partialFloats));
+        try {
+            BackwardKernels.Filter k = new BackwardKernels.Filter();
+            k.desc = desc;
+            k.input = input;
+            k.gradOut = dz;
+            k.gradFilter = dw;
+            k.gradBias = db;
+            k.partials = partials;
+            k.run(units, ws, geo.flops());
+            if (partials != null) {
+                BackwardKernels.Reduce r = new BackwardKernels.Reduce();
+                r.desc = desc;
+                r.gradFilter = dw;
+                r.gradBias = db;
+                r.partials = partials;
+                r.run(NativeBackward.filterReduceUnits(desc), 0, partialFloats);
+            }
+        } finally {
+            if (partials != null && cache == null) partials.close();
+        }
+    }
+
+    static IllegalArgumentException tooLarge(ConvGeometry geo) {
+        return new IllegalArgumentException("convolution too large for the backward pass (kernel_h*kernel_w*out_c/groups"
+                + " must fit in an int): " + geo);
+    }
+
+    static void requireNoActivation(Conv2dOptions o, String method) {
+        if (o.activation() != Activation.NONE) {
+            throw new IllegalArgumentException("options have activation " + o.activation() + ", but " + method
+                    + " takes dL/d(output before the activation): apply Conv2dBackward.activationGrad(output, gradOutput, "
+                    + o.activation() + ") first, or use Conv2dBackward.backward");
+        }
+    }
+
+    static void requireShape(String what, Tensor t, Shape want) {
+        if (!t.shape().equals(want)) throw new IllegalArgumentException(what + " must have shape " + want + ", got " + t.shape());
+    }
+
+    /** A tensor the caller gives to be written: open, right shape, writable, not aliasing what is read. */
+    static void requireTarget(String what, Tensor t, Shape shape, Tensor... reads) {
+        Conv2d.requireOpen(what, t);
+        requireShape(what, t, shape);
+        if (t.isReadOnly()) throw new java.nio.ReadOnlyBufferException();
+        try {
+            Conv2d.checkNoSelfOverlap(t);
+            for (Tensor r : reads) {
+                if (r != null) Conv2d.checkDisjoint(t, r, "tensors it is computed from");
+            }
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(what + ": " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,95 @@
+package io.conv4j;
+
+import java.util.Objects;
+
+/**
+ * The three gradients of one convolution, as {@link Conv2dBackward#backward} computes them:
+ * dL/d(input) {@code [N, H, W, Cin]}, dL/d(filter) {@code [KH, KW, Cin/groups, Cout]} and, when
+ * the convolution has a bias, dL/d(bias) {@code [Cout]}. The tensors belong to this object:
+ * {@link #close()} frees all three. Reusable: pass it to
+ * {@link Conv2dBackward#backward(Tensor, Tensor, Tensor, Tensor, Tensor, Conv2dOptions, Conv2dGradients)}
+ * again to overwrite it (what a benchmark or a training loop does): it also keeps the scratch
+ * memory of the backward pass, so such a loop allocates no native memory after its first call.
+ * Not for concurrent use by several threads.
+ */
+public final class Conv2dGradients implements AutoCloseable {
+    /** Scratch kept between calls: the rearranged filter, the filter gradient's partial sums, dL/d(pre-activation). */
+    static final int PREPARED = 0, PARTIALS = 1, GRAD_PRE = 2;
+
+    private final Tensor gradInput, gradFilter, gradBias;
+    private final Tensor[] scratch = new Tensor[3];
+
+    Conv2dGradients(Tensor gradInput, Tensor gradFilter, Tensor gradBias) {
+        this.gradInput = gradInput;
+        this.gradFilter = gradFilter;
+        this.gradBias = gradBias;
+    }
+
+    /**
+     * Zero-filled gradients for an input of {@code inputShape} and a filter of
+     * {@code filterShape}, with a bias gradient {@code [filterShape[3]]} when {@code withBias}.
+     */
+    public static Conv2dGradients allocate(Shape inputShape, Shape filterShape, boolean withBias) {
+        Objects.requireNonNull(inputShape, "input shape");
+        Objects.requireNonNull(filterShape, "filter shape");
+        if (inputShape.rank() != 4) throw new IllegalArgumentException("input shape must have rank 4, got " + inputShape);
+        if (filterShape.rank() != 4) throw new IllegalArgumentException("filter shape must have rank 4, got " + filterShape);
+        Tensor dx = Tensor.allocate(inputShape);
+        Tensor dw = null, db = null;
+        try {
+            dw = Tensor.allocate(filterShape);
+            db = withBias ? Tensor.allocate(Shape.of(filterShape.size(3))) : null;
+            return new Conv2dGradients(dx, dw, db);
+        } catch (RuntimeException | Error e) {
+            dx.close();
+            if (dw != null) dw.close();
+            throw e;
+        }
+    }
+
+    /** dL/d(input), shape {@code [N, H, W, Cin]}. */
+    public Tensor gradInput() { return gradInput; }
+
+    /** dL/d(filter), shape {@code [KH, KW, Cin/groups, Cout]}. */
+    public Tensor gradFilter() { return gradFilter; }
+
+    /** dL/d(bias), shape {@code [Cout]}, or null for a convolution without bias. */
+    public Tensor gradBias() { return gradBias; }
+
+    /**
+     * A conv4j-owned scratch tensor of {@code shape} kept in this object, so that a loop calling
+     * {@link Conv2dBackward#backward} with it allocates no native memory after the first call.
+     */
+    synchronized Tensor scratch(int slot, Shape shape) {
+        Tensor t = scratch[slot];
+        if (t != null && t.isOpen() && t.shape().equals(shape)) return t;
+        if (t != null) t.close();
+        scratch[slot] = null;
+        t = Tensor.allocate(shape);
+        scratch[slot] = t;
+        return t;
+    }
+
+    /** Frees the scratch memory (a result handed out fresh does not keep it). */
+    synchronized void releaseScratch() {
+        for (int i = 0; i < scratch.length; i++) {
+            if (scratch[i] != null) scratch[i].close();
+            scratch[i] = null;
+        }
+    }
+
+    /** Frees the three tensors and the scratch memory kept for reuse (idempotent). */
+    @Override
+    public synchronized void close() {
+        gradInput.close();
+        gradFilter.close();
+        if (gradBias != null) gradBias.close();
+        releaseScratch();
+    }
+
+    @Override
+    public String toString() {
+        return "Conv2dGradients[input=" + gradInput.shape() + ", filter=" + gradFilter.shape()
+                + (gradBias != null ? ", bias=" + gradBias.shape() : "") + "]";
+    }
+}

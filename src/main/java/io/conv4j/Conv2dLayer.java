@@ -1,0 +1,411 @@
+package io.conv4j;
+
+import io.conv4j.internal.NativeBackward;
+import io.conv4j.internal.NativeCore;
+import io.conv4j.internal.NativeLibrary;
+import io.conv4j.internal.Storage;
+import java.nio.ByteBuffer;
+import java.util.Objects;
+import java.util.SplittableRandom;
+
+/**
+ * A trainable convolution layer: it holds a filter {@code [KH, KW, Cin/groups, Cout]} and an
+ * optional bias {@code [Cout]} with fixed {@link Conv2dOptions}, and runs {@link #forward},
+ * {@link #backward} and a plain SGD step ({@link #sgdStep}).
+ *
+ * <pre>{@code
+ * try (Conv2dLayer layer = Conv2dLayer.create(Shape.of(3, 3, 1, 1), true, options, 42)) {
+ *     for (...) {
+ *         Tensor y = layer.forward(x);          // layer-owned, valid until the next forward
+ *         ... dL/dy into gradOutput ...
+ *         layer.backward(gradOutput, false);     // fills gradFilter() and gradBias()
+ *         layer.sgdStep(0.5);                    // filter -= 0.5 * gradFilter, bias likewise
+ *     }
+ * }
+ * }</pre>
+ *
+ * <p>{@link #forward} accepts the same input tensors as {@link Conv2d#conv2d} (any strided NHWC
+ * view) and computes {@code activation(conv2d(input, filter) + bias)} the same way; it keeps a
+ * reference to the input (not a copy) for the backward pass, so the input must stay open and
+ * unchanged until {@link #backward} has run. {@link #backward} applies the derivative of the
+ * fused activation, then computes dL/d(filter), dL/d(bias) and (unless not wanted) dL/d(input).
+ *
+ * <p>The output, gradient and workspace buffers are allocated on the first call for an input
+ * shape and layout and reused while it stays the same, so a training loop allocates no tensors
+ * and no native memory per step (the only per-call Java objects are the few bytes conv4j's
+ * executor needs to hand out work). Tensors returned by the layer belong to it: read them, do not
+ * close them; they stay valid until the next call that rewrites them or {@link #close()}.
+ *
+ * <p>Not thread-safe: one layer per thread (the convolutions themselves still run on conv4j's
+ * executor, in parallel). Results are bit-identical for any thread count.
+ */
+public final class Conv2dLayer implements AutoCloseable {
+    private final Conv2dOptions options;
+    private final Tensor filter, bias, gradFilter, gradBias;
+    private final BackwardKernels.Forward forwardKernel = new BackwardKernels.Forward();
+    private final BackwardKernels.Filter filterKernel = new BackwardKernels.Filter();
+    private final BackwardKernels.Reduce reduceKernel = new BackwardKernels.Reduce();
+    private final BackwardKernels.Input inputKernel = new BackwardKernels.Input();
+    private Buffers buffers;      // for the current input shape and layout
+    private Tensor lastInput;     // the input of the last forward call
+    private boolean haveGradients;
+    private boolean closed;
+
+    /**
+     * A layer holding copies of {@code filter} ({@code [KH, KW, Cin/groups, Cout]}) and
+     * {@code bias} ({@code [Cout]}, or null for none), convolving with {@code options}.
+     */
+    public Conv2dLayer(Tensor filter, Tensor bias, Conv2dOptions options) {
+        Conv2d.requireOpen("filter", filter);
+        Objects.requireNonNull(options, "options");
+        Shape fs = filter.shape();
+        if (fs.rank() != 4) throw new IllegalArgumentException("filter must have rank 4 [KH,KW,Cin/groups,Cout], got shape " + fs);
+        for (int i = 0; i < 4; i++) {
+            if (fs.size(i) < 1 || fs.size(i) > ConvGeometry.MAX_DIM) {
+                throw new IllegalArgumentException("filter dimension " + i + " must be in [1, " + ConvGeometry.MAX_DIM
+                        + "], got shape " + fs);
+            }
+        }
+        if (fs.size(3) % options.groups() != 0) {
+            throw new IllegalArgumentException("groups " + options.groups() + " does not divide the filter's output channels "
+                    + fs.size(3));
+        }
+        if (bias != null) {
+            Conv2d.requireOpen("bias", bias);
+            Conv2dBackward.requireShape("bias", bias, Shape.of(fs.size(3)));
+        }
+        this.options = options;
+        Tensor f = null, b = null, gf = null, gb = null;
+        try {
+            f = Tensor.allocate(fs);
+            f.copyFrom(filter);
+            gf = Tensor.allocate(fs);
+            if (bias != null) {
+                b = Tensor.allocate(bias.shape());
+                b.copyFrom(bias);
+                gb = Tensor.allocate(bias.shape());
+            }
+        } catch (RuntimeException | Error e) {
+            for (Tensor t : new Tensor[] {f, b, gf, gb}) {
+                if (t != null) t.close();
+            }
+            throw e;
+        }
+        this.filter = f;
+        this.bias = b;
+        this.gradFilter = gf;
+        this.gradBias = gb;
+    }
+
+    /**
+     * A layer with a Glorot-uniform random filter (uniform in +-sqrt(6 / (fanIn + fanOut)), fans
+     * {@code KH*KW*Cin/groups} and {@code KH*KW*Cout/groups}) from {@code seed}, and a zero bias
+     * when {@code withBias}.
+     */
+    public static Conv2dLayer create(Shape filterShape, boolean withBias, Conv2dOptions options, long seed) {
+        Objects.requireNonNull(filterShape, "filter shape");
+        Objects.requireNonNull(options, "options");
+        if (filterShape.rank() != 4) {
+            throw new IllegalArgumentException("filter shape must have rank 4 [KH,KW,Cin/groups,Cout], got " + filterShape);
+        }
+        long n = filterShape.numElements();
+        if (n > Integer.MAX_VALUE - 8) throw new IllegalArgumentException("filter shape " + filterShape + " is too large");
+        double fanIn = (double) filterShape.size(0) * filterShape.size(1) * filterShape.size(2);
+        double fanOut = (double) filterShape.size(0) * filterShape.size(1) * filterShape.size(3) / Math.max(1, options.groups());
+        double limit = Math.sqrt(6 / Math.max(1, fanIn + fanOut));
+        SplittableRandom r = new SplittableRandom(seed);
+        float[] w = new float[(int) n];
+        for (int i = 0; i < w.length; i++) w[i] = (float) ((r.nextDouble() * 2 - 1) * limit);
+        try (Tensor f = Tensor.fromArray(w, filterShape);
+             Tensor b = withBias ? Tensor.allocate(Shape.of(filterShape.size(3))) : null) {
+            return new Conv2dLayer(f, b, options);
+        }
+    }
+
+    // ------------------------------------------------------------------ forward
+
+    /**
+     * {@code activation(conv2d(input, filter) + bias)} for an NHWC {@code input} (any view).
+     * Returns the layer's output tensor {@code [N, OH, OW, Cout]}, overwritten by the next call.
+     */
+    public Tensor forward(Tensor input) {
+        requireOpenLayer();
+        Conv2d.requireOpen("input", input);
+        Buffers b = buffers;
+        if (b == null || !b.matches(input)) b = rebuild(input);
+        Conv2d.checkDisjoint(b.output, input, "input");
+        haveGradients = false;
+        lastInput = null;
+        if (b.forwardPrepared != null) prepareForward(b);
+        BackwardKernels.Forward k = forwardKernel;
+        k.desc = b.forwardDesc;
+        k.algo = b.plan.algorithm().nativeId;
+        k.input = input;
+        k.filter = filter;
+        k.prepared = b.forwardPrepared;
+        k.bias = bias;
+        k.output = b.output;
+        try {
+            k.run(b.plan.units(), b.plan.workspaceBytes(), b.geo.flops());
+        } finally {
+            k.input = null;
+        }
+        lastInput = input;
+        return b.output;
+    }
+
+    // ------------------------------------------------------------------ backward
+
+    /**
+     * Backward pass of the last {@link #forward}: from {@code gradOutput} = dL/d(output) (shape of
+     * the output, any view) computes {@link #gradFilter()}, {@link #gradBias()} and dL/d(input),
+     * which it returns (a layer-owned tensor of the input's shape, overwritten by the next call).
+     */
+    public Tensor backward(Tensor gradOutput) {
+        return backward(gradOutput, true);
+    }
+
+    /**
+     * As {@link #backward(Tensor)}; with {@code computeGradInput} false dL/d(input) is skipped
+     * (the first layer of a network needs none) and null is returned.
+     */
+    public Tensor backward(Tensor gradOutput, boolean computeGradInput) {
+        requireOpenLayer();
+        Buffers b = buffers;
+        if (b == null || lastInput == null) throw new IllegalStateException("backward needs a forward call first");
+        if (!lastInput.isOpen()) throw new IllegalStateException("the input of the last forward call has been closed");
+        Conv2d.requireOpen("gradOutput", gradOutput);
+        Conv2dBackward.requireShape("gradOutput", gradOutput, b.output.shape());
+        if (computeGradInput) Conv2d.checkDisjoint(b.gradInput, gradOutput, "gradOutput");
+        haveGradients = false;
+
+        // dL/d(pre-activation output), dense: the descriptors below were built for dense strides
+        Activation act = options.activation();
+        Tensor dz;
+        if (act == Activation.NONE && gradOutput.isContiguous()) {
+            dz = gradOutput;
+        } else {
+            if (b.gradPre == null) b.gradPre = Tensor.allocate(b.output.shape());
+            dz = b.gradPre;
+            if (gradOutput.isContiguous()) {
+                BackwardKernels.activation(act, b.output, gradOutput, dz);
+            } else {
+                dz.copyFrom(gradOutput); // a strided view: copied (this path allocates a temporary array)
+                if (act != Activation.NONE) BackwardKernels.activation(act, b.output, dz, dz);
+            }
+        }
+
+        BackwardKernels.Filter fk = filterKernel;
+        fk.desc = b.filterDesc;
+        fk.input = lastInput;
+        fk.gradOut = dz;
+        fk.gradFilter = gradFilter;
+        fk.gradBias = gradBias;
+        fk.partials = b.filterPartials;
+        try {
+            fk.run(b.filterUnits, b.filterWorkspace, b.geo.flops());
+        } finally {
+            fk.input = null;
+            fk.gradOut = null;
+        }
+        if (b.filterPartials != null) {
+            BackwardKernels.Reduce rk = reduceKernel;
+            rk.desc = b.filterDesc;
+            rk.gradFilter = gradFilter;
+            rk.gradBias = gradBias;
+            rk.partials = b.filterPartials;
+            rk.run(b.reduceUnits, 0, b.filterPartials.shape().numElements());
+        }
+        if (computeGradInput && b.geo.batch() > 0) {
+            // rearranged from the current filter on every call: it may have changed since
+            BackwardKernels.Input.prepare(b.inputDesc, filter, b.inputPrepared);
+            BackwardKernels.Input ik = inputKernel;
+            ik.desc = b.inputDesc;
+            ik.gradOut = dz;
+            ik.prepared = b.inputPrepared;
+            ik.gradIn = b.gradInput;
+            try {
+                ik.run(b.inputUnits, b.inputWorkspace, b.geo.flops());
+            } finally {
+                ik.gradOut = null;
+            }
+        }
+        haveGradients = true;
+        return computeGradInput ? b.gradInput : null;
+    }
+
+    /**
+     * Plain stochastic gradient descent with the gradients of the last {@link #backward}:
+     * {@code filter -= learningRate * gradFilter} and {@code bias -= learningRate * gradBias}.
+     */
+    public void sgdStep(double learningRate) {
+        requireOpenLayer();
+        if (!(learningRate >= 0) || Double.isInfinite(learningRate)) {
+            throw new IllegalArgumentException("learning rate must be finite and >= 0, got " + learningRate);
+        }
+        if (!haveGradients) throw new IllegalStateException("sgdStep needs a backward call after the last forward call");
+        float lr = (float) learningRate;
+        axpy(filter, gradFilter, lr);
+        if (bias != null) axpy(bias, gradBias, lr);
+    }
+
+    /** w -= lr * g over two layer-owned contiguous tensors of the same shape (no allocation). */
+    private static void axpy(Tensor w, Tensor g, float lr) {
+        Storage ws = w.storage(), gs = g.storage();
+        ws.acquire();
+        try {
+            gs.acquire();
+            try {
+                ByteBuffer wb = ws.buffer(), gb = gs.buffer();
+                int n = (int) w.shape().numElements();
+                for (int i = 0; i < n; i++) {
+                    int at = i * Float.BYTES;
+                    wb.putFloat(at, wb.getFloat(at) - lr * gb.getFloat(at));
+                }
+            } finally {
+                gs.release();
+            }
+        } finally {
+            ws.release();
+        }
+    }
+
+    // ------------------------------------------------------------------ state
+
+    /** The layer's filter {@code [KH, KW, Cin/groups, Cout]} (layer-owned: read or update it, do not close it). */
+    public Tensor filter() {
+        requireOpenLayer();
+        return filter;
+    }
+
+    /** The layer's bias {@code [Cout]}, or null (layer-owned). */
+    public Tensor bias() {
+        requireOpenLayer();
+        return bias;
+    }
+
+    /** dL/d(filter) from the last {@link #backward} (layer-owned). */
+    public Tensor gradFilter() {
+        requireOpenLayer();
+        return gradFilter;
+    }
+
+    /** dL/d(bias) from the last {@link #backward}, or null without a bias (layer-owned). */
+    public Tensor gradBias() {
+        requireOpenLayer();
+        return gradBias;
+    }
+
+    /** The options every forward and backward call of this layer uses. */
+    public Conv2dOptions options() {
+        return options;
+    }
+
+    /** Frees the filter, bias, gradients and buffers (idempotent). Tensors it returned become unusable. */
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        lastInput = null;
+        if (buffers != null) buffers.close();
+        buffers = null;
+        filter.close();
+        gradFilter.close();
+        if (bias != null) bias.close();
+        if (gradBias != null) gradBias.close();
+    }
+
+    @Override
+    public String toString() {
+        return "Conv2dLayer[filter=" + filter.shape() + (bias != null ? ", bias" : "") + ", " + options
+                + (closed ? ", closed" : "") + "]";
+    }
+
+    private void requireOpenLayer() {
+        if (closed) throw new IllegalStateException("layer is closed");
+    }
+
+    private void prepareForward(Buffers b) {
+        Storage f = filter.storage(), p = b.forwardPrepared.storage();
+        f.acquire();
+        try {
+            p.acquire();
+            try {
+                NativeCore.prepare(b.forwardDesc, b.plan.algorithm().nativeId, f.buffer(), 0, p.buffer(), 0);
+            } finally {
+                p.release();
+            }
+        } finally {
+            f.release();
+        }
+    }
+
+    /** Everything that depends on the input's shape and layout; replaced when they change. */
+    private Buffers rebuild(Tensor input) {
+        ConvGeometry geo = ConvGeometry.of(input.shape(), filter.shape(), options);
+        NativeLibrary.ensureLoaded();
+        Buffers old = buffers;
+        buffers = null;
+        lastInput = null;
+        if (old != null) old.close();
+        Buffers b = new Buffers(input, geo);
+        try {
+            Shape out = geo.outputShape();
+            long[] dense = Conv2d.contiguousNhwcStrides(out);
+            b.forwardDesc = Conv2d.descriptor(geo, input, dense, options, bias != null);
+            b.plan = Planner.plan(geo, b.forwardDesc, options);
+            long prepFloats = NativeCore.preparedFloats(b.forwardDesc, b.plan.algorithm().nativeId);
+            if (prepFloats > 0) b.forwardPrepared = Tensor.allocate(Shape.of(prepFloats));
+            b.output = Tensor.allocate(out);
+            b.gradInput = Tensor.allocate(input.shape());
+            b.filterDesc = Conv2d.descriptor(geo, input, dense, options, bias != null);
+            b.filterUnits = NativeBackward.filterUnits(b.filterDesc);
+            b.filterWorkspace = NativeBackward.filterWorkspaceBytes(b.filterDesc);
+            long partialFloats = NativeBackward.filterPartialFloats(b.filterDesc);
+            if (partialFloats > 0) b.filterPartials = Tensor.allocate(Shape.of(partialFloats));
+            b.reduceUnits = NativeBackward.filterReduceUnits(b.filterDesc);
+            b.inputDesc = Conv2d.descriptor(geo, b.gradInput, dense, options, false);
+            b.inputUnits = NativeBackward.inputUnits(b.inputDesc);
+            b.inputWorkspace = NativeBackward.inputWorkspaceBytes(b.inputDesc);
+            if (b.filterUnits <= 0 || b.filterWorkspace < 0 || b.inputWorkspace < 0 || (b.inputUnits <= 0 && geo.batch() > 0)) {
+                throw Conv2dBackward.tooLarge(geo);
+            }
+            b.inputPrepared = Tensor.allocate(Shape.of(NativeBackward.inputPreparedFloats(b.inputDesc)));
+        } catch (RuntimeException | Error e) {
+            b.close();
+            throw e;
+        }
+        buffers = b;
+        return b;
+    }
+
+    private static final class Buffers {
+        final Shape inputShape;
+        final long[] inputStrides;
+        final ConvGeometry geo;
+        long[] forwardDesc, filterDesc, inputDesc;
+        Plan plan;
+        long filterUnits, filterWorkspace, reduceUnits, inputUnits, inputWorkspace;
+        Tensor output, gradPre, gradInput, forwardPrepared, inputPrepared, filterPartials;
+
+        Buffers(Tensor input, ConvGeometry geo) {
+            this.inputShape = input.shape();
+            this.inputStrides = input.strides();
+            this.geo = geo;
+        }
+
+        boolean matches(Tensor input) {
+            if (!input.shape().equals(inputShape)) return false;
+            for (int i = 0; i < 4; i++) {
+                if (input.stride(i) != inputStrides[i]) return false;
+            }
+            return true;
+        }
+
+        void close() {
+            for (Tensor t : new Tensor[] {output, gradPre, gradInput, forwardPrepared, inputPrepared, filterPartials}) {
+                if (t != null) t.close();
+            }
+        }
+    }
+}

@@ -1,0 +1,69 @@
+package io.conv4j.internal;
+
+import java.nio.ByteBuffer;
+
+/**
+ * The JNI entry points of the native backward pass ({@code native/jni/conv4j_jni_backward.c}).
+ * Not API: callers validate every argument first (see {@link io.conv4j.Conv2dBackward}); the
+ * native side runs the core's bounds check against the real buffer capacities again and throws
+ * rather than touch memory it was not given.
+ *
+ * <p>Descriptors are those of the forward convolution ({@link NativeDescriptor}): the input view's
+ * strides describe the input (filter gradient) or the input gradient (input gradient), the output
+ * view's strides the output gradient. Byte offsets are into the given direct buffers.
+ */
+public final class NativeBackward {
+    private NativeBackward() {}
+
+    /** Work units of the input gradient; 0 for an empty batch. */
+    public static native long inputUnits(long[] desc);
+
+    /** Workspace bytes per call of {@link #backwardInput}. */
+    public static native long inputWorkspaceBytes(long[] desc);
+
+    /** Floats of the rearranged filter {@link #backwardInput} reads (the filter's size). */
+    public static native long inputPreparedFloats(long[] desc);
+
+    /** Writes the rearranged filter the input gradient needs. */
+    public static native void prepareInput(long[] desc, ByteBuffer filter, long filterOffset, ByteBuffer prepared,
+                                           long preparedOffset);
+
+    /** Units [unitBegin, unitEnd) of dL/d(input) from dL/d(pre-activation output). */
+    public static native void backwardInput(long[] desc, ByteBuffer gradOut, long gradOutOffset, ByteBuffer prepared,
+                                            long preparedOffset, ByteBuffer gradIn, long gradInOffset,
+                                            ByteBuffer workspace, long unitBegin, long unitEnd);
+
+    /** Work units of the filter and bias gradients (also for an empty batch: they write zeros). */
+    public static native long filterUnits(long[] desc);
+
+    /** Workspace bytes per call of {@link #backwardFilter}. */
+    public static native long filterWorkspaceBytes(long[] desc);
+
+    /**
+     * Floats of the partial sums {@link #backwardFilter} needs when it splits the output pixels
+     * into ranges (0 when it does not); the caller passes them in, like the workspace.
+     */
+    public static native long filterPartialFloats(long[] desc);
+
+    /** Units of {@link #backwardFilterReduce}; 0 when there are no partial sums to add. */
+    public static native long filterReduceUnits(long[] desc);
+
+    /**
+     * Units [unitBegin, unitEnd) of dL/d(filter) (into a contiguous HWIO buffer; null for the bias
+     * gradient alone, then {@code in} may be null) and, when the descriptor's has_bias is set,
+     * dL/d(bias). With partial sums, {@link #backwardFilterReduce} must run after all units.
+     */
+    public static native void backwardFilter(long[] desc, ByteBuffer in, long inOffset, ByteBuffer gradOut,
+                                             long gradOutOffset, ByteBuffer gradFilter, long gradFilterOffset,
+                                             ByteBuffer gradBias, long gradBiasOffset, ByteBuffer partials,
+                                             long partialsOffset, ByteBuffer workspace, long unitBegin, long unitEnd);
+
+    /** Units [unitBegin, unitEnd) of adding the partial sums into the filter and bias gradients. */
+    public static native void backwardFilterReduce(long[] desc, ByteBuffer gradFilter, long gradFilterOffset,
+                                                   ByteBuffer gradBias, long gradBiasOffset, ByteBuffer partials,
+                                                   long partialsOffset, long unitBegin, long unitEnd);
+
+    /** gradPre = gradOut * activation'(out) over {@code count} dense floats (gradPre may be gradOut). */
+    public static native void activationBackward(int activation, ByteBuffer out, long outOffset, ByteBuffer gradOut,
+                                                 long gradOutOffset, ByteBuffer gradPre, long gradPreOffset, long count);
+}
