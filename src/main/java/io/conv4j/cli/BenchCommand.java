@@ -1,6 +1,8 @@
 package io.conv4j.cli;
 
 import io.conv4j.Conv2d;
+import io.conv4j.Conv2dBackward;
+import io.conv4j.Conv2dGradients;
 import io.conv4j.Conv2dOptions;
 import io.conv4j.Conv4j;
 import io.conv4j.Padding;
@@ -24,7 +26,9 @@ import java.util.Set;
  * Same shapes file, same deterministic data, same timing policy and {@code BENCH_*} variables,
  * one CSV row per shape {@code conv4j,T,shape,median_ms,gflops}. The filter is prepared once,
  * untimed (as the oneDNN and ORT peers reorder theirs); each timed call convolves the input into
- * a preallocated output tensor.
+ * a preallocated output tensor. With {@code --backward}, each shape also gets a row
+ * {@code conv4j_backward,T,shape,median_ms,gflops} timing one full backward pass (dL/d(input) and
+ * dL/d(filter) for a fixed dL/d(output), into preallocated gradients; flops = 2 x forward).
  */
 final class BenchCommand {
     private BenchCommand() {}
@@ -88,6 +92,20 @@ final class BenchCommand {
                 double med = Timing.median(() -> Conv2d.conv2d(tx, pf, y));
                 out.printf(Locale.ROOT, "conv4j,%d,%s,%.4f,%.3f%n", threads, s.name, med * 1e3, flops / med * 1e-9);
                 out.flush();
+                if (a.has("backward")) {
+                    double bflops = Conv2dBackward.flops(s.input(), s.filter(), o);
+                    float[] g = new float[(int) outShape.numElements()];
+                    for (long i = 0; i < g.length; i++) g[(int) i] = (float) (((i * 29 + 3) % 89) - 44) / 44.0f;
+                    try (Tensor dy = Tensor.fromArray(g, outShape);
+                         Conv2dGradients grads = Conv2dGradients.allocate(s.input(), s.filter(), false)) {
+                        double bmed = Timing.median(() -> Conv2dBackward.backward(tx, tw, null, null, dy, o, grads));
+                        out.printf(Locale.ROOT, "conv4j_backward,%d,%s,%.4f,%.3f%n", threads, s.name, bmed * 1e3,
+                                bflops / bmed * 1e-9);
+                        err.printf(Locale.ROOT, "# conv4j %s backward/forward GFLOP/s ratio %.2f%n", s.name,
+                                (bflops / bmed) / (flops / med));
+                        out.flush();
+                    }
+                }
                 if (dump != null && check.contains(s.name)) {
                     RawFloats.write("dump", Path.of(dump, "conv4j__" + s.name + ".f32").toString(), y.toArray());
                 }
