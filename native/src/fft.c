@@ -16,16 +16,17 @@
  *   3. per tile and block of 16 output channels, the inverse (columns, then only the rows that
  *      are kept), crop, bias and activation (c4j_epilogue_rows), store into the output view.
  *
- * No bit-reversal pass: the forward transforms are decimation in frequency (natural order in,
- * bit-reversed out), the inverse ones decimation in time (bit-reversed in, natural out), and the
- * prepared filter is stored in the same permuted frequency order. The filter transform U is
- * conj(DFT(w)) (cross-correlation; the flipped kernel for flip = 1, taps spread out for dilation),
- * computed in double and scaled by 1 / (2 * FH * FW), which undoes the unnormalised transforms.
+ * No bit-reversal pass: forward transforms are decimation in frequency (natural order in,
+ * bit-reversed out), inverse ones decimation in time (bit-reversed in, natural out), the split
+ * steps of the real transform work in place on bit-reversed positions, and the prepared filter is
+ * stored in the same permuted frequency order. The filter transform U is conj(DFT(w))
+ * (cross-correlation; the flipped kernel for flip = 1, taps spread out for dilation), computed in
+ * double and scaled by 1 / (2 * FH * FW), which undoes the unnormalised transforms.
  *
- * FH and FW depend on the kernel extent and the channel counts only (a cost model, fft_pick), never
- * on the input size, so the prepared filter is valid for any input size with the same filter and
- * options. The workspace holds A and C for one block plus two tile buffers; it does not depend on
- * the batch size and is at most 16 MiB.
+ * FH and FW depend on the kernel extent and the channel counts only (cost model, fft_pick), never
+ * on the input size, so one prepared filter serves every input size with the same filter and
+ * options. The workspace holds A and C for one block of tiles plus one tile buffer; it is bounded
+ * (16 MiB) whatever the batch size.
  */
 #include <math.h>
 #include <stdint.h>
@@ -35,19 +36,16 @@
 
 #define FFT_V 16            /* SIMD lanes: channels per vector */
 #define FFT_CV (2 * FFT_V)  /* floats per complex vector: FFT_V real parts, then FFT_V imaginary */
-#define FFT_MAX 64          /* largest FFT size per dimension (the twiddle table's size) */
-#define FFT_MIN 8
+#define FFT_MIN 8           /* FFT sizes per dimension: 8, 16, 32, 64 */
+#define FFT_MAX 64          /* (the twiddle table's size) */
 #define FFT_MAX_KERNEL 48   /* largest kernel extent (dilation included) per dimension */
 #define FFT_WS_MAX_FLOATS ((int64_t)4 * 1024 * 1024) /* 16 MiB */
 
-/* tiles per block: A and C of a block should stay near L2, but sgemm wants enough rows */
+/* Tiles per block: sgemm wants many rows (M = tiles), and each block streams all of B once, but A
+   and C of a block should stay near L2. */
 #define FFT_BLOCK_TARGET_FLOATS ((int64_t)384 * 1024)
 #define FFT_BLOCK_MIN_TILES 8
 #define FFT_BLOCK_MAX_TILES 64
-
-/* relative costs for the size choice: one lane of one butterfly-pass point vs. one sgemm MAC */
-#define FFT_COST_TRANSFORM 1.0
-#define FFT_COST_MAC 0.25
 
 typedef float fvec __attribute__((vector_size(FFT_V * sizeof(float))));
 
@@ -101,19 +99,38 @@ typedef struct {
     int64_t cin_g, cout_g, ka, nc; /* channels per group; sgemm K = 2 * cin_g, N = 2 * cout_g */
     int64_t bin, bout;             /* blocks of FFT_V input / output channels */
     int64_t tiles_y, tiles_x, total, tb, blocks;
-    int64_t a_floats, c_floats, z_floats, s_floats; /* workspace parts */
+    int64_t a_step, c_step;        /* floats from A_f to A_f+1, C_f to C_f+1 */
+    int64_t a_floats, c_floats, s_floats; /* workspace parts */
 } fft_plan;
 
 static int64_t extent(int64_t k, int64_t dil) { return (k - 1) * dil + 1; }
 
-/* cost per output pixel of FH x FW tiles (arbitrary units; only the order matters) */
+/*
+ * Estimated time (ns, single thread, AVX-512) of FH x FW tiles on a nominal 64 x 64 output: the
+ * FFT size cannot depend on the input size (the prepared filter must fit every input), so the
+ * choice assumes a typical large-kernel layer and pays the cropped tile margin of that size.
+ *   transforms: ~0.6 ns per point and butterfly level per 16 input channels, 0.45 per 16 output
+ *               channels (fewer rows are transformed back); small and large sizes are slower
+ *   products:   8 * Cin * Cout flops per frequency at ~150 GFLOP/s
+ *   B:          the prepared matrices are streamed once per block: free when they stay in L2,
+ *               L3 or memory bandwidth otherwise
+ * Measured on Zen 5 (see the report of the change that added it); the constants only need to rank
+ * the candidate sizes.
+ */
 static double fft_cost(int64_t fh, int64_t fw, int64_t kh, int64_t kw, int64_t cin, int64_t cout) {
+    const int64_t nominal = 64;
     const int64_t mh = fh - kh + 1, mw = fw - kw + 1;
-    const int64_t lanes = (c4j_ceil_div(cin, FFT_V) + c4j_ceil_div(cout, FFT_V)) * FFT_V;
-    const double logs = log2((double)(fh * fw));
-    const double transform = FFT_COST_TRANSFORM * (double)(fh * fw) * logs * (double)lanes;
-    const double products = FFT_COST_MAC * (double)(fh * (fw / 2 + 1)) * 4.0 * (double)cin * (double)cout;
-    return (transform + products) / (double)(mh * mw);
+    const double tiles = (double)(c4j_ceil_div(nominal, mh) * c4j_ceil_div(nominal, mw));
+    const double nfreq = (double)(fh * (fw / 2 + 1));
+    double per_point = 0.6 * (double)c4j_ceil_div(cin, FFT_V) + 0.45 * (double)c4j_ceil_div(cout, FFT_V);
+    if (fh == FFT_MIN || fw == FFT_MIN) per_point *= 1.5; /* loop overhead of 4-point rows */
+    if (fh * fw >= 64 * 64) per_point *= 1.4;            /* the tile buffer leaves L1 and L2 */
+    const double transform = (double)(fh * fw) * log2((double)(fh * fw)) * per_point;
+    const double products = 8.0 * (double)cin * (double)cout * nfreq / 150.0;
+    const double b_bytes = 16.0 * (double)cin * (double)cout * nfreq;
+    const double b_ns_per_byte = b_bytes <= 1024.0 * 1024.0 ? 0.0 : b_bytes <= 16.0 * 1024 * 1024 ? 1.0 / 60 : 1.0 / 20;
+    const double blocks = ceil(tiles / FFT_BLOCK_MAX_TILES);
+    return tiles * (transform + products) + blocks * b_bytes * b_ns_per_byte;
 }
 
 /* FFT sizes from the kernel extent and channel counts only (the prepared filter depends on them) */
@@ -136,6 +153,13 @@ static void fft_pick(int64_t kh, int64_t kw, int64_t cin, int64_t cout, int64_t 
 
 static int64_t round16(int64_t floats) { return c4j_ceil_div(floats, 16) * 16; }
 
+/* A tile's frequencies are written (and read back) one per A_f / C_f: a step of an odd number of
+   cache lines spreads them over all L1 sets instead of one when tb * ka is a power of two. */
+static int64_t matrix_step(int64_t floats) {
+    const int64_t s = round16(floats);
+    return (s / 16) % 2 ? s : s + 16;
+}
+
 /* returns 0 when the convolution does not fit (kernel too large, one tile over the workspace) */
 static int make_plan(const c4j_conv2d_desc *d, fft_plan *p) {
     memset(p, 0, sizeof *p);
@@ -145,6 +169,8 @@ static int make_plan(const c4j_conv2d_desc *d, fft_plan *p) {
     if (p->kh > FFT_MAX_KERNEL || p->kw > FFT_MAX_KERNEL) return 0;
     p->cin_g = c4j_cin_g(d);
     p->cout_g = c4j_cout_g(d);
+    /* sgemm's int arguments (and the workspace bound below) */
+    if (p->cin_g > (int64_t)1 << 20 || p->cout_g > (int64_t)1 << 20) return 0;
     fft_pick(p->kh, p->kw, p->cin_g, p->cout_g, &p->fh, &p->fw);
     p->hw = p->fw / 2;
     p->mh = p->fh - p->kh + 1;
@@ -158,20 +184,20 @@ static int make_plan(const c4j_conv2d_desc *d, fft_plan *p) {
     p->tiles_y = c4j_ceil_div(d->out_h, p->mh);
     p->tiles_x = c4j_ceil_div(d->out_w, p->mw);
     p->total = d->batch * p->tiles_y * p->tiles_x;
-    p->z_floats = round16(p->fh * p->hw * FFT_CV);
     p->s_floats = round16(p->nfreq * FFT_CV);
-    /* one tile's spectra, in and out; sgemm's int arguments */
-    if (p->ka > (int64_t)1 << 24 || p->nc > (int64_t)1 << 24) return 0;
+    /* one tile's spectra, in and out, must fit next to the tile buffer (steps add 32 floats each) */
     const int64_t per_tile = p->nfreq * (p->ka + p->nc);
-    const int64_t room = FFT_WS_MAX_FLOATS - p->z_floats - p->s_floats - 32;
+    const int64_t room = FFT_WS_MAX_FLOATS - p->s_floats - 64 * p->nfreq;
     if (per_tile > room) return 0;
     int64_t tb = C4J_MAX(FFT_BLOCK_MIN_TILES, C4J_MIN(FFT_BLOCK_MAX_TILES, FFT_BLOCK_TARGET_FLOATS / per_tile));
     tb = C4J_MIN(tb, room / per_tile);
     tb = C4J_MAX(1, C4J_MIN(tb, p->total));
     p->blocks = p->total > 0 ? c4j_ceil_div(p->total, tb) : 0;
-    p->tb = p->total > 0 ? c4j_ceil_div(p->total, p->blocks) : tb;
-    p->a_floats = round16(p->tb * p->nfreq * p->ka);
-    p->c_floats = round16(p->tb * p->nfreq * p->nc);
+    p->tb = p->total > 0 ? c4j_ceil_div(p->total, p->blocks) : tb; /* even blocks */
+    p->a_step = matrix_step(p->tb * p->ka);
+    p->c_step = matrix_step(p->tb * p->nc);
+    p->a_floats = p->nfreq * p->a_step;
+    p->c_floats = p->nfreq * p->c_step;
     return 1;
 }
 
@@ -189,7 +215,7 @@ int64_t c4j_fft_units(const c4j_conv2d_desc *d) {
 int64_t c4j_fft_workspace(const c4j_conv2d_desc *d) {
     fft_plan p;
     if (!make_plan(d, &p)) return -1;
-    return (p.a_floats + p.c_floats + p.z_floats + p.s_floats) * (int64_t)sizeof(float);
+    return (p.a_floats + p.c_floats + p.s_floats) * (int64_t)sizeof(float);
 }
 
 int64_t c4j_fft_prepared_floats(const c4j_conv2d_desc *d) {
@@ -208,6 +234,10 @@ static int64_t bitrev(int64_t i, int64_t n) {
     return r;
 }
 
+/* Where horizontal frequency k (0..hw) sits in a spectrum row: the row transform leaves k < hw at
+   bit-reversed positions and the split step adds k = hw at the end. */
+static int64_t column_of(int64_t k, int64_t hw) { return k < hw ? bitrev(k, hw) : hw; }
+
 /* row (or column) of channel c of a group with `count` channels in the block layout of A, B, C */
 static int64_t lane_pos(int64_t c, int64_t imag, int64_t count) {
     const int64_t b = c / FFT_V, nb = C4J_MIN(FFT_V, count - b * FFT_V);
@@ -215,9 +245,9 @@ static int64_t lane_pos(int64_t c, int64_t imag, int64_t count) {
 }
 
 /*
- * B_f for every group and frequency: [g][f][2 * cin_g][2 * cout_g], f = r * nfw + k where row r
- * holds vertical frequency bitrev(r). U = conj(sum over taps of w * exp(-2 pi i (u y / fh + k x / fw)))
- * / (2 fh fw), computed in double per (input, output channel): taps along w, then along h.
+ * B_f for every group and frequency: [g][f][2 * cin_g][2 * cout_g], f = r * nfw + column_of(k):
+ * row r holds vertical frequency bitrev(r). U = conj(sum over taps of w * exp(-2 pi i (u y / fh +
+ * k x / fw))) / (2 fh fw), computed in double per (input, output channel): taps along w, then h.
  */
 void c4j_fft_prepare(const c4j_conv2d_desc *d, const float *filter, float *prepared) {
     fft_plan p;
@@ -232,8 +262,9 @@ void c4j_fft_prepare(const c4j_conv2d_desc *d, const float *filter, float *prepa
         cw[i] = cos(2.0 * M_PI * (double)i / (double)p.fw);
         sw[i] = sin(2.0 * M_PI * (double)i / (double)p.fw);
     }
-    int64_t rev[FFT_MAX];
+    int64_t rev[FFT_MAX], col[FFT_MAX / 2 + 1];
     for (int64_t r = 0; r < p.fh; r++) rev[r] = bitrev(r, p.fh);
+    for (int64_t k = 0; k < p.nfw; k++) col[k] = column_of(k, p.hw);
     const double scale = 1.0 / (2.0 * (double)p.fh * (double)p.fw);
     double row[FFT_MAX_KERNEL][FFT_MAX / 2 + 1][2]; /* DFT along w of each kernel row */
     const int64_t bsize = p.ka * p.nc;
@@ -268,7 +299,7 @@ void c4j_fft_prepare(const c4j_conv2d_desc *d, const float *filter, float *prepa
                             im += row[a][k][1] * ch[ang] - row[a][k][0] * sh[ang];
                         }
                         const float ur = (float)(re * scale), ui = (float)(-im * scale); /* conjugate */
-                        float *bf = prepared + (g * p.nfreq + r * p.nfw + k) * bsize;
+                        float *bf = prepared + (g * p.nfreq + r * p.nfw + col[k]) * bsize;
                         bf[row_re * p.nc + col_re] = ur;
                         bf[row_re * p.nc + col_im] = ui;
                         bf[row_im * p.nc + col_re] = -ui;
@@ -283,7 +314,8 @@ void c4j_fft_prepare(const c4j_conv2d_desc *d, const float *filter, float *prepa
 /*
  * A batch of `w` complex FFTs of n points (n a power of two, 2..FFT_MAX): point k of transform c is
  * the complex vector at p + k * s + c * ws (real parts, then imaginary parts at + FFT_V).
- * Radix-4 passes (two radix-2 stages fused), plus one trivial radix-2 pass when log2(n) is odd.
+ * Radix-4 passes (two radix-2 stages fused), plus one radix-2 pass when log2(n) is odd; butterflies
+ * whose twiddles are all 1 (j = 0) skip the multiplications.
  */
 
 /* forward, decimation in frequency: natural order in, bit-reversed out */
@@ -309,6 +341,15 @@ AI void fft_dif(float *p, int64_t n, int64_t s, int64_t ws, int64_t w) {
                     const fvec t3r = a1i - a3i, t3i = a3r - a1r; /* -i (x1 - x3) */
                     ST(x0 + o, t0r + t1r);
                     ST(x0 + o + FFT_V, t0i + t1i);
+                    if (j == 0) {
+                        ST(x1 + o, t0r - t1r);
+                        ST(x1 + o + FFT_V, t0i - t1i);
+                        ST(x2 + o, t2r + t3r);
+                        ST(x2 + o + FFT_V, t2i + t3i);
+                        ST(x3 + o, t2r - t3r);
+                        ST(x3 + o + FFT_V, t2i - t3i);
+                        continue;
+                    }
                     fvec ur = t0r - t1r, ui = t0i - t1i;
                     ST(x1 + o, ur * w2r - ui * w2i);
                     ST(x1 + o + FFT_V, ur * w2i + ui * w2r);
@@ -370,12 +411,20 @@ AI void fft_dit(float *p, int64_t n, int64_t s, int64_t ws, int64_t w) {
                 for (int64_t c = 0; c < w; c++) {
                     const int64_t o = c * ws;
                     const fvec y0r = LD(x0 + o), y0i = LD(x0 + o + FFT_V);
-                    const fvec y1r = LD(x1 + o), y1i = LD(x1 + o + FFT_V);
-                    const fvec y2r = LD(x2 + o), y2i = LD(x2 + o + FFT_V);
-                    const fvec y3r = LD(x3 + o), y3i = LD(x3 + o + FFT_V);
-                    const fvec u1r = y1r * w2r - y1i * w2i, u1i = y1r * w2i + y1i * w2r;
-                    const fvec u2r = y2r * w1r - y2i * w1i, u2i = y2r * w1i + y2i * w1r;
-                    const fvec u3r = y3r * w3r - y3i * w3i, u3i = y3r * w3i + y3i * w3r;
+                    fvec u1r = LD(x1 + o), u1i = LD(x1 + o + FFT_V);
+                    fvec u2r = LD(x2 + o), u2i = LD(x2 + o + FFT_V);
+                    fvec u3r = LD(x3 + o), u3i = LD(x3 + o + FFT_V);
+                    if (j != 0) {
+                        fvec tr = u1r * w2r - u1i * w2i;
+                        u1i = u1r * w2i + u1i * w2r;
+                        u1r = tr;
+                        tr = u2r * w1r - u2i * w1i;
+                        u2i = u2r * w1i + u2i * w1r;
+                        u2r = tr;
+                        tr = u3r * w3r - u3i * w3i;
+                        u3i = u3r * w3i + u3i * w3r;
+                        u3r = tr;
+                    }
                     const fvec a0r = y0r + u1r, a0i = y0i + u1i;
                     const fvec a1r = y0r - u1r, a1i = y0i - u1i;
                     const fvec c2r = u2r + u3r, c2i = u2i + u3i;
@@ -438,101 +487,132 @@ __attribute__((target("avx512f"))) AI void store_avx512(float *restrict dst, con
 typedef struct {
     const c4j_conv2d_desc *d;
     const fft_plan *p;
-    float *zb, *sp;      /* tile buffers: [fh][hw] and [fh][nfw] complex vectors */
-    int64_t rev[FFT_MAX]; /* bit reversal of hw */
+    float *sp;                   /* tile buffer: [fh][nfw] complex vectors */
+    int64_t rev[FFT_MAX / 2];    /* bit reversal of hw: where the row transform leaves k */
 } tile_ctx;
 
-/* forward transform of one input tile (input origin iy0, ix0 in image img) into A row a_t */
-AI void forward_tile(const tile_ctx *t, const float *img, int64_t iy0, int64_t ix0, float *a_t, load_fn load,
-                     store_fn store) {
+/*
+ * Forward transform of one input tile (origin iy0, ix0 in image img, group's channels) into row a_t
+ * of every A_f (A_f = a_t + f * a_step). Row j of the tile buffer first holds z[n] = x[2n] + i x[2n+1]
+ * of input row j, then (in place) its half spectrum, then the column transforms run over all rows.
+ */
+AI void forward_tile(const tile_ctx *t, const float *img, int64_t iy0, int64_t ix0, float *a_t, int64_t a_step,
+                     load_fn load, store_fn store) {
     const c4j_conv2d_desc *d = t->d;
     const fft_plan *p = t->p;
-    const int64_t fh = p->fh, fw = p->fw, hw = p->hw, nfw = p->nfw;
+    const int64_t fh = p->fh, fw = p->fw, hw = p->hw, nfw = p->nfw, rs = nfw * FFT_CV;
     const int64_t s1 = d->in_stride[1], s2 = d->in_stride[2], sc = d->in_stride[3];
-    float *zb = t->zb, *sp = t->sp;
-    /* rows of the tile inside the image: [j0, j1) */
+    float *sp = t->sp;
+    /* rows and columns of the tile inside the image: [j0, j1) x [i0, i1) */
     const int64_t j0 = C4J_MIN(fh, C4J_MAX(0, -iy0)), j1 = C4J_MAX(j0, C4J_MIN(fh, d->in_h - iy0));
     const int64_t i0 = C4J_MIN(fw, C4J_MAX(0, -ix0)), i1 = C4J_MAX(i0, C4J_MIN(fw, d->in_w - ix0));
+    const int64_t step = FFT_MAX / fw;
     for (int64_t b = 0; b < p->bin; b++) {
         const int64_t nb = C4J_MIN(FFT_V, p->cin_g - b * FFT_V);
         const float *src = img + b * FFT_V * sc;
-        /* gather rows j0..j1 as z[n] = x[2n] + i x[2n+1] */
         for (int64_t j = j0; j < j1; j++) {
-            float *zr = zb + j * hw * FFT_CV;
+            float *zr = sp + j * rs;
             const float *srow = src + (iy0 + j) * s1;
-            for (int64_t i = 0; i < fw; i++) {
-                float *dst = zr + (i >> 1) * FFT_CV + (i & 1) * FFT_V;
-                if (i < i0 || i >= i1) memset(dst, 0, FFT_V * sizeof(float));
-                else load(dst, srow + (ix0 + i) * s2, sc, nb);
-            }
+            /* pixel i is the real (even i) or imaginary part of point i / 2: lanes at zr + i * FFT_V */
+            memset(zr, 0, (size_t)(i0 * FFT_V) * sizeof(float));
+            for (int64_t i = i0; i < i1; i++) load(zr + i * FFT_V, srow + (ix0 + i) * s2, sc, nb);
+            memset(zr + i1 * FFT_V, 0, (size_t)((fw - i1) * FFT_V) * sizeof(float));
         }
         if (j1 > j0) {
-            fft_dif(zb + j0 * hw * FFT_CV, hw, FFT_CV, hw * FFT_CV, j1 - j0);
-            /* split step: X'[k] = 2 X[k] = E + W^k O, from Z[k] and Z[hw - k] */
-            const int64_t step = FFT_MAX / fw;
-            for (int64_t k = 0; k <= hw; k++) {
+            fft_dif(sp + j0 * rs, hw, FFT_CV, rs, j1 - j0);
+            /*
+             * Split step, in place on the bit-reversed positions: 2 X[k] = E + W^k O with
+             * E = Z[k] + conj(Z[hw-k]), O = -i (Z[k] - conj(Z[hw-k])), and 2 X[hw-k] = conj(E - W^k O).
+             * X[0] and X[hw] (real) come from Z[0] alone; X[hw] goes to the extra point hw.
+             */
+            for (int64_t j = j0; j < j1; j++) {
+                float *x0 = sp + j * rs, *xh = x0 + hw * FFT_CV;
+                const fvec ar = LD(x0), ai = LD(x0 + FFT_V), zero = ar - ar;
+                ST(x0, (ar + ai) + (ar + ai));
+                ST(x0 + FFT_V, zero);
+                ST(xh, (ar - ai) + (ar - ai));
+                ST(xh + FFT_V, zero);
+            }
+            for (int64_t k = 1; k <= hw / 2; k++) {
                 const float wr = TW[k * step][0], wi = TW[k * step][1];
-                const int64_t pa = t->rev[k & (hw - 1)] * FFT_CV, pb = t->rev[(hw - k) & (hw - 1)] * FFT_CV;
+                const int64_t pa = t->rev[k] * FFT_CV, pb = t->rev[hw - k] * FFT_CV;
                 for (int64_t j = j0; j < j1; j++) {
-                    const float *zr = zb + j * hw * FFT_CV;
+                    float *zr = sp + j * rs;
                     const fvec ar = LD(zr + pa), ai = LD(zr + pa + FFT_V);
                     const fvec br = LD(zr + pb), bi = LD(zr + pb + FFT_V);
                     const fvec er = ar + br, ei = ai - bi;
                     const fvec or_ = ai + bi, oi = br - ar;
-                    float *x = sp + (j * nfw + k) * FFT_CV;
-                    ST(x, er + or_ * wr - oi * wi);
-                    ST(x + FFT_V, ei + oi * wr + or_ * wi);
+                    const fvec pr = or_ * wr - oi * wi, pi = or_ * wi + oi * wr;
+                    ST(zr + pb, er - pr); /* for k = hw/2 this is overwritten by the same X[k] */
+                    ST(zr + pb + FFT_V, pi - ei);
+                    ST(zr + pa, er + pr);
+                    ST(zr + pa + FFT_V, ei + pi);
                 }
             }
         }
-        if (j0 > 0) memset(sp, 0, (size_t)(j0 * nfw * FFT_CV) * sizeof(float));
-        if (j1 < fh) memset(sp + j1 * nfw * FFT_CV, 0, (size_t)((fh - j1) * nfw * FFT_CV) * sizeof(float));
-        fft_dif(sp, fh, nfw * FFT_CV, FFT_CV, nfw);
+        if (j0 > 0) memset(sp, 0, (size_t)(j0 * rs) * sizeof(float));
+        if (j1 < fh) memset(sp + j1 * rs, 0, (size_t)((fh - j1) * rs) * sizeof(float));
+        fft_dif(sp, fh, rs, FFT_CV, nfw);
         /* into A: per frequency, nb real parts then nb imaginary parts */
         float *a = a_t + b * FFT_CV;
         for (int64_t f = 0; f < p->nfreq; f++) {
-            store(a + f * p->ka, sp + f * FFT_CV, nb);
-            store(a + f * p->ka + nb, sp + f * FFT_CV + FFT_V, nb);
+            store(a + f * a_step, sp + f * FFT_CV, nb);
+            store(a + f * a_step + nb, sp + f * FFT_CV + FFT_V, nb);
         }
     }
 }
 
-/* inverse transform of tile row c_t into output rows/cols [0, vh) x [0, vw) at out (n, oy0, ox0) */
-AI void inverse_tile(const tile_ctx *t, const float *c_t, float *out, int64_t vh, int64_t vw, int64_t c_base,
-                     const float *bias, load_fn load, store_fn store) {
+/*
+ * Inverse transform of row c_t of every C_f (C_f = c_t + f * c_step) into the output pixels
+ * [0, vh) x [0, vw) of the tile at out; bias and activation for channels c_base...
+ */
+AI void inverse_tile(const tile_ctx *t, const float *c_t, int64_t c_step, float *out, int64_t vh, int64_t vw,
+                     int64_t c_base, const float *bias, load_fn load, store_fn store) {
     const c4j_conv2d_desc *d = t->d;
     const fft_plan *p = t->p;
-    const int64_t fh = p->fh, fw = p->fw, hw = p->hw, nfw = p->nfw;
-    float *zb = t->zb, *sp = t->sp;
+    const int64_t fh = p->fh, fw = p->fw, hw = p->hw, nfw = p->nfw, rs = nfw * FFT_CV;
+    float *sp = t->sp;
     const int64_t os1 = d->out_stride[1], os2 = d->out_stride[2];
+    const int64_t step = FFT_MAX / fw;
     for (int64_t b = 0; b < p->bout; b++) {
         const int64_t nb = C4J_MIN(FFT_V, p->cout_g - b * FFT_V);
         const float *cb = c_t + b * FFT_CV;
         for (int64_t f = 0; f < p->nfreq; f++) {
-            load(sp + f * FFT_CV, cb + f * p->nc, 1, nb);
-            load(sp + f * FFT_CV + FFT_V, cb + f * p->nc + nb, 1, nb);
+            load(sp + f * FFT_CV, cb + f * c_step, 1, nb);
+            load(sp + f * FFT_CV + FFT_V, cb + f * c_step + nb, 1, nb);
         }
-        fft_dit(sp, fh, nfw * FFT_CV, FFT_CV, nfw);
-        /* rows kept: Z'[k] = E + i W^-k D from X[k] and X[hw - k], stored bit-reversed */
-        const int64_t step = FFT_MAX / fw;
-        for (int64_t k = 0; k < hw; k++) {
+        fft_dit(sp, fh, rs, FFT_CV, nfw);
+        /*
+         * Rows kept, in place: Z'[k] = E + i conj(W^k) D with E = X[k] + conj(X[hw-k]),
+         * D = X[k] - conj(X[hw-k]); Z'[hw-k] = conj(E) + i conj(conj(W^k) D). Then z = IDFT(Z')
+         * holds 2 hw (x[2n] + i x[2n+1]).
+         */
+        for (int64_t j = 0; j < vh; j++) {
+            float *x0 = sp + j * rs, *xh = x0 + hw * FFT_CV;
+            const fvec xr = LD(x0), xi = LD(x0 + FFT_V), yr = LD(xh), yi = LD(xh + FFT_V);
+            const fvec er = xr + yr, ei = xi - yi, dr = xr - yr, di = xi + yi;
+            ST(x0, er - di);
+            ST(x0 + FFT_V, ei + dr);
+        }
+        for (int64_t k = 1; k <= hw / 2; k++) {
             const float wr = TW[k * step][0], wi = TW[k * step][1];
-            const int64_t pz = t->rev[k] * FFT_CV;
+            const int64_t pa = t->rev[k] * FFT_CV, pb = t->rev[hw - k] * FFT_CV;
             for (int64_t j = 0; j < vh; j++) {
-                const float *x = sp + (j * nfw + k) * FFT_CV, *y = sp + (j * nfw + hw - k) * FFT_CV;
-                const fvec xr = LD(x), xi = LD(x + FFT_V), yr = LD(y), yi = LD(y + FFT_V);
+                float *zr = sp + j * rs;
+                const fvec xr = LD(zr + pa), xi = LD(zr + pa + FFT_V), yr = LD(zr + pb), yi = LD(zr + pb + FFT_V);
                 const fvec er = xr + yr, ei = xi - yi, dr = xr - yr, di = xi + yi;
                 const fvec pr = dr * wr + di * wi, pi = di * wr - dr * wi; /* conj(W^k) D */
-                float *z = zb + j * hw * FFT_CV + pz;
-                ST(z, er - pi);
-                ST(z + FFT_V, ei + pr);
+                ST(zr + pb, er + pi);      /* conj(E) + i conj(P) */
+                ST(zr + pb + FFT_V, pr - ei);
+                ST(zr + pa, er - pi);      /* E + i P */
+                ST(zr + pa + FFT_V, ei + pr);
             }
         }
-        fft_dit(zb, hw, FFT_CV, hw * FFT_CV, vh);
+        fft_dit(sp, hw, FFT_CV, rs, vh);
         for (int64_t j = 0; j < vh; j++) {
             float *orow = out + j * os1 + b * FFT_V;
-            const float *zr = zb + j * hw * FFT_CV;
-            for (int64_t i = 0; i < vw; i++) store(orow + i * os2, zr + (i >> 1) * FFT_CV + (i & 1) * FFT_V, nb);
+            const float *zr = sp + j * rs;
+            for (int64_t i = 0; i < vw; i++) store(orow + i * os2, zr + i * FFT_V, nb); /* x[i] */
             c4j_epilogue_rows(d, bias, orow, vw, os2, c_base + b * FFT_V, nb);
         }
     }
@@ -545,11 +625,11 @@ AI void run_impl(const c4j_blas *blas, const c4j_conv2d_desc *d, const fft_plan 
     t.d = d;
     t.p = p;
     float *abuf = ws, *cbuf = ws + p->a_floats;
-    t.zb = cbuf + p->c_floats;
-    t.sp = t.zb + p->z_floats;
+    t.sp = cbuf + p->c_floats;
     for (int64_t k = 0; k < p->hw; k++) t.rev[k] = bitrev(k, p->hw);
     const int64_t per_img = p->tiles_y * p->tiles_x;
-    const int64_t lda = p->nfreq * p->ka, ldc = p->nfreq * p->nc;
+    /* A_f = [tb x ka] and C_f = [tb x nc], one after the other */
+    const int64_t a_step = p->a_step, c_step = p->c_step;
     for (int64_t u = u0; u < u1; u++) {
         const int64_t g = u / p->blocks, blk = u % p->blocks;
         const int64_t t0 = blk * p->tb, tn = C4J_MIN(p->tb, p->total - t0);
@@ -557,20 +637,20 @@ AI void run_impl(const c4j_blas *blas, const c4j_conv2d_desc *d, const fft_plan 
             const int64_t tile = t0 + i, n = tile / per_img, ty = (tile % per_img) / p->tiles_x,
                           tx = tile % p->tiles_x;
             const float *img = in + n * d->in_stride[0] + g * p->cin_g * d->in_stride[3];
-            forward_tile(&t, img, ty * p->mh - d->pad_top, tx * p->mw - d->pad_left, abuf + i * lda, load, store);
+            forward_tile(&t, img, ty * p->mh - d->pad_top, tx * p->mw - d->pad_left, abuf + i * p->ka, a_step, load, store);
         }
         const float *bg = prepared + g * p->nfreq * p->ka * p->nc;
         for (int64_t f = 0; f < p->nfreq; f++)
             blas->sgemm(C4J_ROW_MAJOR, C4J_NO_TRANS, C4J_NO_TRANS, (int)tn, (int)p->nc, (int)p->ka, 1.0f,
-                        abuf + f * p->ka, (int)lda, bg + f * p->ka * p->nc, (int)p->nc, 0.0f, cbuf + f * p->nc,
-                        (int)ldc);
+                        abuf + f * a_step, (int)p->ka, bg + f * p->ka * p->nc, (int)p->nc, 0.0f, cbuf + f * c_step,
+                        (int)p->nc);
         for (int64_t i = 0; i < tn; i++) {
             const int64_t tile = t0 + i, n = tile / per_img, ty = (tile % per_img) / p->tiles_x,
                           tx = tile % p->tiles_x;
             const int64_t oy0 = ty * p->mh, ox0 = tx * p->mw;
             const int64_t vh = C4J_MIN(p->mh, d->out_h - oy0), vw = C4J_MIN(p->mw, d->out_w - ox0);
             float *o = out + n * d->out_stride[0] + oy0 * d->out_stride[1] + ox0 * d->out_stride[2] + g * p->cout_g;
-            inverse_tile(&t, cbuf + i * ldc, o, vh, vw, g * p->cout_g, bias, load, store);
+            inverse_tile(&t, cbuf + i * p->nc, c_step, o, vh, vw, g * p->cout_g, bias, load, store);
         }
     }
 }
