@@ -113,6 +113,34 @@ typedef struct {
 
 static int64_t extent(int64_t k, int64_t dil) { return (k - 1) * dil + 1; }
 
+static int64_t round16(int64_t floats) { return c4j_ceil_div(floats, 16) * 16; }
+
+/* What the workspace and blocking need to know of one candidate FFT size (input size aside). */
+typedef struct {
+    int64_t nfreq, kb, crow;
+    int64_t per_tile;   /* floats of A and C per tile */
+    int64_t b_floats;   /* floats of B (all frequencies, one group) */
+    int64_t s_floats;   /* the tile buffer */
+    int64_t tb;         /* tiles per block, before capping by the tiles there are */
+} fft_sizes;
+
+/* 0 when one tile's spectra do not fit the workspace next to the tile buffer */
+static int fft_size(int64_t fh, int64_t fw, int64_t cin, int64_t cout, int64_t stacked, fft_sizes *z) {
+    z->nfreq = fh * (fw / 2 + 1);
+    z->kb = stacked ? cin : 2 * cin;
+    z->crow = stacked ? 4 * cout : 2 * cout;
+    z->per_tile = z->nfreq * (2 * cin + z->crow);
+    z->b_floats = z->nfreq * z->kb * 2 * cout;
+    z->s_floats = round16(z->nfreq * 2 * FFT_VMAX);
+    const int64_t room = FFT_WS_MAX_FLOATS - z->s_floats - 64 * z->nfreq; /* steps add 32 floats each */
+    if (z->per_tile > room) return 0;
+    /* A and C of a block near L2, or as large as B when B is larger: B is streamed once per block */
+    int64_t tb = C4J_MAX(FFT_BLOCK_TARGET_FLOATS, z->b_floats) / z->per_tile;
+    tb = C4J_MAX(FFT_BLOCK_MIN_TILES, C4J_MIN(FFT_BLOCK_MAX_TILES, tb));
+    z->tb = C4J_MIN(tb, room / z->per_tile);
+    return 1;
+}
+
 /*
  * Estimated time (ns, single thread, AVX-512) of FH x FW tiles on a nominal 64 x 64 output: the
  * FFT size cannot depend on the input size (the prepared filter must fit every input), so the
@@ -122,34 +150,34 @@ static int64_t extent(int64_t k, int64_t dil) { return (k - 1) * dil + 1; }
  *   products:   8 * Cin * Cout flops per frequency at ~150 GFLOP/s
  *   B:          the prepared matrices are streamed once per block: free when they stay in L2,
  *               L3 or memory bandwidth otherwise
- * Measured on Zen 5 (see the report of the change that added it); the constants only need to rank
- * the candidate sizes.
+ * Fitted to timings on Zen 5; the constants only need to rank the candidate sizes.
  */
-static double fft_cost(int64_t fh, int64_t fw, int64_t kh, int64_t kw, int64_t cin, int64_t cout, int64_t stacked) {
+static double fft_cost(int64_t fh, int64_t fw, int64_t kh, int64_t kw, int64_t cin, int64_t cout,
+                       const fft_sizes *z) {
     const int64_t nominal = 64;
     const int64_t mh = fh - kh + 1, mw = fw - kw + 1;
-    const double tiles = (double)(c4j_ceil_div(nominal, mh) * c4j_ceil_div(nominal, mw));
-    const double nfreq = (double)(fh * (fw / 2 + 1));
+    const int64_t tiles = c4j_ceil_div(nominal, mh) * c4j_ceil_div(nominal, mw);
     double per_point = 0.6 * (double)c4j_ceil_div(cin, FFT_VMAX) + 0.45 * (double)c4j_ceil_div(cout, FFT_VMAX);
     if (fh == FFT_MIN || fw == FFT_MIN) per_point *= 1.5; /* loop overhead of 4-point rows */
     if (fh * fw >= 64 * 64) per_point *= 1.4;            /* the tile buffer leaves L1 and L2 */
     const double transform = (double)(fh * fw) * log2((double)(fh * fw)) * per_point;
-    const double products = 8.0 * (double)cin * (double)cout * nfreq / 150.0;
-    const double b_bytes = (stacked ? 8.0 : 16.0) * (double)cin * (double)cout * nfreq;
-    const double b_ns_per_byte = b_bytes <= 1024.0 * 1024.0 ? 0.0 : b_bytes <= 16.0 * 1024 * 1024 ? 1.0 / 60 : 1.0 / 20;
-    const double blocks = ceil(tiles / FFT_BLOCK_MAX_TILES);
-    return tiles * (transform + products) + blocks * b_bytes * b_ns_per_byte;
+    const double products = 8.0 * (double)cin * (double)cout * (double)z->nfreq / 150.0;
+    const double b_bytes = 4.0 * (double)z->b_floats;
+    const double b_ns_per_byte = b_bytes <= 1024.0 * 1024 ? 0.0 : b_bytes <= 16.0 * 1024 * 1024 ? 1.0 / 60 : 1.0 / 20;
+    const double blocks = (double)c4j_ceil_div(tiles, C4J_MIN(tiles, z->tb));
+    return (double)tiles * (transform + products) + blocks * b_bytes * b_ns_per_byte;
 }
 
-/* FFT sizes from the kernel extent and channel counts only (the prepared filter depends on them) */
-static void fft_pick(int64_t kh, int64_t kw, int64_t cin, int64_t cout, int64_t stacked, int64_t *fh, int64_t *fw) {
+/* FFT sizes from the kernel extent and channel counts only (the prepared filter depends on them);
+   0 when no size fits the workspace */
+static int fft_pick(int64_t kh, int64_t kw, int64_t cin, int64_t cout, int64_t stacked, int64_t *fh, int64_t *fw) {
     double best = -1;
-    *fh = *fw = FFT_MAX;
     for (int64_t h = FFT_MIN; h <= FFT_MAX; h *= 2) {
         if (h < kh) continue;
         for (int64_t w = FFT_MIN; w <= FFT_MAX; w *= 2) {
-            if (w < kw) continue;
-            double c = fft_cost(h, w, kh, kw, cin, cout, stacked);
+            fft_sizes z;
+            if (w < kw || !fft_size(h, w, cin, cout, stacked, &z)) continue;
+            const double c = fft_cost(h, w, kh, kw, cin, cout, &z);
             if (best < 0 || c < best) {
                 best = c;
                 *fh = h;
@@ -157,9 +185,8 @@ static void fft_pick(int64_t kh, int64_t kw, int64_t cin, int64_t cout, int64_t 
             }
         }
     }
+    return best >= 0;
 }
-
-static int64_t round16(int64_t floats) { return c4j_ceil_div(floats, 16) * 16; }
 
 /* A tile's frequencies are written (and read back) one per A_f / C_f: a step of an odd number of
    cache lines spreads them over all L1 sets instead of one when tb * ka is a power of two. */
@@ -180,28 +207,22 @@ static int make_plan(const c4j_conv2d_desc *d, fft_plan *p) {
     /* sgemm's int arguments (and the workspace bound below) */
     if (p->cin_g > (int64_t)1 << 20 || p->cout_g > (int64_t)1 << 20) return 0;
     p->stacked = p->cin_g * p->cout_g >= FFT_STACKED_PAIRS;
-    fft_pick(p->kh, p->kw, p->cin_g, p->cout_g, p->stacked, &p->fh, &p->fw);
+    if (!fft_pick(p->kh, p->kw, p->cin_g, p->cout_g, p->stacked, &p->fh, &p->fw)) return 0;
+    fft_sizes z;
+    if (!fft_size(p->fh, p->fw, p->cin_g, p->cout_g, p->stacked, &z)) return 0;
     p->hw = p->fw / 2;
     p->mh = p->fh - p->kh + 1;
     p->mw = p->fw - p->kw + 1;
     p->nfw = p->hw + 1;
-    p->nfreq = p->fh * p->nfw;
+    p->nfreq = z.nfreq;
     p->nc = 2 * p->cout_g;
-    p->kb = p->stacked ? p->cin_g : 2 * p->cin_g;
-    p->crow = p->stacked ? 2 * p->nc : p->nc;
+    p->kb = z.kb;
+    p->crow = z.crow;
+    p->s_floats = z.s_floats;
     p->tiles_y = c4j_ceil_div(d->out_h, p->mh);
     p->tiles_x = c4j_ceil_div(d->out_w, p->mw);
     p->total = d->batch * p->tiles_y * p->tiles_x;
-    p->s_floats = round16(p->nfreq * 2 * FFT_VMAX);
-    /* one tile's spectra, in and out, must fit next to the tile buffer (steps add 32 floats each) */
-    const int64_t per_tile = p->nfreq * (2 * p->cin_g + p->crow);
-    const int64_t room = FFT_WS_MAX_FLOATS - p->s_floats - 64 * p->nfreq;
-    if (per_tile > room) return 0;
-    /* A and C of a block near L2, or as large as B when B is larger: B is streamed once per block */
-    const int64_t b_floats = p->nfreq * p->kb * p->nc;
-    int64_t tb = C4J_MAX(FFT_BLOCK_TARGET_FLOATS, b_floats) / per_tile;
-    tb = C4J_MAX(FFT_BLOCK_MIN_TILES, C4J_MIN(FFT_BLOCK_MAX_TILES, tb));
-    tb = C4J_MIN(tb, room / per_tile);
+    int64_t tb = z.tb;
     tb = C4J_MAX(1, C4J_MIN(tb, p->total));
     p->blocks = p->total > 0 ? c4j_ceil_div(p->total, tb) : 0;
     p->tb = p->total > 0 ? c4j_ceil_div(p->total, p->blocks) : tb; /* even blocks */
