@@ -266,7 +266,7 @@ FAI void FK(forward_tile)(const tile_ctx *t, const float *img, int64_t iy0, int6
  * [0, vh) x [0, vw) of the tile at out; bias and activation for channels c_base...
  */
 FAI void FK(inverse_tile)(const tile_ctx *t, const float *c_t, int64_t c_step, float *out, int64_t vh, int64_t vw,
-                     int64_t c_base, const float *bias) {
+                          int64_t c_base, const float *bias) {
     const c4j_conv2d_desc *d = t->d;
     const fft_plan *p = t->p;
     const int64_t fh = p->fh, fw = p->fw, hw = p->hw, nfw = p->nfw, rs = nfw * FK_CV;
