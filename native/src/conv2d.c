@@ -17,6 +17,8 @@ c4j_status c4j_conv2d_supports(const c4j_conv2d_desc *d, c4j_algo algo) {
                  (d->out_h - 1) * d->stride_h < d->in_h && (d->out_w - 1) * d->stride_w < d->in_w;
         return ok ? C4J_OK : C4J_ERR_UNSUPPORTED;
     }
+    case C4J_ALGO_FFT:
+        return c4j_fft_supported(d) ? C4J_OK : C4J_ERR_UNSUPPORTED;
     default:
         return C4J_ERR_UNSUPPORTED;
     }
@@ -27,6 +29,7 @@ int64_t c4j_conv2d_units(const c4j_conv2d_desc *d, c4j_algo algo) {
     switch (algo) {
     case C4J_ALGO_GEMM_DIRECT: return c4j_gemm_direct_units(d);
     case C4J_ALGO_GEMM_TILED: return c4j_gemm_tiled_units(d);
+    case C4J_ALGO_FFT: return c4j_fft_units(d);
     default: return 0;
     }
 }
@@ -36,6 +39,7 @@ int64_t c4j_conv2d_workspace_bytes(const c4j_conv2d_desc *d, c4j_algo algo) {
     switch (algo) {
     case C4J_ALGO_GEMM_DIRECT: return 0;
     case C4J_ALGO_GEMM_TILED: return c4j_gemm_tiled_workspace(d);
+    case C4J_ALGO_FFT: return c4j_fft_workspace(d);
     default: return -1;
     }
 }
@@ -43,6 +47,7 @@ int64_t c4j_conv2d_workspace_bytes(const c4j_conv2d_desc *d, c4j_algo algo) {
 int64_t c4j_conv2d_prepared_floats(const c4j_conv2d_desc *d, c4j_algo algo) {
     (void)d;
     switch (algo) {
+    case C4J_ALGO_FFT: return c4j_conv2d_supports(d, algo) == C4J_OK ? c4j_fft_prepared_floats(d) : 0;
     default: return 0; /* the GEMM algorithms read the HWIO filter as it is */
     }
 }
@@ -53,6 +58,10 @@ c4j_status c4j_conv2d_prepare(const c4j_conv2d_desc *d, c4j_algo algo, const flo
         return c4j_fail(C4J_ERR_UNSUPPORTED, err, err_len, "algorithm %d cannot run this convolution",
                         (int)algo);
     if (c4j_conv2d_prepared_floats(d, algo) == 0) return C4J_OK;
+    switch (algo) {
+    case C4J_ALGO_FFT: c4j_fft_prepare(d, filter, prepared); return C4J_OK;
+    default: break;
+    }
     (void)filter;
     (void)prepared;
     return c4j_fail(C4J_ERR_UNSUPPORTED, err, err_len, "algorithm %d has no prepared form", (int)algo);
@@ -85,6 +94,9 @@ c4j_status c4j_conv2d_forward(const c4j_blas *blas, const c4j_conv2d_desc *d, c4
         return C4J_OK;
     case C4J_ALGO_GEMM_TILED:
         c4j_gemm_tiled_run(blas, d, in, filter, bias, out, workspace, unit_begin, unit_end);
+        return C4J_OK;
+    case C4J_ALGO_FFT:
+        c4j_fft_run(blas, d, in, prepared, bias, out, workspace, unit_begin, unit_end);
         return C4J_OK;
     default:
         return C4J_ERR_UNSUPPORTED;

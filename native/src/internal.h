@@ -37,4 +37,13 @@ void c4j_gemm_tiled_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const fl
                         const float *filter, const float *bias, float *out, float *workspace, int64_t u0,
                         int64_t u1);
 
+/* FFT (overlap-save tiles, stride 1): fft.c */
+int c4j_fft_supported(const c4j_conv2d_desc *d);
+int64_t c4j_fft_units(const c4j_conv2d_desc *d);
+int64_t c4j_fft_workspace(const c4j_conv2d_desc *d);
+int64_t c4j_fft_prepared_floats(const c4j_conv2d_desc *d);
+void c4j_fft_prepare(const c4j_conv2d_desc *d, const float *filter, float *prepared);
+void c4j_fft_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in, const float *prepared,
+                 const float *bias, float *out, float *workspace, int64_t u0, int64_t u1);
+
 #endif
