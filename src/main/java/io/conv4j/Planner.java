@@ -91,7 +91,7 @@ final class Planner {
             case GEMM_DIRECT: return "needs a 1x1 kernel, no padding and input channels contiguous in memory";
             case WINOGRAD_2X2:
             case WINOGRAD_4X4: return "needs a 3x3 kernel, stride 1 and dilation 1";
-            case FFT: return "needs stride 1 and dilation 1";
+            case FFT: return "needs stride 1 and a dilated kernel extent of at most 48";
             default: return "not applicable";
         }
     }
