@@ -144,6 +144,13 @@ C4J_API int64_t c4j_conv2d_units(const c4j_conv2d_desc *d, c4j_algo algo);
 C4J_API int64_t c4j_conv2d_workspace_bytes(const c4j_conv2d_desc *d, c4j_algo algo);
 
 /*
+ * The cost model: estimated single-thread seconds of `algo` on `d` (plus preparing its filter
+ * when include_prepare), from the algorithm's real blocking and a table of measured sgemm speeds
+ * (see cost.c). -1 when the algorithm cannot run `d`. Used to rank algorithms, not to promise times.
+ */
+C4J_API double c4j_conv2d_estimate_seconds(const c4j_conv2d_desc *d, c4j_algo algo, int include_prepare);
+
+/*
  * Floats of the prepared (transformed) filter for `algo`; 0 when the algorithm uses the raw HWIO
  * filter as it is. c4j_conv2d_prepare writes it from the raw filter.
  */

@@ -120,6 +120,21 @@ JNIEXPORT jlong JNICALL Java_io_conv4j_internal_NativeCore_workspaceBytes(JNIEnv
     return c4j_conv2d_workspace_bytes(&d, (c4j_algo)algo);
 }
 
+JNIEXPORT jdouble JNICALL Java_io_conv4j_internal_NativeCore_estimateSeconds(JNIEnv *env, jclass cls,
+                                                                            jlongArray desc, jint algo,
+                                                                            jboolean include_prepare) {
+    (void)cls;
+    c4j_conv2d_desc d;
+    char err[ERR_LEN];
+    if (!c4j_jni_read_desc(env, desc, &d)) return -1;
+    c4j_status st = c4j_conv2d_check(&d, INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX, err, sizeof err);
+    if (st != C4J_OK) {
+        c4j_jni_throw_status(env, st, err);
+        return -1;
+    }
+    return c4j_conv2d_estimate_seconds(&d, (c4j_algo)algo, include_prepare ? 1 : 0);
+}
+
 JNIEXPORT jlong JNICALL Java_io_conv4j_internal_NativeCore_preparedFloats(JNIEnv *env, jclass cls,
                                                                          jlongArray desc, jint algo) {
     (void)cls;

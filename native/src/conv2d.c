@@ -102,3 +102,14 @@ c4j_status c4j_conv2d_forward(const c4j_blas *blas, const c4j_conv2d_desc *d, c4
         return C4J_ERR_UNSUPPORTED;
     }
 }
+
+double c4j_conv2d_estimate_seconds(const c4j_conv2d_desc *d, c4j_algo algo, int include_prepare) {
+    if (c4j_conv2d_supports(d, algo) != C4J_OK) return -1;
+    if (d->batch == 0) return 0;
+    switch (algo) {
+    case C4J_ALGO_GEMM_DIRECT: return c4j_gemm_direct_estimate(d);
+    case C4J_ALGO_GEMM_TILED: return c4j_gemm_tiled_estimate(d);
+    case C4J_ALGO_FFT: return c4j_fft_estimate(d) + (include_prepare ? c4j_fft_prepare_estimate(d) : 0);
+    default: return -1;
+    }
+}

@@ -394,3 +394,31 @@ void c4j_fft_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in
 #endif
     run_portable(blas, d, &p, in, prepared, bias, out, workspace, u0, u1);
 }
+
+/*
+ * Estimated single-thread seconds: the tiles' transforms (the constants of fft_cost), one sgemm
+ * per frequency and block (from the measured sgemm table), and the prepared matrices streamed
+ * once per block when they do not stay in cache.
+ */
+double c4j_fft_estimate(const c4j_conv2d_desc *d) {
+    fft_plan p;
+    if (!make_plan(d, &p)) return -1;
+    double per_point = 0.6 * (double)c4j_ceil_div(p.cin_g, FFT_VMAX) + 0.45 * (double)c4j_ceil_div(p.cout_g, FFT_VMAX);
+    if (p.fh == FFT_MIN || p.fw == FFT_MIN) per_point *= 1.5;
+    if (p.fh * p.fw >= 64 * 64) per_point *= 1.4;
+    const double transform_ns = (double)(p.fh * p.fw) * log2((double)(p.fh * p.fw)) * per_point;
+    const int64_t m = p.stacked ? 2 * p.tb : p.tb, n = p.stacked ? 2 * p.cout_g : p.nc;
+    const double products = (double)p.nfreq * c4j_cost_sgemm(m, p.kb, n);
+    const double b_bytes = 4.0 * (double)p.nfreq * (double)p.kb * (double)n;
+    const double b_ns_per_byte = b_bytes <= 1024.0 * 1024 ? 0.0 : b_bytes <= 16.0 * 1024 * 1024 ? 1.0 / 60 : 1.0 / 20;
+    const double per_block = products + b_bytes * b_ns_per_byte * 1e-9;
+    return (double)d->groups * ((double)p.total * transform_ns * 1e-9 + (double)p.blocks * per_block);
+}
+
+/* Preparing: a direct double-precision DFT of every (input, output) channel pair's kernel. */
+double c4j_fft_prepare_estimate(const c4j_conv2d_desc *d) {
+    fft_plan p;
+    if (!make_plan(d, &p)) return -1;
+    const double macs = (double)(d->kernel_h * d->kernel_w * p.nfw + p.fh * p.nfw * d->kernel_h);
+    return (double)d->groups * (double)p.cin_g * (double)p.cout_g * macs * 1.5e-9;
+}

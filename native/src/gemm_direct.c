@@ -60,3 +60,14 @@ void c4j_gemm_direct_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const f
         }
     }
 }
+
+/* Estimated single-thread seconds: one sgemm per run piece of each unit, per group. */
+double c4j_gemm_direct_estimate(const c4j_conv2d_desc *d) {
+    const int64_t rows = total_rows(d);
+    if (rows == 0) return 0;
+    int64_t piece = DIRECT_ROWS_PER_UNIT;
+    if (!rows_uniform_across_h(d)) piece = C4J_MIN(piece, d->out_w);
+    else if (!rows_uniform_across_n(d)) piece = C4J_MIN(piece, d->out_h * d->out_w);
+    const double calls = (double)d->groups * (double)c4j_ceil_div(rows, piece);
+    return calls * c4j_cost_sgemm(piece, c4j_cin_g(d), c4j_cout_g(d));
+}

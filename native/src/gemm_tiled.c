@@ -272,3 +272,23 @@ void c4j_gemm_tiled_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const fl
         }
     }
 }
+
+/*
+ * Estimated single-thread seconds: one sgemm per unit, plus the gather, which costs per float
+ * copied and per contiguous run (a kernel row of taps in the common NHWC case, else one tap).
+ */
+double c4j_gemm_tiled_estimate(const c4j_conv2d_desc *d) {
+    const tiling t = make_tiling(d);
+    if (t.rows == 0) return 0;
+    const int64_t cg = c4j_cin_g(d);
+    const int row_runs = !d->flip && d->groups == 1 && d->dilation_w == 1 && d->in_stride[3] == 1 && d->in_stride[2] == cg;
+    const double runs_per_row = (double)d->kernel_h * (row_runs ? 1.0 : (double)d->kernel_w);
+    const double gather = (double)t.rows * ((double)t.k * 0.02e-9 + runs_per_row * 0.5e-9);
+    double gemm = 0;
+    for (int64_t nc = 0; nc < t.n_chunks; nc++) {
+        const int64_t cols = C4J_MIN(t.n_chunk, t.cout_g - nc * t.n_chunk);
+        const int64_t full = t.rows / t.tile_rows, last = t.rows - full * t.tile_rows;
+        gemm += (double)full * c4j_cost_sgemm(t.tile_rows, t.k, cols) + c4j_cost_sgemm(last, t.k, cols);
+    }
+    return (double)d->groups * (gather + gemm);
+}

@@ -26,6 +26,15 @@ static inline int64_t c4j_cout_g(const c4j_conv2d_desc *d) { return d->out_c / d
 void c4j_epilogue_rows(const c4j_conv2d_desc *d, const float *bias, float *out, int64_t rows,
                        int64_t row_stride, int64_t c0, int64_t cols);
 
+/* Seconds one single-threaded sgemm of this shape takes on the reference machine (cost.c). */
+double c4j_cost_sgemm(int64_t m, int64_t k, int64_t n);
+
+/* Estimated single-thread seconds of each algorithm (and of preparing its filter). */
+double c4j_gemm_direct_estimate(const c4j_conv2d_desc *d);
+double c4j_gemm_tiled_estimate(const c4j_conv2d_desc *d);
+double c4j_fft_estimate(const c4j_conv2d_desc *d);
+double c4j_fft_prepare_estimate(const c4j_conv2d_desc *d);
+
 /* Algorithm entry points (conv2d.c dispatches to them). */
 int64_t c4j_gemm_direct_units(const c4j_conv2d_desc *d);
 void c4j_gemm_direct_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in,

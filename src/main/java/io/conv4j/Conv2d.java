@@ -132,6 +132,15 @@ public final class Conv2d {
         return Planner.plan(geo, desc, options);
     }
 
+    /** The algorithm that would run with this prepared filter (transforms already paid for), and why. */
+    public static Plan plan(Tensor input, PreparedFilter filter) {
+        Objects.requireNonNull(input, "input");
+        Objects.requireNonNull(filter, "prepared filter");
+        ConvGeometry geo = ConvGeometry.of(input.shape(), filter.filterShape(), filter.options());
+        long[] desc = descriptor(geo, input, contiguousNhwcStrides(geo.outputShape()), filter.options(), filter.bias() != null);
+        return Planner.plan(geo, desc, filter.options(), true);
+    }
+
     /** A readable account of the geometry, the patch view and the chosen algorithm for a dense input. */
     public static String explain(Shape inputShape, Shape filterShape, Conv2dOptions options) {
         ConvGeometry geo = ConvGeometry.of(inputShape, filterShape, options);
@@ -188,7 +197,7 @@ public final class Conv2d {
         try {
             long[] outStrides = {target.stride(0), target.stride(1), target.stride(2), 1};
             long[] desc = descriptor(geo, input, outStrides, options, b != null);
-            Plan plan = Planner.plan(geo, desc, options);
+            Plan plan = Planner.plan(geo, desc, options, prepared != null);
             if (plan.preparedFloats() > 0) {
                 if (prepared != null) {
                     transformed = prepared.transformed(plan.algorithm(), desc, plan.preparedFloats());

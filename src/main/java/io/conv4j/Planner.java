@@ -9,10 +9,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * Package-private; its decisions are visible through {@link Conv2d#plan} and {@link Conv2d#explain}.
  */
 final class Planner {
-    /** Below this many output pixels per contiguous row run, per-run sgemm calls are too small. */
-    private static final long DIRECT_MIN_RUN = 64;
-
-    /** Plans are pure functions of (descriptor, requested algorithm, exactOnly): cached, bounded. */
+    /** Plans are pure functions of their key: cached, bounded. */
     private static final int CACHE_LIMIT = 4096;
     private static final ConcurrentHashMap<Key, Plan> CACHE = new ConcurrentHashMap<>();
 
@@ -21,21 +18,23 @@ final class Planner {
     private static final class Key {
         final long[] desc;
         final Algorithm requested;
-        final boolean exactOnly;
+        final boolean exactOnly, prepared;
         final int hash;
 
-        Key(long[] desc, Algorithm requested, boolean exactOnly) {
+        Key(long[] desc, Algorithm requested, boolean exactOnly, boolean prepared) {
             this.desc = desc;
             this.requested = requested;
             this.exactOnly = exactOnly;
-            this.hash = (Arrays.hashCode(desc) * 31 + requested.ordinal()) * 2 + (exactOnly ? 1 : 0);
+            this.prepared = prepared;
+            this.hash = ((Arrays.hashCode(desc) * 31 + requested.ordinal()) * 2 + (exactOnly ? 1 : 0)) * 2 + (prepared ? 1 : 0);
         }
 
         @Override
         public boolean equals(Object o) {
             if (!(o instanceof Key)) return false;
             Key k = (Key) o;
-            return hash == k.hash && requested == k.requested && exactOnly == k.exactOnly && Arrays.equals(desc, k.desc);
+            return hash == k.hash && requested == k.requested && exactOnly == k.exactOnly && prepared == k.prepared
+                    && Arrays.equals(desc, k.desc);
         }
 
         @Override
@@ -44,18 +43,32 @@ final class Planner {
         }
     }
 
-    /** The plan for a descriptor (see {@link Conv2d#plan}); cached, since planning asks native code. */
-    static Plan plan(ConvGeometry geo, long[] desc, Conv2dOptions options) {
-        Key key = new Key(desc, options.algorithm(), options.exactOnly());
+    /**
+     * The plan for a descriptor (see {@link Conv2d#plan}). {@code prepared}: the filter transform
+     * is kept by a {@link PreparedFilter}, so its cost is not paid per call.
+     */
+    static Plan plan(ConvGeometry geo, long[] desc, Conv2dOptions options, boolean prepared) {
+        Key key = new Key(desc, options.algorithm(), options.exactOnly(), prepared);
         Plan p = CACHE.get(key);
         if (p != null) return p;
-        p = decide(geo, desc, options);
+        p = decide(geo, desc, options, prepared);
         if (CACHE.size() >= CACHE_LIMIT) CACHE.clear();
         CACHE.put(key, p);
         return p;
     }
 
-    private static Plan decide(ConvGeometry geo, long[] desc, Conv2dOptions options) {
+    static Plan plan(ConvGeometry geo, long[] desc, Conv2dOptions options) {
+        return plan(geo, desc, options, false);
+    }
+
+    /**
+     * AUTO: every algorithm that can run the convolution (only exact ones under exactOnly) is
+     * costed by the native cost model, from its real blocking and measured sgemm speeds, and the
+     * cheapest wins. Transform algorithms are left out when the padding exceeds half the kernel
+     * extent: their rounding error follows a whole tile's magnitude, which for windows lying
+     * mostly in wide padding can exceed the golden tolerance.
+     */
+    private static Plan decide(ConvGeometry geo, long[] desc, Conv2dOptions options, boolean prepared) {
         Algorithm requested = options.algorithm();
         if (requested != Algorithm.AUTO) {
             long units = NativeCore.units(desc, requested.nativeId);
@@ -65,25 +78,42 @@ final class Planner {
             }
             return make(requested, desc, "requested explicitly");
         }
-        long directUnits = NativeCore.units(desc, Algorithm.GEMM_DIRECT.nativeId);
-        if (directUnits > 0 && runLength(geo, desc) >= DIRECT_MIN_RUN) {
-            return make(Algorithm.GEMM_DIRECT, desc,
-                    "1x1 unpadded convolution: one sgemm per run of output rows straight on the input, no copy");
+        Algorithm best = null;
+        double bestCost = Double.POSITIVE_INFINITY;
+        StringBuilder why = new StringBuilder();
+        for (Algorithm a : Algorithm.values()) {
+            if (a == Algorithm.AUTO) continue;
+            String skip = null;
+            if (!a.isExact() && options.exactOnly()) skip = "excluded by exactOnly";
+            else if (!a.isExact() && wideUnevenPadding(geo)) skip = "excluded: padding wider than half the kernel";
+            double cost = skip == null ? NativeCore.estimateSeconds(desc, a.nativeId, !prepared) : -1;
+            if (skip == null && cost < 0) skip = "not applicable";
+            if (why.length() > 0) why.append("; ");
+            why.append(a.name().toLowerCase(java.util.Locale.ROOT)).append(' ');
+            if (skip != null) {
+                why.append(skip);
+                continue;
+            }
+            why.append(String.format(java.util.Locale.ROOT, "%.3f ms", cost * 1e3));
+            if (cost < bestCost) {
+                bestCost = cost;
+                best = a;
+            }
         }
-        return make(Algorithm.GEMM_TILED, desc, "general case: patch tiles sized for L2, one sgemm per tile");
+        if (best == null) best = Algorithm.GEMM_TILED; // always applicable; reached only for an empty batch
+        return make(best, desc, "cost model, estimated single-thread time" + (prepared ? "" : " incl. filter transform")
+                + ": " + why);
+    }
+
+    static boolean wideUnevenPadding(ConvGeometry g) {
+        long eh = (g.kernelHeight() - 1) * g.dilationHeight() + 1, ew = (g.kernelWidth() - 1) * g.dilationWidth() + 1;
+        long mh = eh / 2, mw = ew / 2;
+        return g.padTop() > mh || g.padBottom() > mh || g.padLeft() > mw || g.padRight() > mw;
     }
 
     private static Plan make(Algorithm a, long[] desc, String reason) {
         return new Plan(a, NativeCore.units(desc, a.nativeId), NativeCore.workspaceBytes(desc, a.nativeId),
                 NativeCore.preparedFloats(desc, a.nativeId), reason);
-    }
-
-    /** Output pixels a direct sgemm covers in one call: whole images when rows are evenly spaced. */
-    private static long runLength(ConvGeometry geo, long[] d) {
-        // d: [4..7] input strides n,h,w,c; [20..23] output strides
-        boolean uniformH = d[5] * geo.strideHeight() == geo.outputWidth() * geo.strideWidth() * d[6]
-                && d[21] == geo.outputWidth() * d[22];
-        return uniformH ? geo.outputHeight() * geo.outputWidth() : geo.outputWidth();
     }
 
     static String requirements(Algorithm a) {

@@ -50,7 +50,7 @@ public final class PreparedFilter implements AutoCloseable {
             use(f -> {
                 ConvGeometry geo = ConvGeometry.of(probe.shape(), filter.shape(), options);
                 long[] desc = Conv2d.descriptor(geo, probe, Conv2d.contiguousNhwcStrides(geo.outputShape()), options, bias != null);
-                Plan plan = Planner.plan(geo, desc, options);
+                Plan plan = Planner.plan(geo, desc, options, true);
                 if (plan.preparedFloats() > 0) transformed(plan.algorithm(), desc, plan.preparedFloats());
                 return null;
             });

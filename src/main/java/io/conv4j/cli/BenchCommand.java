@@ -87,7 +87,7 @@ final class BenchCommand {
             try (Tensor tx = Tensor.fromArray(x, s.input()); Tensor tw = Tensor.fromArray(w, s.filter());
                  PreparedFilter pf = Conv2d.prepare(tw, null, o).prepareFor(s.input());
                  Tensor y = Tensor.allocate(outShape)) {
-                Plan plan = Conv2d.plan(tx, s.filter(), o);
+                Plan plan = Conv2d.plan(tx, pf);
                 err.println("# conv4j " + s.name + " " + plan);
                 double med = Timing.median(() -> Conv2d.conv2d(tx, pf, y));
                 out.printf(Locale.ROOT, "conv4j,%d,%s,%.4f,%.3f%n", threads, s.name, med * 1e3, flops / med * 1e-9);

@@ -27,6 +27,12 @@ public final class NativeCore {
     /** Workspace bytes per call of {@link #forward}; -1 when the algorithm cannot run it. */
     public static native long workspaceBytes(long[] desc, int algo);
 
+    /**
+     * The cost model: estimated single-thread seconds of {@code algo} on the descriptor, plus
+     * preparing its filter when {@code includePrepare}; -1 when the algorithm cannot run it.
+     */
+    public static native double estimateSeconds(long[] desc, int algo, boolean includePrepare);
+
     /** Floats of the algorithm's prepared filter; 0 when it uses the raw filter. */
     public static native long preparedFloats(long[] desc, int algo);
 
