@@ -7,16 +7,22 @@
  * xi = (i, j) the sum over input channels is a matrix product, so a block of T tiles runs as one
  * sgemm per point:  M_xi[T x Cout_g] = V_xi[T x Cin_g] * U_xi[Cin_g x Cout_g].
  *
- *  - U (the prepared filter) is computed once, in double, from the HWIO filter (c4j_conv2d_prepare).
- *  - Per block: gather + input transform into V (channels innermost, vectorised over them), the
- *    sgemm calls, then the output transform with bias and activation fused, written straight
- *    into the output view (pixels past out_h/out_w at the border are not written).
+ *  - U (the prepared filter, [group][xi][Cin_g][Cout_g]) is computed once, in double, from the
+ *    HWIO filter (c4j_conv2d_prepare); it depends on the filter, groups, channels and flip only.
+ *  - Per block: the input transform writes V, tile-major ([t][xi][c]: a tile's points are one
+ *    contiguous run, V_xi is rows of stride alpha^2*Cin_g); interior windows are read in place,
+ *    border windows through a table of pixel pointers with a zero pixel for the padding (and a
+ *    copy when channels are strided). Then the sgemm calls, then the output transform, with bias
+ *    and activation fused, straight into the output view; pixels past out_h/out_w are skipped.
+ *    The transforms are vector loops over channels, cloned for AVX-512 / AVX2+FMA / baseline.
  *
- * Interpolation points. F(2,3): {0, 1, -1, inf}. F(4,3): {0, 1, -1, 1/2, -2, inf}; over random
- * data this is about 2.5x more accurate in float32 than either {0, 1, -1, 2, -2, inf} (Lavin's)
- * or {0, 1, -1, 1/2, -1/2, inf} (Barabasz et al. found the same mix of a point and its
- * reciprocal best), for ~6 more additions per 6 inputs in the input transform. The rows of BT
- * are scaled to small integers and the scale moved into G, which is applied in double.
+ * Numerics. F(2,3) uses points {0, 1, -1, inf}. F(4,3) uses {0, 1, -1, 1/2, -2, inf}: over random
+ * data in float32 its error is about 2.5x smaller than with {0, 1, -1, 2, -2, inf} (Lavin's) or
+ * {0, 1, -1, 1/2, -1/2, inf} (see native/tools/winograd_points.py), for a few more additions in
+ * the input transform. The rows of BT are scaled to small integers and the scale moved into G,
+ * which is applied in double. An output's rounding error follows the magnitude of its whole tile
+ * window, not just of its own 3x3 window, so outputs whose window is padding only are written
+ * exactly (the epilogue of 0). Likewise an Inf or NaN input reaches every output of its tile(s).
  *
  * Work units are (block of T tiles, group); T depends only on the descriptor, so any split of
  * units over threads gives bit-identical results. The workspace holds V and M for one block.
@@ -28,7 +34,9 @@
 #include "internal.h"
 
 /* Channels per call of the transform kernels: their temporaries (alpha^2 x CB floats) stay in L1. */
+#ifndef CB
 #define CB 64
+#endif
 
 /*
  * Block size. OpenBLAS's SkylakeX sgemm (the one conv4j binds on AVX-512 CPUs) runs products with
@@ -37,12 +45,22 @@
  * packing of U is paid per call). So T tiles x n_slice output channels x Cin_g stays within
  * SMALL_MNK when that leaves T >= MIN_T; otherwise the output channels are sliced so it does.
  */
+#ifndef SMALL_MNK
 #define SMALL_MNK 1000000
+#endif
+#ifndef MIN_T
 #define MIN_T 8
+#endif
+#ifndef MAX_T
 #define MAX_T 1024
+#endif
 /* V + M of one block kept around this (L2) when U is small enough to stay in cache between blocks */
+#ifndef WS_SOFT_BYTES
 #define WS_SOFT_BYTES (1 << 20)
+#endif
+#ifndef U_CACHED_BYTES
 #define U_CACHED_BYTES (8 << 20)
+#endif
 #define WS_MAX_BYTES (16 << 20)
 
 typedef struct {
@@ -51,16 +69,16 @@ typedef struct {
     int64_t tiles_h, tiles_w, tiles_img, tiles;
     int64_t T, blocks;             /* tiles per block, blocks */
     int64_t n_slice;               /* output channels per sgemm call */
-    int64_t v_stride, m_stride;    /* floats from one point's matrix to the next */
-    int64_t ws_floats;             /* V, M, gather buffer, scratch for clipped outputs */
+    int64_t ws_floats;             /* V, M, gather buffer, zeros, scratch for clipped outputs */
 } wplan;
 
 static int64_t round_up(int64_t a, int64_t b) { return c4j_ceil_div(a, b) * b; }
 
+/* V [T][npts][K] and M [T][npts][N] (a tile's transformed points contiguous), gather buffer
+   [npts][CB], a zero pixel [CB], scratch for clipped outputs [16][CB] */
 static int64_t ws_floats_for(const wplan *p, int64_t T) {
-    /* one spare cache line between matrices keeps the alpha^2 streams off the same cache sets */
-    const int64_t vs = round_up(T * p->cin_g, 16) + 16, ms = round_up(T * p->cout_g, 16) + 16;
-    return p->npts * (vs + ms) + (int64_t)p->npts * CB + 16 * CB;
+    return round_up(T * p->npts * p->cin_g, 16) + round_up(T * p->npts * p->cout_g, 16) +
+           (int64_t)(p->npts + 1 + 16) * CB;
 }
 
 /* 0 when the workspace would exceed WS_MAX_BYTES even for one tile per block. */
@@ -113,8 +131,6 @@ static int make_plan(const c4j_conv2d_desc *d, int m, wplan *p) {
     p->T = T;
     p->blocks = p->tiles > 0 ? c4j_ceil_div(p->tiles, T) : 0;
     p->n_slice = slice;
-    p->v_stride = round_up(T * K, 16) + 16;
-    p->m_stride = round_up(T * N, 16) + 16;
     return 1;
 }
 
@@ -193,14 +209,21 @@ void c4j_winograd_prepare(const c4j_conv2d_desc *d, c4j_algo algo, const float *
 #else
 #define HOT
 #endif
+/* the channel loops write several streams (and read the kernel's own temporaries): no loop-carried
+   dependence, which GCC cannot prove for more than a few pointers without runtime checks */
+#if defined(__GNUC__) && !defined(__clang__)
+#define C4J_IVDEP _Pragma("GCC ivdep")
+#else
+#define C4J_IVDEP
+#endif
 
-/* F(2,3) input: src(r, s, c) = src[r*rs + s*cs + c]; V point (i, j) goes to dst[(4i+j)*ds + c] */
-HOT static void in_f2(const float *restrict src, int64_t rs, int64_t cs, float *restrict dst, int64_t ds,
-                      int64_t nc) {
+/* F(2,3) input: pixel (r, s) of the window at px[4r+s][c]; point (i, j) goes to dst[(4i+j)*ds + c] */
+HOT static void in_f2(const float *const *px, float *restrict dst, int64_t ds, int64_t nc) {
     float t[4][4][CB];
     for (int j = 0; j < 4; j++) {
-        const float *restrict s0 = src + j * cs, *restrict s1 = s0 + rs, *restrict s2 = s1 + rs,
-                              *restrict s3 = s2 + rs;
+        const float *restrict s0 = px[j], *restrict s1 = px[4 + j], *restrict s2 = px[8 + j],
+                              *restrict s3 = px[12 + j];
+        C4J_IVDEP
         for (int64_t c = 0; c < nc; c++) {
             t[0][j][c] = s0[c] - s2[c];
             t[1][j][c] = s1[c] + s2[c];
@@ -211,6 +234,7 @@ HOT static void in_f2(const float *restrict src, int64_t rs, int64_t cs, float *
     for (int i = 0; i < 4; i++) {
         float *restrict d0 = dst + (4 * i) * ds, *restrict d1 = d0 + ds, *restrict d2 = d1 + ds,
                         *restrict d3 = d2 + ds;
+        C4J_IVDEP
         for (int64_t c = 0; c < nc; c++) {
             const float x0 = t[i][0][c], x1 = t[i][1][c], x2 = t[i][2][c], x3 = t[i][3][c];
             d0[c] = x0 - x2;
@@ -241,12 +265,13 @@ HOT static void in_f2(const float *restrict src, int64_t rs, int64_t cs, float *
         v5 = 2.0f * ((x5) - (x3) - A_) + 3.0f * B_;                   \
     } while (0)
 
-HOT static void in_f4(const float *restrict src, int64_t rs, int64_t cs, float *restrict dst, int64_t ds,
-                      int64_t nc) {
+/* F(4,3) input: pixel (r, s) at px[6r+s][c]; point (i, j) goes to dst[(6i+j)*ds + c] */
+HOT static void in_f4(const float *const *px, float *restrict dst, int64_t ds, int64_t nc) {
     float t[6][6][CB];
     for (int j = 0; j < 6; j++) {
-        const float *restrict s0 = src + j * cs, *restrict s1 = s0 + rs, *restrict s2 = s1 + rs,
-                              *restrict s3 = s2 + rs, *restrict s4 = s3 + rs, *restrict s5 = s4 + rs;
+        const float *restrict s0 = px[j], *restrict s1 = px[6 + j], *restrict s2 = px[12 + j],
+                              *restrict s3 = px[18 + j], *restrict s4 = px[24 + j], *restrict s5 = px[30 + j];
+        C4J_IVDEP
         for (int64_t c = 0; c < nc; c++) {
             float v0, v1, v2, v3, v4, v5;
             BT4(s0[c], s1[c], s2[c], s3[c], s4[c], s5[c], v0, v1, v2, v3, v4, v5);
@@ -261,6 +286,7 @@ HOT static void in_f4(const float *restrict src, int64_t rs, int64_t cs, float *
     for (int i = 0; i < 6; i++) {
         float *restrict d0 = dst + (6 * i) * ds, *restrict d1 = d0 + ds, *restrict d2 = d1 + ds,
                         *restrict d3 = d2 + ds, *restrict d4 = d3 + ds, *restrict d5 = d4 + ds;
+        C4J_IVDEP
         for (int64_t c = 0; c < nc; c++) {
             float v0, v1, v2, v3, v4, v5;
             BT4(t[i][0][c], t[i][1][c], t[i][2][c], t[i][3][c], t[i][4][c], t[i][5][c], v0, v1, v2, v3,
@@ -292,6 +318,7 @@ static inline __attribute__((always_inline)) float epi(float v, const float *res
 static inline __attribute__((always_inline)) void out_f2_row(const float (*restrict t)[CB], float *restrict o0,
                                                              float *restrict o1, const float *restrict b,
                                                              int64_t nc, int mode) {
+    C4J_IVDEP
     for (int64_t c = 0; c < nc; c++) {
         const float x0 = t[0][c], x1 = t[1][c], x2 = t[2][c], x3 = t[3][c];
         o0[c] = epi(x0 + x1 + x2, b, c, mode);
@@ -306,6 +333,7 @@ HOT static void out_f2(const float *restrict src, int64_t ss, float *const *out,
     for (int j = 0; j < 4; j++) {
         const float *restrict m0 = src + j * ss, *restrict m1 = m0 + 4 * ss, *restrict m2 = m1 + 4 * ss,
                               *restrict m3 = m2 + 4 * ss;
+        C4J_IVDEP
         for (int64_t c = 0; c < nc; c++) {
             t[0][j][c] = m0[c] + m1[c] + m2[c];
             t[1][j][c] = m1[c] - m2[c] - m3[c];
@@ -341,6 +369,7 @@ static inline __attribute__((always_inline)) void out_f4_row(const float (*restr
                                                              float *restrict o1, float *restrict o2,
                                                              float *restrict o3, const float *restrict b,
                                                              int64_t nc, int mode) {
+    C4J_IVDEP
     for (int64_t c = 0; c < nc; c++) {
         float y0, y1, y2, y3;
         AT4(t[0][c], t[1][c], t[2][c], t[3][c], t[4][c], t[5][c], y0, y1, y2, y3);
@@ -358,6 +387,7 @@ HOT static void out_f4(const float *restrict src, int64_t ss, float *const *out,
     for (int j = 0; j < 6; j++) {
         const float *restrict m0 = src + j * ss, *restrict m1 = m0 + 6 * ss, *restrict m2 = m1 + 6 * ss,
                               *restrict m3 = m2 + 6 * ss, *restrict m4 = m3 + 6 * ss, *restrict m5 = m4 + 6 * ss;
+        C4J_IVDEP
         for (int64_t c = 0; c < nc; c++) {
             float y0, y1, y2, y3;
             AT4(m0[c], m1[c], m2[c], m3[c], m4[c], m5[c], y0, y1, y2, y3);
@@ -394,107 +424,144 @@ static void padding_only(float *restrict o, const float *restrict b, int mode, i
 }
 
 /*
- * Copies the alpha x alpha window at (ih0, iw0) of channels [0, nc) of `img` (image n, first
- * channel of the chunk already applied) into buf[(r*alpha + s)*CB + c], zeros outside the image.
+ * Pixel table of the alpha x alpha window at (ih0, iw0) for channels [c0, c0 + nc): px[r*alpha+s]
+ * points at the pixel's channel c0 in `img` (image n, group applied) when channels are contiguous,
+ * else at a copy in buf; pixels outside the image point at `zeros`.
  */
-static void gather_window(const c4j_conv2d_desc *d, const float *img, int64_t ih0, int64_t iw0, int alpha,
-                          int64_t nc, float *restrict buf) {
+static void window_table(const c4j_conv2d_desc *d, const float *img, int64_t ih0, int64_t iw0, int alpha,
+                         int64_t c0, int64_t nc, float *restrict buf, const float *zeros, const float **px) {
     const int64_t sh = d->in_stride[1], sw = d->in_stride[2], sc = d->in_stride[3];
     for (int r = 0; r < alpha; r++) {
         const int64_t ih = ih0 + r;
         for (int s = 0; s < alpha; s++) {
             const int64_t iw = iw0 + s;
-            float *restrict dst = buf + (r * alpha + s) * CB;
+            const int k = r * alpha + s;
             if (ih < 0 || ih >= d->in_h || iw < 0 || iw >= d->in_w) {
-                memset(dst, 0, (size_t)nc * sizeof(float));
+                px[k] = zeros;
+            } else if (sc == 1) {
+                px[k] = img + ih * sh + iw * sw + c0;
             } else {
-                const float *src = img + ih * sh + iw * sw;
-                if (sc == 1) memcpy(dst, src, (size_t)nc * sizeof(float));
-                else
-                    for (int64_t c = 0; c < nc; c++) dst[c] = src[c * sc];
+                const float *src = img + ih * sh + iw * sw + c0 * sc;
+                float *dst = buf + k * CB;
+                for (int64_t c = 0; c < nc; c++) dst[c] = src[c * sc];
+                px[k] = dst;
             }
+        }
+    }
+}
+
+/* Per-call state shared by the three stages of a block. */
+typedef struct {
+    const c4j_conv2d_desc *d;
+    wplan p;
+    float *V, *M;            /* V[t][xi][c] (row of npts*K per tile), M[t][xi][o] (npts*N per tile) */
+    float *buf;              /* window copy when channels are strided: [npts][CB] */
+    const float *zeros;      /* CB zeros: pixels outside the image */
+    float *scratch;          /* [16][CB]: outputs past the border */
+    int mode;                /* epilogue */
+} wrun;
+
+/* Input transform of tiles [t0, t0 + nt) of group g into V. */
+static void input_stage(const wrun *w, const float *in, int64_t g, int64_t t0, int64_t nt) {
+    const c4j_conv2d_desc *d = w->d;
+    const int m = w->p.m, alpha = w->p.alpha, npts = w->p.npts;
+    const int64_t K = w->p.cin_g, vrow = npts * K;
+    const int64_t sn = d->in_stride[0], sh = d->in_stride[1], sw = d->in_stride[2], sc = d->in_stride[3];
+    const float *in_g = in + g * K * sc;
+    for (int64_t t = 0; t < nt; t++) {
+        const int64_t tg = t0 + t, n = tg / w->p.tiles_img, r = tg % w->p.tiles_img;
+        const int64_t ih0 = (r / w->p.tiles_w) * m - d->pad_top, iw0 = (r % w->p.tiles_w) * m - d->pad_left;
+        const float *img = in_g + n * sn;
+        /* contiguous channels and the whole window inside the image: read in place */
+        const int inside = sc == 1 && ih0 >= 0 && iw0 >= 0 && ih0 + alpha <= d->in_h && iw0 + alpha <= d->in_w;
+        const float *px[36];
+        if (inside)
+            for (int i = 0; i < alpha; i++)
+                for (int j = 0; j < alpha; j++) px[i * alpha + j] = img + (ih0 + i) * sh + (iw0 + j) * sw;
+        for (int64_t c0 = 0; c0 < K; c0 += CB) {
+            const int64_t nc = C4J_MIN(CB, K - c0);
+            const float *pc[36];
+            if (inside)
+                for (int k = 0; k < npts; k++) pc[k] = px[k] + c0;
+            else
+                window_table(d, img, ih0, iw0, alpha, c0, nc, w->buf, w->zeros, pc);
+            if (alpha == 6) in_f4(pc, w->V + t * vrow + c0, K, nc);
+            else in_f2(pc, w->V + t * vrow + c0, K, nc);
+        }
+    }
+}
+
+/* M_xi = V_xi U_xi for every transform point: the only multiply-adds over channels. */
+static void multiply_stage(const wrun *w, const c4j_blas *blas, const float *prepared, int64_t g, int64_t nt) {
+    const int npts = w->p.npts;
+    const int64_t K = w->p.cin_g, N = w->p.cout_g, slice = w->p.n_slice;
+    const float *Ug = prepared + g * npts * K * N;
+    for (int xi = 0; xi < npts; xi++)
+        for (int64_t n0 = 0; n0 < N; n0 += slice)
+            blas->sgemm(C4J_ROW_MAJOR, C4J_NO_TRANS, C4J_NO_TRANS, (int)nt, (int)C4J_MIN(slice, N - n0), (int)K,
+                        1.0f, w->V + xi * K, (int)(npts * K), Ug + xi * K * N + n0, (int)N, 0.0f,
+                        w->M + xi * N + n0, (int)(npts * N));
+}
+
+/* Output transform of tiles [t0, t0 + nt) of group g from M, with the epilogue, clipped at the border. */
+static void output_stage(const wrun *w, const float *bias, float *out, int64_t g, int64_t t0, int64_t nt) {
+    const c4j_conv2d_desc *d = w->d;
+    const int m = w->p.m, alpha = w->p.alpha;
+    const int64_t N = w->p.cout_g, mrow = w->p.npts * N;
+    const int64_t on = d->out_stride[0], oh_s = d->out_stride[1], ow_s = d->out_stride[2];
+    for (int64_t t = 0; t < nt; t++) {
+        const int64_t tg = t0 + t, n = tg / w->p.tiles_img, r = tg % w->p.tiles_img;
+        const int64_t oh0 = (r / w->p.tiles_w) * m, ow0 = (r % w->p.tiles_w) * m;
+        /* per row/column of the tile: 0 outside the output, 1 written from the transform, 2 an
+           output whose 3x3 window holds padding only: set to exactly the epilogue of 0 (the
+           transform would leave rounding noise from the tile's other inputs there) */
+        int live_r[4], live_c[4], dead = 0;
+        for (int i = 0; i < m; i++) {
+            const int64_t oh = oh0 + i, ow = ow0 + i;
+            live_r[i] = oh >= d->out_h ? 0 : (oh + 2 < d->pad_top || oh - d->pad_top >= d->in_h) ? 2 : 1;
+            live_c[i] = ow >= d->out_w ? 0 : (ow + 2 < d->pad_left || ow - d->pad_left >= d->in_w) ? 2 : 1;
+            dead |= live_r[i] == 2 || live_c[i] == 2;
+        }
+        float *o = out + n * on + oh0 * oh_s + ow0 * ow_s + g * N;
+        for (int64_t c0 = 0; c0 < N; c0 += CB) {
+            const int64_t nc = C4J_MIN(CB, N - c0);
+            float *dst[16];
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < m; j++)
+                    dst[i * m + j] = live_r[i] == 1 && live_c[j] == 1 ? o + i * oh_s + j * ow_s + c0
+                                                                      : w->scratch + (i * m + j) * CB;
+            const float *bb = d->has_bias ? bias + g * N + c0 : NULL;
+            if (alpha == 6) out_f4(w->M + t * mrow + c0, N, dst, bb, w->mode, nc);
+            else out_f2(w->M + t * mrow + c0, N, dst, bb, w->mode, nc);
+            if (dead)
+                for (int i = 0; i < m; i++)
+                    for (int j = 0; j < m; j++)
+                        if (live_r[i] && live_c[j] && (live_r[i] == 2 || live_c[j] == 2))
+                            padding_only(o + i * oh_s + j * ow_s + c0, bb, w->mode, nc);
         }
     }
 }
 
 void c4j_winograd_run(const c4j_blas *blas, const c4j_conv2d_desc *d, c4j_algo algo, const float *in,
                       const float *prepared, const float *bias, float *out, float *ws, int64_t u0, int64_t u1) {
-    wplan p;
-    if (!make_plan(d, tile_m(algo), &p)) return; /* unreachable: supports() checked it */
-    const int m = p.m, alpha = p.alpha, npts = p.npts;
-    const int64_t K = p.cin_g, N = p.cout_g;
-    float *V = ws, *M = V + npts * p.v_stride, *buf = M + npts * p.m_stride, *scratch = buf + npts * CB;
-    const int64_t sn = d->in_stride[0], sh = d->in_stride[1], sw = d->in_stride[2], sc = d->in_stride[3];
-    const int64_t on = d->out_stride[0], oh_s = d->out_stride[1], ow_s = d->out_stride[2];
-    const int mode = (d->has_bias ? EPI_BIAS : 0) | (d->activation == C4J_ACT_RELU ? EPI_RELU : 0) |
-                     (d->activation == C4J_ACT_RELU6 ? EPI_RELU6 : 0);
-
+    wrun w;
+    w.d = d;
+    if (!make_plan(d, tile_m(algo), &w.p)) return; /* unreachable: supports() checked it */
+    w.V = ws;
+    w.M = w.V + round_up(w.p.T * w.p.npts * w.p.cin_g, 16);
+    w.buf = w.M + round_up(w.p.T * w.p.npts * w.p.cout_g, 16);
+    float *zeros = w.buf + w.p.npts * CB;
+    memset(zeros, 0, CB * sizeof(float));
+    w.zeros = zeros;
+    w.scratch = zeros + CB;
+    w.mode = (d->has_bias ? EPI_BIAS : 0) | (d->activation == C4J_ACT_RELU ? EPI_RELU : 0) |
+             (d->activation == C4J_ACT_RELU6 ? EPI_RELU6 : 0);
+    /* unit = (block, group), blocks of T tiles in (n, tile row, tile column) order */
     for (int64_t u = u0; u < u1; u++) {
         const int64_t b = u / d->groups, g = u % d->groups;
-        const int64_t t0 = b * p.T, nt = C4J_MIN(p.T, p.tiles - t0);
-        const float *in_g = in + g * K * sc;
-
-        /* gather + input transform: V_xi[t][c] */
-        for (int64_t t = 0; t < nt; t++) {
-            const int64_t tg = t0 + t, n = tg / p.tiles_img, r = tg % p.tiles_img;
-            const int64_t ih0 = (r / p.tiles_w) * m - d->pad_top, iw0 = (r % p.tiles_w) * m - d->pad_left;
-            const float *img = in_g + n * sn;
-            const int inside = sc == 1 && ih0 >= 0 && iw0 >= 0 && ih0 + alpha <= d->in_h && iw0 + alpha <= d->in_w;
-            for (int64_t c0 = 0; c0 < K; c0 += CB) {
-                const int64_t nc = C4J_MIN(CB, K - c0);
-                const float *src = buf;
-                int64_t rs = alpha * CB, cs = CB;
-                if (inside) {
-                    src = img + ih0 * sh + iw0 * sw + c0;
-                    rs = sh;
-                    cs = sw;
-                } else {
-                    gather_window(d, img + c0 * sc, ih0, iw0, alpha, nc, buf);
-                }
-                if (alpha == 6) in_f4(src, rs, cs, V + t * K + c0, p.v_stride, nc);
-                else in_f2(src, rs, cs, V + t * K + c0, p.v_stride, nc);
-            }
-        }
-
-        /* one product per transform point (sliced over output channels when N is large) */
-        const float *Ug = prepared + g * npts * K * N;
-        for (int xi = 0; xi < npts; xi++)
-            for (int64_t n0 = 0; n0 < N; n0 += p.n_slice)
-                blas->sgemm(C4J_ROW_MAJOR, C4J_NO_TRANS, C4J_NO_TRANS, (int)nt, (int)C4J_MIN(p.n_slice, N - n0),
-                            (int)K, 1.0f, V + xi * p.v_stride, (int)K, Ug + xi * K * N + n0, (int)N, 0.0f,
-                            M + xi * p.m_stride + n0, (int)N);
-
-        /* output transform + bias/activation, clipped at the bottom/right border */
-        for (int64_t t = 0; t < nt; t++) {
-            const int64_t tg = t0 + t, n = tg / p.tiles_img, r = tg % p.tiles_img;
-            const int64_t oh0 = (r / p.tiles_w) * m, ow0 = (r % p.tiles_w) * m;
-            /* per row/column of the tile: 0 outside the output, 1 written from the transform,
-               2 an output whose window holds padding only: exactly the bias, set below (the
-               transform would leave rounding noise of the tile's other inputs there) */
-            int live_r[4], live_c[4], dead = 0;
-            for (int i = 0; i < m; i++) {
-                const int64_t oh = oh0 + i, ow = ow0 + i;
-                live_r[i] = oh >= d->out_h ? 0 : (oh + 2 < d->pad_top || oh - d->pad_top >= d->in_h) ? 2 : 1;
-                live_c[i] = ow >= d->out_w ? 0 : (ow + 2 < d->pad_left || ow - d->pad_left >= d->in_w) ? 2 : 1;
-                dead |= live_r[i] == 2 || live_c[i] == 2;
-            }
-            float *o = out + n * on + oh0 * oh_s + ow0 * ow_s + g * N;
-            for (int64_t c0 = 0; c0 < N; c0 += CB) {
-                const int64_t nc = C4J_MIN(CB, N - c0);
-                float *dst[16];
-                for (int i = 0; i < m; i++)
-                    for (int j = 0; j < m; j++)
-                        dst[i * m + j] = live_r[i] == 1 && live_c[j] == 1 ? o + i * oh_s + j * ow_s + c0
-                                                                          : scratch + (i * m + j) * CB;
-                const float *bb = d->has_bias ? bias + g * N + c0 : NULL;
-                if (alpha == 6) out_f4(M + t * N + c0, p.m_stride, dst, bb, mode, nc);
-                else out_f2(M + t * N + c0, p.m_stride, dst, bb, mode, nc);
-                if (dead)
-                    for (int i = 0; i < m; i++)
-                        for (int j = 0; j < m; j++)
-                            if (live_r[i] && live_c[j] && (live_r[i] == 2 || live_c[j] == 2))
-                                padding_only(o + i * oh_s + j * ow_s + c0, bb, mode, nc);
-            }
-        }
+        const int64_t t0 = b * w.p.T, nt = C4J_MIN(w.p.T, w.p.tiles - t0);
+        input_stage(&w, in, g, t0, nt);
+        multiply_stage(&w, blas, prepared, g, nt);
+        output_stage(&w, bias, out, g, t0, nt);
     }
 }

@@ -154,11 +154,13 @@ static void run_case(uint64_t *rng, int case_no) {
 int main(void) {
     real_blas = t_blas();
     uint64_t rng = 12345;
-    for (int i = 0; i < 600; i++) run_case(&rng, i);
+    for (int i = 0; i < 1200; i++) run_case(&rng, i);
     for (size_t a = 0; a < N_ALGOS; a++)
         printf("algo %d: %d cases\n", ALGOS[a], runs_per_algo[ALGOS[a]]);
     T_CHECK(runs_per_algo[C4J_ALGO_GEMM_TILED] > 300, "too few tiled cases");
     T_CHECK(runs_per_algo[C4J_ALGO_GEMM_DIRECT] > 30, "too few direct cases");
+    T_CHECK(runs_per_algo[C4J_ALGO_WINOGRAD_2X2] > 250, "too few Winograd 2x2 cases");
+    T_CHECK(runs_per_algo[C4J_ALGO_WINOGRAD_4X4] > 250, "too few Winograd 4x4 cases");
     T_CHECK(c4j_allocated_bytes() == 0, "%lld bytes still allocated", (long long)c4j_allocated_bytes());
     if (t_failures) fprintf(stderr, "%d failures\n", t_failures);
     return t_failures ? 1 : 0;
