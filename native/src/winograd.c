@@ -173,27 +173,33 @@ static const double G4[6][3] = {
     {0, 0, 1.0 / 2},
 };
 
-/* U[g][xi][c][o] = (G w G^T)[xi] for the (optionally 180-degree rotated) 3x3 kernel w of (c, o) */
+/* U[g][xi][c][o] = (G w G^T)[xi] for the (optionally 180-degree rotated) 3x3 kernel w of (c, o),
+   in double and rounded once; 64 output channels at a time so the loops over o vectorise */
 void c4j_winograd_prepare(const c4j_conv2d_desc *d, c4j_algo algo, const float *filter, float *prepared) {
     const int alpha = tile_m(algo) + 2, npts = alpha * alpha;
     const double(*G)[3] = alpha == 6 ? G4 : G2;
     const int64_t cin_g = c4j_cin_g(d), cout_g = c4j_cout_g(d), oc = d->out_c;
+    double w[3][3][64], t[6][3][64];
     for (int64_t g = 0; g < d->groups; g++)
         for (int64_t c = 0; c < cin_g; c++)
-            for (int64_t o = 0; o < cout_g; o++) {
-                double w[3][3], t[6][3];
+            for (int64_t o0 = 0; o0 < cout_g; o0 += 64) {
+                const int64_t no = C4J_MIN(64, cout_g - o0);
                 for (int kh = 0; kh < 3; kh++)
                     for (int kw = 0; kw < 3; kw++) {
                         const int fh = d->flip ? 2 - kh : kh, fw = d->flip ? 2 - kw : kw;
-                        w[kh][kw] = filter[((fh * 3 + fw) * cin_g + c) * oc + g * cout_g + o];
+                        const float *f = filter + ((fh * 3 + fw) * cin_g + c) * oc + g * cout_g + o0;
+                        for (int64_t o = 0; o < no; o++) w[kh][kw][o] = f[o];
                     }
                 for (int i = 0; i < alpha; i++)
-                    for (int b = 0; b < 3; b++) t[i][b] = G[i][0] * w[0][b] + G[i][1] * w[1][b] + G[i][2] * w[2][b];
-                float *u = prepared + (g * npts * cin_g + c) * cout_g + o;
+                    for (int b = 0; b < 3; b++)
+                        for (int64_t o = 0; o < no; o++)
+                            t[i][b][o] = G[i][0] * w[0][b][o] + G[i][1] * w[1][b][o] + G[i][2] * w[2][b][o];
                 for (int i = 0; i < alpha; i++)
-                    for (int j = 0; j < alpha; j++)
-                        u[(int64_t)(i * alpha + j) * cin_g * cout_g] =
-                            (float)(t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2]);
+                    for (int j = 0; j < alpha; j++) {
+                        float *u = prepared + ((g * npts + i * alpha + j) * cin_g + c) * cout_g + o0;
+                        for (int64_t o = 0; o < no; o++)
+                            u[o] = (float)(t[i][0][o] * G[j][0] + t[i][1][o] * G[j][1] + t[i][2][o] * G[j][2]);
+                    }
             }
 }
 
