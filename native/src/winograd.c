@@ -128,6 +128,8 @@ static int make_plan(const c4j_conv2d_desc *d, int m, wplan *p) {
         const int64_t blocks = c4j_ceil_div(p->tiles, T);
         T = C4J_MIN(T, C4J_MIN(round_up(c4j_ceil_div(p->tiles, blocks), 4), p->tiles));
     }
+    /* fewer tiles than planned (small images): wider slices stream U better (64 measured best) */
+    if (slice < N && slice < 64 && T * C4J_MIN(N, 64) * K <= SMALL_MNK) slice = C4J_MIN(N, 64);
     p->T = T;
     p->blocks = p->tiles > 0 ? c4j_ceil_div(p->tiles, T) : 0;
     p->n_slice = slice;
