@@ -185,7 +185,7 @@ int main(int argc, char **argv) {
             c4j_free(c.ws);
             c4j_free(prep);
         }
-        printf("%-20s | %7.3f %8.1f | %7.3f %8.1f | %7.3f %8.1f %5.0f%% | %7.3f %8.1f %5.0f%% | %6.2f %6.2f | %6.2f %6.2f\n",
+        printf("%-20s | %8.4f %7.1f | %8.4f %7.1f | %8.4f %7.1f %5.0f%% | %8.4f %7.1f %5.0f%% | %6.2f %6.2f | %6.2f %6.2f\n",
                L->name, t_gemm * 1e3, flops / t_gemm * 1e-9, t_algo[0] * 1e3, flops / t_algo[0] * 1e-9,
                t_algo[1] * 1e3, flops / t_algo[1] * 1e-9, share[1] * 100, t_algo[2] * 1e3, flops / t_algo[2] * 1e-9,
                share[2] * 100, t_algo[0] / t_algo[1], t_algo[0] / t_algo[2], t_gemm / t_algo[1], t_gemm / t_algo[2]);

@@ -34,9 +34,7 @@
 #include "internal.h"
 
 /* Channels per call of the transform kernels: their temporaries (alpha^2 x CB floats) stay in L1. */
-#ifndef CB
 #define CB 64
-#endif
 
 /*
  * Block size. OpenBLAS's SkylakeX sgemm (the one conv4j binds on AVX-512 CPUs) runs products with
@@ -45,22 +43,12 @@
  * packing of U is paid per call). So T tiles x n_slice output channels x Cin_g stays within
  * SMALL_MNK when that leaves T >= MIN_T; otherwise the output channels are sliced so it does.
  */
-#ifndef SMALL_MNK
 #define SMALL_MNK 1000000
-#endif
-#ifndef MIN_T
 #define MIN_T 8
-#endif
-#ifndef MAX_T
 #define MAX_T 1024
-#endif
 /* V + M of one block kept around this (L2) when U is small enough to stay in cache between blocks */
-#ifndef WS_SOFT_BYTES
 #define WS_SOFT_BYTES (1 << 20)
-#endif
-#ifndef U_CACHED_BYTES
 #define U_CACHED_BYTES (8 << 20)
-#endif
 #define WS_MAX_BYTES (16 << 20)
 
 typedef struct {
