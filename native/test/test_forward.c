@@ -115,6 +115,13 @@ static void run_case(uint64_t *rng, int case_no) {
             double expect = (double)d.batch * d.out_h * d.out_w * d.out_c * kh * kw * cg;
             T_CHECK(sgemm_macs == expect, "algo %d: sgemm did %.0f MACs, the convolution has %.0f",
                     ALGOS[a], sgemm_macs, expect);
+        } else if (ALGOS[a] == C4J_ALGO_WINOGRAD_2X2 || ALGOS[a] == C4J_ALGO_WINOGRAD_4X4) {
+            /* one product per transform point of every m x m output tile */
+            const int64_t m = ALGOS[a] == C4J_ALGO_WINOGRAD_4X4 ? 4 : 2;
+            double expect = (double)d.batch * ((d.out_h + m - 1) / m) * ((d.out_w + m - 1) / m) * (m + 2) *
+                            (m + 2) * cg * og * groups;
+            T_CHECK(sgemm_macs == expect, "algo %d: sgemm did %.0f MACs, expected %.0f", ALGOS[a], sgemm_macs,
+                    expect);
         } else {
             T_CHECK(sgemm_macs > 0, "algo %d ran no sgemm", ALGOS[a]);
         }
