@@ -19,6 +19,9 @@ c4j_status c4j_conv2d_supports(const c4j_conv2d_desc *d, c4j_algo algo) {
     }
     case C4J_ALGO_FFT:
         return c4j_fft_supported(d) ? C4J_OK : C4J_ERR_UNSUPPORTED;
+    case C4J_ALGO_WINOGRAD_2X2:
+    case C4J_ALGO_WINOGRAD_4X4:
+        return c4j_winograd_applicable(d, algo) ? C4J_OK : C4J_ERR_UNSUPPORTED;
     default:
         return C4J_ERR_UNSUPPORTED;
     }
@@ -30,6 +33,8 @@ int64_t c4j_conv2d_units(const c4j_conv2d_desc *d, c4j_algo algo) {
     case C4J_ALGO_GEMM_DIRECT: return c4j_gemm_direct_units(d);
     case C4J_ALGO_GEMM_TILED: return c4j_gemm_tiled_units(d);
     case C4J_ALGO_FFT: return c4j_fft_units(d);
+    case C4J_ALGO_WINOGRAD_2X2:
+    case C4J_ALGO_WINOGRAD_4X4: return c4j_winograd_units(d, algo);
     default: return 0;
     }
 }
@@ -40,14 +45,19 @@ int64_t c4j_conv2d_workspace_bytes(const c4j_conv2d_desc *d, c4j_algo algo) {
     case C4J_ALGO_GEMM_DIRECT: return 0;
     case C4J_ALGO_GEMM_TILED: return c4j_gemm_tiled_workspace(d);
     case C4J_ALGO_FFT: return c4j_fft_workspace(d);
+    case C4J_ALGO_WINOGRAD_2X2:
+    case C4J_ALGO_WINOGRAD_4X4: return c4j_winograd_workspace(d, algo);
     default: return -1;
     }
 }
 
 int64_t c4j_conv2d_prepared_floats(const c4j_conv2d_desc *d, c4j_algo algo) {
-    (void)d;
     switch (algo) {
     case C4J_ALGO_FFT: return c4j_conv2d_supports(d, algo) == C4J_OK ? c4j_fft_prepared_floats(d) : 0;
+    case C4J_ALGO_WINOGRAD_2X2:
+    case C4J_ALGO_WINOGRAD_4X4:
+        /* U = G g G^T per transform point: depends on the filter, groups, channels and flip only */
+        return c4j_conv2d_supports(d, algo) == C4J_OK ? c4j_winograd_prepared_floats(d, algo) : 0;
     default: return 0; /* the GEMM algorithms read the HWIO filter as it is */
     }
 }
@@ -58,12 +68,16 @@ c4j_status c4j_conv2d_prepare(const c4j_conv2d_desc *d, c4j_algo algo, const flo
         return c4j_fail(C4J_ERR_UNSUPPORTED, err, err_len, "algorithm %d cannot run this convolution",
                         (int)algo);
     if (c4j_conv2d_prepared_floats(d, algo) == 0) return C4J_OK;
+    if (filter == NULL || prepared == NULL)
+        return c4j_fail(C4J_ERR_ARG, err, err_len, "null filter or prepared buffer");
     switch (algo) {
     case C4J_ALGO_FFT: c4j_fft_prepare(d, filter, prepared); return C4J_OK;
+    case C4J_ALGO_WINOGRAD_2X2:
+    case C4J_ALGO_WINOGRAD_4X4:
+        c4j_winograd_prepare(d, algo, filter, prepared);
+        return C4J_OK;
     default: break;
     }
-    (void)filter;
-    (void)prepared;
     return c4j_fail(C4J_ERR_UNSUPPORTED, err, err_len, "algorithm %d has no prepared form", (int)algo);
 }
 
@@ -98,6 +112,10 @@ c4j_status c4j_conv2d_forward(const c4j_blas *blas, const c4j_conv2d_desc *d, c4
     case C4J_ALGO_FFT:
         c4j_fft_run(blas, d, in, prepared, bias, out, workspace, unit_begin, unit_end);
         return C4J_OK;
+    case C4J_ALGO_WINOGRAD_2X2:
+    case C4J_ALGO_WINOGRAD_4X4:
+        c4j_winograd_run(blas, d, algo, in, prepared, bias, out, workspace, unit_begin, unit_end);
+        return C4J_OK;
     default:
         return C4J_ERR_UNSUPPORTED;
     }
@@ -110,6 +128,9 @@ double c4j_conv2d_estimate_seconds(const c4j_conv2d_desc *d, c4j_algo algo, int 
     case C4J_ALGO_GEMM_DIRECT: return c4j_gemm_direct_estimate(d);
     case C4J_ALGO_GEMM_TILED: return c4j_gemm_tiled_estimate(d);
     case C4J_ALGO_FFT: return c4j_fft_estimate(d) + (include_prepare ? c4j_fft_prepare_estimate(d) : 0);
+    case C4J_ALGO_WINOGRAD_2X2:
+    case C4J_ALGO_WINOGRAD_4X4:
+        return c4j_winograd_estimate(d, algo) + (include_prepare ? c4j_winograd_prepare_estimate(d, algo) : 0);
     default: return -1;
     }
 }

@@ -34,6 +34,8 @@ double c4j_gemm_direct_estimate(const c4j_conv2d_desc *d);
 double c4j_gemm_tiled_estimate(const c4j_conv2d_desc *d);
 double c4j_fft_estimate(const c4j_conv2d_desc *d);
 double c4j_fft_prepare_estimate(const c4j_conv2d_desc *d);
+double c4j_winograd_estimate(const c4j_conv2d_desc *d, c4j_algo algo);
+double c4j_winograd_prepare_estimate(const c4j_conv2d_desc *d, c4j_algo algo);
 
 /* Algorithm entry points (conv2d.c dispatches to them). */
 int64_t c4j_gemm_direct_units(const c4j_conv2d_desc *d);
@@ -54,5 +56,15 @@ int64_t c4j_fft_prepared_floats(const c4j_conv2d_desc *d);
 void c4j_fft_prepare(const c4j_conv2d_desc *d, const float *filter, float *prepared);
 void c4j_fft_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in, const float *prepared,
                  const float *bias, float *out, float *workspace, int64_t u0, int64_t u1);
+
+/* Winograd F(2x2,3x3) (C4J_ALGO_WINOGRAD_2X2) and F(4x4,3x3) (C4J_ALGO_WINOGRAD_4X4), winograd.c */
+int c4j_winograd_applicable(const c4j_conv2d_desc *d, c4j_algo algo);
+int64_t c4j_winograd_units(const c4j_conv2d_desc *d, c4j_algo algo);
+int64_t c4j_winograd_workspace(const c4j_conv2d_desc *d, c4j_algo algo);
+int64_t c4j_winograd_prepared_floats(const c4j_conv2d_desc *d, c4j_algo algo);
+void c4j_winograd_prepare(const c4j_conv2d_desc *d, c4j_algo algo, const float *filter, float *prepared);
+void c4j_winograd_run(const c4j_blas *blas, const c4j_conv2d_desc *d, c4j_algo algo, const float *in,
+                      const float *prepared, const float *bias, float *out, float *workspace, int64_t u0,
+                      int64_t u1);
 
 #endif

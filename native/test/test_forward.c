@@ -130,6 +130,13 @@ static void check_case(c4j_conv2d_desc *dp, uint64_t *rng, int case_no) {
             double expect = (double)d.batch * d.out_h * d.out_w * d.out_c * kh * kw * cg;
             T_CHECK(sgemm_macs == expect, "algo %d: sgemm did %.0f MACs, the convolution has %.0f",
                     ALGOS[a], sgemm_macs, expect);
+        } else if (ALGOS[a] == C4J_ALGO_WINOGRAD_2X2 || ALGOS[a] == C4J_ALGO_WINOGRAD_4X4) {
+            /* one product per transform point of every m x m output tile */
+            const int64_t m = ALGOS[a] == C4J_ALGO_WINOGRAD_4X4 ? 4 : 2;
+            double expect = (double)d.batch * ((d.out_h + m - 1) / m) * ((d.out_w + m - 1) / m) * (m + 2) *
+                            (m + 2) * cg * d.out_c;
+            T_CHECK(sgemm_macs == expect, "algo %d: sgemm did %.0f MACs, expected %.0f", ALGOS[a], sgemm_macs,
+                    expect);
         } else {
             T_CHECK(sgemm_macs > 0, "algo %d ran no sgemm", ALGOS[a]);
         }
@@ -169,7 +176,7 @@ static void check_case(c4j_conv2d_desc *dp, uint64_t *rng, int case_no) {
 int main(void) {
     real_blas = t_blas();
     uint64_t rng = 12345;
-    for (int i = 0; i < 600; i++) run_case(&rng, i);
+    for (int i = 0; i < 1200; i++) run_case(&rng, i);
     wide_images = 1;
     for (int i = 0; i < 200; i++) run_case(&rng, i);
     /* regression: a tile of 768 rows ends one pixel into an output row whose first three windows
@@ -181,6 +188,8 @@ int main(void) {
         printf("algo %d: %d cases\n", ALGOS[a], runs_per_algo[ALGOS[a]]);
     T_CHECK(runs_per_algo[C4J_ALGO_GEMM_TILED] > 300, "too few tiled cases");
     T_CHECK(runs_per_algo[C4J_ALGO_GEMM_DIRECT] > 30, "too few direct cases");
+    T_CHECK(runs_per_algo[C4J_ALGO_WINOGRAD_2X2] > 250, "too few Winograd 2x2 cases");
+    T_CHECK(runs_per_algo[C4J_ALGO_WINOGRAD_4X4] > 250, "too few Winograd 4x4 cases");
     T_CHECK(c4j_allocated_bytes() == 0, "%lld bytes still allocated", (long long)c4j_allocated_bytes());
     if (t_failures) fprintf(stderr, "%d failures\n", t_failures);
     return t_failures ? 1 : 0;

@@ -1,0 +1,589 @@
+/*
+ * Winograd minimal filtering F(2x2,3x3) and F(4x4,3x3) for 3x3, stride 1, dilation 1.
+ *
+ * The output is cut into tiles of m x m pixels (m = 2 or 4); each reads an alpha x alpha input
+ * window (alpha = m + 2). With the transform matrices BT (alpha x alpha), G (alpha x 3) and
+ * AT (m x alpha), a tile is  Y = AT [ sum_c (G g_c G^T) .* (BT d_c B) ] A : per transform point
+ * xi = (i, j) the sum over input channels is a matrix product, so a block of T tiles runs as one
+ * sgemm per point:  M_xi[T x Cout_g] = V_xi[T x Cin_g] * U_xi[Cin_g x Cout_g].
+ *
+ *  - U (the prepared filter, [group][xi][Cin_g][Cout_g]) is computed once, in double, from the
+ *    HWIO filter (c4j_conv2d_prepare); it depends on the filter, groups, channels and flip only.
+ *  - Per block: the input transform writes V, tile-major ([t][xi][c]: a tile's points are one
+ *    contiguous run, V_xi is rows of stride alpha^2*Cin_g); interior windows are read in place,
+ *    border windows through a table of pixel pointers with a zero pixel for the padding (and a
+ *    copy when channels are strided). Then the sgemm calls, then the output transform, with bias
+ *    and activation fused, straight into the output view; pixels past out_h/out_w are skipped.
+ *    The transforms are vector loops over channels, cloned for AVX-512 / AVX2+FMA / baseline.
+ *
+ * Numerics. F(2,3) uses points {0, 1, -1, inf}. F(4,3) uses {0, 1, -1, 1/2, -2, inf}: over random
+ * data in float32 its error is about 2.5x smaller than with {0, 1, -1, 2, -2, inf} (Lavin's) or
+ * {0, 1, -1, 1/2, -1/2, inf} (see native/tools/winograd_points.py), for a few more additions in
+ * the input transform. The rows of BT are scaled to small integers and the scale moved into G,
+ * which is applied in double. An output's rounding error follows the magnitude of its whole tile
+ * window, not just of its own 3x3 window, so outputs whose window is padding only are written
+ * exactly (the epilogue of 0). Likewise an Inf or NaN input reaches every output of its tile(s).
+ *
+ * Work units are (block of T tiles, group); T depends only on the descriptor, so any split of
+ * units over threads gives bit-identical results. The workspace holds V and M for one block.
+ */
+#include <limits.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* Channels per call of the transform kernels: their temporaries (alpha^2 x CB floats) stay in L1. */
+#define CB 64
+
+/*
+ * Block size. OpenBLAS's SkylakeX sgemm (the one conv4j binds on AVX-512 CPUs) runs products with
+ * M*N*K <= 1e6 through an unpacked "small matrix" kernel that reaches ~190-220 GFLOP/s on these
+ * shapes even for M of 8..64, while its packed path needs M in the hundreds to approach that (its
+ * packing of U is paid per call). So T tiles x n_slice output channels x Cin_g stays within
+ * SMALL_MNK when that leaves T >= MIN_T; otherwise the output channels are sliced so it does.
+ */
+#define SMALL_MNK 1000000
+#define MIN_T 8
+#define MAX_T 1024
+/* V + M of one block kept around this (L2) when U is small enough to stay in cache between blocks */
+#define WS_SOFT_BYTES (1 << 20)
+#define U_CACHED_BYTES (8 << 20)
+#define WS_MAX_BYTES (16 << 20)
+
+typedef struct {
+    int m, alpha, npts;            /* outputs per tile side, input window side, alpha^2 */
+    int64_t cin_g, cout_g;
+    int64_t tiles_h, tiles_w, tiles_img, tiles;
+    int64_t T, blocks;             /* tiles per block, blocks */
+    int64_t n_slice;               /* output channels per sgemm call */
+    int64_t ws_floats;             /* V, M, gather buffer, zeros, scratch for clipped outputs */
+} wplan;
+
+static int64_t round_up(int64_t a, int64_t b) { return c4j_ceil_div(a, b) * b; }
+
+/* V [T][npts][K] and M [T][npts][N] (a tile's transformed points contiguous), gather buffer
+   [npts][CB], a zero pixel [CB], scratch for clipped outputs [16][CB] */
+static int64_t ws_floats_for(const wplan *p, int64_t T) {
+    return round_up(T * p->npts * p->cin_g, 16) + round_up(T * p->npts * p->cout_g, 16) +
+           (int64_t)(p->npts + 1 + 16) * CB;
+}
+
+/* 0 when the workspace would exceed WS_MAX_BYTES even for one tile per block. */
+static int make_plan(const c4j_conv2d_desc *d, int m, wplan *p) {
+    memset(p, 0, sizeof *p);
+    p->m = m;
+    p->alpha = m + 2;
+    p->npts = p->alpha * p->alpha;
+    p->cin_g = c4j_cin_g(d);
+    p->cout_g = c4j_cout_g(d);
+    p->tiles_h = c4j_ceil_div(d->out_h, m);
+    p->tiles_w = c4j_ceil_div(d->out_w, m);
+    p->tiles_img = p->tiles_h * p->tiles_w;
+    p->tiles = d->batch * p->tiles_img;
+
+    const int64_t K = p->cin_g, N = p->cout_g;
+    if (ws_floats_for(p, 1) * (int64_t)sizeof(float) > WS_MAX_BYTES) return 0;
+
+    int64_t T, slice = N;
+    if (SMALL_MNK / (K * N) >= MIN_T) {
+        T = SMALL_MNK / (K * N);
+    } else {
+        /* slice the output channels so the products stay small with T >= MIN_T */
+        slice = C4J_MIN(N, 32);
+        T = SMALL_MNK / (K * slice);
+        if (T < MIN_T) {
+            slice = C4J_MIN(N, 16);
+            T = SMALL_MNK / (K * slice);
+        }
+        if (T < 4) {
+            /* K alone is too large for the small kernel: packed sgemm on as many tiles as fit */
+            slice = N;
+            T = MAX_T;
+        }
+    }
+    const int64_t per_tile_bytes = (int64_t)p->npts * (K + N) * (int64_t)sizeof(float);
+    const int64_t u_bytes = (int64_t)p->npts * K * N * (int64_t)sizeof(float);
+    if (u_bytes <= U_CACHED_BYTES) T = C4J_MIN(T, WS_SOFT_BYTES / per_tile_bytes);
+    T = C4J_MAX(C4J_MIN(T, MAX_T), 1);
+    if (T >= 8) T = T / 4 * 4;
+    while (T > 1 && ws_floats_for(p, T) * (int64_t)sizeof(float) > WS_MAX_BYTES) T = T > 8 ? T - 4 : T - 1;
+    /* the workspace is sized for T_cap (constant once the batch has T tiles), blocks made even */
+    const int64_t t_cap = C4J_MIN(T, round_up(C4J_MAX(p->tiles, p->tiles_img), 4));
+    p->ws_floats = ws_floats_for(p, t_cap);
+    T = t_cap;
+    if (p->tiles > 0) {
+        const int64_t blocks = c4j_ceil_div(p->tiles, T);
+        T = C4J_MIN(T, C4J_MIN(round_up(c4j_ceil_div(p->tiles, blocks), 4), p->tiles));
+    }
+    /* fewer tiles than planned (small images): wider slices stream U better (64 measured best) */
+    if (slice < N && slice < 64 && T * C4J_MIN(N, 64) * K <= SMALL_MNK) slice = C4J_MIN(N, 64);
+    p->T = T;
+    p->blocks = p->tiles > 0 ? c4j_ceil_div(p->tiles, T) : 0;
+    p->n_slice = slice;
+    return 1;
+}
+
+static int tile_m(c4j_algo algo) { return algo == C4J_ALGO_WINOGRAD_4X4 ? 4 : 2; }
+
+int c4j_winograd_applicable(const c4j_conv2d_desc *d, c4j_algo algo) {
+    wplan p;
+    return d->kernel_h == 3 && d->kernel_w == 3 && d->stride_h == 1 && d->stride_w == 1 &&
+           d->dilation_h == 1 && d->dilation_w == 1 && make_plan(d, tile_m(algo), &p);
+}
+
+int64_t c4j_winograd_units(const c4j_conv2d_desc *d, c4j_algo algo) {
+    wplan p;
+    if (!make_plan(d, tile_m(algo), &p)) return 0;
+    return p.blocks * d->groups;
+}
+
+int64_t c4j_winograd_workspace(const c4j_conv2d_desc *d, c4j_algo algo) {
+    wplan p;
+    if (!make_plan(d, tile_m(algo), &p)) return -1;
+    return p.ws_floats * (int64_t)sizeof(float);
+}
+
+int64_t c4j_winograd_prepared_floats(const c4j_conv2d_desc *d, c4j_algo algo) {
+    const int64_t a = tile_m(algo) + 2;
+    return a * a * c4j_cin_g(d) * d->out_c;
+}
+
+/* ------------------------------------------------------------------ filter transform (double) */
+
+static const double G2[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+
+/* points 0, 1, -1, 1/2, -2, inf; rows scaled to match the integer rows of BT below */
+static const double G4[6][3] = {
+    {1.0 / 2, 0, 0},
+    {1.0 / 6, 1.0 / 6, 1.0 / 6},
+    {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+    {-16.0 / 15, -8.0 / 15, -4.0 / 15},
+    {1.0 / 30, -1.0 / 15, 2.0 / 15},
+    {0, 0, 1.0 / 2},
+};
+
+/* U[g][xi][c][o] = (G w G^T)[xi] for the (optionally 180-degree rotated) 3x3 kernel w of (c, o),
+   in double and rounded once; 64 output channels at a time so the loops over o vectorise */
+void c4j_winograd_prepare(const c4j_conv2d_desc *d, c4j_algo algo, const float *filter, float *prepared) {
+    const int alpha = tile_m(algo) + 2, npts = alpha * alpha;
+    const double(*G)[3] = alpha == 6 ? G4 : G2;
+    const int64_t cin_g = c4j_cin_g(d), cout_g = c4j_cout_g(d), oc = d->out_c;
+    double w[3][3][64], t[6][3][64];
+    for (int64_t g = 0; g < d->groups; g++)
+        for (int64_t c = 0; c < cin_g; c++)
+            for (int64_t o0 = 0; o0 < cout_g; o0 += 64) {
+                const int64_t no = C4J_MIN(64, cout_g - o0);
+                for (int kh = 0; kh < 3; kh++)
+                    for (int kw = 0; kw < 3; kw++) {
+                        const int fh = d->flip ? 2 - kh : kh, fw = d->flip ? 2 - kw : kw;
+                        const float *f = filter + ((fh * 3 + fw) * cin_g + c) * oc + g * cout_g + o0;
+                        for (int64_t o = 0; o < no; o++) w[kh][kw][o] = f[o];
+                    }
+                for (int i = 0; i < alpha; i++)
+                    for (int b = 0; b < 3; b++)
+                        for (int64_t o = 0; o < no; o++)
+                            t[i][b][o] = G[i][0] * w[0][b][o] + G[i][1] * w[1][b][o] + G[i][2] * w[2][b][o];
+                for (int i = 0; i < alpha; i++)
+                    for (int j = 0; j < alpha; j++) {
+                        float *u = prepared + ((g * npts + i * alpha + j) * cin_g + c) * cout_g + o0;
+                        for (int64_t o = 0; o < no; o++)
+                            u[o] = (float)(t[i][0][o] * G[j][0] + t[i][1][o] * G[j][1] + t[i][2][o] * G[j][2]);
+                    }
+            }
+}
+
+/* ------------------------------------------------------------------ transform kernels */
+
+/*
+ * The kernels work on nc <= CB channels, contiguous in memory, of one tile; every loop over c
+ * is a plain vector loop. Hot, so cloned for AVX-512 and AVX2+FMA and picked at load time; the
+ * default clone keeps the library running on any x86-64.
+ */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(CONV4J_NO_CLONES)
+#define HOT __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define HOT
+#endif
+/* the channel loops write several streams (and read the kernel's own temporaries): no loop-carried
+   dependence, which GCC cannot prove for more than a few pointers without runtime checks */
+#if defined(__GNUC__) && !defined(__clang__)
+#define C4J_IVDEP _Pragma("GCC ivdep")
+#else
+#define C4J_IVDEP
+#endif
+
+/* F(2,3) input: pixel (r, s) of the window at px[4r+s][c]; point (i, j) goes to dst[(4i+j)*ds + c] */
+HOT static void in_f2(const float *const *px, float *restrict dst, int64_t ds, int64_t nc) {
+    float t[4][4][CB];
+    for (int j = 0; j < 4; j++) {
+        const float *restrict s0 = px[j], *restrict s1 = px[4 + j], *restrict s2 = px[8 + j],
+                              *restrict s3 = px[12 + j];
+        C4J_IVDEP
+        for (int64_t c = 0; c < nc; c++) {
+            t[0][j][c] = s0[c] - s2[c];
+            t[1][j][c] = s1[c] + s2[c];
+            t[2][j][c] = s2[c] - s1[c];
+            t[3][j][c] = s1[c] - s3[c];
+        }
+    }
+    for (int i = 0; i < 4; i++) {
+        float *restrict d0 = dst + (4 * i) * ds, *restrict d1 = d0 + ds, *restrict d2 = d1 + ds,
+                        *restrict d3 = d2 + ds;
+        C4J_IVDEP
+        for (int64_t c = 0; c < nc; c++) {
+            const float x0 = t[i][0][c], x1 = t[i][1][c], x2 = t[i][2][c], x3 = t[i][3][c];
+            d0[c] = x0 - x2;
+            d1[c] = x1 + x2;
+            d2[c] = x2 - x1;
+            d3[c] = x1 - x3;
+        }
+    }
+}
+
+/*
+ * BT for points 0, 1, -1, 1/2, -2, inf (rows scaled to integers):
+ *   [2 -3 -4  3  2  0]   v0 = 2(d0 - d2 + B) + 3A        with A = d3 - d1, B = d4 - d2
+ *   [0 -2  1  5  2  0]   v1 = 2(A + B) + 3(d2 + d3)
+ *   [0  2 -5  1  2  0]   v2 = 2(B - A) + 3(d3 - d2)
+ *   [0 -2 -1  2  1  0]   v3 = 2A + B
+ *   [0  1 -2 -1  2  0]   v4 = 2B - A
+ *   [0  2 -3 -4  3  2]   v5 = 2(d5 - d3 - A) + 3B
+ */
+#define BT4(x0, x1, x2, x3, x4, x5, v0, v1, v2, v3, v4, v5)           \
+    do {                                                              \
+        const float A_ = (x3) - (x1), B_ = (x4) - (x2);               \
+        v0 = 2.0f * ((x0) - (x2) + B_) + 3.0f * A_;                   \
+        v1 = 2.0f * (A_ + B_) + 3.0f * ((x2) + (x3));                 \
+        v2 = 2.0f * (B_ - A_) + 3.0f * ((x3) - (x2));                 \
+        v3 = 2.0f * A_ + B_;                                          \
+        v4 = 2.0f * B_ - A_;                                          \
+        v5 = 2.0f * ((x5) - (x3) - A_) + 3.0f * B_;                   \
+    } while (0)
+
+/* F(4,3) input: pixel (r, s) at px[6r+s][c]; point (i, j) goes to dst[(6i+j)*ds + c] */
+HOT static void in_f4(const float *const *px, float *restrict dst, int64_t ds, int64_t nc) {
+    float t[6][6][CB];
+    for (int j = 0; j < 6; j++) {
+        const float *restrict s0 = px[j], *restrict s1 = px[6 + j], *restrict s2 = px[12 + j],
+                              *restrict s3 = px[18 + j], *restrict s4 = px[24 + j], *restrict s5 = px[30 + j];
+        C4J_IVDEP
+        for (int64_t c = 0; c < nc; c++) {
+            float v0, v1, v2, v3, v4, v5;
+            BT4(s0[c], s1[c], s2[c], s3[c], s4[c], s5[c], v0, v1, v2, v3, v4, v5);
+            t[0][j][c] = v0;
+            t[1][j][c] = v1;
+            t[2][j][c] = v2;
+            t[3][j][c] = v3;
+            t[4][j][c] = v4;
+            t[5][j][c] = v5;
+        }
+    }
+    for (int i = 0; i < 6; i++) {
+        float *restrict d0 = dst + (6 * i) * ds, *restrict d1 = d0 + ds, *restrict d2 = d1 + ds,
+                        *restrict d3 = d2 + ds, *restrict d4 = d3 + ds, *restrict d5 = d4 + ds;
+        C4J_IVDEP
+        for (int64_t c = 0; c < nc; c++) {
+            float v0, v1, v2, v3, v4, v5;
+            BT4(t[i][0][c], t[i][1][c], t[i][2][c], t[i][3][c], t[i][4][c], t[i][5][c], v0, v1, v2, v3,
+                v4, v5);
+            d0[c] = v0;
+            d1[c] = v1;
+            d2[c] = v2;
+            d3[c] = v3;
+            d4[c] = v4;
+            d5[c] = v5;
+        }
+    }
+}
+
+/* Epilogue modes: bit 0 bias, then activation (c4j_epilogue_rows semantics, NaN included). */
+enum { EPI_BIAS = 1, EPI_RELU = 2, EPI_RELU6 = 4 };
+
+static inline __attribute__((always_inline)) float epi(float v, const float *restrict b, int64_t c, int mode) {
+    if (mode & EPI_BIAS) v += b[c];
+    if (mode & EPI_RELU) v = v > 0.0f ? v : 0.0f;
+    if (mode & EPI_RELU6) {
+        v = v > 0.0f ? v : 0.0f;
+        v = v < 6.0f ? v : 6.0f;
+    }
+    return v;
+}
+
+/* AT for F(2,3): y0 = m0 + m1 + m2, y1 = m1 - m2 - m3 */
+static inline __attribute__((always_inline)) void out_f2_row(const float (*restrict t)[CB], float *restrict o0,
+                                                             float *restrict o1, const float *restrict b,
+                                                             int64_t nc, int mode) {
+    C4J_IVDEP
+    for (int64_t c = 0; c < nc; c++) {
+        const float x0 = t[0][c], x1 = t[1][c], x2 = t[2][c], x3 = t[3][c];
+        o0[c] = epi(x0 + x1 + x2, b, c, mode);
+        o1[c] = epi(x1 - x2 - x3, b, c, mode);
+    }
+}
+
+/* src point (i, j) at src[(4i+j)*ss + c]; output (i, j) to out[2i+j][c] */
+HOT static void out_f2(const float *restrict src, int64_t ss, float *const *out, const float *restrict b,
+                       int mode, int64_t nc) {
+    float t[2][4][CB];
+    for (int j = 0; j < 4; j++) {
+        const float *restrict m0 = src + j * ss, *restrict m1 = m0 + 4 * ss, *restrict m2 = m1 + 4 * ss,
+                              *restrict m3 = m2 + 4 * ss;
+        C4J_IVDEP
+        for (int64_t c = 0; c < nc; c++) {
+            t[0][j][c] = m0[c] + m1[c] + m2[c];
+            t[1][j][c] = m1[c] - m2[c] - m3[c];
+        }
+    }
+    for (int i = 0; i < 2; i++) {
+        float *o0 = out[2 * i], *o1 = out[2 * i + 1];
+        switch (mode) {
+        case 0: out_f2_row(t[i], o0, o1, b, nc, 0); break;
+        case EPI_BIAS: out_f2_row(t[i], o0, o1, b, nc, EPI_BIAS); break;
+        case EPI_RELU: out_f2_row(t[i], o0, o1, b, nc, EPI_RELU); break;
+        case EPI_BIAS | EPI_RELU: out_f2_row(t[i], o0, o1, b, nc, EPI_BIAS | EPI_RELU); break;
+        case EPI_RELU6: out_f2_row(t[i], o0, o1, b, nc, EPI_RELU6); break;
+        default: out_f2_row(t[i], o0, o1, b, nc, EPI_BIAS | EPI_RELU6); break;
+        }
+    }
+}
+
+/*
+ * AT for points 0, 1, -1, 1/2, -2, inf, with s = m1 + m2 and d = m1 - m2:
+ *   y0 = m0 + s + m3 + m4,  y1 = d + m3/2 - 2 m4,  y2 = s + m3/4 + 4 m4,  y3 = d + m3/8 - 8 m4 + m5
+ */
+#define AT4(x0, x1, x2, x3, x4, x5, y0, y1, y2, y3)   \
+    do {                                              \
+        const float s_ = (x1) + (x2), d_ = (x1) - (x2); \
+        y0 = (x0) + s_ + ((x3) + (x4));               \
+        y1 = d_ + 0.5f * (x3) - 2.0f * (x4);          \
+        y2 = s_ + 0.25f * (x3) + 4.0f * (x4);         \
+        y3 = d_ + 0.125f * (x3) - 8.0f * (x4) + (x5); \
+    } while (0)
+
+static inline __attribute__((always_inline)) void out_f4_row(const float (*restrict t)[CB], float *restrict o0,
+                                                             float *restrict o1, float *restrict o2,
+                                                             float *restrict o3, const float *restrict b,
+                                                             int64_t nc, int mode) {
+    C4J_IVDEP
+    for (int64_t c = 0; c < nc; c++) {
+        float y0, y1, y2, y3;
+        AT4(t[0][c], t[1][c], t[2][c], t[3][c], t[4][c], t[5][c], y0, y1, y2, y3);
+        o0[c] = epi(y0, b, c, mode);
+        o1[c] = epi(y1, b, c, mode);
+        o2[c] = epi(y2, b, c, mode);
+        o3[c] = epi(y3, b, c, mode);
+    }
+}
+
+/* src point (i, j) at src[(6i+j)*ss + c]; output (i, j) to out[4i+j][c] */
+HOT static void out_f4(const float *restrict src, int64_t ss, float *const *out, const float *restrict b,
+                       int mode, int64_t nc) {
+    float t[4][6][CB];
+    for (int j = 0; j < 6; j++) {
+        const float *restrict m0 = src + j * ss, *restrict m1 = m0 + 6 * ss, *restrict m2 = m1 + 6 * ss,
+                              *restrict m3 = m2 + 6 * ss, *restrict m4 = m3 + 6 * ss, *restrict m5 = m4 + 6 * ss;
+        C4J_IVDEP
+        for (int64_t c = 0; c < nc; c++) {
+            float y0, y1, y2, y3;
+            AT4(m0[c], m1[c], m2[c], m3[c], m4[c], m5[c], y0, y1, y2, y3);
+            t[0][j][c] = y0;
+            t[1][j][c] = y1;
+            t[2][j][c] = y2;
+            t[3][j][c] = y3;
+        }
+    }
+    for (int i = 0; i < 4; i++) {
+        float *o0 = out[4 * i], *o1 = out[4 * i + 1], *o2 = out[4 * i + 2], *o3 = out[4 * i + 3];
+        switch (mode) {
+        case 0: out_f4_row(t[i], o0, o1, o2, o3, b, nc, 0); break;
+        case EPI_BIAS: out_f4_row(t[i], o0, o1, o2, o3, b, nc, EPI_BIAS); break;
+        case EPI_RELU: out_f4_row(t[i], o0, o1, o2, o3, b, nc, EPI_RELU); break;
+        case EPI_BIAS | EPI_RELU: out_f4_row(t[i], o0, o1, o2, o3, b, nc, EPI_BIAS | EPI_RELU); break;
+        case EPI_RELU6: out_f4_row(t[i], o0, o1, o2, o3, b, nc, EPI_RELU6); break;
+        default: out_f4_row(t[i], o0, o1, o2, o3, b, nc, EPI_BIAS | EPI_RELU6); break;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ forward */
+
+/* an output whose 3x3 window lies in the padding: the epilogue applied to 0 */
+static void padding_only(float *restrict o, const float *restrict b, int mode, int64_t nc) {
+    for (int64_t c = 0; c < nc; c++) {
+        float v = 0.0f;
+        if (mode & EPI_BIAS) v += b[c];
+        if (mode & (EPI_RELU | EPI_RELU6)) v = v > 0.0f ? v : 0.0f;
+        if (mode & EPI_RELU6) v = v < 6.0f ? v : 6.0f;
+        o[c] = v;
+    }
+}
+
+/*
+ * Pixel table of the alpha x alpha window at (ih0, iw0) for channels [c0, c0 + nc): px[r*alpha+s]
+ * points at the pixel's channel c0 in `img` (image n, group applied) when channels are contiguous,
+ * else at a copy in buf; pixels outside the image point at `zeros`.
+ */
+static void window_table(const c4j_conv2d_desc *d, const float *img, int64_t ih0, int64_t iw0, int alpha,
+                         int64_t c0, int64_t nc, float *restrict buf, const float *zeros, const float **px) {
+    const int64_t sh = d->in_stride[1], sw = d->in_stride[2], sc = d->in_stride[3];
+    for (int r = 0; r < alpha; r++) {
+        const int64_t ih = ih0 + r;
+        for (int s = 0; s < alpha; s++) {
+            const int64_t iw = iw0 + s;
+            const int k = r * alpha + s;
+            if (ih < 0 || ih >= d->in_h || iw < 0 || iw >= d->in_w) {
+                px[k] = zeros;
+            } else if (sc == 1) {
+                px[k] = img + ih * sh + iw * sw + c0;
+            } else {
+                const float *src = img + ih * sh + iw * sw + c0 * sc;
+                float *dst = buf + k * CB;
+                for (int64_t c = 0; c < nc; c++) dst[c] = src[c * sc];
+                px[k] = dst;
+            }
+        }
+    }
+}
+
+/* Per-call state shared by the three stages of a block. */
+typedef struct {
+    const c4j_conv2d_desc *d;
+    wplan p;
+    float *V, *M;            /* V[t][xi][c] (row of npts*K per tile), M[t][xi][o] (npts*N per tile) */
+    float *buf;              /* window copy when channels are strided: [npts][CB] */
+    const float *zeros;      /* CB zeros: pixels outside the image */
+    float *scratch;          /* [16][CB]: outputs past the border */
+    int mode;                /* epilogue */
+} wrun;
+
+/* Input transform of tiles [t0, t0 + nt) of group g into V. */
+static void input_stage(const wrun *w, const float *in, int64_t g, int64_t t0, int64_t nt) {
+    const c4j_conv2d_desc *d = w->d;
+    const int m = w->p.m, alpha = w->p.alpha, npts = w->p.npts;
+    const int64_t K = w->p.cin_g, vrow = npts * K;
+    const int64_t sn = d->in_stride[0], sh = d->in_stride[1], sw = d->in_stride[2], sc = d->in_stride[3];
+    const float *in_g = in + g * K * sc;
+    for (int64_t t = 0; t < nt; t++) {
+        const int64_t tg = t0 + t, n = tg / w->p.tiles_img, r = tg % w->p.tiles_img;
+        const int64_t ih0 = (r / w->p.tiles_w) * m - d->pad_top, iw0 = (r % w->p.tiles_w) * m - d->pad_left;
+        const float *img = in_g + n * sn;
+        /* contiguous channels and the whole window inside the image: read in place */
+        const int inside = sc == 1 && ih0 >= 0 && iw0 >= 0 && ih0 + alpha <= d->in_h && iw0 + alpha <= d->in_w;
+        const float *px[36];
+        if (inside)
+            for (int i = 0; i < alpha; i++)
+                for (int j = 0; j < alpha; j++) px[i * alpha + j] = img + (ih0 + i) * sh + (iw0 + j) * sw;
+        for (int64_t c0 = 0; c0 < K; c0 += CB) {
+            const int64_t nc = C4J_MIN(CB, K - c0);
+            const float *pc[36];
+            if (inside)
+                for (int k = 0; k < npts; k++) pc[k] = px[k] + c0;
+            else
+                window_table(d, img, ih0, iw0, alpha, c0, nc, w->buf, w->zeros, pc);
+            if (alpha == 6) in_f4(pc, w->V + t * vrow + c0, K, nc);
+            else in_f2(pc, w->V + t * vrow + c0, K, nc);
+        }
+    }
+}
+
+/* M_xi = V_xi U_xi for every transform point: the only multiply-adds over channels. */
+static void multiply_stage(const wrun *w, const c4j_blas *blas, const float *prepared, int64_t g, int64_t nt) {
+    const int npts = w->p.npts;
+    const int64_t K = w->p.cin_g, N = w->p.cout_g, slice = w->p.n_slice;
+    const float *Ug = prepared + g * npts * K * N;
+    for (int xi = 0; xi < npts; xi++)
+        for (int64_t n0 = 0; n0 < N; n0 += slice)
+            blas->sgemm(C4J_ROW_MAJOR, C4J_NO_TRANS, C4J_NO_TRANS, (int)nt, (int)C4J_MIN(slice, N - n0), (int)K,
+                        1.0f, w->V + xi * K, (int)(npts * K), Ug + xi * K * N + n0, (int)N, 0.0f,
+                        w->M + xi * N + n0, (int)(npts * N));
+}
+
+/* Output transform of tiles [t0, t0 + nt) of group g from M, with the epilogue, clipped at the border. */
+static void output_stage(const wrun *w, const float *bias, float *out, int64_t g, int64_t t0, int64_t nt) {
+    const c4j_conv2d_desc *d = w->d;
+    const int m = w->p.m, alpha = w->p.alpha;
+    const int64_t N = w->p.cout_g, mrow = w->p.npts * N;
+    const int64_t on = d->out_stride[0], oh_s = d->out_stride[1], ow_s = d->out_stride[2];
+    for (int64_t t = 0; t < nt; t++) {
+        const int64_t tg = t0 + t, n = tg / w->p.tiles_img, r = tg % w->p.tiles_img;
+        const int64_t oh0 = (r / w->p.tiles_w) * m, ow0 = (r % w->p.tiles_w) * m;
+        /* per row/column of the tile: 0 outside the output, 1 written from the transform, 2 an
+           output whose 3x3 window holds padding only: set to exactly the epilogue of 0 (the
+           transform would leave rounding noise from the tile's other inputs there) */
+        int live_r[4], live_c[4], dead = 0;
+        for (int i = 0; i < m; i++) {
+            const int64_t oh = oh0 + i, ow = ow0 + i;
+            live_r[i] = oh >= d->out_h ? 0 : (oh + 2 < d->pad_top || oh - d->pad_top >= d->in_h) ? 2 : 1;
+            live_c[i] = ow >= d->out_w ? 0 : (ow + 2 < d->pad_left || ow - d->pad_left >= d->in_w) ? 2 : 1;
+            dead |= live_r[i] == 2 || live_c[i] == 2;
+        }
+        float *o = out + n * on + oh0 * oh_s + ow0 * ow_s + g * N;
+        for (int64_t c0 = 0; c0 < N; c0 += CB) {
+            const int64_t nc = C4J_MIN(CB, N - c0);
+            float *dst[16];
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < m; j++)
+                    dst[i * m + j] = live_r[i] == 1 && live_c[j] == 1 ? o + i * oh_s + j * ow_s + c0
+                                                                      : w->scratch + (i * m + j) * CB;
+            const float *bb = d->has_bias ? bias + g * N + c0 : NULL;
+            if (alpha == 6) out_f4(w->M + t * mrow + c0, N, dst, bb, w->mode, nc);
+            else out_f2(w->M + t * mrow + c0, N, dst, bb, w->mode, nc);
+            if (dead)
+                for (int i = 0; i < m; i++)
+                    for (int j = 0; j < m; j++)
+                        if (live_r[i] && live_c[j] && (live_r[i] == 2 || live_c[j] == 2))
+                            padding_only(o + i * oh_s + j * ow_s + c0, bb, w->mode, nc);
+        }
+    }
+}
+
+void c4j_winograd_run(const c4j_blas *blas, const c4j_conv2d_desc *d, c4j_algo algo, const float *in,
+                      const float *prepared, const float *bias, float *out, float *ws, int64_t u0, int64_t u1) {
+    wrun w;
+    w.d = d;
+    if (!make_plan(d, tile_m(algo), &w.p)) return; /* unreachable: supports() checked it */
+    w.V = ws;
+    w.M = w.V + round_up(w.p.T * w.p.npts * w.p.cin_g, 16);
+    w.buf = w.M + round_up(w.p.T * w.p.npts * w.p.cout_g, 16);
+    float *zeros = w.buf + w.p.npts * CB;
+    memset(zeros, 0, CB * sizeof(float));
+    w.zeros = zeros;
+    w.scratch = zeros + CB;
+    w.mode = (d->has_bias ? EPI_BIAS : 0) | (d->activation == C4J_ACT_RELU ? EPI_RELU : 0) |
+             (d->activation == C4J_ACT_RELU6 ? EPI_RELU6 : 0);
+    /* unit = (block, group), blocks of T tiles in (n, tile row, tile column) order */
+    for (int64_t u = u0; u < u1; u++) {
+        const int64_t b = u / d->groups, g = u % d->groups;
+        const int64_t t0 = b * w.p.T, nt = C4J_MIN(w.p.T, w.p.tiles - t0);
+        input_stage(&w, in, g, t0, nt);
+        multiply_stage(&w, blas, prepared, g, nt);
+        output_stage(&w, bias, out, g, t0, nt);
+    }
+}
+
+/*
+ * Estimated single-thread seconds: the input and output transforms (about 0.05 ns per tile,
+ * channel and transform point each, measured on the benchmark layers), one sgemm per point and
+ * output-channel slice of every block (measured sgemm table), and the transformed filter U
+ * streamed once per block when it does not stay in cache (the sgemm table is measured with its B
+ * operand hot).
+ */
+double c4j_winograd_estimate(const c4j_conv2d_desc *d, c4j_algo algo) {
+    wplan p;
+    if (!make_plan(d, tile_m(algo), &p)) return -1;
+    const double transforms = (double)p.tiles * (double)p.npts * (double)(p.cin_g + p.cout_g) * 0.05e-9;
+    const int64_t slices = c4j_ceil_div(p.cout_g, p.n_slice), last = p.cout_g - (slices - 1) * p.n_slice;
+    const double products = (double)p.npts * ((double)(slices - 1) * c4j_cost_sgemm(p.T, p.cin_g, p.n_slice) +
+                                              c4j_cost_sgemm(p.T, p.cin_g, last));
+    const double u_bytes = 4.0 * (double)p.npts * (double)p.cin_g * (double)p.cout_g;
+    const double u_ns_per_byte = u_bytes <= 1024.0 * 1024 ? 0.0 : u_bytes <= 16.0 * 1024 * 1024 ? 1.0 / 60 : 1.0 / 20;
+    /* plus about 1 us of fixed work per block (window tables, 16 or 36 sgemm calls' set-up) */
+    return (double)d->groups * (transforms + (double)p.blocks * (products + u_bytes * u_ns_per_byte * 1e-9 + 1e-6));
+}
+
+/* Preparing: G g G^T in double for every (input, output) channel pair, about 1 ns per point. */
+double c4j_winograd_prepare_estimate(const c4j_conv2d_desc *d, c4j_algo algo) {
+    const double a = tile_m(algo) + 2;
+    return a * a * (double)c4j_cin_g(d) * (double)d->out_c * 1e-9;
+}
