@@ -37,6 +37,8 @@ public final class ConvExecutor {
     private final ConcurrentLinkedQueue<Workspace> workspaces = new ConcurrentLinkedQueue<>();
     private final LinkedBlockingQueue<Job> tickets = new LinkedBlockingQueue<>();
     private final Thread[] workers;
+    /** Set when replaced by {@link #setThreads}: workspaces are freed as they come back. */
+    private volatile boolean retired;
 
     private ConvExecutor(int threads) {
         this.threads = threads;
@@ -103,13 +105,13 @@ public final class ConvExecutor {
         Job job = new Job(units, chunks, workspaceBytes, runner, Thread.currentThread());
 
         permits.acquireUninterruptibly();
-        Workspace ws = workspaces.poll();
+        Workspace ws = takeWorkspace();
         try {
             ws.ensure(workspaceBytes); // may throw OutOfMemoryError: nothing has run yet
             for (int i = 1; i < want; i++) tickets.add(job);
             job.work(ws);
         } finally {
-            workspaces.add(ws);
+            returnWorkspace(ws);
             permits.release();
         }
         job.awaitCompletion();
@@ -127,21 +129,45 @@ public final class ConvExecutor {
             if (job == Job.STOP) return;
             if (!job.hasUnclaimed()) continue;
             permits.acquireUninterruptibly();
-            Workspace ws = workspaces.poll();
+            Workspace ws = takeWorkspace();
             try {
                 ws.ensure(job.workspaceBytes);
                 job.work(ws);
             } catch (OutOfMemoryError e) {
                 // the caller finishes the job alone with its own workspace
             } finally {
-                workspaces.add(ws);
+                returnWorkspace(ws);
                 permits.release();
             }
         }
     }
 
+    /** A permit's workspace; a fresh (empty) one if a retired executor already freed them. */
+    private Workspace takeWorkspace() {
+        Workspace ws = workspaces.poll();
+        return ws != null ? ws : new Workspace();
+    }
+
+    private void returnWorkspace(Workspace ws) {
+        workspaces.add(ws);
+        if (retired) freeWorkspaces();
+    }
+
+    /** Frees every idle workspace; each is polled by exactly one thread, so none is freed twice. */
+    private void freeWorkspaces() {
+        Workspace ws;
+        while ((ws = workspaces.poll()) != null) ws.free();
+    }
+
+    /**
+     * Stops the workers and frees the native workspaces: those idle now at once, those in use by
+     * convolutions still running on this executor as they come back (so a replaced executor
+     * leaks nothing, however often {@link #setThreads} is called).
+     */
     private void shutdown() {
+        retired = true;
         for (int i = 0; i < workers.length; i++) tickets.add(Job.STOP);
+        freeWorkspaces();
     }
 
     /** One convolution's units, cut into chunks that threads claim one at a time. */
@@ -205,12 +231,23 @@ public final class ConvExecutor {
 
         void ensure(long bytes) {
             if (bytes <= capacity) return;
+            if (bytes > Integer.MAX_VALUE - GRANULE) { // a direct buffer holds at most 2 GiB
+                throw new OutOfMemoryError("conv4j: this convolution needs a workspace of " + bytes
+                        + " bytes, more than the 2 GiB a direct buffer can hold");
+            }
             long size = Math.max(GRANULE, (bytes + GRANULE - 1) / GRANULE * GRANULE);
             ByteBuffer fresh = NativeCore.allocate(size); // throws OutOfMemoryError; old one is kept then
             if (buffer != null) NativeCore.free(address);
             buffer = fresh;
             address = NativeCore.address(fresh);
             capacity = size;
+        }
+
+        void free() {
+            if (buffer != null) NativeCore.free(address);
+            buffer = null;
+            address = 0;
+            capacity = 0;
         }
     }
 }
