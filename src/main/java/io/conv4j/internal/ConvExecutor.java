@@ -109,7 +109,7 @@ public final class ConvExecutor {
         try {
             ws.ensure(workspaceBytes); // may throw OutOfMemoryError: nothing has run yet
             for (int i = 1; i < want; i++) tickets.add(job);
-            job.work(ws);
+            job.work(ws, true);
         } finally {
             returnWorkspace(ws);
             permits.release();
@@ -129,15 +129,23 @@ public final class ConvExecutor {
             if (job == Job.STOP) return;
             if (!job.hasUnclaimed()) continue;
             permits.acquireUninterruptibly();
+            if (!job.enter()) { // the caller has claimed every chunk and waits: too late to join
+                permits.release();
+                continue;
+            }
             Workspace ws = takeWorkspace();
+            int finished = 0;
             try {
                 ws.ensure(job.workspaceBytes);
-                job.work(ws);
+                finished = job.work(ws, false);
             } catch (OutOfMemoryError e) {
                 // the caller finishes the job alone with its own workspace
             } finally {
                 returnWorkspace(ws);
                 permits.release();
+                // counted only now: when the caller wakes up, every worker that joined has handed
+                // back its workspace and permit, so native memory is settled once conv2d returns
+                job.leave(finished);
             }
         }
     }
@@ -181,6 +189,9 @@ public final class ConvExecutor {
         final Thread caller;
         final AtomicInteger next = new AtomicInteger();
         final AtomicInteger done = new AtomicInteger();
+        /** Workers inside the job, plus CLOSED once the caller admits no more. */
+        final AtomicInteger joined = new AtomicInteger();
+        static final int CLOSED = 1 << 30;
         volatile Throwable error;
 
         Job(long units, int chunks, long workspaceBytes, UnitRunner runner, Thread caller) {
@@ -195,8 +206,13 @@ public final class ConvExecutor {
             return next.get() < chunks;
         }
 
-        void work(Workspace ws) {
-            int c;
+        /**
+         * Runs chunks until none is unclaimed; returns how many this thread ran. They count
+         * towards completion at once when {@code count} (the caller), else when the worker
+         * calls {@link #leave} after handing back its workspace.
+         */
+        int work(Workspace ws, boolean count) {
+            int c, ran = 0;
             while ((c = next.getAndIncrement()) < chunks) {
                 long begin = units * c / chunks, end = units * (c + 1) / chunks;
                 try {
@@ -204,13 +220,37 @@ public final class ConvExecutor {
                 } catch (Throwable t) {
                     if (error == null) error = t;
                 } finally {
-                    if (done.incrementAndGet() == chunks) LockSupport.unpark(caller);
+                    if (count) done.incrementAndGet();
+                    else ran++;
                 }
+            }
+            return ran;
+        }
+
+        /** A worker joins, unless the caller already stopped admitting workers. */
+        boolean enter() {
+            for (;;) {
+                int s = joined.get();
+                if ((s & CLOSED) != 0) return false;
+                if (joined.compareAndSet(s, s + 1)) return true;
             }
         }
 
+        /** A worker that joined leaves, with the chunks it ran; its workspace and permit are back. */
+        void leave(int ran) {
+            if (ran > 0) done.addAndGet(ran);
+            joined.decrementAndGet();
+            LockSupport.unpark(caller);
+        }
+
+        /**
+         * The caller, after running chunks until none was unclaimed: admits no more workers and
+         * waits for those inside to leave. Every chunk was claimed by the caller or by a worker
+         * inside, so then all have run.
+         */
         void awaitCompletion() {
-            while (done.get() < chunks) LockSupport.park(this);
+            joined.getAndUpdate(s -> s | CLOSED);
+            while ((joined.get() & ~CLOSED) != 0 || done.get() < chunks) LockSupport.park(this);
         }
 
         void rethrow() {
