@@ -144,7 +144,12 @@ public final class Tensor implements AutoCloseable {
     public Tensor contiguous() {
         if (isContiguous()) return this;
         Tensor copy = allocate(shape);
-        copy.copyFrom(this);
+        try {
+            copy.copyFrom(this);
+        } catch (RuntimeException | Error e) { // e.g. this tensor is closed: free the copy now
+            copy.close();
+            throw e;
+        }
         return copy;
     }
 
