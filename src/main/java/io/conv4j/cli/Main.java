@@ -17,6 +17,7 @@ public final class Main {
             "                [--bias F] [--strides SH,SW] [--dilations DH,DW] [--padding VALID|SAME|T,B,L,R]",
             "                [--groups G] [--flip] [--activation none|relu|relu6] [--algorithm NAME] [--exact]",
             "  info          what is loaded: versions, OpenBLAS configuration, threads",
+            "  stress        [--threads T] [--seconds S] [--blas-threads B] [--conv-threads C] [--seed X]",
             "files are raw little-endian float32 with no header");
 
     public static void main(String[] argv) {
@@ -31,6 +32,7 @@ public final class Main {
             if (argv.length == 0) return Demo.run(out);
             switch (argv[0]) {
                 case "conv": return ConvCommand.run(argv, out);
+                case "stress": return StressCommand.run(argv, out, err);
                 case "info":
                     if (argv.length > 1) throw new UsageException("info takes no arguments");
                     out.println(io.conv4j.Conv4j.info());
@@ -49,6 +51,8 @@ public final class Main {
             return fail(err, e.getMessage());
         } catch (OutOfMemoryError e) {
             return fail(err, "not enough memory: " + e.getMessage());
+        } catch (RuntimeException | Error e) { // anything else is still one line, never a stack trace
+            return fail(err, e.toString());
         }
     }
 
