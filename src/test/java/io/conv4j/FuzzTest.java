@@ -207,8 +207,8 @@ class FuzzTest {
                 result = Conv2d.conv2d(x, pf, out);
             } else {
                 Shape xs = x == null ? Shape.of(n, h, w, c) : x.shape(), ws = wt == null ? Shape.of(kh, kw, fc, cout) : wt.shape();
-                float[] xa = xArr != null ? xArr : new float[(int) r.nextInt(4)];
-                float[] wa = wArr != null ? wArr : new float[(int) r.nextInt(4)];
+                float[] xa = xArr != null ? xArr : new float[r.nextInt(4)];
+                float[] wa = wArr != null ? wArr : new float[r.nextInt(4)];
                 resultArr = Conv2d.conv2d(x == null && rare(2) ? null : xa, xs, wa, ws, biasVals, o);
             }
             // plan() sees the same view, filter shape and options as the tensor paths (the array path
