@@ -52,7 +52,9 @@ public final class Main {
         } catch (OutOfMemoryError e) {
             return fail(err, "not enough memory: " + e.getMessage());
         } catch (RuntimeException | Error e) { // anything else is still one line, never a stack trace
-            return fail(err, e.toString());
+            String m = e.getMessage();
+            return fail(err, m == null || m.isBlank() ? e.toString()
+                    : m.startsWith("conv4j: ") ? m.substring(8) : e.getClass().getSimpleName() + ": " + m);
         }
     }
 

@@ -67,7 +67,7 @@ public final class ConvExecutor {
     public static int defaultThreads() {
         Integer p = Integer.getInteger("conv4j.threads");
         int n = p != null ? p : Runtime.getRuntime().availableProcessors();
-        if (n < 1) throw new IllegalArgumentException("conv4j.threads must be >= 1, got " + n);
+        if (n < 1 || n > 4096) throw new IllegalArgumentException("conv4j.threads must be in [1, 4096], got " + n);
         return n;
     }
 
