@@ -121,15 +121,39 @@ class NativeFuzzTest {
                     .append(outByte);
 
             // sizes: the descriptor-only entry points must agree with forward about what is valid
-            long units = -1, wsBytes = -1;
+            long units = -1, wsBytes = -1, prepFloats = 0;
             boolean sizesRefused = false;
             try {
                 units = NativeCore.units(desc, algo);
                 wsBytes = NativeCore.workspaceBytes(desc, algo);
-                NativeCore.preparedFloats(desc, algo);
+                prepFloats = NativeCore.preparedFloats(desc, algo);
             } catch (RuntimeException e) {
                 requireDocumented(e);
                 sizesRefused = true;
+            }
+            // the prepared (transformed) filter, for algorithms that have one: prepare must write
+            // exactly its floats, or refuse and write nothing
+            ByteBuffer prep = null;
+            long prepByte = 0;
+            if (r.nextInt(3) == 0 && prepFloats >= 0 && prepFloats < (1 << 20)) {
+                long pCap = Math.max(prepFloats + (r.nextInt(6) == 0 ? -1 : 0), 0);
+                prepByte = r.nextInt(10) == 0 ? FuzzSupport.hostile(r) : 4L * small(0, 3);
+                prep = FuzzSupport.canaryBuffer(pCap + (prepByte >= 0 && prepByte < 64 ? prepByte / 4 : 0) + 8);
+                byte[] pBefore = FuzzSupport.bytes(prep);
+                try {
+                    NativeCore.prepare(desc, algo, fArg, fByte, prep, prepByte);
+                    long first = prepByte / 4, end = first + prepFloats;
+                    for (int i = 0; i < prep.capacity() / 4; i++) {
+                        if ((i < first || i >= end) && prep.getInt(i * 4) != CANARY) {
+                            throw new AssertionError("prepare wrote float " + i + " outside [" + first + ", " + end + ")");
+                        }
+                    }
+                    tally.add("prepared");
+                } catch (RuntimeException e) {
+                    requireDocumented(e);
+                    assertArrayEquals(pBefore, FuzzSupport.bytes(prep), "a refused prepare changed its buffer");
+                    prep = r.nextBoolean() ? prep : null;
+                }
             }
             ByteBuffer ws = null;
             if (wsBytes > 0 && wsBytes < (1 << 26)) {
@@ -152,7 +176,7 @@ class NativeFuzzTest {
 
             byte[] before = FuzzSupport.bytes(out);
             try {
-                NativeCore.forward(desc, algo, inArg, inByte, fArg, fByte, null, 0, bArg, bByte, outArg, outByte, ws, u0, u1);
+                NativeCore.forward(desc, algo, inArg, inByte, fArg, fByte, prep, prepByte, bArg, bByte, outArg, outByte, ws, u0, u1);
             } catch (RuntimeException e) {
                 requireDocumented(e);
                 assertArrayEquals(before, FuzzSupport.bytes(out), "a refused call changed the output buffer");
