@@ -59,6 +59,15 @@ class CliProcessTest {
         // the native library cannot be extracted: still one line, status 2
         oneLine(main(List.of("-Djava.io.tmpdir=" + dir.resolve("missing")), conv.toArray(new String[0])));
         assertArrayEquals(good, Files.readAllBytes(out), "failed runs left the output alone");
+        // many callers into a multi-threaded OpenBLAS, at conv4j's cap on concurrent callers (above
+        // it OpenBLAS 0.3.31 corrupted its heap and aborted the JVM), and one above the cap
+        int cap = io.conv4j.internal.ConvExecutor.maxThreads();
+        ForkedJvm.Result busy = main(List.of("-Xmx256m"), "stress", "--threads", "200", "--seconds", "2", "--blas-threads", "2",
+                "--conv-threads", "" + Math.min(cap, 1024));
+        assertEquals(0, busy.exit, busy.toString());
+        String all = busy.out + busy.err;
+        assertFalse(all.contains("OpenBLAS warning") || all.contains("Program is Terminated"), "OpenBLAS complained: " + busy);
+        if (cap < 1024) oneLine(main(List.of(), "stress", "--conv-threads", "" + (cap + 1)));
         try (var s = Files.list(Path.of("."))) {
             assertTrue(s.noneMatch(p -> p.getFileName().toString().startsWith("hs_err")), "a JVM crashed");
         }

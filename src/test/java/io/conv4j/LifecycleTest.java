@@ -167,6 +167,19 @@ class LifecycleTest {
     }
 
     @Test
+    void threadCountIsBoundedByWhatOpenBlasSupports() {
+        int max = io.conv4j.internal.ConvExecutor.maxThreads();
+        assertEquals(Math.min(4096, io.conv4j.internal.NativeLibrary.blasMaxThreads()), max);
+        assertTrue(max >= 1 && max <= 4096, "max " + max);
+        int before = Conv4j.threads();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Conv4j.setThreads(max + 1));
+        assertTrue(e.getMessage().contains("" + max), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Conv4j.setThreads(0));
+        assertEquals(before, Conv4j.threads(), "a refused setting changes nothing");
+        assertTrue(before <= max);
+    }
+
+    @Test
     void wrappedCallerMemoryIsNeverFreedByConv4j() {
         ByteBuffer mine = ByteBuffer.allocateDirect(64).order(java.nio.ByteOrder.nativeOrder());
         long base = NativeCore.allocatedBytes();

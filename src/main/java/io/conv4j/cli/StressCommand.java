@@ -9,6 +9,7 @@ import io.conv4j.Padding;
 import io.conv4j.PreparedFilter;
 import io.conv4j.Shape;
 import io.conv4j.Tensor;
+import io.conv4j.internal.ConvExecutor;
 import io.conv4j.internal.NativeLibrary;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -50,7 +51,8 @@ final class StressCommand {
         double seconds = a.positiveDouble("seconds", 10);
         if (seconds > MAX_SECONDS) throw new UsageException("--seconds must be at most " + (long) MAX_SECONDS + ", got " + a.get("seconds"));
         int blasThreads = (int) bounded(a, "blas-threads", 1, 256);
-        int convThreads = (int) bounded(a, "conv-threads", cpus, MAX_THREADS);
+        int maxConv = Math.min(MAX_THREADS, ConvExecutor.maxThreads()); // OpenBLAS's bound on concurrent callers
+        int convThreads = (int) bounded(a, "conv-threads", Math.min(cpus, maxConv), maxConv);
         long seed = 1;
         if (a.get("seed") != null) {
             try {

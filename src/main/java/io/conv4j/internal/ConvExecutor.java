@@ -63,12 +63,35 @@ public final class ConvExecutor {
         }
     }
 
-    /** {@code conv4j.threads} if set, else the number of available processors. */
+    /**
+     * {@code conv4j.threads} if set, else the number of available processors, at most
+     * {@link #maxThreads()}.
+     */
     public static int defaultThreads() {
         Integer p = Integer.getInteger("conv4j.threads");
-        int n = p != null ? p : Runtime.getRuntime().availableProcessors();
-        if (n < 1 || n > 4096) throw new IllegalArgumentException("conv4j.threads must be in [1, 4096], got " + n);
-        return n;
+        int max = maxThreads();
+        if (p == null) return Math.min(Runtime.getRuntime().availableProcessors(), max);
+        if (p < 1 || p > max) throw new IllegalArgumentException("conv4j.threads must be in [1, " + max + "]" + why(max) + ", got " + p);
+        return p;
+    }
+
+    /**
+     * The most threads that may compute at once: 4096, and no more than the bound OpenBLAS was
+     * built for (MAX_THREADS in its configuration, 64 for the OpenBLAS conv4j ships). Each
+     * thread inside sgemm holds one of OpenBLAS's memory buffers; past that many concurrent
+     * callers, with OpenBLAS multi-threaded, it corrupts its heap or aborts the process
+     * ("too many memory regions"), which would take the JVM down.
+     */
+    public static int maxThreads() {
+        try {
+            return Math.min(4096, NativeLibrary.blasMaxThreads());
+        } catch (LinkageError e) {
+            return 4096; // nothing can run anyway; the call that needs the library will say why
+        }
+    }
+
+    private static String why(int max) {
+        return max < 4096 ? " (the bound OpenBLAS was built for, MAX_THREADS=" + max + ")" : "";
     }
 
     /**
@@ -76,7 +99,10 @@ public final class ConvExecutor {
      * finish on the old one; its workers then exit.
      */
     public static void setThreads(int threads) {
-        if (threads < 1 || threads > 4096) throw new IllegalArgumentException("threads must be in [1, 4096], got " + threads);
+        int max = maxThreads();
+        if (threads < 1 || threads > max) {
+            throw new IllegalArgumentException("threads must be in [1, " + max + "]" + why(max) + ", got " + threads);
+        }
         synchronized (ConvExecutor.class) {
             ConvExecutor old = current;
             if (old != null && old.threads == threads) return;
