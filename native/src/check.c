@@ -23,6 +23,39 @@ static int64_t view_reach(const int64_t dim[4], const int64_t stride[4]) {
     return reach;
 }
 
+/*
+ * 1 when no two elements of a 4-D strided view share an address (0-size views: 1). Axes of size 1
+ * never move; the others, taken by increasing stride, must each step past everything the smaller
+ * ones span. Order-independent, so transposed layouts pass. Assumes view_reach did not overflow.
+ */
+static int view_injective(const int64_t dim[4], const int64_t stride[4]) {
+    int64_t d[4], s[4];
+    int n = 0;
+    for (int i = 0; i < 4; i++) {
+        if (dim[i] == 0) return 1;
+        if (dim[i] == 1) continue;
+        /* insertion sort by stride: at most four entries */
+        int j = n++;
+        while (j > 0 && s[j - 1] > stride[i]) {
+            d[j] = d[j - 1];
+            s[j] = s[j - 1];
+            j--;
+        }
+        d[j] = dim[i];
+        s[j] = stride[i];
+    }
+    int64_t span = 0; /* largest offset reachable with the axes taken so far */
+    for (int i = 0; i < n; i++) {
+        if (s[i] <= span) return 0;
+        span += (d[i] - 1) * s[i];
+    }
+    return 1;
+}
+
+/* Largest element count of an output the core accepts: leaves headroom for every unit and row
+   computation (rows + 255, groups * tiles * chunks) in int64. */
+#define C4J_MAX_ELEMENTS ((int64_t)1 << 62)
+
 #define REQUIRE(cond, ...)                                                   \
     do {                                                                     \
         if (!(cond)) return c4j_fail(C4J_ERR_ARG, err, err_len, __VA_ARGS__); \
@@ -74,6 +107,19 @@ static c4j_status check_fields(const c4j_conv2d_desc *d, char *err, size_t err_l
     int64_t reach_h = (d->out_h - 1) * d->stride_h + (d->kernel_h - 1) * d->dilation_h;
     int64_t reach_w = (d->out_w - 1) * d->stride_w + (d->kernel_w - 1) * d->dilation_w;
     REQUIRE(reach_h <= INT_MAX && reach_w <= INT_MAX, "window positions overflow");
+
+    /* Every output element is written exactly once, by one unit: a view that maps two elements to
+       one address would make units race. The element count bounds all loop arithmetic. */
+    int64_t elems;
+    REQUIRE(!__builtin_mul_overflow(d->batch, d->out_h, &elems) &&
+                !__builtin_mul_overflow(elems, d->out_w, &elems) &&
+                !__builtin_mul_overflow(elems, d->out_c, &elems) && elems <= C4J_MAX_ELEMENTS,
+            "output has too many elements");
+    const int64_t out_dim[4] = {d->batch, d->out_h, d->out_w, d->out_c};
+    REQUIRE(view_reach(out_dim, d->out_stride) >= 0, "output view overflows");
+    REQUIRE(view_injective(out_dim, d->out_stride), "output view overlaps itself (strides %lld,%lld,%lld,%lld)",
+            (long long)d->out_stride[0], (long long)d->out_stride[1], (long long)d->out_stride[2],
+            (long long)d->out_stride[3]);
     return C4J_OK;
 }
 

@@ -40,6 +40,12 @@ static tiling make_tiling(const c4j_conv2d_desc *d) {
     t.rows = d->batch * d->out_h * d->out_w;
     t.k = d->kernel_h * d->kernel_w * c4j_cin_g(d);
     t.cout_g = c4j_cout_g(d);
+    t.n_chunk = t.cout_g;
+    t.n_chunks = 1;
+    if (t.rows == 0) { /* empty batch: no tiles, no workspace (and no division by a zero tile size) */
+        t.tile_rows = t.m_tiles = 0;
+        return t;
+    }
     int64_t target = C4J_MAX(TILE_MIN_ROWS, C4J_MIN(TILE_MAX_ROWS, TILE_TARGET_FLOATS / t.k));
     target = C4J_MAX(16, C4J_MIN(target, TILE_MAX_FLOATS / t.k));
     t.m_tiles = c4j_ceil_div(t.rows, target);

@@ -121,7 +121,7 @@ public final class Conv2d {
     public static PatchView patchView(Tensor input, Shape filterShape, Conv2dOptions options) {
         Objects.requireNonNull(input, "input");
         ConvGeometry geo = ConvGeometry.of(input.shape(), filterShape, options);
-        return PatchView.of(geo, input, options.flipKernel());
+        return PatchView.of(geo, input.canonical(), options.flipKernel());
     }
 
     /** The algorithm that would run for this input view, filter shape and options, and why. */
@@ -184,18 +184,24 @@ public final class Conv2d {
             if (bias != null) checkDisjoint(output, bias, "bias");
         }
         NativeLibrary.ensureLoaded();
+        requireAligned("input", input);
+        requireAligned("filter", filter);
+        if (bias != null) requireAligned("bias", bias);
+        if (output != null) requireAligned("output", output);
         if (geo.batch() == 0) return output != null ? output : Tensor.allocate(geo.outputShape());
 
-        Tensor result = output != null ? output : Tensor.allocate(geo.outputShape());
         // The native core needs channel stride 1 in the output, a contiguous filter and bias:
-        // anything else goes through a temporary (filters and biases are small).
-        Tensor target = result.stride(3) == 1 || geo.outputChannels() == 1 ? result : Tensor.allocate(geo.outputShape());
-        Tensor w = filter.contiguous();
-        Tensor b = bias == null ? null : bias.contiguous();
-        Tensor transformed = null;
-        boolean ownTransform = false;
+        // anything else goes through a temporary (filters and biases are small). Every temporary
+        // (and a fresh result, on failure) is closed here, whichever allocation or call throws.
+        Tensor result = output, target = null, w = null, b = null, transformed = null;
+        boolean done = false, ownTransform = false;
         try {
-            long[] outStrides = {target.stride(0), target.stride(1), target.stride(2), 1};
+            if (result == null) result = Tensor.allocate(geo.outputShape());
+            target = result.stride(3) == 1 || geo.outputChannels() == 1 ? result : Tensor.allocate(geo.outputShape());
+            w = filter.contiguous();
+            b = bias == null ? null : bias.contiguous();
+            Tensor y = target.canonical();
+            long[] outStrides = {y.stride(0), y.stride(1), y.stride(2), 1};
             long[] desc = descriptor(geo, input, outStrides, options, b != null);
             Plan plan = Planner.plan(geo, desc, options, prepared != null);
             if (plan.preparedFloats() > 0) {
@@ -211,24 +217,24 @@ public final class Conv2d {
             boolean reusable = output != null && target == result && w == filter && b == bias && !ownTransform;
             if (reusable) call.remember();
             if (target != result) result.copyFrom(target);
+            done = true;
             return result;
-        } catch (RuntimeException | Error e) {
-            if (output == null) result.close();
-            throw e;
         } finally {
-            if (target != result) target.close();
-            if (w != filter) w.close();
+            if (target != null && target != result) target.close();
+            if (w != null && w != filter) w.close();
             if (b != null && b != bias) b.close();
             if (ownTransform) transformed.close();
+            if (!done && output == null && result != null) result.close();
         }
     }
 
     // ------------------------------------------------------------------ helpers
 
     static long[] descriptor(ConvGeometry geo, Tensor input, long[] outStrides, Conv2dOptions o, boolean hasBias) {
-        PatchView pv = PatchView.of(geo, input, o.flipKernel()); // validates input against the geometry
+        Tensor x = input.canonical(); // bounded strides on size-1 axes (any value there is the same view)
+        PatchView pv = PatchView.of(geo, x, o.flipKernel()); // validates input against the geometry
         long[] in = {geo.batch(), geo.inputHeight(), geo.inputWidth(), geo.inputChannels()};
-        long[] inStrides = {input.stride(0), input.stride(1), input.stride(2), input.stride(3)};
+        long[] inStrides = {x.stride(0), x.stride(1), x.stride(2), x.stride(3)};
         assert pv.strides()[5] == inStrides[3];
         return NativeDescriptor.build(in, inStrides, kernel(geo), geometry(geo), outStrides, o.flipKernel(),
                 o.activation().nativeId, hasBias);
@@ -252,6 +258,14 @@ public final class Conv2d {
     static void requireOpen(String what, Tensor t) {
         Objects.requireNonNull(t, what);
         if (!t.isOpen()) throw new IllegalStateException(what + " tensor is closed");
+    }
+
+    /** Native code reads floats: a buffer at an odd address (a byte slice) is refused here, not there. */
+    private static void requireAligned(String what, Tensor t) {
+        if ((t.storage().address() & (Float.BYTES - 1)) != 0) {
+            throw new IllegalArgumentException(what + " buffer address is not 4-byte aligned (a ByteBuffer slice at an odd"
+                    + " byte position?); conv4j reads floats at aligned addresses");
+        }
     }
 
     private static void checkArrayLength(String what, int length, Shape shape) {

@@ -22,7 +22,11 @@ public final class Conv4j {
         return ConvExecutor.get().threads();
     }
 
-    /** Sets the number of threads conv4j computes with (>= 1); running convolutions finish first. */
+    /**
+     * Sets the number of threads conv4j computes with (>= 1, and at most the number of concurrent
+     * callers the bound OpenBLAS was built for: 64 for the one conv4j ships); running
+     * convolutions finish first.
+     */
     public static void setThreads(int threads) {
         ConvExecutor.setThreads(threads);
     }

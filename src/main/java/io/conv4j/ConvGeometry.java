@@ -83,6 +83,12 @@ public final class ConvGeometry {
                 outH = outSize("height", h, 0, ekh, sh, kh, dh);
                 outW = outSize("width", w, 0, ekw, sw, kw, dw);
         }
+        // every window position (and so the output size) must fit the native core's int arithmetic;
+        // checked here so that a plan, or an empty batch, is refused the same way as a real call
+        if (h + pt + pb > MAX_DIM || w + pl + pr > MAX_DIM) {
+            throw new IllegalArgumentException("padded input " + (h + pt + pb) + "x" + (w + pl + pr) + " (input " + h + "x" + w
+                    + " plus padding) exceeds " + MAX_DIM);
+        }
         return new ConvGeometry(new long[] {n, h, w, c, kh, kw, fc, oc, g, sh, sw, dh, dw, pt, pb, pl, pr, outH, outW});
     }
 

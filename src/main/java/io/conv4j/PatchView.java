@@ -57,11 +57,18 @@ public final class PatchView {
         long sn = input.stride(0), sh = input.stride(1), sw = input.stride(2), sc = input.stride(3);
         long[] shape = {geo.batch(), geo.outputHeight(), geo.outputWidth(), geo.kernelHeight(), geo.kernelWidth(),
                 geo.inputChannelsPerGroup()};
-        long[] strides = {sn, Math.multiplyExact(geo.strideHeight(), sh), Math.multiplyExact(geo.strideWidth(), sw),
-                Math.multiplyExact(geo.dilationHeight(), sh), Math.multiplyExact(geo.dilationWidth(), sw), sc};
-        long origin = Math.subtractExact(input.offset(),
-                Math.addExact(Math.multiplyExact(geo.padTop(), sh), Math.multiplyExact(geo.padLeft(), sw)));
-        long groupStride = Math.multiplyExact(geo.inputChannelsPerGroup(), sc);
+        long[] strides;
+        long origin, groupStride;
+        try {
+            strides = new long[] {sn, Math.multiplyExact(geo.strideHeight(), sh), Math.multiplyExact(geo.strideWidth(), sw),
+                    Math.multiplyExact(geo.dilationHeight(), sh), Math.multiplyExact(geo.dilationWidth(), sw), sc};
+            origin = Math.subtractExact(input.offset(),
+                    Math.addExact(Math.multiplyExact(geo.padTop(), sh), Math.multiplyExact(geo.padLeft(), sw)));
+            groupStride = Math.multiplyExact(geo.inputChannelsPerGroup(), sc);
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("patch view of input strides " + Arrays.toString(input.strides())
+                    + " with " + geo + " overflows a long");
+        }
         return new PatchView(shape, strides, origin, geo.padTop(), geo.padLeft(), geo.inputHeight(), geo.inputWidth(),
                 geo.groups(), groupStride, geo, flipKernel);
     }

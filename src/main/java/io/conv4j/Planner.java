@@ -70,6 +70,9 @@ final class Planner {
      */
     private static Plan decide(ConvGeometry geo, long[] desc, Conv2dOptions options, boolean prepared) {
         Algorithm requested = options.algorithm();
+        if (geo.batch() == 0) { // as Conv2d.run: nothing to compute, no native call (the output may be beyond int)
+            return new Plan(requested == Algorithm.AUTO ? Algorithm.GEMM_TILED : requested, 0, 0, 0, "empty batch: nothing to compute");
+        }
         if (requested != Algorithm.AUTO) {
             long units = NativeCore.units(desc, requested.nativeId);
             if (units <= 0 && geo.batch() > 0) {

@@ -29,10 +29,20 @@ public final class PreparedFilter implements AutoCloseable {
                 throw new IllegalArgumentException("bias must have shape [" + filter.shape().size(3) + "], got " + bias.shape());
             }
         }
-        this.filter = Tensor.allocate(filter.shape());
-        this.filter.copyFrom(filter);
-        this.bias = bias == null ? null : Tensor.allocate(bias.shape());
-        if (bias != null) this.bias.copyFrom(bias);
+        Tensor f = Tensor.allocate(filter.shape()), b = null;
+        try { // a failed copy or allocation (OutOfMemoryError, a closed source) frees what was made
+            f.copyFrom(filter);
+            if (bias != null) {
+                b = Tensor.allocate(bias.shape());
+                b.copyFrom(bias);
+            }
+        } catch (RuntimeException | Error e) {
+            f.close();
+            if (b != null) b.close();
+            throw e;
+        }
+        this.filter = f;
+        this.bias = b;
         this.options = options;
     }
 

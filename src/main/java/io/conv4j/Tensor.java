@@ -144,7 +144,12 @@ public final class Tensor implements AutoCloseable {
     public Tensor contiguous() {
         if (isContiguous()) return this;
         Tensor copy = allocate(shape);
-        copy.copyFrom(this);
+        try {
+            copy.copyFrom(this);
+        } catch (RuntimeException | Error e) { // e.g. this tensor is closed: free the copy now
+            copy.close();
+            throw e;
+        }
         return copy;
     }
 
@@ -298,6 +303,30 @@ public final class Tensor implements AutoCloseable {
         return strides[axis];
     }
 
+    /**
+     * This view with the stride of every size-1 axis replaced by the extent of the axes inside it
+     * (what a contiguous layout would have). Such a stride never moves an address, so the view is
+     * the same; but a caller may give it any value up to 2^63-1, and the geometry arithmetic and
+     * the native core need every stride bounded. The results stay below 2^30: each is at most
+     * twice the reach of a non-empty view of a direct buffer. An empty view gets all-zero strides.
+     */
+    Tensor canonical() {
+        if (shape.numElements() == 0) { // no element, no address: all-zero strides cannot overflow
+            return Arrays.equals(strides, new long[rank()]) ? this : new Tensor(storage, shape, new long[rank()], offset);
+        }
+        long[] st = strides.clone();
+        boolean changed = false;
+        long inner = 1;
+        for (int i = rank() - 1; i >= 0; i--) {
+            if (shape.size(i) == 1 && st[i] != inner) {
+                st[i] = inner;
+                changed = true;
+            }
+            inner = Math.multiplyExact(shape.size(i), st[i]);
+        }
+        return changed ? new Tensor(storage, shape, st, offset) : this;
+    }
+
     /** Highest element index this view touches, or -1 if it has no elements. */
     long maxElementIndex() {
         if (shape.numElements() == 0) return -1;
@@ -311,9 +340,15 @@ public final class Tensor implements AutoCloseable {
     static long[] contiguousStrides(Shape shape) {
         long[] st = new long[shape.rank()];
         long s = 1;
-        for (int i = shape.rank() - 1; i >= 0; i--) {
-            st[i] = s;
-            s = Math.multiplyExact(s, Math.max(shape.size(i), 1));
+        try {
+            for (int i = shape.rank() - 1; i >= 0; i--) {
+                st[i] = s;
+                s = Math.multiplyExact(s, Math.max(shape.size(i), 1));
+            }
+        } catch (ArithmeticException e) {
+            // only an empty shape gets here (e.g. [0, 2^62, 4]): it has no element, so no stride
+            // is ever used, and zeros describe it without overflowing
+            return new long[shape.rank()];
         }
         return st;
     }

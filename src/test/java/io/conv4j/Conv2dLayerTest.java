@@ -100,7 +100,7 @@ class Conv2dLayerTest {
             for (int i = 0; i < 20; i++) step(layer, x, dy); // warm-up: buffers, workspaces, JIT
             com.sun.management.ThreadMXBean bean = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
             long thread = Thread.currentThread().getId();
-            long native0 = NativeCore.allocatedBytes();
+            long native0 = FailureInjectionTest.settledNativeBytes();
             long heap0 = bean.getThreadAllocatedBytes(thread);
             int steps = 200;
             for (int i = 0; i < steps; i++) step(layer, x, dy);
@@ -123,7 +123,7 @@ class Conv2dLayerTest {
              Conv2dGradients g = Conv2dGradients.allocate(in, filter, true);
              Conv2dGradients fresh = Conv2dBackward.backward(x, w, b, y, dy, o)) {
             Conv2dBackward.backward(x, w, b, y, dy, o, g);
-            long before = NativeCore.allocatedBytes();
+            long before = FailureInjectionTest.settledNativeBytes();
             for (int i = 0; i < 20; i++) Conv2dBackward.backward(x, w, b, y, dy, o, g);
             assertEquals(before, NativeCore.allocatedBytes(), "native memory of 20 backward passes into reused gradients");
             assertArrayEquals(fresh.gradInput().toArray(), g.gradInput().toArray());

@@ -19,6 +19,11 @@ final class ConvCommand {
         if (outShape.numElements() > Integer.MAX_VALUE / 4) {
             throw new UsageException("output shape " + outShape + " is too large (more than 2 GiB)");
         }
+        // the output must be writable and must not be one of the inputs, checked before any work
+        RawFloats.checkWritable("output", output);
+        RawFloats.checkDistinct("output", output, "input", a.require("input"));
+        RawFloats.checkDistinct("output", output, "filter", a.require("filter"));
+        RawFloats.checkDistinct("output", output, "bias", a.get("bias"));
         float[] x = RawFloats.read("input", a.require("input"), inShape);
         float[] w = RawFloats.read("filter", a.require("filter"), fShape);
         float[] b = a.get("bias") == null ? null : RawFloats.read("bias", a.get("bias"), Shape.of(fShape.size(3)));

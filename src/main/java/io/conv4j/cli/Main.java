@@ -21,6 +21,7 @@ public final class Main {
             "                --grad-filter-out F [--grad-bias-out F]: gradients of the convolution given dL/d(output)",
             "  train-demo    [--steps N] [--lr X] [--batch N] [--size N] [--seed S]: learn Sobel filters by SGD",
             "  info          what is loaded: versions, OpenBLAS configuration, threads",
+            "  stress        [--threads T] [--seconds S] [--blas-threads B] [--conv-threads C] [--seed X]",
             "files are raw little-endian float32 with no header");
 
     public static void main(String[] argv) {
@@ -38,6 +39,7 @@ public final class Main {
                 case "bench": return BenchCommand.run(argv, out, err);
                 case "grad": return GradCommand.run(argv, out);
                 case "train-demo": return TrainDemo.run(argv, out);
+                case "stress": return StressCommand.run(argv, out, err);
                 case "info":
                     if (argv.length > 1) throw new UsageException("info takes no arguments");
                     out.println(io.conv4j.Conv4j.info());
@@ -56,6 +58,10 @@ public final class Main {
             return fail(err, e.getMessage());
         } catch (OutOfMemoryError e) {
             return fail(err, "not enough memory: " + e.getMessage());
+        } catch (RuntimeException | Error e) { // anything else is still one line, never a stack trace
+            String m = e.getMessage();
+            return fail(err, m == null || m.isBlank() ? e.toString()
+                    : m.startsWith("conv4j: ") ? m.substring(8) : e.getClass().getSimpleName() + ": " + m);
         }
     }
 

@@ -18,22 +18,32 @@ final class RawFloats {
 
     /** Reads a file that must hold exactly {@code shape.numElements()} floats. */
     static float[] read(String option, String file, Shape shape) throws UsageException {
-        Path p = Path.of(file);
+        Path p = path(option, file);
         long bytes;
         try {
+            // a directory, device or FIFO is refused: its size says nothing, and a FIFO would block
+            if (Files.isDirectory(p)) throw new UsageException("--" + option + ": " + file + " is a directory");
+            if (Files.exists(p) && !Files.isRegularFile(p)) {
+                throw new UsageException("--" + option + ": " + file + " is not a regular file");
+            }
             bytes = Files.size(p);
         } catch (NoSuchFileException e) {
             throw new UsageException("--" + option + ": no such file: " + file);
-        } catch (IOException e) {
+        } catch (IOException | SecurityException e) {
             throw new UsageException("--" + option + ": cannot read " + file + ": " + e.getMessage());
         }
         long want = shape.numElements();
+        // conv4j holds a tensor in one direct buffer (at most 2 GiB); checked before any byte count
+        // is computed from `want`, which could overflow
+        if (want > (Integer.MAX_VALUE - 8) / 4) {
+            throw new UsageException("--" + option + ": shape " + shape + " has " + want
+                    + " floats, more than the 2 GiB conv4j can hold in one tensor");
+        }
         if (bytes % 4 != 0 || bytes / 4 != want) {
             throw new UsageException("--" + option + ": " + file + " has " + bytes + " bytes"
                     + (bytes % 4 != 0 ? " (not a whole number of floats)" : " = " + bytes / 4 + " floats")
                     + " but shape " + shape + " needs " + want + " floats (" + want * 4 + " bytes)");
         }
-        if (want > Integer.MAX_VALUE - 8) throw new UsageException("--" + option + ": " + file + " too large");
         try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
             ByteBuffer buf = ByteBuffer.allocate((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
             while (buf.hasRemaining()) {
@@ -53,10 +63,13 @@ final class RawFloats {
      * file is either replaced whole or left untouched.
      */
     static void write(String option, String file, float[] data) throws UsageException {
-        Path target = Path.of(file).toAbsolutePath();
+        Path target = checkWritable(option, file);
         Path dir = target.getParent();
-        if (dir == null || !Files.isDirectory(dir)) throw new UsageException("--" + option + ": no such directory for " + file);
-        if (Files.isDirectory(target)) throw new UsageException("--" + option + ": " + file + " is a directory");
+        if (Files.exists(target) && !Files.isRegularFile(target)) {
+            // a device or FIFO (/dev/null, /dev/stdout): written in place, never replaced by a rename
+            writeInPlace(option, file, target, data);
+            return;
+        }
         Path tmp = null;
         try {
             tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
@@ -72,7 +85,7 @@ final class RawFloats {
                 Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
             }
             tmp = null;
-        } catch (IOException e) {
+        } catch (IOException | SecurityException e) {
             throw new UsageException("--" + option + ": cannot write " + file + ": " + e.getMessage());
         } finally {
             if (tmp != null) {
@@ -82,6 +95,56 @@ final class RawFloats {
                     // best effort: the target is untouched either way
                 }
             }
+        }
+    }
+
+    /**
+     * Checks, before anything is computed, that {@code file} can be written: its directory exists
+     * and is writable, it is not a directory, and an existing file is writable. Returns its path.
+     */
+    static Path checkWritable(String option, String file) throws UsageException {
+        Path target = path(option, file).toAbsolutePath();
+        Path dir = target.getParent();
+        if (dir == null || !Files.isDirectory(dir)) throw new UsageException("--" + option + ": no such directory for " + file);
+        if (Files.isDirectory(target)) throw new UsageException("--" + option + ": " + file + " is a directory");
+        if (!Files.isWritable(dir) && (!Files.exists(target) || Files.isRegularFile(target))) {
+            throw new UsageException("--" + option + ": cannot write " + file + ": directory " + dir + " is not writable");
+        }
+        if (Files.exists(target) && !Files.isWritable(target)) {
+            throw new UsageException("--" + option + ": cannot write " + file + ": it is not writable");
+        }
+        return target;
+    }
+
+    /** Refuses an output that is (a link to) one of the inputs: it would be replaced while still needed. */
+    static void checkDistinct(String option, String file, String otherOption, String other) throws UsageException {
+        if (other == null) return;
+        Path a = path(option, file), b = path(otherOption, other);
+        try {
+            if (Files.exists(a) && Files.exists(b) && Files.isSameFile(a, b)) {
+                throw new UsageException("--" + option + " " + file + " is the same file as --" + otherOption);
+            }
+        } catch (IOException | SecurityException e) {
+            throw new UsageException("--" + option + ": cannot check " + file + ": " + e.getMessage());
+        }
+    }
+
+    private static Path path(String option, String file) throws UsageException {
+        if (file.isEmpty()) throw new UsageException("--" + option + ": empty file name");
+        try {
+            return Path.of(file);
+        } catch (java.nio.file.InvalidPathException e) {
+            throw new UsageException("--" + option + ": invalid path \"" + file + "\": " + e.getReason());
+        }
+    }
+
+    private static void writeInPlace(String option, String file, Path target, float[] data) throws UsageException {
+        ByteBuffer buf = ByteBuffer.allocate(data.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        buf.asFloatBuffer().put(data);
+        try (FileChannel ch = FileChannel.open(target, StandardOpenOption.WRITE)) {
+            while (buf.hasRemaining()) ch.write(buf);
+        } catch (IOException | SecurityException e) {
+            throw new UsageException("--" + option + ": cannot write " + file + ": " + e.getMessage());
         }
     }
 }

@@ -37,6 +37,8 @@ public final class ConvExecutor {
     private final ConcurrentLinkedQueue<Workspace> workspaces = new ConcurrentLinkedQueue<>();
     private final LinkedBlockingQueue<Job> tickets = new LinkedBlockingQueue<>();
     private final Thread[] workers;
+    /** Set when replaced by {@link #setThreads}: workspaces are freed as they come back. */
+    private volatile boolean retired;
 
     private ConvExecutor(int threads) {
         this.threads = threads;
@@ -61,12 +63,35 @@ public final class ConvExecutor {
         }
     }
 
-    /** {@code conv4j.threads} if set, else the number of available processors. */
+    /**
+     * {@code conv4j.threads} if set, else the number of available processors, at most
+     * {@link #maxThreads()}.
+     */
     public static int defaultThreads() {
         Integer p = Integer.getInteger("conv4j.threads");
-        int n = p != null ? p : Runtime.getRuntime().availableProcessors();
-        if (n < 1) throw new IllegalArgumentException("conv4j.threads must be >= 1, got " + n);
-        return n;
+        int max = maxThreads();
+        if (p == null) return Math.min(Runtime.getRuntime().availableProcessors(), max);
+        if (p < 1 || p > max) throw new IllegalArgumentException("conv4j.threads must be in [1, " + max + "]" + why(max) + ", got " + p);
+        return p;
+    }
+
+    /**
+     * The most threads that may compute at once: 4096, and no more than the bound OpenBLAS was
+     * built for (MAX_THREADS in its configuration, 64 for the OpenBLAS conv4j ships). Each
+     * thread inside sgemm holds one of OpenBLAS's memory buffers; past that many concurrent
+     * callers, with OpenBLAS multi-threaded, it corrupts its heap or aborts the process
+     * ("too many memory regions"), which would take the JVM down.
+     */
+    public static int maxThreads() {
+        try {
+            return Math.min(4096, NativeLibrary.blasMaxThreads());
+        } catch (LinkageError e) {
+            return 4096; // nothing can run anyway; the call that needs the library will say why
+        }
+    }
+
+    private static String why(int max) {
+        return max < 4096 ? " (the bound OpenBLAS was built for, MAX_THREADS=" + max + ")" : "";
     }
 
     /**
@@ -74,7 +99,10 @@ public final class ConvExecutor {
      * finish on the old one; its workers then exit.
      */
     public static void setThreads(int threads) {
-        if (threads < 1 || threads > 4096) throw new IllegalArgumentException("threads must be in [1, 4096], got " + threads);
+        int max = maxThreads();
+        if (threads < 1 || threads > max) {
+            throw new IllegalArgumentException("threads must be in [1, " + max + "]" + why(max) + ", got " + threads);
+        }
         synchronized (ConvExecutor.class) {
             ConvExecutor old = current;
             if (old != null && old.threads == threads) return;
@@ -115,13 +143,13 @@ public final class ConvExecutor {
         Job job = new Job(units, chunks, workspaceBytes, runner, Thread.currentThread());
 
         permits.acquireUninterruptibly();
-        Workspace ws = workspaces.poll();
+        Workspace ws = takeWorkspace();
         try {
             ws.ensure(workspaceBytes); // may throw OutOfMemoryError: nothing has run yet
             for (int i = 1; i < want; i++) tickets.add(job);
-            job.work(ws);
+            job.work(ws, true);
         } finally {
-            workspaces.add(ws);
+            returnWorkspace(ws);
             permits.release();
         }
         job.awaitCompletion();
@@ -139,21 +167,53 @@ public final class ConvExecutor {
             if (job == Job.STOP) return;
             if (!job.hasUnclaimed()) continue;
             permits.acquireUninterruptibly();
-            Workspace ws = workspaces.poll();
+            if (!job.enter()) { // the caller has claimed every chunk and waits: too late to join
+                permits.release();
+                continue;
+            }
+            Workspace ws = takeWorkspace();
+            int finished = 0;
             try {
                 ws.ensure(job.workspaceBytes);
-                job.work(ws);
+                finished = job.work(ws, false);
             } catch (OutOfMemoryError e) {
                 // the caller finishes the job alone with its own workspace
             } finally {
-                workspaces.add(ws);
+                returnWorkspace(ws);
                 permits.release();
+                // counted only now: when the caller wakes up, every worker that joined has handed
+                // back its workspace and permit, so native memory is settled once conv2d returns
+                job.leave(finished);
             }
         }
     }
 
+    /** A permit's workspace; a fresh (empty) one if a retired executor already freed them. */
+    private Workspace takeWorkspace() {
+        Workspace ws = workspaces.poll();
+        return ws != null ? ws : new Workspace();
+    }
+
+    private void returnWorkspace(Workspace ws) {
+        workspaces.add(ws);
+        if (retired) freeWorkspaces();
+    }
+
+    /** Frees every idle workspace; each is polled by exactly one thread, so none is freed twice. */
+    private void freeWorkspaces() {
+        Workspace ws;
+        while ((ws = workspaces.poll()) != null) ws.free();
+    }
+
+    /**
+     * Stops the workers and frees the native workspaces: those idle now at once, those in use by
+     * convolutions still running on this executor as they come back (so a replaced executor
+     * leaks nothing, however often {@link #setThreads} is called).
+     */
     private void shutdown() {
+        retired = true;
         for (int i = 0; i < workers.length; i++) tickets.add(Job.STOP);
+        freeWorkspaces();
     }
 
     /** One convolution's units, cut into chunks that threads claim one at a time. */
@@ -167,6 +227,9 @@ public final class ConvExecutor {
         final Thread caller;
         final AtomicInteger next = new AtomicInteger();
         final AtomicInteger done = new AtomicInteger();
+        /** Workers inside the job, plus CLOSED once the caller admits no more. */
+        final AtomicInteger joined = new AtomicInteger();
+        static final int CLOSED = 1 << 30;
         volatile Throwable error;
 
         Job(long units, int chunks, long workspaceBytes, UnitRunner runner, Thread caller) {
@@ -181,8 +244,13 @@ public final class ConvExecutor {
             return next.get() < chunks;
         }
 
-        void work(Workspace ws) {
-            int c;
+        /**
+         * Runs chunks until none is unclaimed; returns how many this thread ran. They count
+         * towards completion at once when {@code count} (the caller), else when the worker
+         * calls {@link #leave} after handing back its workspace.
+         */
+        int work(Workspace ws, boolean count) {
+            int c, ran = 0;
             while ((c = next.getAndIncrement()) < chunks) {
                 long begin = units * c / chunks, end = units * (c + 1) / chunks;
                 try {
@@ -190,13 +258,37 @@ public final class ConvExecutor {
                 } catch (Throwable t) {
                     if (error == null) error = t;
                 } finally {
-                    if (done.incrementAndGet() == chunks) LockSupport.unpark(caller);
+                    if (count) done.incrementAndGet();
+                    else ran++;
                 }
+            }
+            return ran;
+        }
+
+        /** A worker joins, unless the caller already stopped admitting workers. */
+        boolean enter() {
+            for (;;) {
+                int s = joined.get();
+                if ((s & CLOSED) != 0) return false;
+                if (joined.compareAndSet(s, s + 1)) return true;
             }
         }
 
+        /** A worker that joined leaves, with the chunks it ran; its workspace and permit are back. */
+        void leave(int ran) {
+            if (ran > 0) done.addAndGet(ran);
+            joined.decrementAndGet();
+            LockSupport.unpark(caller);
+        }
+
+        /**
+         * The caller, after running chunks until none was unclaimed: admits no more workers and
+         * waits for those inside to leave. Every chunk was claimed by the caller or by a worker
+         * inside, so then all have run.
+         */
         void awaitCompletion() {
-            while (done.get() < chunks) LockSupport.park(this);
+            joined.getAndUpdate(s -> s | CLOSED);
+            while ((joined.get() & ~CLOSED) != 0 || done.get() < chunks) LockSupport.park(this);
         }
 
         void rethrow() {
@@ -217,12 +309,23 @@ public final class ConvExecutor {
 
         void ensure(long bytes) {
             if (bytes <= capacity) return;
+            if (bytes > Integer.MAX_VALUE - GRANULE) { // a direct buffer holds at most 2 GiB
+                throw new OutOfMemoryError("conv4j: this convolution needs a workspace of " + bytes
+                        + " bytes, more than the 2 GiB a direct buffer can hold");
+            }
             long size = Math.max(GRANULE, (bytes + GRANULE - 1) / GRANULE * GRANULE);
             ByteBuffer fresh = NativeCore.allocate(size); // throws OutOfMemoryError; old one is kept then
             if (buffer != null) NativeCore.free(address);
             buffer = fresh;
             address = NativeCore.address(fresh);
             capacity = size;
+        }
+
+        void free() {
+            if (buffer != null) NativeCore.free(address);
+            buffer = null;
+            address = 0;
+            capacity = 0;
         }
     }
 }

@@ -76,6 +76,15 @@ public final class NativeLibrary {
         return NativeCore.blasInfo();
     }
 
+    /**
+     * MAX_THREADS from the bound BLAS's configuration string (OpenBLAS reports the thread bound
+     * it was built with), or {@link Integer#MAX_VALUE} when it does not say.
+     */
+    public static int blasMaxThreads() {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("MAX_THREADS=(\\d{1,9})").matcher(blasInfo()[0]);
+        return m.find() ? Math.max(1, Integer.parseInt(m.group(1))) : Integer.MAX_VALUE;
+    }
+
     public static void setBlasThreads(int threads) {
         ensureLoaded();
         NativeCore.setBlasThreads(threads);

@@ -38,10 +38,11 @@ public final class Storage {
     /** Fresh zero-filled native memory for {@code floats} floats (at least one), 64-byte aligned. */
     public static Storage allocate(long floats) {
         NativeLibrary.ensureLoaded();
-        long bytes = Math.multiplyExact(Math.max(floats, 1), (long) Float.BYTES);
-        if (bytes > Integer.MAX_VALUE) {
+        // compare before multiplying: a count above 2^61 would overflow into ArithmeticException
+        if (floats > Integer.MAX_VALUE / Float.BYTES) {
             throw new IllegalArgumentException("tensor of " + floats + " floats exceeds the 2 GiB a direct buffer can hold");
         }
+        long bytes = Math.max(floats, 1) * Float.BYTES;
         ByteBuffer buf = NativeCore.allocate(bytes).order(ByteOrder.nativeOrder());
         long addr = NativeCore.address(buf);
         // The Cleaner watches the root buffer: every duplicate, slice or view of it keeps it reachable.
