@@ -10,6 +10,7 @@ import io.conv4j.Plan;
 import io.conv4j.PreparedFilter;
 import io.conv4j.Shape;
 import io.conv4j.Tensor;
+import io.conv4j.internal.NativeCore;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -89,7 +90,16 @@ final class BenchCommand {
                  Tensor y = Tensor.allocate(outShape)) {
                 Plan plan = Conv2d.plan(tx, pf);
                 err.println("# conv4j " + s.name + " " + plan);
+                // measured native workspace: a fresh executor (no workspace held), then the peak of
+                // conv4j's native bytes above what the tensors and prepared filter already hold
+                Conv4j.setThreads(threads == 1 ? 2 : 1);
+                Conv4j.setThreads(threads);
+                long base = NativeCore.allocatedBytes();
+                NativeCore.resetPeakAllocatedBytes();
                 double med = Timing.median(() -> Conv2d.conv2d(tx, pf, y));
+                long peak = NativeCore.peakAllocatedBytes() - base;
+                err.printf(Locale.ROOT, "# conv4j %s native workspace peak %d KiB with %d thread(s) (output %d KiB, prepared filter %d KiB)%n",
+                        s.name, peak / 1024, threads, outShape.numElements() * 4 / 1024, plan.preparedFloats() * 4 / 1024);
                 out.printf(Locale.ROOT, "conv4j,%d,%s,%.4f,%.3f%n", threads, s.name, med * 1e3, flops / med * 1e-9);
                 out.flush();
                 if (a.has("backward")) {
