@@ -96,13 +96,7 @@ JNIEXPORT jlong JNICALL Java_io_conv4j_internal_NativeCore_units(JNIEnv *env, jc
                                                                 jint algo) {
     (void)cls;
     c4j_conv2d_desc d;
-    char err[ERR_LEN];
-    if (!c4j_jni_read_desc(env, desc, &d)) return -1;
-    c4j_status st = c4j_conv2d_check(&d, INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX, err, sizeof err);
-    if (st != C4J_OK) {
-        c4j_jni_throw_status(env, st, err);
-        return -1;
-    }
+    if (!c4j_jni_read_checked_desc(env, desc, &d)) return -1;
     return c4j_conv2d_units(&d, (c4j_algo)algo);
 }
 
@@ -110,13 +104,7 @@ JNIEXPORT jlong JNICALL Java_io_conv4j_internal_NativeCore_workspaceBytes(JNIEnv
                                                                          jlongArray desc, jint algo) {
     (void)cls;
     c4j_conv2d_desc d;
-    char err[ERR_LEN];
-    if (!c4j_jni_read_desc(env, desc, &d)) return -1;
-    c4j_status st = c4j_conv2d_check(&d, INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX, err, sizeof err);
-    if (st != C4J_OK) {
-        c4j_jni_throw_status(env, st, err);
-        return -1;
-    }
+    if (!c4j_jni_read_checked_desc(env, desc, &d)) return -1;
     return c4j_conv2d_workspace_bytes(&d, (c4j_algo)algo);
 }
 
@@ -125,13 +113,7 @@ JNIEXPORT jdouble JNICALL Java_io_conv4j_internal_NativeCore_estimateSeconds(JNI
                                                                             jboolean include_prepare) {
     (void)cls;
     c4j_conv2d_desc d;
-    char err[ERR_LEN];
-    if (!c4j_jni_read_desc(env, desc, &d)) return -1;
-    c4j_status st = c4j_conv2d_check(&d, INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX, err, sizeof err);
-    if (st != C4J_OK) {
-        c4j_jni_throw_status(env, st, err);
-        return -1;
-    }
+    if (!c4j_jni_read_checked_desc(env, desc, &d)) return -1;
     return c4j_conv2d_estimate_seconds(&d, (c4j_algo)algo, include_prepare ? 1 : 0);
 }
 
@@ -139,13 +121,7 @@ JNIEXPORT jlong JNICALL Java_io_conv4j_internal_NativeCore_preparedFloats(JNIEnv
                                                                          jlongArray desc, jint algo) {
     (void)cls;
     c4j_conv2d_desc d;
-    char err[ERR_LEN];
-    if (!c4j_jni_read_desc(env, desc, &d)) return -1;
-    c4j_status st = c4j_conv2d_check(&d, INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX, err, sizeof err);
-    if (st != C4J_OK) {
-        c4j_jni_throw_status(env, st, err);
-        return -1;
-    }
+    if (!c4j_jni_read_checked_desc(env, desc, &d)) return -1;
     return c4j_conv2d_prepared_floats(&d, (c4j_algo)algo);
 }
 

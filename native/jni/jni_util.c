@@ -33,6 +33,17 @@ int c4j_jni_read_desc(JNIEnv *env, jlongArray arr, c4j_conv2d_desc *d) {
     return !(*env)->ExceptionCheck(env);
 }
 
+int c4j_jni_read_checked_desc(JNIEnv *env, jlongArray arr, c4j_conv2d_desc *d) {
+    char err[ERR_LEN];
+    if (!c4j_jni_read_desc(env, arr, d)) return 0;
+    c4j_status st = c4j_conv2d_check(d, INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX, err, sizeof err);
+    if (st != C4J_OK) {
+        c4j_jni_throw_status(env, st, err);
+        return 0;
+    }
+    return 1;
+}
+
 int c4j_jni_resolve(JNIEnv *env, jobject buf, jlong off, const char *what, int required, c4j_region *r) {
     r->ptr = NULL;
     r->avail = 0;

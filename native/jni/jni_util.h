@@ -27,6 +27,9 @@ void c4j_jni_throw(JNIEnv *env, const char *cls, const char *msg);
 void c4j_jni_throw_status(JNIEnv *env, c4j_status st, const char *msg);
 /* Copies a long[C4J_DESC_FIELDS] descriptor; 0 (with an exception pending) on failure. */
 int c4j_jni_read_desc(JNIEnv *env, jlongArray arr, c4j_conv2d_desc *d);
+/* Copies a descriptor and runs the core's field checks (no buffers involved: queries such as units
+   or workspace sizes); 0 with an exception pending when it is refused. */
+int c4j_jni_read_checked_desc(JNIEnv *env, jlongArray arr, c4j_conv2d_desc *d);
 /* Resolves a direct buffer at a byte offset; a null buffer is allowed unless `required`. */
 int c4j_jni_resolve(JNIEnv *env, jobject buf, jlong off, const char *what, int required, c4j_region *r);
 /* The BLAS bound by NativeCore.open, or NULL with IllegalStateException pending. */
