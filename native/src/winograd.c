@@ -144,7 +144,7 @@ static double plan_seconds(const c4j_conv2d_desc *d, const wplan *p) {
 }
 
 /* plan_seconds of one group with the products at a flat 200 GFLOP/s (the table is about flat in T
-   down to MIN_T): cheap enough for make_plan, which runs on every call */
+   down to MIN_T): cheap enough for make_plan, which runs several times per call */
 static double seconds_flat(const wplan *p) {
     return transform_seconds(p) + (double)p->tiles * (double)p->npts * 2.0 * (double)p->cin_g * (double)p->cout_g / 200e9 +
            (double)p->blocks * (u_seconds(p) + BLOCK_SECONDS);
@@ -209,17 +209,23 @@ static int make_plan(const c4j_conv2d_desc *d, int m, wplan *p) {
     p->ws_floats = ws_floats_for(p, t_cap);
     set_blocks(p, t_cap);
 
-    /* too few units for the threads the work could keep busy: smaller blocks while they cost little */
+    /* too few units for the threads the work could keep busy: smaller blocks while they cost little.
+       In the model only the per-block term grows with the blocks, so the budget is a block count. */
     const double flops = 2.0 * (double)d->batch * (double)d->out_h * (double)d->out_w * (double)d->out_c * 9.0 * (double)K;
     const double target = C4J_MIN((double)UNITS_TARGET, flops / UNIT_MIN_FLOPS);
-    if ((double)(p->blocks * p->panels * d->groups) < target && p->T > MIN_T) {
-        const double budget = seconds_flat(p) * SPLIT_BUDGET;
+    const int64_t per_block_units = p->panels * d->groups;
+    if ((double)(p->blocks * per_block_units) < target && p->T > MIN_T) {
+        const int64_t want = (int64_t)(target + (double)per_block_units - 1) / per_block_units;
+        const int64_t most = p->blocks + (int64_t)(seconds_flat(p) * (SPLIT_BUDGET - 1.0) / (u_seconds(p) + BLOCK_SECONDS));
+        const int64_t nb = C4J_MIN(want, most);
         wplan q = *p;
-        for (int64_t t = (p->T - 1) / 4 * 4; t >= MIN_T && (double)(q.blocks * q.panels * d->groups) < target; t -= 4) {
-            set_blocks(&q, t);
-            if (seconds_flat(&q) > budget) break;
-            *p = q;
+        set_blocks(&q, C4J_MAX(MIN_T, round_up(c4j_ceil_div(p->tiles, nb), 4)));
+        if (q.blocks < nb && q.T - 4 >= MIN_T) { /* T rounded up to a multiple of 4: one step smaller */
+            wplan r = q;
+            set_blocks(&r, q.T - 4);
+            if (r.blocks <= most) q = r;
         }
+        if (q.blocks > p->blocks) *p = q;
     }
     return 1;
 }
