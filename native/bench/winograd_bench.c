@@ -6,12 +6,20 @@
  * "in sgemm" is the share of the Winograd time spent inside sgemm calls; the rest is the
  * transforms, gathers and epilogue.
  *
- * usage: winograd_bench [min_seconds_per_measurement] [layer name substring] [cpu]
+ * usage: winograd_bench [min_seconds_per_measurement] [layer name substring] [cpu | mt]
  * "cpu" times with the thread's CPU clock instead of the wall clock (less sensitive to other
  * processes taking the core, not to them sharing caches and memory bandwidth).
+ * "mt" prints another table instead: each Winograd algorithm's units, its single-thread cost
+ * estimate, and its wall time on 1 and on 2 threads (timed alternately in the same loop), with
+ * the units split over the 2 threads the way io.conv4j.internal.ConvExecutor splits them: no
+ * second thread below 4 MFLOP per thread, else min(units, 4 per thread) contiguous chunks that
+ * the threads claim one at a time, each thread with its own workspace.
  * OpenBLAS runs one thread (OPENBLAS_NUM_THREADS=1 unless set otherwise). Other heavy processes on
  * the machine distort the medians: the load average is printed before and after.
  */
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
@@ -64,6 +72,8 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 #define MAX_RUNS 101
+#define C4J_MIN_I(a, b) ((a) < (b) ? (a) : (b))
+#define C4J_MAX_I(a, b) ((a) > (b) ? (a) : (b))
 
 typedef void (*run_fn)(void *ctx);
 
@@ -114,6 +124,171 @@ static void run_gemm(void *p) {
                      g->c, g->n);
 }
 
+/* ------------------------------------------------------------------ two threads, ConvExecutor's split */
+
+#define MT_THREADS 2
+#define MT_CHUNKS_PER_THREAD 4
+#define MT_MIN_FLOPS_PER_THREAD 4e6
+
+typedef struct {
+    conv_ctx *c;
+    int64_t units;
+    int chunks;
+    atomic_int next, done, active; /* active: threads inside mt_work */
+} mt_job;
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    unsigned gen; /* bumped for each job the worker should join */
+    int stop;
+    mt_job *job;
+    void *ws; /* the worker's own workspace */
+} mt = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, NULL, NULL};
+
+static void mt_work(mt_job *j, void *ws) {
+    int k;
+    while ((k = atomic_fetch_add(&j->next, 1)) < j->chunks) {
+        const int64_t b = j->units * k / j->chunks, e = j->units * (k + 1) / j->chunks;
+        char err[256];
+        if (c4j_conv2d_forward(j->c->blas, j->c->d, j->c->algo, j->c->in, j->c->f, j->c->prep, NULL, j->c->out,
+                               ws, j->c->ws_bytes, b, e, err, sizeof err) != C4J_OK) {
+            fprintf(stderr, "forward failed: %s\n", err);
+            exit(1);
+        }
+        atomic_fetch_add(&j->done, 1);
+    }
+}
+
+static void *mt_worker(void *arg) {
+    (void)arg;
+    unsigned seen = 0;
+    for (;;) {
+        pthread_mutex_lock(&mt.mu);
+        while (mt.gen == seen && !mt.stop) pthread_cond_wait(&mt.cv, &mt.mu);
+        if (mt.stop) {
+            pthread_mutex_unlock(&mt.mu);
+            return NULL;
+        }
+        seen = mt.gen;
+        mt_job *j = mt.job; /* NULL when the caller already finished it alone */
+        if (j != NULL) atomic_fetch_add(&j->active, 1);
+        pthread_mutex_unlock(&mt.mu);
+        if (j != NULL) {
+            mt_work(j, mt.ws);
+            atomic_fetch_sub(&j->active, 1);
+        }
+    }
+}
+
+/* one convolution on up to MT_THREADS threads (the caller's workspace is c->ws) */
+static void run_conv_mt(void *p) {
+    conv_ctx *c = p;
+    const double flops = 2.0 * (double)c->d->batch * (double)c->d->out_h * (double)c->d->out_w *
+                         (double)c->d->out_c * 9.0 * (double)(c->d->in_c / c->d->groups);
+    int64_t want = C4J_MIN_I(C4J_MIN_I(MT_THREADS, c->units), C4J_MAX_I(1, (int64_t)(flops / MT_MIN_FLOPS_PER_THREAD)));
+    if (want == 1) {
+        run_conv(c);
+        return;
+    }
+    mt_job j;
+    j.c = c;
+    j.units = c->units;
+    j.chunks = (int)C4J_MIN_I(c->units, want * MT_CHUNKS_PER_THREAD);
+    atomic_init(&j.next, 0);
+    atomic_init(&j.done, 0);
+    atomic_init(&j.active, 0);
+    pthread_mutex_lock(&mt.mu);
+    mt.job = &j;
+    mt.gen++;
+    pthread_cond_signal(&mt.cv);
+    pthread_mutex_unlock(&mt.mu);
+    mt_work(&j, c->ws);
+    while (atomic_load(&j.done) < j.chunks) sched_yield();
+    /* j lives on this stack: a worker that has not picked it up yet never will, one that has is
+       at most one failed claim away from leaving it */
+    pthread_mutex_lock(&mt.mu);
+    mt.job = NULL;
+    pthread_mutex_unlock(&mt.mu);
+    while (atomic_load(&j.active) > 0) sched_yield();
+}
+
+/* medians of 1-thread and 2-thread wall times, timed alternately */
+static void median_pair(conv_ctx *c, double min_s, double *t1, double *t2) {
+    double a[MAX_RUNS], b[MAX_RUNS];
+    int n = 0;
+    run_conv(c);
+    run_conv_mt(c);
+    const double start = t_now();
+    while (n < MAX_RUNS && (n < 7 || t_now() - start < 2 * min_s)) {
+        double t0 = t_now();
+        run_conv(c);
+        a[n] = t_now() - t0;
+        t0 = t_now();
+        run_conv_mt(c);
+        b[n++] = t_now() - t0;
+    }
+    qsort(a, (size_t)n, sizeof a[0], cmp_double);
+    qsort(b, (size_t)n, sizeof b[0], cmp_double);
+    *t1 = a[n / 2];
+    *t2 = b[n / 2];
+}
+
+static int main_mt(double min_s, const char *only) {
+    printf("OpenBLAS %s, core %s; wall-clock medians of >= 7 alternating runs and >= %.1f s each; units split "
+           "over %d threads as ConvExecutor does\n",
+           real_blas->get_config ? real_blas->get_config() : "?",
+           real_blas->get_corename ? real_blas->get_corename() : "?", min_s, MT_THREADS);
+    printf("%-20s %-4s | %6s %9s | %9s %9s %6s\n", "layer", "algo", "units", "est ms", "1T ms", "2T ms", "2T/1T");
+    pthread_t th;
+    if (pthread_create(&th, NULL, mt_worker, NULL) != 0) return 1;
+    uint64_t rng = 42;
+    for (size_t l = 0; l < sizeof LAYERS / sizeof LAYERS[0]; l++) {
+        const layer *L = &LAYERS[l];
+        if (only && !strstr(L->name, only)) continue;
+        c4j_conv2d_desc d;
+        t_dense_desc(&d, L->n, L->h, L->w, L->cin, 3, 3, L->cout, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+        const int64_t in_len = L->n * L->h * L->w * L->cin, f_len = 9 * L->cin * L->cout;
+        const int64_t out_len = L->n * d.out_h * d.out_w * L->cout;
+        float *in = c4j_alloc(sizeof(float) * (size_t)in_len, 0), *f = c4j_alloc(sizeof(float) * (size_t)f_len, 0);
+        float *out = c4j_alloc(sizeof(float) * (size_t)out_len, 0);
+        t_fill(in, in_len, &rng);
+        t_fill(f, f_len, &rng);
+        for (c4j_algo algo = C4J_ALGO_WINOGRAD_2X2; algo <= C4J_ALGO_WINOGRAD_4X4; algo++) {
+            char err[256];
+            const int64_t pf = c4j_conv2d_prepared_floats(&d, algo);
+            float *prep = c4j_alloc(sizeof(float) * (size_t)pf, 0);
+            if (c4j_conv2d_prepare(&d, algo, f, prep, err, sizeof err) != C4J_OK) {
+                fprintf(stderr, "prepare: %s\n", err);
+                return 1;
+            }
+            conv_ctx c = {real_blas, &d, algo, in, f, prep, out, NULL, 0, 0};
+            c.units = c4j_conv2d_units(&d, algo);
+            c.ws_bytes = c4j_conv2d_workspace_bytes(&d, algo);
+            c.ws = c4j_alloc((size_t)c.ws_bytes, 0);
+            mt.ws = c4j_alloc((size_t)c.ws_bytes, 0);
+            double t1, t2;
+            median_pair(&c, min_s, &t1, &t2);
+            printf("%-20s %-4s | %6lld %9.4f | %9.4f %9.4f %6.2f\n", L->name, algo == C4J_ALGO_WINOGRAD_2X2 ? "2x2" : "4x4",
+                   (long long)c.units, c4j_conv2d_estimate_seconds(&d, algo, 0) * 1e3, t1 * 1e3, t2 * 1e3, t1 / t2);
+            fflush(stdout);
+            c4j_free(mt.ws);
+            mt.ws = NULL;
+            c4j_free(c.ws);
+            c4j_free(prep);
+        }
+        c4j_free(in);
+        c4j_free(f);
+        c4j_free(out);
+    }
+    pthread_mutex_lock(&mt.mu);
+    mt.stop = 1;
+    pthread_cond_signal(&mt.cv);
+    pthread_mutex_unlock(&mt.mu);
+    pthread_join(th, NULL);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     const double min_s = argc > 1 ? atof(argv[1]) : 1.0;
     const char *only = argc > 2 && argv[2][0] != '\0' ? argv[2] : NULL;
@@ -121,6 +296,11 @@ int main(int argc, char **argv) {
     setenv("OPENBLAS_NUM_THREADS", "1", 0); /* before OpenBLAS loads: no idle worker threads spinning */
     real_blas = t_blas();
     print_load("before");
+    if (argc > 3 && strcmp(argv[3], "mt") == 0) {
+        const int rc = main_mt(min_s, only);
+        print_load("after");
+        return rc;
+    }
     c4j_blas timed = *real_blas;
     timed.sgemm = timed_sgemm;
     printf("OpenBLAS %s, core %s, 1 thread; median of >= 5 runs and >= %.1f s (%s clock); ms and effective "

@@ -7,14 +7,16 @@
  * xi = (i, j) the sum over input channels is a matrix product, so a block of T tiles runs as one
  * sgemm per point:  M_xi[T x Cout_g] = V_xi[T x Cin_g] * U_xi[Cin_g x Cout_g].
  *
- *  - U (the prepared filter, [group][xi][Cin_g][Cout_g]) is computed once, in double, from the
- *    HWIO filter (c4j_conv2d_prepare); it depends on the filter, groups, channels and flip only.
+ *  - U (the prepared filter, [group][panel][xi][Cin_g][panel width], panels of 64 output channels,
+ *    see panel_width) is computed once, in double, from the HWIO filter (c4j_conv2d_prepare); it
+ *    depends on the filter, groups, channels and flip only.
  *  - Per block: the input transform writes V, tile-major ([t][xi][c]: a tile's points are one
  *    contiguous run, V_xi is rows of stride alpha^2*Cin_g); interior windows are read in place,
  *    border windows through a table of pixel pointers with a zero pixel for the padding (and a
- *    copy when channels are strided). Then the sgemm calls, then the output transform, with bias
- *    and activation fused, straight into the output view; pixels past out_h/out_w are skipped.
- *    The transforms are vector loops over channels, cloned for AVX-512 / AVX2+FMA / baseline.
+ *    copy when channels are strided). Then, per panel, the sgemm calls into M and the output
+ *    transform of the panel's channels, with bias and activation fused, straight into the output
+ *    view; pixels past out_h/out_w are skipped. The transforms are vector loops over channels,
+ *    cloned for AVX-512 / AVX2+FMA / baseline.
  *
  * Numerics. F(2,3) uses points {0, 1, -1, inf}. F(4,3) uses {0, 1, -1, 1/2, -2, inf}: over random
  * data in float32 its error is about 2.5x smaller than with {0, 1, -1, 2, -2, inf} (Lavin's) or
@@ -24,8 +26,11 @@
  * window, not just of its own 3x3 window, so outputs whose window is padding only are written
  * exactly (the epilogue of 0). Likewise an Inf or NaN input reaches every output of its tile(s).
  *
- * Work units are (block of T tiles, group); T depends only on the descriptor, so any split of
- * units over threads gives bit-identical results. The workspace holds V and M for one block.
+ * Work units are (block of T tiles, group, panel), so a deep layer with few tiles still has
+ * several units (7x7x512->512: 1 block, 8 units), and blocks are made smaller when there are
+ * still too few and that costs little (see make_plan). T and the panels depend only on the
+ * descriptor, and a unit's sgemm calls only on the unit, so any split of units over threads gives
+ * bit-identical results. The workspace holds V for one block and M for one panel of it.
  */
 #include <limits.h>
 #include <stdint.h>
@@ -41,7 +46,7 @@
  * M*N*K <= 1e6 through an unpacked "small matrix" kernel that reaches ~190-220 GFLOP/s on these
  * shapes even for M of 8..64, while its packed path needs M in the hundreds to approach that (its
  * packing of U is paid per call). So T tiles x n_slice output channels x Cin_g stays within
- * SMALL_MNK when that leaves T >= MIN_T; otherwise the output channels are sliced so it does.
+ * SMALL_MNK when that leaves T >= MIN_T; otherwise the panel is sliced further so it does.
  */
 #define SMALL_MNK 1000000
 #define MIN_T 8
@@ -50,23 +55,111 @@
 #define WS_SOFT_BYTES (1 << 20)
 #define U_CACHED_BYTES (8 << 20)
 #define WS_MAX_BYTES (16 << 20)
+/*
+ * Units: (block, group, panel of output channels). When that still leaves fewer than
+ * UNITS_TARGET units, blocks are made smaller while the estimated single-thread time grows by at
+ * most SPLIT_BUDGET (each block streams all of U and pays its fixed work again). The target is
+ * lowered to one unit per UNIT_MIN_FLOPS of the direct convolution's work, what io.conv4j's
+ * executor wakes a thread for.
+ */
+#define UNITS_TARGET 16
+#define UNIT_MIN_FLOPS 4e6
+#define SPLIT_BUDGET 1.05
+/* cost model (see plan_seconds): transforms per tile, channel and point; fixed work per block */
+#define TRANSFORM_NS 0.05
+#define BLOCK_SECONDS 1e-6
 
 typedef struct {
     int m, alpha, npts;            /* outputs per tile side, input window side, alpha^2 */
     int64_t cin_g, cout_g;
     int64_t tiles_h, tiles_w, tiles_img, tiles;
     int64_t T, blocks;             /* tiles per block, blocks */
-    int64_t n_slice;               /* output channels per sgemm call */
+    int64_t panel, panels;         /* output channels per panel of U (and per unit), panels per group */
+    int64_t n_slice;               /* output channels per sgemm call (<= panel) */
     int64_t ws_floats;             /* V, M, gather buffer, zeros, scratch for clipped outputs */
 } wplan;
 
 static int64_t round_up(int64_t a, int64_t b) { return c4j_ceil_div(a, b) * b; }
 
-/* V [T][npts][K] and M [T][npts][N] (a tile's transformed points contiguous), gather buffer
+/*
+ * Output channels per panel of the prepared filter, [group][panel][xi][Cin_g][panel width]: a
+ * unit's products read one contiguous panel, each sgemm's B a contiguous Cin_g x 64 matrix,
+ * which OpenBLAS's small kernel streams from L3 up to 1.5x faster than 64 columns of a wider row
+ * (7x7x512->512 F(4,3): 1.5 -> 1.0 ms). A function of the channel counts only, like U itself.
+ * Only when Cin_g is so large that every product takes the packed path (which packs V once per
+ * call) does one panel hold all output channels.
+ */
+static int64_t panel_width(int64_t cin_g, int64_t cout_g) {
+    if (SMALL_MNK / (cin_g * 16) < 4) return cout_g;
+    return C4J_MIN(cout_g, 64);
+}
+
+/* V [T][npts][K] and M [T][npts][panel] (a tile's transformed points contiguous), gather buffer
    [npts][CB], a zero pixel [CB], scratch for clipped outputs [16][CB] */
 static int64_t ws_floats_for(const wplan *p, int64_t T) {
-    return round_up(T * p->npts * p->cin_g, 16) + round_up(T * p->npts * p->cout_g, 16) +
+    return round_up(T * p->npts * p->cin_g, 16) + round_up(T * p->npts * p->panel, 16) +
            (int64_t)(p->npts + 1 + 16) * CB;
+}
+
+/*
+ * Estimated single-thread seconds of a plan: the input and output transforms (TRANSFORM_NS per
+ * tile, channel and transform point each), one sgemm per point and n_slice of every panel of
+ * every block (the measured sgemm table, the last block with its own tile count), U read once
+ * per block from wherever it lives (the table is measured with B hot in L1; per byte ~250 GB/s
+ * from L2, ~100 from L3, ~50 beyond, measured on the benchmark layers with the panel layout)
+ * and BLOCK_SECONDS of fixed work per block (window tables, sgemm calls' set-up).
+ */
+static double u_seconds(const wplan *p) {
+    const double u_bytes = 4.0 * (double)p->npts * (double)p->cin_g * (double)p->cout_g;
+    const double ns_per_byte = u_bytes <= 32.0 * 1024          ? 0.0
+                               : u_bytes <= 1024.0 * 1024      ? 0.004
+                               : u_bytes <= 24.0 * 1024 * 1024 ? 0.01
+                                                               : 0.02;
+    return u_bytes * ns_per_byte * 1e-9;
+}
+
+static double transform_seconds(const wplan *p) {
+    return (double)p->tiles * (double)p->npts * (double)(p->cin_g + p->cout_g) * TRANSFORM_NS * 1e-9;
+}
+
+static double block_products(const wplan *p, int64_t nt) {
+    const int64_t full = p->cout_g / p->panel, last_panel = p->cout_g - full * p->panel;
+    double per_point = 0;
+    for (int k = 0; k < 2; k++) {
+        const int64_t pw = k == 0 ? p->panel : last_panel, n = k == 0 ? full : last_panel > 0;
+        if (n == 0) continue;
+        const int64_t calls = pw / p->n_slice, rest = pw - calls * p->n_slice;
+        per_point += (double)n * ((double)calls * c4j_cost_sgemm(nt, p->cin_g, p->n_slice) +
+                                  c4j_cost_sgemm(nt, p->cin_g, rest));
+    }
+    return (double)p->npts * per_point;
+}
+
+static double plan_seconds(const c4j_conv2d_desc *d, const wplan *p) {
+    if (p->tiles == 0) return 0;
+    const int64_t last_t = p->tiles - (p->blocks - 1) * p->T;
+    const double products = (double)(p->blocks - 1) * block_products(p, p->T) + block_products(p, last_t);
+    return (double)d->groups *
+           (transform_seconds(p) + products + (double)p->blocks * (u_seconds(p) + BLOCK_SECONDS));
+}
+
+/* plan_seconds of one group with the products at a flat 200 GFLOP/s (the table is about flat in T
+   down to MIN_T): cheap enough for make_plan, which runs several times per call */
+static double seconds_flat(const wplan *p) {
+    return transform_seconds(p) + (double)p->tiles * (double)p->npts * 2.0 * (double)p->cin_g * (double)p->cout_g / 200e9 +
+           (double)p->blocks * (u_seconds(p) + BLOCK_SECONDS);
+}
+
+/* T and the blocks for at most t tiles per block, the blocks evened out */
+static void set_blocks(wplan *p, int64_t t) {
+    if (p->tiles == 0) {
+        p->T = t;
+        p->blocks = 0;
+        return;
+    }
+    const int64_t blocks = c4j_ceil_div(p->tiles, t);
+    p->T = C4J_MIN(t, C4J_MIN(round_up(c4j_ceil_div(p->tiles, blocks), 4), p->tiles));
+    p->blocks = c4j_ceil_div(p->tiles, p->T);
 }
 
 /* 0 when the workspace would exceed WS_MAX_BYTES even for one tile per block. */
@@ -82,27 +175,30 @@ static int make_plan(const c4j_conv2d_desc *d, int m, wplan *p) {
     p->tiles_img = p->tiles_h * p->tiles_w;
     p->tiles = d->batch * p->tiles_img;
 
-    const int64_t K = p->cin_g, N = p->cout_g;
+    const int64_t K = p->cin_g, N = p->cout_g, P = panel_width(K, N);
+    p->panel = P;
+    p->panels = c4j_ceil_div(N, P);
     if (ws_floats_for(p, 1) * (int64_t)sizeof(float) > WS_MAX_BYTES) return 0;
 
-    int64_t T, slice = N;
-    if (SMALL_MNK / (K * N) >= MIN_T) {
-        T = SMALL_MNK / (K * N);
+    int64_t T, slice = P;
+    if (SMALL_MNK / (K * P) >= MIN_T) {
+        T = SMALL_MNK / (K * P);
     } else {
-        /* slice the output channels so the products stay small with T >= MIN_T */
-        slice = C4J_MIN(N, 32);
+        /* slice the panel so the products stay small with T >= MIN_T */
+        slice = C4J_MIN(P, 32);
         T = SMALL_MNK / (K * slice);
         if (T < MIN_T) {
-            slice = C4J_MIN(N, 16);
+            slice = C4J_MIN(P, 16);
             T = SMALL_MNK / (K * slice);
         }
         if (T < 4) {
             /* K alone is too large for the small kernel: packed sgemm on as many tiles as fit */
-            slice = N;
+            slice = P;
             T = MAX_T;
         }
     }
-    const int64_t per_tile_bytes = (int64_t)p->npts * (K + N) * (int64_t)sizeof(float);
+    p->n_slice = slice;
+    const int64_t per_tile_bytes = (int64_t)p->npts * (K + P) * (int64_t)sizeof(float);
     const int64_t u_bytes = (int64_t)p->npts * K * N * (int64_t)sizeof(float);
     if (u_bytes <= U_CACHED_BYTES) T = C4J_MIN(T, WS_SOFT_BYTES / per_tile_bytes);
     T = C4J_MAX(C4J_MIN(T, MAX_T), 1);
@@ -111,16 +207,26 @@ static int make_plan(const c4j_conv2d_desc *d, int m, wplan *p) {
     /* the workspace is sized for T_cap (constant once the batch has T tiles), blocks made even */
     const int64_t t_cap = C4J_MIN(T, round_up(C4J_MAX(p->tiles, p->tiles_img), 4));
     p->ws_floats = ws_floats_for(p, t_cap);
-    T = t_cap;
-    if (p->tiles > 0) {
-        const int64_t blocks = c4j_ceil_div(p->tiles, T);
-        T = C4J_MIN(T, C4J_MIN(round_up(c4j_ceil_div(p->tiles, blocks), 4), p->tiles));
+    set_blocks(p, t_cap);
+
+    /* too few units for the threads the work could keep busy: smaller blocks while they cost little.
+       In the model only the per-block term grows with the blocks, so the budget is a block count. */
+    const double flops = 2.0 * (double)d->batch * (double)d->out_h * (double)d->out_w * (double)d->out_c * 9.0 * (double)K;
+    const double target = C4J_MIN((double)UNITS_TARGET, flops / UNIT_MIN_FLOPS);
+    const int64_t per_block_units = p->panels * d->groups;
+    if ((double)(p->blocks * per_block_units) < target && p->T > MIN_T) {
+        const int64_t want = (int64_t)(target + (double)per_block_units - 1) / per_block_units;
+        const int64_t most = p->blocks + (int64_t)(seconds_flat(p) * (SPLIT_BUDGET - 1.0) / (u_seconds(p) + BLOCK_SECONDS));
+        const int64_t nb = C4J_MIN(want, most);
+        wplan q = *p;
+        set_blocks(&q, C4J_MAX(MIN_T, round_up(c4j_ceil_div(p->tiles, nb), 4)));
+        if (q.blocks < nb && q.T - 4 >= MIN_T) { /* T rounded up to a multiple of 4: one step smaller */
+            wplan r = q;
+            set_blocks(&r, q.T - 4);
+            if (r.blocks <= most) q = r;
+        }
+        if (q.blocks > p->blocks) *p = q;
     }
-    /* fewer tiles than planned (small images): wider slices stream U better (64 measured best) */
-    if (slice < N && slice < 64 && T * C4J_MIN(N, 64) * K <= SMALL_MNK) slice = C4J_MIN(N, 64);
-    p->T = T;
-    p->blocks = p->tiles > 0 ? c4j_ceil_div(p->tiles, T) : 0;
-    p->n_slice = slice;
     return 1;
 }
 
@@ -135,7 +241,7 @@ int c4j_winograd_applicable(const c4j_conv2d_desc *d, c4j_algo algo) {
 int64_t c4j_winograd_units(const c4j_conv2d_desc *d, c4j_algo algo) {
     wplan p;
     if (!make_plan(d, tile_m(algo), &p)) return 0;
-    return p.blocks * d->groups;
+    return p.blocks * d->groups * p.panels;
 }
 
 int64_t c4j_winograd_workspace(const c4j_conv2d_desc *d, c4j_algo algo) {
@@ -163,33 +269,38 @@ static const double G4[6][3] = {
     {0, 0, 1.0 / 2},
 };
 
-/* U[g][xi][c][o] = (G w G^T)[xi] for the (optionally 180-degree rotated) 3x3 kernel w of (c, o),
-   in double and rounded once; 64 output channels at a time so the loops over o vectorise */
+/* U[g][panel][xi][c][o - panel start] = (G w G^T)[xi] for the (optionally 180-degree rotated) 3x3
+   kernel w of (c, o), in double and rounded once; 64 output channels at a time so the loops over
+   o vectorise */
 void c4j_winograd_prepare(const c4j_conv2d_desc *d, c4j_algo algo, const float *filter, float *prepared) {
     const int alpha = tile_m(algo) + 2, npts = alpha * alpha;
     const double(*G)[3] = alpha == 6 ? G4 : G2;
-    const int64_t cin_g = c4j_cin_g(d), cout_g = c4j_cout_g(d), oc = d->out_c;
+    const int64_t cin_g = c4j_cin_g(d), cout_g = c4j_cout_g(d), oc = d->out_c, P = panel_width(cin_g, cout_g);
     double w[3][3][64], t[6][3][64];
     for (int64_t g = 0; g < d->groups; g++)
         for (int64_t c = 0; c < cin_g; c++)
-            for (int64_t o0 = 0; o0 < cout_g; o0 += 64) {
-                const int64_t no = C4J_MIN(64, cout_g - o0);
-                for (int kh = 0; kh < 3; kh++)
-                    for (int kw = 0; kw < 3; kw++) {
-                        const int fh = d->flip ? 2 - kh : kh, fw = d->flip ? 2 - kw : kw;
-                        const float *f = filter + ((fh * 3 + fw) * cin_g + c) * oc + g * cout_g + o0;
-                        for (int64_t o = 0; o < no; o++) w[kh][kw][o] = f[o];
-                    }
-                for (int i = 0; i < alpha; i++)
-                    for (int b = 0; b < 3; b++)
-                        for (int64_t o = 0; o < no; o++)
-                            t[i][b][o] = G[i][0] * w[0][b][o] + G[i][1] * w[1][b][o] + G[i][2] * w[2][b][o];
-                for (int i = 0; i < alpha; i++)
-                    for (int j = 0; j < alpha; j++) {
-                        float *u = prepared + ((g * npts + i * alpha + j) * cin_g + c) * cout_g + o0;
-                        for (int64_t o = 0; o < no; o++)
-                            u[o] = (float)(t[i][0][o] * G[j][0] + t[i][1][o] * G[j][1] + t[i][2][o] * G[j][2]);
-                    }
+            for (int64_t p0 = 0; p0 < cout_g; p0 += P) {
+                const int64_t pw = C4J_MIN(P, cout_g - p0);
+                float *panel = prepared + g * npts * cin_g * cout_g + p0 * npts * cin_g;
+                for (int64_t o0 = p0; o0 < p0 + pw; o0 += 64) {
+                    const int64_t no = C4J_MIN(64, p0 + pw - o0);
+                    for (int kh = 0; kh < 3; kh++)
+                        for (int kw = 0; kw < 3; kw++) {
+                            const int fh = d->flip ? 2 - kh : kh, fw = d->flip ? 2 - kw : kw;
+                            const float *f = filter + ((fh * 3 + fw) * cin_g + c) * oc + g * cout_g + o0;
+                            for (int64_t o = 0; o < no; o++) w[kh][kw][o] = f[o];
+                        }
+                    for (int i = 0; i < alpha; i++)
+                        for (int b = 0; b < 3; b++)
+                            for (int64_t o = 0; o < no; o++)
+                                t[i][b][o] = G[i][0] * w[0][b][o] + G[i][1] * w[1][b][o] + G[i][2] * w[2][b][o];
+                    for (int i = 0; i < alpha; i++)
+                        for (int j = 0; j < alpha; j++) {
+                            float *u = panel + ((i * alpha + j) * cin_g + c) * pw + (o0 - p0);
+                            for (int64_t o = 0; o < no; o++)
+                                u[o] = (float)(t[i][0][o] * G[j][0] + t[i][1][o] * G[j][1] + t[i][2][o] * G[j][2]);
+                        }
+                }
             }
 }
 
@@ -457,7 +568,7 @@ typedef struct {
     int mode;                /* epilogue */
 } wrun;
 
-/* Input transform of tiles [t0, t0 + nt) of group g into V. */
+/* Input transform of tiles [t0, t0 + nt) of group g into V (all Cin_g channels). */
 static void input_stage(const wrun *w, const float *in, int64_t g, int64_t t0, int64_t nt) {
     const c4j_conv2d_desc *d = w->d;
     const int m = w->p.m, alpha = w->p.alpha, npts = w->p.npts;
@@ -487,23 +598,27 @@ static void input_stage(const wrun *w, const float *in, int64_t g, int64_t t0, i
     }
 }
 
-/* M_xi = V_xi U_xi for every transform point: the only multiply-adds over channels. */
-static void multiply_stage(const wrun *w, const c4j_blas *blas, const float *prepared, int64_t g, int64_t nt) {
+/* M_xi = V_xi U_xi for every transform point, output channels [o0, o0 + nw) (panel o0 / panel) of
+   group g: the only multiply-adds over channels. M holds the panel: [t][xi][nw]. */
+static void multiply_stage(const wrun *w, const c4j_blas *blas, const float *prepared, int64_t g, int64_t nt,
+                           int64_t o0, int64_t nw) {
     const int npts = w->p.npts;
     const int64_t K = w->p.cin_g, N = w->p.cout_g, slice = w->p.n_slice;
-    const float *Ug = prepared + g * npts * K * N;
+    const float *U = prepared + g * npts * K * N + o0 * npts * K; /* the panel: [xi][K][nw] */
     for (int xi = 0; xi < npts; xi++)
-        for (int64_t n0 = 0; n0 < N; n0 += slice)
-            blas->sgemm(C4J_ROW_MAJOR, C4J_NO_TRANS, C4J_NO_TRANS, (int)nt, (int)C4J_MIN(slice, N - n0), (int)K,
-                        1.0f, w->V + xi * K, (int)(npts * K), Ug + xi * K * N + n0, (int)N, 0.0f,
-                        w->M + xi * N + n0, (int)(npts * N));
+        for (int64_t n0 = 0; n0 < nw; n0 += slice)
+            blas->sgemm(C4J_ROW_MAJOR, C4J_NO_TRANS, C4J_NO_TRANS, (int)nt, (int)C4J_MIN(slice, nw - n0), (int)K,
+                        1.0f, w->V + xi * K, (int)(npts * K), U + xi * K * nw + n0, (int)nw, 0.0f,
+                        w->M + xi * nw + n0, (int)(npts * nw));
 }
 
-/* Output transform of tiles [t0, t0 + nt) of group g from M, with the epilogue, clipped at the border. */
-static void output_stage(const wrun *w, const float *bias, float *out, int64_t g, int64_t t0, int64_t nt) {
+/* Output transform of tiles [t0, t0 + nt) of group g, channels [o0, o0 + nw) (M holds just these), with
+   the epilogue, clipped at the border. */
+static void output_stage(const wrun *w, const float *bias, float *out, int64_t g, int64_t t0, int64_t nt,
+                         int64_t o0, int64_t nw) {
     const c4j_conv2d_desc *d = w->d;
     const int m = w->p.m, alpha = w->p.alpha;
-    const int64_t N = w->p.cout_g, mrow = w->p.npts * N;
+    const int64_t N = w->p.cout_g, mrow = w->p.npts * nw;
     const int64_t on = d->out_stride[0], oh_s = d->out_stride[1], ow_s = d->out_stride[2];
     for (int64_t t = 0; t < nt; t++) {
         const int64_t tg = t0 + t, n = tg / w->p.tiles_img, r = tg % w->p.tiles_img;
@@ -518,17 +633,17 @@ static void output_stage(const wrun *w, const float *bias, float *out, int64_t g
             live_c[i] = ow >= d->out_w ? 0 : (ow + 2 < d->pad_left || ow - d->pad_left >= d->in_w) ? 2 : 1;
             dead |= live_r[i] == 2 || live_c[i] == 2;
         }
-        float *o = out + n * on + oh0 * oh_s + ow0 * ow_s + g * N;
-        for (int64_t c0 = 0; c0 < N; c0 += CB) {
-            const int64_t nc = C4J_MIN(CB, N - c0);
+        float *o = out + n * on + oh0 * oh_s + ow0 * ow_s + g * N + o0;
+        for (int64_t c0 = 0; c0 < nw; c0 += CB) {
+            const int64_t nc = C4J_MIN(CB, nw - c0);
             float *dst[16];
             for (int i = 0; i < m; i++)
                 for (int j = 0; j < m; j++)
                     dst[i * m + j] = live_r[i] == 1 && live_c[j] == 1 ? o + i * oh_s + j * ow_s + c0
                                                                       : w->scratch + (i * m + j) * CB;
-            const float *bb = d->has_bias ? bias + g * N + c0 : NULL;
-            if (alpha == 6) out_f4(w->M + t * mrow + c0, N, dst, bb, w->mode, nc);
-            else out_f2(w->M + t * mrow + c0, N, dst, bb, w->mode, nc);
+            const float *bb = d->has_bias ? bias + g * N + o0 + c0 : NULL;
+            if (alpha == 6) out_f4(w->M + t * mrow + c0, nw, dst, bb, w->mode, nc);
+            else out_f2(w->M + t * mrow + c0, nw, dst, bb, w->mode, nc);
             if (dead)
                 for (int i = 0; i < m; i++)
                     for (int j = 0; j < m; j++)
@@ -545,41 +660,32 @@ void c4j_winograd_run(const c4j_blas *blas, const c4j_conv2d_desc *d, c4j_algo a
     if (!make_plan(d, tile_m(algo), &w.p)) return; /* unreachable: supports() checked it */
     w.V = ws;
     w.M = w.V + round_up(w.p.T * w.p.npts * w.p.cin_g, 16);
-    w.buf = w.M + round_up(w.p.T * w.p.npts * w.p.cout_g, 16);
+    w.buf = w.M + round_up(w.p.T * w.p.npts * w.p.panel, 16);
     float *zeros = w.buf + w.p.npts * CB;
     memset(zeros, 0, CB * sizeof(float));
     w.zeros = zeros;
     w.scratch = zeros + CB;
     w.mode = (d->has_bias ? EPI_BIAS : 0) | (d->activation == C4J_ACT_RELU ? EPI_RELU : 0) |
              (d->activation == C4J_ACT_RELU6 ? EPI_RELU6 : 0);
-    /* unit = (block, group), blocks of T tiles in (n, tile row, tile column) order */
+    /* unit = (block, group, panel), panels innermost; blocks of T tiles in (n, tile row, tile
+       column) order. Consecutive units of one block and group share its input transform: a range
+       of units redoes it only where it starts inside a block (the values are the same either way) */
+    int64_t have = -1; /* the (block, group) whose transformed input V holds */
     for (int64_t u = u0; u < u1; u++) {
-        const int64_t b = u / d->groups, g = u % d->groups;
+        const int64_t s = u % w.p.panels, bg = u / w.p.panels, b = bg / d->groups, g = bg % d->groups;
         const int64_t t0 = b * w.p.T, nt = C4J_MIN(w.p.T, w.p.tiles - t0);
-        input_stage(&w, in, g, t0, nt);
-        multiply_stage(&w, blas, prepared, g, nt);
-        output_stage(&w, bias, out, g, t0, nt);
+        const int64_t o0 = s * w.p.panel, nw = C4J_MIN(w.p.panel, w.p.cout_g - o0);
+        if (bg != have) input_stage(&w, in, g, t0, nt);
+        have = bg;
+        multiply_stage(&w, blas, prepared, g, nt, o0, nw);
+        output_stage(&w, bias, out, g, t0, nt, o0, nw);
     }
 }
 
-/*
- * Estimated single-thread seconds: the input and output transforms (about 0.05 ns per tile,
- * channel and transform point each, measured on the benchmark layers), one sgemm per point and
- * output-channel slice of every block (measured sgemm table), and the transformed filter U
- * streamed once per block when it does not stay in cache (the sgemm table is measured with its B
- * operand hot).
- */
 double c4j_winograd_estimate(const c4j_conv2d_desc *d, c4j_algo algo) {
     wplan p;
     if (!make_plan(d, tile_m(algo), &p)) return -1;
-    const double transforms = (double)p.tiles * (double)p.npts * (double)(p.cin_g + p.cout_g) * 0.05e-9;
-    const int64_t slices = c4j_ceil_div(p.cout_g, p.n_slice), last = p.cout_g - (slices - 1) * p.n_slice;
-    const double products = (double)p.npts * ((double)(slices - 1) * c4j_cost_sgemm(p.T, p.cin_g, p.n_slice) +
-                                              c4j_cost_sgemm(p.T, p.cin_g, last));
-    const double u_bytes = 4.0 * (double)p.npts * (double)p.cin_g * (double)p.cout_g;
-    const double u_ns_per_byte = u_bytes <= 1024.0 * 1024 ? 0.0 : u_bytes <= 16.0 * 1024 * 1024 ? 1.0 / 60 : 1.0 / 20;
-    /* plus about 1 us of fixed work per block (window tables, 16 or 36 sgemm calls' set-up) */
-    return (double)d->groups * (transforms + (double)p.blocks * (products + u_bytes * u_ns_per_byte * 1e-9 + 1e-6));
+    return plan_seconds(d, &p);
 }
 
 /* Preparing: G g G^T in double for every (input, output) channel pair, about 1 ns per point. */

@@ -42,7 +42,8 @@ static double window_abs_sum(const c4j_conv2d_desc *d, const float *in, const fl
 }
 
 static void check_case(c4j_conv2d_desc *dp, uint64_t *rng, int case_no);
-static int wide_images; /* second pass: rows wider than a tile, so tiles start and end mid-row */
+static int wide_images;   /* second pass: rows wider than a tile, so tiles start and end mid-row */
+static int wide_channels; /* third pass: over 64 output channels per group, so Winograd units split them */
 
 static void run_case(uint64_t *rng, int case_no) {
     c4j_conv2d_desc d;
@@ -57,7 +58,11 @@ static void run_case(uint64_t *rng, int case_no) {
     int64_t kh = t_rand_range(rng, 1, 5), kw = t_rand_range(rng, 1, 5);
     int64_t sh = t_rand_range(rng, 1, 3), sw = t_rand_range(rng, 1, 3);
     int64_t dh = t_rand_range(rng, 1, 2), dw = t_rand_range(rng, 1, 2);
-    if (case_no % 4 == 0) { kh = kw = 3; sh = sw = dh = dw = 1; }       /* Winograd-shaped */
+    if (wide_channels) {
+        og = t_rand_range(rng, 65, 140);
+        groups = t_rand_range(rng, 1, 2);
+    }
+    if (case_no % 4 == 0 || (wide_channels && case_no % 4 != 1)) { kh = kw = 3; sh = sw = dh = dw = 1; } /* Winograd */
     if (case_no % 4 == 1) { kh = kw = 1; }                               /* 1x1 */
     int64_t pt = t_rand_range(rng, 0, 3), pb = t_rand_range(rng, 0, 3);
     int64_t pl = t_rand_range(rng, 0, 3), pr = t_rand_range(rng, 0, 3);
@@ -179,6 +184,9 @@ int main(void) {
     for (int i = 0; i < 1200; i++) run_case(&rng, i);
     wide_images = 1;
     for (int i = 0; i < 200; i++) run_case(&rng, i);
+    wide_images = 0;
+    wide_channels = 1;
+    for (int i = 0; i < 60; i++) run_case(&rng, i);
     /* regression: a tile of 768 rows ends one pixel into an output row whose first three windows
        are clipped by the left padding (the gather once wrote past the tile there) */
     c4j_conv2d_desc r;

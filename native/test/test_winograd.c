@@ -77,10 +77,24 @@ static outbuf out_alloc(const c4j_conv2d_desc *d) {
     return b;
 }
 
-/* Runs algo on d with the units split at the given cut points (ascending, ending with -1). */
+/* sgemm through a wrapper that counts multiply-adds */
+static double sgemm_macs;
+
+static void counting_sgemm(int order, int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
+                           const float *b, int ldb, float beta, float *c, int ldc) {
+    sgemm_macs += (double)m * n * k;
+    t_blas()->sgemm(order, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+/* Runs algo on d with the units split at the given cut points (ascending, ending with -1). However
+   the units are split (a range starting inside a block redoes its input transform), sgemm must run
+   exactly one product per transform point of every tile: tiles * alpha^2 * Cin_g * Cout multiply-adds. */
 static void run_split(c4j_algo algo, const c4j_conv2d_desc *d, const float *in, const float *f,
                       const float *prep, const float *bias, float *out, const int64_t *cuts, int reverse) {
     char err[256];
+    c4j_blas counting = *t_blas();
+    counting.sgemm = counting_sgemm;
+    sgemm_macs = 0;
     const int64_t units = c4j_conv2d_units(d, algo);
     const int64_t ws_bytes = c4j_conv2d_workspace_bytes(d, algo);
     T_CHECK(ws_bytes > 0 && ws_bytes <= (16 << 20), "workspace %lld bytes", (long long)ws_bytes);
@@ -93,11 +107,17 @@ static void run_split(c4j_algo algo, const c4j_conv2d_desc *d, const float *in, 
     bounds[nb++] = units;
     for (int k = 0; k + 1 < nb; k++) {
         const int r = reverse ? nb - 2 - k : k;
-        c4j_status st = c4j_conv2d_forward(t_blas(), d, algo, in, f, prep, bias, out, ws, ws_bytes, bounds[r],
+        c4j_status st = c4j_conv2d_forward(&counting, d, algo, in, f, prep, bias, out, ws, ws_bytes, bounds[r],
                                            bounds[r + 1], err, sizeof err);
         T_CHECK(st == C4J_OK, "algo %d: %s", algo, err);
     }
     c4j_free(ws);
+    if (algo != C4J_ALGO_WINOGRAD_2X2 && algo != C4J_ALGO_WINOGRAD_4X4) return;
+    const int64_t m = algo == C4J_ALGO_WINOGRAD_4X4 ? 4 : 2;
+    const double expect = (double)d->batch * (double)((d->out_h + m - 1) / m) * (double)((d->out_w + m - 1) / m) *
+                          (double)((m + 2) * (m + 2)) * (double)(d->in_c / d->groups) * (double)d->out_c;
+    T_CHECK(sgemm_macs == expect, "algo %d: sgemm did %.0f multiply-adds, expected %.0f (%d ranges)", algo,
+            sgemm_macs, expect, nb - 1);
 }
 
 static float *prepare(c4j_algo algo, const c4j_conv2d_desc *d, const float *f) {
@@ -203,6 +223,7 @@ typedef struct {
     int64_t n, h, w, cin, cout, groups, pt, pb, pl, pr;
     int flip, has_bias, act;
     int layout; /* 0 dense NHWC, 1 NCHW, 2 every other channel of a wider tensor, 3 padded NHWC + padded output */
+    int64_t min_units; /* at least this many units (output-channel panels, smaller blocks) */
 } pcase;
 
 static void path_case(const pcase *pc, uint64_t *rng) {
@@ -243,6 +264,8 @@ static void path_case(const pcase *pc, uint64_t *rng) {
         if (c4j_conv2d_supports(&d, algo) != C4J_OK) continue;
         float *prep = prepare(algo, &d, f);
         const int64_t units = c4j_conv2d_units(&d, algo);
+        T_CHECK(units >= pc->min_units, "%s algo %d: %lld units, expected at least %lld", pc->name, algo,
+                (long long)units, (long long)pc->min_units);
         /* all at once, then single units in reverse order, then an uneven three-way split */
         outbuf b1 = out_alloc(&d), b2 = out_alloc(&d), b3 = out_alloc(&d);
         run_split(algo, &d, in, f, prep, bias, b1.out, NULL, 0);
@@ -276,14 +299,17 @@ static void path_case(const pcase *pc, uint64_t *rng) {
 
 static void paths(void) {
     static const pcase P[] = {
-        /* name                                         n   h   w  cin  cout g  pt pb pl pr flip bias act layout */
-        {"several blocks, 64->64, batch 3",             3, 30, 29, 64, 64, 1, 1, 1, 1, 1, 0, 1, C4J_ACT_NONE, 0},
-        {"channel chunks 70/130 per group, NCHW, flip", 2, 13, 11, 140, 260, 2, 2, 0, 0, 3, 1, 1, C4J_ACT_RELU6, 1},
-        {"every other channel, relu, odd sizes",        2, 9, 14, 100, 36, 1, 0, 2, 3, 1, 0, 0, C4J_ACT_RELU, 2},
-        {"padded views, depthwise x3",                  2, 10, 7, 6, 18, 6, 1, 1, 1, 1, 1, 1, C4J_ACT_NONE, 3},
-        {"sliced output channels, 400->400",            1, 9, 9, 400, 400, 1, 1, 1, 1, 1, 0, 1, C4J_ACT_RELU, 0},
-        {"packed sgemm, 16384->16",                     1, 6, 5, 16384, 16, 1, 1, 1, 1, 1, 0, 0, C4J_ACT_NONE, 0},
-        {"valid, 1x1 image with padding 1",             1, 1, 1, 5, 3, 1, 1, 1, 1, 1, 0, 1, C4J_ACT_NONE, 0},
+        /* name                                         n   h   w  cin  cout g  pt pb pl pr flip bias act layout min_units */
+        {"several blocks, 64->64, batch 3",             3, 30, 29, 64, 64, 1, 1, 1, 1, 1, 0, 1, C4J_ACT_NONE, 0, 4},
+        {"channel chunks 70/130 per group, NCHW, flip", 2, 13, 11, 140, 260, 2, 2, 0, 0, 3, 1, 1, C4J_ACT_RELU6, 1, 6},
+        {"every other channel, relu, odd sizes",        2, 9, 14, 100, 36, 1, 0, 2, 3, 1, 0, 0, C4J_ACT_RELU, 2, 1},
+        {"padded views, depthwise x3",                  2, 10, 7, 6, 18, 6, 1, 1, 1, 1, 1, 1, C4J_ACT_NONE, 3, 6},
+        {"panels 6x64+16, 400->400",                    1, 9, 9, 400, 400, 1, 1, 1, 1, 1, 0, 1, C4J_ACT_RELU, 0, 7},
+        {"panels sliced for sgemm, 3000->100, padded",  1, 5, 6, 3000, 100, 1, 1, 1, 1, 1, 1, 1, C4J_ACT_NONE, 3, 2},
+        {"panel of 64 in 16-wide products, 5000->80",   1, 4, 5, 5000, 80, 1, 1, 1, 1, 1, 0, 0, C4J_ACT_RELU6, 0, 2},
+        {"panels in groups, 2x(20->150)",               2, 16, 16, 40, 300, 2, 1, 1, 1, 1, 0, 1, C4J_ACT_RELU, 0, 6},
+        {"packed sgemm, 16384->16",                     1, 6, 5, 16384, 16, 1, 1, 1, 1, 1, 0, 0, C4J_ACT_NONE, 0, 1},
+        {"valid, 1x1 image with padding 1",             1, 1, 1, 5, 3, 1, 1, 1, 1, 1, 0, 1, C4J_ACT_NONE, 0, 1},
     };
     uint64_t rng = 77;
     printf("paths (golden tolerance, guard regions, bit-identical unit splits):\n");
@@ -324,6 +350,18 @@ static void properties(void) {
                 T_CHECK(n < 64 || ws == prev, "algo %d: workspace grows with the batch", algo);
                 prev = ws;
             }
+        }
+
+        /* few tiles: units also split the output channels into panels of 64 (7x7x512->512 was one
+           unit), and one panel with few blocks gets smaller blocks (56x56x64->64 F(4,3): 4 blocks) */
+        const int64_t deep[][4] = {{7, 512, 512, 8}, {14, 256, 256, 4}, {28, 128, 128, 4}, {56, 64, 64, 5}};
+        for (size_t k = 0; k < sizeof deep / sizeof deep[0]; k++) {
+            c4j_conv2d_desc d;
+            t_dense_desc(&d, 1, deep[k][0], deep[k][0], deep[k][1], 3, 3, deep[k][2], 1, 1, 1, 1, 1, 1, 1, 1, 1);
+            const int64_t want = algo == C4J_ALGO_WINOGRAD_2X2 ? 8 : deep[k][3];
+            T_CHECK(c4j_conv2d_units(&d, algo) >= want, "algo %d, %lldx%lldx%lld: %lld units, expected >= %lld", algo,
+                    (long long)deep[k][0], (long long)deep[k][0], (long long)deep[k][1],
+                    (long long)c4j_conv2d_units(&d, algo), (long long)want);
         }
 
         /* refused: not 3x3 / stride / dilation, and channels so wide one tile needs > 16 MiB */
