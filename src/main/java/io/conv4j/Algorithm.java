@@ -14,9 +14,9 @@ public enum Algorithm {
     GEMM_DIRECT(1, true),
     /** Any convolution: patch tiles sized for L2, one sgemm per tile, bounded workspace. */
     GEMM_TILED(2, true),
-    /** Winograd F(2x2,3x3) for 3x3 stride 1: 16 sgemm per block of tiles, 2.25x fewer multiplies. */
+    /** Winograd F(2x2,3x3) for 3x3 stride 1: 16 sgemm per block of tiles and output-channel slice, 2.25x fewer multiplies. */
     WINOGRAD_2X2(3, false),
-    /** Winograd F(4x4,3x3) for 3x3 stride 1: 36 sgemm per block of tiles, 4x fewer multiplies. */
+    /** Winograd F(4x4,3x3) for 3x3 stride 1: 36 sgemm per block of tiles and output-channel slice, 4x fewer multiplies. */
     WINOGRAD_4X4(4, false),
     /** Tiled FFT (overlap-save) for large kernels, frequency-domain products as sgemm. */
     FFT(5, false);
