@@ -32,6 +32,13 @@
  * of a fixed number of rows, so the order of the sum depends only on dY's layout) in the units
  * that own the first tap chunk, each pixel range into its part of the partial copy like dW.
  *
+ * Other routes (see conv4j.h): for stride 1 the input gradient is also the forward convolution of
+ * dY with the channel-transposed, rotated filter, run by a forward algorithm (Winograd, FFT, ...)
+ * through conv2d.c's entry points, with the transposed filter and its forward-prepared form in the
+ * `prepared` buffer; the filter gradient of 3x3 stride-1 layers runs as Winograd F(3x3, m x m)
+ * in backward_winograd.c, with the same pixel-range partial sums and reduction as here. The cost
+ * model (estimates of every route, per call, filter preparation included) picks one for AUTO.
+ *
  * Every unit sums in a fixed order that depends only on the descriptor, so results are
  * bit-identical for any thread count. Workspaces are one tile, independent of the batch size;
  * the partial copies of dW are at most BW_MIN_UNITS of them and BW_MAX_PARTIAL_FLOATS in all.
@@ -48,7 +55,7 @@
 #define BW_TILE_MAX_ROWS 1024
 /* Bias gradient: rows summed per sgemm, fixed so that the sum's order depends only on dY's layout
    (the bias gradient alone and with the filter gradient agree bit for bit) */
-#define BW_BIAS_ROWS 1024
+#define BW_BIAS_ROWS C4J_BIAS_ROWS
 /* Filter gradient: the dW block of one unit (taps x output channels) stays within this many
    floats, so its sgemm accumulation runs in cache; not fewer channels than BW_MIN_COLS */
 #define BW_C_BLOCK_FLOATS (64 * 1024)
@@ -171,7 +178,7 @@ static c4j_status bx_supported(const c4j_conv2d_desc *d, char *err, size_t err_l
     return C4J_OK;
 }
 
-int64_t c4j_conv2d_backward_input_units(const c4j_conv2d_desc *d) {
+static int64_t bx_units(const c4j_conv2d_desc *d) {
     if (d->batch == 0 || bx_supported(d, NULL, 0) != C4J_OK) return 0;
     bx_tiling t = make_bx_tiling(d);
     return d->groups * bx_units_per_group(d, &t);
@@ -181,18 +188,14 @@ int64_t c4j_conv2d_backward_input_units(const c4j_conv2d_desc *d) {
 static int64_t bx_tile_bytes(const bx_tiling *t) { return align_bytes(t->tile_rows * t->kp_max * 4); }
 static int64_t bx_out_bytes(const bx_tiling *t) { return align_bytes(t->tile_rows * t->cg * 4); }
 
-int64_t c4j_conv2d_backward_input_workspace_bytes(const c4j_conv2d_desc *d) {
+static int64_t bx_workspace_bytes(const c4j_conv2d_desc *d) {
     if (bx_supported(d, NULL, 0) != C4J_OK) return -1;
     bx_tiling t = make_bx_tiling(d);
     return bx_tile_bytes(&t) + bx_out_bytes(&t) + align_bytes((d->kernel_h + d->kernel_w) * 8);
 }
 
-int64_t c4j_conv2d_backward_input_prepared_floats(const c4j_conv2d_desc *d) {
-    return d->kernel_h * d->kernel_w * c4j_cin_g(d) * d->out_c;
-}
-
-c4j_status c4j_conv2d_backward_input_prepare(const c4j_conv2d_desc *d, const float *filter, float *prepared,
-                                             char *err, size_t err_len) {
+static c4j_status bx_prepare(const c4j_conv2d_desc *d, const float *filter, float *prepared, char *err,
+                             size_t err_len) {
     c4j_status st = bx_supported(d, err, err_len);
     if (st != C4J_OK) return st;
     const axis ah = axis_h(d), aw = axis_w(d);
@@ -430,19 +433,19 @@ static bw_tiling make_bw_tiling(const c4j_conv2d_desc *d) {
     return t;
 }
 
-int64_t c4j_conv2d_backward_filter_units(const c4j_conv2d_desc *d) {
+static int64_t bw_units(const c4j_conv2d_desc *d) {
     bw_tiling t = make_bw_tiling(d);
     return d->groups * t.t_chunks * t.n_chunks * t.r_chunks;
 }
 
-int64_t c4j_conv2d_backward_filter_partial_floats(const c4j_conv2d_desc *d) {
+static int64_t bw_partial_floats(const c4j_conv2d_desc *d) {
     bw_tiling t = make_bw_tiling(d);
     return (t.r_chunks - 1) * (t.filter_floats + d->out_c);
 }
 
 static int64_t bw_tile_bytes(const bw_tiling *t) { return align_bytes(t->tile_rows * t->kc_max * 4); }
 
-int64_t c4j_conv2d_backward_filter_workspace_bytes(const c4j_conv2d_desc *d) {
+static int64_t bw_workspace_bytes(const c4j_conv2d_desc *d) {
     bw_tiling t = make_bw_tiling(d);
     return bw_tile_bytes(&t) + align_bytes(BW_BIAS_ROWS * 4);
 }
@@ -506,6 +509,26 @@ static void bw_gather(const c4j_conv2d_desc *d, const float *in, int64_t g, int6
     }
 }
 
+/* Bias gradient of channels [c0, c0 + cols) over output pixels [row_begin, row_end), added to
+   b_out[0, cols): ones[1, m] x dY rows, one sgemm per block of BW_BIAS_ROWS pixels (cut at
+   multiples of BW_BIAS_ROWS, and at output rows when dY's pixels are not evenly spaced), so the
+   order of the sum depends only on dY's layout and the range. `ones`: BW_BIAS_ROWS ones. */
+void c4j_bw_bias_rows(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *dy, int64_t c0, int64_t cols,
+                      int64_t row_begin, int64_t row_end, const float *ones, float *b_out) {
+    const int64_t hw = d->out_h * d->out_w, ldb = d->out_stride[2];
+    const int dy_uniform = d->out_stride[1] == d->out_w * ldb && d->out_stride[0] == d->out_h * d->out_stride[1];
+    int64_t r = row_begin;
+    while (r < row_end) {
+        const int64_t n = r / hw, oh = (r % hw) / d->out_w, ow = r % d->out_w;
+        const int64_t block_end = C4J_MIN(row_end, (r / BW_BIAS_ROWS + 1) * BW_BIAS_ROWS);
+        const int64_t end = dy_uniform ? block_end : C4J_MIN(block_end, r - ow + d->out_w);
+        const float *b = dy + n * d->out_stride[0] + oh * d->out_stride[1] + ow * ldb + c0;
+        blas->sgemm(C4J_ROW_MAJOR, C4J_NO_TRANS, C4J_NO_TRANS, 1, (int)cols, (int)(end - r), 1.0f, ones, BW_BIAS_ROWS, b,
+                    (int)ldb, 1.0f, b_out, (int)cols);
+        r = end;
+    }
+}
+
 static void bw_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in, const float *dy, float *dw,
                    float *db, float *partials, void *workspace, int64_t u0, int64_t u1) {
     const bw_tiling t = make_bw_tiling(d);
@@ -556,20 +579,11 @@ static void bw_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *
                 }
             }
         }
-        /* bias: ones[1, m] x dY rows, in blocks of BW_BIAS_ROWS (a pass over this chunk of dY) */
+        /* bias: a pass over this chunk of dY */
         for (int64_t nc = nc0; b_out != NULL && nc < nc1; nc++) {
             const int64_t c0 = g * t.cout_g + nc * t.n_chunk;
             const int64_t cols = C4J_MIN(t.n_chunk, t.cout_g - nc * t.n_chunk);
-            int64_t r = row_begin;
-            while (r < row_end) {
-                const int64_t n = r / hw, oh = (r % hw) / d->out_w, ow = r % d->out_w;
-                const int64_t block_end = C4J_MIN(row_end, (r / BW_BIAS_ROWS + 1) * BW_BIAS_ROWS);
-                const int64_t end = dy_uniform ? block_end : C4J_MIN(block_end, r - ow + d->out_w);
-                const float *b = dy + n * d->out_stride[0] + oh * d->out_stride[1] + ow * ldb + c0;
-                blas->sgemm(C4J_ROW_MAJOR, C4J_NO_TRANS, C4J_NO_TRANS, 1, (int)cols, (int)(end - r), 1.0f, ones,
-                            BW_BIAS_ROWS, b, (int)ldb, 1.0f, b_out + c0, (int)cols);
-                r = end;
-            }
+            c4j_bw_bias_rows(blas, d, dy, c0, cols, row_begin, row_end, ones, b_out + c0);
         }
         u = ue;
     }
@@ -577,24 +591,129 @@ static void bw_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *
 
 /* ------------------------------------------------------------------ reduction of the row ranges */
 
-int64_t c4j_conv2d_backward_filter_reduce_units(const c4j_conv2d_desc *d) {
-    bw_tiling t = make_bw_tiling(d);
-    if (t.r_chunks == 1) return 0;
-    return c4j_ceil_div(t.filter_floats + d->out_c, BW_REDUCE_FLOATS);
+static int64_t reduce_units_for(const c4j_conv2d_desc *d, int64_t r_chunks) {
+    if (r_chunks <= 1) return 0;
+    return c4j_ceil_div(c4j_filter_floats(d) + d->out_c, BW_REDUCE_FLOATS);
 }
 
-/* dW[i] += partial_1[i] + ... + partial_{R-1}[i], in that order, for elements of units [u0, u1) */
-static void bw_reduce(const c4j_conv2d_desc *d, float *dw, float *db, const float *partials, int64_t u0, int64_t u1) {
-    const bw_tiling t = make_bw_tiling(d);
-    const int64_t len = t.filter_floats + d->out_c;
+/* dW[i] += partial_1[i] + ... + partial_{R-1}[i], in that order, for elements of units [u0, u1);
+   partial r sits at partials + (r - 1) * (|dW| + out_c), the bias gradient after dW */
+static void reduce_ranges(const c4j_conv2d_desc *d, int64_t r_chunks, float *dw, float *db, const float *partials,
+                          int64_t u0, int64_t u1) {
+    const int64_t ff = c4j_filter_floats(d), len = ff + d->out_c;
     const int64_t i0 = u0 * BW_REDUCE_FLOATS, i1 = C4J_MIN(len, u1 * BW_REDUCE_FLOATS);
     for (int64_t i = i0; i < i1; i++) {
-        float *acc = i < t.filter_floats ? (dw == NULL ? NULL : dw + i) : (db == NULL ? NULL : db + (i - t.filter_floats));
+        float *acc = i < ff ? (dw == NULL ? NULL : dw + i) : (db == NULL ? NULL : db + (i - ff));
         if (acc == NULL) continue;
         float s = *acc;
-        for (int64_t r = 1; r < t.r_chunks; r++) s += partials[(r - 1) * len + i];
+        for (int64_t r = 1; r < r_chunks; r++) s += partials[(r - 1) * len + i];
         *acc = s;
     }
+}
+
+/* ================================================================== input gradient by a forward algorithm */
+
+/*
+ * For stride 1: dX[n, ih, iw, g*cg + c] = sum over taps and o of dY[n, ih + k'h*dil_h - p'h, ...,
+ * g*og + o] * W'[k'h, k'w, o, g*cg + c], a forward convolution of dY (the input view) into dX (the
+ * output view) with padding p' = (K - 1) * dil - pad, the filter W'[kh, kw, o, g*cg + c] =
+ * W[kh, kw, c, g*og + o] (HWIO with cout_g input and in_c output channels) and the kernel
+ * rotation toggled: tap k' of the forward convolution meets tap K - 1 - k' of the original one.
+ * 0 when that descriptor is not a valid forward convolution (stride > 1, pad > (K - 1) * dil, a
+ * dX view whose channels are not contiguous).
+ */
+static int bx_forward_desc(const c4j_conv2d_desc *d, c4j_conv2d_desc *f) {
+    if (d->stride_h != 1 || d->stride_w != 1) return 0;
+    memset(f, 0, sizeof *f);
+    f->batch = d->batch;
+    f->in_h = d->out_h;
+    f->in_w = d->out_w;
+    f->in_c = d->out_c;
+    memcpy(f->in_stride, d->out_stride, sizeof f->in_stride);
+    f->kernel_h = d->kernel_h;
+    f->kernel_w = d->kernel_w;
+    f->out_c = d->in_c;
+    f->groups = d->groups;
+    f->stride_h = f->stride_w = 1;
+    f->dilation_h = d->dilation_h;
+    f->dilation_w = d->dilation_w;
+    f->pad_top = (d->kernel_h - 1) * d->dilation_h - d->pad_top;
+    f->pad_left = (d->kernel_w - 1) * d->dilation_w - d->pad_left;
+    f->out_h = d->in_h;
+    f->out_w = d->in_w;
+    memcpy(f->out_stride, d->in_stride, sizeof f->out_stride);
+    if (d->in_c == 1) f->out_stride[3] = 1;
+    f->flip = !d->flip;
+    f->activation = C4J_ACT_NONE;
+    f->has_bias = 0;
+    return c4j_conv2d_check(f, INT64_MAX, INT64_MAX, 0, INT64_MAX, NULL, 0) == C4J_OK;
+}
+
+static int64_t align16(int64_t n) { return (n + 15) / 16 * 16; }
+
+/* route is a forward algorithm that can run the transposed convolution of d */
+static int bx_forward_route(const c4j_conv2d_desc *d, int route, c4j_conv2d_desc *f) {
+    if (route < C4J_ALGO_GEMM_DIRECT || route > C4J_ALGO_FFT) return 0;
+    return bx_forward_desc(d, f) && c4j_conv2d_supports(f, (c4j_algo)route) == C4J_OK;
+}
+
+/* prepared buffer of a forward route: [forward-prepared filter (align16) | W'] */
+static int64_t bx_forward_prepared_floats(const c4j_conv2d_desc *f, int route) {
+    return align16(c4j_conv2d_prepared_floats(f, (c4j_algo)route)) + c4j_filter_floats(f);
+}
+
+/* W' of bx_forward_desc from the HWIO filter W of d */
+static void bx_transpose_filter(const c4j_conv2d_desc *d, const float *w, float *wt) {
+    const int64_t taps = d->kernel_h * d->kernel_w, cg = c4j_cin_g(d), og = c4j_cout_g(d);
+    const int64_t ic = d->in_c, oc = d->out_c;
+    for (int64_t t = 0; t < taps; t++)
+        for (int64_t g = 0; g < d->groups; g++)
+            for (int64_t c = 0; c < cg; c++) {
+                const float *src = w + (t * cg + c) * oc + g * og;
+                float *dst = wt + t * og * ic + g * cg + c;
+                for (int64_t o = 0; o < og; o++) dst[o * ic] = src[o];
+            }
+}
+
+/* ================================================================== cost model */
+
+/* Per float: copying a gathered patch row (memcpy-sized runs, cache to cache), rearranging the
+   filter (a strided scatter), adding a partial sum in the reduction. Measured on the benchmark
+   layers (native/bench/backward_bench.c), good enough to rank routes. */
+#define GATHER_NS 0.08
+#define REARRANGE_NS 0.5
+#define REDUCE_NS 0.3
+
+static double bx_gemm_estimate(const c4j_conv2d_desc *d) {
+    if (bx_supported(d, NULL, 0) != C4J_OK) return -1;
+    const bx_tiling t = make_bx_tiling(d);
+    const axis ah = axis_h(d), aw = axis_w(d);
+    double s = 0;
+    for (int64_t ph = 0; ph < n_phases(&ah); ph++)
+        for (int64_t pw = 0; pw < n_phases(&aw); pw++) {
+            const int64_t rows = d->batch * phase_len(&ah, ph) * phase_len(&aw, pw);
+            const int64_t kp = phase_taps(&ah, ph, NULL, NULL) * phase_taps(&aw, pw, NULL, NULL) * t.cout_g;
+            const int64_t full = rows / t.tile_rows, last = rows % t.tile_rows;
+            s += (double)full * c4j_cost_sgemm(t.tile_rows, kp, t.cg) + c4j_cost_sgemm(last, kp, t.cg);
+            s += (double)rows * (double)kp * GATHER_NS * 1e-9;
+        }
+    return (double)d->groups * s + (double)c4j_filter_floats(d) * REARRANGE_NS * 1e-9;
+}
+
+static double bw_gemm_estimate(const c4j_conv2d_desc *d) {
+    const bw_tiling t = make_bw_tiling(d);
+    double s = 0;
+    for (int64_t tc = 0; tc < t.t_chunks; tc++) {
+        const int64_t taps = C4J_MIN(t.taps_per_chunk, t.taps - tc * t.taps_per_chunk), kc = taps * t.cg;
+        const int64_t full = t.rows / t.tile_rows, last = t.rows % t.tile_rows;
+        s += (double)t.rows * (double)kc * GATHER_NS * 1e-9;
+        for (int64_t nc = 0; nc < t.n_chunks; nc++) {
+            const int64_t cols = C4J_MIN(t.n_chunk, t.cout_g - nc * t.n_chunk);
+            s += (double)full * c4j_cost_sgemm(kc, t.tile_rows, cols) + c4j_cost_sgemm(kc, last, cols);
+        }
+    }
+    const double reduce = (double)(t.r_chunks - 1) * (double)(t.filter_floats + d->out_c) * REDUCE_NS * 1e-9;
+    return (double)d->groups * s + reduce;
 }
 
 /* ================================================================== entry points */
@@ -614,68 +733,223 @@ static c4j_status check_call(const c4j_blas *blas, const c4j_conv2d_desc *d, int
     return C4J_OK;
 }
 
-c4j_status c4j_conv2d_backward_input(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *grad_out,
-                                     const float *prepared, float *grad_in, void *workspace,
-                                     int64_t workspace_bytes, int64_t unit_begin, int64_t unit_end, char *err,
-                                     size_t err_len) {
+/* ------------------------------------------------------------------ input gradient */
+
+double c4j_conv2d_backward_input_estimate_seconds(const c4j_conv2d_desc *d, int route) {
+    c4j_conv2d_desc f;
+    if (d == NULL) return -1;
+    if (route == C4J_BWD_GEMM) return bx_gemm_estimate(d);
+    if (!bx_forward_route(d, route, &f)) return -1;
+    /* the filter is transposed and prepared on every call (in training it changes every step) */
+    return c4j_conv2d_estimate_seconds(&f, (c4j_algo)route, 1) + (double)c4j_filter_floats(d) * REARRANGE_NS * 1e-9;
+}
+
+int c4j_conv2d_backward_input_route(const c4j_conv2d_desc *d) {
+    int best = C4J_BWD_GEMM;
+    double best_s = c4j_conv2d_backward_input_estimate_seconds(d, C4J_BWD_GEMM);
+    for (int r = C4J_ALGO_GEMM_DIRECT; r <= C4J_ALGO_FFT; r++) {
+        const double s = c4j_conv2d_backward_input_estimate_seconds(d, r);
+        if (s >= 0 && (best_s < 0 || s < best_s)) {
+            best = r;
+            best_s = s;
+        }
+    }
+    return best;
+}
+
+static int bx_resolve(const c4j_conv2d_desc *d, int route) {
+    return route == C4J_BWD_AUTO ? c4j_conv2d_backward_input_route(d) : route;
+}
+
+int64_t c4j_conv2d_backward_input_units(const c4j_conv2d_desc *d, int route) {
+    c4j_conv2d_desc f;
+    route = bx_resolve(d, route);
+    if (route == C4J_BWD_GEMM) return bx_units(d);
+    return bx_forward_route(d, route, &f) ? c4j_conv2d_units(&f, (c4j_algo)route) : 0;
+}
+
+int64_t c4j_conv2d_backward_input_workspace_bytes(const c4j_conv2d_desc *d, int route) {
+    c4j_conv2d_desc f;
+    route = bx_resolve(d, route);
+    if (route == C4J_BWD_GEMM) return bx_workspace_bytes(d);
+    return bx_forward_route(d, route, &f) ? c4j_conv2d_workspace_bytes(&f, (c4j_algo)route) : -1;
+}
+
+int64_t c4j_conv2d_backward_input_prepared_floats(const c4j_conv2d_desc *d, int route) {
+    c4j_conv2d_desc f;
+    route = bx_resolve(d, route);
+    if (route == C4J_BWD_GEMM) return c4j_filter_floats(d);
+    return bx_forward_route(d, route, &f) ? bx_forward_prepared_floats(&f, route) : -1;
+}
+
+c4j_status c4j_conv2d_backward_input_prepare(const c4j_conv2d_desc *d, int route, const float *filter, float *prepared,
+                                             char *err, size_t err_len) {
+    c4j_conv2d_desc f;
     if (d == NULL) return c4j_fail(C4J_ERR_ARG, err, err_len, "null descriptor");
-    c4j_status st = bx_supported(d, err, err_len);
-    if (st != C4J_OK) return st;
-    st = check_call(blas, d, c4j_conv2d_backward_input_units(d), c4j_conv2d_backward_input_workspace_bytes(d),
-                    workspace, workspace_bytes, unit_begin, unit_end, err, err_len);
+    route = bx_resolve(d, route);
+    if (filter == NULL || prepared == NULL) return c4j_fail(C4J_ERR_ARG, err, err_len, "null filter or prepared buffer");
+    if (route == C4J_BWD_GEMM) return bx_prepare(d, filter, prepared, err, err_len);
+    if (!bx_forward_route(d, route, &f))
+        return c4j_fail(C4J_ERR_UNSUPPORTED, err, err_len, "input-gradient route %d cannot run this convolution", route);
+    float *wt = prepared + align16(c4j_conv2d_prepared_floats(&f, (c4j_algo)route));
+    bx_transpose_filter(d, filter, wt);
+    return c4j_conv2d_prepare(&f, (c4j_algo)route, wt, prepared, err, err_len);
+}
+
+c4j_status c4j_conv2d_backward_input(const c4j_blas *blas, const c4j_conv2d_desc *d, int route, const float *grad_out,
+                                     const float *prepared, float *grad_in, void *workspace, int64_t workspace_bytes,
+                                     int64_t unit_begin, int64_t unit_end, char *err, size_t err_len) {
+    c4j_conv2d_desc f;
+    if (d == NULL) return c4j_fail(C4J_ERR_ARG, err, err_len, "null descriptor");
+    route = bx_resolve(d, route);
+    if (route == C4J_BWD_GEMM) {
+        c4j_status st = bx_supported(d, err, err_len);
+        if (st != C4J_OK) return st;
+    } else if (!bx_forward_route(d, route, &f)) {
+        return c4j_fail(C4J_ERR_UNSUPPORTED, err, err_len, "input-gradient route %d cannot run this convolution", route);
+    }
+    c4j_status st = check_call(blas, d, c4j_conv2d_backward_input_units(d, route),
+                               c4j_conv2d_backward_input_workspace_bytes(d, route), workspace, workspace_bytes,
+                               unit_begin, unit_end, err, err_len);
     if (st != C4J_OK || unit_begin == unit_end) return st;
     if (grad_out == NULL || prepared == NULL || grad_in == NULL)
         return c4j_fail(C4J_ERR_ARG, err, err_len, "null buffer");
-    bx_run(blas, d, grad_out, prepared, grad_in, workspace, unit_begin, unit_end);
-    return C4J_OK;
+    if (route == C4J_BWD_GEMM) {
+        bx_run(blas, d, grad_out, prepared, grad_in, workspace, unit_begin, unit_end);
+        return C4J_OK;
+    }
+    const float *wt = prepared + align16(c4j_conv2d_prepared_floats(&f, (c4j_algo)route));
+    return c4j_conv2d_forward(blas, &f, (c4j_algo)route, grad_out, wt, prepared, NULL, grad_in, workspace,
+                              workspace_bytes, unit_begin, unit_end, err, err_len);
 }
 
-static c4j_status check_partials(const c4j_conv2d_desc *d, const float *partials, int64_t partials_avail, char *err,
-                                 size_t err_len) {
-    const int64_t need = c4j_conv2d_backward_filter_partial_floats(d);
+/* ------------------------------------------------------------------ filter and bias gradients */
+
+static int bw_route_ok(const c4j_conv2d_desc *d, int route) {
+    if (route == C4J_BWD_GEMM) return 1;
+    if (route == C4J_ALGO_WINOGRAD_2X2 || route == C4J_ALGO_WINOGRAD_4X4) return c4j_bwino_applicable(d, (c4j_algo)route);
+    return 0;
+}
+
+double c4j_conv2d_backward_filter_estimate_seconds(const c4j_conv2d_desc *d, int route) {
+    if (d == NULL || !bw_route_ok(d, route)) return -1;
+    if (route == C4J_BWD_GEMM) return bw_gemm_estimate(d);
+    const int64_t r = c4j_bwino_ranges(d, (c4j_algo)route);
+    return c4j_bwino_estimate(d, (c4j_algo)route) +
+           (double)(r - 1) * (double)(c4j_filter_floats(d) + d->out_c) * REDUCE_NS * 1e-9;
+}
+
+int c4j_conv2d_backward_filter_route(const c4j_conv2d_desc *d) {
+    int best = C4J_BWD_GEMM;
+    double best_s = c4j_conv2d_backward_filter_estimate_seconds(d, C4J_BWD_GEMM);
+    const int cand[2] = {C4J_ALGO_WINOGRAD_4X4, C4J_ALGO_WINOGRAD_2X2};
+    for (int i = 0; i < 2; i++) {
+        const double s = c4j_conv2d_backward_filter_estimate_seconds(d, cand[i]);
+        if (s >= 0 && (best_s < 0 || s < best_s)) {
+            best = cand[i];
+            best_s = s;
+        }
+    }
+    return best;
+}
+
+static int bw_resolve(const c4j_conv2d_desc *d, int route) {
+    return route == C4J_BWD_AUTO ? c4j_conv2d_backward_filter_route(d) : route;
+}
+
+/* pixel ranges summed separately (1: no partial sums) */
+static int64_t bw_ranges(const c4j_conv2d_desc *d, int route) {
+    if (route == C4J_BWD_GEMM) return make_bw_tiling(d).r_chunks;
+    return c4j_bwino_ranges(d, (c4j_algo)route);
+}
+
+int64_t c4j_conv2d_backward_filter_units(const c4j_conv2d_desc *d, int route) {
+    route = bw_resolve(d, route);
+    if (!bw_route_ok(d, route)) return 0;
+    return route == C4J_BWD_GEMM ? bw_units(d) : c4j_bwino_units(d, (c4j_algo)route);
+}
+
+int64_t c4j_conv2d_backward_filter_workspace_bytes(const c4j_conv2d_desc *d, int route) {
+    route = bw_resolve(d, route);
+    if (!bw_route_ok(d, route)) return -1;
+    return route == C4J_BWD_GEMM ? bw_workspace_bytes(d) : c4j_bwino_workspace(d, (c4j_algo)route);
+}
+
+int64_t c4j_conv2d_backward_filter_partial_floats(const c4j_conv2d_desc *d, int route) {
+    route = bw_resolve(d, route);
+    if (!bw_route_ok(d, route)) return -1;
+    return route == C4J_BWD_GEMM ? bw_partial_floats(d)
+                                 : (bw_ranges(d, route) - 1) * (c4j_filter_floats(d) + d->out_c);
+}
+
+int64_t c4j_conv2d_backward_filter_reduce_units(const c4j_conv2d_desc *d, int route) {
+    route = bw_resolve(d, route);
+    if (!bw_route_ok(d, route)) return 0;
+    return reduce_units_for(d, bw_ranges(d, route));
+}
+
+static c4j_status check_partials(const c4j_conv2d_desc *d, int route, const float *partials, int64_t partials_avail,
+                                 char *err, size_t err_len) {
+    const int64_t need = c4j_conv2d_backward_filter_partial_floats(d, route);
     if (need > 0 && (partials == NULL || partials_avail < need))
         return c4j_fail(C4J_ERR_BOUNDS, err, err_len, "partial sums need %lld floats but %lld are available",
                         (long long)need, (long long)(partials == NULL ? 0 : partials_avail));
     return C4J_OK;
 }
 
-c4j_status c4j_conv2d_backward_filter(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in,
+static c4j_status check_bias_args(const c4j_conv2d_desc *d, const float *grad_bias, char *err, size_t err_len) {
+    if (grad_bias != NULL && !d->has_bias)
+        return c4j_fail(C4J_ERR_ARG, err, err_len, "bias gradient given but has_bias is 0");
+    if (d->has_bias && grad_bias == NULL) return c4j_fail(C4J_ERR_ARG, err, err_len, "has_bias but no bias gradient");
+    return C4J_OK;
+}
+
+c4j_status c4j_conv2d_backward_filter(const c4j_blas *blas, const c4j_conv2d_desc *d, int route, const float *in,
                                       const float *grad_out, float *grad_filter, float *grad_bias, float *partials,
                                       int64_t partials_avail, void *workspace, int64_t workspace_bytes,
                                       int64_t unit_begin, int64_t unit_end, char *err, size_t err_len) {
     if (d == NULL) return c4j_fail(C4J_ERR_ARG, err, err_len, "null descriptor");
-    c4j_status st = check_call(blas, d, c4j_conv2d_backward_filter_units(d),
-                               c4j_conv2d_backward_filter_workspace_bytes(d), workspace, workspace_bytes, unit_begin,
-                               unit_end, err, err_len);
+    route = bw_resolve(d, route);
+    if (!bw_route_ok(d, route))
+        return c4j_fail(C4J_ERR_UNSUPPORTED, err, err_len, "filter-gradient route %d cannot run this convolution", route);
+    c4j_status st = check_call(blas, d, c4j_conv2d_backward_filter_units(d, route),
+                               c4j_conv2d_backward_filter_workspace_bytes(d, route), workspace, workspace_bytes,
+                               unit_begin, unit_end, err, err_len);
     if (st != C4J_OK || unit_begin == unit_end) return st;
-    if (grad_bias != NULL && !d->has_bias)
-        return c4j_fail(C4J_ERR_ARG, err, err_len, "bias gradient given but has_bias is 0");
-    if (d->has_bias && grad_bias == NULL) return c4j_fail(C4J_ERR_ARG, err, err_len, "has_bias but no bias gradient");
+    st = check_bias_args(d, grad_bias, err, err_len);
+    if (st != C4J_OK) return st;
     if (grad_filter != NULL && in == NULL) return c4j_fail(C4J_ERR_ARG, err, err_len, "filter gradient needs the input");
     if (d->batch > 0 && grad_out == NULL) return c4j_fail(C4J_ERR_ARG, err, err_len, "null output gradient");
-    st = check_partials(d, partials, partials_avail, err, err_len);
+    st = check_partials(d, route, partials, partials_avail, err, err_len);
     if (st != C4J_OK) return st;
-    bw_run(blas, d, in, grad_out, grad_filter, grad_bias, partials, workspace, unit_begin, unit_end);
+    if (route == C4J_BWD_GEMM)
+        bw_run(blas, d, in, grad_out, grad_filter, grad_bias, partials, workspace, unit_begin, unit_end);
+    else
+        c4j_bwino_run(blas, d, (c4j_algo)route, in, grad_out, grad_filter, grad_bias, partials, workspace, unit_begin,
+                      unit_end);
     return C4J_OK;
 }
 
-c4j_status c4j_conv2d_backward_filter_reduce(const c4j_conv2d_desc *d, float *grad_filter, float *grad_bias,
+c4j_status c4j_conv2d_backward_filter_reduce(const c4j_conv2d_desc *d, int route, float *grad_filter, float *grad_bias,
                                              const float *partials, int64_t partials_avail, int64_t unit_begin,
                                              int64_t unit_end, char *err, size_t err_len) {
     if (d == NULL) return c4j_fail(C4J_ERR_ARG, err, err_len, "null descriptor");
-    const int64_t units = c4j_conv2d_backward_filter_reduce_units(d);
+    route = bw_resolve(d, route);
+    if (!bw_route_ok(d, route))
+        return c4j_fail(C4J_ERR_UNSUPPORTED, err, err_len, "filter-gradient route %d cannot run this convolution", route);
+    const int64_t units = c4j_conv2d_backward_filter_reduce_units(d, route);
     if (unit_begin < 0 || unit_end > units || unit_begin > unit_end)
         return c4j_fail(C4J_ERR_ARG, err, err_len, "unit range [%lld, %lld) outside [0, %lld)", (long long)unit_begin,
                         (long long)unit_end, (long long)units);
     if (unit_begin == unit_end) return C4J_OK;
-    if (grad_bias != NULL && !d->has_bias)
-        return c4j_fail(C4J_ERR_ARG, err, err_len, "bias gradient given but has_bias is 0");
-    if (d->has_bias && grad_bias == NULL) return c4j_fail(C4J_ERR_ARG, err, err_len, "has_bias but no bias gradient");
-    c4j_status st = check_partials(d, partials, partials_avail, err, err_len);
+    c4j_status st = check_bias_args(d, grad_bias, err, err_len);
     if (st != C4J_OK) return st;
-    bw_reduce(d, grad_filter, grad_bias, partials, unit_begin, unit_end);
+    st = check_partials(d, route, partials, partials_avail, err, err_len);
+    if (st != C4J_OK) return st;
+    reduce_ranges(d, bw_ranges(d, route), grad_filter, grad_bias, partials, unit_begin, unit_end);
     return C4J_OK;
 }
+
 
 c4j_status c4j_activation_backward(int64_t activation, const float *out, const float *grad_out, float *grad_pre,
                                    int64_t count, char *err, size_t err_len) {
