@@ -94,6 +94,30 @@ static inline void copy_floats(float *restrict dst, const float *restrict src, i
     }
 }
 
+/* dst[j * ldd + i] = src[i * lds + j] for i < rows, j < cols, in 16 x 16 blocks: both sides are
+   read or written in runs of 16 floats, where an element-wise transpose of a filter with hundreds of
+   channels misses the cache (and the TLB) on every write. */
+void c4j_transpose(const float *restrict src, int64_t lds, int64_t rows, int64_t cols, float *restrict dst,
+                   int64_t ldd) {
+    enum { B = 16 };
+    for (int64_t i0 = 0; i0 < rows; i0 += B) {
+        const int64_t ni = C4J_MIN(B, rows - i0);
+        for (int64_t j0 = 0; j0 < cols; j0 += B) {
+            const int64_t nj = C4J_MIN(B, cols - j0);
+            if (ni == B && nj == B) {
+                float t[B][B];
+                for (int i = 0; i < B; i++)
+                    for (int j = 0; j < B; j++) t[j][i] = src[(i0 + i) * lds + j0 + j];
+                for (int j = 0; j < B; j++)
+                    for (int i = 0; i < B; i++) dst[(j0 + j) * ldd + i0 + i] = t[j][i];
+            } else {
+                for (int64_t j = 0; j < nj; j++)
+                    for (int64_t i = 0; i < ni; i++) dst[(j0 + j) * ldd + i0 + i] = src[(i0 + i) * lds + j0 + j];
+            }
+        }
+    }
+}
+
 /* ================================================================== input gradient */
 
 /* One spatial axis of the input-gradient problem. */
@@ -216,13 +240,8 @@ static c4j_status bx_prepare(const c4j_conv2d_desc *d, const float *filter, floa
             /* phase (ph, pw) starts after all taps of smaller ph, then those of smaller pw in ph */
             const int64_t row = before_h * KW + nh * before_w + idx_h * nw + idx_w;
             const float *src = filter + (fkh * KW + fkw) * cg * d->out_c;
-            for (int64_t g = 0; g < d->groups; g++) {
-                float *dst = prepared + g * KH * KW * blk + row * blk;
-                for (int64_t c = 0; c < cg; c++) {
-                    const float *s = src + c * d->out_c + g * og;
-                    for (int64_t o = 0; o < og; o++) dst[o * cg + c] = s[o];
-                }
-            }
+            for (int64_t g = 0; g < d->groups; g++)
+                c4j_transpose(src + g * og, d->out_c, cg, og, prepared + g * KH * KW * blk + row * blk, cg);
         }
     }
     return C4J_OK;
@@ -668,11 +687,7 @@ static void bx_transpose_filter(const c4j_conv2d_desc *d, const float *w, float 
     const int64_t ic = d->in_c, oc = d->out_c;
     for (int64_t t = 0; t < taps; t++)
         for (int64_t g = 0; g < d->groups; g++)
-            for (int64_t c = 0; c < cg; c++) {
-                const float *src = w + (t * cg + c) * oc + g * og;
-                float *dst = wt + t * og * ic + g * cg + c;
-                for (int64_t o = 0; o < og; o++) dst[o * ic] = src[o];
-            }
+            c4j_transpose(w + t * cg * oc + g * og, oc, cg, og, wt + t * og * ic + g * cg, ic);
 }
 
 /* ================================================================== cost model */
@@ -681,7 +696,7 @@ static void bx_transpose_filter(const c4j_conv2d_desc *d, const float *w, float 
    filter (a strided scatter), adding a partial sum in the reduction. Measured on the benchmark
    layers (native/bench/backward_bench.c), good enough to rank routes. */
 #define GATHER_NS 0.08
-#define REARRANGE_NS 0.5
+#define REARRANGE_NS 0.4
 #define REDUCE_NS 0.3
 
 static double bx_gemm_estimate(const c4j_conv2d_desc *d) {

@@ -72,6 +72,10 @@ void c4j_winograd_run(const c4j_blas *blas, const c4j_conv2d_desc *d, c4j_algo a
                       const float *prepared, const float *bias, float *out, float *workspace, int64_t u0,
                       int64_t u1);
 
+/* dst[j * ldd + i] = src[i * lds + j], i < rows, j < cols (cache-blocked; backward.c) */
+void c4j_transpose(const float *restrict src, int64_t lds, int64_t rows, int64_t cols, float *restrict dst,
+                   int64_t ldd);
+
 /* Backward pass, shared by backward.c and backward_winograd.c. Bias gradient: dY pixels per sgemm. */
 #define C4J_BIAS_ROWS 1024
 void c4j_bw_bias_rows(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *dy, int64_t c0, int64_t cols,
