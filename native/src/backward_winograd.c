@@ -13,13 +13,13 @@
  * so per transform point xi the sum over tiles and channels is a matrix product:
  *     M_xi[c, o] = sum over tiles t of V_xi[t, c] * E_xi[t, o],   V = BT D B, E' = A E A^T,
  * one sgemm per point and block of T tiles (M_xi += V_xi^T E'_xi, reduction over tiles: K = T),
- * and at the end of a unit dW = G^T M G per (c, o), in double, into the 3x3 taps (rotated when
- * the descriptor's flip is set).
+ * and at the end of a unit dW = G^T M G per (c, o) into the 3x3 taps (rotated when the
+ * descriptor's flip is set).
  *
  *  - F(3x3, 4x4): points 0, 1, -1, 1/2, -2, inf (36 products per 16 pixels, 4x fewer multiply-adds
  *    than direct); F(3x3, 2x2): 0, 1, -1, inf (16 per 4, 2.25x fewer). The input transform is the
  *    forward one (integer BT); dY's transform A E A^T only scales by powers of two; G holds the
- *    rest and is applied in double on the float sums. Accuracy, metric max |dW - ref| / (1 + sum
+ *    rest and is applied to the float sums. Accuracy, metric max |dW - ref| / (1 + sum
  *    |x*dy|) with data in [-1, 1): about 2-5e-7 for F(3x3, 4x4) and 1e-7 for F(3x3, 2x2) on the
  *    benchmark layers (native/tools/winograd_dw_points.py simulates it; test_backward measures the
  *    C code), against ~3e-8 for the direct sgemm route; golden tolerance 1e-5.
@@ -47,7 +47,7 @@
 #define BWW_MIN_T 16
 #define BWW_MAX_T 256
 /* accumulators of one unit, and the whole workspace */
-#define BWW_M_BYTES (2 << 20)
+#define BWW_M_BYTES (4 << 20)
 #define BWW_WS_MAX_BYTES (16 << 20)
 /* fewer units than this: split the tile rows into ranges of at least BWW_MIN_RANGE_TILES tiles,
    the partial copies at most BWW_MAX_PARTIAL_FLOATS floats in all */
@@ -314,55 +314,89 @@ HOT static void dy_f4(const float *const *px, float *restrict dst, int64_t ds, i
     }
 }
 
-/* G of winograd.c (the scale of BT's integer rows included) */
-static const double G2[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
-static const double G4[6][3] = {
-    {1.0 / 2, 0, 0},
-    {1.0 / 6, 1.0 / 6, 1.0 / 6},
-    {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-    {-16.0 / 15, -8.0 / 15, -4.0 / 15},
-    {1.0 / 30, -1.0 / 15, 2.0 / 15},
-    {0, 0, 1.0 / 2},
-};
+/*
+ * G^T (alpha x 3 -> 3) with G of winograd.c (the scale of BT's integer rows included):
+ *   F(3x3, 2x2): G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
+ *   F(3x3, 4x4): G = [1/2 0 0; 1/6 1/6 1/6; -1/6 1/6 -1/6; -16/15 -8/15 -4/15; 1/30 -1/15 2/15; 0 0 1/2]
+ * In float: on the benchmark layers the error is the same as with the sums in double (see
+ * native/tools/winograd_dw_points.py), and it keeps this per-unit step small next to the products.
+ */
+#define GT2(m0, m1, m2, m3, t0, t1, t2)              \
+    do {                                             \
+        const float h_ = 0.5f * ((m1) + (m2));       \
+        t0 = (m0) + h_;                              \
+        t1 = 0.5f * ((m1) - (m2));                   \
+        t2 = h_ + (m3);                              \
+    } while (0)
+#define GT4(m0, m1, m2, m3, m4, m5, t0, t1, t2)                                         \
+    do {                                                                                \
+        const float d_ = ((m1) - (m2)) * (1.0f / 6), s_ = ((m1) + (m2)) * (1.0f / 6);   \
+        t0 = 0.5f * (m0) + d_ - (16.0f / 15) * (m3) + (1.0f / 30) * (m4);               \
+        t1 = s_ - (8.0f / 15) * (m3) - (1.0f / 15) * (m4);                              \
+        t2 = d_ - (4.0f / 15) * (m3) + (2.0f / 15) * (m4) + 0.5f * (m5);                \
+    } while (0)
 
 /*
  * dW taps of input channel c, output channels [0, no) of the slice, from the accumulators
- * M[xi][c][o] (row length cols): w[k][l] = sum over (i, j) of G[i][k] G[j][l] M[(i, j)], in double.
- * Written to dst + (tap * cin_g + c) * out_c for tap (k, l), rotated when flip.
+ * M[xi][c][o] (row length cols): w = G^T M G per (c, o). Tap (k, l) is written to
+ * dst + (tap * cin_g + c) * out_c, tap = 3k + l, rotated by 180 degrees when flip.
  */
-HOT static void out_taps(const double (*G)[3], int alpha, const float *restrict M, int64_t K, int64_t cols,
-                         int64_t c, int64_t no, float *restrict dst, int64_t cin_g, int64_t out_c, int flip) {
-    double t[6][3][CB];
+HOT static void out_taps(int alpha, const float *restrict M, int64_t K, int64_t cols, int64_t c, int64_t no,
+                         float *restrict dst, int64_t cin_g, int64_t out_c, int flip) {
+    float t[6][3][CB];
     const int64_t pt = K * cols; /* floats per point */
-    for (int i = 0; i < alpha; i++) {
-        for (int l = 0; l < 3; l++)
-            for (int64_t o = 0; o < no; o++) t[i][l][o] = 0;
-        for (int j = 0; j < alpha; j++) {
-            const float *restrict mr = M + (i * alpha + j) * pt + c * cols;
-            const double g0 = G[j][0], g1 = G[j][1], g2 = G[j][2];
+    const float *m = M + c * cols;
+    float *out[9];
+    for (int k = 0; k < 9; k++) out[k] = dst + ((flip ? 8 - k : k) * cin_g + c) * out_c;
+    if (alpha == 6) {
+        for (int i = 0; i < 6; i++) {
+            const float *restrict r0 = m + (6 * i) * pt, *restrict r1 = r0 + pt, *restrict r2 = r1 + pt,
+                                  *restrict r3 = r2 + pt, *restrict r4 = r3 + pt, *restrict r5 = r4 + pt;
             C4J_IVDEP
             for (int64_t o = 0; o < no; o++) {
-                const double v = mr[o];
-                t[i][0][o] += g0 * v;
-                t[i][1][o] += g1 * v;
-                t[i][2][o] += g2 * v;
+                float t0, t1, t2;
+                GT4(r0[o], r1[o], r2[o], r3[o], r4[o], r5[o], t0, t1, t2);
+                t[i][0][o] = t0;
+                t[i][1][o] = t1;
+                t[i][2][o] = t2;
+            }
+        }
+        for (int l = 0; l < 3; l++) {
+            float *restrict o0 = out[l], *restrict o1 = out[3 + l], *restrict o2 = out[6 + l];
+            C4J_IVDEP
+            for (int64_t o = 0; o < no; o++) {
+                float w0, w1, w2;
+                GT4(t[0][l][o], t[1][l][o], t[2][l][o], t[3][l][o], t[4][l][o], t[5][l][o], w0, w1, w2);
+                o0[o] = w0;
+                o1[o] = w1;
+                o2[o] = w2;
+            }
+        }
+    } else {
+        for (int i = 0; i < 4; i++) {
+            const float *restrict r0 = m + (4 * i) * pt, *restrict r1 = r0 + pt, *restrict r2 = r1 + pt,
+                                  *restrict r3 = r2 + pt;
+            C4J_IVDEP
+            for (int64_t o = 0; o < no; o++) {
+                float t0, t1, t2;
+                GT2(r0[o], r1[o], r2[o], r3[o], t0, t1, t2);
+                t[i][0][o] = t0;
+                t[i][1][o] = t1;
+                t[i][2][o] = t2;
+            }
+        }
+        for (int l = 0; l < 3; l++) {
+            float *restrict o0 = out[l], *restrict o1 = out[3 + l], *restrict o2 = out[6 + l];
+            C4J_IVDEP
+            for (int64_t o = 0; o < no; o++) {
+                float w0, w1, w2;
+                GT2(t[0][l][o], t[1][l][o], t[2][l][o], t[3][l][o], w0, w1, w2);
+                o0[o] = w0;
+                o1[o] = w1;
+                o2[o] = w2;
             }
         }
     }
-    for (int k = 0; k < 3; k++)
-        for (int l = 0; l < 3; l++) {
-            const int tap = flip ? (2 - k) * 3 + (2 - l) : k * 3 + l;
-            float *restrict out = dst + (tap * cin_g + c) * out_c;
-            double acc[CB];
-            for (int64_t o = 0; o < no; o++) acc[o] = 0;
-            for (int i = 0; i < alpha; i++) {
-                const double gk = G[i][k];
-                if (gk == 0) continue;
-                C4J_IVDEP
-                for (int64_t o = 0; o < no; o++) acc[o] += gk * t[i][l][o];
-            }
-            for (int64_t o = 0; o < no; o++) out[o] = (float)acc[o];
-        }
 }
 
 /* ------------------------------------------------------------------ stages */
@@ -467,7 +501,6 @@ void c4j_bwino_run(const c4j_blas *blas, const c4j_conv2d_desc *d, c4j_algo algo
     memset(w.zeros, 0, CB * sizeof(float));
     for (int i = 0; i < C4J_BIAS_ROWS; i++) w.ones[i] = 1.0f;
     const int64_t ff = c4j_filter_floats(d), og = p->N, cg = p->K;
-    const double(*G)[3] = p->alpha == 6 ? G4 : G2;
 
     /* unit = (group, range, slice), slices fastest */
     for (int64_t u = u0; u < u1; u++) {
@@ -490,8 +523,8 @@ void c4j_bwino_run(const c4j_blas *blas, const c4j_conv2d_desc *d, c4j_algo algo
             if (first) memset(w.M, 0, sizeof(float) * (size_t)(p->npts * cg * cols));
             for (int64_t c = 0; c < cg; c++)
                 for (int64_t oc = 0; oc < cols; oc += CB)
-                    out_taps(G, p->alpha, w.M + oc, cg, cols, c, C4J_MIN(CB, cols - oc), w_out + o0 + oc,
-                             cg, d->out_c, (int)d->flip);
+                    out_taps(p->alpha, w.M + oc, cg, cols, c, C4J_MIN(CB, cols - oc), w_out + o0 + oc, cg,
+                             d->out_c, (int)d->flip);
         }
         if (b_out != NULL) {
             memset(b_out + o0, 0, (size_t)cols * sizeof(float));
@@ -504,8 +537,11 @@ void c4j_bwino_run(const c4j_blas *blas, const c4j_conv2d_desc *d, c4j_algo algo
 /*
  * Estimated single-thread seconds: the input transform once per slice and the dY transform once
  * (about 0.05 ns per tile, channel and point, as winograd.c's), one sgemm per point and block of
- * every slice and range (measured table; the accumulators streamed from memory when they do not
- * stay in cache), about 1 us of fixed work per block, and G^T M G per (c, o) pair and range.
+ * every slice and range (the measured table, which is for untransposed products: these run about
+ * 15% slower), the accumulators written once and then read and written per further block at
+ * about 60 GB/s when they do not stay in L2, about 1 us of fixed work per block, and G^T M G per
+ * (c, o) pair and range (0.06 ns per accumulator). Checked against the measured times of the
+ * benchmark layers (native/bench/backward_bench.c).
  */
 double c4j_bwino_estimate(const c4j_conv2d_desc *d, c4j_algo algo) {
     bwplan p;
@@ -513,19 +549,19 @@ double c4j_bwino_estimate(const c4j_conv2d_desc *d, c4j_algo algo) {
     if (d->batch == 0) return 0;
     const double transforms =
         (double)p.tiles * (double)p.npts * ((double)p.K * (double)p.slices + (double)p.N) * 0.05e-9;
-    double products = 0, blocks = 0;
+    const double m_bytes = 4.0 * (double)p.npts * (double)p.K * (double)p.ns;
+    const double m_s_per_byte = m_bytes <= 1024.0 * 1024 ? 0.0 : 1.0 / 60e9;
+    double products = 0, blocks = 0, streams = 0;
     for (int64_t rc = 0; rc < p.ranges; rc++) {
         const int64_t tiles = (p.tile_rows * (rc + 1) / p.ranges - p.tile_rows * rc / p.ranges) * p.tiles_w;
-        const int64_t full = tiles / p.T, last = tiles % p.T;
-        blocks += (double)(full + (last > 0));
+        const int64_t full = tiles / p.T, last = tiles % p.T, nb = full + (last > 0);
+        blocks += (double)nb;
         for (int64_t s = 0; s < p.slices; s++) {
             const int64_t cols = C4J_MIN(p.ns, p.N - s * p.ns);
             products += (double)p.npts * ((double)full * c4j_cost_sgemm(p.K, p.T, cols) + c4j_cost_sgemm(p.K, last, cols));
+            streams += (double)(2 * nb - 1) * m_bytes * m_s_per_byte;
         }
     }
-    const double m_bytes = 4.0 * (double)p.npts * (double)p.K * (double)p.ns;
-    const double m_ns_per_byte = m_bytes <= 1024.0 * 1024 ? 0.0 : 2.0 / 40;
-    const double streams = blocks * (double)p.slices * m_bytes * m_ns_per_byte * 1e-9;
-    const double out = (double)p.ranges * (double)p.K * (double)p.N * (double)p.npts * 0.15e-9;
-    return (double)d->groups * (transforms + products + streams + blocks * (double)p.slices * 1e-6 + out);
+    const double out = (double)p.ranges * (double)p.K * (double)p.N * (double)p.npts * 0.06e-9;
+    return (double)d->groups * (transforms + 1.15 * products + streams + blocks * (double)p.slices * 1e-6 + out);
 }
