@@ -332,7 +332,12 @@ static void bx_store(const c4j_conv2d_desc *d, const bx_tiling *t, const bx_pos 
     for (int64_t r = 0; r < m; r++) {
         float *dst = dx + bx_pixel(d, t, p, r0 + r);
         const float *s = src == NULL ? NULL : src + r * ld;
-        for (int64_t c = 0; c < t->cg; c++) dst[c * sc] = s == NULL ? 0.0f : s[c];
+        if (s == NULL) {
+            if (sc == 1) memset(dst, 0, (size_t)t->cg * sizeof(float));
+            else for (int64_t c = 0; c < t->cg; c++) dst[c * sc] = 0.0f;
+        } else {
+            for (int64_t c = 0; c < t->cg; c++) dst[c * sc] = s[c];
+        }
     }
 }
 
@@ -375,11 +380,21 @@ static void bx_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *
         if (kp == 0) {
             bx_store(d, &t, &p, NULL, 0, r0, m, dx); /* no tap reaches these pixels (stride > kernel) */
         } else {
-            bx_gather(d, &t, &p, dy, r0, m, kp, tile);
-            if (direct) {
-                const int uniform_h = d->stride_h * sh == p.len_w * ldc;
-                const int uniform_n = uniform_h && sn == p.len_h * d->stride_h * sh;
-                const int64_t plane = p.len_h * p.len_w;
+            /* one tap at offset 0 and the phase as large as the output (a 1x1 kernel, no padding):
+               the gathered rows would be dY's own rows, read in place when evenly spaced */
+            const int64_t s2 = d->out_stride[2];
+            const int in_place = p.nh == 1 && p.nw == 1 && p.base_h[0] == 0 && p.base_w[0] == 0 &&
+                                 p.len_h == d->out_h && p.len_w == d->out_w && d->out_stride[1] == d->out_w * s2 &&
+                                 d->out_stride[0] == d->out_h * d->out_stride[1] && s2 <= INT_MAX;
+            const float *a = in_place ? dy + r0 * s2 + p.g * t.cout_g : tile;
+            const int64_t lda = in_place ? s2 : kp;
+            if (!in_place) bx_gather(d, &t, &p, dy, r0, m, kp, tile);
+            const int uniform_h = d->stride_h * sh == p.len_w * ldc;
+            const int uniform_n = uniform_h && sn == p.len_h * d->stride_h * sh;
+            const int64_t plane = p.len_h * p.len_w;
+            /* straight into dX when that takes few sgemm calls: each call packs the filter rows again,
+               so short runs of evenly spaced pixels (a strided phase's image rows) go through otile */
+            if (direct && (uniform_n || m <= (uniform_h ? plane : p.len_w) || (uniform_h ? plane : p.len_w) >= 256)) {
                 int64_t r = r0;
                 while (r < r0 + m) {
                     int64_t end;
@@ -387,12 +402,12 @@ static void bx_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *
                     else if (uniform_h) end = C4J_MIN(r0 + m, (r / plane + 1) * plane);
                     else end = C4J_MIN(r0 + m, r - r % p.len_w + p.len_w);
                     blas->sgemm(C4J_ROW_MAJOR, C4J_NO_TRANS, C4J_NO_TRANS, (int)(end - r), (int)t.cg, (int)kp, 1.0f,
-                                tile + (r - r0) * kp, (int)kp, p.wt, (int)t.cg, 0.0f, dx + bx_pixel(d, &t, &p, r),
+                                a + (r - r0) * lda, (int)lda, p.wt, (int)t.cg, 0.0f, dx + bx_pixel(d, &t, &p, r),
                                 (int)ldc);
                     r = end;
                 }
             } else {
-                blas->sgemm(C4J_ROW_MAJOR, C4J_NO_TRANS, C4J_NO_TRANS, (int)m, (int)t.cg, (int)kp, 1.0f, tile, (int)kp,
+                blas->sgemm(C4J_ROW_MAJOR, C4J_NO_TRANS, C4J_NO_TRANS, (int)m, (int)t.cg, (int)kp, 1.0f, a, (int)lda,
                             p.wt, (int)t.cg, 0.0f, otile, (int)t.cg);
                 bx_store(d, &t, &p, otile, t.cg, r0, m, dx);
             }
@@ -557,6 +572,13 @@ static void bw_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *
     const int64_t hw = d->out_h * d->out_w;
     const int64_t ldb = d->out_stride[2];
     const int dy_uniform = d->out_stride[1] == d->out_w * ldb && d->out_stride[0] == d->out_h * d->out_stride[1];
+    /* a 1x1 kernel at stride 1 without padding over evenly spaced input pixels: the patch rows are
+       the input's own rows, read in place */
+    const int64_t sw_in = d->in_stride[2];
+    const int x_in_place = t.taps == 1 && d->pad_top == 0 && d->pad_left == 0 && d->stride_h == 1 &&
+                           d->stride_w == 1 && d->in_h == d->out_h && d->in_w == d->out_w &&
+                           (d->in_stride[3] == 1 || t.cg == 1) && d->in_stride[1] == d->in_w * sw_in &&
+                           d->in_stride[0] == d->in_h * d->in_stride[1] && sw_in >= t.cg && sw_in <= INT_MAX;
     /* unit order: group, tap chunk, row range, channel chunk (fastest: units that share a gather) */
     const int64_t per_t = t.r_chunks * t.n_chunks, per_group = t.t_chunks * per_t;
 
@@ -582,7 +604,9 @@ static void bw_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *
         }
         for (int64_t r0 = row_begin; dw_rows != NULL && r0 < row_end; r0 += t.tile_rows) {
             const int64_t m = C4J_MIN(t.tile_rows, row_end - r0);
-            bw_gather(d, in, g, r0, m, t0, t1, tile);
+            const float *a = x_in_place ? in + r0 * sw_in + g * t.cg * d->in_stride[3] : tile;
+            const int64_t lda = x_in_place ? sw_in : kc;
+            if (!x_in_place) bw_gather(d, in, g, r0, m, t0, t1, tile);
             for (int64_t nc = nc0; nc < nc1; nc++) {
                 const int64_t c0 = g * t.cout_g + nc * t.n_chunk;
                 const int64_t cols = C4J_MIN(t.n_chunk, t.cout_g - nc * t.n_chunk);
@@ -593,7 +617,7 @@ static void bw_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *
                     const int64_t end = dy_uniform ? r0 + m : C4J_MIN(r0 + m, r - ow + d->out_w);
                     const float *b = dy + n * d->out_stride[0] + oh * d->out_stride[1] + ow * ldb + c0;
                     blas->sgemm(C4J_ROW_MAJOR, C4J_TRANS, C4J_NO_TRANS, (int)kc, (int)cols, (int)(end - r), 1.0f,
-                                tile + (r - r0) * kc, (int)kc, b, (int)ldb, 1.0f, dw_rows + c0, (int)d->out_c);
+                                a + (r - r0) * lda, (int)lda, b, (int)ldb, 1.0f, dw_rows + c0, (int)d->out_c);
                     r = end;
                 }
             }
@@ -755,8 +779,12 @@ double c4j_conv2d_backward_input_estimate_seconds(const c4j_conv2d_desc *d, int 
     if (d == NULL) return -1;
     if (route == C4J_BWD_GEMM) return bx_gemm_estimate(d);
     if (!bx_forward_route(d, route, &f)) return -1;
-    /* the filter is transposed and prepared on every call (in training it changes every step) */
-    return c4j_conv2d_estimate_seconds(&f, (c4j_algo)route, 1) + (double)c4j_filter_floats(d) * REARRANGE_NS * 1e-9;
+    /* the filter is transposed and prepared on every call (in training it changes every step); the
+       forward cost model's preparation estimates measure 0.55x (Winograd) and 1.4x (FFT) here */
+    const double run = c4j_conv2d_estimate_seconds(&f, (c4j_algo)route, 0);
+    const double prep = c4j_conv2d_estimate_seconds(&f, (c4j_algo)route, 1) - run;
+    const double scale = route == C4J_ALGO_FFT ? 1.4 : route == C4J_ALGO_GEMM_DIRECT || route == C4J_ALGO_GEMM_TILED ? 1.0 : 0.55;
+    return run + scale * prep + (double)c4j_filter_floats(d) * REARRANGE_NS * 1e-9;
 }
 
 int c4j_conv2d_backward_input_route(const c4j_conv2d_desc *d) {
