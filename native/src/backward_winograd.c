@@ -52,7 +52,7 @@
 /* fewer units than this: split the tile rows into ranges of at least BWW_MIN_RANGE_TILES tiles,
    the partial copies at most BWW_MAX_PARTIAL_FLOATS floats in all */
 #define BWW_MIN_UNITS 16
-#define BWW_MIN_RANGE_TILES 64
+#define BWW_MIN_RANGE_TILES 96
 #define BWW_MAX_PARTIAL_FLOATS (16 * 1024 * 1024)
 
 typedef struct {
