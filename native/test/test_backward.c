@@ -1,10 +1,13 @@
 /*
  * Backward pass (input, filter and bias gradients) against a plain double reference, over random
  * geometries (strides, dilations, padding, groups, flipped kernel) and strided views of the
- * input gradient and the output gradient. Every output buffer sits between canaries, and the
- * memory between the elements of a strided view must stay untouched too; all multiply-adds must
- * go through sgemm, none wasted on the zeros a strided transposed convolution inserts; and
- * running the units in any split gives bit-identical results.
+ * input gradient and the output gradient, on every route that can run each case: the GEMM routes
+ * (whose multiply-adds must all go through sgemm, none wasted on the zeros a strided transposed
+ * convolution inserts), dX by each forward algorithm on the transposed convolution, dW by
+ * Winograd F(3x3, 2x2) and F(3x3, 4x4) (one sgemm product per point, tile and channel pair).
+ * Every output buffer sits between canaries, and the memory between the elements of a strided
+ * view must stay untouched too; running the units in any split gives bit-identical results; the
+ * route AUTO picks can run the case. Layer-sized cases then print each route's accuracy.
  */
 #include <limits.h>
 #include <math.h>
@@ -377,6 +380,84 @@ static void run_case(uint64_t *rng, int case_no) {
     free(r.dx); free(r.sx); free(r.dw); free(r.sw); free(r.db); free(r.sb);
 }
 
+/*
+ * Layer-sized cases for the transform routes, which the small random cases reach only in part:
+ * several tile blocks per range, output-channel slices (the last one narrower), channels past the
+ * transform kernels' 64, tile-row ranges with partial sums, strided and permuted views, groups,
+ * flip and asymmetric padding. Prints the accuracy of every route, the metric of the golden
+ * tolerance: max |got - ref| / (1 + sum |terms|), data uniform in [-1, 1).
+ */
+typedef struct {
+    const char *name;
+    int64_t n, h, w, cin, cout, groups, pt, pb, pl, pr;
+    int flip, layout; /* 1: permuted (NCHW) input view, 2: pixels padded in the input view; 1, 2: padded dY view */
+} layer;
+
+static void layer_cases(void) {
+    static const layer L[] = {
+        {"56x56 64->64 SAME", 1, 56, 56, 64, 64, 1, 1, 1, 1, 1, 0, 0},
+        {"14x14 256->256 SAME n4", 4, 14, 14, 256, 256, 1, 1, 1, 1, 1, 0, 0},
+        {"28x28 128->128 SAME n2", 2, 28, 28, 128, 128, 1, 1, 1, 1, 1, 0, 0},
+        {"23x19 70->96 g2 flip views", 2, 23, 19, 140, 96, 2, 2, 0, 0, 1, 1, 1},
+        {"30x30 3->16 VALID", 3, 30, 30, 3, 16, 1, 0, 0, 0, 0, 0, 0},
+        {"17x33 48->40 padded views", 2, 17, 33, 48, 40, 1, 0, 2, 1, 1, 1, 2},
+    };
+    static const char *NAMES[] = {"gemm", "gemm_direct", "gemm_tiled", "winograd_2x2", "winograd_4x4", "fft"};
+    double worst_in[6] = {0}, worst_f[6] = {0};
+    uint64_t rng = 99;
+    printf("accuracy, max |got - ref| / (1 + sum |terms|):\n");
+    for (size_t i = 0; i < sizeof L / sizeof L[0]; i++) {
+        const layer *l = &L[i];
+        c4j_conv2d_desc d;
+        t_dense_desc(&d, l->n, l->h, l->w, l->cin, 3, 3, l->cout, l->groups, 1, 1, 1, 1, l->pt, l->pb, l->pl, l->pr);
+        d.flip = l->flip;
+        d.has_bias = 1;
+        if (l->layout == 2) {
+            d.in_stride[2] = l->cin + 5; d.in_stride[1] = l->w * d.in_stride[2] + 7; d.in_stride[0] = l->h * d.in_stride[1] + 1;
+        }
+        if (l->layout == 1) {
+            d.in_stride[3] = l->h * l->w; d.in_stride[2] = 1; d.in_stride[1] = l->w; d.in_stride[0] = l->cin * l->h * l->w;
+        }
+        if (l->layout != 0) {
+            d.out_stride[2] = d.out_c + 3; d.out_stride[1] = d.out_w * d.out_stride[2] + 1;
+            d.out_stride[0] = d.out_h * d.out_stride[1] + 2;
+        }
+        const int64_t in_dim[4] = {d.batch, d.in_h, d.in_w, d.in_c}, out_dim[4] = {d.batch, d.out_h, d.out_w, d.out_c};
+        const int64_t in_len = t_view_len(in_dim, d.in_stride), out_len = t_view_len(out_dim, d.out_stride);
+        const int64_t f_len = 9 * (l->cin / l->groups) * l->cout, dense_in = l->n * l->h * l->w * l->cin;
+        float *x = malloc(sizeof(float) * in_len), *f = malloc(sizeof(float) * f_len), *dy = malloc(sizeof(float) * out_len);
+        t_fill(x, in_len, &rng); t_fill(f, f_len, &rng); t_fill(dy, out_len, &rng);
+        reference r;
+        r.dx = calloc((size_t)dense_in, sizeof(double)); r.sx = calloc((size_t)dense_in, sizeof(double));
+        r.dw = calloc((size_t)f_len, sizeof(double)); r.sw = calloc((size_t)f_len, sizeof(double));
+        r.db = calloc((size_t)d.out_c, sizeof(double)); r.sb = calloc((size_t)d.out_c, sizeof(double));
+        reference_backward(&d, x, f, dy, &r);
+        tcase tc = {&d, x, f, dy, &r, in_len, out_len, f_len, 1000 + (int)i};
+        printf("  %-28s dX:", l->name);
+        for (int route = 0; route <= C4J_ALGO_FFT; route++) {
+            if (c4j_conv2d_backward_input_units(&d, route) <= 0) continue;
+            const double e = check_input_route(&tc, route);
+            if (e > worst_in[route]) worst_in[route] = e;
+            printf(" %s %.1e", NAMES[route], e);
+        }
+        printf("\n  %-28s dW:", "");
+        for (int route = 0; route <= C4J_ALGO_WINOGRAD_4X4; route++) {
+            if (route == 1 || route == 2) continue;
+            T_CHECK(c4j_conv2d_backward_filter_units(&d, route) > 0, "%s: filter route %d cannot run", l->name, route);
+            const double e = check_filter_route(&tc, route);
+            if (e > worst_f[route]) worst_f[route] = e;
+            printf(" %s %.1e", NAMES[route], e);
+        }
+        printf("\n");
+        free(x); free(f); free(dy);
+        free(r.dx); free(r.sx); free(r.dw); free(r.sw); free(r.db); free(r.sb);
+    }
+    /* regression bounds, well inside the golden 1e-5: measured maxima are printed above */
+    T_CHECK(worst_f[C4J_ALGO_WINOGRAD_4X4] < 3e-6, "winograd 4x4 filter gradient error %.2e", worst_f[4]);
+    T_CHECK(worst_f[C4J_ALGO_WINOGRAD_2X2] < 1e-6, "winograd 2x2 filter gradient error %.2e", worst_f[3]);
+    T_CHECK(worst_in[C4J_ALGO_WINOGRAD_4X4] < 5e-6, "winograd 4x4 input gradient error %.2e", worst_in[4]);
+}
+
 static void refusals(void) {
     c4j_conv2d_desc d;
     char err[256];
@@ -448,6 +529,7 @@ int main(void) {
     uint64_t rng = 424242;
     for (int i = 0; i < 700; i++) run_case(&rng, i);
     refusals();
+    layer_cases();
     printf("%d cases (%d strided, %d with a strided input-gradient view, %d filter gradients split into pixel ranges)\n",
            cases_run, stride_cases, strided_dx_cases, split_cases);
     printf("input gradient by forward algorithm: %d direct, %d tiled, %d winograd 2x2, %d winograd 4x4, %d fft; "
