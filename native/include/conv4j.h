@@ -189,7 +189,9 @@ C4J_API c4j_status c4j_conv2d_forward(const c4j_blas *blas, const c4j_conv2d_des
  * `route` and all calls for one gradient must use the same one (sizes, prepared filter, partial
  * sums and units depend on it). C4J_BWD_AUTO is resolved by the cost model from the descriptor
  * alone (c4j_conv2d_backward_*_route), so it is the same for every call with that descriptor.
- *   input gradient:  C4J_BWD_GEMM, the stride-phase gather + sgemm (any geometry); or a c4j_algo:
+ *   input gradient:  C4J_BWD_GEMM, the stride-phase gather + sgemm (any geometry);
+ *                    C4J_BWD_SCATTER, patch gradients dY x W^T by sgemm (N = taps x cin_g: for
+ *                    few input channels) added up per input pixel in bands (any geometry); or a c4j_algo:
  *                    for stride 1, dX is the forward convolution of dY with the filter transposed
  *                    in its channel axes and rotated by 180 degrees, padded by
  *                    (kernel - 1) * dilation - pad, and that forward algorithm runs it;
@@ -200,6 +202,7 @@ C4J_API c4j_status c4j_conv2d_forward(const c4j_blas *blas, const c4j_conv2d_des
  */
 #define C4J_BWD_AUTO (-1)
 #define C4J_BWD_GEMM 0
+#define C4J_BWD_SCATTER 16
 
 /* The route AUTO takes (the cheapest estimate), and a route's estimated single-thread seconds
    per call, everything included (filter preparation, reduction); -1 when it cannot run. */

@@ -778,6 +778,8 @@ double c4j_conv2d_backward_input_estimate_seconds(const c4j_conv2d_desc *d, int 
     c4j_conv2d_desc f;
     if (d == NULL) return -1;
     if (route == C4J_BWD_GEMM) return bx_gemm_estimate(d);
+    if (route == C4J_BWD_SCATTER)
+        return c4j_bxs_applicable(d) ? c4j_bxs_estimate(d) + (double)c4j_filter_floats(d) * REARRANGE_NS * 1e-9 : -1;
     if (!bx_forward_route(d, route, &f)) return -1;
     /* the filter is transposed and prepared on every call (in training it changes every step); the
        forward cost model's preparation estimates measure 0.55x (Winograd) and 1.4x (FFT) here */
@@ -790,7 +792,10 @@ double c4j_conv2d_backward_input_estimate_seconds(const c4j_conv2d_desc *d, int 
 int c4j_conv2d_backward_input_route(const c4j_conv2d_desc *d) {
     int best = C4J_BWD_GEMM;
     double best_s = c4j_conv2d_backward_input_estimate_seconds(d, C4J_BWD_GEMM);
-    for (int r = C4J_ALGO_GEMM_DIRECT; r <= C4J_ALGO_FFT; r++) {
+    const int cand[6] = {C4J_BWD_SCATTER, C4J_ALGO_GEMM_DIRECT, C4J_ALGO_GEMM_TILED, C4J_ALGO_WINOGRAD_2X2,
+                         C4J_ALGO_WINOGRAD_4X4, C4J_ALGO_FFT};
+    for (int i = 0; i < 6; i++) {
+        const int r = cand[i];
         const double s = c4j_conv2d_backward_input_estimate_seconds(d, r);
         if (s >= 0 && (best_s < 0 || s < best_s)) {
             best = r;
@@ -808,6 +813,7 @@ int64_t c4j_conv2d_backward_input_units(const c4j_conv2d_desc *d, int route) {
     c4j_conv2d_desc f;
     route = bx_resolve(d, route);
     if (route == C4J_BWD_GEMM) return bx_units(d);
+    if (route == C4J_BWD_SCATTER) return c4j_bxs_units(d);
     return bx_forward_route(d, route, &f) ? c4j_conv2d_units(&f, (c4j_algo)route) : 0;
 }
 
@@ -815,6 +821,7 @@ int64_t c4j_conv2d_backward_input_workspace_bytes(const c4j_conv2d_desc *d, int 
     c4j_conv2d_desc f;
     route = bx_resolve(d, route);
     if (route == C4J_BWD_GEMM) return bx_workspace_bytes(d);
+    if (route == C4J_BWD_SCATTER) return c4j_bxs_workspace(d);
     return bx_forward_route(d, route, &f) ? c4j_conv2d_workspace_bytes(&f, (c4j_algo)route) : -1;
 }
 
@@ -822,6 +829,7 @@ int64_t c4j_conv2d_backward_input_prepared_floats(const c4j_conv2d_desc *d, int 
     c4j_conv2d_desc f;
     route = bx_resolve(d, route);
     if (route == C4J_BWD_GEMM) return c4j_filter_floats(d);
+    if (route == C4J_BWD_SCATTER) return c4j_bxs_applicable(d) ? c4j_filter_floats(d) : -1;
     return bx_forward_route(d, route, &f) ? bx_forward_prepared_floats(&f, route) : -1;
 }
 
@@ -832,6 +840,12 @@ c4j_status c4j_conv2d_backward_input_prepare(const c4j_conv2d_desc *d, int route
     route = bx_resolve(d, route);
     if (filter == NULL || prepared == NULL) return c4j_fail(C4J_ERR_ARG, err, err_len, "null filter or prepared buffer");
     if (route == C4J_BWD_GEMM) return bx_prepare(d, filter, prepared, err, err_len);
+    if (route == C4J_BWD_SCATTER) {
+        if (!c4j_bxs_applicable(d))
+            return c4j_fail(C4J_ERR_UNSUPPORTED, err, err_len, "input-gradient route %d cannot run this convolution", route);
+        c4j_bxs_prepare(d, filter, prepared);
+        return C4J_OK;
+    }
     if (!bx_forward_route(d, route, &f))
         return c4j_fail(C4J_ERR_UNSUPPORTED, err, err_len, "input-gradient route %d cannot run this convolution", route);
     float *wt = prepared + align16(c4j_conv2d_prepared_floats(&f, (c4j_algo)route));
@@ -848,7 +862,7 @@ c4j_status c4j_conv2d_backward_input(const c4j_blas *blas, const c4j_conv2d_desc
     if (route == C4J_BWD_GEMM) {
         c4j_status st = bx_supported(d, err, err_len);
         if (st != C4J_OK) return st;
-    } else if (!bx_forward_route(d, route, &f)) {
+    } else if (route == C4J_BWD_SCATTER ? !c4j_bxs_applicable(d) : !bx_forward_route(d, route, &f)) {
         return c4j_fail(C4J_ERR_UNSUPPORTED, err, err_len, "input-gradient route %d cannot run this convolution", route);
     }
     c4j_status st = check_call(blas, d, c4j_conv2d_backward_input_units(d, route),
@@ -859,6 +873,10 @@ c4j_status c4j_conv2d_backward_input(const c4j_blas *blas, const c4j_conv2d_desc
         return c4j_fail(C4J_ERR_ARG, err, err_len, "null buffer");
     if (route == C4J_BWD_GEMM) {
         bx_run(blas, d, grad_out, prepared, grad_in, workspace, unit_begin, unit_end);
+        return C4J_OK;
+    }
+    if (route == C4J_BWD_SCATTER) {
+        c4j_bxs_run(blas, d, grad_out, prepared, grad_in, workspace, unit_begin, unit_end);
         return C4J_OK;
     }
     const float *wt = prepared + align16(c4j_conv2d_prepared_floats(&f, (c4j_algo)route));

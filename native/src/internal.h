@@ -81,6 +81,16 @@ void c4j_transpose(const float *restrict src, int64_t lds, int64_t rows, int64_t
 void c4j_bw_bias_rows(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *dy, int64_t c0, int64_t cols,
                       int64_t row_begin, int64_t row_end, const float *ones, float *b_out);
 
+/* Input gradient by patch gradients and a scatter into bands (C4J_BWD_SCATTER), backward_scatter.c;
+   the prepared filter has the filter's size */
+int c4j_bxs_applicable(const c4j_conv2d_desc *d);
+int64_t c4j_bxs_units(const c4j_conv2d_desc *d);
+int64_t c4j_bxs_workspace(const c4j_conv2d_desc *d);
+void c4j_bxs_prepare(const c4j_conv2d_desc *d, const float *filter, float *prepared);
+void c4j_bxs_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *dy, const float *prepared, float *dx,
+                 void *workspace, int64_t u0, int64_t u1);
+double c4j_bxs_estimate(const c4j_conv2d_desc *d);
+
 /* Filter gradient by Winograd F(3x3, 4x4) (C4J_ALGO_WINOGRAD_4X4) or F(3x3, 2x2) (C4J_ALGO_WINOGRAD_2X2),
    backward_winograd.c. Partial sums of ranges r > 0 at partials + (r - 1) * (|dW| + out_c). */
 int c4j_bwino_applicable(const c4j_conv2d_desc *d, c4j_algo algo);

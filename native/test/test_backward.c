@@ -104,7 +104,7 @@ static int64_t taps_reaching(int64_t i, int64_t k, int64_t s, int64_t dil, int64
 }
 
 static int cases_run, strided_dx_cases, stride_cases, split_cases;
-static int input_route_cases[8], filter_route_cases[8];
+static int input_route_cases[C4J_BWD_SCATTER + 1], filter_route_cases[8];
 
 typedef struct {
     const c4j_conv2d_desc *d;
@@ -358,8 +358,8 @@ static void run_case(uint64_t *rng, int case_no) {
     /* the GEMM routes, with exact multiply-add counts, then every other route that can run it */
     check_input_route(&tc, C4J_BWD_GEMM);
     check_filter_route(&tc, C4J_BWD_GEMM);
-    for (int route = C4J_ALGO_GEMM_DIRECT; route <= C4J_ALGO_FFT; route++)
-        if (c4j_conv2d_backward_input_units(&d, route) > 0) {
+    for (int route = C4J_ALGO_GEMM_DIRECT; route <= C4J_BWD_SCATTER; route++)
+        if ((route <= C4J_ALGO_FFT || route == C4J_BWD_SCATTER) && c4j_conv2d_backward_input_units(&d, route) > 0) {
             check_input_route(&tc, route);
             input_route_cases[route]++;
         }
@@ -391,25 +391,28 @@ typedef struct {
     const char *name;
     int64_t n, h, w, cin, cout, groups, pt, pb, pl, pr;
     int flip, layout; /* 1: permuted (NCHW) input view, 2: pixels padded in the input view; 1, 2: padded dY view */
+    int64_t k, s;     /* kernel size and stride (0: 3x3 stride 1) */
 } layer;
 
 static void layer_cases(void) {
     static const layer L[] = {
-        {"56x56 64->64 SAME", 1, 56, 56, 64, 64, 1, 1, 1, 1, 1, 0, 0},
-        {"14x14 256->256 SAME n4", 4, 14, 14, 256, 256, 1, 1, 1, 1, 1, 0, 0},
-        {"28x28 128->128 SAME n2", 2, 28, 28, 128, 128, 1, 1, 1, 1, 1, 0, 0},
-        {"23x19 70->96 g2 flip views", 2, 23, 19, 140, 96, 2, 2, 0, 0, 1, 1, 1},
-        {"30x30 3->16 VALID", 3, 30, 30, 3, 16, 1, 0, 0, 0, 0, 0, 0},
-        {"17x33 48->40 padded views", 2, 17, 33, 48, 40, 1, 0, 2, 1, 1, 1, 2},
+        {"56x56 64->64 SAME", 1, 56, 56, 64, 64, 1, 1, 1, 1, 1, 0, 0, 0, 0},
+        {"14x14 256->256 SAME n4", 4, 14, 14, 256, 256, 1, 1, 1, 1, 1, 0, 0, 0, 0},
+        {"28x28 128->128 SAME n2", 2, 28, 28, 128, 128, 1, 1, 1, 1, 1, 0, 0, 0, 0},
+        {"23x19 70->96 g2 flip views", 2, 23, 19, 140, 96, 2, 2, 0, 0, 1, 1, 1, 0, 0},
+        {"30x30 3->16 VALID", 3, 30, 30, 3, 16, 1, 0, 0, 0, 0, 0, 0, 0, 0},
+        {"17x33 48->40 padded views", 2, 17, 33, 48, 40, 1, 0, 2, 1, 1, 1, 2, 0, 0},
+        {"7x7 s2 RGB 45x50 3->16", 2, 45, 50, 3, 16, 1, 3, 2, 3, 3, 0, 2, 7, 2},
     };
-    static const char *NAMES[] = {"gemm", "gemm_direct", "gemm_tiled", "winograd_2x2", "winograd_4x4", "fft"};
-    double worst_in[6] = {0}, worst_f[6] = {0};
+    static const char *NAMES[] = {"gemm", "gemm_direct", "gemm_tiled", "winograd_2x2", "winograd_4x4", "fft", "scatter"};
+    double worst_in[7] = {0}, worst_f[7] = {0};
     uint64_t rng = 99;
     printf("accuracy, max |got - ref| / (1 + sum |terms|):\n");
     for (size_t i = 0; i < sizeof L / sizeof L[0]; i++) {
         const layer *l = &L[i];
         c4j_conv2d_desc d;
-        t_dense_desc(&d, l->n, l->h, l->w, l->cin, 3, 3, l->cout, l->groups, 1, 1, 1, 1, l->pt, l->pb, l->pl, l->pr);
+        const int64_t k = l->k ? l->k : 3, st = l->s ? l->s : 1;
+        t_dense_desc(&d, l->n, l->h, l->w, l->cin, k, k, l->cout, l->groups, st, st, 1, 1, l->pt, l->pb, l->pl, l->pr);
         d.flip = l->flip;
         d.has_bias = 1;
         if (l->layout == 2) {
@@ -424,7 +427,7 @@ static void layer_cases(void) {
         }
         const int64_t in_dim[4] = {d.batch, d.in_h, d.in_w, d.in_c}, out_dim[4] = {d.batch, d.out_h, d.out_w, d.out_c};
         const int64_t in_len = t_view_len(in_dim, d.in_stride), out_len = t_view_len(out_dim, d.out_stride);
-        const int64_t f_len = 9 * (l->cin / l->groups) * l->cout, dense_in = l->n * l->h * l->w * l->cin;
+        const int64_t f_len = k * k * (l->cin / l->groups) * l->cout, dense_in = l->n * l->h * l->w * l->cin;
         float *x = malloc(sizeof(float) * in_len), *f = malloc(sizeof(float) * f_len), *dy = malloc(sizeof(float) * out_len);
         t_fill(x, in_len, &rng); t_fill(f, f_len, &rng); t_fill(dy, out_len, &rng);
         reference r;
@@ -434,16 +437,19 @@ static void layer_cases(void) {
         reference_backward(&d, x, f, dy, &r);
         tcase tc = {&d, x, f, dy, &r, in_len, out_len, f_len, 1000 + (int)i};
         printf("  %-28s dX:", l->name);
-        for (int route = 0; route <= C4J_ALGO_FFT; route++) {
+        for (int ri = 0; ri <= 6; ri++) {
+            const int route = ri == 6 ? C4J_BWD_SCATTER : ri;
             if (c4j_conv2d_backward_input_units(&d, route) <= 0) continue;
             const double e = check_input_route(&tc, route);
-            if (e > worst_in[route]) worst_in[route] = e;
-            printf(" %s %.1e", NAMES[route], e);
+            if (e > worst_in[ri]) worst_in[ri] = e;
+            printf(" %s %.1e", NAMES[ri], e);
         }
         printf("\n  %-28s dW:", "");
         for (int route = 0; route <= C4J_ALGO_WINOGRAD_4X4; route++) {
             if (route == 1 || route == 2) continue;
-            T_CHECK(c4j_conv2d_backward_filter_units(&d, route) > 0, "%s: filter route %d cannot run", l->name, route);
+            T_CHECK(c4j_conv2d_backward_filter_units(&d, route) > 0 || k != 3, "%s: filter route %d cannot run", l->name,
+                    route);
+            if (c4j_conv2d_backward_filter_units(&d, route) <= 0) continue;
             const double e = check_filter_route(&tc, route);
             if (e > worst_f[route]) worst_f[route] = e;
             printf(" %s %.1e", NAMES[route], e);
@@ -533,9 +539,10 @@ int main(void) {
     printf("%d cases (%d strided, %d with a strided input-gradient view, %d filter gradients split into pixel ranges)\n",
            cases_run, stride_cases, strided_dx_cases, split_cases);
     printf("input gradient by forward algorithm: %d direct, %d tiled, %d winograd 2x2, %d winograd 4x4, %d fft; "
-           "filter gradient by winograd: %d 2x2, %d 4x4\n",
+           "by scatter: %d; filter gradient by winograd: %d 2x2, %d 4x4\n",
            input_route_cases[1], input_route_cases[2], input_route_cases[3], input_route_cases[4], input_route_cases[5],
-           filter_route_cases[3], filter_route_cases[4]);
+           input_route_cases[C4J_BWD_SCATTER], filter_route_cases[3], filter_route_cases[4]);
+    T_CHECK(input_route_cases[C4J_BWD_SCATTER] > 400, "too few scatter cases");
     for (int r = 1; r <= 5; r++) T_CHECK(input_route_cases[r] > 10, "too few input-gradient cases of route %d", r);
     for (int r = 3; r <= 4; r++) T_CHECK(filter_route_cases[r] > 50, "too few filter-gradient cases of route %d", r);
     T_CHECK(split_cases > 30, "too few split filter gradients: %d", split_cases);

@@ -16,7 +16,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The backward routes through the Java API: dL/d(input) as a forward convolution of dL/d(output)
- * (every forward algorithm that can run it) and dL/d(filter) by Winograd F(3x3, 2x2) and
+ * (every forward algorithm that can run it) or by patch gradients and a scatter, and dL/d(filter) by Winograd F(3x3, 2x2) and
  * F(3x3, 4x4), each forced in turn ({@link Conv2dBackward#inputRouteOverride}) and checked against
  * the double reference within the golden tolerance, bit-identical for every thread count, written
  * only inside the target view (gaps and the memory around it hold canaries), and the cost model's
@@ -24,8 +24,10 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class BackwardRoutesTest {
     static final double TOL = 1e-5;
-    static final String[] ROUTES = {"gemm", "gemm_direct", "gemm_tiled", "winograd_2x2", "winograd_4x4", "fft"};
-    private static final double[] MAX_SEEN = new double[6 * 2];
+    static final String[] ROUTES = {"gemm", "gemm_direct", "gemm_tiled", "winograd_2x2", "winograd_4x4", "fft", "scatter"};
+    /** Native route ids, in the order of {@link #ROUTES}. */
+    static final int[] IDS = {0, 1, 2, 3, 4, 5, 16};
+    private static final double[] MAX_SEEN = new double[ROUTES.length * 2];
 
     /** A layer: input and filter shapes and options; the route tests run every route that can. */
     record Layer(String name, Shape input, Shape filter, Conv2dOptions options) {
@@ -47,6 +49,8 @@ class BackwardRoutesTest {
         l.add(new Layer("5x5 SAME 6->10", Shape.of(1, 23, 21, 6), Shape.of(5, 5, 6, 10), same));
         l.add(new Layer("3x3 dilated 2", Shape.of(1, 15, 14, 8), Shape.of(3, 3, 8, 8),
                 Conv2dOptions.builder().padding(Padding.SAME).dilations(2, 2).build()));
+        l.add(new Layer("7x7 s2 RGB", Shape.of(2, 30, 27, 3), Shape.of(7, 7, 3, 16),
+                Conv2dOptions.builder().strides(2, 2).padding(Padding.SAME).build()));
         return l;
     }
 
@@ -95,17 +99,17 @@ class BackwardRoutesTest {
         long[] in = inputDesc(c), fd = filterDesc(c);
         int inputRoutes = 0, filterRoutes = 0;
         for (int r = 0; r < ROUTES.length; r++) {
-            boolean dx = NativeBackward.inputUnits(in, r) > 0, dw = NativeBackward.filterUnits(fd, r) > 0;
+            boolean dx = NativeBackward.inputUnits(in, IDS[r]) > 0, dw = NativeBackward.filterUnits(fd, IDS[r]) > 0;
             if (!dx && !dw) continue;
             // the other gradient on its GEMM route, which runs everything
-            int ir = dx ? r : NativeBackward.GEMM, fr = dw ? r : NativeBackward.GEMM;
+            int ir = dx ? IDS[r] : NativeBackward.GEMM, fr = dw ? IDS[r] : NativeBackward.GEMM;
             float[][] one = gradients(c, x, w, dy, ir, fr, 1);
             if (dx) {
                 check(c, ROUTES[r] + " gradInput", one[0], ref.gradInput, ref.inputScale, r);
                 inputRoutes++;
             }
             if (dw) {
-                check(c, ROUTES[r] + " gradFilter", one[1], ref.gradFilter, ref.filterScale, 6 + r);
+                check(c, ROUTES[r] + " gradFilter", one[1], ref.gradFilter, ref.filterScale, ROUTES.length + r);
                 filterRoutes++;
             }
             check(c, ROUTES[r] + " gradBias", one[2], ref.gradBias, ref.biasScale, -1);
@@ -171,9 +175,9 @@ class BackwardRoutesTest {
         java.util.Arrays.fill(canaries, Float.NaN);
         int routes = 0;
         for (int r = 0; r < ROUTES.length; r++) {
-            if (NativeBackward.inputUnits(in, r) <= 0) continue;
+            if (NativeBackward.inputUnits(in, IDS[r]) <= 0) continue;
             routes++;
-            Conv2dBackward.inputRouteOverride = r;
+            Conv2dBackward.inputRouteOverride = IDS[r];
             try (Tensor tw = Tensor.fromArray(w, c.filter()); Tensor tdy = Tensor.fromArray(dy, geo.outputShape());
                  Tensor big = Tensor.fromArray(canaries, wide)) {
                 Tensor view = big.slice(1, 1, c.input().size(1)).slice(3, 3, c.input().size(3));
@@ -223,7 +227,9 @@ class BackwardRoutesTest {
             if (MAX_SEEN[r] > 0) b.append(String.format(Locale.ROOT, " dX %s %.2e,", ROUTES[r], MAX_SEEN[r]));
         }
         for (int r = 0; r < ROUTES.length; r++) {
-            if (MAX_SEEN[6 + r] > 0) b.append(String.format(Locale.ROOT, " dW %s %.2e,", ROUTES[r], MAX_SEEN[6 + r]));
+            if (MAX_SEEN[ROUTES.length + r] > 0) {
+                b.append(String.format(Locale.ROOT, " dW %s %.2e,", ROUTES[r], MAX_SEEN[ROUTES.length + r]));
+            }
         }
         System.out.println(b + " (tolerance 1e-05)");
     }
