@@ -25,7 +25,8 @@ import java.util.Objects;
  * the batch size. How each gradient is computed is chosen by conv4j's cost model from the
  * convolution alone (so it is the same on every call): for stride 1, dL/d(input) may run as the
  * forward convolution of dL/d(output) with the rotated, channel-transposed filter (Winograd for
- * 3x3, FFT for large kernels), and dL/d(filter) of 3x3 stride-1 layers as Winograd
+ * 3x3, FFT for large kernels), with few input channels as patch gradients added up per input
+ * pixel, and dL/d(filter) of 3x3 stride-1 layers as Winograd
  * F(3x3, 4x4) or F(3x3, 2x2); the filter is transformed on every call. {@link Conv2dOptions#algorithm()}
  * only steers the forward pass that {@link #backward} may recompute.
  *
