@@ -54,6 +54,7 @@
 #define BWW_MIN_UNITS 16
 #define BWW_MIN_RANGE_TILES 96
 #define BWW_MAX_PARTIAL_FLOATS (16 * 1024 * 1024)
+#define BWW_MIN_SLICED_UNITS 2
 
 typedef struct {
     int m, alpha, npts;
@@ -112,6 +113,13 @@ static int make_plan(const c4j_conv2d_desc *d, c4j_algo algo, bwplan *p) {
     r = C4J_MIN(r, p->tile_rows);
     r = C4J_MIN(r, 1 + BWW_MAX_PARTIAL_FLOATS / (c4j_filter_floats(d) + d->out_c));
     p->ranges = C4J_MAX(1, r);
+    /* still a single unit (few tiles, one slice): two slices, so two threads share the work (the
+       input transform runs twice, a few percent) */
+    if (d->groups * p->slices * p->ranges < BWW_MIN_SLICED_UNITS && p->N >= 32) {
+        p->ns = round_up(c4j_ceil_div(p->N, BWW_MIN_SLICED_UNITS), 16);
+        p->slices = c4j_ceil_div(p->N, p->ns);
+        layout(p, p->T);
+    }
     return 1;
 }
 
