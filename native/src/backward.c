@@ -640,18 +640,22 @@ static int64_t reduce_units_for(const c4j_conv2d_desc *d, int64_t r_chunks) {
 }
 
 /* dW[i] += partial_1[i] + ... + partial_{R-1}[i], in that order, for elements of units [u0, u1);
-   partial r sits at partials + (r - 1) * (|dW| + out_c), the bias gradient after dW */
+   partial r sits at partials + (r - 1) * (|dW| + out_c), the bias gradient after dW. The loop over
+   r is the outer one (vector adds over i); each element still sums in the order r = 1, 2, ... */
+static void add_partials(float *restrict acc, const float *partials, int64_t len, int64_t r_chunks, int64_t i0,
+                         int64_t i1) {
+    for (int64_t r = 1; r < r_chunks; r++) {
+        const float *restrict p = partials + (r - 1) * len;
+        for (int64_t i = i0; i < i1; i++) acc[i - i0] += p[i];
+    }
+}
+
 static void reduce_ranges(const c4j_conv2d_desc *d, int64_t r_chunks, float *dw, float *db, const float *partials,
                           int64_t u0, int64_t u1) {
     const int64_t ff = c4j_filter_floats(d), len = ff + d->out_c;
     const int64_t i0 = u0 * BW_REDUCE_FLOATS, i1 = C4J_MIN(len, u1 * BW_REDUCE_FLOATS);
-    for (int64_t i = i0; i < i1; i++) {
-        float *acc = i < ff ? (dw == NULL ? NULL : dw + i) : (db == NULL ? NULL : db + (i - ff));
-        if (acc == NULL) continue;
-        float s = *acc;
-        for (int64_t r = 1; r < r_chunks; r++) s += partials[(r - 1) * len + i];
-        *acc = s;
-    }
+    if (dw != NULL && i0 < ff) add_partials(dw + i0, partials, len, r_chunks, i0, C4J_MIN(i1, ff));
+    if (db != NULL && i1 > ff) add_partials(db + C4J_MAX(i0, ff) - ff, partials, len, r_chunks, C4J_MAX(i0, ff), i1);
 }
 
 /* ================================================================== input gradient by a forward algorithm */
