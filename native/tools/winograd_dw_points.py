@@ -8,10 +8,10 @@ is the forward one, dY goes through the forward output transform's transpose, an
 transform's transpose maps the products to the 3x3 taps). As in backward_winograd.c: BT rows are
 integers (the scale is in G), V = BT D B and A E A^T are rounded to float32, the per-point products
 are summed over all tiles by float32 matmul (sgemm, reduction over tiles), and G^T M G runs in
-double on the float32 sums. Prints the project's metric, max |dW - ref| / (1 + sum |x*dy|),
+float32 on the float32 sums (--double-out: in double; the errors are the same). Prints the project's metric, max |dW - ref| / (1 + sum |x*dy|),
 against a double reference on SAME-padded images, data uniform in [-1, 1).
 
-usage: python3 native/tools/winograd_dw_points.py
+usage: python3 native/tools/winograd_dw_points.py [--double-out]
 """
 import os
 import sys
@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from winograd_points import toom_cook  # noqa: E402
 
 
-def dw_winograd(x, dy, m, AT, G, BT, pad=1):
+def dw_winograd(x, dy, m, AT, G, BT, pad=1, double_out=False):
     n, h, w, cin = x.shape
     cout = dy.shape[3]
     a = m + 2
@@ -46,8 +46,12 @@ def dw_winograd(x, dy, m, AT, G, BT, pad=1):
     for i in range(a):
         for j in range(a):
             M[i, j] = V[:, i, j, :].T @ E[:, i, j, :]
-    Gd = np.array(G, dtype=np.float64)
-    return np.einsum('ik,ijco,jl->klco', Gd, M.astype(np.float64), Gd)
+    if double_out:
+        Gd = np.array(G, dtype=np.float64)
+        return np.einsum('ik,ijco,jl->klco', Gd, M.astype(np.float64), Gd)
+    G32 = np.array(G, dtype=np.float64).astype(np.float32)
+    t = np.einsum('ijco,jl->ilco', M, G32).astype(np.float32)
+    return np.einsum('ik,ilco->klco', G32, t).astype(np.float32)
 
 
 def reference(x, dy, pad=1):
@@ -66,6 +70,7 @@ def reference(x, dy, pad=1):
 
 
 def main():
+    double_out = '--double-out' in sys.argv[1:]
     sets = [
         ('F(3x3,2x2) {0, 1, -1}', [0, 1, -1], 2),
         ('F(3x3,3x3) {0, 1, -1, 2}', [0, 1, -1, 2], 3),
@@ -87,7 +92,7 @@ def main():
         AT, G, BT = toom_cook(pts, m)
         row = []
         for x, dy, ref, scale in data:
-            row.append(float((np.abs(dw_winograd(x, dy, m, AT, G, BT) - ref) / scale).max()))
+            row.append(float((np.abs(dw_winograd(x, dy, m, AT, G, BT, double_out=double_out) - ref) / scale).max()))
         print('%-36s' % name + ''.join('%16.2e' % v for v in row))
     # plain float32 sgemm (the existing route) for comparison
     row = []
