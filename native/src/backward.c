@@ -568,7 +568,7 @@ static void bw_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *
     const bw_tiling t = make_bw_tiling(d);
     float *tile = (float *)workspace;
     float *ones = (float *)((char *)workspace + bw_tile_bytes(&t));
-    for (int64_t i = 0; i < BW_BIAS_ROWS; i++) ones[i] = 1.0f;
+    for (int64_t i = 0; db != NULL && i < BW_BIAS_ROWS; i++) ones[i] = 1.0f;
     const int64_t hw = d->out_h * d->out_w;
     const int64_t ldb = d->out_stride[2];
     const int dy_uniform = d->out_stride[1] == d->out_w * ldb && d->out_stride[0] == d->out_h * d->out_stride[1];

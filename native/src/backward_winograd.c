@@ -508,7 +508,7 @@ void c4j_bwino_run(const c4j_blas *blas, const c4j_conv2d_desc *d, c4j_algo algo
     w.zeros = w.buf + p->npts * CB;
     w.ones = w.zeros + CB;
     memset(w.zeros, 0, CB * sizeof(float));
-    for (int i = 0; i < C4J_BIAS_ROWS; i++) w.ones[i] = 1.0f;
+    for (int i = 0; db != NULL && i < C4J_BIAS_ROWS; i++) w.ones[i] = 1.0f;
     const int64_t ff = c4j_filter_floats(d), og = p->N, cg = p->K;
 
     /* unit = (group, range, slice), slices fastest */
