@@ -177,29 +177,56 @@ C4J_API c4j_status c4j_conv2d_forward(const c4j_blas *blas, const c4j_conv2d_des
  * output: out_stride, channel stride 1). The backward entry points take the gradient with respect
  * to the convolution's pre-activation result: when d->activation is not NONE, run
  * c4j_activation_backward on the upstream gradient first (the field activation is otherwise
- * ignored here). Work is split into units as in the forward pass (fixed by the descriptor, so any
- * thread count gives bit-identical results); each entry point needs its own workspace, bounded and
- * independent of the batch size, passed in by the caller. The caller must have run
- * c4j_conv2d_check with the true extents: for the input gradient (in_avail = floats behind
- * grad_in, filter_avail = floats behind the prepared filter, out_avail = floats behind grad_out),
- * for the filter gradient (in_avail = input, filter_avail = grad_filter, bias_avail = grad_bias,
- * out_avail = grad_out). The JNI layer does.
+ * ignored here). Work is split into units as in the forward pass (fixed by the descriptor and the
+ * route, so any thread count gives bit-identical results); each entry point needs its own
+ * workspace, bounded and independent of the batch size, passed in by the caller. The caller must
+ * have run c4j_conv2d_check with the true extents: for the input gradient (in_avail = floats
+ * behind grad_in, filter_avail = floats behind the prepared filter, which must also hold
+ * prepared_floats, out_avail = floats behind grad_out), for the filter gradient (in_avail = input, filter_avail = grad_filter, bias_avail =
+ * grad_bias, out_avail = grad_out). The JNI layer does.
+ *
+ * Routes. Each gradient can be computed in more than one way; every entry point takes the
+ * `route` and all calls for one gradient must use the same one (sizes, prepared filter, partial
+ * sums and units depend on it). C4J_BWD_AUTO is resolved by the cost model from the descriptor
+ * alone (c4j_conv2d_backward_*_route), so it is the same for every call with that descriptor.
+ *   input gradient:  C4J_BWD_GEMM, the stride-phase gather + sgemm (any geometry);
+ *                    C4J_BWD_SCATTER, patch gradients dY x W^T by sgemm (N = taps x cin_g: for
+ *                    few input channels) added up per input pixel in bands (any geometry); or a c4j_algo:
+ *                    for stride 1, dX is the forward convolution of dY with the filter transposed
+ *                    in its channel axes and rotated by 180 degrees, padded by
+ *                    (kernel - 1) * dilation - pad, and that forward algorithm runs it;
+ *   filter gradient: C4J_BWD_GEMM, sgemm-accumulated blocks (any geometry); or
+ *                    C4J_ALGO_WINOGRAD_4X4 / C4J_ALGO_WINOGRAD_2X2, Winograd F(3x3, 4x4) /
+ *                    F(3x3, 2x2) over tiles of dY (3x3 kernel, stride 1, dilation 1).
+ * Sizes and estimates are -1 (units 0) for a route that cannot run the descriptor.
  */
+#define C4J_BWD_AUTO (-1)
+#define C4J_BWD_GEMM 0
+#define C4J_BWD_SCATTER 16
+
+/* The route AUTO takes (the cheapest estimate), and a route's estimated single-thread seconds
+   per call, everything included (filter preparation, reduction); -1 when it cannot run. */
+C4J_API int c4j_conv2d_backward_input_route(const c4j_conv2d_desc *d);
+C4J_API int c4j_conv2d_backward_filter_route(const c4j_conv2d_desc *d);
+C4J_API double c4j_conv2d_backward_input_estimate_seconds(const c4j_conv2d_desc *d, int route);
+C4J_API double c4j_conv2d_backward_filter_estimate_seconds(const c4j_conv2d_desc *d, int route);
 
 /*
  * dL/d(input), written to the input view of `d` (in_stride; every element of the view is written,
- * nothing else): also the transposed convolution of grad_out. Each input pixel sums over the taps
- * that reach it, gathered by stride phase (see backward.c), with the filter rearranged once by
- * c4j_conv2d_backward_input_prepare (prepared_floats floats: the filter's size) so that each tile
- * is one sgemm. Units are disjoint sets of input pixels. Units and workspace: 0 and -1 when the
- * sizes exceed what the core's int arithmetic holds.
+ * nothing else): also the transposed convolution of grad_out. GEMM route: each input pixel sums
+ * over the taps that reach it, gathered by stride phase (see backward.c); units are disjoint sets
+ * of input pixels. Forward routes: the forward algorithm's units on the transposed descriptor.
+ * The filter is rearranged (and transformed, for Winograd and FFT) by
+ * c4j_conv2d_backward_input_prepare into `prepared` (prepared_floats floats) before the units
+ * run: on every call where the filter has changed. Units and workspace: 0 and -1 when the sizes
+ * exceed what the core's int arithmetic holds or the route cannot run `d`.
  */
-C4J_API int64_t c4j_conv2d_backward_input_units(const c4j_conv2d_desc *d);
-C4J_API int64_t c4j_conv2d_backward_input_workspace_bytes(const c4j_conv2d_desc *d);
-C4J_API int64_t c4j_conv2d_backward_input_prepared_floats(const c4j_conv2d_desc *d);
-C4J_API c4j_status c4j_conv2d_backward_input_prepare(const c4j_conv2d_desc *d, const float *filter,
+C4J_API int64_t c4j_conv2d_backward_input_units(const c4j_conv2d_desc *d, int route);
+C4J_API int64_t c4j_conv2d_backward_input_workspace_bytes(const c4j_conv2d_desc *d, int route);
+C4J_API int64_t c4j_conv2d_backward_input_prepared_floats(const c4j_conv2d_desc *d, int route);
+C4J_API c4j_status c4j_conv2d_backward_input_prepare(const c4j_conv2d_desc *d, int route, const float *filter,
                                                      float *prepared, char *err, size_t err_len);
-C4J_API c4j_status c4j_conv2d_backward_input(const c4j_blas *blas, const c4j_conv2d_desc *d,
+C4J_API c4j_status c4j_conv2d_backward_input(const c4j_blas *blas, const c4j_conv2d_desc *d, int route,
                                              const float *grad_out, const float *prepared, float *grad_in,
                                              void *workspace, int64_t workspace_bytes, int64_t unit_begin,
                                              int64_t unit_end, char *err, size_t err_len);
@@ -207,28 +234,29 @@ C4J_API c4j_status c4j_conv2d_backward_input(const c4j_blas *blas, const c4j_con
 /*
  * dL/d(filter) into the contiguous HWIO grad_filter (overwritten), and when d->has_bias the
  * bias gradient dL/d(bias) into grad_bias[out_c] (overwritten). grad_filter may be NULL (then
- * `in` is not read and only the bias gradient is computed). Units are disjoint blocks of the
- * filter gradient (groups x filter-tap chunks x output-channel chunks, each block small enough to
- * stay in cache while sgemm accumulates into it with beta = 1) times ranges of output pixels:
- * when the blocks alone are too few to share among threads, the output pixels are split into
- * ranges, the first summing into grad_filter/grad_bias and each other one into its own copy in
- * `partials` (c4j_conv2d_backward_filter_partial_floats floats, 0 when there is one range,
- * passed in by the caller like the workspace). c4j_conv2d_backward_filter_reduce then adds the
- * copies, in a fixed order, into grad_filter/grad_bias: run it (all its units) after every unit
- * of c4j_conv2d_backward_filter has finished. Units exist even for an empty batch (they write
- * zeros). partials_avail: floats available behind partials.
+ * `in` is not read and only the bias gradient is computed, summed exactly as with the filter
+ * gradient on the same route). Units write disjoint blocks of the gradients (GEMM route: groups x
+ * filter-tap chunks x output-channel chunks, each small enough to stay in cache while sgemm
+ * accumulates into it with beta = 1; Winograd: groups x output-channel slices) times ranges of
+ * output pixels: when the blocks alone are too few to share among threads, the output pixels are
+ * split into ranges, the first summing into grad_filter/grad_bias and each other one into its own
+ * copy in `partials` (c4j_conv2d_backward_filter_partial_floats floats, 0 when there is one
+ * range, passed in by the caller like the workspace). c4j_conv2d_backward_filter_reduce then adds
+ * the copies, in a fixed order, into grad_filter/grad_bias: run it (all its units) after every
+ * unit of c4j_conv2d_backward_filter has finished. Units exist even for an empty batch (they
+ * write zeros). partials_avail: floats available behind partials.
  */
-C4J_API int64_t c4j_conv2d_backward_filter_units(const c4j_conv2d_desc *d);
-C4J_API int64_t c4j_conv2d_backward_filter_workspace_bytes(const c4j_conv2d_desc *d);
-C4J_API int64_t c4j_conv2d_backward_filter_partial_floats(const c4j_conv2d_desc *d);
-C4J_API c4j_status c4j_conv2d_backward_filter(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in,
-                                              const float *grad_out, float *grad_filter, float *grad_bias,
-                                              float *partials, int64_t partials_avail, void *workspace,
-                                              int64_t workspace_bytes, int64_t unit_begin, int64_t unit_end,
-                                              char *err, size_t err_len);
+C4J_API int64_t c4j_conv2d_backward_filter_units(const c4j_conv2d_desc *d, int route);
+C4J_API int64_t c4j_conv2d_backward_filter_workspace_bytes(const c4j_conv2d_desc *d, int route);
+C4J_API int64_t c4j_conv2d_backward_filter_partial_floats(const c4j_conv2d_desc *d, int route);
+C4J_API c4j_status c4j_conv2d_backward_filter(const c4j_blas *blas, const c4j_conv2d_desc *d, int route,
+                                              const float *in, const float *grad_out, float *grad_filter,
+                                              float *grad_bias, float *partials, int64_t partials_avail,
+                                              void *workspace, int64_t workspace_bytes, int64_t unit_begin,
+                                              int64_t unit_end, char *err, size_t err_len);
 /* Units of the reduction (0 when there is nothing to reduce); each adds up a block of elements. */
-C4J_API int64_t c4j_conv2d_backward_filter_reduce_units(const c4j_conv2d_desc *d);
-C4J_API c4j_status c4j_conv2d_backward_filter_reduce(const c4j_conv2d_desc *d, float *grad_filter,
+C4J_API int64_t c4j_conv2d_backward_filter_reduce_units(const c4j_conv2d_desc *d, int route);
+C4J_API c4j_status c4j_conv2d_backward_filter_reduce(const c4j_conv2d_desc *d, int route, float *grad_filter,
                                                      float *grad_bias, const float *partials,
                                                      int64_t partials_avail, int64_t unit_begin,
                                                      int64_t unit_end, char *err, size_t err_len);

@@ -25,28 +25,65 @@ static int read_checked(JNIEnv *env, jlongArray desc, c4j_conv2d_desc *d) {
     return 1;
 }
 
-JNIEXPORT jlong JNICALL Java_io_conv4j_internal_NativeBackward_inputUnits(JNIEnv *env, jclass cls, jlongArray desc) {
+/* The prepared filter of `route` fits in `avail` floats (a route that cannot run d fails later). */
+static c4j_status check_prepared(const c4j_conv2d_desc *d, jint route, int64_t avail, char *err) {
+    const int64_t need = c4j_conv2d_backward_input_prepared_floats(d, route);
+    if (need > avail) {
+        snprintf(err, ERR_LEN, "prepared filter needs %lld floats but %lld are available", (long long)need,
+                 (long long)avail);
+        return C4J_ERR_BOUNDS;
+    }
+    return C4J_OK;
+}
+
+JNIEXPORT jint JNICALL Java_io_conv4j_internal_NativeBackward_inputRoute(JNIEnv *env, jclass cls, jlongArray desc) {
     (void)cls;
     c4j_conv2d_desc d;
-    return read_checked(env, desc, &d) ? c4j_conv2d_backward_input_units(&d) : -1;
+    return read_checked(env, desc, &d) ? c4j_conv2d_backward_input_route(&d) : -1;
+}
+
+JNIEXPORT jint JNICALL Java_io_conv4j_internal_NativeBackward_filterRoute(JNIEnv *env, jclass cls, jlongArray desc) {
+    (void)cls;
+    c4j_conv2d_desc d;
+    return read_checked(env, desc, &d) ? c4j_conv2d_backward_filter_route(&d) : -1;
+}
+
+JNIEXPORT jdouble JNICALL Java_io_conv4j_internal_NativeBackward_inputEstimateSeconds(JNIEnv *env, jclass cls,
+                                                                                    jlongArray desc, jint route) {
+    (void)cls;
+    c4j_conv2d_desc d;
+    return read_checked(env, desc, &d) ? c4j_conv2d_backward_input_estimate_seconds(&d, route) : -1;
+}
+
+JNIEXPORT jdouble JNICALL Java_io_conv4j_internal_NativeBackward_filterEstimateSeconds(JNIEnv *env, jclass cls,
+                                                                                     jlongArray desc, jint route) {
+    (void)cls;
+    c4j_conv2d_desc d;
+    return read_checked(env, desc, &d) ? c4j_conv2d_backward_filter_estimate_seconds(&d, route) : -1;
+}
+
+JNIEXPORT jlong JNICALL Java_io_conv4j_internal_NativeBackward_inputUnits(JNIEnv *env, jclass cls, jlongArray desc, jint route) {
+    (void)cls;
+    c4j_conv2d_desc d;
+    return read_checked(env, desc, &d) ? c4j_conv2d_backward_input_units(&d, route) : -1;
 }
 
 JNIEXPORT jlong JNICALL Java_io_conv4j_internal_NativeBackward_inputWorkspaceBytes(JNIEnv *env, jclass cls,
-                                                                                 jlongArray desc) {
+                                                                                 jlongArray desc, jint route) {
     (void)cls;
     c4j_conv2d_desc d;
-    return read_checked(env, desc, &d) ? c4j_conv2d_backward_input_workspace_bytes(&d) : -1;
+    return read_checked(env, desc, &d) ? c4j_conv2d_backward_input_workspace_bytes(&d, route) : -1;
 }
 
 JNIEXPORT jlong JNICALL Java_io_conv4j_internal_NativeBackward_inputPreparedFloats(JNIEnv *env, jclass cls,
-                                                                                 jlongArray desc) {
+                                                                                 jlongArray desc, jint route) {
     (void)cls;
     c4j_conv2d_desc d;
-    return read_checked(env, desc, &d) ? c4j_conv2d_backward_input_prepared_floats(&d) : -1;
+    return read_checked(env, desc, &d) ? c4j_conv2d_backward_input_prepared_floats(&d, route) : -1;
 }
 
 JNIEXPORT void JNICALL Java_io_conv4j_internal_NativeBackward_prepareInput(JNIEnv *env, jclass cls, jlongArray desc,
-                                                                         jobject filter, jlong f_off,
+                                                                         jint route, jobject filter, jlong f_off,
                                                                          jobject prepared, jlong p_off) {
     (void)cls;
     c4j_conv2d_desc d;
@@ -56,17 +93,13 @@ JNIEXPORT void JNICALL Java_io_conv4j_internal_NativeBackward_prepareInput(JNIEn
         !c4j_jni_resolve(env, prepared, p_off, "prepared filter", 1, &p))
         return;
     c4j_status st = c4j_conv2d_check(&d, INT64_MAX, f.avail, INT64_MAX, INT64_MAX, err, sizeof err);
-    if (st == C4J_OK && c4j_conv2d_backward_input_prepared_floats(&d) > p.avail) {
-        st = C4J_ERR_BOUNDS;
-        snprintf(err, sizeof err, "prepared filter needs %lld floats but %lld are available",
-                 (long long)c4j_conv2d_backward_input_prepared_floats(&d), (long long)p.avail);
-    }
-    if (st == C4J_OK) st = c4j_conv2d_backward_input_prepare(&d, f.ptr, p.ptr, err, sizeof err);
+    if (st == C4J_OK) st = check_prepared(&d, route, p.avail, err);
+    if (st == C4J_OK) st = c4j_conv2d_backward_input_prepare(&d, route, f.ptr, p.ptr, err, sizeof err);
     if (st != C4J_OK) c4j_jni_throw_status(env, st, err);
 }
 
 JNIEXPORT void JNICALL Java_io_conv4j_internal_NativeBackward_backwardInput(
-    JNIEnv *env, jclass cls, jlongArray desc, jobject grad_out, jlong go_off, jobject prepared, jlong p_off,
+    JNIEnv *env, jclass cls, jlongArray desc, jint route, jobject grad_out, jlong go_off, jobject prepared, jlong p_off,
     jobject grad_in, jlong gi_off, jobject workspace, jlong unit_begin, jlong unit_end) {
     (void)cls;
     c4j_conv2d_desc d;
@@ -84,41 +117,42 @@ JNIEXPORT void JNICALL Java_io_conv4j_internal_NativeBackward_backwardInput(
     c4j_conv2d_desc checked = d;
     checked.has_bias = 0;
     c4j_status st = c4j_conv2d_check(&checked, dx.avail, p.avail, 0, dy.avail, err, sizeof err);
+    if (st == C4J_OK) st = check_prepared(&d, route, p.avail, err);
     if (st == C4J_OK)
-        st = c4j_conv2d_backward_input(blas, &d, dy.ptr, p.ptr, dx.ptr, w.ptr, w.avail * 4, unit_begin, unit_end, err,
-                                       sizeof err);
+        st = c4j_conv2d_backward_input(blas, &d, route, dy.ptr, p.ptr, dx.ptr, w.ptr, w.avail * 4, unit_begin, unit_end,
+                                       err, sizeof err);
     if (st != C4J_OK) c4j_jni_throw_status(env, st, err);
 }
 
-JNIEXPORT jlong JNICALL Java_io_conv4j_internal_NativeBackward_filterUnits(JNIEnv *env, jclass cls, jlongArray desc) {
+JNIEXPORT jlong JNICALL Java_io_conv4j_internal_NativeBackward_filterUnits(JNIEnv *env, jclass cls, jlongArray desc, jint route) {
     (void)cls;
     c4j_conv2d_desc d;
-    return read_checked(env, desc, &d) ? c4j_conv2d_backward_filter_units(&d) : -1;
+    return read_checked(env, desc, &d) ? c4j_conv2d_backward_filter_units(&d, route) : -1;
 }
 
 JNIEXPORT jlong JNICALL Java_io_conv4j_internal_NativeBackward_filterWorkspaceBytes(JNIEnv *env, jclass cls,
-                                                                                  jlongArray desc) {
+                                                                                  jlongArray desc, jint route) {
     (void)cls;
     c4j_conv2d_desc d;
-    return read_checked(env, desc, &d) ? c4j_conv2d_backward_filter_workspace_bytes(&d) : -1;
+    return read_checked(env, desc, &d) ? c4j_conv2d_backward_filter_workspace_bytes(&d, route) : -1;
 }
 
 JNIEXPORT jlong JNICALL Java_io_conv4j_internal_NativeBackward_filterPartialFloats(JNIEnv *env, jclass cls,
-                                                                                 jlongArray desc) {
+                                                                                 jlongArray desc, jint route) {
     (void)cls;
     c4j_conv2d_desc d;
-    return read_checked(env, desc, &d) ? c4j_conv2d_backward_filter_partial_floats(&d) : -1;
+    return read_checked(env, desc, &d) ? c4j_conv2d_backward_filter_partial_floats(&d, route) : -1;
 }
 
 JNIEXPORT jlong JNICALL Java_io_conv4j_internal_NativeBackward_filterReduceUnits(JNIEnv *env, jclass cls,
-                                                                               jlongArray desc) {
+                                                                               jlongArray desc, jint route) {
     (void)cls;
     c4j_conv2d_desc d;
-    return read_checked(env, desc, &d) ? c4j_conv2d_backward_filter_reduce_units(&d) : -1;
+    return read_checked(env, desc, &d) ? c4j_conv2d_backward_filter_reduce_units(&d, route) : -1;
 }
 
 JNIEXPORT void JNICALL Java_io_conv4j_internal_NativeBackward_backwardFilter(
-    JNIEnv *env, jclass cls, jlongArray desc, jobject in, jlong in_off, jobject grad_out, jlong go_off,
+    JNIEnv *env, jclass cls, jlongArray desc, jint route, jobject in, jlong in_off, jobject grad_out, jlong go_off,
     jobject grad_filter, jlong gf_off, jobject grad_bias, jlong gb_off, jobject partials, jlong p_off,
     jobject workspace, jlong unit_begin, jlong unit_end) {
     (void)cls;
@@ -143,13 +177,13 @@ JNIEXPORT void JNICALL Java_io_conv4j_internal_NativeBackward_backwardFilter(
         snprintf(err, sizeof err, "nothing to compute: neither a filter nor a bias gradient");
     }
     if (st == C4J_OK)
-        st = c4j_conv2d_backward_filter(blas, &d, x.ptr, dy.ptr, dw.ptr, db.ptr, p.ptr, p.avail, w.ptr, w.avail * 4,
+        st = c4j_conv2d_backward_filter(blas, &d, route, x.ptr, dy.ptr, dw.ptr, db.ptr, p.ptr, p.avail, w.ptr, w.avail * 4,
                                         unit_begin, unit_end, err, sizeof err);
     if (st != C4J_OK) c4j_jni_throw_status(env, st, err);
 }
 
 JNIEXPORT void JNICALL Java_io_conv4j_internal_NativeBackward_backwardFilterReduce(
-    JNIEnv *env, jclass cls, jlongArray desc, jobject grad_filter, jlong gf_off, jobject grad_bias, jlong gb_off,
+    JNIEnv *env, jclass cls, jlongArray desc, jint route, jobject grad_filter, jlong gf_off, jobject grad_bias, jlong gb_off,
     jobject partials, jlong p_off, jlong unit_begin, jlong unit_end) {
     (void)cls;
     c4j_conv2d_desc d;
@@ -163,7 +197,7 @@ JNIEXPORT void JNICALL Java_io_conv4j_internal_NativeBackward_backwardFilterRedu
     c4j_status st = c4j_conv2d_check(&d, INT64_MAX, grad_filter != NULL ? dw.avail : INT64_MAX, db.avail, INT64_MAX, err,
                                      sizeof err);
     if (st == C4J_OK)
-        st = c4j_conv2d_backward_filter_reduce(&d, dw.ptr, db.ptr, p.ptr, p.avail, unit_begin, unit_end, err, sizeof err);
+        st = c4j_conv2d_backward_filter_reduce(&d, route, dw.ptr, db.ptr, p.ptr, p.avail, unit_begin, unit_end, err, sizeof err);
     if (st != C4J_OK) c4j_jni_throw_status(env, st, err);
 }
 

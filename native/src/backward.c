@@ -32,6 +32,13 @@
  * of a fixed number of rows, so the order of the sum depends only on dY's layout) in the units
  * that own the first tap chunk, each pixel range into its part of the partial copy like dW.
  *
+ * Other routes (see conv4j.h): for stride 1 the input gradient is also the forward convolution of
+ * dY with the channel-transposed, rotated filter, run by a forward algorithm (Winograd, FFT, ...)
+ * through conv2d.c's entry points, with the transposed filter and its forward-prepared form in the
+ * `prepared` buffer; the filter gradient of 3x3 stride-1 layers runs as Winograd F(3x3, m x m)
+ * in backward_winograd.c, with the same pixel-range partial sums and reduction as here. The cost
+ * model (estimates of every route, per call, filter preparation included) picks one for AUTO.
+ *
  * Every unit sums in a fixed order that depends only on the descriptor, so results are
  * bit-identical for any thread count. Workspaces are one tile, independent of the batch size;
  * the partial copies of dW are at most BW_MIN_UNITS of them and BW_MAX_PARTIAL_FLOATS in all.
@@ -48,7 +55,7 @@
 #define BW_TILE_MAX_ROWS 1024
 /* Bias gradient: rows summed per sgemm, fixed so that the sum's order depends only on dY's layout
    (the bias gradient alone and with the filter gradient agree bit for bit) */
-#define BW_BIAS_ROWS 1024
+#define BW_BIAS_ROWS C4J_BIAS_ROWS
 /* Filter gradient: the dW block of one unit (taps x output channels) stays within this many
    floats, so its sgemm accumulation runs in cache; not fewer channels than BW_MIN_COLS */
 #define BW_C_BLOCK_FLOATS (64 * 1024)
@@ -84,6 +91,30 @@ static inline void copy_floats(float *restrict dst, const float *restrict src, i
         memcpy(dst, src, (size_t)n * sizeof(float));
     } else {
         for (int64_t i = 0; i < n; i++) dst[i] = src[i];
+    }
+}
+
+/* dst[j * ldd + i] = src[i * lds + j] for i < rows, j < cols, in 16 x 16 blocks: both sides are
+   read or written in runs of 16 floats, where an element-wise transpose of a filter with hundreds of
+   channels misses the cache (and the TLB) on every write. */
+void c4j_transpose(const float *restrict src, int64_t lds, int64_t rows, int64_t cols, float *restrict dst,
+                   int64_t ldd) {
+    enum { B = 16 };
+    for (int64_t i0 = 0; i0 < rows; i0 += B) {
+        const int64_t ni = C4J_MIN(B, rows - i0);
+        for (int64_t j0 = 0; j0 < cols; j0 += B) {
+            const int64_t nj = C4J_MIN(B, cols - j0);
+            if (ni == B && nj == B) {
+                float t[B][B];
+                for (int i = 0; i < B; i++)
+                    for (int j = 0; j < B; j++) t[j][i] = src[(i0 + i) * lds + j0 + j];
+                for (int j = 0; j < B; j++)
+                    for (int i = 0; i < B; i++) dst[(j0 + j) * ldd + i0 + i] = t[j][i];
+            } else {
+                for (int64_t j = 0; j < nj; j++)
+                    for (int64_t i = 0; i < ni; i++) dst[(j0 + j) * ldd + i0 + i] = src[(i0 + i) * lds + j0 + j];
+            }
+        }
     }
 }
 
@@ -171,7 +202,7 @@ static c4j_status bx_supported(const c4j_conv2d_desc *d, char *err, size_t err_l
     return C4J_OK;
 }
 
-int64_t c4j_conv2d_backward_input_units(const c4j_conv2d_desc *d) {
+static int64_t bx_units(const c4j_conv2d_desc *d) {
     if (d->batch == 0 || bx_supported(d, NULL, 0) != C4J_OK) return 0;
     bx_tiling t = make_bx_tiling(d);
     return d->groups * bx_units_per_group(d, &t);
@@ -181,18 +212,14 @@ int64_t c4j_conv2d_backward_input_units(const c4j_conv2d_desc *d) {
 static int64_t bx_tile_bytes(const bx_tiling *t) { return align_bytes(t->tile_rows * t->kp_max * 4); }
 static int64_t bx_out_bytes(const bx_tiling *t) { return align_bytes(t->tile_rows * t->cg * 4); }
 
-int64_t c4j_conv2d_backward_input_workspace_bytes(const c4j_conv2d_desc *d) {
+static int64_t bx_workspace_bytes(const c4j_conv2d_desc *d) {
     if (bx_supported(d, NULL, 0) != C4J_OK) return -1;
     bx_tiling t = make_bx_tiling(d);
     return bx_tile_bytes(&t) + bx_out_bytes(&t) + align_bytes((d->kernel_h + d->kernel_w) * 8);
 }
 
-int64_t c4j_conv2d_backward_input_prepared_floats(const c4j_conv2d_desc *d) {
-    return d->kernel_h * d->kernel_w * c4j_cin_g(d) * d->out_c;
-}
-
-c4j_status c4j_conv2d_backward_input_prepare(const c4j_conv2d_desc *d, const float *filter, float *prepared,
-                                             char *err, size_t err_len) {
+static c4j_status bx_prepare(const c4j_conv2d_desc *d, const float *filter, float *prepared, char *err,
+                             size_t err_len) {
     c4j_status st = bx_supported(d, err, err_len);
     if (st != C4J_OK) return st;
     const axis ah = axis_h(d), aw = axis_w(d);
@@ -213,13 +240,8 @@ c4j_status c4j_conv2d_backward_input_prepare(const c4j_conv2d_desc *d, const flo
             /* phase (ph, pw) starts after all taps of smaller ph, then those of smaller pw in ph */
             const int64_t row = before_h * KW + nh * before_w + idx_h * nw + idx_w;
             const float *src = filter + (fkh * KW + fkw) * cg * d->out_c;
-            for (int64_t g = 0; g < d->groups; g++) {
-                float *dst = prepared + g * KH * KW * blk + row * blk;
-                for (int64_t c = 0; c < cg; c++) {
-                    const float *s = src + c * d->out_c + g * og;
-                    for (int64_t o = 0; o < og; o++) dst[o * cg + c] = s[o];
-                }
-            }
+            for (int64_t g = 0; g < d->groups; g++)
+                c4j_transpose(src + g * og, d->out_c, cg, og, prepared + g * KH * KW * blk + row * blk, cg);
         }
     }
     return C4J_OK;
@@ -310,7 +332,12 @@ static void bx_store(const c4j_conv2d_desc *d, const bx_tiling *t, const bx_pos 
     for (int64_t r = 0; r < m; r++) {
         float *dst = dx + bx_pixel(d, t, p, r0 + r);
         const float *s = src == NULL ? NULL : src + r * ld;
-        for (int64_t c = 0; c < t->cg; c++) dst[c * sc] = s == NULL ? 0.0f : s[c];
+        if (s == NULL) {
+            if (sc == 1) memset(dst, 0, (size_t)t->cg * sizeof(float));
+            else for (int64_t c = 0; c < t->cg; c++) dst[c * sc] = 0.0f;
+        } else {
+            for (int64_t c = 0; c < t->cg; c++) dst[c * sc] = s[c];
+        }
     }
 }
 
@@ -353,11 +380,21 @@ static void bx_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *
         if (kp == 0) {
             bx_store(d, &t, &p, NULL, 0, r0, m, dx); /* no tap reaches these pixels (stride > kernel) */
         } else {
-            bx_gather(d, &t, &p, dy, r0, m, kp, tile);
-            if (direct) {
-                const int uniform_h = d->stride_h * sh == p.len_w * ldc;
-                const int uniform_n = uniform_h && sn == p.len_h * d->stride_h * sh;
-                const int64_t plane = p.len_h * p.len_w;
+            /* one tap at offset 0 and the phase as large as the output (a 1x1 kernel, no padding):
+               the gathered rows would be dY's own rows, read in place when evenly spaced */
+            const int64_t s2 = d->out_stride[2];
+            const int in_place = p.nh == 1 && p.nw == 1 && p.base_h[0] == 0 && p.base_w[0] == 0 &&
+                                 p.len_h == d->out_h && p.len_w == d->out_w && d->out_stride[1] == d->out_w * s2 &&
+                                 d->out_stride[0] == d->out_h * d->out_stride[1] && s2 <= INT_MAX;
+            const float *a = in_place ? dy + r0 * s2 + p.g * t.cout_g : tile;
+            const int64_t lda = in_place ? s2 : kp;
+            if (!in_place) bx_gather(d, &t, &p, dy, r0, m, kp, tile);
+            const int uniform_h = d->stride_h * sh == p.len_w * ldc;
+            const int uniform_n = uniform_h && sn == p.len_h * d->stride_h * sh;
+            const int64_t plane = p.len_h * p.len_w;
+            /* straight into dX when that takes few sgemm calls: each call packs the filter rows again,
+               so short runs of evenly spaced pixels (a strided phase's image rows) go through otile */
+            if (direct && (uniform_n || m <= (uniform_h ? plane : p.len_w) || (uniform_h ? plane : p.len_w) >= 256)) {
                 int64_t r = r0;
                 while (r < r0 + m) {
                     int64_t end;
@@ -365,12 +402,12 @@ static void bx_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *
                     else if (uniform_h) end = C4J_MIN(r0 + m, (r / plane + 1) * plane);
                     else end = C4J_MIN(r0 + m, r - r % p.len_w + p.len_w);
                     blas->sgemm(C4J_ROW_MAJOR, C4J_NO_TRANS, C4J_NO_TRANS, (int)(end - r), (int)t.cg, (int)kp, 1.0f,
-                                tile + (r - r0) * kp, (int)kp, p.wt, (int)t.cg, 0.0f, dx + bx_pixel(d, &t, &p, r),
+                                a + (r - r0) * lda, (int)lda, p.wt, (int)t.cg, 0.0f, dx + bx_pixel(d, &t, &p, r),
                                 (int)ldc);
                     r = end;
                 }
             } else {
-                blas->sgemm(C4J_ROW_MAJOR, C4J_NO_TRANS, C4J_NO_TRANS, (int)m, (int)t.cg, (int)kp, 1.0f, tile, (int)kp,
+                blas->sgemm(C4J_ROW_MAJOR, C4J_NO_TRANS, C4J_NO_TRANS, (int)m, (int)t.cg, (int)kp, 1.0f, a, (int)lda,
                             p.wt, (int)t.cg, 0.0f, otile, (int)t.cg);
                 bx_store(d, &t, &p, otile, t.cg, r0, m, dx);
             }
@@ -430,19 +467,19 @@ static bw_tiling make_bw_tiling(const c4j_conv2d_desc *d) {
     return t;
 }
 
-int64_t c4j_conv2d_backward_filter_units(const c4j_conv2d_desc *d) {
+static int64_t bw_units(const c4j_conv2d_desc *d) {
     bw_tiling t = make_bw_tiling(d);
     return d->groups * t.t_chunks * t.n_chunks * t.r_chunks;
 }
 
-int64_t c4j_conv2d_backward_filter_partial_floats(const c4j_conv2d_desc *d) {
+static int64_t bw_partial_floats(const c4j_conv2d_desc *d) {
     bw_tiling t = make_bw_tiling(d);
     return (t.r_chunks - 1) * (t.filter_floats + d->out_c);
 }
 
 static int64_t bw_tile_bytes(const bw_tiling *t) { return align_bytes(t->tile_rows * t->kc_max * 4); }
 
-int64_t c4j_conv2d_backward_filter_workspace_bytes(const c4j_conv2d_desc *d) {
+static int64_t bw_workspace_bytes(const c4j_conv2d_desc *d) {
     bw_tiling t = make_bw_tiling(d);
     return bw_tile_bytes(&t) + align_bytes(BW_BIAS_ROWS * 4);
 }
@@ -506,15 +543,42 @@ static void bw_gather(const c4j_conv2d_desc *d, const float *in, int64_t g, int6
     }
 }
 
+/* Bias gradient of channels [c0, c0 + cols) over output pixels [row_begin, row_end), added to
+   b_out[0, cols): ones[1, m] x dY rows, one sgemm per block of BW_BIAS_ROWS pixels (cut at
+   multiples of BW_BIAS_ROWS, and at output rows when dY's pixels are not evenly spaced), so the
+   order of the sum depends only on dY's layout and the range. `ones`: BW_BIAS_ROWS ones. */
+void c4j_bw_bias_rows(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *dy, int64_t c0, int64_t cols,
+                      int64_t row_begin, int64_t row_end, const float *ones, float *b_out) {
+    const int64_t hw = d->out_h * d->out_w, ldb = d->out_stride[2];
+    const int dy_uniform = d->out_stride[1] == d->out_w * ldb && d->out_stride[0] == d->out_h * d->out_stride[1];
+    int64_t r = row_begin;
+    while (r < row_end) {
+        const int64_t n = r / hw, oh = (r % hw) / d->out_w, ow = r % d->out_w;
+        const int64_t block_end = C4J_MIN(row_end, (r / BW_BIAS_ROWS + 1) * BW_BIAS_ROWS);
+        const int64_t end = dy_uniform ? block_end : C4J_MIN(block_end, r - ow + d->out_w);
+        const float *b = dy + n * d->out_stride[0] + oh * d->out_stride[1] + ow * ldb + c0;
+        blas->sgemm(C4J_ROW_MAJOR, C4J_NO_TRANS, C4J_NO_TRANS, 1, (int)cols, (int)(end - r), 1.0f, ones, BW_BIAS_ROWS, b,
+                    (int)ldb, 1.0f, b_out, (int)cols);
+        r = end;
+    }
+}
+
 static void bw_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in, const float *dy, float *dw,
                    float *db, float *partials, void *workspace, int64_t u0, int64_t u1) {
     const bw_tiling t = make_bw_tiling(d);
     float *tile = (float *)workspace;
     float *ones = (float *)((char *)workspace + bw_tile_bytes(&t));
-    for (int64_t i = 0; i < BW_BIAS_ROWS; i++) ones[i] = 1.0f;
+    for (int64_t i = 0; db != NULL && i < BW_BIAS_ROWS; i++) ones[i] = 1.0f;
     const int64_t hw = d->out_h * d->out_w;
     const int64_t ldb = d->out_stride[2];
     const int dy_uniform = d->out_stride[1] == d->out_w * ldb && d->out_stride[0] == d->out_h * d->out_stride[1];
+    /* a 1x1 kernel at stride 1 without padding over evenly spaced input pixels: the patch rows are
+       the input's own rows, read in place */
+    const int64_t sw_in = d->in_stride[2];
+    const int x_in_place = t.taps == 1 && d->pad_top == 0 && d->pad_left == 0 && d->stride_h == 1 &&
+                           d->stride_w == 1 && d->in_h == d->out_h && d->in_w == d->out_w &&
+                           (d->in_stride[3] == 1 || t.cg == 1) && d->in_stride[1] == d->in_w * sw_in &&
+                           d->in_stride[0] == d->in_h * d->in_stride[1] && sw_in >= t.cg && sw_in <= INT_MAX;
     /* unit order: group, tap chunk, row range, channel chunk (fastest: units that share a gather) */
     const int64_t per_t = t.r_chunks * t.n_chunks, per_group = t.t_chunks * per_t;
 
@@ -540,7 +604,9 @@ static void bw_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *
         }
         for (int64_t r0 = row_begin; dw_rows != NULL && r0 < row_end; r0 += t.tile_rows) {
             const int64_t m = C4J_MIN(t.tile_rows, row_end - r0);
-            bw_gather(d, in, g, r0, m, t0, t1, tile);
+            const float *a = x_in_place ? in + r0 * sw_in + g * t.cg * d->in_stride[3] : tile;
+            const int64_t lda = x_in_place ? sw_in : kc;
+            if (!x_in_place) bw_gather(d, in, g, r0, m, t0, t1, tile);
             for (int64_t nc = nc0; nc < nc1; nc++) {
                 const int64_t c0 = g * t.cout_g + nc * t.n_chunk;
                 const int64_t cols = C4J_MIN(t.n_chunk, t.cout_g - nc * t.n_chunk);
@@ -551,25 +617,16 @@ static void bw_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *
                     const int64_t end = dy_uniform ? r0 + m : C4J_MIN(r0 + m, r - ow + d->out_w);
                     const float *b = dy + n * d->out_stride[0] + oh * d->out_stride[1] + ow * ldb + c0;
                     blas->sgemm(C4J_ROW_MAJOR, C4J_TRANS, C4J_NO_TRANS, (int)kc, (int)cols, (int)(end - r), 1.0f,
-                                tile + (r - r0) * kc, (int)kc, b, (int)ldb, 1.0f, dw_rows + c0, (int)d->out_c);
+                                a + (r - r0) * lda, (int)lda, b, (int)ldb, 1.0f, dw_rows + c0, (int)d->out_c);
                     r = end;
                 }
             }
         }
-        /* bias: ones[1, m] x dY rows, in blocks of BW_BIAS_ROWS (a pass over this chunk of dY) */
+        /* bias: a pass over this chunk of dY */
         for (int64_t nc = nc0; b_out != NULL && nc < nc1; nc++) {
             const int64_t c0 = g * t.cout_g + nc * t.n_chunk;
             const int64_t cols = C4J_MIN(t.n_chunk, t.cout_g - nc * t.n_chunk);
-            int64_t r = row_begin;
-            while (r < row_end) {
-                const int64_t n = r / hw, oh = (r % hw) / d->out_w, ow = r % d->out_w;
-                const int64_t block_end = C4J_MIN(row_end, (r / BW_BIAS_ROWS + 1) * BW_BIAS_ROWS);
-                const int64_t end = dy_uniform ? block_end : C4J_MIN(block_end, r - ow + d->out_w);
-                const float *b = dy + n * d->out_stride[0] + oh * d->out_stride[1] + ow * ldb + c0;
-                blas->sgemm(C4J_ROW_MAJOR, C4J_NO_TRANS, C4J_NO_TRANS, 1, (int)cols, (int)(end - r), 1.0f, ones,
-                            BW_BIAS_ROWS, b, (int)ldb, 1.0f, b_out + c0, (int)cols);
-                r = end;
-            }
+            c4j_bw_bias_rows(blas, d, dy, c0, cols, row_begin, row_end, ones, b_out + c0);
         }
         u = ue;
     }
@@ -577,24 +634,129 @@ static void bw_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *
 
 /* ------------------------------------------------------------------ reduction of the row ranges */
 
-int64_t c4j_conv2d_backward_filter_reduce_units(const c4j_conv2d_desc *d) {
-    bw_tiling t = make_bw_tiling(d);
-    if (t.r_chunks == 1) return 0;
-    return c4j_ceil_div(t.filter_floats + d->out_c, BW_REDUCE_FLOATS);
+static int64_t reduce_units_for(const c4j_conv2d_desc *d, int64_t r_chunks) {
+    if (r_chunks <= 1) return 0;
+    return c4j_ceil_div(c4j_filter_floats(d) + d->out_c, BW_REDUCE_FLOATS);
 }
 
-/* dW[i] += partial_1[i] + ... + partial_{R-1}[i], in that order, for elements of units [u0, u1) */
-static void bw_reduce(const c4j_conv2d_desc *d, float *dw, float *db, const float *partials, int64_t u0, int64_t u1) {
-    const bw_tiling t = make_bw_tiling(d);
-    const int64_t len = t.filter_floats + d->out_c;
-    const int64_t i0 = u0 * BW_REDUCE_FLOATS, i1 = C4J_MIN(len, u1 * BW_REDUCE_FLOATS);
-    for (int64_t i = i0; i < i1; i++) {
-        float *acc = i < t.filter_floats ? (dw == NULL ? NULL : dw + i) : (db == NULL ? NULL : db + (i - t.filter_floats));
-        if (acc == NULL) continue;
-        float s = *acc;
-        for (int64_t r = 1; r < t.r_chunks; r++) s += partials[(r - 1) * len + i];
-        *acc = s;
+/* dW[i] += partial_1[i] + ... + partial_{R-1}[i], in that order, for elements of units [u0, u1);
+   partial r sits at partials + (r - 1) * (|dW| + out_c), the bias gradient after dW. The loop over
+   r is the outer one (vector adds over i); each element still sums in the order r = 1, 2, ... */
+static void add_partials(float *restrict acc, const float *partials, int64_t len, int64_t r_chunks, int64_t i0,
+                         int64_t i1) {
+    for (int64_t r = 1; r < r_chunks; r++) {
+        const float *restrict p = partials + (r - 1) * len;
+        for (int64_t i = i0; i < i1; i++) acc[i - i0] += p[i];
     }
+}
+
+static void reduce_ranges(const c4j_conv2d_desc *d, int64_t r_chunks, float *dw, float *db, const float *partials,
+                          int64_t u0, int64_t u1) {
+    const int64_t ff = c4j_filter_floats(d), len = ff + d->out_c;
+    const int64_t i0 = u0 * BW_REDUCE_FLOATS, i1 = C4J_MIN(len, u1 * BW_REDUCE_FLOATS);
+    if (dw != NULL && i0 < ff) add_partials(dw + i0, partials, len, r_chunks, i0, C4J_MIN(i1, ff));
+    if (db != NULL && i1 > ff) add_partials(db + C4J_MAX(i0, ff) - ff, partials, len, r_chunks, C4J_MAX(i0, ff), i1);
+}
+
+/* ================================================================== input gradient by a forward algorithm */
+
+/*
+ * For stride 1: dX[n, ih, iw, g*cg + c] = sum over taps and o of dY[n, ih + k'h*dil_h - p'h, ...,
+ * g*og + o] * W'[k'h, k'w, o, g*cg + c], a forward convolution of dY (the input view) into dX (the
+ * output view) with padding p' = (K - 1) * dil - pad, the filter W'[kh, kw, o, g*cg + c] =
+ * W[kh, kw, c, g*og + o] (HWIO with cout_g input and in_c output channels) and the kernel
+ * rotation toggled: tap k' of the forward convolution meets tap K - 1 - k' of the original one.
+ * 0 when that descriptor is not a valid forward convolution (stride > 1, pad > (K - 1) * dil, a
+ * dX view whose channels are not contiguous).
+ */
+static int bx_forward_desc(const c4j_conv2d_desc *d, c4j_conv2d_desc *f) {
+    if (d->stride_h != 1 || d->stride_w != 1) return 0;
+    memset(f, 0, sizeof *f);
+    f->batch = d->batch;
+    f->in_h = d->out_h;
+    f->in_w = d->out_w;
+    f->in_c = d->out_c;
+    memcpy(f->in_stride, d->out_stride, sizeof f->in_stride);
+    f->kernel_h = d->kernel_h;
+    f->kernel_w = d->kernel_w;
+    f->out_c = d->in_c;
+    f->groups = d->groups;
+    f->stride_h = f->stride_w = 1;
+    f->dilation_h = d->dilation_h;
+    f->dilation_w = d->dilation_w;
+    f->pad_top = (d->kernel_h - 1) * d->dilation_h - d->pad_top;
+    f->pad_left = (d->kernel_w - 1) * d->dilation_w - d->pad_left;
+    f->out_h = d->in_h;
+    f->out_w = d->in_w;
+    memcpy(f->out_stride, d->in_stride, sizeof f->out_stride);
+    if (d->in_c == 1) f->out_stride[3] = 1;
+    f->flip = !d->flip;
+    f->activation = C4J_ACT_NONE;
+    f->has_bias = 0;
+    return c4j_conv2d_check(f, INT64_MAX, INT64_MAX, 0, INT64_MAX, NULL, 0) == C4J_OK;
+}
+
+static int64_t align16(int64_t n) { return (n + 15) / 16 * 16; }
+
+/* route is a forward algorithm that can run the transposed convolution of d */
+static int bx_forward_route(const c4j_conv2d_desc *d, int route, c4j_conv2d_desc *f) {
+    if (route < C4J_ALGO_GEMM_DIRECT || route > C4J_ALGO_FFT) return 0;
+    return bx_forward_desc(d, f) && c4j_conv2d_supports(f, (c4j_algo)route) == C4J_OK;
+}
+
+/* prepared buffer of a forward route: [forward-prepared filter (align16) | W'] */
+static int64_t bx_forward_prepared_floats(const c4j_conv2d_desc *f, int route) {
+    return align16(c4j_conv2d_prepared_floats(f, (c4j_algo)route)) + c4j_filter_floats(f);
+}
+
+/* W' of bx_forward_desc from the HWIO filter W of d */
+static void bx_transpose_filter(const c4j_conv2d_desc *d, const float *w, float *wt) {
+    const int64_t taps = d->kernel_h * d->kernel_w, cg = c4j_cin_g(d), og = c4j_cout_g(d);
+    const int64_t ic = d->in_c, oc = d->out_c;
+    for (int64_t t = 0; t < taps; t++)
+        for (int64_t g = 0; g < d->groups; g++)
+            c4j_transpose(w + t * cg * oc + g * og, oc, cg, og, wt + t * og * ic + g * cg, ic);
+}
+
+/* ================================================================== cost model */
+
+/* Per float: copying a gathered patch row (memcpy-sized runs, cache to cache), rearranging the
+   filter (a strided scatter), adding a partial sum in the reduction. Measured on the benchmark
+   layers (native/bench/backward_bench.c), good enough to rank routes. */
+#define GATHER_NS 0.08
+#define REARRANGE_NS 0.4
+#define REDUCE_NS 0.3
+
+static double bx_gemm_estimate(const c4j_conv2d_desc *d) {
+    if (bx_supported(d, NULL, 0) != C4J_OK) return -1;
+    const bx_tiling t = make_bx_tiling(d);
+    const axis ah = axis_h(d), aw = axis_w(d);
+    double s = 0;
+    for (int64_t ph = 0; ph < n_phases(&ah); ph++)
+        for (int64_t pw = 0; pw < n_phases(&aw); pw++) {
+            const int64_t rows = d->batch * phase_len(&ah, ph) * phase_len(&aw, pw);
+            const int64_t kp = phase_taps(&ah, ph, NULL, NULL) * phase_taps(&aw, pw, NULL, NULL) * t.cout_g;
+            const int64_t full = rows / t.tile_rows, last = rows % t.tile_rows;
+            s += (double)full * c4j_cost_sgemm(t.tile_rows, kp, t.cg) + c4j_cost_sgemm(last, kp, t.cg);
+            s += (double)rows * (double)kp * GATHER_NS * 1e-9;
+        }
+    return (double)d->groups * s + (double)c4j_filter_floats(d) * REARRANGE_NS * 1e-9;
+}
+
+static double bw_gemm_estimate(const c4j_conv2d_desc *d) {
+    const bw_tiling t = make_bw_tiling(d);
+    double s = 0;
+    for (int64_t tc = 0; tc < t.t_chunks; tc++) {
+        const int64_t taps = C4J_MIN(t.taps_per_chunk, t.taps - tc * t.taps_per_chunk), kc = taps * t.cg;
+        const int64_t full = t.rows / t.tile_rows, last = t.rows % t.tile_rows;
+        s += (double)t.rows * (double)kc * GATHER_NS * 1e-9;
+        for (int64_t nc = 0; nc < t.n_chunks; nc++) {
+            const int64_t cols = C4J_MIN(t.n_chunk, t.cout_g - nc * t.n_chunk);
+            s += (double)full * c4j_cost_sgemm(kc, t.tile_rows, cols) + c4j_cost_sgemm(kc, last, cols);
+        }
+    }
+    const double reduce = (double)(t.r_chunks - 1) * (double)(t.filter_floats + d->out_c) * REDUCE_NS * 1e-9;
+    return (double)d->groups * s + reduce;
 }
 
 /* ================================================================== entry points */
@@ -614,68 +776,251 @@ static c4j_status check_call(const c4j_blas *blas, const c4j_conv2d_desc *d, int
     return C4J_OK;
 }
 
-c4j_status c4j_conv2d_backward_input(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *grad_out,
-                                     const float *prepared, float *grad_in, void *workspace,
-                                     int64_t workspace_bytes, int64_t unit_begin, int64_t unit_end, char *err,
-                                     size_t err_len) {
+/* ------------------------------------------------------------------ input gradient */
+
+double c4j_conv2d_backward_input_estimate_seconds(const c4j_conv2d_desc *d, int route) {
+    c4j_conv2d_desc f;
+    if (d == NULL) return -1;
+    if (route == C4J_BWD_GEMM) return bx_gemm_estimate(d);
+    if (route == C4J_BWD_SCATTER)
+        return c4j_bxs_applicable(d) ? c4j_bxs_estimate(d) + (double)c4j_filter_floats(d) * REARRANGE_NS * 1e-9 : -1;
+    if (!bx_forward_route(d, route, &f)) return -1;
+    /* the filter is transposed and prepared on every call (in training it changes every step); the
+       forward cost model's preparation estimates measure 0.55x (Winograd) and 1.4x (FFT) here */
+    const double run = c4j_conv2d_estimate_seconds(&f, (c4j_algo)route, 0);
+    const double prep = c4j_conv2d_estimate_seconds(&f, (c4j_algo)route, 1) - run;
+    const double scale = route == C4J_ALGO_FFT ? 1.4 : route == C4J_ALGO_GEMM_DIRECT || route == C4J_ALGO_GEMM_TILED ? 1.0 : 0.55;
+    return run + scale * prep + (double)c4j_filter_floats(d) * REARRANGE_NS * 1e-9;
+}
+
+/* Another route replaces a GEMM route only when its estimate is at least this much smaller: the
+   estimates are within about 20% of the measured times, and the GEMM routes degrade least. */
+#define ROUTE_MARGIN 0.85
+
+int c4j_conv2d_backward_input_route(const c4j_conv2d_desc *d) {
+    int best = C4J_BWD_GEMM;
+    double best_s = c4j_conv2d_backward_input_estimate_seconds(d, C4J_BWD_GEMM);
+    if (best_s > 0) best_s *= ROUTE_MARGIN;
+    const int cand[6] = {C4J_BWD_SCATTER, C4J_ALGO_GEMM_DIRECT, C4J_ALGO_GEMM_TILED, C4J_ALGO_WINOGRAD_2X2,
+                         C4J_ALGO_WINOGRAD_4X4, C4J_ALGO_FFT};
+    for (int i = 0; i < 6; i++) {
+        const int r = cand[i];
+        const double s = c4j_conv2d_backward_input_estimate_seconds(d, r);
+        if (s >= 0 && (best_s < 0 || s < best_s)) {
+            best = r;
+            best_s = s;
+        }
+    }
+    return best;
+}
+
+static int bx_resolve(const c4j_conv2d_desc *d, int route) {
+    return route == C4J_BWD_AUTO ? c4j_conv2d_backward_input_route(d) : route;
+}
+
+int64_t c4j_conv2d_backward_input_units(const c4j_conv2d_desc *d, int route) {
+    c4j_conv2d_desc f;
+    route = bx_resolve(d, route);
+    if (route == C4J_BWD_GEMM) return bx_units(d);
+    if (route == C4J_BWD_SCATTER) return c4j_bxs_units(d);
+    return bx_forward_route(d, route, &f) ? c4j_conv2d_units(&f, (c4j_algo)route) : 0;
+}
+
+int64_t c4j_conv2d_backward_input_workspace_bytes(const c4j_conv2d_desc *d, int route) {
+    c4j_conv2d_desc f;
+    route = bx_resolve(d, route);
+    if (route == C4J_BWD_GEMM) return bx_workspace_bytes(d);
+    if (route == C4J_BWD_SCATTER) return c4j_bxs_workspace(d);
+    return bx_forward_route(d, route, &f) ? c4j_conv2d_workspace_bytes(&f, (c4j_algo)route) : -1;
+}
+
+int64_t c4j_conv2d_backward_input_prepared_floats(const c4j_conv2d_desc *d, int route) {
+    c4j_conv2d_desc f;
+    route = bx_resolve(d, route);
+    if (route == C4J_BWD_GEMM) return c4j_filter_floats(d);
+    if (route == C4J_BWD_SCATTER) return c4j_bxs_applicable(d) ? c4j_filter_floats(d) : -1;
+    return bx_forward_route(d, route, &f) ? bx_forward_prepared_floats(&f, route) : -1;
+}
+
+c4j_status c4j_conv2d_backward_input_prepare(const c4j_conv2d_desc *d, int route, const float *filter, float *prepared,
+                                             char *err, size_t err_len) {
+    c4j_conv2d_desc f;
     if (d == NULL) return c4j_fail(C4J_ERR_ARG, err, err_len, "null descriptor");
-    c4j_status st = bx_supported(d, err, err_len);
-    if (st != C4J_OK) return st;
-    st = check_call(blas, d, c4j_conv2d_backward_input_units(d), c4j_conv2d_backward_input_workspace_bytes(d),
-                    workspace, workspace_bytes, unit_begin, unit_end, err, err_len);
+    route = bx_resolve(d, route);
+    if (filter == NULL || prepared == NULL) return c4j_fail(C4J_ERR_ARG, err, err_len, "null filter or prepared buffer");
+    if (route == C4J_BWD_GEMM) return bx_prepare(d, filter, prepared, err, err_len);
+    if (route == C4J_BWD_SCATTER) {
+        if (!c4j_bxs_applicable(d))
+            return c4j_fail(C4J_ERR_UNSUPPORTED, err, err_len, "input-gradient route %d cannot run this convolution", route);
+        c4j_bxs_prepare(d, filter, prepared);
+        return C4J_OK;
+    }
+    if (!bx_forward_route(d, route, &f))
+        return c4j_fail(C4J_ERR_UNSUPPORTED, err, err_len, "input-gradient route %d cannot run this convolution", route);
+    float *wt = prepared + align16(c4j_conv2d_prepared_floats(&f, (c4j_algo)route));
+    bx_transpose_filter(d, filter, wt);
+    return c4j_conv2d_prepare(&f, (c4j_algo)route, wt, prepared, err, err_len);
+}
+
+c4j_status c4j_conv2d_backward_input(const c4j_blas *blas, const c4j_conv2d_desc *d, int route, const float *grad_out,
+                                     const float *prepared, float *grad_in, void *workspace, int64_t workspace_bytes,
+                                     int64_t unit_begin, int64_t unit_end, char *err, size_t err_len) {
+    c4j_conv2d_desc f;
+    if (d == NULL) return c4j_fail(C4J_ERR_ARG, err, err_len, "null descriptor");
+    route = bx_resolve(d, route);
+    if (route == C4J_BWD_GEMM) {
+        c4j_status st = bx_supported(d, err, err_len);
+        if (st != C4J_OK) return st;
+    } else if (route == C4J_BWD_SCATTER ? !c4j_bxs_applicable(d) : !bx_forward_route(d, route, &f)) {
+        return c4j_fail(C4J_ERR_UNSUPPORTED, err, err_len, "input-gradient route %d cannot run this convolution", route);
+    }
+    c4j_status st = check_call(blas, d, c4j_conv2d_backward_input_units(d, route),
+                               c4j_conv2d_backward_input_workspace_bytes(d, route), workspace, workspace_bytes,
+                               unit_begin, unit_end, err, err_len);
     if (st != C4J_OK || unit_begin == unit_end) return st;
     if (grad_out == NULL || prepared == NULL || grad_in == NULL)
         return c4j_fail(C4J_ERR_ARG, err, err_len, "null buffer");
-    bx_run(blas, d, grad_out, prepared, grad_in, workspace, unit_begin, unit_end);
-    return C4J_OK;
+    if (route == C4J_BWD_GEMM) {
+        bx_run(blas, d, grad_out, prepared, grad_in, workspace, unit_begin, unit_end);
+        return C4J_OK;
+    }
+    if (route == C4J_BWD_SCATTER) {
+        c4j_bxs_run(blas, d, grad_out, prepared, grad_in, workspace, unit_begin, unit_end);
+        return C4J_OK;
+    }
+    const float *wt = prepared + align16(c4j_conv2d_prepared_floats(&f, (c4j_algo)route));
+    return c4j_conv2d_forward(blas, &f, (c4j_algo)route, grad_out, wt, prepared, NULL, grad_in, workspace,
+                              workspace_bytes, unit_begin, unit_end, err, err_len);
 }
 
-static c4j_status check_partials(const c4j_conv2d_desc *d, const float *partials, int64_t partials_avail, char *err,
-                                 size_t err_len) {
-    const int64_t need = c4j_conv2d_backward_filter_partial_floats(d);
+/* ------------------------------------------------------------------ filter and bias gradients */
+
+static int bw_route_ok(const c4j_conv2d_desc *d, int route) {
+    if (route == C4J_BWD_GEMM) return 1;
+    if (route == C4J_ALGO_WINOGRAD_2X2 || route == C4J_ALGO_WINOGRAD_4X4) return c4j_bwino_applicable(d, (c4j_algo)route);
+    return 0;
+}
+
+double c4j_conv2d_backward_filter_estimate_seconds(const c4j_conv2d_desc *d, int route) {
+    if (d == NULL || !bw_route_ok(d, route)) return -1;
+    if (route == C4J_BWD_GEMM) return bw_gemm_estimate(d);
+    const int64_t r = c4j_bwino_ranges(d, (c4j_algo)route);
+    return c4j_bwino_estimate(d, (c4j_algo)route) +
+           (double)(r - 1) * (double)(c4j_filter_floats(d) + d->out_c) * REDUCE_NS * 1e-9;
+}
+
+int c4j_conv2d_backward_filter_route(const c4j_conv2d_desc *d) {
+    int best = C4J_BWD_GEMM;
+    double best_s = c4j_conv2d_backward_filter_estimate_seconds(d, C4J_BWD_GEMM);
+    if (best_s > 0) best_s *= ROUTE_MARGIN;
+    const int cand[2] = {C4J_ALGO_WINOGRAD_4X4, C4J_ALGO_WINOGRAD_2X2};
+    for (int i = 0; i < 2; i++) {
+        const double s = c4j_conv2d_backward_filter_estimate_seconds(d, cand[i]);
+        if (s >= 0 && (best_s < 0 || s < best_s)) {
+            best = cand[i];
+            best_s = s;
+        }
+    }
+    return best;
+}
+
+static int bw_resolve(const c4j_conv2d_desc *d, int route) {
+    return route == C4J_BWD_AUTO ? c4j_conv2d_backward_filter_route(d) : route;
+}
+
+/* pixel ranges summed separately (1: no partial sums) */
+static int64_t bw_ranges(const c4j_conv2d_desc *d, int route) {
+    if (route == C4J_BWD_GEMM) return make_bw_tiling(d).r_chunks;
+    return c4j_bwino_ranges(d, (c4j_algo)route);
+}
+
+int64_t c4j_conv2d_backward_filter_units(const c4j_conv2d_desc *d, int route) {
+    route = bw_resolve(d, route);
+    if (!bw_route_ok(d, route)) return 0;
+    return route == C4J_BWD_GEMM ? bw_units(d) : c4j_bwino_units(d, (c4j_algo)route);
+}
+
+int64_t c4j_conv2d_backward_filter_workspace_bytes(const c4j_conv2d_desc *d, int route) {
+    route = bw_resolve(d, route);
+    if (!bw_route_ok(d, route)) return -1;
+    return route == C4J_BWD_GEMM ? bw_workspace_bytes(d) : c4j_bwino_workspace(d, (c4j_algo)route);
+}
+
+int64_t c4j_conv2d_backward_filter_partial_floats(const c4j_conv2d_desc *d, int route) {
+    route = bw_resolve(d, route);
+    if (!bw_route_ok(d, route)) return -1;
+    return route == C4J_BWD_GEMM ? bw_partial_floats(d)
+                                 : (bw_ranges(d, route) - 1) * (c4j_filter_floats(d) + d->out_c);
+}
+
+int64_t c4j_conv2d_backward_filter_reduce_units(const c4j_conv2d_desc *d, int route) {
+    route = bw_resolve(d, route);
+    if (!bw_route_ok(d, route)) return 0;
+    return reduce_units_for(d, bw_ranges(d, route));
+}
+
+static c4j_status check_partials(const c4j_conv2d_desc *d, int route, const float *partials, int64_t partials_avail,
+                                 char *err, size_t err_len) {
+    const int64_t need = c4j_conv2d_backward_filter_partial_floats(d, route);
     if (need > 0 && (partials == NULL || partials_avail < need))
         return c4j_fail(C4J_ERR_BOUNDS, err, err_len, "partial sums need %lld floats but %lld are available",
                         (long long)need, (long long)(partials == NULL ? 0 : partials_avail));
     return C4J_OK;
 }
 
-c4j_status c4j_conv2d_backward_filter(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in,
+static c4j_status check_bias_args(const c4j_conv2d_desc *d, const float *grad_bias, char *err, size_t err_len) {
+    if (grad_bias != NULL && !d->has_bias)
+        return c4j_fail(C4J_ERR_ARG, err, err_len, "bias gradient given but has_bias is 0");
+    if (d->has_bias && grad_bias == NULL) return c4j_fail(C4J_ERR_ARG, err, err_len, "has_bias but no bias gradient");
+    return C4J_OK;
+}
+
+c4j_status c4j_conv2d_backward_filter(const c4j_blas *blas, const c4j_conv2d_desc *d, int route, const float *in,
                                       const float *grad_out, float *grad_filter, float *grad_bias, float *partials,
                                       int64_t partials_avail, void *workspace, int64_t workspace_bytes,
                                       int64_t unit_begin, int64_t unit_end, char *err, size_t err_len) {
     if (d == NULL) return c4j_fail(C4J_ERR_ARG, err, err_len, "null descriptor");
-    c4j_status st = check_call(blas, d, c4j_conv2d_backward_filter_units(d),
-                               c4j_conv2d_backward_filter_workspace_bytes(d), workspace, workspace_bytes, unit_begin,
-                               unit_end, err, err_len);
+    route = bw_resolve(d, route);
+    if (!bw_route_ok(d, route))
+        return c4j_fail(C4J_ERR_UNSUPPORTED, err, err_len, "filter-gradient route %d cannot run this convolution", route);
+    c4j_status st = check_call(blas, d, c4j_conv2d_backward_filter_units(d, route),
+                               c4j_conv2d_backward_filter_workspace_bytes(d, route), workspace, workspace_bytes,
+                               unit_begin, unit_end, err, err_len);
     if (st != C4J_OK || unit_begin == unit_end) return st;
-    if (grad_bias != NULL && !d->has_bias)
-        return c4j_fail(C4J_ERR_ARG, err, err_len, "bias gradient given but has_bias is 0");
-    if (d->has_bias && grad_bias == NULL) return c4j_fail(C4J_ERR_ARG, err, err_len, "has_bias but no bias gradient");
+    st = check_bias_args(d, grad_bias, err, err_len);
+    if (st != C4J_OK) return st;
     if (grad_filter != NULL && in == NULL) return c4j_fail(C4J_ERR_ARG, err, err_len, "filter gradient needs the input");
     if (d->batch > 0 && grad_out == NULL) return c4j_fail(C4J_ERR_ARG, err, err_len, "null output gradient");
-    st = check_partials(d, partials, partials_avail, err, err_len);
+    st = check_partials(d, route, partials, partials_avail, err, err_len);
     if (st != C4J_OK) return st;
-    bw_run(blas, d, in, grad_out, grad_filter, grad_bias, partials, workspace, unit_begin, unit_end);
+    if (route == C4J_BWD_GEMM)
+        bw_run(blas, d, in, grad_out, grad_filter, grad_bias, partials, workspace, unit_begin, unit_end);
+    else
+        c4j_bwino_run(blas, d, (c4j_algo)route, in, grad_out, grad_filter, grad_bias, partials, workspace, unit_begin,
+                      unit_end);
     return C4J_OK;
 }
 
-c4j_status c4j_conv2d_backward_filter_reduce(const c4j_conv2d_desc *d, float *grad_filter, float *grad_bias,
+c4j_status c4j_conv2d_backward_filter_reduce(const c4j_conv2d_desc *d, int route, float *grad_filter, float *grad_bias,
                                              const float *partials, int64_t partials_avail, int64_t unit_begin,
                                              int64_t unit_end, char *err, size_t err_len) {
     if (d == NULL) return c4j_fail(C4J_ERR_ARG, err, err_len, "null descriptor");
-    const int64_t units = c4j_conv2d_backward_filter_reduce_units(d);
+    route = bw_resolve(d, route);
+    if (!bw_route_ok(d, route))
+        return c4j_fail(C4J_ERR_UNSUPPORTED, err, err_len, "filter-gradient route %d cannot run this convolution", route);
+    const int64_t units = c4j_conv2d_backward_filter_reduce_units(d, route);
     if (unit_begin < 0 || unit_end > units || unit_begin > unit_end)
         return c4j_fail(C4J_ERR_ARG, err, err_len, "unit range [%lld, %lld) outside [0, %lld)", (long long)unit_begin,
                         (long long)unit_end, (long long)units);
     if (unit_begin == unit_end) return C4J_OK;
-    if (grad_bias != NULL && !d->has_bias)
-        return c4j_fail(C4J_ERR_ARG, err, err_len, "bias gradient given but has_bias is 0");
-    if (d->has_bias && grad_bias == NULL) return c4j_fail(C4J_ERR_ARG, err, err_len, "has_bias but no bias gradient");
-    c4j_status st = check_partials(d, partials, partials_avail, err, err_len);
+    c4j_status st = check_bias_args(d, grad_bias, err, err_len);
     if (st != C4J_OK) return st;
-    bw_reduce(d, grad_filter, grad_bias, partials, unit_begin, unit_end);
+    st = check_partials(d, route, partials, partials_avail, err, err_len);
+    if (st != C4J_OK) return st;
+    reduce_ranges(d, bw_ranges(d, route), grad_filter, grad_bias, partials, unit_begin, unit_end);
     return C4J_OK;
 }
+
 
 c4j_status c4j_activation_backward(int64_t activation, const float *out, const float *grad_out, float *grad_pre,
                                    int64_t count, char *err, size_t err_len) {

@@ -22,6 +22,11 @@ static inline int64_t c4j_ceil_div(int64_t a, int64_t b) { return (a + b - 1) / 
 static inline int64_t c4j_cin_g(const c4j_conv2d_desc *d) { return d->in_c / d->groups; }
 static inline int64_t c4j_cout_g(const c4j_conv2d_desc *d) { return d->out_c / d->groups; }
 
+/* floats of the HWIO filter */
+static inline int64_t c4j_filter_floats(const c4j_conv2d_desc *d) {
+    return d->kernel_h * d->kernel_w * c4j_cin_g(d) * d->out_c;
+}
+
 /* Bias and fused activation over `rows` output rows of `cols` channels starting at channel c0. */
 void c4j_epilogue_rows(const c4j_conv2d_desc *d, const float *bias, float *out, int64_t rows,
                        int64_t row_stride, int64_t c0, int64_t cols);
@@ -66,5 +71,34 @@ void c4j_winograd_prepare(const c4j_conv2d_desc *d, c4j_algo algo, const float *
 void c4j_winograd_run(const c4j_blas *blas, const c4j_conv2d_desc *d, c4j_algo algo, const float *in,
                       const float *prepared, const float *bias, float *out, float *workspace, int64_t u0,
                       int64_t u1);
+
+/* dst[j * ldd + i] = src[i * lds + j], i < rows, j < cols (cache-blocked; backward.c) */
+void c4j_transpose(const float *restrict src, int64_t lds, int64_t rows, int64_t cols, float *restrict dst,
+                   int64_t ldd);
+
+/* Backward pass, shared by backward.c and backward_winograd.c. Bias gradient: dY pixels per sgemm. */
+#define C4J_BIAS_ROWS 1024
+void c4j_bw_bias_rows(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *dy, int64_t c0, int64_t cols,
+                      int64_t row_begin, int64_t row_end, const float *ones, float *b_out);
+
+/* Input gradient by patch gradients and a scatter into bands (C4J_BWD_SCATTER), backward_scatter.c;
+   the prepared filter has the filter's size */
+int c4j_bxs_applicable(const c4j_conv2d_desc *d);
+int64_t c4j_bxs_units(const c4j_conv2d_desc *d);
+int64_t c4j_bxs_workspace(const c4j_conv2d_desc *d);
+void c4j_bxs_prepare(const c4j_conv2d_desc *d, const float *filter, float *prepared);
+void c4j_bxs_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *dy, const float *prepared, float *dx,
+                 void *workspace, int64_t u0, int64_t u1);
+double c4j_bxs_estimate(const c4j_conv2d_desc *d);
+
+/* Filter gradient by Winograd F(3x3, 4x4) (C4J_ALGO_WINOGRAD_4X4) or F(3x3, 2x2) (C4J_ALGO_WINOGRAD_2X2),
+   backward_winograd.c. Partial sums of ranges r > 0 at partials + (r - 1) * (|dW| + out_c). */
+int c4j_bwino_applicable(const c4j_conv2d_desc *d, c4j_algo algo);
+int64_t c4j_bwino_units(const c4j_conv2d_desc *d, c4j_algo algo);
+int64_t c4j_bwino_ranges(const c4j_conv2d_desc *d, c4j_algo algo);
+int64_t c4j_bwino_workspace(const c4j_conv2d_desc *d, c4j_algo algo);
+double c4j_bwino_estimate(const c4j_conv2d_desc *d, c4j_algo algo);
+void c4j_bwino_run(const c4j_blas *blas, const c4j_conv2d_desc *d, c4j_algo algo, const float *in, const float *dy,
+                   float *dw, float *db, float *partials, void *workspace, int64_t u0, int64_t u1);
 
 #endif

@@ -1,10 +1,13 @@
 /*
  * Backward pass (input, filter and bias gradients) against a plain double reference, over random
  * geometries (strides, dilations, padding, groups, flipped kernel) and strided views of the
- * input gradient and the output gradient. Every output buffer sits between canaries, and the
- * memory between the elements of a strided view must stay untouched too; all multiply-adds must
- * go through sgemm, none wasted on the zeros a strided transposed convolution inserts; and
- * running the units in any split gives bit-identical results.
+ * input gradient and the output gradient, on every route that can run each case: the GEMM routes
+ * (whose multiply-adds must all go through sgemm, none wasted on the zeros a strided transposed
+ * convolution inserts), dX by each forward algorithm on the transposed convolution, dW by
+ * Winograd F(3x3, 2x2) and F(3x3, 4x4) (one sgemm product per point, tile and channel pair).
+ * Every output buffer sits between canaries, and the memory between the elements of a strided
+ * view must stay untouched too; running the units in any split gives bit-identical results; the
+ * route AUTO picks can run the case. Layer-sized cases then print each route's accuracy.
  */
 #include <limits.h>
 #include <math.h>
@@ -101,8 +104,196 @@ static int64_t taps_reaching(int64_t i, int64_t k, int64_t s, int64_t dil, int64
 }
 
 static int cases_run, strided_dx_cases, stride_cases, split_cases;
+static int input_route_cases[C4J_BWD_SCATTER + 1], filter_route_cases[8];
+
+typedef struct {
+    const c4j_conv2d_desc *d;
+    const float *x, *f, *dy;
+    const reference *r;
+    int64_t in_len, out_len, f_len;
+    int case_no;
+} tcase;
+
+/* multiply-adds of the Winograd filter gradient: one product per point, tile and channel pair */
+static double winograd_filter_macs(const c4j_conv2d_desc *d, int route) {
+    const int64_t m = route == C4J_ALGO_WINOGRAD_4X4 ? 4 : 2;
+    const int64_t tiles = d->batch * ((d->out_h + m - 1) / m) * ((d->out_w + m - 1) / m);
+    return (double)(m + 2) * (m + 2) * tiles * (d->in_c / d->groups) * d->out_c;
+}
+
+/*
+ * Input gradient by `route`: prepared filter inside its guards, units run in two halves (counting
+ * the multiply-adds: exactly the taps that reach each pixel on the GEMM route) and again one unit
+ * per call in reverse order (bit-identical), every element of the view within tolerance, the
+ * gaps of a strided view and the guards untouched. Returns the worst error / (1 + sum |terms|).
+ */
+static double check_input_route(const tcase *tc, int route) {
+    const c4j_conv2d_desc *d = tc->d;
+    char err[256];
+    c4j_blas counting = *real_blas;
+    counting.sgemm = counting_sgemm;
+    const int64_t n = d->batch, in_len = tc->in_len;
+    const int64_t pf = c4j_conv2d_backward_input_prepared_floats(d, route);
+    T_CHECK(pf >= tc->f_len, "case %d route %d: prepared size %lld", tc->case_no, route, (long long)pf);
+    if (pf < 0) return 1;
+    float *prep = guarded(pf), *dx = guarded(in_len), *dx2 = guarded(in_len);
+    T_CHECK(c4j_conv2d_backward_input_prepare(d, route, tc->f, prep, err, sizeof err) == C4J_OK, "%s", err);
+    for (int64_t i = -GUARD; i < 0; i++)
+        T_CHECK(is_canary(&prep[i]) && is_canary(&prep[pf - 1 - i]), "route %d: prepare wrote outside", route);
+    const int64_t units = c4j_conv2d_backward_input_units(d, route);
+    const int64_t ws_bytes = c4j_conv2d_backward_input_workspace_bytes(d, route);
+    T_CHECK(n == 0 ? units == 0 : units >= 1, "input units %lld", (long long)units);
+    T_CHECK(ws_bytes >= 0 && ws_bytes <= 16 << 20, "route %d: workspace %lld", route, (long long)ws_bytes);
+    void *ws = c4j_alloc((size_t)ws_bytes, 0);
+    sgemm_macs = 0;
+    c4j_status st = c4j_conv2d_backward_input(&counting, d, route, tc->dy, prep, dx, ws, ws_bytes, 0, units / 2, err,
+                                              sizeof err);
+    if (st == C4J_OK)
+        st = c4j_conv2d_backward_input(&counting, d, route, tc->dy, prep, dx, ws, ws_bytes, units / 2, units, err,
+                                       sizeof err);
+    T_CHECK(st == C4J_OK, "case %d route %d: backward input: %s", tc->case_no, route, err);
+    if (route == C4J_BWD_GEMM) {
+        double expect = 0;
+        for (int64_t ih = 0; ih < d->in_h; ih++)
+            for (int64_t iw = 0; iw < d->in_w; iw++)
+                expect += (double)taps_reaching(ih, d->kernel_h, d->stride_h, d->dilation_h, d->pad_top) *
+                          taps_reaching(iw, d->kernel_w, d->stride_w, d->dilation_w, d->pad_left);
+        expect *= (double)n * d->out_c * (d->in_c / d->groups);
+        T_CHECK(sgemm_macs == expect, "case %d: input gradient did %.0f MACs, expected %.0f", tc->case_no, sgemm_macs,
+                expect);
+    }
+    for (int64_t u = units - 1; u >= 0; u--)
+        T_CHECK(c4j_conv2d_backward_input(real_blas, d, route, tc->dy, prep, dx2, ws, ws_bytes, u, u + 1, err,
+                                          sizeof err) == C4J_OK, "%s", err);
+    int bad = 0;
+    double worst = 0;
+    const int64_t in_dim[4] = {n, d->in_h, d->in_w, d->in_c};
+    int64_t *map = view_map(in_dim, d->in_stride, in_len);
+    for (int64_t e = -GUARD; e < in_len + GUARD && bad < 3; e++) {
+        const int64_t di = e >= 0 && e < in_len ? map[e] : -1;
+        if (di < 0) {
+            if (!is_canary(&dx[e]) || !is_canary(&dx2[e])) {
+                bad++;
+                T_CHECK(0, "case %d route %d: input gradient written outside its view at %lld", tc->case_no, route,
+                        (long long)e);
+            }
+            continue;
+        }
+        const double rel = fabs(dx[e] - tc->r->dx[di]) / (1 + tc->r->sx[di]);
+        if (rel > worst || rel != rel) worst = rel != rel ? 1 : rel;
+        if (!(rel <= 1e-5)) {
+            bad++;
+            T_CHECK(0, "case %d route %d: dX (dense index %lld) got %g want %g", tc->case_no, route, (long long)di,
+                    dx[e], tc->r->dx[di]);
+        }
+        if (memcmp(&dx[e], &dx2[e], 4) != 0) {
+            bad++;
+            T_CHECK(0, "case %d route %d: input gradient differs between unit splits", tc->case_no, route);
+        }
+    }
+    free(map);
+    c4j_free(ws);
+    guarded_free(prep); guarded_free(dx); guarded_free(dx2);
+    return worst;
+}
+
+/*
+ * Filter and bias gradients by `route`: units in two calls (multiply-adds counted: the direct
+ * count on the GEMM route, one per point, tile and channel pair on Winograd), the reduction in
+ * two, then one unit per call in reverse order (bit-identical), guards untouched, the bias
+ * gradient alone identical. Returns the worst dW error / (1 + sum |terms|).
+ */
+static double check_filter_route(const tcase *tc, int route) {
+    const c4j_conv2d_desc *d = tc->d;
+    char err[256];
+    c4j_blas counting = *real_blas;
+    counting.sgemm = counting_sgemm;
+    const int64_t f_len = tc->f_len, oc = d->out_c;
+    const int64_t units = c4j_conv2d_backward_filter_units(d, route);
+    const int64_t ws_bytes = c4j_conv2d_backward_filter_workspace_bytes(d, route);
+    const int64_t parts_len = c4j_conv2d_backward_filter_partial_floats(d, route);
+    const int64_t red_units = c4j_conv2d_backward_filter_reduce_units(d, route);
+    T_CHECK(units >= d->groups, "filter units %lld", (long long)units);
+    T_CHECK(ws_bytes >= 0 && ws_bytes <= 16 << 20, "route %d: workspace %lld", route, (long long)ws_bytes);
+    T_CHECK(parts_len >= 0 && (parts_len == 0) == (red_units == 0), "partials %lld but %lld reduction units",
+            (long long)parts_len, (long long)red_units);
+    if (units < 1 || ws_bytes < 0 || parts_len < 0) return 1;
+    split_cases += parts_len > 0;
+    float *gw = guarded(f_len), *gw2 = guarded(f_len), *gb = guarded(oc), *gb2 = guarded(oc);
+    float *parts = guarded(parts_len), *parts2 = guarded(parts_len);
+    void *ws = c4j_alloc((size_t)ws_bytes, 0);
+    float *bias_out = d->has_bias ? gb : NULL, *bias_out2 = d->has_bias ? gb2 : NULL;
+    sgemm_macs = 0;
+    c4j_status st = c4j_conv2d_backward_filter(&counting, d, route, tc->x, tc->dy, gw, bias_out, parts, parts_len, ws,
+                                               ws_bytes, 0, units / 3, err, sizeof err);
+    if (st == C4J_OK)
+        st = c4j_conv2d_backward_filter(&counting, d, route, tc->x, tc->dy, gw, bias_out, parts, parts_len, ws, ws_bytes,
+                                        units / 3, units, err, sizeof err);
+    if (st == C4J_OK)
+        st = c4j_conv2d_backward_filter_reduce(d, route, gw, bias_out, parts, parts_len, 0, red_units / 2, err,
+                                               sizeof err);
+    if (st == C4J_OK)
+        st = c4j_conv2d_backward_filter_reduce(d, route, gw, bias_out, parts, parts_len, red_units / 2, red_units, err,
+                                               sizeof err);
+    T_CHECK(st == C4J_OK, "case %d route %d: backward filter: %s", tc->case_no, route, err);
+    double expect = route == C4J_BWD_GEMM
+                        ? (double)d->batch * d->out_h * d->out_w * d->kernel_h * d->kernel_w * (d->in_c / d->groups) * oc
+                        : winograd_filter_macs(d, route);
+    if (d->has_bias) expect += (double)d->batch * d->out_h * d->out_w * oc;
+    T_CHECK(sgemm_macs == expect, "case %d route %d: filter gradient did %.0f MACs, expected %.0f", tc->case_no, route,
+            sgemm_macs, expect);
+    for (int64_t u = units - 1; u >= 0; u--)
+        T_CHECK(c4j_conv2d_backward_filter(real_blas, d, route, tc->x, tc->dy, gw2, bias_out2, parts2, parts_len, ws,
+                                           ws_bytes, u, u + 1, err, sizeof err) == C4J_OK, "%s", err);
+    for (int64_t u = red_units - 1; u >= 0; u--)
+        T_CHECK(c4j_conv2d_backward_filter_reduce(d, route, gw2, bias_out2, parts2, parts_len, u, u + 1, err,
+                                                  sizeof err) == C4J_OK, "%s", err);
+    for (int64_t i = -GUARD; i < 0; i++)
+        T_CHECK(is_canary(&parts[i]) && is_canary(&parts[parts_len - 1 - i]), "partial sums written outside");
+    int bad = 0;
+    double worst = 0;
+    for (int64_t i = -GUARD; i < f_len + GUARD && bad < 6; i++) {
+        if (i < 0 || i >= f_len) {
+            if (!is_canary(&gw[i]) || !is_canary(&gw2[i])) { bad++; T_CHECK(0, "filter gradient written outside at %lld", (long long)i); }
+            continue;
+        }
+        const double rel = fabs(gw[i] - tc->r->dw[i]) / (1 + tc->r->sw[i]);
+        if (rel > worst || rel != rel) worst = rel != rel ? 1 : rel;
+        if (!(rel <= 1e-5)) {
+            bad++;
+            T_CHECK(0, "case %d route %d: dW[%lld] got %g want %g", tc->case_no, route, (long long)i, gw[i], tc->r->dw[i]);
+        }
+        if (memcmp(&gw[i], &gw2[i], 4) != 0) { bad++; T_CHECK(0, "case %d route %d: filter gradient differs between splits", tc->case_no, route); }
+    }
+    for (int64_t i = -GUARD; i < oc + GUARD && bad < 9; i++) {
+        if (i < 0 || i >= oc || !d->has_bias) {
+            if (!is_canary(&gb[i]) || !is_canary(&gb2[i])) { bad++; T_CHECK(0, "bias gradient written outside at %lld", (long long)i); }
+            continue;
+        }
+        if (!(fabs(gb[i] - tc->r->db[i]) <= 1e-5 * (1 + tc->r->sb[i]))) {
+            bad++;
+            T_CHECK(0, "case %d route %d: db[%lld] got %g want %g", tc->case_no, route, (long long)i, gb[i], tc->r->db[i]);
+        }
+        if (memcmp(&gb[i], &gb2[i], 4) != 0) { bad++; T_CHECK(0, "case %d route %d: bias gradient differs between splits", tc->case_no, route); }
+    }
+    /* bias gradient alone: the filter gradient and the input are not touched, the sums identical */
+    if (d->has_bias) {
+        refill(gb2, oc);
+        T_CHECK(c4j_conv2d_backward_filter(real_blas, d, route, NULL, tc->dy, NULL, gb2, parts2, parts_len, ws, ws_bytes,
+                                           0, units, err, sizeof err) == C4J_OK, "%s", err);
+        T_CHECK(c4j_conv2d_backward_filter_reduce(d, route, NULL, gb2, parts2, parts_len, 0, red_units, err,
+                                                  sizeof err) == C4J_OK, "%s", err);
+        T_CHECK(memcmp(gb, gb2, sizeof(float) * (size_t)oc) == 0, "case %d route %d: bias gradient alone differs",
+                tc->case_no, route);
+    }
+    c4j_free(ws);
+    guarded_free(gw); guarded_free(gw2); guarded_free(gb); guarded_free(gb2);
+    guarded_free(parts); guarded_free(parts2);
+    return worst;
+}
 
 static void run_case(uint64_t *rng, int case_no) {
+    char err[256];
     c4j_conv2d_desc d;
     int64_t n = t_rand_range(rng, 1, 3), h = t_rand_range(rng, 1, 12), w = t_rand_range(rng, 1, 12);
     int64_t groups = t_rand_range(rng, 1, 3);
@@ -123,6 +314,7 @@ static void run_case(uint64_t *rng, int case_no) {
     int64_t pt = t_rand_range(rng, 0, 3), pb = t_rand_range(rng, 0, 3);
     int64_t pl = t_rand_range(rng, 0, 3), pr = t_rand_range(rng, 0, 3);
     if (case_no % 8 == 1) pt = pb = pl = pr = 0;
+    if (case_no % 16 == 13) { kh = kw = 1; sh = sw = 1; pt = pb = pl = pr = 0; } /* 1x1: dX by GEMM_DIRECT too */
     if (h + pt + pb < (kh - 1) * dh + 1 || w + pl + pr < (kw - 1) * dw + 1) return;
     t_dense_desc(&d, n, h, w, groups * cg, kh, kw, groups * og, groups, sh, sw, dh, dw, pt, pb, pl, pr);
     d.flip = case_no % 3 == 2;
@@ -161,131 +353,115 @@ static void run_case(uint64_t *rng, int case_no) {
     r.db = calloc((size_t)d.out_c, sizeof(double)); r.sb = calloc((size_t)d.out_c, sizeof(double));
     reference_backward(&d, x, f, dy, &r);
 
-    float *dx = guarded(in_len), *dx2 = guarded(in_len), *prep = guarded(f_len);
-    float *gw = guarded(f_len), *gw2 = guarded(f_len), *gb = guarded(d.out_c), *gb2 = guarded(d.out_c);
-    const int64_t parts_len = c4j_conv2d_backward_filter_partial_floats(&d);
-    float *parts = guarded(parts_len), *parts2 = guarded(parts_len);
-    char err[256];
-    c4j_blas counting = *real_blas;
-    counting.sgemm = counting_sgemm;
-
-    /* ---- input gradient */
     T_CHECK(c4j_conv2d_check(&d, in_len, f_len, d.out_c, out_len, err, sizeof err) == C4J_OK, "%s", err);
-    T_CHECK(c4j_conv2d_backward_input_prepared_floats(&d) == f_len, "prepared size");
-    T_CHECK(c4j_conv2d_backward_input_prepare(&d, f, prep, err, sizeof err) == C4J_OK, "%s", err);
-    for (int64_t i = -GUARD; i < 0; i++) T_CHECK(is_canary(&prep[i]) && is_canary(&prep[f_len - 1 - i]), "prepare wrote outside");
-    const int64_t bx_units = c4j_conv2d_backward_input_units(&d);
-    const int64_t bx_ws = c4j_conv2d_backward_input_workspace_bytes(&d);
-    T_CHECK(n == 0 ? bx_units == 0 : bx_units >= 1, "input units %lld", (long long)bx_units);
-    void *ws = c4j_alloc((size_t)bx_ws, 0);
-    sgemm_macs = 0;
-    c4j_status st = c4j_conv2d_backward_input(&counting, &d, dy, prep, dx, ws, bx_ws, 0, bx_units / 2, err, sizeof err);
-    if (st == C4J_OK)
-        st = c4j_conv2d_backward_input(&counting, &d, dy, prep, dx, ws, bx_ws, bx_units / 2, bx_units, err, sizeof err);
-    T_CHECK(st == C4J_OK, "backward input: %s", err);
-    double expect = 0;
-    for (int64_t ih = 0; ih < h; ih++)
-        for (int64_t iw = 0; iw < w; iw++)
-            expect += (double)taps_reaching(ih, kh, sh, dh, pt) * taps_reaching(iw, kw, sw, dw, pl);
-    expect *= (double)n * og * cg * groups;
-    T_CHECK(sgemm_macs == expect, "case %d: input gradient did %.0f MACs, expected %.0f", case_no, sgemm_macs, expect);
-    /* one unit per call, in reverse order: bit-identical */
-    for (int64_t u = bx_units - 1; u >= 0; u--)
-        T_CHECK(c4j_conv2d_backward_input(real_blas, &d, dy, prep, dx2, ws, bx_ws, u, u + 1, err, sizeof err) == C4J_OK,
-                "%s", err);
-    int bad = 0;
-    int64_t *map = view_map(in_dim, d.in_stride, in_len);
-    for (int64_t e = -GUARD; e < in_len + GUARD && bad < 3; e++) {
-        const int64_t di = e >= 0 && e < in_len ? map[e] : -1;
-        if (di < 0) {
-            if (!is_canary(&dx[e]) || !is_canary(&dx2[e])) {
-                bad++;
-                T_CHECK(0, "case %d: input gradient written outside its view at %lld", case_no, (long long)e);
-            }
-            continue;
+    tcase tc = {&d, x, f, dy, &r, in_len, out_len, f_len, case_no};
+    /* the GEMM routes, with exact multiply-add counts, then every other route that can run it */
+    check_input_route(&tc, C4J_BWD_GEMM);
+    check_filter_route(&tc, C4J_BWD_GEMM);
+    for (int route = C4J_ALGO_GEMM_DIRECT; route <= C4J_BWD_SCATTER; route++)
+        if ((route <= C4J_ALGO_FFT || route == C4J_BWD_SCATTER) && c4j_conv2d_backward_input_units(&d, route) > 0) {
+            check_input_route(&tc, route);
+            input_route_cases[route]++;
         }
-        if (!(fabs(dx[e] - r.dx[di]) <= 1e-5 * (1 + r.sx[di]))) {
-            bad++;
-            T_CHECK(0, "case %d: dX (dense index %lld) got %g want %g", case_no, (long long)di, dx[e], r.dx[di]);
+    for (int route = C4J_ALGO_WINOGRAD_2X2; route <= C4J_ALGO_WINOGRAD_4X4; route++)
+        if (c4j_conv2d_backward_filter_units(&d, route) > 0) {
+            check_filter_route(&tc, route);
+            filter_route_cases[route]++;
         }
-        if (memcmp(&dx[e], &dx2[e], 4) != 0) {
-            bad++;
-            T_CHECK(0, "case %d: input gradient differs between unit splits", case_no);
-        }
-    }
-    free(map);
-    c4j_free(ws);
-
-    /* ---- filter and bias gradients */
-    const int64_t bw_units = c4j_conv2d_backward_filter_units(&d);
-    const int64_t bw_ws = c4j_conv2d_backward_filter_workspace_bytes(&d);
-    T_CHECK(bw_units >= d.groups, "filter units %lld", (long long)bw_units);
-    T_CHECK(c4j_conv2d_check(&d, in_len, f_len, d.out_c, out_len, err, sizeof err) == C4J_OK, "%s", err);
-    ws = c4j_alloc((size_t)bw_ws, 0);
-    float *bias_out = d.has_bias ? gb : NULL, *bias_out2 = d.has_bias ? gb2 : NULL;
-    const int64_t red_units = c4j_conv2d_backward_filter_reduce_units(&d);
-    T_CHECK((parts_len == 0) == (red_units == 0), "partials %lld but %lld reduction units", (long long)parts_len,
-            (long long)red_units);
-    split_cases += parts_len > 0;
-    sgemm_macs = 0;
-    st = c4j_conv2d_backward_filter(&counting, &d, x, dy, gw, bias_out, parts, parts_len, ws, bw_ws, 0, bw_units / 3,
-                                    err, sizeof err);
-    if (st == C4J_OK)
-        st = c4j_conv2d_backward_filter(&counting, &d, x, dy, gw, bias_out, parts, parts_len, ws, bw_ws, bw_units / 3,
-                                        bw_units, err, sizeof err);
-    if (st == C4J_OK)
-        st = c4j_conv2d_backward_filter_reduce(&d, gw, bias_out, parts, parts_len, 0, red_units / 2, err, sizeof err);
-    if (st == C4J_OK)
-        st = c4j_conv2d_backward_filter_reduce(&d, gw, bias_out, parts, parts_len, red_units / 2, red_units, err, sizeof err);
-    T_CHECK(st == C4J_OK, "backward filter: %s", err);
-    expect = (double)n * d.out_h * d.out_w * kh * kw * cg * d.out_c;
-    if (d.has_bias) expect += (double)n * d.out_h * d.out_w * d.out_c;
-    T_CHECK(sgemm_macs == expect, "case %d: filter gradient did %.0f MACs, expected %.0f", case_no, sgemm_macs, expect);
-    for (int64_t u = bw_units - 1; u >= 0; u--)
-        T_CHECK(c4j_conv2d_backward_filter(real_blas, &d, x, dy, gw2, bias_out2, parts2, parts_len, ws, bw_ws, u, u + 1, err,
-                                           sizeof err) == C4J_OK, "%s", err);
-    for (int64_t u = red_units - 1; u >= 0; u--)
-        T_CHECK(c4j_conv2d_backward_filter_reduce(&d, gw2, bias_out2, parts2, parts_len, u, u + 1, err, sizeof err) == C4J_OK,
-                "%s", err);
-    for (int64_t i = -GUARD; i < 0; i++)
-        T_CHECK(is_canary(&parts[i]) && is_canary(&parts[parts_len - 1 - i]), "partial sums written outside");
-    for (int64_t i = -GUARD; i < f_len + GUARD && bad < 6; i++) {
-        if (i < 0 || i >= f_len) {
-            if (!is_canary(&gw[i]) || !is_canary(&gw2[i])) { bad++; T_CHECK(0, "filter gradient written outside at %lld", (long long)i); }
-            continue;
-        }
-        if (!(fabs(gw[i] - r.dw[i]) <= 1e-5 * (1 + r.sw[i]))) {
-            bad++;
-            T_CHECK(0, "case %d: dW[%lld] got %g want %g", case_no, (long long)i, gw[i], r.dw[i]);
-        }
-        if (memcmp(&gw[i], &gw2[i], 4) != 0) { bad++; T_CHECK(0, "case %d: filter gradient differs between splits", case_no); }
-    }
-    for (int64_t i = -GUARD; i < d.out_c + GUARD && bad < 9; i++) {
-        if (i < 0 || i >= d.out_c || !d.has_bias) {
-            if (!is_canary(&gb[i]) || !is_canary(&gb2[i])) { bad++; T_CHECK(0, "bias gradient written outside at %lld", (long long)i); }
-            continue;
-        }
-        if (!(fabs(gb[i] - r.db[i]) <= 1e-5 * (1 + r.sb[i]))) {
-            bad++;
-            T_CHECK(0, "case %d: db[%lld] got %g want %g", case_no, (long long)i, gb[i], r.db[i]);
-        }
-        if (memcmp(&gb[i], &gb2[i], 4) != 0) { bad++; T_CHECK(0, "case %d: bias gradient differs between splits", case_no); }
-    }
-    /* bias gradient alone: the filter gradient and the input are not touched */
-    if (d.has_bias) {
-        refill(gb2, d.out_c);
-        T_CHECK(c4j_conv2d_backward_filter(real_blas, &d, NULL, dy, NULL, gb2, parts2, parts_len, ws, bw_ws, 0, bw_units, err,
-                                           sizeof err) == C4J_OK, "%s", err);
-        T_CHECK(c4j_conv2d_backward_filter_reduce(&d, NULL, gb2, parts2, parts_len, 0, red_units, err, sizeof err) == C4J_OK,
-                "%s", err);
-        T_CHECK(memcmp(gb, gb2, sizeof(float) * (size_t)d.out_c) == 0, "case %d: bias gradient alone differs", case_no);
-    }
-    c4j_free(ws);
+    /* AUTO resolves to a route that can run the descriptor, the same for every call */
+    const int ri = c4j_conv2d_backward_input_route(&d), rf = c4j_conv2d_backward_filter_route(&d);
+    T_CHECK(c4j_conv2d_backward_input_estimate_seconds(&d, ri) >= 0, "case %d: AUTO input route %d", case_no, ri);
+    T_CHECK(c4j_conv2d_backward_filter_estimate_seconds(&d, rf) >= 0, "case %d: AUTO filter route %d", case_no, rf);
+    T_CHECK(c4j_conv2d_backward_input_units(&d, C4J_BWD_AUTO) == c4j_conv2d_backward_input_units(&d, ri) &&
+                c4j_conv2d_backward_filter_units(&d, C4J_BWD_AUTO) == c4j_conv2d_backward_filter_units(&d, rf),
+            "case %d: AUTO units", case_no);
 
     free(x); free(f); free(dy);
     free(r.dx); free(r.sx); free(r.dw); free(r.sw); free(r.db); free(r.sb);
-    guarded_free(dx); guarded_free(dx2); guarded_free(prep); guarded_free(gw); guarded_free(gw2);
-    guarded_free(gb); guarded_free(gb2); guarded_free(parts); guarded_free(parts2);
+}
+
+/*
+ * Layer-sized cases for the transform routes, which the small random cases reach only in part:
+ * several tile blocks per range, output-channel slices (the last one narrower), channels past the
+ * transform kernels' 64, tile-row ranges with partial sums, strided and permuted views, groups,
+ * flip and asymmetric padding. Prints the accuracy of every route, the metric of the golden
+ * tolerance: max |got - ref| / (1 + sum |terms|), data uniform in [-1, 1).
+ */
+typedef struct {
+    const char *name;
+    int64_t n, h, w, cin, cout, groups, pt, pb, pl, pr;
+    int flip, layout; /* 1: permuted (NCHW) input view, 2: pixels padded in the input view; 1, 2: padded dY view */
+    int64_t k, s;     /* kernel size and stride (0: 3x3 stride 1) */
+} layer;
+
+static void layer_cases(void) {
+    static const layer L[] = {
+        {"56x56 64->64 SAME", 1, 56, 56, 64, 64, 1, 1, 1, 1, 1, 0, 0, 0, 0},
+        {"14x14 256->256 SAME n4", 4, 14, 14, 256, 256, 1, 1, 1, 1, 1, 0, 0, 0, 0},
+        {"28x28 128->128 SAME n2", 2, 28, 28, 128, 128, 1, 1, 1, 1, 1, 0, 0, 0, 0},
+        {"23x19 70->96 g2 flip views", 2, 23, 19, 140, 96, 2, 2, 0, 0, 1, 1, 1, 0, 0},
+        {"30x30 3->16 VALID", 3, 30, 30, 3, 16, 1, 0, 0, 0, 0, 0, 0, 0, 0},
+        {"17x33 48->40 padded views", 2, 17, 33, 48, 40, 1, 0, 2, 1, 1, 1, 2, 0, 0},
+        {"7x7 s2 RGB 45x50 3->16", 2, 45, 50, 3, 16, 1, 3, 2, 3, 3, 0, 2, 7, 2},
+    };
+    static const char *NAMES[] = {"gemm", "gemm_direct", "gemm_tiled", "winograd_2x2", "winograd_4x4", "fft", "scatter"};
+    double worst_in[7] = {0}, worst_f[7] = {0};
+    uint64_t rng = 99;
+    printf("accuracy, max |got - ref| / (1 + sum |terms|):\n");
+    for (size_t i = 0; i < sizeof L / sizeof L[0]; i++) {
+        const layer *l = &L[i];
+        c4j_conv2d_desc d;
+        const int64_t k = l->k ? l->k : 3, st = l->s ? l->s : 1;
+        t_dense_desc(&d, l->n, l->h, l->w, l->cin, k, k, l->cout, l->groups, st, st, 1, 1, l->pt, l->pb, l->pl, l->pr);
+        d.flip = l->flip;
+        d.has_bias = 1;
+        if (l->layout == 2) {
+            d.in_stride[2] = l->cin + 5; d.in_stride[1] = l->w * d.in_stride[2] + 7; d.in_stride[0] = l->h * d.in_stride[1] + 1;
+        }
+        if (l->layout == 1) {
+            d.in_stride[3] = l->h * l->w; d.in_stride[2] = 1; d.in_stride[1] = l->w; d.in_stride[0] = l->cin * l->h * l->w;
+        }
+        if (l->layout != 0) {
+            d.out_stride[2] = d.out_c + 3; d.out_stride[1] = d.out_w * d.out_stride[2] + 1;
+            d.out_stride[0] = d.out_h * d.out_stride[1] + 2;
+        }
+        const int64_t in_dim[4] = {d.batch, d.in_h, d.in_w, d.in_c}, out_dim[4] = {d.batch, d.out_h, d.out_w, d.out_c};
+        const int64_t in_len = t_view_len(in_dim, d.in_stride), out_len = t_view_len(out_dim, d.out_stride);
+        const int64_t f_len = k * k * (l->cin / l->groups) * l->cout, dense_in = l->n * l->h * l->w * l->cin;
+        float *x = malloc(sizeof(float) * in_len), *f = malloc(sizeof(float) * f_len), *dy = malloc(sizeof(float) * out_len);
+        t_fill(x, in_len, &rng); t_fill(f, f_len, &rng); t_fill(dy, out_len, &rng);
+        reference r;
+        r.dx = calloc((size_t)dense_in, sizeof(double)); r.sx = calloc((size_t)dense_in, sizeof(double));
+        r.dw = calloc((size_t)f_len, sizeof(double)); r.sw = calloc((size_t)f_len, sizeof(double));
+        r.db = calloc((size_t)d.out_c, sizeof(double)); r.sb = calloc((size_t)d.out_c, sizeof(double));
+        reference_backward(&d, x, f, dy, &r);
+        tcase tc = {&d, x, f, dy, &r, in_len, out_len, f_len, 1000 + (int)i};
+        printf("  %-28s dX:", l->name);
+        for (int ri = 0; ri <= 6; ri++) {
+            const int route = ri == 6 ? C4J_BWD_SCATTER : ri;
+            if (c4j_conv2d_backward_input_units(&d, route) <= 0) continue;
+            const double e = check_input_route(&tc, route);
+            if (e > worst_in[ri]) worst_in[ri] = e;
+            printf(" %s %.1e", NAMES[ri], e);
+        }
+        printf("\n  %-28s dW:", "");
+        for (int route = 0; route <= C4J_ALGO_WINOGRAD_4X4; route++) {
+            if (route == 1 || route == 2) continue;
+            T_CHECK(c4j_conv2d_backward_filter_units(&d, route) > 0 || k != 3, "%s: filter route %d cannot run", l->name,
+                    route);
+            if (c4j_conv2d_backward_filter_units(&d, route) <= 0) continue;
+            const double e = check_filter_route(&tc, route);
+            if (e > worst_f[route]) worst_f[route] = e;
+            printf(" %s %.1e", NAMES[route], e);
+        }
+        printf("\n");
+        free(x); free(f); free(dy);
+        free(r.dx); free(r.sx); free(r.dw); free(r.sw); free(r.db); free(r.sb);
+    }
+    /* regression bounds, well inside the golden 1e-5: measured maxima are printed above */
+    T_CHECK(worst_f[C4J_ALGO_WINOGRAD_4X4] < 3e-6, "winograd 4x4 filter gradient error %.2e", worst_f[4]);
+    T_CHECK(worst_f[C4J_ALGO_WINOGRAD_2X2] < 1e-6, "winograd 2x2 filter gradient error %.2e", worst_f[3]);
+    T_CHECK(worst_in[C4J_ALGO_WINOGRAD_4X4] < 5e-6, "winograd 4x4 input gradient error %.2e", worst_in[4]);
 }
 
 static void refusals(void) {
@@ -296,40 +472,40 @@ static void refusals(void) {
     float x[72], f[72], dy[144], dx[72], gw[72], gb[4];
     uint64_t rng = 7;
     t_fill(x, 72, &rng); t_fill(f, 72, &rng); t_fill(dy, 144, &rng);
-    int64_t units = c4j_conv2d_backward_filter_units(&d), bytes = c4j_conv2d_backward_filter_workspace_bytes(&d);
+    int64_t units = c4j_conv2d_backward_filter_units(&d, C4J_BWD_GEMM), bytes = c4j_conv2d_backward_filter_workspace_bytes(&d, C4J_BWD_GEMM);
     void *ws = c4j_alloc((size_t)bytes, 0);
-    T_CHECK(c4j_conv2d_backward_filter(real_blas, &d, x, dy, gw, gb, NULL, 0, ws, bytes, 0, units + 1, err, sizeof err) == C4J_ERR_ARG, "range");
-    T_CHECK(c4j_conv2d_backward_filter(real_blas, &d, x, dy, gw, gb, NULL, 0, ws, bytes - 1, 0, units, err, sizeof err) == C4J_ERR_ARG, "ws");
-    T_CHECK(c4j_conv2d_backward_filter(real_blas, &d, x, dy, gw, NULL, NULL, 0, ws, bytes, 0, units, err, sizeof err) == C4J_ERR_ARG, "bias");
-    T_CHECK(c4j_conv2d_backward_filter(real_blas, &d, NULL, dy, gw, gb, NULL, 0, ws, bytes, 0, units, err, sizeof err) == C4J_ERR_ARG, "in");
+    T_CHECK(c4j_conv2d_backward_filter(real_blas, &d, C4J_BWD_GEMM, x, dy, gw, gb, NULL, 0, ws, bytes, 0, units + 1, err, sizeof err) == C4J_ERR_ARG, "range");
+    T_CHECK(c4j_conv2d_backward_filter(real_blas, &d, C4J_BWD_GEMM, x, dy, gw, gb, NULL, 0, ws, bytes - 1, 0, units, err, sizeof err) == C4J_ERR_ARG, "ws");
+    T_CHECK(c4j_conv2d_backward_filter(real_blas, &d, C4J_BWD_GEMM, x, dy, gw, NULL, NULL, 0, ws, bytes, 0, units, err, sizeof err) == C4J_ERR_ARG, "bias");
+    T_CHECK(c4j_conv2d_backward_filter(real_blas, &d, C4J_BWD_GEMM, NULL, dy, gw, gb, NULL, 0, ws, bytes, 0, units, err, sizeof err) == C4J_ERR_ARG, "in");
     c4j_blas none = {0};
-    T_CHECK(c4j_conv2d_backward_filter(&none, &d, x, dy, gw, gb, NULL, 0, ws, bytes, 0, units, err, sizeof err) == C4J_ERR_BLAS, "blas");
+    T_CHECK(c4j_conv2d_backward_filter(&none, &d, C4J_BWD_GEMM, x, dy, gw, gb, NULL, 0, ws, bytes, 0, units, err, sizeof err) == C4J_ERR_BLAS, "blas");
     c4j_free(ws);
     /* a split filter gradient refuses missing or short partial sums */
     c4j_conv2d_desc big_rows;
     t_dense_desc(&big_rows, 4, 32, 32, 2, 3, 3, 4, 1, 1, 1, 1, 1, 1, 1, 1, 1);
-    const int64_t pf = c4j_conv2d_backward_filter_partial_floats(&big_rows);
-    T_CHECK(pf > 0 && c4j_conv2d_backward_filter_reduce_units(&big_rows) > 0, "expected a split");
-    bytes = c4j_conv2d_backward_filter_workspace_bytes(&big_rows);
+    const int64_t pf = c4j_conv2d_backward_filter_partial_floats(&big_rows, C4J_BWD_GEMM);
+    T_CHECK(pf > 0 && c4j_conv2d_backward_filter_reduce_units(&big_rows, C4J_BWD_GEMM) > 0, "expected a split");
+    bytes = c4j_conv2d_backward_filter_workspace_bytes(&big_rows, C4J_BWD_GEMM);
     ws = c4j_alloc((size_t)bytes, 0);
     float *bx = calloc(4 * 32 * 32 * 2, sizeof(float)), *bdy = calloc(4 * 32 * 32 * 4, sizeof(float));
     float *parts = calloc((size_t)pf, sizeof(float));
-    units = c4j_conv2d_backward_filter_units(&big_rows);
-    T_CHECK(c4j_conv2d_backward_filter(real_blas, &big_rows, bx, bdy, gw, NULL, parts, pf - 1, ws, bytes, 0, units, err,
+    units = c4j_conv2d_backward_filter_units(&big_rows, C4J_BWD_GEMM);
+    T_CHECK(c4j_conv2d_backward_filter(real_blas, &big_rows, C4J_BWD_GEMM, bx, bdy, gw, NULL, parts, pf - 1, ws, bytes, 0, units, err,
                                        sizeof err) == C4J_ERR_BOUNDS, "short partials");
-    T_CHECK(c4j_conv2d_backward_filter(real_blas, &big_rows, bx, bdy, gw, NULL, NULL, pf, ws, bytes, 0, units, err,
+    T_CHECK(c4j_conv2d_backward_filter(real_blas, &big_rows, C4J_BWD_GEMM, bx, bdy, gw, NULL, NULL, pf, ws, bytes, 0, units, err,
                                        sizeof err) == C4J_ERR_BOUNDS, "no partials");
-    T_CHECK(c4j_conv2d_backward_filter_reduce(&big_rows, gw, NULL, parts, pf - 1, 0, 1, err, sizeof err) == C4J_ERR_BOUNDS,
+    T_CHECK(c4j_conv2d_backward_filter_reduce(&big_rows, C4J_BWD_GEMM, gw, NULL, parts, pf - 1, 0, 1, err, sizeof err) == C4J_ERR_BOUNDS,
             "short partials (reduce)");
-    T_CHECK(c4j_conv2d_backward_filter_reduce(&big_rows, gw, NULL, parts, pf, 0, 99, err, sizeof err) == C4J_ERR_ARG,
+    T_CHECK(c4j_conv2d_backward_filter_reduce(&big_rows, C4J_BWD_GEMM, gw, NULL, parts, pf, 0, 99, err, sizeof err) == C4J_ERR_ARG,
             "reduce range");
     free(bx); free(bdy); free(parts);
     c4j_free(ws);
-    units = c4j_conv2d_backward_input_units(&d);
-    bytes = c4j_conv2d_backward_input_workspace_bytes(&d);
+    units = c4j_conv2d_backward_input_units(&d, C4J_BWD_GEMM);
+    bytes = c4j_conv2d_backward_input_workspace_bytes(&d, C4J_BWD_GEMM);
     ws = c4j_alloc((size_t)bytes, 0);
-    T_CHECK(c4j_conv2d_backward_input(real_blas, &d, dy, f, dx, ws, bytes, -1, units, err, sizeof err) == C4J_ERR_ARG, "range");
-    T_CHECK(c4j_conv2d_backward_input(real_blas, &d, dy, f, dx, (char *)ws + 4, bytes, 0, units, err, sizeof err) == C4J_ERR_ARG,
+    T_CHECK(c4j_conv2d_backward_input(real_blas, &d, C4J_BWD_GEMM, dy, f, dx, ws, bytes, -1, units, err, sizeof err) == C4J_ERR_ARG, "range");
+    T_CHECK(c4j_conv2d_backward_input(real_blas, &d, C4J_BWD_GEMM, dy, f, dx, (char *)ws + 4, bytes, 0, units, err, sizeof err) == C4J_ERR_ARG,
             "alignment");
     c4j_free(ws);
     /* bounds: one float short anywhere is refused by the check the JNI layer runs */
@@ -340,7 +516,7 @@ static void refusals(void) {
     /* sizes beyond the core's ints */
     c4j_conv2d_desc big = d;
     big.kernel_h = 3; big.kernel_w = 3; big.out_c = INT_MAX / 4; big.in_c = 1;
-    T_CHECK(c4j_conv2d_backward_input_units(&big) == 0 && c4j_conv2d_backward_input_workspace_bytes(&big) == -1, "big");
+    T_CHECK(c4j_conv2d_backward_input_units(&big, C4J_BWD_GEMM) == 0 && c4j_conv2d_backward_input_workspace_bytes(&big, C4J_BWD_GEMM) == -1, "big");
 
     /* activation derivative */
     float y[6] = {-1.0f, 0.0f, 0.5f, 5.9f, 6.0f, 7.0f}, g[6] = {1, 2, 3, 4, 5, 6}, o[6];
@@ -359,8 +535,16 @@ int main(void) {
     uint64_t rng = 424242;
     for (int i = 0; i < 700; i++) run_case(&rng, i);
     refusals();
+    layer_cases();
     printf("%d cases (%d strided, %d with a strided input-gradient view, %d filter gradients split into pixel ranges)\n",
            cases_run, stride_cases, strided_dx_cases, split_cases);
+    printf("input gradient by forward algorithm: %d direct, %d tiled, %d winograd 2x2, %d winograd 4x4, %d fft; "
+           "by scatter: %d; filter gradient by winograd: %d 2x2, %d 4x4\n",
+           input_route_cases[1], input_route_cases[2], input_route_cases[3], input_route_cases[4], input_route_cases[5],
+           input_route_cases[C4J_BWD_SCATTER], filter_route_cases[3], filter_route_cases[4]);
+    T_CHECK(input_route_cases[C4J_BWD_SCATTER] > 400, "too few scatter cases");
+    for (int r = 1; r <= 5; r++) T_CHECK(input_route_cases[r] > 10, "too few input-gradient cases of route %d", r);
+    for (int r = 3; r <= 4; r++) T_CHECK(filter_route_cases[r] > 50, "too few filter-gradient cases of route %d", r);
     T_CHECK(split_cases > 30, "too few split filter gradients: %d", split_cases);
     T_CHECK(cases_run > 400, "too few cases: %d", cases_run);
     T_CHECK(stride_cases > 150, "too few strided cases: %d", stride_cases);

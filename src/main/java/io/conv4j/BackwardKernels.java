@@ -54,6 +54,7 @@ final class BackwardKernels {
     /** dL/d(input) from the gradient of the pre-activation output and the rearranged filter. */
     static final class Input extends Kernel {
         long[] desc;
+        int route;
         Tensor gradOut, prepared, gradIn;
         private ByteBuffer dy, p, dx;
         private long dyOff, pOff, dxOff;
@@ -70,17 +71,17 @@ final class BackwardKernels {
 
         @Override
         public void run(long u0, long u1, ByteBuffer workspace) {
-            NativeBackward.backwardInput(desc, dy, dyOff, p, pOff, dx, dxOff, workspace, u0, u1);
+            NativeBackward.backwardInput(desc, route, dy, dyOff, p, pOff, dx, dxOff, workspace, u0, u1);
         }
 
-        /** Rearranges {@code filter} (contiguous HWIO) into {@code prepared} for {@code desc}. */
-        static void prepare(long[] desc, Tensor filter, Tensor prepared) {
+        /** Rearranges (transforms) {@code filter} (contiguous HWIO) into {@code prepared} for {@code desc} and {@code route}. */
+        static void prepare(long[] desc, int route, Tensor filter, Tensor prepared) {
             Storage f = filter.storage(), p = prepared.storage();
             f.acquire();
             try {
                 p.acquire();
                 try {
-                    NativeBackward.prepareInput(desc, f.buffer(), bytes(filter), p.buffer(), bytes(prepared));
+                    NativeBackward.prepareInput(desc, route, f.buffer(), bytes(filter), p.buffer(), bytes(prepared));
                 } finally {
                     p.release();
                 }
@@ -97,6 +98,7 @@ final class BackwardKernels {
      */
     static final class Filter extends Kernel {
         long[] desc;
+        int route;
         Tensor input, gradOut, gradFilter, gradBias, partials;
         private ByteBuffer x, dy, dw, db, p;
         private long xOff, dyOff, dwOff, dbOff, pOff;
@@ -117,13 +119,14 @@ final class BackwardKernels {
 
         @Override
         public void run(long u0, long u1, ByteBuffer workspace) {
-            NativeBackward.backwardFilter(desc, x, xOff, dy, dyOff, dw, dwOff, db, dbOff, p, pOff, workspace, u0, u1);
+            NativeBackward.backwardFilter(desc, route, x, xOff, dy, dyOff, dw, dwOff, db, dbOff, p, pOff, workspace, u0, u1);
         }
     }
 
     /** Adds the partial sums of a split filter gradient into dL/d(filter) and dL/d(bias). */
     static final class Reduce extends Kernel {
         long[] desc;
+        int route;
         Tensor gradFilter, gradBias, partials;
         private ByteBuffer dw, db, p;
         private long dwOff, dbOff, pOff;
@@ -140,7 +143,7 @@ final class BackwardKernels {
 
         @Override
         public void run(long u0, long u1, ByteBuffer workspace) {
-            NativeBackward.backwardFilterReduce(desc, dw, dwOff, db, dbOff, p, pOff, u0, u1);
+            NativeBackward.backwardFilterReduce(desc, route, dw, dwOff, db, dbOff, p, pOff, u0, u1);
         }
     }
 

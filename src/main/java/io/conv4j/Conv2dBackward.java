@@ -22,8 +22,13 @@ import java.util.Objects;
  * (use {@link #backward}, or {@link #activationGrad} first). Every contraction runs as OpenBLAS
  * sgemm in the native core, spread over conv4j's executor in work units fixed by the convolution,
  * so results are bit-identical for any thread count; workspaces are bounded and independent of
- * the batch size. {@link Conv2dOptions#algorithm()} only steers the forward pass that
- * {@link #backward} may recompute.
+ * the batch size. How each gradient is computed is chosen by conv4j's cost model from the
+ * convolution alone (so it is the same on every call): for stride 1, dL/d(input) may run as the
+ * forward convolution of dL/d(output) with the rotated, channel-transposed filter (Winograd for
+ * 3x3, FFT for large kernels), with few input channels as patch gradients added up per input
+ * pixel, and dL/d(filter) of 3x3 stride-1 layers as Winograd
+ * F(3x3, 4x4) or F(3x3, 2x2); the filter is transformed on every call. {@link Conv2dOptions#algorithm()}
+ * only steers the forward pass that {@link #backward} may recompute.
  *
  * <p>Arguments are validated in Java first with the same rules and exceptions as {@link Conv2d}
  * (IllegalArgumentException naming the parameter, IndexOutOfBoundsException, NullPointerException,
@@ -290,13 +295,15 @@ public final class Conv2dBackward {
         Tensor prepared = null;
         try {
             long[] desc = Conv2d.descriptor(geo, target, BackwardKernels.outputViewStrides(dz), o, false);
-            long units = NativeBackward.inputUnits(desc), ws = NativeBackward.inputWorkspaceBytes(desc);
+            int route = inputRoute(desc, cache);
+            long units = NativeBackward.inputUnits(desc, route), ws = NativeBackward.inputWorkspaceBytes(desc, route);
             if (units <= 0 || ws < 0) throw tooLarge(geo);
-            Shape ps = Shape.of(NativeBackward.inputPreparedFloats(desc));
+            Shape ps = Shape.of(NativeBackward.inputPreparedFloats(desc, route));
             prepared = cache != null ? cache.scratch(Conv2dGradients.PREPARED, ps) : Tensor.allocate(ps);
-            BackwardKernels.Input.prepare(desc, w, prepared);
+            BackwardKernels.Input.prepare(desc, route, w, prepared);
             BackwardKernels.Input k = new BackwardKernels.Input();
             k.desc = desc;
+            k.route = route;
             k.gradOut = dz;
             k.prepared = prepared;
             k.gradIn = target;
@@ -311,14 +318,16 @@ public final class Conv2dBackward {
     static void runGradFilter(ConvGeometry geo, Conv2dOptions o, Tensor input, Tensor dz, Tensor dw, Tensor db,
                               Conv2dGradients cache) {
         long[] desc = Conv2d.descriptor(geo, input, BackwardKernels.outputViewStrides(dz), o, db != null);
-        long units = NativeBackward.filterUnits(desc), ws = NativeBackward.filterWorkspaceBytes(desc);
+        int route = filterRoute(desc, cache);
+        long units = NativeBackward.filterUnits(desc, route), ws = NativeBackward.filterWorkspaceBytes(desc, route);
         if (units <= 0 || ws < 0) throw tooLarge(geo);
-        long partialFloats = NativeBackward.filterPartialFloats(desc);
+        long partialFloats = NativeBackward.filterPartialFloats(desc, route);
         Tensor partials = partialFloats <= 0 ? null : cache != null
                 ? cache.scratch(Conv2dGradients.PARTIALS, Shape.of(partialFloats)) : Tensor.allocate(Shape.of(partialFloats));
         try {
             BackwardKernels.Filter k = new BackwardKernels.Filter();
             k.desc = desc;
+            k.route = route;
             k.input = input;
             k.gradOut = dz;
             k.gradFilter = dw;
@@ -328,14 +337,38 @@ public final class Conv2dBackward {
             if (partials != null) {
                 BackwardKernels.Reduce r = new BackwardKernels.Reduce();
                 r.desc = desc;
+                r.route = route;
                 r.gradFilter = dw;
                 r.gradBias = db;
                 r.partials = partials;
-                r.run(NativeBackward.filterReduceUnits(desc), 0, partialFloats);
+                r.run(NativeBackward.filterReduceUnits(desc, route), 0, partialFloats);
             }
         } finally {
             if (partials != null && cache == null) partials.close();
         }
+    }
+
+    /**
+     * Test hooks: the route every input (filter) gradient takes from now on, as a native id (see
+     * {@link NativeBackward}), or {@link NativeBackward#AUTO} for the cost model's choice. Read when
+     * a gradient is computed ({@link Conv2dLayer}: when its buffers are built).
+     */
+    static volatile int inputRouteOverride = NativeBackward.AUTO, filterRouteOverride = NativeBackward.AUTO;
+
+    /** The route of the input gradient for {@code desc}: forced, remembered in {@code cache}, or the cost model's. */
+    static int inputRoute(long[] desc, Conv2dGradients cache) {
+        int forced = inputRouteOverride;
+        if (forced != NativeBackward.AUTO) return forced;
+        if (cache == null) return NativeBackward.inputRoute(desc);
+        return cache.route(Conv2dGradients.INPUT_ROUTE, desc);
+    }
+
+    /** The route of the filter gradient for {@code desc}, as {@link #inputRoute}. */
+    static int filterRoute(long[] desc, Conv2dGradients cache) {
+        int forced = filterRouteOverride;
+        if (forced != NativeBackward.AUTO) return forced;
+        if (cache == null) return NativeBackward.filterRoute(desc);
+        return cache.route(Conv2dGradients.FILTER_ROUTE, desc);
     }
 
     static IllegalArgumentException tooLarge(ConvGeometry geo) {

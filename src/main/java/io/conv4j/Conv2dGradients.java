@@ -16,8 +16,13 @@ public final class Conv2dGradients implements AutoCloseable {
     /** Scratch kept between calls: the rearranged filter, the filter gradient's partial sums, dL/d(pre-activation). */
     static final int PREPARED = 0, PARTIALS = 1, GRAD_PRE = 2;
 
+    /** Routes remembered per gradient, for the descriptor they were chosen for. */
+    static final int INPUT_ROUTE = 0, FILTER_ROUTE = 1;
+
     private final Tensor gradInput, gradFilter, gradBias;
     private final Tensor[] scratch = new Tensor[3];
+    private final long[][] routeDesc = new long[2][];
+    private final int[] route = new int[2];
 
     Conv2dGradients(Tensor gradInput, Tensor gradFilter, Tensor gradBias) {
         this.gradInput = gradInput;
@@ -68,6 +73,19 @@ public final class Conv2dGradients implements AutoCloseable {
         t = Tensor.allocate(shape);
         scratch[slot] = t;
         return t;
+    }
+
+    /**
+     * The cost model's route for gradient {@code which} ({@link #INPUT_ROUTE}, {@link #FILTER_ROUTE})
+     * of {@code desc}, asked once per descriptor and remembered (a loop over one layer asks once).
+     */
+    synchronized int route(int which, long[] desc) {
+        if (!java.util.Arrays.equals(routeDesc[which], desc)) {
+            route[which] = which == INPUT_ROUTE ? io.conv4j.internal.NativeBackward.inputRoute(desc)
+                    : io.conv4j.internal.NativeBackward.filterRoute(desc);
+            routeDesc[which] = desc.clone();
+        }
+        return route[which];
     }
 
     /** Frees the scratch memory (a result handed out fresh does not keep it). */

@@ -197,6 +197,7 @@ public final class Conv2dLayer implements AutoCloseable {
 
         BackwardKernels.Filter fk = filterKernel;
         fk.desc = b.filterDesc;
+        fk.route = b.filterRoute;
         fk.input = lastInput;
         fk.gradOut = dz;
         fk.gradFilter = gradFilter;
@@ -211,16 +212,18 @@ public final class Conv2dLayer implements AutoCloseable {
         if (b.filterPartials != null) {
             BackwardKernels.Reduce rk = reduceKernel;
             rk.desc = b.filterDesc;
+            rk.route = b.filterRoute;
             rk.gradFilter = gradFilter;
             rk.gradBias = gradBias;
             rk.partials = b.filterPartials;
             rk.run(b.reduceUnits, 0, b.filterPartials.shape().numElements());
         }
         if (computeGradInput && b.geo.batch() > 0) {
-            // rearranged from the current filter on every call: it may have changed since
-            BackwardKernels.Input.prepare(b.inputDesc, filter, b.inputPrepared);
+            // rearranged (transformed) from the current filter on every call: it may have changed since
+            BackwardKernels.Input.prepare(b.inputDesc, b.inputRoute, filter, b.inputPrepared);
             BackwardKernels.Input ik = inputKernel;
             ik.desc = b.inputDesc;
+            ik.route = b.inputRoute;
             ik.gradOut = dz;
             ik.prepared = b.inputPrepared;
             ik.gradIn = b.gradInput;
@@ -359,18 +362,20 @@ public final class Conv2dLayer implements AutoCloseable {
             b.output = Tensor.allocate(out);
             b.gradInput = Tensor.allocate(input.shape());
             b.filterDesc = Conv2d.descriptor(geo, input, dense, options, bias != null);
-            b.filterUnits = NativeBackward.filterUnits(b.filterDesc);
-            b.filterWorkspace = NativeBackward.filterWorkspaceBytes(b.filterDesc);
-            long partialFloats = NativeBackward.filterPartialFloats(b.filterDesc);
+            b.filterRoute = Conv2dBackward.filterRoute(b.filterDesc, null);
+            b.filterUnits = NativeBackward.filterUnits(b.filterDesc, b.filterRoute);
+            b.filterWorkspace = NativeBackward.filterWorkspaceBytes(b.filterDesc, b.filterRoute);
+            long partialFloats = NativeBackward.filterPartialFloats(b.filterDesc, b.filterRoute);
             if (partialFloats > 0) b.filterPartials = Tensor.allocate(Shape.of(partialFloats));
-            b.reduceUnits = NativeBackward.filterReduceUnits(b.filterDesc);
+            b.reduceUnits = NativeBackward.filterReduceUnits(b.filterDesc, b.filterRoute);
             b.inputDesc = Conv2d.descriptor(geo, b.gradInput, dense, options, false);
-            b.inputUnits = NativeBackward.inputUnits(b.inputDesc);
-            b.inputWorkspace = NativeBackward.inputWorkspaceBytes(b.inputDesc);
+            b.inputRoute = Conv2dBackward.inputRoute(b.inputDesc, null);
+            b.inputUnits = NativeBackward.inputUnits(b.inputDesc, b.inputRoute);
+            b.inputWorkspace = NativeBackward.inputWorkspaceBytes(b.inputDesc, b.inputRoute);
             if (b.filterUnits <= 0 || b.filterWorkspace < 0 || b.inputWorkspace < 0 || (b.inputUnits <= 0 && geo.batch() > 0)) {
                 throw Conv2dBackward.tooLarge(geo);
             }
-            b.inputPrepared = Tensor.allocate(Shape.of(NativeBackward.inputPreparedFloats(b.inputDesc)));
+            b.inputPrepared = Tensor.allocate(Shape.of(NativeBackward.inputPreparedFloats(b.inputDesc, b.inputRoute)));
         } catch (RuntimeException | Error e) {
             b.close();
             throw e;
@@ -386,6 +391,7 @@ public final class Conv2dLayer implements AutoCloseable {
         long[] forwardDesc, filterDesc, inputDesc;
         Plan plan;
         long filterUnits, filterWorkspace, reduceUnits, inputUnits, inputWorkspace;
+        int filterRoute, inputRoute;
         Tensor output, gradPre, gradInput, forwardPrepared, inputPrepared, filterPartials;
 
         Buffers(Tensor input, ConvGeometry geo) {

@@ -11,55 +11,79 @@ import java.nio.ByteBuffer;
  * <p>Descriptors are those of the forward convolution ({@link NativeDescriptor}): the input view's
  * strides describe the input (filter gradient) or the input gradient (input gradient), the output
  * view's strides the output gradient. Byte offsets are into the given direct buffers.
+ *
+ * <p>Routes (see {@code conv4j.h}): {@link #AUTO} lets the cost model choose from the descriptor,
+ * {@link #GEMM} is the sgemm route that runs every geometry, {@link #SCATTER} another one for the
+ * input gradient, any other value a forward algorithm's native id (the input gradient as a forward
+ * convolution of dL/d(output), stride 1) or a Winograd id (the filter gradient, 3x3 stride 1). Every call for one gradient must pass the same route.
  */
 public final class NativeBackward {
     private NativeBackward() {}
 
+    /** Route argument: the cost model's choice for the descriptor. */
+    public static final int AUTO = -1;
+    /** Route argument: the sgemm route (stride-phase gather for dX, sgemm-accumulated blocks for dW). */
+    public static final int GEMM = 0;
+    /** Route argument, input gradient: patch gradients by sgemm, added up per input pixel (few input channels). */
+    public static final int SCATTER = 16;
+
+    /** The route {@link #AUTO} resolves to for the input gradient. */
+    public static native int inputRoute(long[] desc);
+
+    /** The route {@link #AUTO} resolves to for the filter gradient. */
+    public static native int filterRoute(long[] desc);
+
+    /** Estimated single-thread seconds of the input gradient by {@code route}, or -1 when it cannot run. */
+    public static native double inputEstimateSeconds(long[] desc, int route);
+
+    /** Estimated single-thread seconds of the filter gradient by {@code route}, or -1 when it cannot run. */
+    public static native double filterEstimateSeconds(long[] desc, int route);
+
     /** Work units of the input gradient; 0 for an empty batch. */
-    public static native long inputUnits(long[] desc);
+    public static native long inputUnits(long[] desc, int route);
 
     /** Workspace bytes per call of {@link #backwardInput}. */
-    public static native long inputWorkspaceBytes(long[] desc);
+    public static native long inputWorkspaceBytes(long[] desc, int route);
 
-    /** Floats of the rearranged filter {@link #backwardInput} reads (the filter's size). */
-    public static native long inputPreparedFloats(long[] desc);
+    /** Floats of the rearranged (GEMM: the filter's size) or transformed filter {@link #backwardInput} reads. */
+    public static native long inputPreparedFloats(long[] desc, int route);
 
     /** Writes the rearranged filter the input gradient needs. */
-    public static native void prepareInput(long[] desc, ByteBuffer filter, long filterOffset, ByteBuffer prepared,
+    public static native void prepareInput(long[] desc, int route, ByteBuffer filter, long filterOffset, ByteBuffer prepared,
                                            long preparedOffset);
 
     /** Units [unitBegin, unitEnd) of dL/d(input) from dL/d(pre-activation output). */
-    public static native void backwardInput(long[] desc, ByteBuffer gradOut, long gradOutOffset, ByteBuffer prepared,
+    public static native void backwardInput(long[] desc, int route, ByteBuffer gradOut, long gradOutOffset, ByteBuffer prepared,
                                             long preparedOffset, ByteBuffer gradIn, long gradInOffset,
                                             ByteBuffer workspace, long unitBegin, long unitEnd);
 
     /** Work units of the filter and bias gradients (also for an empty batch: they write zeros). */
-    public static native long filterUnits(long[] desc);
+    public static native long filterUnits(long[] desc, int route);
 
     /** Workspace bytes per call of {@link #backwardFilter}. */
-    public static native long filterWorkspaceBytes(long[] desc);
+    public static native long filterWorkspaceBytes(long[] desc, int route);
 
     /**
      * Floats of the partial sums {@link #backwardFilter} needs when it splits the output pixels
      * into ranges (0 when it does not); the caller passes them in, like the workspace.
      */
-    public static native long filterPartialFloats(long[] desc);
+    public static native long filterPartialFloats(long[] desc, int route);
 
     /** Units of {@link #backwardFilterReduce}; 0 when there are no partial sums to add. */
-    public static native long filterReduceUnits(long[] desc);
+    public static native long filterReduceUnits(long[] desc, int route);
 
     /**
      * Units [unitBegin, unitEnd) of dL/d(filter) (into a contiguous HWIO buffer; null for the bias
      * gradient alone, then {@code in} may be null) and, when the descriptor's has_bias is set,
      * dL/d(bias). With partial sums, {@link #backwardFilterReduce} must run after all units.
      */
-    public static native void backwardFilter(long[] desc, ByteBuffer in, long inOffset, ByteBuffer gradOut,
+    public static native void backwardFilter(long[] desc, int route, ByteBuffer in, long inOffset, ByteBuffer gradOut,
                                              long gradOutOffset, ByteBuffer gradFilter, long gradFilterOffset,
                                              ByteBuffer gradBias, long gradBiasOffset, ByteBuffer partials,
                                              long partialsOffset, ByteBuffer workspace, long unitBegin, long unitEnd);
 
     /** Units [unitBegin, unitEnd) of adding the partial sums into the filter and bias gradients. */
-    public static native void backwardFilterReduce(long[] desc, ByteBuffer gradFilter, long gradFilterOffset,
+    public static native void backwardFilterReduce(long[] desc, int route, ByteBuffer gradFilter, long gradFilterOffset,
                                                    ByteBuffer gradBias, long gradBiasOffset, ByteBuffer partials,
                                                    long partialsOffset, long unitBegin, long unitEnd);
 

@@ -1,0 +1,240 @@
+/*
+ * Backward pass of the native core alone, one thread: every route of the input gradient (with the
+ * filter preparation it needs on every training step) and of the filter gradient (with the bias
+ * gradient and the reduction of partial sums), next to the forward convolution by the algorithm
+ * the cost model picks, with each route's estimate, so the cost model can be checked against
+ * what it ranks. GFLOP/s are direct-convolution flops (2*N*OH*OW*Cout*KH*KW*Cin/g per gradient).
+ *
+ *   backward_bench [--shapes a,b] [--min-time SECONDS]
+ *
+ * Shapes: the peer benchmark's layers (../shared/bench/shapes.csv) plus a few more.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../test/testlib.h"
+
+typedef struct {
+    const char *name;
+    int64_t n, h, w, c, kh, kw, cout, stride;
+    int same;
+} shape;
+
+static const shape SHAPES[] = {
+    {"seed_5x5_n4", 4, 64, 64, 3, 5, 5, 16, 1, 0},
+    {"r50_conv1_7x7s2", 1, 224, 224, 3, 7, 7, 64, 2, 1},
+    {"r50_3x3_56x64", 1, 56, 56, 64, 3, 3, 64, 1, 1},
+    {"r50_1x1_56x64to256", 1, 56, 56, 64, 1, 1, 256, 1, 1},
+    {"r50_3x3_28x128", 1, 28, 28, 128, 3, 3, 128, 1, 1},
+    {"r50_3x3_14x256", 1, 14, 14, 256, 3, 3, 256, 1, 1},
+    {"r50_3x3_7x512", 1, 7, 7, 512, 3, 3, 512, 1, 1},
+    {"r50_1x1s2_56x256to512", 1, 56, 56, 256, 1, 1, 512, 2, 1},
+    {"vgg16_3x3_224x64", 1, 224, 224, 64, 3, 3, 64, 1, 1},
+    {"b32_3x3_28x128", 32, 28, 28, 128, 3, 3, 128, 1, 1},
+    {"tiny_3x3_8x8x4", 1, 8, 8, 4, 3, 3, 8, 1, 1},
+    {"bigk_11x11_64x16", 1, 64, 64, 16, 11, 11, 16, 1, 1},
+    {"b8_3x3_14x256", 8, 14, 14, 256, 3, 3, 256, 1, 1},
+    {"b8_3x3_7x512", 8, 7, 7, 512, 3, 3, 512, 1, 1},
+    {"bigk_5x5_32x128", 1, 32, 32, 128, 5, 5, 128, 1, 1},
+};
+
+static const char *ROUTE_NAMES[] = {"gemm", "gemm_direct", "gemm_tiled", "winograd_2x2", "winograd_4x4", "fft"};
+
+static double min_time = 0.3;
+
+typedef void (*body_fn)(void *ctx);
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median_seconds(body_fn body, void *ctx) {
+    for (int i = 0; i < 2; i++) body(ctx);
+    double t0 = t_now();
+    body(ctx);
+    double est = t_now() - t0;
+    long reps = (long)ceil(min_time / (est > 1e-9 ? est : 1e-9));
+    if (reps < 5) reps = 5;
+    if (reps > 20000) reps = 20000;
+    double *t = malloc(sizeof(double) * (size_t)reps);
+    for (long r = 0; r < reps; r++) {
+        double a = t_now();
+        body(ctx);
+        t[r] = t_now() - a;
+    }
+    qsort(t, (size_t)reps, sizeof(double), cmp_double);
+    double med = t[reps / 2];
+    free(t);
+    return med;
+}
+
+typedef struct {
+    const c4j_conv2d_desc *d;
+    int route;
+    const float *x, *f, *dy;
+    float *prep, *dx, *dw, *db, *parts;
+    int64_t parts_len;
+    void *ws;
+    int64_t ws_bytes, units, red_units;
+} bctx;
+
+static void die(const char *what, const char *err) {
+    fprintf(stderr, "%s failed: %s\n", what, err);
+    exit(1);
+}
+
+static void run_input(void *p) {
+    bctx *c = p;
+    char err[256];
+    if (c4j_conv2d_backward_input_prepare(c->d, c->route, c->f, c->prep, err, sizeof err) != C4J_OK) die("prepare", err);
+    if (c4j_conv2d_backward_input(t_blas(), c->d, c->route, c->dy, c->prep, c->dx, c->ws, c->ws_bytes, 0, c->units, err,
+                                  sizeof err) != C4J_OK)
+        die("input gradient", err);
+}
+
+static void run_filter(void *p) {
+    bctx *c = p;
+    char err[256];
+    if (c4j_conv2d_backward_filter(t_blas(), c->d, c->route, c->x, c->dy, c->dw, c->db, c->parts, c->parts_len, c->ws,
+                                   c->ws_bytes, 0, c->units, err, sizeof err) != C4J_OK)
+        die("filter gradient", err);
+    if (c4j_conv2d_backward_filter_reduce(c->d, c->route, c->dw, c->db, c->parts, c->parts_len, 0, c->red_units, err,
+                                          sizeof err) != C4J_OK)
+        die("reduce", err);
+}
+
+typedef struct {
+    const c4j_conv2d_desc *d;
+    c4j_algo algo;
+    const float *x, *f, *prep;
+    float *y;
+    void *ws;
+    int64_t ws_bytes, units;
+} fctx;
+
+static void run_forward(void *p) {
+    fctx *c = p;
+    char err[256];
+    if (c4j_conv2d_forward(t_blas(), c->d, c->algo, c->x, c->f, c->prep, NULL, c->y, c->ws, c->ws_bytes, 0, c->units, err,
+                           sizeof err) != C4J_OK)
+        die("forward", err);
+}
+
+static int64_t pos(int64_t v) { return v > 0 ? v : 0; }
+
+static void bench_shape(const shape *s) {
+    c4j_conv2d_desc d;
+    int64_t oh = s->same ? (s->h + s->stride - 1) / s->stride : (s->h - s->kh) / s->stride + 1;
+    int64_t ow = s->same ? (s->w + s->stride - 1) / s->stride : (s->w - s->kw) / s->stride + 1;
+    int64_t ph = s->same ? pos((oh - 1) * s->stride + s->kh - s->h) : 0;
+    int64_t pw = s->same ? pos((ow - 1) * s->stride + s->kw - s->w) : 0;
+    t_dense_desc(&d, s->n, s->h, s->w, s->c, s->kh, s->kw, s->cout, 1, s->stride, s->stride, 1, 1, ph / 2, ph - ph / 2,
+                 pw / 2, pw - pw / 2);
+    d.has_bias = 1;
+    const int64_t in_len = s->n * s->h * s->w * s->c, f_len = s->kh * s->kw * s->c * s->cout;
+    const int64_t out_len = s->n * oh * ow * s->cout;
+    const double flops = 2.0 * (double)(s->n * oh * ow) * (double)(s->kh * s->kw * s->c) * (double)s->cout;
+    uint64_t rng = 5;
+    float *x = malloc(sizeof(float) * in_len), *f = malloc(sizeof(float) * f_len), *dy = malloc(sizeof(float) * out_len);
+    float *dx = malloc(sizeof(float) * in_len), *dw = malloc(sizeof(float) * f_len), *db = malloc(sizeof(float) * s->cout);
+    float *y = malloc(sizeof(float) * out_len);
+    t_fill(x, in_len, &rng);
+    t_fill(f, f_len, &rng);
+    t_fill(dy, out_len, &rng);
+
+    /* forward by the cost model's algorithm, filter prepared once (as the forward benchmark does) */
+    c4j_algo best = C4J_ALGO_GEMM_TILED;
+    double best_s = -1;
+    for (int a = C4J_ALGO_GEMM_DIRECT; a <= C4J_ALGO_FFT; a++) {
+        double e = c4j_conv2d_estimate_seconds(&d, (c4j_algo)a, 0);
+        if (e >= 0 && (best_s < 0 || e < best_s)) {
+            best = (c4j_algo)a;
+            best_s = e;
+        }
+    }
+    d.has_bias = 0;
+    fctx fc = {&d, best, x, f, NULL, y, NULL, c4j_conv2d_workspace_bytes(&d, best), c4j_conv2d_units(&d, best)};
+    fc.ws = c4j_alloc((size_t)fc.ws_bytes + 64, 0);
+    const int64_t pf = c4j_conv2d_prepared_floats(&d, best);
+    float *fprep = pf > 0 ? c4j_alloc((size_t)pf * 4, 0) : NULL;
+    if (pf > 0) c4j_conv2d_prepare(&d, best, f, fprep, NULL, 0);
+    fc.prep = fprep;
+    const double t_fwd = median_seconds(run_forward, &fc);
+    c4j_free(fc.ws);
+    c4j_free(fprep);
+    d.has_bias = 1;
+    printf("%-22s forward %-14s %9.4f ms %7.1f GFLOP/s (est %.4f ms)\n", s->name, ROUTE_NAMES[best],
+           t_fwd * 1e3, flops / t_fwd * 1e-9, best_s * 1e3);
+
+    const int auto_in = c4j_conv2d_backward_input_route(&d), auto_f = c4j_conv2d_backward_filter_route(&d);
+    double best_in = 1e9, best_f = 1e9, auto_in_t = 0, auto_f_t = 0;
+    for (int ri = 0; ri <= C4J_ALGO_FFT + 1; ri++) {
+        const int r = ri > C4J_ALGO_FFT ? C4J_BWD_SCATTER : ri;
+        const double est = c4j_conv2d_backward_input_estimate_seconds(&d, r);
+        if (est < 0) continue;
+        bctx c = {&d, r, x, f, dy, NULL, dx, dw, db, NULL, 0, NULL, 0, 0, 0};
+        const int64_t pfl = c4j_conv2d_backward_input_prepared_floats(&d, r);
+        c.prep = c4j_alloc((size_t)pfl * 4, 0);
+        c.ws_bytes = c4j_conv2d_backward_input_workspace_bytes(&d, r);
+        c.ws = c4j_alloc((size_t)c.ws_bytes + 64, 0);
+        c.units = c4j_conv2d_backward_input_units(&d, r);
+        const double t = median_seconds(run_input, &c);
+        printf("%-22s   dX %-17s %9.4f ms %7.1f GFLOP/s  est %9.4f ms  est/real %.2f  %lld units%s\n", s->name,
+               r == 0 ? "gather" : r == C4J_BWD_SCATTER ? "scatter" : ROUTE_NAMES[r], t * 1e3, flops / t * 1e-9, est * 1e3, est / t, (long long)c.units,
+               r == auto_in ? "  <- AUTO" : "");
+        if (t < best_in) best_in = t;
+        if (r == auto_in) auto_in_t = t;
+        c4j_free(c.prep);
+        c4j_free(c.ws);
+    }
+    for (int r = 0; r <= C4J_ALGO_WINOGRAD_4X4; r++) {
+        const double est = c4j_conv2d_backward_filter_estimate_seconds(&d, r);
+        if (est < 0) continue;
+        bctx c = {&d, r, x, f, dy, NULL, dx, dw, db, NULL, 0, NULL, 0, 0, 0};
+        c.parts_len = c4j_conv2d_backward_filter_partial_floats(&d, r);
+        c.parts = c.parts_len > 0 ? malloc(sizeof(float) * (size_t)c.parts_len) : NULL;
+        c.ws_bytes = c4j_conv2d_backward_filter_workspace_bytes(&d, r);
+        c.ws = c4j_alloc((size_t)c.ws_bytes + 64, 0);
+        c.units = c4j_conv2d_backward_filter_units(&d, r);
+        c.red_units = c4j_conv2d_backward_filter_reduce_units(&d, r);
+        const double t = median_seconds(run_filter, &c);
+        printf("%-22s   dW %-17s %9.4f ms %7.1f GFLOP/s  est %9.4f ms  est/real %.2f  %lld units, ws %lld KiB%s\n",
+               s->name, ROUTE_NAMES[r], t * 1e3, flops / t * 1e-9, est * 1e3, est / t, (long long)c.units,
+               (long long)(c.ws_bytes / 1024), r == auto_f ? "  <- AUTO" : "");
+        if (t < best_f) best_f = t;
+        if (r == auto_f) auto_f_t = t;
+        free(c.parts);
+        c4j_free(c.ws);
+    }
+    printf("%-22s backward AUTO %.4f ms (best routes %.4f ms): backward/forward GFLOP/s %.2f (best %.2f)\n\n", s->name,
+           (auto_in_t + auto_f_t) * 1e3, (best_in + best_f) * 1e3, 2 * t_fwd / (auto_in_t + auto_f_t),
+           2 * t_fwd / (best_in + best_f));
+    free(x); free(f); free(dy); free(dx); free(dw); free(db); free(y);
+}
+
+static int wanted(const char *list, const char *name) {
+    if (list == NULL) return 1;
+    size_t n = strlen(name);
+    for (const char *p = list; (p = strstr(p, name)) != NULL; p += n)
+        if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0')) return 1;
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    const char *only = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--shapes") == 0 && i + 1 < argc) only = argv[++i];
+        else if (strcmp(argv[i], "--min-time") == 0 && i + 1 < argc) min_time = atof(argv[++i]);
+        else {
+            fprintf(stderr, "usage: %s [--shapes a,b] [--min-time S]\n", argv[0]);
+            return 2;
+        }
+    }
+    t_blas();
+    for (size_t i = 0; i < sizeof SHAPES / sizeof SHAPES[0]; i++)
+        if (wanted(only, SHAPES[i].name)) bench_shape(&SHAPES[i]);
+    return 0;
+}
