@@ -27,7 +27,9 @@ import java.util.Set;
  * Same shapes file, same deterministic data, same timing policy and {@code BENCH_*} variables,
  * one CSV row per shape {@code conv4j,T,shape,median_ms,gflops}. The filter is prepared once,
  * untimed (as the oneDNN and ORT peers reorder theirs); each timed call convolves the input into
- * a preallocated output tensor. With {@code --backward}, each shape also gets a row
+ * a preallocated output tensor. With {@code --callers C}, each shape also gets a row
+ * {@code conv4j_callersC,T,shape,,gflops}: the aggregate throughput of C JVM threads calling conv4j at
+ * once (each on its own output) for BENCH_MIN_TIME seconds. With {@code --backward}, each shape also gets a row
  * {@code conv4j_backward,T,shape,median_ms,gflops} timing one full backward pass (dL/d(input) and
  * dL/d(filter) for a fixed dL/d(output), into preallocated gradients; flops = 2 x forward).
  */
@@ -60,7 +62,7 @@ final class BenchCommand {
     }
 
     static int run(String[] argv, PrintStream out, PrintStream err) throws UsageException {
-        Args a = Args.parse(argv, 1, Set.of("threads", "shapes", "dump", "check-shapes"), Set.of("version", "backward"), true);
+        Args a = Args.parse(argv, 1, Set.of("threads", "shapes", "dump", "check-shapes", "callers"), Set.of("version", "backward"), true);
         if (a.has("version")) {
             out.println(Conv4j.info().lines().filter(l -> l.startsWith("conv4j ") || l.startsWith("blas config")
                     || l.startsWith("blas core")).reduce((x, y) -> x + "; " + y).orElse("conv4j"));
@@ -69,6 +71,7 @@ final class BenchCommand {
         String csv = a.get("");
         if (csv == null) throw new UsageException("bench needs a shapes file: bench SHAPES.csv --threads T");
         int threads = (int) a.positiveLong("threads", 1);
+        int callers = (int) Math.min(a.positiveLong("callers", 1), 1024);
         Set<String> only = split(a.get("shapes"));
         Set<String> check = split(a.get("check-shapes"));
         String dump = a.get("dump");
@@ -102,6 +105,11 @@ final class BenchCommand {
                         s.name, peak / 1024, threads, outShape.numElements() * 4 / 1024, plan.preparedFloats() * 4 / 1024);
                 out.printf(Locale.ROOT, "conv4j,%d,%s,%.4f,%.3f%n", threads, s.name, med * 1e3, flops / med * 1e-9);
                 out.flush();
+                if (callers > 1) {
+                    double agg = Throughput.gflops(callers, Timing.env("BENCH_MIN_TIME", 0.5), flops, tx, pf, outShape);
+                    out.printf(Locale.ROOT, "conv4j_callers%d,%d,%s,,%.3f%n", callers, threads, s.name, agg);
+                    out.flush();
+                }
                 if (a.has("backward")) {
                     double bflops = Conv2dBackward.flops(s.input(), s.filter(), o);
                     float[] g = new float[(int) outShape.numElements()];
