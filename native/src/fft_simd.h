@@ -175,6 +175,19 @@ FAI void FK(load)(float *restrict dst, const float *restrict src, int64_t sc, in
     for (; l < FK_V; l++) dst[l] = 0.0f;
 }
 
+/* dst[0..nb) = nb channels at src with channel stride sc (dst need not be aligned; the lanes
+   around it are left alone) */
+FAI void FK(load_part)(float *restrict dst, const float *restrict src, int64_t sc, int64_t nb) {
+#ifdef FK_MASKED
+    if (sc == 1) {
+        const __mmask16 m = (__mmask16)((1u << nb) - 1u);
+        _mm512_mask_storeu_ps(dst, m, _mm512_maskz_loadu_ps(m, src));
+        return;
+    }
+#endif
+    for (int64_t l = 0; l < nb; l++) dst[l] = src[l * sc];
+}
+
 /* dst[0..nb) = the first nb lanes of src (aligned) */
 FAI void FK(store)(float *restrict dst, const float *restrict src, int64_t nb) {
 #ifdef FK_MASKED
@@ -188,70 +201,119 @@ FAI void FK(store)(float *restrict dst, const float *restrict src, int64_t nb) {
 #endif
 }
 
+/*
+ * Packed lanes -> rows of A: src holds np tiles' cin channels in lanes q * cin + c (real parts,
+ * imaginary parts FK_V floats on); the rows of consecutive tiles are consecutive in A, so dst gets
+ * [Xr | Xi] of tile 0, then of tile 1, ...: 2 * np * cin <= 2 * FK_V floats.
+ */
+FAI void FK(store_packed)(const tile_ctx *t, float *restrict dst, const float *restrict src, int64_t cin,
+                          int64_t np) {
+    const int64_t n = 2 * np * cin;
+#ifdef FK_MASKED
+    const __m512 re = _mm512_load_ps(src), im = _mm512_load_ps(src + FK_V);
+    const __m512i lo = _mm512_load_si512((const void *)t->perm[0]), hi = _mm512_load_si512((const void *)t->perm[1]);
+    _mm512_mask_storeu_ps(dst, (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1u), _mm512_permutex2var_ps(re, lo, im));
+    if (n > 16) _mm512_mask_storeu_ps(dst + 16, (__mmask16)((1u << (n - 16)) - 1u), _mm512_permutex2var_ps(re, hi, im));
+#else
+    (void)t;
+    for (int64_t j = 0; j < n; j++) {
+        const int64_t q = j / (2 * cin), h = (j / cin) % 2, c = j % cin;
+        dst[j] = src[h * FK_V + q * cin + c];
+    }
+#endif
+}
+
 /* ------------------------------------------------------------------ one unit */
 
 /*
- * Forward transform of one input tile (origin iy0, ix0 in image img, group's channels) into row a_t
- * of every A_f (A_f = a_t + f * a_step). Row j of the tile buffer first holds z[n] = x[2n] + i x[2n+1]
- * of input row j, then (in place) its half spectrum, then the column transforms run over all rows.
+ * The transforms of a tile buffer whose rows [j0, j1) hold z[n] = x[2n] + i x[2n+1] of their input
+ * rows (other rows are zero): row FFTs and split steps in place on those rows, then the column
+ * transforms over all rows.
  */
-FAI void FK(forward_tile)(const tile_ctx *t, const float *img, int64_t iy0, int64_t ix0, float *a_t,
-                          int64_t a_step) {
-    const c4j_conv2d_desc *d = t->d;
+FAI void FK(forward_rows_cols)(const tile_ctx *t, int64_t j0, int64_t j1) {
     const fft_plan *p = t->p;
     const int64_t fh = p->fh, fw = p->fw, hw = p->hw, nfw = p->nfw, rs = nfw * FK_CV;
+    const int64_t step = FFT_MAX / fw;
+    float *sp = t->sp;
+    if (j1 > j0) {
+        FK(fft_dif)(sp + j0 * rs, hw, FK_CV, rs, j1 - j0);
+        /*
+         * Split step, in place on the bit-reversed positions: 2 X[k] = E + W^k O with
+         * E = Z[k] + conj(Z[hw-k]), O = -i (Z[k] - conj(Z[hw-k])), and 2 X[hw-k] = conj(E - W^k O).
+         * X[0] and X[hw] (real) come from Z[0] alone; X[hw] goes to the extra point hw.
+         */
+        for (int64_t j = j0; j < j1; j++) {
+            float *x0 = sp + j * rs, *xh = x0 + hw * FK_CV;
+            const FK(vec) ar = VLD(x0), ai = VLD(x0 + FK_V), zero = ar - ar;
+            VST(x0, (ar + ai) + (ar + ai));
+            VST(x0 + FK_V, zero);
+            VST(xh, (ar - ai) + (ar - ai));
+            VST(xh + FK_V, zero);
+        }
+        for (int64_t k = 1; k <= hw / 2; k++) {
+            const float wr = TW[k * step][0], wi = TW[k * step][1];
+            const int64_t pa = t->rev[k] * FK_CV, pb = t->rev[hw - k] * FK_CV;
+            for (int64_t j = j0; j < j1; j++) {
+                float *zr = sp + j * rs;
+                const FK(vec) ar = VLD(zr + pa), ai = VLD(zr + pa + FK_V);
+                const FK(vec) br = VLD(zr + pb), bi = VLD(zr + pb + FK_V);
+                const FK(vec) er = ar + br, ei = ai - bi;
+                const FK(vec) or_ = ai + bi, oi = br - ar;
+                const FK(vec) pr = or_ * wr - oi * wi, pi = or_ * wi + oi * wr;
+                VST(zr + pb, er - pr); /* for k = hw/2 this is overwritten by the same X[k] */
+                VST(zr + pb + FK_V, pi - ei);
+                VST(zr + pa, er + pr);
+                VST(zr + pa + FK_V, ei + pi);
+            }
+        }
+    }
+    if (j0 > 0) memset(sp, 0, (size_t)(j0 * rs) * sizeof(float));
+    if (j1 < fh) memset(sp + j1 * rs, 0, (size_t)((fh - j1) * rs) * sizeof(float));
+    FK(fft_dif)(sp, fh, rs, FK_CV, nfw);
+}
+
+/* where a tile's input lies: image origin (group's channels), and the tile's top-left input pixel */
+typedef struct {
+    const float *img;
+    int64_t iy0, ix0;
+} FK(tile_at);
+
+/* rows [*j0, *j1) and columns [*i0, *i1) of the tile inside the image (empty: *j0 == *j1) */
+FAI void FK(inside)(const c4j_conv2d_desc *d, const fft_plan *p, const FK(tile_at) *a, int64_t *j0, int64_t *j1,
+                    int64_t *i0, int64_t *i1) {
+    *j0 = C4J_MIN(p->fh, C4J_MAX(0, -a->iy0));
+    *j1 = C4J_MAX(*j0, C4J_MIN(p->fh, d->in_h - a->iy0));
+    *i0 = C4J_MIN(p->fw, C4J_MAX(0, -a->ix0));
+    *i1 = C4J_MAX(*i0, C4J_MIN(p->fw, d->in_w - a->ix0));
+    if (*i1 == *i0) *j1 = *j0;
+}
+
+/*
+ * Forward transform of one input tile into row a_t of every A_f (A_f = a_t + f * a_step), one
+ * vector of FK_V input channels at a time. Row j of the tile buffer first holds
+ * z[n] = x[2n] + i x[2n+1] of input row j, then (in place) its half spectrum, then the column
+ * transforms run over all rows.
+ */
+FAI void FK(forward_tile)(const tile_ctx *t, const FK(tile_at) *at, float *a_t, int64_t a_step) {
+    const c4j_conv2d_desc *d = t->d;
+    const fft_plan *p = t->p;
+    const int64_t fw = p->fw, rs = p->nfw * FK_CV;
     const int64_t s1 = d->in_stride[1], s2 = d->in_stride[2], sc = d->in_stride[3];
     float *sp = t->sp;
-    /* rows and columns of the tile inside the image: [j0, j1) x [i0, i1) */
-    const int64_t j0 = C4J_MIN(fh, C4J_MAX(0, -iy0)), j1 = C4J_MAX(j0, C4J_MIN(fh, d->in_h - iy0));
-    const int64_t i0 = C4J_MIN(fw, C4J_MAX(0, -ix0)), i1 = C4J_MAX(i0, C4J_MIN(fw, d->in_w - ix0));
-    const int64_t step = FFT_MAX / fw;
+    int64_t j0, j1, i0, i1;
+    FK(inside)(d, p, at, &j0, &j1, &i0, &i1);
     for (int64_t b = 0; b * FK_V < p->cin_g; b++) {
         const int64_t nb = C4J_MIN(FK_V, p->cin_g - b * FK_V);
-        const float *src = img + b * FK_V * sc;
+        const float *src = at->img + b * FK_V * sc;
         for (int64_t j = j0; j < j1; j++) {
             float *zr = sp + j * rs;
-            const float *srow = src + (iy0 + j) * s1;
+            const float *srow = src + (at->iy0 + j) * s1;
             /* pixel i is the real (even i) or imaginary part of point i / 2: lanes at zr + i * FK_V */
             memset(zr, 0, (size_t)(i0 * FK_V) * sizeof(float));
-            for (int64_t i = i0; i < i1; i++) FK(load)(zr + i * FK_V, srow + (ix0 + i) * s2, sc, nb);
+            for (int64_t i = i0; i < i1; i++) FK(load)(zr + i * FK_V, srow + (at->ix0 + i) * s2, sc, nb);
             memset(zr + i1 * FK_V, 0, (size_t)((fw - i1) * FK_V) * sizeof(float));
         }
-        if (j1 > j0) {
-            FK(fft_dif)(sp + j0 * rs, hw, FK_CV, rs, j1 - j0);
-            /*
-             * Split step, in place on the bit-reversed positions: 2 X[k] = E + W^k O with
-             * E = Z[k] + conj(Z[hw-k]), O = -i (Z[k] - conj(Z[hw-k])), and 2 X[hw-k] = conj(E - W^k O).
-             * X[0] and X[hw] (real) come from Z[0] alone; X[hw] goes to the extra point hw.
-             */
-            for (int64_t j = j0; j < j1; j++) {
-                float *x0 = sp + j * rs, *xh = x0 + hw * FK_CV;
-                const FK(vec) ar = VLD(x0), ai = VLD(x0 + FK_V), zero = ar - ar;
-                VST(x0, (ar + ai) + (ar + ai));
-                VST(x0 + FK_V, zero);
-                VST(xh, (ar - ai) + (ar - ai));
-                VST(xh + FK_V, zero);
-            }
-            for (int64_t k = 1; k <= hw / 2; k++) {
-                const float wr = TW[k * step][0], wi = TW[k * step][1];
-                const int64_t pa = t->rev[k] * FK_CV, pb = t->rev[hw - k] * FK_CV;
-                for (int64_t j = j0; j < j1; j++) {
-                    float *zr = sp + j * rs;
-                    const FK(vec) ar = VLD(zr + pa), ai = VLD(zr + pa + FK_V);
-                    const FK(vec) br = VLD(zr + pb), bi = VLD(zr + pb + FK_V);
-                    const FK(vec) er = ar + br, ei = ai - bi;
-                    const FK(vec) or_ = ai + bi, oi = br - ar;
-                    const FK(vec) pr = or_ * wr - oi * wi, pi = or_ * wi + oi * wr;
-                    VST(zr + pb, er - pr); /* for k = hw/2 this is overwritten by the same X[k] */
-                    VST(zr + pb + FK_V, pi - ei);
-                    VST(zr + pa, er + pr);
-                    VST(zr + pa + FK_V, ei + pi);
-                }
-            }
-        }
-        if (j0 > 0) memset(sp, 0, (size_t)(j0 * rs) * sizeof(float));
-        if (j1 < fh) memset(sp + j1 * rs, 0, (size_t)((fh - j1) * rs) * sizeof(float));
-        FK(fft_dif)(sp, fh, rs, FK_CV, nfw);
+        FK(forward_rows_cols)(t, j0, j1);
         /* into A: per frequency, [Xr | Xi] */
         float *a = a_t + b * FK_V;
         for (int64_t f = 0; f < p->nfreq; f++) {
@@ -262,35 +324,74 @@ FAI void FK(forward_tile)(const tile_ctx *t, const float *img, int64_t iy0, int6
 }
 
 /*
- * Inverse transform of row c_t of every C_f (C_f = c_t + f * c_step) into the output pixels
- * [0, vh) x [0, vw) of the tile at out; bias and activation for channels c_base...
+ * Forward transform of np <= t->pack consecutive tiles of a block whose cin_g channels together
+ * fit one vector: tile q in lanes [q cin_g, (q + 1) cin_g), so one transform serves them all (with
+ * 3 channels, 5 tiles per 16 lanes instead of one). Rows outside every tile's image part are not
+ * transformed (zero); a row inside some tiles only is zero in the other tiles' lanes. Their rows
+ * of A are consecutive: a_t is the first tile's.
  */
-FAI void FK(inverse_tile)(const tile_ctx *t, const float *c_t, int64_t c_step, float *out, int64_t vh, int64_t vw,
-                          int64_t c_base, const float *bias) {
+FAI void FK(forward_pack)(const tile_ctx *t, const FK(tile_at) *at, int64_t np, float *a_t, int64_t a_step) {
+    const c4j_conv2d_desc *d = t->d;
+    const fft_plan *p = t->p;
+    const int64_t fw = p->fw, rs = p->nfw * FK_CV, cin = p->cin_g;
+    const int64_t s1 = d->in_stride[1], s2 = d->in_stride[2], sc = d->in_stride[3];
+    float *sp = t->sp;
+    int64_t j0[FK_V], j1[FK_V], i0[FK_V], i1[FK_V], r0 = p->fh, r1 = 0;
+    for (int64_t q = 0; q < np; q++) {
+        FK(inside)(d, p, &at[q], &j0[q], &j1[q], &i0[q], &i1[q]);
+        if (j1[q] > j0[q]) {
+            r0 = C4J_MIN(r0, j0[q]);
+            r1 = C4J_MAX(r1, j1[q]);
+        }
+    }
+    if (r1 <= r0) r0 = r1 = 0;
+    for (int64_t j = r0; j < r1; j++) {
+        float *zr = sp + j * rs;
+        memset(zr, 0, (size_t)(fw * FK_V) * sizeof(float));
+        for (int64_t q = 0; q < np; q++) {
+            if (j < j0[q] || j >= j1[q]) continue;
+            const float *srow = at[q].img + (at[q].iy0 + j) * s1 + at[q].ix0 * s2;
+            for (int64_t i = i0[q]; i < i1[q]; i++) FK(load_part)(zr + i * FK_V + q * cin, srow + i * s2, sc, cin);
+        }
+    }
+    FK(forward_rows_cols)(t, r0, r1);
+    for (int64_t f = 0; f < p->nfreq; f++) FK(store_packed)(t, a_t + f * a_step, t->sp + f * FK_CV, cin, np);
+}
+
+/*
+ * Inverse transform of one tile for the output channels [o0, o0 + n) of the group (a slice) into
+ * the output pixels [0, vh) x [0, vw) of the tile at out (channel o0 of the group); bias and
+ * activation for channels c_base... The tile's products are at c_t, frequency f at c_t + f * 2 n
+ * (nc_s = 2 n columns in FFT_SLICE-channel groups): [Yr | Yi] per group, or when stacked the row
+ * Xr [Ur | Ui] there and the row Xi [Ur | Ui] c_stride floats on.
+ */
+FAI void FK(inverse_tile)(const tile_ctx *t, const float *c_t, int64_t c_stride, int64_t n, float *out, int64_t vh,
+                          int64_t vw, int64_t c_base, const float *bias) {
     const c4j_conv2d_desc *d = t->d;
     const fft_plan *p = t->p;
     const int64_t fh = p->fh, fw = p->fw, hw = p->hw, nfw = p->nfw, rs = nfw * FK_CV;
     float *sp = t->sp;
     const int64_t os1 = d->out_stride[1], os2 = d->out_stride[2];
-    const int64_t step = FFT_MAX / fw;
-    for (int64_t b = 0; b * FK_V < p->cout_g; b++) {
-        const int64_t nb = C4J_MIN(FK_V, p->cout_g - b * FK_V);
+    const int64_t step = FFT_MAX / fw, nc = 2 * n;
+    for (int64_t b = 0; b * FK_V < n; b++) {
+        const int64_t o = b * FK_V, nb = C4J_MIN(FK_V, n - o);
+        /* the vector's columns: its group's real parts, then imaginary parts */
+        const int64_t grp = o / FFT_SLICE, re = grp * 2 * FFT_SLICE + o % FFT_SLICE;
+        const int64_t im = re + C4J_MIN(FFT_SLICE, n - grp * FFT_SLICE);
         /* block form: [Yr | Yi]; stacked: Y = (Xr Ur - Xi Ui) + i (Xr Ui + Xi Ur) from the rows
            Xr [Ur | Ui] and Xi [Ur | Ui] */
-        const float *cb = c_t + b * FK_V;
-        const int64_t co = p->cout_g, nc = p->nc;
         for (int64_t f = 0; f < p->nfreq && !p->stacked; f++) {
-            FK(load)(sp + f * FK_CV, cb + f * c_step, 1, nb);
-            FK(load)(sp + f * FK_CV + FK_V, cb + f * c_step + co, 1, nb);
+            FK(load)(sp + f * FK_CV, c_t + f * nc + re, 1, nb);
+            FK(load)(sp + f * FK_CV + FK_V, c_t + f * nc + im, 1, nb);
         }
         for (int64_t f = 0; f < p->nfreq && p->stacked; f++) {
             float *x = sp + f * FK_CV;
-            const float *r = cb + f * c_step;
+            const float *r = c_t + f * nc;
             float q[4][FK_V] __attribute__((aligned(64)));
-            FK(load)(q[0], r, 1, nb);           /* Xr Ur */
-            FK(load)(q[1], r + co, 1, nb);      /* Xr Ui */
-            FK(load)(q[2], r + nc, 1, nb);      /* Xi Ur */
-            FK(load)(q[3], r + nc + co, 1, nb); /* Xi Ui */
+            FK(load)(q[0], r + re, 1, nb);            /* Xr Ur */
+            FK(load)(q[1], r + im, 1, nb);            /* Xr Ui */
+            FK(load)(q[2], r + c_stride + re, 1, nb); /* Xi Ur */
+            FK(load)(q[3], r + c_stride + im, 1, nb); /* Xi Ui */
             VST(x, VLD(q[0]) - VLD(q[3]));
             VST(x + FK_V, VLD(q[1]) + VLD(q[2]));
         }
@@ -323,14 +424,21 @@ FAI void FK(inverse_tile)(const tile_ctx *t, const float *c_t, int64_t c_step, f
         }
         FK(fft_dit)(sp, hw, FK_CV, rs, vh);
         for (int64_t j = 0; j < vh; j++) {
-            float *orow = out + j * os1 + b * FK_V;
+            float *orow = out + j * os1 + o;
             const float *zr = sp + j * rs;
             for (int64_t i = 0; i < vw; i++) FK(store)(orow + i * os2, zr + i * FK_V, nb); /* x[i] */
-            c4j_epilogue_rows(d, bias, orow, vw, os2, c_base + b * FK_V, nb);
+            c4j_epilogue_rows(d, bias, orow, vw, os2, c_base + o, nb);
         }
     }
 }
 
+/*
+ * Units [u0, u1) in batches: consecutive units of one group whose blocks together have at most
+ * p->cap tiles (a block is never cut). Per batch: every block's tiles forward into A (block k's
+ * rows after the previous blocks'), then per frequency the sgemm of every unit (so B_f is read once
+ * per batch), each unit's C_f after the previous units', then the inverse transforms. A unit's
+ * values do not depend on the batch it is in.
+ */
 static FK_TARGET void FK(run)(const c4j_blas *blas, const c4j_conv2d_desc *d, const fft_plan *p, const float *in,
                             const float *prepared, const float *bias, float *out, float *ws, int64_t u0,
                             int64_t u1) {
@@ -340,34 +448,81 @@ static FK_TARGET void FK(run)(const c4j_blas *blas, const c4j_conv2d_desc *d, co
     float *abuf = ws, *cbuf = ws + p->a_floats;
     t.sp = cbuf + p->c_floats;
     for (int64_t k = 0; k < p->hw; k++) t.rev[k] = bitrev(k, p->hw);
-    const int64_t per_img = p->tiles_y * p->tiles_x;
-    /* A_f: tile t at 2 t cin_g; C_f: tile t at t crow */
-    const int64_t a_step = p->a_step, c_step = p->c_step;
-    for (int64_t u = u0; u < u1; u++) {
-        const int64_t g = u / p->blocks, blk = u % p->blocks;
-        const int64_t t0 = blk * p->tb, tn = C4J_MIN(p->tb, p->total - t0);
-        for (int64_t i = 0; i < tn; i++) {
-            const int64_t tile = t0 + i, n = tile / per_img, ty = (tile % per_img) / p->tiles_x,
-                          tx = tile % p->tiles_x;
-            const float *img = in + n * d->in_stride[0] + g * p->cin_g * d->in_stride[3];
-            FK(forward_tile)(&t, img, ty * p->mh - d->pad_top, tx * p->mw - d->pad_left, abuf + i * 2 * p->cin_g,
-                             a_step);
+    const int64_t cin = p->cin_g, pack = pack_of(cin, FK_V);
+    for (int64_t j = 0; j < 2 * FFT_VMAX; j++) { /* store_packed: position j of [Xr | Xi] rows */
+        const int64_t q = j / (2 * cin), h = (j / cin) % 2, c = j % cin, lane = q * cin + c;
+        t.perm[j / FFT_VMAX][j % FFT_VMAX] = (int32_t)(lane < FFT_VMAX ? h * FFT_VMAX + lane : 0);
+    }
+    const int64_t per_img = p->tiles_y * p->tiles_x, per_group = p->blocks * p->slices, ms = p->stacked ? 2 : 1;
+    const int64_t a_step = p->a_step;
+    for (int64_t ub = u0; ub < u1;) {
+        const int64_t g = ub / per_group;
+        int64_t T0, t0, t1, ue = ub, last = -1, tiles = 0;
+        block_range(p->total, p->blocks, ub % per_group / p->slices, &T0, &t1);
+        for (; ue < u1 && ue / per_group == g; ue++) {
+            const int64_t blk = ue % per_group / p->slices;
+            if (blk == last) continue;
+            block_range(p->total, p->blocks, blk, &t0, &t1);
+            if (tiles > 0 && tiles + t1 - t0 > p->cap) break;
+            tiles += t1 - t0;
+            last = blk;
         }
+        /* forward: tiles [T0, T0 + tiles), packed within each block */
+        for (int64_t blk = ub % per_group / p->slices; blk <= last; blk++) {
+            block_range(p->total, p->blocks, blk, &t0, &t1);
+            for (int64_t i = t0; i < t1; i += pack) {
+                const int64_t np = C4J_MIN(pack, t1 - i);
+                FK(tile_at) at[FK_V];
+                for (int64_t q = 0; q < np; q++) {
+                    const int64_t tile = i + q, n = tile / per_img, ty = (tile % per_img) / p->tiles_x,
+                                  tx = tile % p->tiles_x;
+                    at[q].img = in + n * d->in_stride[0] + g * cin * d->in_stride[3];
+                    at[q].iy0 = ty * p->mh - d->pad_top;
+                    at[q].ix0 = tx * p->mw - d->pad_left;
+                }
+                float *a_t = abuf + (i - T0) * 2 * cin;
+                if (pack > 1) FK(forward_pack)(&t, at, np, a_t, a_step);
+                else FK(forward_tile)(&t, at, a_t, a_step);
+            }
+        }
+        /*
+         * Products: per frequency, every unit of the batch. C is tile-major so that the inverse
+         * reads a tile's spectrum in order: a unit's C_f starts f * nc_s into its part, row r
+         * (tile r, or row r of the stacked pairs) c_stride floats further per row.
+         */
         const float *bg = prepared + g * p->nfreq * p->kb * p->nc;
-        const int64_t m = p->stacked ? 2 * tn : tn;
         for (int64_t f = 0; f < p->nfreq; f++) {
-            blas->sgemm(C4J_ROW_MAJOR, C4J_NO_TRANS, C4J_NO_TRANS, (int)m, (int)p->nc, (int)p->kb, 1.0f,
-                        abuf + f * a_step, (int)p->kb, bg + f * p->kb * p->nc, (int)p->nc, 0.0f, cbuf + f * c_step,
-                        (int)p->nc);
+            int64_t coff = 0;
+            for (int64_t u = ub; u < ue; u++) {
+                int64_t o0, n;
+                block_range(p->total, p->blocks, u % per_group / p->slices, &t0, &t1);
+                slice_range(p, u % p->slices, &o0, &n);
+                const int64_t m = ms * (t1 - t0), c_stride = matrix_step(p->nfreq * 2 * n);
+                blas->sgemm(C4J_ROW_MAJOR, C4J_NO_TRANS, C4J_NO_TRANS, (int)m, (int)(2 * n), (int)p->kb, 1.0f,
+                            abuf + f * a_step + (t0 - T0) * 2 * cin, (int)p->kb, bg + f * p->kb * p->nc + 2 * o0,
+                            (int)p->nc, 0.0f, cbuf + coff + f * 2 * n, (int)c_stride);
+                coff += m * c_stride;
+            }
         }
-        for (int64_t i = 0; i < tn; i++) {
-            const int64_t tile = t0 + i, n = tile / per_img, ty = (tile % per_img) / p->tiles_x,
-                          tx = tile % p->tiles_x;
-            const int64_t oy0 = ty * p->mh, ox0 = tx * p->mw;
-            const int64_t vh = C4J_MIN(p->mh, d->out_h - oy0), vw = C4J_MIN(p->mw, d->out_w - ox0);
-            float *o = out + n * d->out_stride[0] + oy0 * d->out_stride[1] + ox0 * d->out_stride[2] + g * p->cout_g;
-            FK(inverse_tile)(&t, cbuf + i * p->crow, c_step, o, vh, vw, g * p->cout_g, bias);
+        /* inverse transforms, unit by unit */
+        int64_t coff = 0;
+        for (int64_t u = ub; u < ue; u++) {
+            int64_t o0, n;
+            block_range(p->total, p->blocks, u % per_group / p->slices, &t0, &t1);
+            slice_range(p, u % p->slices, &o0, &n);
+            const int64_t c_stride = matrix_step(p->nfreq * 2 * n);
+            for (int64_t tile = t0; tile < t1; tile++) {
+                const int64_t img = tile / per_img, ty = (tile % per_img) / p->tiles_x, tx = tile % p->tiles_x;
+                const int64_t oy0 = ty * p->mh, ox0 = tx * p->mw;
+                const int64_t vh = C4J_MIN(p->mh, d->out_h - oy0), vw = C4J_MIN(p->mw, d->out_w - ox0);
+                float *o = out + img * d->out_stride[0] + oy0 * d->out_stride[1] + ox0 * d->out_stride[2] +
+                           g * p->cout_g + o0;
+                FK(inverse_tile)(&t, cbuf + coff + (tile - t0) * ms * c_stride, c_stride, n, o, vh, vw,
+                                 g * p->cout_g + o0, bias);
+            }
+            coff += (t1 - t0) * ms * c_stride;
         }
+        ub = ue;
     }
 }
 
