@@ -3,13 +3,16 @@
  * thread, against the plain OpenBLAS sgemm of the same im2col GEMM (M = N*OH*OW, K = KH*KW*Cin,
  * N = Cout, patch matrix built outside the timed region) measured in the same run.
  *
- *   conv4j_bench [SHAPES.csv] [--shapes a,b] [--algos a,b] [--threads 1,2] [--min-time SECONDS]
+ *   conv4j_bench [SHAPES.csv] [--shapes a,b] [--algos a,b] [--threads 1,2] [--spin] [--min-time SECONDS]
  *
  * --threads times every algorithm once per listed thread count (same run, same buffers). With more
  * than one thread the units are shared out the way Java's ConvExecutor does it: min(threads, units)
  * threads, min(units, 4 per thread) contiguous chunks claimed one at a time, the caller working
  * alongside persistent workers that sleep on a condition variable between calls, each thread with
  * its own workspace. Results do not depend on the split (units are fixed by the descriptor).
+ * --spin makes a worker poll (sched_yield) for 2 ms after each job before it sleeps, which leaves
+ * the wake-up latency of a sleeping thread (tens of microseconds on some machines) out of the
+ * back-to-back timed calls.
  *
  * SHAPES.csv has the columns of ../shared/bench/shapes.csv (name,N,H,W,Cin,KH,KW,Cout,stride,padding);
  * without it a built-in list of the same layer shapes is used. Data and timing policy follow the
@@ -151,10 +154,23 @@ static void pool_work(int t) {
     }
 }
 
+static int spin_workers; /* --spin: workers poll instead of sleeping (no wake-up latency) */
+static atomic_long pool_gen_seen;
+
 static void *worker_main(void *arg) {
     const int t = (int)(intptr_t)arg; /* 1.. */
     long seen = 0;
     for (;;) {
+        if (spin_workers && seen > 0) { /* poll for the next job for up to 2 ms, then sleep */
+            const double until = t_now() + 2e-3;
+            long g;
+            while ((g = atomic_load(&pool_gen_seen)) == seen && t_now() < until) sched_yield();
+            if (g != seen) {
+                seen = g;
+                if (t < pool_want) pool_work(t);
+                continue;
+            }
+        }
         pthread_mutex_lock(&pool_mu);
         while (pool_gen == seen) pthread_cond_wait(&pool_cv, &pool_mu);
         seen = pool_gen;
@@ -187,6 +203,7 @@ static void run_conv_threads(void *p) {
     pthread_mutex_lock(&pool_mu);
     pool_want = want;
     pool_gen++;
+    atomic_store(&pool_gen_seen, pool_gen);
     pthread_cond_broadcast(&pool_cv);
     pthread_mutex_unlock(&pool_mu);
     pool_work(0);
@@ -286,6 +303,7 @@ int main(int argc, char **argv) {
         if (strcmp(argv[i], "--shapes") == 0 && i + 1 < argc) only = argv[++i];
         else if (strcmp(argv[i], "--min-time") == 0 && i + 1 < argc) min_time = atof(argv[++i]);
         else if (strcmp(argv[i], "--algos") == 0 && i + 1 < argc) only_algos = argv[++i];
+        else if (strcmp(argv[i], "--spin") == 0) spin_workers = 1;
         else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
             n_thread_counts = 0;
             for (char *p = argv[++i]; *p && n_thread_counts < 8;) {
@@ -300,7 +318,7 @@ int main(int argc, char **argv) {
         }
         else if (argv[i][0] != '-') csv = argv[i];
         else {
-            fprintf(stderr, "usage: %s [SHAPES.csv] [--shapes a,b] [--algos a,b] [--threads 1,2] [--min-time S]\n",
+            fprintf(stderr, "usage: %s [SHAPES.csv] [--shapes a,b] [--algos a,b] [--threads 1,2] [--spin] [--min-time S]\n",
                     argv[0]);
             return 2;
         }

@@ -28,10 +28,14 @@ typedef float FK(vec) __attribute__((vector_size(FK_V * sizeof(float))));
  * whose twiddles are all 1 (j = 0) skip the multiplications.
  */
 
-/* forward, decimation in frequency: natural order in, bit-reversed out */
-FAI void FK(fft_dif)(float *p, int64_t n, int64_t s, int64_t ws, int64_t w) {
+/* forward, decimation in frequency: natural order in, bit-reversed out. skip_last leaves the last
+   pass (radix-4 over groups of 4 points, or radix-2 over pairs when log2(n) is odd) to the caller
+   (FK(dif_last_to_a)). */
+FAI void FK(fft_dif)(float *p, int64_t n, int64_t s, int64_t ws, int64_t w, int skip_last) {
+    const int odd = __builtin_ctzll((unsigned long long)n) & 1;
     int64_t L = n;
     for (; L >= 4; L >>= 2) {
+        if (skip_last && !odd && L == 4) return;
         const int64_t q = L >> 2, step = FFT_MAX / L;
         for (int64_t j = 0; j < q; j++) {
             const float w1r = TW[j * step][0], w1i = TW[j * step][1];
@@ -75,7 +79,7 @@ FAI void FK(fft_dif)(float *p, int64_t n, int64_t s, int64_t ws, int64_t w) {
             }
         }
     }
-    if (L == 2) {
+    if (L == 2 && !skip_last) {
         for (int64_t blk = 0; blk < n; blk += 2) {
             float *x0 = p + blk * s, *x1 = x0 + s;
             for (int64_t c = 0; c < w; c++) {
@@ -91,11 +95,14 @@ FAI void FK(fft_dif)(float *p, int64_t n, int64_t s, int64_t ws, int64_t w) {
     }
 }
 
-/* inverse (conjugate twiddles, unnormalised), decimation in time: bit-reversed in, natural out */
-FAI void FK(fft_dit)(float *p, int64_t n, int64_t s, int64_t ws, int64_t w) {
+/* inverse (conjugate twiddles, unnormalised), decimation in time: bit-reversed in, natural out.
+   skip_first leaves the first pass (radix-2 when log2(n) is odd, else radix-4 over groups of 4
+   points) to the caller (FK(dit_first_from_c)); skip_last the last (radix-4 over all n points) to
+   FK(dit_last_to_out). */
+FAI void FK(fft_dit)(float *p, int64_t n, int64_t s, int64_t ws, int64_t w, int skip_first, int skip_last) {
     int64_t L = 4;
     if (__builtin_ctzll((unsigned long long)n) & 1) {
-        for (int64_t blk = 0; blk < n; blk += 2) {
+        for (int64_t blk = 0; blk < n && !skip_first; blk += 2) {
             float *x0 = p + blk * s, *x1 = x0 + s;
             for (int64_t c = 0; c < w; c++) {
                 const int64_t o = c * ws;
@@ -108,8 +115,11 @@ FAI void FK(fft_dit)(float *p, int64_t n, int64_t s, int64_t ws, int64_t w) {
             }
         }
         L = 8;
+    } else if (skip_first) {
+        L = 16;
     }
     for (; L <= n; L <<= 2) {
+        if (skip_last && L == n) return;
         const int64_t q = L >> 2, step = FFT_MAX / L;
         for (int64_t j = 0; j < q; j++) {
             /* conjugates of W^j, W^2j, W^3j */
@@ -202,25 +212,209 @@ FAI void FK(store)(float *restrict dst, const float *restrict src, int64_t nb) {
 }
 
 /*
- * Packed lanes -> rows of A: src holds np tiles' cin channels in lanes q * cin + c (real parts,
- * imaginary parts FK_V floats on); the rows of consecutive tiles are consecutive in A, so dst gets
- * [Xr | Xi] of tile 0, then of tile 1, ...: 2 * np * cin <= 2 * FK_V floats.
+ * Packed lanes -> rows of A: re and im hold np tiles' cin channels in lanes q * cin + c; the rows
+ * of consecutive tiles are consecutive in A, so dst gets [Xr | Xi] of tile 0, then of tile 1, ...:
+ * 2 * np * cin <= 2 * FK_V floats.
  */
-FAI void FK(store_packed)(const tile_ctx *t, float *restrict dst, const float *restrict src, int64_t cin,
-                          int64_t np) {
+FAI void FK(store_packed)(const tile_ctx *t, float *restrict dst, FK(vec) re, FK(vec) im, int64_t cin, int64_t np) {
     const int64_t n = 2 * np * cin;
 #ifdef FK_MASKED
-    const __m512 re = _mm512_load_ps(src), im = _mm512_load_ps(src + FK_V);
     const __m512i lo = _mm512_load_si512((const void *)t->perm[0]), hi = _mm512_load_si512((const void *)t->perm[1]);
-    _mm512_mask_storeu_ps(dst, (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1u), _mm512_permutex2var_ps(re, lo, im));
-    if (n > 16) _mm512_mask_storeu_ps(dst + 16, (__mmask16)((1u << (n - 16)) - 1u), _mm512_permutex2var_ps(re, hi, im));
+    _mm512_mask_storeu_ps(dst, (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1u),
+                          _mm512_permutex2var_ps((__m512)re, lo, (__m512)im));
+    if (n > 16)
+        _mm512_mask_storeu_ps(dst + 16, (__mmask16)((1u << (n - 16)) - 1u),
+                              _mm512_permutex2var_ps((__m512)re, hi, (__m512)im));
 #else
     (void)t;
+    float src[2 * FK_V] __attribute__((aligned(64)));
+    VST(src, re);
+    VST(src + FK_V, im);
     for (int64_t j = 0; j < n; j++) {
         const int64_t q = j / (2 * cin), h = (j / cin) % 2, c = j % cin;
         dst[j] = src[h * FK_V + q * cin + c];
     }
 #endif
+}
+
+/* nb lanes at src (unaligned), zeros above */
+FAI FK(vec) FK(vload)(const float *src, int64_t nb) {
+#ifdef FK_MASKED
+    return (FK(vec))_mm512_maskz_loadu_ps((__mmask16)((1u << nb) - 1u), src);
+#else
+    float tmp[FK_V] __attribute__((aligned(64))) = {0};
+    memcpy(tmp, src, (size_t)nb * sizeof(float));
+    return VLD(tmp);
+#endif
+}
+
+/* dst[0..nb) = the first nb lanes of v */
+FAI void FK(vstore)(float *dst, FK(vec) v, int64_t nb) {
+#ifdef FK_MASKED
+    _mm512_mask_storeu_ps(dst, (__mmask16)((1u << nb) - 1u), (__m512)v);
+#else
+    float tmp[FK_V] __attribute__((aligned(64)));
+    VST(tmp, v);
+    memcpy(dst, tmp, (size_t)nb * sizeof(float));
+#endif
+}
+
+/* ------------------------------------------------------------------ fused first and last passes */
+
+/* Where the forward column transform's last pass puts its results: frequency f of the tile(s) goes
+   to A_f (a_t + f * a_step), nb channels of one tile at lane 0 (np == 0) or np packed tiles. */
+typedef struct {
+    float *a_t;
+    int64_t a_step, cin, nb, np;
+} FK(a_dst);
+
+FAI void FK(to_a)(const tile_ctx *t, const FK(a_dst) *ad, int64_t f, FK(vec) re, FK(vec) im) {
+    float *a = ad->a_t + f * ad->a_step;
+    if (ad->np == 0) {
+        FK(vstore)(a, re, ad->nb);
+        FK(vstore)(a + ad->cin, im, ad->nb);
+        return;
+    }
+    FK(store_packed)(t, a, re, im, ad->cin, ad->np);
+}
+
+/* The last DIF pass of the column transforms (fh points, nfw columns of the tile buffer, see
+   fft_dif), its results stored straight into A instead of back into the tile buffer. */
+FAI void FK(dif_last_to_a)(const tile_ctx *t, const FK(a_dst) *ad) {
+    const fft_plan *p = t->p;
+    const int64_t n = p->fh, nfw = p->nfw, rs = nfw * FK_CV;
+    const float *sp = t->sp;
+    if (__builtin_ctzll((unsigned long long)n) & 1) {
+        for (int64_t blk = 0; blk < n; blk += 2)
+            for (int64_t c = 0; c < nfw; c++) {
+                const float *x0 = sp + blk * rs + c * FK_CV, *x1 = x0 + rs;
+                const FK(vec) a0r = VLD(x0), a0i = VLD(x0 + FK_V), a1r = VLD(x1), a1i = VLD(x1 + FK_V);
+                FK(to_a)(t, ad, blk * nfw + c, a0r + a1r, a0i + a1i);
+                FK(to_a)(t, ad, (blk + 1) * nfw + c, a0r - a1r, a0i - a1i);
+            }
+        return;
+    }
+    for (int64_t blk = 0; blk < n; blk += 4)
+        for (int64_t c = 0; c < nfw; c++) {
+            const float *x0 = sp + blk * rs + c * FK_CV, *x1 = x0 + rs, *x2 = x1 + rs, *x3 = x2 + rs;
+            const FK(vec) a0r = VLD(x0), a0i = VLD(x0 + FK_V), a1r = VLD(x1), a1i = VLD(x1 + FK_V);
+            const FK(vec) a2r = VLD(x2), a2i = VLD(x2 + FK_V), a3r = VLD(x3), a3i = VLD(x3 + FK_V);
+            const FK(vec) t0r = a0r + a2r, t0i = a0i + a2i;
+            const FK(vec) t1r = a1r + a3r, t1i = a1i + a3i;
+            const FK(vec) t2r = a0r - a2r, t2i = a0i - a2i;
+            const FK(vec) t3r = a1i - a3i, t3i = a3r - a1r; /* -i (x1 - x3) */
+            FK(to_a)(t, ad, blk * nfw + c, t0r + t1r, t0i + t1i);
+            FK(to_a)(t, ad, (blk + 1) * nfw + c, t0r - t1r, t0i - t1i);
+            FK(to_a)(t, ad, (blk + 2) * nfw + c, t2r + t3r, t2i + t3i);
+            FK(to_a)(t, ad, (blk + 3) * nfw + c, t2r - t3r, t2i - t3i);
+        }
+}
+
+/* Frequency f of one tile's products, one vector of output channels: block form [Yr | Yi] at re
+   and im; stacked, Y = (Xr Ur - Xi Ui) + i (Xr Ui + Xi Ur) from the rows Xr and Xi (xi floats on). */
+typedef struct {
+    const float *c_t;
+    int64_t nc, re, im, xi, nb, stacked;
+} FK(c_src);
+
+FAI void FK(from_c)(const FK(c_src) *cs, int64_t f, FK(vec) *re, FK(vec) *im) {
+    const float *r = cs->c_t + f * cs->nc;
+    if (!cs->stacked) {
+        *re = FK(vload)(r + cs->re, cs->nb);
+        *im = FK(vload)(r + cs->im, cs->nb);
+        return;
+    }
+    *re = FK(vload)(r + cs->re, cs->nb) - FK(vload)(r + cs->xi + cs->im, cs->nb);
+    *im = FK(vload)(r + cs->im, cs->nb) + FK(vload)(r + cs->xi + cs->re, cs->nb);
+}
+
+/* The first DIT pass of the inverse column transforms (fh points, nfw columns, see fft_dit), its
+   inputs read straight from C instead of the tile buffer. */
+FAI void FK(dit_first_from_c)(const tile_ctx *t, const FK(c_src) *cs) {
+    const fft_plan *p = t->p;
+    const int64_t n = p->fh, nfw = p->nfw, rs = nfw * FK_CV;
+    float *sp = t->sp;
+    if (__builtin_ctzll((unsigned long long)n) & 1) {
+        for (int64_t blk = 0; blk < n; blk += 2)
+            for (int64_t c = 0; c < nfw; c++) {
+                float *x0 = sp + blk * rs + c * FK_CV, *x1 = x0 + rs;
+                FK(vec) a0r, a0i, a1r, a1i;
+                FK(from_c)(cs, blk * nfw + c, &a0r, &a0i);
+                FK(from_c)(cs, (blk + 1) * nfw + c, &a1r, &a1i);
+                VST(x0, a0r + a1r);
+                VST(x0 + FK_V, a0i + a1i);
+                VST(x1, a0r - a1r);
+                VST(x1 + FK_V, a0i - a1i);
+            }
+        return;
+    }
+    for (int64_t blk = 0; blk < n; blk += 4)
+        for (int64_t c = 0; c < nfw; c++) {
+            float *x0 = sp + blk * rs + c * FK_CV, *x1 = x0 + rs, *x2 = x1 + rs, *x3 = x2 + rs;
+            FK(vec) y0r, y0i, u1r, u1i, u2r, u2i, u3r, u3i;
+            FK(from_c)(cs, blk * nfw + c, &y0r, &y0i);
+            FK(from_c)(cs, (blk + 1) * nfw + c, &u1r, &u1i);
+            FK(from_c)(cs, (blk + 2) * nfw + c, &u2r, &u2i);
+            FK(from_c)(cs, (blk + 3) * nfw + c, &u3r, &u3i);
+            const FK(vec) a0r = y0r + u1r, a0i = y0i + u1i;
+            const FK(vec) a1r = y0r - u1r, a1i = y0i - u1i;
+            const FK(vec) c2r = u2r + u3r, c2i = u2i + u3i;
+            const FK(vec) c3r = u2r - u3r, c3i = u2i - u3i;
+            VST(x0, a0r + c2r);
+            VST(x0 + FK_V, a0i + c2i);
+            VST(x2, a0r - c2r);
+            VST(x2 + FK_V, a0i - c2i);
+            VST(x1, a1r - c3i); /* a1 + i c3 */
+            VST(x1 + FK_V, a1i + c3r);
+            VST(x3, a1r + c3i); /* a1 - i c3 */
+            VST(x3 + FK_V, a1i - c3r);
+        }
+}
+
+/* The last DIT pass of the inverse row transforms (hw points, rows [0, vh), radix-4 over all
+   points), its results stored straight into the output: point k holds pixels 2k and 2k + 1. */
+FAI void FK(dit_last_to_out)(const tile_ctx *t, float *out, int64_t os1, int64_t os2, int64_t vh, int64_t vw,
+                             int64_t nb) {
+    const fft_plan *p = t->p;
+    const int64_t n = p->hw, rs = p->nfw * FK_CV, q = n >> 2, step = FFT_MAX / n;
+    const float *sp = t->sp;
+    for (int64_t j = 0; j < q; j++) {
+        const float w1r = TW[j * step][0], w1i = -TW[j * step][1];
+        const float w2r = TW[2 * j * step][0], w2i = -TW[2 * j * step][1];
+        const float w3r = TW[3 * j * step][0], w3i = -TW[3 * j * step][1];
+        const int64_t px0 = 2 * j, px1 = 2 * (j + q), px2 = 2 * (j + 2 * q), px3 = 2 * (j + 3 * q);
+        for (int64_t r = 0; r < vh; r++) {
+            const float *x0 = sp + r * rs + j * FK_CV, *x1 = x0 + q * FK_CV, *x2 = x1 + q * FK_CV, *x3 = x2 + q * FK_CV;
+            const FK(vec) y0r = VLD(x0), y0i = VLD(x0 + FK_V);
+            FK(vec) u1r = VLD(x1), u1i = VLD(x1 + FK_V);
+            FK(vec) u2r = VLD(x2), u2i = VLD(x2 + FK_V);
+            FK(vec) u3r = VLD(x3), u3i = VLD(x3 + FK_V);
+            if (j != 0) {
+                FK(vec) tr = u1r * w2r - u1i * w2i;
+                u1i = u1r * w2i + u1i * w2r;
+                u1r = tr;
+                tr = u2r * w1r - u2i * w1i;
+                u2i = u2r * w1i + u2i * w1r;
+                u2r = tr;
+                tr = u3r * w3r - u3i * w3i;
+                u3i = u3r * w3i + u3i * w3r;
+                u3r = tr;
+            }
+            const FK(vec) a0r = y0r + u1r, a0i = y0i + u1i;
+            const FK(vec) a1r = y0r - u1r, a1i = y0i - u1i;
+            const FK(vec) c2r = u2r + u3r, c2i = u2i + u3i;
+            const FK(vec) c3r = u2r - u3r, c3i = u2i - u3i;
+            float *o = out + r * os1;
+            if (px0 < vw) FK(vstore)(o + px0 * os2, a0r + c2r, nb);
+            if (px0 + 1 < vw) FK(vstore)(o + (px0 + 1) * os2, a0i + c2i, nb);
+            if (px2 < vw) FK(vstore)(o + px2 * os2, a0r - c2r, nb);
+            if (px2 + 1 < vw) FK(vstore)(o + (px2 + 1) * os2, a0i - c2i, nb);
+            if (px1 < vw) FK(vstore)(o + px1 * os2, a1r - c3i, nb); /* a1 + i c3 */
+            if (px1 + 1 < vw) FK(vstore)(o + (px1 + 1) * os2, a1i + c3r, nb);
+            if (px3 < vw) FK(vstore)(o + px3 * os2, a1r + c3i, nb); /* a1 - i c3 */
+            if (px3 + 1 < vw) FK(vstore)(o + (px3 + 1) * os2, a1i - c3r, nb);
+        }
+    }
 }
 
 /* ------------------------------------------------------------------ one unit */
@@ -230,13 +424,13 @@ FAI void FK(store_packed)(const tile_ctx *t, float *restrict dst, const float *r
  * rows (other rows are zero): row FFTs and split steps in place on those rows, then the column
  * transforms over all rows.
  */
-FAI void FK(forward_rows_cols)(const tile_ctx *t, int64_t j0, int64_t j1) {
+FAI void FK(forward_rows_cols)(const tile_ctx *t, int64_t j0, int64_t j1, const FK(a_dst) *ad) {
     const fft_plan *p = t->p;
     const int64_t fh = p->fh, fw = p->fw, hw = p->hw, nfw = p->nfw, rs = nfw * FK_CV;
     const int64_t step = FFT_MAX / fw;
     float *sp = t->sp;
     if (j1 > j0) {
-        FK(fft_dif)(sp + j0 * rs, hw, FK_CV, rs, j1 - j0);
+        FK(fft_dif)(sp + j0 * rs, hw, FK_CV, rs, j1 - j0, 0);
         /*
          * Split step, in place on the bit-reversed positions: 2 X[k] = E + W^k O with
          * E = Z[k] + conj(Z[hw-k]), O = -i (Z[k] - conj(Z[hw-k])), and 2 X[hw-k] = conj(E - W^k O).
@@ -269,7 +463,8 @@ FAI void FK(forward_rows_cols)(const tile_ctx *t, int64_t j0, int64_t j1) {
     }
     if (j0 > 0) memset(sp, 0, (size_t)(j0 * rs) * sizeof(float));
     if (j1 < fh) memset(sp + j1 * rs, 0, (size_t)((fh - j1) * rs) * sizeof(float));
-    FK(fft_dif)(sp, fh, rs, FK_CV, nfw);
+    FK(fft_dif)(sp, fh, rs, FK_CV, nfw, 1);
+    FK(dif_last_to_a)(t, ad);
 }
 
 /* where a tile's input lies: image origin (group's channels), and the tile's top-left input pixel */
@@ -313,13 +508,8 @@ FAI void FK(forward_tile)(const tile_ctx *t, const FK(tile_at) *at, float *a_t, 
             for (int64_t i = i0; i < i1; i++) FK(load)(zr + i * FK_V, srow + (at->ix0 + i) * s2, sc, nb);
             memset(zr + i1 * FK_V, 0, (size_t)((fw - i1) * FK_V) * sizeof(float));
         }
-        FK(forward_rows_cols)(t, j0, j1);
-        /* into A: per frequency, [Xr | Xi] */
-        float *a = a_t + b * FK_V;
-        for (int64_t f = 0; f < p->nfreq; f++) {
-            FK(store)(a + f * a_step, sp + f * FK_CV, nb);
-            FK(store)(a + f * a_step + p->cin_g, sp + f * FK_CV + FK_V, nb);
-        }
+        const FK(a_dst) ad = {a_t + b * FK_V, a_step, p->cin_g, nb, 0}; /* per frequency, [Xr | Xi] */
+        FK(forward_rows_cols)(t, j0, j1, &ad);
     }
 }
 
@@ -345,6 +535,36 @@ FAI void FK(forward_pack)(const tile_ctx *t, const FK(tile_at) *at, int64_t np, 
         }
     }
     if (r1 <= r0) r0 = r1 = 0;
+#ifdef FK_MASKED
+    if (sc == 1) {
+        /* each pixel's vector built in a register: tile q's channels merged into lanes q * cin...
+           by a masked load from its pixel address shifted down by q * cin floats (the lanes below
+           are masked off, so nothing outside the pixel is read) */
+        for (int64_t j = r0; j < r1; j++) {
+            float *zr = sp + j * rs;
+            uintptr_t base[FK_V];
+            __mmask16 mq[FK_V];
+            int64_t lo[FK_V], hi[FK_V], na = 0;
+            for (int64_t q = 0; q < np; q++) {
+                if (j < j0[q] || j >= j1[q]) continue;
+                base[na] = (uintptr_t)(at[q].img + (at[q].iy0 + j) * s1 + at[q].ix0 * s2) - (uintptr_t)(q * cin) * sizeof(float);
+                mq[na] = (__mmask16)(((1u << cin) - 1u) << (q * cin));
+                lo[na] = i0[q];
+                hi[na++] = i1[q];
+            }
+            for (int64_t i = 0; i < fw; i++) {
+                __m512 v = _mm512_setzero_ps();
+                for (int64_t k = 0; k < na; k++)
+                    if (i >= lo[k] && i < hi[k])
+                        v = _mm512_mask_loadu_ps(v, mq[k], (const void *)(base[k] + (uintptr_t)(i * s2) * sizeof(float)));
+                _mm512_store_ps(zr + i * FK_V, v);
+            }
+        }
+        const FK(a_dst) ad = {a_t, a_step, cin, cin, np};
+        FK(forward_rows_cols)(t, r0, r1, &ad);
+        return;
+    }
+#endif
     for (int64_t j = r0; j < r1; j++) {
         float *zr = sp + j * rs;
         memset(zr, 0, (size_t)(fw * FK_V) * sizeof(float));
@@ -354,8 +574,8 @@ FAI void FK(forward_pack)(const tile_ctx *t, const FK(tile_at) *at, int64_t np, 
             for (int64_t i = i0[q]; i < i1[q]; i++) FK(load_part)(zr + i * FK_V + q * cin, srow + i * s2, sc, cin);
         }
     }
-    FK(forward_rows_cols)(t, r0, r1);
-    for (int64_t f = 0; f < p->nfreq; f++) FK(store_packed)(t, a_t + f * a_step, t->sp + f * FK_CV, cin, np);
+    const FK(a_dst) ad = {a_t, a_step, cin, cin, np};
+    FK(forward_rows_cols)(t, r0, r1, &ad);
 }
 
 /*
@@ -378,24 +598,9 @@ FAI void FK(inverse_tile)(const tile_ctx *t, const float *c_t, int64_t c_stride,
         /* the vector's columns: its group's real parts, then imaginary parts */
         const int64_t grp = o / FFT_SLICE, re = grp * 2 * FFT_SLICE + o % FFT_SLICE;
         const int64_t im = re + C4J_MIN(FFT_SLICE, n - grp * FFT_SLICE);
-        /* block form: [Yr | Yi]; stacked: Y = (Xr Ur - Xi Ui) + i (Xr Ui + Xi Ur) from the rows
-           Xr [Ur | Ui] and Xi [Ur | Ui] */
-        for (int64_t f = 0; f < p->nfreq && !p->stacked; f++) {
-            FK(load)(sp + f * FK_CV, c_t + f * nc + re, 1, nb);
-            FK(load)(sp + f * FK_CV + FK_V, c_t + f * nc + im, 1, nb);
-        }
-        for (int64_t f = 0; f < p->nfreq && p->stacked; f++) {
-            float *x = sp + f * FK_CV;
-            const float *r = c_t + f * nc;
-            float q[4][FK_V] __attribute__((aligned(64)));
-            FK(load)(q[0], r + re, 1, nb);            /* Xr Ur */
-            FK(load)(q[1], r + im, 1, nb);            /* Xr Ui */
-            FK(load)(q[2], r + c_stride + re, 1, nb); /* Xi Ur */
-            FK(load)(q[3], r + c_stride + im, 1, nb); /* Xi Ui */
-            VST(x, VLD(q[0]) - VLD(q[3]));
-            VST(x + FK_V, VLD(q[1]) + VLD(q[2]));
-        }
-        FK(fft_dit)(sp, fh, rs, FK_CV, nfw);
+        const FK(c_src) cs = {c_t, nc, re, im, c_stride, nb, p->stacked};
+        FK(dit_first_from_c)(t, &cs);
+        FK(fft_dit)(sp, fh, rs, FK_CV, nfw, 1, 0);
         /*
          * Rows kept, in place: Z'[k] = E + i conj(W^k) D with E = X[k] + conj(X[hw-k]),
          * D = X[k] - conj(X[hw-k]); Z'[hw-k] = conj(E) + i conj(conj(W^k) D). Then z = IDFT(Z')
@@ -422,13 +627,9 @@ FAI void FK(inverse_tile)(const tile_ctx *t, const float *c_t, int64_t c_stride,
                 VST(zr + pa + FK_V, ei + pr);
             }
         }
-        FK(fft_dit)(sp, hw, FK_CV, rs, vh);
-        for (int64_t j = 0; j < vh; j++) {
-            float *orow = out + j * os1 + o;
-            const float *zr = sp + j * rs;
-            for (int64_t i = 0; i < vw; i++) FK(store)(orow + i * os2, zr + i * FK_V, nb); /* x[i] */
-            c4j_epilogue_rows(d, bias, orow, vw, os2, c_base + o, nb);
-        }
+        FK(fft_dit)(sp, hw, FK_CV, rs, vh, 0, 1);
+        FK(dit_last_to_out)(t, out + o, os1, os2, vh, vw, nb); /* pixel i = x[i] */
+        for (int64_t j = 0; j < vh; j++) c4j_epilogue_rows(d, bias, out + j * os1 + o, vw, os2, c_base + o, nb);
     }
 }
 
