@@ -128,7 +128,7 @@ static const float TW[FFT_MAX][2] = {
  */
 #define FFT_SLICE 16           /* output channels per column group of B */
 #define FFT_UNITS_TARGET 16    /* blockings with this many units or more are not split further */
-#define FFT_SPLIT_SLACK 0.10   /* single-thread time a finer blocking may cost */
+#define FFT_SPLIT_SLACK 0.15   /* single-thread time a finer blocking may cost */
 #define FFT_MAX_SLICES 8
 
 typedef struct {
@@ -270,64 +270,137 @@ static double stream_ns_per_byte(double bytes) {
 }
 
 /*
- * Estimated single-thread seconds of one group cut into `blocks` blocks and `slices` slices. Run
- * together (one call), a batch of blocks shares each B_f (B is streamed once per batch of `cap`
- * tiles) and the slices of a block share its forward transforms; run `separate`ly (one unit per
- * call, as threads get them once there are few units) every unit streams its slice of B and
- * transforms its block. Transforms: vector_ns per vector; products: one sgemm per frequency, block
- * and slice, from the measured sgemm table.
+ * Time model of a blocking, to choose one (choose_units) and to estimate it (c4j_fft_estimate):
+ * seconds of each part of the work, on one thread. Transforms: vector_ns per vector of lanes
+ * (packed tiles cost more per vector: their pixels are gathered from several tiles); products:
+ * one sgemm per frequency and unit, from the measured sgemm table; B: streamed by the first unit
+ * of each slice in a batch of a call, free while it stays in L2, otherwise partly hidden behind
+ * that unit's sgemm calls (fitted: hidden entirely behind M >= 6 rows of 64 x 64, hardly behind
+ * 8 rows of a stacked 64 x 128).
  */
-static double blocking_seconds(const fft_plan *p, int64_t blocks, int64_t slices, int64_t cap, int separate) {
-    const double vec = vector_ns(p->fh, p->fw) * 1e-9;
-    const int64_t q = p->total / blocks, r = p->total % blocks; /* r blocks of q + 1 tiles */
-    const int64_t ms = p->stacked ? 2 : 1;
+typedef struct {
+    int64_t blocks, slices, cap, per_group, q, r; /* blocks k < r have q + 1 tiles, the others q */
+    double fwd[2];                     /* forward transforms of a block of q (+1) tiles */
+    double unit[2][FFT_MAX_SLICES];    /* one slice of such a block: its sgemm calls and inverses */
+    double first[2][FFT_MAX_SLICES];   /* the same, streaming the slice's columns of B (the first
+                                          unit of the slice in a batch) */
+} fft_model;
+
+#define FFT_CHUNK_SECONDS 2e-6 /* a thread claiming and starting a chunk of units */
+
+/* sgemm seconds, memoised while one plan is chosen (the table lookup costs ~0.3 us) */
+typedef struct {
+    int n;
+    int64_t key[256];
+    double val[256];
+} sgemm_memo;
+
+static double memo_sgemm(sgemm_memo *mm, int64_t m, int64_t k, int64_t n) {
+    const int64_t key = (m << 24) | n;
+    for (int i = 0; i < mm->n; i++)
+        if (mm->key[i] == key) return mm->val[i];
+    const double v = c4j_cost_sgemm(m, k, n);
+    if (mm->n < 256) {
+        mm->key[mm->n] = key;
+        mm->val[mm->n++] = v;
+    }
+    return v;
+}
+
+static void make_model(const fft_plan *p, int64_t blocks, int64_t slices, int64_t cap, sgemm_memo *mm, fft_model *m) {
+    /* per vector: ~0.42 ns (forward) and 0.30 ns (inverse, fewer rows) per point and butterfly
+       level on Zen 5, 1.3x for 16 x 16 and smaller (short loops); fitted to timings */
+    const int64_t pts = p->fh * p->fw;
+    double vec = vector_ns(p->fh, p->fw) * 1e-9;
+    if (pts <= 256) vec *= 1.3;
     const double b_bytes = 4.0 * (double)p->nfreq * (double)p->kb * (double)p->nc;
-    double fwd = 0, gemm = 0, stream = 0;
+    m->blocks = blocks;
+    m->slices = slices;
+    m->cap = b_bytes > FFT_B_CACHED_BYTES ? C4J_MAX(cap, c4j_ceil_div(p->total, blocks)) : 0; /* 0: one block */
+    m->per_group = blocks * slices;
+    m->q = p->total / blocks;
+    m->r = p->total % blocks;
     for (int64_t k = 0; k < 2; k++) {
-        const int64_t tn = q + k, count = k ? r : blocks - r;
-        if (count == 0 || tn == 0) continue;
-        const double vecs = p->pack > 1 ? (double)c4j_ceil_div(tn, p->pack) * 1.7
+        const int64_t tn = m->q + 1 - k; /* [0]: q + 1 tiles, [1]: q */
+        const double vecs = p->pack > 1 ? (double)c4j_ceil_div(tn, p->pack) * 1.8
                                         : (double)(tn * c4j_ceil_div(p->cin_g, FFT_VMAX));
-        fwd += (double)count * vecs * 0.6 * vec;
+        m->fwd[k] = vecs * 0.42 * vec;
         for (int64_t s = 0; s < slices; s++) {
             const int64_t q0 = s * p->ngrp / slices, q1 = (s + 1) * p->ngrp / slices;
-            const int64_t n = 2 * (C4J_MIN(p->cout_g, q1 * FFT_SLICE) - q0 * FFT_SLICE);
-            gemm += (double)count * (double)p->nfreq * c4j_cost_sgemm(ms * tn, p->kb, n);
-            if (separate) {
-                const double bytes = b_bytes * (double)n / (double)p->nc;
-                stream += (double)count * bytes * stream_ns_per_byte(bytes) * 1e-9;
-            }
+            const int64_t n = C4J_MIN(p->cout_g, q1 * FFT_SLICE) - q0 * FFT_SLICE;
+            /* per frequency: the sgemm, and B_f's slice when streamed, which the sgemm partly hides */
+            const double g = tn == 0 ? 0 : memo_sgemm(mm, (p->stacked ? 2 : 1) * tn, p->kb, 2 * n);
+            const double b = 4.0 * (double)(p->kb * 2 * n) * stream_ns_per_byte(b_bytes) * 1e-9;
+            const double inv = (double)(tn * (q1 - q0)) * 0.30 * vec;
+            m->unit[k][s] = (double)p->nfreq * g + inv;
+            m->first[k][s] = (double)p->nfreq * (C4J_MAX(g, b) + 0.3 * C4J_MIN(g, b)) + inv;
         }
     }
-    if (!separate) {
-        const int64_t batch = b_bytes > FFT_B_CACHED_BYTES ? C4J_MAX(cap, q + (r > 0)) : q + (r > 0);
-        stream = (double)c4j_ceil_div(p->total, batch) * b_bytes * stream_ns_per_byte(b_bytes) * 1e-9;
+}
+
+/* single-thread seconds of units [u0, u1) in one call, batched as FK(run) does */
+static double range_seconds(const fft_model *m, int64_t u0, int64_t u1) {
+    double t = 0;
+    for (int64_t ub = u0; ub < u1;) {
+        const int64_t g = ub / m->per_group;
+        int64_t ue = ub, last = -1, tiles = 0;
+        unsigned sl = 0;
+        for (; ue < u1 && ue / m->per_group == g; ue++) {
+            const int64_t blk = ue % m->per_group / m->slices, s = ue % m->slices, k = blk < m->r ? 0 : 1;
+            if (blk != last) {
+                const int64_t tn = m->q + 1 - k;
+                if (tiles > 0 && tiles + tn > m->cap) break;
+                tiles += tn;
+                last = blk;
+                t += m->fwd[k];
+            }
+            t += sl >> s & 1 ? m->unit[k][s] : m->first[k][s];
+            sl |= 1u << s;
+        }
+        ub = ue;
     }
-    const double inv = (double)p->total * (double)p->ngrp * 0.45 * vec;
-    return fwd * (separate ? (double)slices : 1.0) + gemm + stream + inv;
+    return t;
+}
+
+/* seconds on `threads` threads sharing the units as ConvExecutor does: min(units, 4 per thread)
+   contiguous chunks, each taken by the next free thread */
+static double threads_seconds(const fft_model *m, int64_t units, int64_t threads) {
+    const int64_t chunks = C4J_MIN(units, 4 * threads);
+    double sum = 0, most = 0;
+    for (int64_t c = 0; c < chunks; c++) {
+        const double t = range_seconds(m, units * c / chunks, units * (c + 1) / chunks) + FFT_CHUNK_SECONDS;
+        sum += t;
+        most = C4J_MAX(most, t);
+    }
+    return C4J_MAX(most, sum / (double)C4J_MIN(threads, chunks));
 }
 
 /*
- * Blocks and slices (see "Work units" above): of the blockings whose single-thread time is within
- * FFT_SPLIT_SLACK of the fewest-units one, the one whose units, run apart, finish soonest on 2, 4,
- * 8 and 16 threads together (each thread taking ceil(units / threads) units).
+ * Blocks and slices (see "Work units" above). Of the blockings whose single-thread time is within
+ * FFT_SPLIT_SLACK of the fewest-units one (the largest L2-sized blocks), the one with the least
+ * product of its times on 2, 4, 8 and 16 threads (so each thread count weighs by its speed-up).
+ * A small layer keeps few units: each costs nfreq sgemm calls, and run apart its own forward
+ * transforms and streaming of B.
  */
 static void choose_units(const c4j_conv2d_desc *d, fft_plan *p, int64_t cap) {
     const int64_t blocks0 = c4j_ceil_div(p->total, cap);
     p->blocks = blocks0;
     p->slices = 1;
     if (d->groups * blocks0 >= FFT_UNITS_TARGET) return;
-    const double limit = (1.0 + FFT_SPLIT_SLACK) * blocking_seconds(p, blocks0, 1, cap, 0);
-    double best = -1;
+    sgemm_memo mm;
+    mm.n = 0;
+    fft_model m;
+    make_model(p, blocks0, 1, cap, &mm, &m);
+    const double limit = (1.0 + FFT_SPLIT_SLACK) * range_seconds(&m, 0, d->groups * blocks0);
+    double best = 0;
     for (int64_t s = 1; s <= C4J_MIN(p->ngrp, FFT_MAX_SLICES); s++)
-        for (int64_t b = blocks0; b <= p->total && d->groups * b * s <= 2 * FFT_UNITS_TARGET; b++) {
-            if (blocking_seconds(p, b, s, cap, 0) > limit) continue;
+        for (int64_t b = blocks0; b <= p->total && d->groups * b * s <= 4 * FFT_UNITS_TARGET; b++) {
             const int64_t units = d->groups * b * s;
-            const double sep = blocking_seconds(p, b, s, cap, 1) / (double)(b * s);
+            make_model(p, b, s, cap, &mm, &m);
+            if (range_seconds(&m, 0, units) > limit) continue;
             double score = 0;
-            for (int64_t threads = 2; threads <= 16; threads *= 2)
-                score += sep * (double)c4j_ceil_div(units, C4J_MIN(units, threads));
-            if (best < 0 || score < best) {
+            for (int64_t threads = 2; threads <= 16; threads *= 2) score += log(threads_seconds(&m, units, threads));
+            if (best == 0 || score < best) {
                 best = score;
                 p->blocks = b;
                 p->slices = s;
@@ -559,7 +632,11 @@ void c4j_fft_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in
 double c4j_fft_estimate(const c4j_conv2d_desc *d) {
     fft_plan p;
     if (!make_plan(d, &p)) return -1;
-    return (double)d->groups * blocking_seconds(&p, p.blocks, p.slices, p.cap, 0);
+    sgemm_memo mm;
+    mm.n = 0;
+    fft_model m;
+    make_model(&p, p.blocks, p.slices, p.cap, &mm, &m);
+    return range_seconds(&m, 0, d->groups * p.blocks * p.slices);
 }
 
 /* Preparing: a direct double-precision DFT of every (input, output) channel pair's kernel. */
