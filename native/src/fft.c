@@ -187,7 +187,8 @@ static int fft_size(int64_t fh, int64_t fw, int64_t cin, int64_t cout, int64_t s
     z->per_tile = z->nfreq * (2 * cin + z->crow);
     z->b_floats = z->nfreq * z->kb * 2 * cout;
     z->s_floats = round16(z->nfreq * 2 * FFT_VMAX);
-    const int64_t room = FFT_WS_MAX_FLOATS - z->s_floats - 64 * z->nfreq; /* steps add 32 floats each */
+    /* A's frequency steps and C's rows (2 per tile and slice at most) add up to 32 floats each */
+    const int64_t room = FFT_WS_MAX_FLOATS - z->s_floats - 32 * z->nfreq - 32 * 2 * FFT_MAX_SLICES * FFT_BLOCK_MAX_TILES;
     if (z->per_tile > room) return 0;
     /* A and C of a block near L2, or as large as B when B is larger: B is streamed once per block */
     int64_t tb = C4J_MAX(FFT_BLOCK_TARGET_FLOATS, z->b_floats) / z->per_tile;

@@ -552,11 +552,13 @@ FAI void FK(forward_pack)(const tile_ctx *t, const FK(tile_at) *at, int64_t np, 
                 lo[na] = i0[q];
                 hi[na++] = i1[q];
             }
+            /* the loads are independent (zero-masked) and blended after, so they overlap */
             for (int64_t i = 0; i < fw; i++) {
                 __m512 v = _mm512_setzero_ps();
                 for (int64_t k = 0; k < na; k++)
                     if (i >= lo[k] && i < hi[k])
-                        v = _mm512_mask_loadu_ps(v, mq[k], (const void *)(base[k] + (uintptr_t)(i * s2) * sizeof(float)));
+                        v = _mm512_mask_mov_ps(
+                            v, mq[k], _mm512_maskz_loadu_ps(mq[k], (const void *)(base[k] + (uintptr_t)(i * s2) * sizeof(float))));
                 _mm512_store_ps(zr + i * FK_V, v);
             }
         }

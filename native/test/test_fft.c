@@ -347,6 +347,16 @@ static void limits(void) {
     d.dilation_h = 3; /* extent 49 */
     d.out_h = 64 + 16 - 48;
     T_CHECK(c4j_conv2d_supports(&d, C4J_ALGO_FFT) == C4J_ERR_UNSUPPORTED, "extent 49 (dilated) accepted");
+    /* the largest channel counts each size takes: the workspace stays within 16 MiB with any
+       number of slices */
+    for (int64_t c = 256; c <= 8192; c += c / 2) {
+        for (int64_t k = 3; k <= 33; k += 15) {
+            d = same_desc(2, 40, 40, c, k, c + 8);
+            if (c4j_conv2d_supports(&d, C4J_ALGO_FFT) != C4J_OK) continue;
+            T_CHECK(c4j_conv2d_workspace_bytes(&d, C4J_ALGO_FFT) <= 16 << 20, "%lld channels, %lldx%lld: %lld bytes",
+                    (long long)c, (long long)k, (long long)k, (long long)c4j_conv2d_workspace_bytes(&d, C4J_ALGO_FFT));
+        }
+    }
     /* channel counts whose spectra exceed the 16 MiB workspace for a single tile */
     d = same_desc(1, 16, 16, 8192, 11, 8192);
     T_CHECK(c4j_conv2d_supports(&d, C4J_ALGO_FFT) == C4J_ERR_UNSUPPORTED, "huge channels accepted");
