@@ -29,9 +29,10 @@
  *
  * FH and FW depend on the kernel extent and the channel counts only (cost model, fft_pick), never
  * on the input size, so one prepared filter serves every input size with the same filter and
- * options. The workspace holds A and C for one batch of tiles (one block, or several sharing the
- * streaming of a large B) plus one tile buffer; it is bounded (16 MiB) whatever the batch size. The prepared filter has FH * (FW/2 + 1) * 4 (block form) or 2
- * (stacked) floats per input/output channel pair, 10-20x the raw filter for 9x9 to 11x11 kernels.
+ * options. The workspace holds A and C for one batch of tiles (one block, or several blocks that
+ * share the streaming of a large B) plus one tile buffer; it is bounded (16 MiB) whatever the
+ * batch size. The prepared filter has FH * (FW/2 + 1) * 4 (block form) or 2 (stacked) floats per
+ * input/output channel pair, 10-20x the raw filter for 9x9 to 11x11 kernels.
  *
  * Runs: stride 1; any dilation (taps spread out in the prepared filter) while the kernel extent is
  * at most FFT_MAX_KERNEL (48) per dimension; any padding, groups, flip, bias, activation, input
@@ -55,8 +56,8 @@
 #define FFT_MAX_KERNEL 48   /* largest kernel extent (dilation included) per dimension */
 #define FFT_WS_MAX_FLOATS ((int64_t)4 * 1024 * 1024) /* 16 MiB */
 
-/* Tiles per block: sgemm wants many rows (M = tiles), and each block streams all of B once, but A
-   and C of a block should stay near L2. */
+/* The largest block, and the tiles of a batch of blocks (see "Work units"): sgemm wants many rows
+   (M = tiles), and each batch streams all of B once, but A and C of a batch should stay near L2. */
 #define FFT_BLOCK_TARGET_FLOATS ((int64_t)384 * 1024)
 #define FFT_BLOCK_MIN_TILES 8
 #define FFT_BLOCK_MAX_TILES 64

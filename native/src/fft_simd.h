@@ -5,9 +5,17 @@
  *   FK_V       SIMD lanes = channels per vector (4, 8, 16); the tile buffer holds complex vectors
  *              of FK_V real parts followed by FK_V imaginary parts
  *   FK_TARGET  the target attribute of the functions (empty for the portable build)
- *   FK_MASKED  (optional) AVX-512 masked loads and stores for partial channel blocks
+ *   FK_MASKED  (optional) AVX-512 masked loads and stores for partial channel blocks, packed
+ *              tiles' pixels and the packed stores into A
  * Every width gives the same results up to rounding; GCC lowers vectors wider than the target's
  * registers poorly, hence one instantiation per width instead of one 16-lane kernel everywhere.
+ * With at most FK_V / 2 input channels per group, FK_V / Cin_g tiles share the forward vectors
+ * (pack_of), so the widths differ in how tiles are packed, not in any tile's values.
+ *
+ * The transforms are bound by vector loads and stores, so the passes next to memory other than
+ * the tile buffer are fused with it: the forward's last column pass writes A (FK(dif_last_to_a)),
+ * the inverse's first column pass reads C (FK(dit_first_from_c)) and its last row pass writes the
+ * output pixels (FK(dit_last_to_out)).
  */
 #define FK_CAT2(a, b) a##_##b
 #define FK_CAT(a, b) FK_CAT2(a, b)
@@ -422,7 +430,7 @@ FAI void FK(dit_last_to_out)(const tile_ctx *t, float *out, int64_t os1, int64_t
 /*
  * The transforms of a tile buffer whose rows [j0, j1) hold z[n] = x[2n] + i x[2n+1] of their input
  * rows (other rows are zero): row FFTs and split steps in place on those rows, then the column
- * transforms over all rows.
+ * transforms over all rows, whose last pass stores the spectra into A (ad).
  */
 FAI void FK(forward_rows_cols)(const tile_ctx *t, int64_t j0, int64_t j1, const FK(a_dst) *ad) {
     const fft_plan *p = t->p;
