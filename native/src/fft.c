@@ -364,17 +364,19 @@ static double range_seconds(const fft_model *m, int64_t u0, int64_t u1) {
     return t;
 }
 
-/* seconds on `threads` threads sharing the units as ConvExecutor does: min(units, 4 per thread)
-   contiguous chunks, each taken by the next free thread */
+/* seconds on `threads` (<= 16) threads sharing the units as ConvExecutor does: min(units, 4 per
+   thread) contiguous chunks, each taken in order by the thread that is free first */
 static double threads_seconds(const fft_model *m, int64_t units, int64_t threads) {
-    const int64_t chunks = C4J_MIN(units, 4 * threads);
-    double sum = 0, most = 0;
+    const int64_t chunks = C4J_MIN(units, 4 * threads), n = C4J_MIN(threads, chunks);
+    double busy[16] = {0}, end = 0;
     for (int64_t c = 0; c < chunks; c++) {
-        const double t = range_seconds(m, units * c / chunks, units * (c + 1) / chunks) + FFT_CHUNK_SECONDS;
-        sum += t;
-        most = C4J_MAX(most, t);
+        int64_t k = 0;
+        for (int64_t i = 1; i < n; i++)
+            if (busy[i] < busy[k]) k = i;
+        busy[k] += range_seconds(m, units * c / chunks, units * (c + 1) / chunks) + FFT_CHUNK_SECONDS;
+        end = C4J_MAX(end, busy[k]);
     }
-    return C4J_MAX(most, sum / (double)C4J_MIN(threads, chunks));
+    return end;
 }
 
 /*
