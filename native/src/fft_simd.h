@@ -196,13 +196,6 @@ FAI void FK(load)(float *restrict dst, const float *restrict src, int64_t sc, in
 /* dst[0..nb) = nb channels at src with channel stride sc (dst need not be aligned; the lanes
    around it are left alone) */
 FAI void FK(load_part)(float *restrict dst, const float *restrict src, int64_t sc, int64_t nb) {
-#ifdef FK_MASKED
-    if (sc == 1) {
-        const __mmask16 m = (__mmask16)((1u << nb) - 1u);
-        _mm512_mask_storeu_ps(dst, m, _mm512_maskz_loadu_ps(m, src));
-        return;
-    }
-#endif
     for (int64_t l = 0; l < nb; l++) dst[l] = src[l * sc];
 }
 
@@ -219,39 +212,35 @@ FAI void FK(store)(float *restrict dst, const float *restrict src, int64_t nb) {
 #endif
 }
 
+#ifdef FK_MASKED
 /*
  * Packed lanes -> rows of A: re and im hold np tiles' cin channels in lanes q * cin + c; the rows
  * of consecutive tiles are consecutive in A, so dst gets [Xr | Xi] of tile 0, then of tile 1, ...:
- * 2 * np * cin <= 2 * FK_V floats.
+ * 2 * np * cin <= 32 floats, two permutes of the lanes and two masked stores.
  */
 FAI void FK(store_packed)(const tile_ctx *t, float *restrict dst, FK(vec) re, FK(vec) im, int64_t cin, int64_t np) {
     const int64_t n = 2 * np * cin;
-#ifdef FK_MASKED
     const __m512i lo = _mm512_load_si512((const void *)t->perm[0]), hi = _mm512_load_si512((const void *)t->perm[1]);
     _mm512_mask_storeu_ps(dst, (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1u),
                           _mm512_permutex2var_ps((__m512)re, lo, (__m512)im));
     if (n > 16)
         _mm512_mask_storeu_ps(dst + 16, (__mmask16)((1u << (n - 16)) - 1u),
                               _mm512_permutex2var_ps((__m512)re, hi, (__m512)im));
-#else
-    (void)t;
-    float src[2 * FK_V] __attribute__((aligned(64)));
-    VST(src, re);
-    VST(src + FK_V, im);
-    for (int64_t j = 0; j < n; j++) {
-        const int64_t q = j / (2 * cin), h = (j / cin) % 2, c = j % cin;
-        dst[j] = src[h * FK_V + q * cin + c];
-    }
-#endif
 }
+#endif
 
 /* nb lanes at src (unaligned), zeros above */
 FAI FK(vec) FK(vload)(const float *src, int64_t nb) {
 #ifdef FK_MASKED
     return (FK(vec))_mm512_maskz_loadu_ps((__mmask16)((1u << nb) - 1u), src);
 #else
+    FK(vec) v;
+    if (nb == FK_V) {
+        memcpy(&v, src, sizeof v);
+        return v;
+    }
     float tmp[FK_V] __attribute__((aligned(64))) = {0};
-    memcpy(tmp, src, (size_t)nb * sizeof(float));
+    for (int64_t l = 0; l < nb; l++) tmp[l] = src[l];
     return VLD(tmp);
 #endif
 }
@@ -261,9 +250,13 @@ FAI void FK(vstore)(float *dst, FK(vec) v, int64_t nb) {
 #ifdef FK_MASKED
     _mm512_mask_storeu_ps(dst, (__mmask16)((1u << nb) - 1u), (__m512)v);
 #else
+    if (nb == FK_V) {
+        memcpy(dst, &v, sizeof v);
+        return;
+    }
     float tmp[FK_V] __attribute__((aligned(64)));
     VST(tmp, v);
-    memcpy(dst, tmp, (size_t)nb * sizeof(float));
+    for (int64_t l = 0; l < nb; l++) dst[l] = tmp[l];
 #endif
 }
 
@@ -278,12 +271,16 @@ typedef struct {
 
 FAI void FK(to_a)(const tile_ctx *t, const FK(a_dst) *ad, int64_t f, FK(vec) re, FK(vec) im) {
     float *a = ad->a_t + f * ad->a_step;
-    if (ad->np == 0) {
-        FK(vstore)(a, re, ad->nb);
-        FK(vstore)(a + ad->cin, im, ad->nb);
+#ifdef FK_MASKED
+    if (ad->np > 0) {
+        FK(store_packed)(t, a, re, im, ad->cin, ad->np);
         return;
     }
-    FK(store_packed)(t, a, re, im, ad->cin, ad->np);
+#else
+    (void)t;
+#endif
+    FK(vstore)(a, re, ad->nb);
+    FK(vstore)(a + ad->cin, im, ad->nb);
 }
 
 /* The last DIF pass of the column transforms (fh points, nfw columns of the tile buffer, see
@@ -521,12 +518,16 @@ FAI void FK(forward_tile)(const tile_ctx *t, const FK(tile_at) *at, float *a_t, 
     }
 }
 
+#ifdef FK_MASKED
 /*
- * Forward transform of np <= t->pack consecutive tiles of a block whose cin_g channels together
- * fit one vector: tile q in lanes [q cin_g, (q + 1) cin_g), so one transform serves them all (with
- * 3 channels, 5 tiles per 16 lanes instead of one). Rows outside every tile's image part are not
- * transformed (zero); a row inside some tiles only is zero in the other tiles' lanes. Their rows
- * of A are consecutive: a_t is the first tile's.
+ * Forward transform of np <= FK_V / cin_g consecutive tiles of a block whose cin_g channels
+ * together fit one vector: tile q in lanes [q cin_g, (q + 1) cin_g), so one transform serves them
+ * all (with 3 channels, 5 tiles per 16 lanes instead of one). Rows outside every tile's image part
+ * are not transformed (zero); a row inside some tiles only is zero in the other tiles' lanes. Their
+ * rows of A are consecutive: a_t is the first tile's. AVX-512 only: without masked loads and
+ * two-source permutes, gathering and scattering the packed lanes costs more than it saves (the
+ * 8-lane build measured 1.8x slower on the seed layer), so the narrower builds keep one tile per
+ * vector.
  */
 FAI void FK(forward_pack)(const tile_ctx *t, const FK(tile_at) *at, int64_t np, float *a_t, int64_t a_step) {
     const c4j_conv2d_desc *d = t->d;
@@ -543,7 +544,6 @@ FAI void FK(forward_pack)(const tile_ctx *t, const FK(tile_at) *at, int64_t np, 
         }
     }
     if (r1 <= r0) r0 = r1 = 0;
-#ifdef FK_MASKED
     if (sc == 1) {
         /* each pixel's vector built in a register: tile q's channels merged into lanes q * cin...
            by a masked load from its pixel address shifted down by q * cin floats (the lanes below
@@ -574,7 +574,7 @@ FAI void FK(forward_pack)(const tile_ctx *t, const FK(tile_at) *at, int64_t np, 
         FK(forward_rows_cols)(t, r0, r1, &ad);
         return;
     }
-#endif
+    /* channels not adjacent: lane by lane */
     for (int64_t j = r0; j < r1; j++) {
         float *zr = sp + j * rs;
         memset(zr, 0, (size_t)(fw * FK_V) * sizeof(float));
@@ -587,6 +587,7 @@ FAI void FK(forward_pack)(const tile_ctx *t, const FK(tile_at) *at, int64_t np, 
     const FK(a_dst) ad = {a_t, a_step, cin, cin, np};
     FK(forward_rows_cols)(t, r0, r1, &ad);
 }
+#endif
 
 /*
  * Inverse transform of one tile for the output channels [o0, o0 + n) of the group (a slice) into
@@ -659,7 +660,11 @@ static FK_TARGET void FK(run)(const c4j_blas *blas, const c4j_conv2d_desc *d, co
     float *abuf = ws, *cbuf = ws + p->a_floats;
     t.sp = cbuf + p->c_floats;
     for (int64_t k = 0; k < p->hw; k++) t.rev[k] = bitrev(k, p->hw);
+#ifdef FK_MASKED
     const int64_t cin = p->cin_g, pack = pack_of(cin, FK_V);
+#else
+    const int64_t cin = p->cin_g, pack = 1; /* see FK(forward_pack) */
+#endif
     for (int64_t j = 0; j < 2 * FFT_VMAX; j++) { /* store_packed: position j of [Xr | Xi] rows */
         const int64_t q = j / (2 * cin), h = (j / cin) % 2, c = j % cin, lane = q * cin + c;
         t.perm[j / FFT_VMAX][j % FFT_VMAX] = (int32_t)(lane < FFT_VMAX ? h * FFT_VMAX + lane : 0);
@@ -692,8 +697,13 @@ static FK_TARGET void FK(run)(const c4j_blas *blas, const c4j_conv2d_desc *d, co
                     at[q].ix0 = tx * p->mw - d->pad_left;
                 }
                 float *a_t = abuf + (i - T0) * 2 * cin;
-                if (pack > 1) FK(forward_pack)(&t, at, np, a_t, a_step);
-                else FK(forward_tile)(&t, at, a_t, a_step);
+#ifdef FK_MASKED
+                if (pack > 1) {
+                    FK(forward_pack)(&t, at, np, a_t, a_step);
+                    continue;
+                }
+#endif
+                FK(forward_tile)(&t, at, a_t, a_step);
             }
         }
         /*

@@ -1,7 +1,7 @@
 /*
  * The FFT kernels of every instruction set this machine has (fft_simd.h is instantiated for 4, 8
  * and 16 lanes, and c4j_fft_run picks the widest), each run directly on the same convolutions:
- * small and large channel counts (tiles packed into one vector or not), output-channel slices,
+ * small and large channel counts (tiles packed into one vector with AVX-512 or not), slices,
  * both product forms, padding, dilation, groups, strided views. Every width must match the double
  * reference within FFT's layer bound and be independent of how the units are split. Includes
  * fft.c to reach the per-width entry points.
@@ -89,7 +89,7 @@ static void check(const c4j_blas *blas, c4j_conv2d_desc *d, const char *what, ui
         T_CHECK(memcmp(first, out, sizeof(float) * (size_t)out_len) == 0, "%s, %s: unit split changed the result",
                 what, isa[k].name);
         printf("%-34s %-18s %3lld units, pack %2lld, %lld slices: max error %.2e\n", what, isa[k].name,
-               (long long)units, (long long)pack_of(p.cin_g, k == 0 ? 4 : k == 1 ? 8 : 16), (long long)p.slices, e);
+               (long long)units, (long long)(k == 2 ? pack_of(p.cin_g, 16) : 1), (long long)p.slices, e);
     }
     c4j_free(prep);
     c4j_free(ws);
