@@ -396,7 +396,7 @@ static void choose_units(const c4j_conv2d_desc *d, fft_plan *p, int64_t cap) {
     fft_model m;
     make_model(p, blocks0, 1, cap, &mm, &m);
     const double limit = (1.0 + FFT_SPLIT_SLACK) * range_seconds(&m, 0, d->groups * blocks0);
-    double best = 0;
+    double best = HUGE_VAL; /* the fewest-units blocking is a candidate, so one is always taken */
     for (int64_t s = 1; s <= C4J_MIN(p->ngrp, FFT_MAX_SLICES); s++)
         for (int64_t b = blocks0; b <= p->total && d->groups * b * s <= 4 * FFT_UNITS_TARGET; b++) {
             const int64_t units = d->groups * b * s;
@@ -404,7 +404,7 @@ static void choose_units(const c4j_conv2d_desc *d, fft_plan *p, int64_t cap) {
             if (range_seconds(&m, 0, units) > limit) continue;
             double score = 0;
             for (int64_t threads = 2; threads <= 16; threads *= 2) score += log(threads_seconds(&m, units, threads));
-            if (best == 0 || score < best) {
+            if (score < best) {
                 best = score;
                 p->blocks = b;
                 p->slices = s;

@@ -199,23 +199,25 @@ static c4j_conv2d_desc same_desc(int64_t n, int64_t h, int64_t w, int64_t c, int
 
 /* the large-kernel layer shapes of the benchmark, random data in [-1, 1] */
 static void layer_shapes(uint64_t *rng) {
+    /* min_units: the benchmark layers that had one or two units (whole layer in one block) must
+       give a second thread work; how many more is the cost model's call */
     static const struct {
         const char *name;
-        int64_t n, h, w, c, k, cout, valid;
+        int64_t n, h, w, c, k, cout, valid, min_units;
     } S[] = {
-        {"seed_n4_64x64x3to16", 4, 64, 64, 3, 5, 16, 1}, /* VALID; 5 tiles per packed vector */
-        {"bigk_11x11_64x16", 1, 64, 64, 16, 11, 16, 0},
-        {"k7_56x56x32to32", 1, 56, 56, 32, 7, 32, 0},
-        {"k9_32x32x64to64", 1, 32, 32, 64, 9, 64, 0},
-        {"k11_64x64x3to16", 1, 64, 64, 3, 11, 16, 0},
-        {"k11_n4_32x32x16", 4, 32, 32, 16, 11, 16, 0},
-        {"k5_64x64x32to32", 1, 64, 64, 32, 5, 32, 0},
-        {"k3_56x56x64to64", 1, 56, 56, 64, 3, 64, 0},     /* stacked, output-channel slices */
-        {"k7_n4_56x56x32to32", 4, 56, 56, 32, 7, 32, 0},  /* many tile blocks, batches of blocks */
-        {"k9_24x24x24to40", 1, 24, 24, 24, 9, 40, 0},     /* a partial column group: 16 + 16 + 8 */
-        {"k11_64x64x1to8", 1, 64, 64, 1, 11, 8, 0},      /* 16 tiles per packed vector */
-        {"k5_64x64x5to24", 2, 64, 64, 5, 5, 24, 0},      /* 3 tiles per packed vector, 1 lane spare */
-        {"k7_48x48x8to16", 1, 48, 48, 8, 7, 16, 0},      /* 2 tiles per packed vector */
+        {"seed_n4_64x64x3to16", 4, 64, 64, 3, 5, 16, 1, 4}, /* VALID; 5 tiles per packed vector */
+        {"bigk_11x11_64x16", 1, 64, 64, 16, 11, 16, 0, 2},
+        {"k7_56x56x32to32", 1, 56, 56, 32, 7, 32, 0, 2},
+        {"k9_32x32x64to64", 1, 32, 32, 64, 9, 64, 0, 1},
+        {"k11_64x64x3to16", 1, 64, 64, 3, 11, 16, 0, 2},
+        {"k11_n4_32x32x16", 4, 32, 32, 16, 11, 16, 0, 1},
+        {"k5_64x64x32to32", 1, 64, 64, 32, 5, 32, 0, 1},
+        {"k3_56x56x64to64", 1, 56, 56, 64, 3, 64, 0, 2},     /* stacked, output-channel slices */
+        {"k7_n4_56x56x32to32", 4, 56, 56, 32, 7, 32, 0, 1},  /* many tile blocks, batches of blocks */
+        {"k9_24x24x24to40", 1, 24, 24, 24, 9, 40, 0, 1},     /* a partial column group: 16 + 16 + 8 */
+        {"k11_64x64x1to8", 1, 64, 64, 1, 11, 8, 0, 1},      /* 16 tiles per packed vector */
+        {"k5_64x64x5to24", 2, 64, 64, 5, 5, 24, 0, 1},      /* 3 tiles per packed vector, 1 lane spare */
+        {"k7_48x48x8to16", 1, 48, 48, 8, 7, 16, 0, 1},      /* 2 tiles per packed vector */
     };
     for (size_t i = 0; i < sizeof S / sizeof S[0]; i++) {
         c4j_conv2d_desc d = same_desc(S[i].n, S[i].h, S[i].w, S[i].c, S[i].k, S[i].cout);
@@ -228,6 +230,8 @@ static void layer_shapes(uint64_t *rng) {
         printf("%-20s max |fft - ref| / (1 + sum|x*w|) = %.3e   (golden tolerance 1e-5, asserted %.0e; %lld units)\n",
                S[i].name, e, FFT_LAYER_BOUND, (long long)c4j_conv2d_units(&d, C4J_ALGO_FFT));
         T_CHECK(e <= FFT_LAYER_BOUND, "%s: error %.3e over %.0e", S[i].name, e, FFT_LAYER_BOUND);
+        T_CHECK(c4j_conv2d_units(&d, C4J_ALGO_FFT) >= S[i].min_units, "%s: %lld units, at least %lld expected",
+                S[i].name, (long long)c4j_conv2d_units(&d, C4J_ALGO_FFT), (long long)S[i].min_units);
         free_bufs(&b);
     }
 }
