@@ -3,8 +3,8 @@
  * and 16 lanes, and c4j_fft_run picks the widest), each run directly on the same convolutions:
  * small and large channel counts (tiles packed into one vector with AVX-512 or not), slices,
  * both product forms, padding, dilation, groups, strided views. Every width must match the double
- * reference within FFT's layer bound and be independent of how the units are split. Includes
- * fft.c to reach the per-width entry points.
+ * reference within FFT's layer bound, write nothing outside the output view and be independent of
+ * how the units are split. Includes fft.c to reach the per-width entry points.
  */
 #include <math.h>
 #include <string.h>
@@ -51,7 +51,9 @@ static void check(const c4j_blas *blas, c4j_conv2d_desc *d, const char *what, ui
     const int64_t in_len = t_view_len(in_dim, d->in_stride), out_len = t_view_len(out_dim, d->out_stride);
     const int64_t f_len = d->kernel_h * d->kernel_w * (d->in_c / d->groups) * d->out_c;
     float *in = malloc(sizeof(float) * (size_t)in_len), *f = malloc(sizeof(float) * (size_t)f_len);
-    float *bias = malloc(sizeof(float) * (size_t)d->out_c), *out = malloc(sizeof(float) * (size_t)out_len);
+    enum { GUARD = 64 };
+    float *bias = malloc(sizeof(float) * (size_t)d->out_c);
+    float *out_mem = malloc(sizeof(float) * (size_t)(out_len + 2 * GUARD)), *out = out_mem + GUARD;
     float *first = malloc(sizeof(float) * (size_t)out_len);
     double *want = calloc((size_t)out_len, sizeof(double));
     t_fill(in, in_len, rng);
@@ -79,8 +81,26 @@ static void check(const c4j_blas *blas, c4j_conv2d_desc *d, const char *what, ui
 #endif
     for (int k = 0; k < n_isa; k++) {
         if (!isa[k].ok) continue;
-        memset(out, 0, sizeof(float) * (size_t)out_len);
+        /* a NaN pattern everywhere: the output view must be written whole, nothing around it */
+        const uint32_t canary = 0x7fa5a5a5u;
+        for (int64_t i = 0; i < out_len + 2 * GUARD; i++) memcpy(&out_mem[i], &canary, 4);
         isa[k].run(blas, d, &p, in, prep, bias, out, ws, 0, units);
+        int outside = 0;
+        for (int64_t i = 0; i < out_len + 2 * GUARD; i++) {
+            const int64_t e = i - GUARD;
+            int64_t r = e, inside = e >= 0 && e < out_len;
+            if (inside) {
+                const int64_t nn = r / d->out_stride[0];
+                r %= d->out_stride[0];
+                const int64_t oh = r / d->out_stride[1];
+                r %= d->out_stride[1];
+                inside = nn < d->batch && oh < d->out_h && r / d->out_stride[2] < d->out_w && r % d->out_stride[2] < d->out_c;
+            }
+            uint32_t bits;
+            memcpy(&bits, &out_mem[i], 4);
+            outside += !inside && bits != canary;
+        }
+        T_CHECK(outside == 0, "%s, %s: %d writes outside the output view", what, isa[k].name, outside);
         const double e = max_rel_error(d, in, f, bias, out, want);
         T_CHECK(e <= 1e-6, "%s, %s: error %.3e", what, isa[k].name, e);
         memcpy(first, out, sizeof(float) * (size_t)out_len);
@@ -93,7 +113,7 @@ static void check(const c4j_blas *blas, c4j_conv2d_desc *d, const char *what, ui
     }
     c4j_free(prep);
     c4j_free(ws);
-    free(in); free(f); free(bias); free(out); free(first); free(want);
+    free(in); free(f); free(bias); free(out_mem); free(first); free(want);
 }
 
 int main(void) {
