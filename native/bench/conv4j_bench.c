@@ -3,15 +3,27 @@
  * thread, against the plain OpenBLAS sgemm of the same im2col GEMM (M = N*OH*OW, K = KH*KW*Cin,
  * N = Cout, patch matrix built outside the timed region) measured in the same run.
  *
- *   conv4j_bench [SHAPES.csv] [--shapes a,b] [--min-time SECONDS]
+ *   conv4j_bench [SHAPES.csv] [--shapes a,b] [--algos a,b] [--threads 1,2] [--spin] [--min-time SECONDS]
+ *
+ * --threads times every algorithm once per listed thread count (same run, same buffers). With more
+ * than one thread the units are shared out the way Java's ConvExecutor does it: min(threads, units)
+ * threads, min(units, 4 per thread) contiguous chunks claimed one at a time, the caller working
+ * alongside persistent workers that sleep on a condition variable between calls, each thread with
+ * its own workspace. Results do not depend on the split (units are fixed by the descriptor).
+ * --spin makes a worker poll (sched_yield) for 2 ms after each job before it sleeps, which leaves
+ * the wake-up latency of a sleeping thread (tens of microseconds on some machines) out of the
+ * back-to-back timed calls.
  *
  * SHAPES.csv has the columns of ../shared/bench/shapes.csv (name,N,H,W,Cin,KH,KW,Cout,stride,padding);
  * without it a built-in list of the same layer shapes is used. Data and timing policy follow the
  * peer harness: 3 warm-up calls, then max(5, ceil(min_time / estimate)) timed calls, median.
  */
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sched.h>
 #include <string.h>
 
 #include "../test/testlib.h"
@@ -105,6 +117,99 @@ static void run_conv(void *p) {
     }
 }
 
+/* ------------------------------------------------------------------ ConvExecutor-like pool */
+
+#define MAX_THREADS 64
+static int n_threads_max = 1;       /* workers started: the largest --threads value - 1 */
+static pthread_t workers[MAX_THREADS];
+static void *worker_ws[MAX_THREADS + 1]; /* per thread (0 = caller), grown on demand */
+static int64_t worker_ws_bytes[MAX_THREADS + 1];
+static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pool_cv = PTHREAD_COND_INITIALIZER;
+static long pool_gen;               /* bumped per job; workers with index < pool_want - 1 join */
+static int pool_want;
+static conv_ctx *pool_job;
+static int64_t pool_chunks;
+static atomic_llong pool_next, pool_done;
+
+static void ensure_ws(int t, int64_t bytes) {
+    if (worker_ws_bytes[t] >= bytes) return;
+    c4j_free(worker_ws[t]);
+    worker_ws[t] = c4j_alloc((size_t)bytes, 0);
+    worker_ws_bytes[t] = bytes;
+}
+
+static void pool_work(int t) {
+    conv_ctx *c = pool_job;
+    char err[256];
+    long long k;
+    while ((k = atomic_fetch_add(&pool_next, 1)) < pool_chunks) {
+        const int64_t b = c->units * k / pool_chunks, e = c->units * (k + 1) / pool_chunks;
+        if (c4j_conv2d_forward(t_blas(), c->d, c->algo, c->in, c->filter, c->prepared, NULL, c->out, worker_ws[t],
+                               worker_ws_bytes[t], b, e, err, sizeof err) != C4J_OK) {
+            fprintf(stderr, "forward failed: %s\n", err);
+            exit(1);
+        }
+        atomic_fetch_add(&pool_done, 1);
+    }
+}
+
+static int spin_workers; /* --spin: workers poll instead of sleeping (no wake-up latency) */
+static atomic_long pool_gen_seen;
+
+static void *worker_main(void *arg) {
+    const int t = (int)(intptr_t)arg; /* 1.. */
+    long seen = 0;
+    for (;;) {
+        if (spin_workers && seen > 0) { /* poll for the next job for up to 2 ms, then sleep */
+            const double until = t_now() + 2e-3;
+            long g;
+            while ((g = atomic_load(&pool_gen_seen)) == seen && t_now() < until) sched_yield();
+            if (g != seen) {
+                seen = g;
+                if (t < pool_want) pool_work(t);
+                continue;
+            }
+        }
+        pthread_mutex_lock(&pool_mu);
+        while (pool_gen == seen) pthread_cond_wait(&pool_cv, &pool_mu);
+        seen = pool_gen;
+        const int join = t < pool_want;
+        pthread_mutex_unlock(&pool_mu);
+        if (join) pool_work(t);
+    }
+    return NULL;
+}
+
+static void start_pool(int threads) {
+    n_threads_max = threads;
+    for (int t = 1; t < threads; t++) pthread_create(&workers[t - 1], NULL, worker_main, (void *)(intptr_t)t);
+}
+
+/* all units of c on `threads` threads */
+static int pool_threads = 1;
+static void run_conv_threads(void *p) {
+    conv_ctx *c = p;
+    const int want = (int)(c->units < pool_threads ? c->units : pool_threads);
+    if (want <= 1) {
+        run_conv(c);
+        return;
+    }
+    for (int t = 0; t < want; t++) ensure_ws(t, c->ws_bytes > 0 ? c->ws_bytes : 64);
+    pool_job = c;
+    pool_chunks = c->units < 4 * want ? c->units : 4 * want;
+    atomic_store(&pool_next, 0);
+    atomic_store(&pool_done, 0);
+    pthread_mutex_lock(&pool_mu);
+    pool_want = want;
+    pool_gen++;
+    atomic_store(&pool_gen_seen, pool_gen);
+    pthread_cond_broadcast(&pool_cv);
+    pthread_mutex_unlock(&pool_mu);
+    pool_work(0);
+    while (atomic_load(&pool_done) < pool_chunks) sched_yield();
+}
+
 typedef struct {
     int m, n, k;
     const float *a, *b;
@@ -116,6 +221,17 @@ static void run_gemm(void *p) {
     t_blas()->sgemm(C4J_ROW_MAJOR, C4J_NO_TRANS, C4J_NO_TRANS, g->m, g->n, g->k, 1.0f, g->a, g->k, g->b, g->n, 0.0f, g->c,
                     g->n);
 }
+
+static int wanted(const char *list, const char *name) {
+    if (list == NULL) return 1;
+    size_t n = strlen(name);
+    for (const char *p = list; (p = strstr(p, name)) != NULL; p += n)
+        if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0')) return 1;
+    return 0;
+}
+
+static const char *only_algos;
+static int thread_counts[8] = {1}, n_thread_counts = 1;
 
 static void bench_shape(const shape *s) {
     c4j_conv2d_desc d;
@@ -149,7 +265,7 @@ static void bench_shape(const shape *s) {
     printf("%-24s %-14s %10.4f ms %8.1f GFLOP/s  x%.2f\n", s->name, "sgemm(im2col)", t_gemm * 1e3, flops / t_gemm * 1e-9, 1.0);
 
     for (size_t a = 0; a < sizeof ALGOS / sizeof ALGOS[0]; a++) {
-        if (c4j_conv2d_supports(&d, ALGOS[a].id) != C4J_OK) continue;
+        if (c4j_conv2d_supports(&d, ALGOS[a].id) != C4J_OK || !wanted(only_algos, ALGOS[a].name)) continue;
         conv_ctx c = {&d, ALGOS[a].id, in, f, NULL, out, NULL, 0, c4j_conv2d_units(&d, ALGOS[a].id)};
         c.ws_bytes = c4j_conv2d_workspace_bytes(&d, ALGOS[a].id);
         c.ws = c.ws_bytes > 0 ? c4j_alloc((size_t)c.ws_bytes, 0) : NULL;
@@ -157,9 +273,21 @@ static void bench_shape(const shape *s) {
         float *prep = pf > 0 ? c4j_alloc((size_t)pf * sizeof(float), 0) : NULL;
         if (prep != NULL) c4j_conv2d_prepare(&d, ALGOS[a].id, f, prep, NULL, 0);
         c.prepared = prep;
-        double t = median_seconds(run_conv, &c);
-        printf("%-24s %-14s %10.4f ms %8.1f GFLOP/s  x%.2f   (workspace %lld KiB, %lld units)\n", s->name, ALGOS[a].name,
-               t * 1e3, flops / t * 1e-9, t_gemm / t, (long long)(c.ws_bytes / 1024), (long long)c.units);
+        double t1 = 0;
+        for (int i = 0; i < n_thread_counts; i++) {
+            pool_threads = thread_counts[i];
+            const double t = median_seconds(run_conv_threads, &c);
+            if (i == 0) t1 = t;
+            char label[32];
+            if (pool_threads == 1) snprintf(label, sizeof label, "%s", ALGOS[a].name);
+            else snprintf(label, sizeof label, "%s/%dt", ALGOS[a].name, pool_threads);
+            if (pool_threads == 1)
+                printf("%-24s %-14s %10.4f ms %8.1f GFLOP/s  x%.2f   (workspace %lld KiB, %lld units)\n", s->name, label,
+                       t * 1e3, flops / t * 1e-9, t_gemm / t, (long long)(c.ws_bytes / 1024), (long long)c.units);
+            else
+                printf("%-24s %-14s %10.4f ms %8.1f GFLOP/s  x%.2f   (speed-up %.2f over %d thread%s)\n", s->name, label,
+                       t * 1e3, flops / t * 1e-9, t_gemm / t, t1 / t, thread_counts[0], thread_counts[0] > 1 ? "s" : "");
+        }
         c4j_free(c.ws);
         c4j_free(prep);
     }
@@ -169,27 +297,37 @@ static void bench_shape(const shape *s) {
     free(col);
 }
 
-static int wanted(const char *list, const char *name) {
-    if (list == NULL) return 1;
-    size_t n = strlen(name);
-    for (const char *p = list; (p = strstr(p, name)) != NULL; p += n)
-        if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0')) return 1;
-    return 0;
-}
-
 int main(int argc, char **argv) {
     const char *csv = NULL, *only = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--shapes") == 0 && i + 1 < argc) only = argv[++i];
         else if (strcmp(argv[i], "--min-time") == 0 && i + 1 < argc) min_time = atof(argv[++i]);
+        else if (strcmp(argv[i], "--algos") == 0 && i + 1 < argc) only_algos = argv[++i];
+        else if (strcmp(argv[i], "--spin") == 0) spin_workers = 1;
+        else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
+            n_thread_counts = 0;
+            for (char *p = argv[++i]; *p && n_thread_counts < 8;) {
+                const int t = (int)strtol(p, &p, 10);
+                if (t < 1 || t > MAX_THREADS) {
+                    fprintf(stderr, "--threads: counts in [1, %d]\n", MAX_THREADS);
+                    return 2;
+                }
+                thread_counts[n_thread_counts++] = t;
+                if (*p == ',') p++;
+            }
+        }
         else if (argv[i][0] != '-') csv = argv[i];
         else {
-            fprintf(stderr, "usage: %s [SHAPES.csv] [--shapes a,b] [--min-time S]\n", argv[0]);
+            fprintf(stderr, "usage: %s [SHAPES.csv] [--shapes a,b] [--algos a,b] [--threads 1,2] [--spin] [--min-time S]\n",
+                    argv[0]);
             return 2;
         }
     }
     const c4j_blas *blas = t_blas();
-    printf("# conv4j native core, 1 thread, BLAS: %s / %s\n", blas->get_config ? blas->get_config() : "?",
+    int most = 1;
+    for (int i = 0; i < n_thread_counts; i++) most = thread_counts[i] > most ? thread_counts[i] : most;
+    start_pool(most);
+    printf("# conv4j native core, OpenBLAS at 1 thread, BLAS: %s / %s\n", blas->get_config ? blas->get_config() : "?",
            blas->get_corename ? blas->get_corename() : "?");
     printf("# ratio x = plain sgemm time of the same im2col GEMM / algorithm time (same run)\n");
     if (csv == NULL) {

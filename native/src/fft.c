@@ -4,17 +4,21 @@
  * The output is cut into tiles of MH x MW pixels; each is computed from an FH x FW input tile
  * (FH = MH + KH - 1, FW = MW + KW - 1, powers of two, KH/KW the kernel extent with dilation) by
  * circular cross-correlation, which equals the linear one on the first MH x MW pixels. Per unit
- * (one group and one block of consecutive tiles, ordered n, tile row, tile column):
+ * (one group, one block of consecutive tiles ordered n, tile row, tile column, and one slice of
+ * output channels; see "Work units" below):
  *
  *   1. every tile's input channels are transformed: real FFT along w (FW/2-point complex FFT of
  *      the even/odd samples plus the usual split step), complex FFT along h over the FW/2 + 1
  *      columns of the half spectrum. SIMD lanes are channels (NHWC: channels are adjacent; 16 with
  *      AVX-512, 8 with AVX2, 4 otherwise, see fft_simd.h), so every butterfly works on vectors of
- *      channels. The result of tile t at frequency f is row t of A_f = [T x 2*Cin_g] ([Xr | Xi]);
- *   2. per frequency, one sgemm with the prepared B_f does the complex products summed over the
- *      channels (two equivalent forms, see FFT_STACKED_PAIRS);
- *   3. per tile and vector of output channels, the inverse (columns, then only the rows that are
- *      kept), crop, bias and activation (c4j_epilogue_rows), store into the output view.
+ *      channels; with at most half a vector of input channels (RGB input), several tiles share
+ *      one vector (tile q in lanes q * Cin_g...), so 3 channels fill 15 of 16 lanes instead of 3.
+ *      The result of tile t at frequency f is row t of A_f = [T x 2*Cin_g] ([Xr | Xi]);
+ *   2. per frequency, one sgemm with the slice's columns of the prepared B_f does the complex
+ *      products summed over the channels (two equivalent forms, see FFT_STACKED_PAIRS);
+ *   3. per tile and vector of the slice's output channels, the inverse (columns, then only the
+ *      rows that are kept), crop, bias and activation (c4j_epilogue_rows), store into the output
+ *      view.
  *
  * No bit-reversal pass: forward transforms are decimation in frequency (natural order in,
  * bit-reversed out), inverse ones decimation in time (bit-reversed in, natural out), the split
@@ -25,9 +29,10 @@
  *
  * FH and FW depend on the kernel extent and the channel counts only (cost model, fft_pick), never
  * on the input size, so one prepared filter serves every input size with the same filter and
- * options. The workspace holds A and C for one block of tiles plus one tile buffer; it is bounded
- * (16 MiB) whatever the batch size. The prepared filter has FH * (FW/2 + 1) * 4 (block form) or 2
- * (stacked) floats per input/output channel pair, 10-20x the raw filter for 9x9 to 11x11 kernels.
+ * options. The workspace holds A and C for one batch of tiles (one block, or several blocks that
+ * share the streaming of a large B) plus one tile buffer; it is bounded (16 MiB) whatever the
+ * batch size. The prepared filter has FH * (FW/2 + 1) * 4 (block form) or 2 (stacked) floats per
+ * input/output channel pair, 10-20x the raw filter for 9x9 to 11x11 kernels.
  *
  * Runs: stride 1; any dilation (taps spread out in the prepared filter) while the kernel extent is
  * at most FFT_MAX_KERNEL (48) per dimension; any padding, groups, flip, bias, activation, input
@@ -51,8 +56,8 @@
 #define FFT_MAX_KERNEL 48   /* largest kernel extent (dilation included) per dimension */
 #define FFT_WS_MAX_FLOATS ((int64_t)4 * 1024 * 1024) /* 16 MiB */
 
-/* Tiles per block: sgemm wants many rows (M = tiles), and each block streams all of B once, but A
-   and C of a block should stay near L2. */
+/* The largest block, and the tiles of a batch of blocks (see "Work units"): sgemm wants many rows
+   (M = tiles), and each batch streams all of B once, but A and C of a batch should stay near L2. */
 #define FFT_BLOCK_TARGET_FLOATS ((int64_t)384 * 1024)
 #define FFT_BLOCK_MIN_TILES 8
 #define FFT_BLOCK_MAX_TILES 64
@@ -107,23 +112,64 @@ static const float TW[FFT_MAX][2] = {
 
 /* ------------------------------------------------------------------ plan */
 
+/*
+ * Work units. A unit is (group, block of consecutive tiles, slice of output channels), slices
+ * innermost; all three are fixed by the descriptor (never by the thread count), so every output
+ * goes through the same sgemm shapes however the units are split. A unit transforms its block's
+ * tiles, runs one sgemm per frequency for its slice's columns of B and transforms its slice back.
+ * Within one call, consecutive units share work without changing any value: the slices of a block
+ * share its forward transforms, and the blocks of a batch (as many tiles as the L2-sized block of
+ * fft_size) share the streaming of each B_f when B does not stay in cache. So on one thread (one
+ * call for all units) more units cost only more, smaller sgemm calls; run apart (one unit per
+ * thread's chunk) each unit also transforms its block and streams its slice of B.
+ *
+ * Blocks hold total / blocks tiles, the first total % blocks one more. Slices are whole
+ * FFT_SLICE-channel column groups of B, so the prepared layout does not depend on how many slices
+ * a layer uses. How many of each: choose_units.
+ */
+#define FFT_SLICE 16           /* output channels per column group of B */
+#define FFT_UNITS_TARGET 16    /* blockings with this many units or more are not split further */
+#define FFT_SPLIT_SLACK 0.15   /* single-thread time a finer blocking may cost */
+#define FFT_MAX_SLICES 8
+
 typedef struct {
     int64_t kh, kw;                /* kernel extent, dilation included */
     int64_t fh, fw, hw;            /* FFT sizes; hw = fw / 2 complex points per row transform */
     int64_t mh, mw;                /* output tile */
     int64_t nfw, nfreq;            /* hw + 1 half-spectrum columns; fh * nfw frequencies */
-    int64_t cin_g, cout_g, nc;     /* channels per group; nc = 2 * cout_g (sgemm N) */
+    int64_t cin_g, cout_g, nc;     /* channels per group; nc = 2 * cout_g (columns of B) */
     int64_t stacked;               /* product form, see FFT_STACKED_PAIRS */
     int64_t kb;                    /* sgemm K: rows of B_f (cin_g stacked, else 2 * cin_g) */
-    int64_t crow;                  /* floats of C_f per tile (2 * nc stacked, else nc) */
-    int64_t tiles_y, tiles_x, total, tb, blocks;
-    int64_t a_step, c_step;        /* floats from A_f to A_f+1, C_f to C_f+1 */
+    int64_t pack;                  /* tiles per forward vector (FFT_VMAX lanes), 1 when cin_g > 8 */
+    int64_t ngrp;                  /* FFT_SLICE-channel column groups of B */
+    int64_t tiles_y, tiles_x, total;
+    int64_t blocks, tb;            /* blocks of tiles; tb: the largest block */
+    int64_t cap;                   /* tiles of A and C in the workspace (a batch of blocks) */
+    int64_t slices;                /* output-channel slices per block */
+    int64_t a_step;                /* floats from A_f to A_f+1 */
     int64_t a_floats, c_floats, s_floats; /* workspace parts */
 } fft_plan;
 
 static int64_t extent(int64_t k, int64_t dil) { return (k - 1) * dil + 1; }
 
 static int64_t round16(int64_t floats) { return c4j_ceil_div(floats, 16) * 16; }
+
+/* tiles per forward vector: small channel counts fill the lanes with several tiles */
+static int64_t pack_of(int64_t cin, int64_t lanes) { return cin <= lanes / 2 ? lanes / cin : 1; }
+
+/* tiles [*t0, *t1) of block k: total / blocks each, one more for the first total % blocks */
+static void block_range(int64_t total, int64_t blocks, int64_t k, int64_t *t0, int64_t *t1) {
+    const int64_t q = total / blocks, r = total % blocks;
+    *t0 = k * q + C4J_MIN(k, r);
+    *t1 = *t0 + q + (k < r);
+}
+
+/* output channels [*o0, *o0 + *n) of slice s: column groups spread evenly over the slices */
+static void slice_range(const fft_plan *p, int64_t s, int64_t *o0, int64_t *n) {
+    const int64_t q0 = s * p->ngrp / p->slices, q1 = (s + 1) * p->ngrp / p->slices;
+    *o0 = q0 * FFT_SLICE;
+    *n = C4J_MIN(p->cout_g, q1 * FFT_SLICE) - *o0;
+}
 
 /* What the workspace and blocking need to know of one candidate FFT size (input size aside). */
 typedef struct {
@@ -142,7 +188,8 @@ static int fft_size(int64_t fh, int64_t fw, int64_t cin, int64_t cout, int64_t s
     z->per_tile = z->nfreq * (2 * cin + z->crow);
     z->b_floats = z->nfreq * z->kb * 2 * cout;
     z->s_floats = round16(z->nfreq * 2 * FFT_VMAX);
-    const int64_t room = FFT_WS_MAX_FLOATS - z->s_floats - 64 * z->nfreq; /* steps add 32 floats each */
+    /* A's frequency steps and C's rows (2 per tile and slice at most) add up to 32 floats each */
+    const int64_t room = FFT_WS_MAX_FLOATS - z->s_floats - 32 * z->nfreq - 32 * 2 * FFT_MAX_SLICES * FFT_BLOCK_MAX_TILES;
     if (z->per_tile > room) return 0;
     /* A and C of a block near L2, or as large as B when B is larger: B is streamed once per block */
     int64_t tb = C4J_MAX(FFT_BLOCK_TARGET_FLOATS, z->b_floats) / z->per_tile;
@@ -151,12 +198,26 @@ static int fft_size(int64_t fh, int64_t fw, int64_t cin, int64_t cout, int64_t s
     return 1;
 }
 
+/* ns per tile of one transform pass over FFT_VMAX lanes (forward: one input vector, inverse: one
+   output vector); fitted on Zen 5 (AVX-512), only ratios matter */
+static double vector_ns(int64_t fh, int64_t fw) {
+    double per_point = 1.0;
+    if (fh == FFT_MIN || fw == FFT_MIN) per_point *= 1.5; /* loop overhead of 4-point rows */
+    if (fh * fw >= 64 * 64) per_point *= 1.4;            /* the tile buffer leaves L1 and L2 */
+    return (double)(fh * fw) * log2((double)(fh * fw)) * per_point;
+}
+
+/* forward vectors per tile: input channel vectors, or a share of one packed vector */
+static double forward_vectors(int64_t cin, int64_t pack) {
+    return pack > 1 ? 1.7 / (double)pack : (double)c4j_ceil_div(cin, FFT_VMAX);
+}
+
 /*
  * Estimated time (ns, single thread, AVX-512) of FH x FW tiles on a nominal 64 x 64 output: the
  * FFT size cannot depend on the input size (the prepared filter must fit every input), so the
  * choice assumes a typical large-kernel layer and pays the cropped tile margin of that size.
- *   transforms: ~0.6 ns per point and butterfly level per 16 input channels, 0.45 per 16 output
- *               channels (fewer rows are transformed back); small and large sizes are slower
+ *   transforms: ~0.6 ns per point and butterfly level per 16 input channels (or per packed
+ *               vector of tiles), 0.45 per 16 output channels (fewer rows are transformed back)
  *   products:   8 * Cin * Cout flops per frequency at ~150 GFLOP/s
  *   B:          the prepared matrices are streamed once per block: free when they stay in L2,
  *               L3 or memory bandwidth otherwise
@@ -167,10 +228,9 @@ static double fft_cost(int64_t fh, int64_t fw, int64_t kh, int64_t kw, int64_t c
     const int64_t nominal = 64;
     const int64_t mh = fh - kh + 1, mw = fw - kw + 1;
     const int64_t tiles = c4j_ceil_div(nominal, mh) * c4j_ceil_div(nominal, mw);
-    double per_point = 0.6 * (double)c4j_ceil_div(cin, FFT_VMAX) + 0.45 * (double)c4j_ceil_div(cout, FFT_VMAX);
-    if (fh == FFT_MIN || fw == FFT_MIN) per_point *= 1.5; /* loop overhead of 4-point rows */
-    if (fh * fw >= 64 * 64) per_point *= 1.4;            /* the tile buffer leaves L1 and L2 */
-    const double transform = (double)(fh * fw) * log2((double)(fh * fw)) * per_point;
+    const double per_vec = vector_ns(fh, fw);
+    const double transform = per_vec * (0.6 * forward_vectors(cin, pack_of(cin, FFT_VMAX)) +
+                                        0.45 * (double)c4j_ceil_div(cout, FFT_VMAX));
     const double products = 8.0 * (double)cin * (double)cout * (double)z->nfreq / 150.0;
     const double b_bytes = 4.0 * (double)z->b_floats;
     const double b_ns_per_byte = b_bytes <= 1024.0 * 1024 ? 0.0 : b_bytes <= 16.0 * 1024 * 1024 ? 1.0 / 60 : 1.0 / 20;
@@ -205,8 +265,155 @@ static int64_t matrix_step(int64_t floats) {
     return (s / 16) % 2 ? s : s + 16;
 }
 
+/* ns per byte of B streamed once per batch or unit: free while it stays in L2 */
+#define FFT_B_CACHED_BYTES (1024.0 * 1024)
+static double stream_ns_per_byte(double bytes) {
+    return bytes <= FFT_B_CACHED_BYTES ? 0.0 : bytes <= 16.0 * 1024 * 1024 ? 1.0 / 60 : 1.0 / 20;
+}
+
+/*
+ * Time model of a blocking, to choose one (choose_units) and to estimate it (c4j_fft_estimate):
+ * seconds of each part of the work, on one thread. Transforms: vector_ns per vector of lanes
+ * (packed tiles cost more per vector: their pixels are gathered from several tiles); products:
+ * one sgemm per frequency and unit, from the measured sgemm table; B: streamed by the first unit
+ * of each slice in a batch of a call, free while it stays in L2, otherwise partly hidden behind
+ * that unit's sgemm calls (fitted: hidden entirely behind M >= 6 rows of 64 x 64, hardly behind
+ * 8 rows of a stacked 64 x 128).
+ */
+typedef struct {
+    int64_t blocks, slices, cap, per_group, q, r; /* blocks k < r have q + 1 tiles, the others q */
+    double fwd[2];                     /* forward transforms of a block of q (+1) tiles */
+    double unit[2][FFT_MAX_SLICES];    /* one slice of such a block: its sgemm calls and inverses */
+    double first[2][FFT_MAX_SLICES];   /* the same, streaming the slice's columns of B (the first
+                                          unit of the slice in a batch) */
+} fft_model;
+
+#define FFT_CHUNK_SECONDS 2e-6 /* a thread claiming and starting a chunk of units */
+
+/* sgemm seconds, memoised while one plan is chosen (the table lookup costs ~0.3 us) */
+typedef struct {
+    int n;
+    int64_t key[256];
+    double val[256];
+} sgemm_memo;
+
+static double memo_sgemm(sgemm_memo *mm, int64_t m, int64_t k, int64_t n) {
+    const int64_t key = (m << 24) | n;
+    for (int i = 0; i < mm->n; i++)
+        if (mm->key[i] == key) return mm->val[i];
+    const double v = c4j_cost_sgemm(m, k, n);
+    if (mm->n < 256) {
+        mm->key[mm->n] = key;
+        mm->val[mm->n++] = v;
+    }
+    return v;
+}
+
+static void make_model(const fft_plan *p, int64_t blocks, int64_t slices, int64_t cap, sgemm_memo *mm, fft_model *m) {
+    /* per vector: ~0.42 ns (forward) and 0.30 ns (inverse, fewer rows) per point and butterfly
+       level on Zen 5, 1.3x for 16 x 16 and smaller (short loops); fitted to timings */
+    const int64_t pts = p->fh * p->fw;
+    double vec = vector_ns(p->fh, p->fw) * 1e-9;
+    if (pts <= 256) vec *= 1.3;
+    const double b_bytes = 4.0 * (double)p->nfreq * (double)p->kb * (double)p->nc;
+    m->blocks = blocks;
+    m->slices = slices;
+    m->cap = b_bytes > FFT_B_CACHED_BYTES ? C4J_MAX(cap, c4j_ceil_div(p->total, blocks)) : 0; /* 0: one block */
+    m->per_group = blocks * slices;
+    m->q = p->total / blocks;
+    m->r = p->total % blocks;
+    for (int64_t k = 0; k < 2; k++) {
+        const int64_t tn = m->q + 1 - k; /* [0]: q + 1 tiles, [1]: q */
+        const double vecs = p->pack > 1 ? (double)c4j_ceil_div(tn, p->pack) * 1.8
+                                        : (double)(tn * c4j_ceil_div(p->cin_g, FFT_VMAX));
+        m->fwd[k] = vecs * 0.42 * vec;
+        for (int64_t s = 0; s < slices; s++) {
+            const int64_t q0 = s * p->ngrp / slices, q1 = (s + 1) * p->ngrp / slices;
+            const int64_t n = C4J_MIN(p->cout_g, q1 * FFT_SLICE) - q0 * FFT_SLICE;
+            /* per frequency: the sgemm, and B_f's slice when streamed, which the sgemm partly hides */
+            const double g = tn == 0 ? 0 : memo_sgemm(mm, (p->stacked ? 2 : 1) * tn, p->kb, 2 * n);
+            const double b = 4.0 * (double)(p->kb * 2 * n) * stream_ns_per_byte(b_bytes) * 1e-9;
+            const double inv = (double)(tn * (q1 - q0)) * 0.30 * vec;
+            m->unit[k][s] = (double)p->nfreq * g + inv;
+            m->first[k][s] = (double)p->nfreq * (C4J_MAX(g, b) + 0.3 * C4J_MIN(g, b)) + inv;
+        }
+    }
+}
+
+/* single-thread seconds of units [u0, u1) in one call, batched as FK(run) does */
+static double range_seconds(const fft_model *m, int64_t u0, int64_t u1) {
+    double t = 0;
+    for (int64_t ub = u0; ub < u1;) {
+        const int64_t g = ub / m->per_group;
+        int64_t ue = ub, last = -1, tiles = 0;
+        unsigned sl = 0;
+        for (; ue < u1 && ue / m->per_group == g; ue++) {
+            const int64_t blk = ue % m->per_group / m->slices, s = ue % m->slices, k = blk < m->r ? 0 : 1;
+            if (blk != last) {
+                const int64_t tn = m->q + 1 - k;
+                if (tiles > 0 && tiles + tn > m->cap) break;
+                tiles += tn;
+                last = blk;
+                t += m->fwd[k];
+            }
+            t += sl >> s & 1 ? m->unit[k][s] : m->first[k][s];
+            sl |= 1u << s;
+        }
+        ub = ue;
+    }
+    return t;
+}
+
+/* seconds on `threads` (<= 16) threads sharing the units as ConvExecutor does: min(units, 4 per
+   thread) contiguous chunks, each taken in order by the thread that is free first */
+static double threads_seconds(const fft_model *m, int64_t units, int64_t threads) {
+    const int64_t chunks = C4J_MIN(units, 4 * threads), n = C4J_MIN(threads, chunks);
+    double busy[16] = {0}, end = 0;
+    for (int64_t c = 0; c < chunks; c++) {
+        int64_t k = 0;
+        for (int64_t i = 1; i < n; i++)
+            if (busy[i] < busy[k]) k = i;
+        busy[k] += range_seconds(m, units * c / chunks, units * (c + 1) / chunks) + FFT_CHUNK_SECONDS;
+        end = C4J_MAX(end, busy[k]);
+    }
+    return end;
+}
+
+/*
+ * Blocks and slices (see "Work units" above). Of the blockings whose single-thread time is within
+ * FFT_SPLIT_SLACK of the fewest-units one (the largest L2-sized blocks), the one with the least
+ * product of its times on 2, 4, 8 and 16 threads (so each thread count weighs by its speed-up).
+ * A small layer keeps few units: each costs nfreq sgemm calls, and run apart its own forward
+ * transforms and streaming of B.
+ */
+static void choose_units(const c4j_conv2d_desc *d, fft_plan *p, int64_t cap) {
+    const int64_t blocks0 = c4j_ceil_div(p->total, cap);
+    p->blocks = blocks0;
+    p->slices = 1;
+    if (d->groups * blocks0 >= FFT_UNITS_TARGET) return;
+    sgemm_memo mm;
+    mm.n = 0;
+    fft_model m;
+    make_model(p, blocks0, 1, cap, &mm, &m);
+    const double limit = (1.0 + FFT_SPLIT_SLACK) * range_seconds(&m, 0, d->groups * blocks0);
+    double best = HUGE_VAL; /* the fewest-units blocking is a candidate, so one is always taken */
+    for (int64_t s = 1; s <= C4J_MIN(p->ngrp, FFT_MAX_SLICES); s++)
+        for (int64_t b = blocks0; b <= p->total && d->groups * b * s <= 4 * FFT_UNITS_TARGET; b++) {
+            const int64_t units = d->groups * b * s;
+            make_model(p, b, s, cap, &mm, &m);
+            if (range_seconds(&m, 0, units) > limit) continue;
+            double score = 0;
+            for (int64_t threads = 2; threads <= 16; threads *= 2) score += log(threads_seconds(&m, units, threads));
+            if (score < best) {
+                best = score;
+                p->blocks = b;
+                p->slices = s;
+            }
+        }
+}
+
 /* returns 0 when the convolution does not fit (kernel too large, one tile over the workspace) */
-static int make_plan(const c4j_conv2d_desc *d, fft_plan *p) {
+static int plan_uncached(const c4j_conv2d_desc *d, fft_plan *p) {
     memset(p, 0, sizeof *p);
     if (d->stride_h != 1 || d->stride_w != 1) return 0;
     p->kh = extent(d->kernel_h, d->dilation_h);
@@ -227,20 +434,44 @@ static int make_plan(const c4j_conv2d_desc *d, fft_plan *p) {
     p->nfreq = z.nfreq;
     p->nc = 2 * p->cout_g;
     p->kb = z.kb;
-    p->crow = z.crow;
+    p->pack = pack_of(p->cin_g, FFT_VMAX);
+    p->ngrp = c4j_ceil_div(p->cout_g, FFT_SLICE);
     p->s_floats = z.s_floats;
     p->tiles_y = c4j_ceil_div(d->out_h, p->mh);
     p->tiles_x = c4j_ceil_div(d->out_w, p->mw);
     p->total = d->batch * p->tiles_y * p->tiles_x;
-    int64_t tb = z.tb;
-    tb = C4J_MAX(1, C4J_MIN(tb, p->total));
-    p->blocks = p->total > 0 ? c4j_ceil_div(p->total, tb) : 0;
-    p->tb = p->total > 0 ? c4j_ceil_div(p->total, p->blocks) : tb; /* even blocks */
-    p->a_step = matrix_step(p->tb * 2 * p->cin_g);
-    p->c_step = matrix_step(p->tb * p->crow);
+    p->blocks = p->slices = 1;
+    p->cap = C4J_MAX(1, C4J_MIN(z.tb, p->total));
+    if (p->total > 0) choose_units(d, p, p->cap);
+    p->tb = p->total > 0 ? c4j_ceil_div(p->total, p->blocks) : 1;
+    /* batches of blocks share B_f: worth their larger A and C only when B does not stay in L2 */
+    p->cap = 4.0 * (double)z.b_floats > FFT_B_CACHED_BYTES ? C4J_MAX(p->cap, p->tb) : p->tb;
+    p->a_step = matrix_step(p->cap * 2 * p->cin_g);
+
     p->a_floats = p->nfreq * p->a_step;
-    p->c_floats = p->nfreq * p->c_step;
+    /* C tile-major, per unit: a tile's rows of every C_f (c_stride each, see fft_simd.h) */
+    p->c_floats = p->cap * (p->stacked ? 2 : 1) * (p->nfreq * p->nc + 32 * p->slices);
     return 1;
+}
+
+/* The plan of the last descriptor this thread saw: every entry point plans, and choose_units
+   evaluates the sgemm table a few dozen times. */
+static int make_plan(const c4j_conv2d_desc *d, fft_plan *p) {
+    static _Thread_local struct {
+        int valid, ok;
+        c4j_conv2d_desc d;
+        fft_plan p;
+    } last;
+    if (last.valid && memcmp(&last.d, d, sizeof *d) == 0) {
+        *p = last.p;
+        return last.ok;
+    }
+    const int ok = plan_uncached(d, p);
+    last.d = *d;
+    last.p = *p;
+    last.ok = ok;
+    last.valid = 1;
+    return ok;
 }
 
 int c4j_fft_supported(const c4j_conv2d_desc *d) {
@@ -251,7 +482,7 @@ int c4j_fft_supported(const c4j_conv2d_desc *d) {
 int64_t c4j_fft_units(const c4j_conv2d_desc *d) {
     fft_plan p;
     if (!make_plan(d, &p)) return 0;
-    return d->groups * p.blocks;
+    return d->groups * p.blocks * p.slices;
 }
 
 int64_t c4j_fft_workspace(const c4j_conv2d_desc *d) {
@@ -282,8 +513,10 @@ static int64_t column_of(int64_t k, int64_t hw) { return k < hw ? bitrev(k, hw) 
 
 /*
  * B_f for every group and frequency: [g][f][kb][2 * cout_g], f = r * nfw + column_of(k): row r
- * holds vertical frequency bitrev(r). Rows c < cin_g are [Ur | Ui] of input channel c; the block
- * form adds rows cin_g + c = [-Ui | Ur]. U = conj(sum over taps of w * exp(-2 pi i (u y / fh +
+ * holds vertical frequency bitrev(r). The columns are FFT_SLICE-channel groups, each [Ur | Ui] of
+ * its channels (a slice of output channels is a contiguous range of columns; with at most 16
+ * channels this is plain [Ur | Ui]). Rows c < cin_g are input channel c; the block form adds rows
+ * cin_g + c = [-Ui | Ur] per group. U = conj(sum over taps of w * exp(-2 pi i (u y / fh +
  * k x / fw))) / (2 fh fw), computed in double per (input, output channel): taps along w, then h.
  */
 void c4j_fft_prepare(const c4j_conv2d_desc *d, const float *filter, float *prepared) {
@@ -308,6 +541,9 @@ void c4j_fft_prepare(const c4j_conv2d_desc *d, const float *filter, float *prepa
     for (int64_t g = 0; g < d->groups; g++)
         for (int64_t c = 0; c < p.cin_g; c++)
             for (int64_t o = 0; o < p.cout_g; o++) {
+                /* column group of FFT_SLICE channels: [Ur | Ui] of its channels */
+                const int64_t grp = o / FFT_SLICE, o_re = grp * 2 * FFT_SLICE + o % FFT_SLICE;
+                const int64_t o_im = o_re + C4J_MIN(FFT_SLICE, p.cout_g - grp * FFT_SLICE);
                 for (int64_t a = 0; a < KH; a++) {
                     const int64_t fa = d->flip ? KH - 1 - a : a;
                     for (int64_t k = 0; k < p.nfw; k++) {
@@ -335,11 +571,11 @@ void c4j_fft_prepare(const c4j_conv2d_desc *d, const float *filter, float *prepa
                         }
                         const float ur = (float)(re * scale), ui = (float)(-im * scale); /* conjugate */
                         float *bf = prepared + (g * p.nfreq + r * p.nfw + col[k]) * bsize;
-                        bf[c * p.nc + o] = ur;
-                        bf[c * p.nc + p.cout_g + o] = ui;
+                        bf[c * p.nc + o_re] = ur;
+                        bf[c * p.nc + o_im] = ui;
                         if (!p.stacked) {
-                            bf[(p.cin_g + c) * p.nc + o] = -ui;
-                            bf[(p.cin_g + c) * p.nc + p.cout_g + o] = ur;
+                            bf[(p.cin_g + c) * p.nc + o_re] = -ui;
+                            bf[(p.cin_g + c) * p.nc + o_im] = ur;
                         }
                     }
                 }
@@ -352,6 +588,7 @@ typedef struct {
     const fft_plan *p;
     float *sp;                   /* tile buffer: [fh][nfw] complex vectors */
     int64_t rev[FFT_MAX / 2];    /* bit reversal of hw: where the row transform leaves k */
+    int32_t perm[2][FFT_VMAX] __attribute__((aligned(64))); /* packed lanes -> [Xr | Xi] rows */
 } tile_ctx;
 
 #define FK_ISA portable
@@ -395,24 +632,15 @@ void c4j_fft_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in
     run_portable(blas, d, &p, in, prepared, bias, out, workspace, u0, u1);
 }
 
-/*
- * Estimated single-thread seconds: the tiles' transforms (the constants of fft_cost), one sgemm
- * per frequency and block (from the measured sgemm table), and the prepared matrices streamed
- * once per block when they do not stay in cache.
- */
+/* Estimated single-thread seconds (all units in one call): blocking_seconds of the plan's units. */
 double c4j_fft_estimate(const c4j_conv2d_desc *d) {
     fft_plan p;
     if (!make_plan(d, &p)) return -1;
-    double per_point = 0.6 * (double)c4j_ceil_div(p.cin_g, FFT_VMAX) + 0.45 * (double)c4j_ceil_div(p.cout_g, FFT_VMAX);
-    if (p.fh == FFT_MIN || p.fw == FFT_MIN) per_point *= 1.5;
-    if (p.fh * p.fw >= 64 * 64) per_point *= 1.4;
-    const double transform_ns = (double)(p.fh * p.fw) * log2((double)(p.fh * p.fw)) * per_point;
-    const int64_t m = p.stacked ? 2 * p.tb : p.tb, n = p.stacked ? 2 * p.cout_g : p.nc;
-    const double products = (double)p.nfreq * c4j_cost_sgemm(m, p.kb, n);
-    const double b_bytes = 4.0 * (double)p.nfreq * (double)p.kb * (double)n;
-    const double b_ns_per_byte = b_bytes <= 1024.0 * 1024 ? 0.0 : b_bytes <= 16.0 * 1024 * 1024 ? 1.0 / 60 : 1.0 / 20;
-    const double per_block = products + b_bytes * b_ns_per_byte * 1e-9;
-    return (double)d->groups * ((double)p.total * transform_ns * 1e-9 + (double)p.blocks * per_block);
+    sgemm_memo mm;
+    mm.n = 0;
+    fft_model m;
+    make_model(&p, p.blocks, p.slices, p.cap, &mm, &m);
+    return range_seconds(&m, 0, d->groups * p.blocks * p.slices);
 }
 
 /* Preparing: a direct double-precision DFT of every (input, output) channel pair's kernel. */

@@ -5,9 +5,17 @@
  *   FK_V       SIMD lanes = channels per vector (4, 8, 16); the tile buffer holds complex vectors
  *              of FK_V real parts followed by FK_V imaginary parts
  *   FK_TARGET  the target attribute of the functions (empty for the portable build)
- *   FK_MASKED  (optional) AVX-512 masked loads and stores for partial channel blocks
+ *   FK_MASKED  (optional) AVX-512 masked loads and stores for partial channel blocks, packed
+ *              tiles' pixels and the packed stores into A
  * Every width gives the same results up to rounding; GCC lowers vectors wider than the target's
  * registers poorly, hence one instantiation per width instead of one 16-lane kernel everywhere.
+ * With at most FK_V / 2 input channels per group, FK_V / Cin_g tiles share the forward vectors
+ * (pack_of), so the widths differ in how tiles are packed, not in any tile's values.
+ *
+ * The transforms are bound by vector loads and stores, so the passes next to memory other than
+ * the tile buffer are fused with it: the forward's last column pass writes A (FK(dif_last_to_a)),
+ * the inverse's first column pass reads C (FK(dit_first_from_c)) and its last row pass writes the
+ * output pixels (FK(dit_last_to_out)).
  */
 #define FK_CAT2(a, b) a##_##b
 #define FK_CAT(a, b) FK_CAT2(a, b)
@@ -28,10 +36,14 @@ typedef float FK(vec) __attribute__((vector_size(FK_V * sizeof(float))));
  * whose twiddles are all 1 (j = 0) skip the multiplications.
  */
 
-/* forward, decimation in frequency: natural order in, bit-reversed out */
-FAI void FK(fft_dif)(float *p, int64_t n, int64_t s, int64_t ws, int64_t w) {
+/* forward, decimation in frequency: natural order in, bit-reversed out. skip_last leaves the last
+   pass (radix-4 over groups of 4 points, or radix-2 over pairs when log2(n) is odd) to the caller
+   (FK(dif_last_to_a)). */
+FAI void FK(fft_dif)(float *p, int64_t n, int64_t s, int64_t ws, int64_t w, int skip_last) {
+    const int odd = __builtin_ctzll((unsigned long long)n) & 1;
     int64_t L = n;
     for (; L >= 4; L >>= 2) {
+        if (skip_last && !odd && L == 4) return;
         const int64_t q = L >> 2, step = FFT_MAX / L;
         for (int64_t j = 0; j < q; j++) {
             const float w1r = TW[j * step][0], w1i = TW[j * step][1];
@@ -75,7 +87,7 @@ FAI void FK(fft_dif)(float *p, int64_t n, int64_t s, int64_t ws, int64_t w) {
             }
         }
     }
-    if (L == 2) {
+    if (L == 2 && !skip_last) {
         for (int64_t blk = 0; blk < n; blk += 2) {
             float *x0 = p + blk * s, *x1 = x0 + s;
             for (int64_t c = 0; c < w; c++) {
@@ -91,11 +103,14 @@ FAI void FK(fft_dif)(float *p, int64_t n, int64_t s, int64_t ws, int64_t w) {
     }
 }
 
-/* inverse (conjugate twiddles, unnormalised), decimation in time: bit-reversed in, natural out */
-FAI void FK(fft_dit)(float *p, int64_t n, int64_t s, int64_t ws, int64_t w) {
+/* inverse (conjugate twiddles, unnormalised), decimation in time: bit-reversed in, natural out.
+   skip_first leaves the first pass (radix-2 when log2(n) is odd, else radix-4 over groups of 4
+   points) to the caller (FK(dit_first_from_c)); skip_last the last (radix-4 over all n points) to
+   FK(dit_last_to_out). */
+FAI void FK(fft_dit)(float *p, int64_t n, int64_t s, int64_t ws, int64_t w, int skip_first, int skip_last) {
     int64_t L = 4;
     if (__builtin_ctzll((unsigned long long)n) & 1) {
-        for (int64_t blk = 0; blk < n; blk += 2) {
+        for (int64_t blk = 0; blk < n && !skip_first; blk += 2) {
             float *x0 = p + blk * s, *x1 = x0 + s;
             for (int64_t c = 0; c < w; c++) {
                 const int64_t o = c * ws;
@@ -108,8 +123,11 @@ FAI void FK(fft_dit)(float *p, int64_t n, int64_t s, int64_t ws, int64_t w) {
             }
         }
         L = 8;
+    } else if (skip_first) {
+        L = 16;
     }
     for (; L <= n; L <<= 2) {
+        if (skip_last && L == n) return;
         const int64_t q = L >> 2, step = FFT_MAX / L;
         for (int64_t j = 0; j < q; j++) {
             /* conjugates of W^j, W^2j, W^3j */
@@ -175,6 +193,12 @@ FAI void FK(load)(float *restrict dst, const float *restrict src, int64_t sc, in
     for (; l < FK_V; l++) dst[l] = 0.0f;
 }
 
+/* dst[0..nb) = nb channels at src with channel stride sc (dst need not be aligned; the lanes
+   around it are left alone) */
+FAI void FK(load_part)(float *restrict dst, const float *restrict src, int64_t sc, int64_t nb) {
+    for (int64_t l = 0; l < nb; l++) dst[l] = src[l * sc];
+}
+
 /* dst[0..nb) = the first nb lanes of src (aligned) */
 FAI void FK(store)(float *restrict dst, const float *restrict src, int64_t nb) {
 #ifdef FK_MASKED
@@ -188,113 +212,406 @@ FAI void FK(store)(float *restrict dst, const float *restrict src, int64_t nb) {
 #endif
 }
 
-/* ------------------------------------------------------------------ one unit */
-
+#ifdef FK_MASKED
 /*
- * Forward transform of one input tile (origin iy0, ix0 in image img, group's channels) into row a_t
- * of every A_f (A_f = a_t + f * a_step). Row j of the tile buffer first holds z[n] = x[2n] + i x[2n+1]
- * of input row j, then (in place) its half spectrum, then the column transforms run over all rows.
+ * Packed lanes -> rows of A: re and im hold np tiles' cin channels in lanes q * cin + c; the rows
+ * of consecutive tiles are consecutive in A, so dst gets [Xr | Xi] of tile 0, then of tile 1, ...:
+ * 2 * np * cin <= 32 floats, two permutes of the lanes and two masked stores.
  */
-FAI void FK(forward_tile)(const tile_ctx *t, const float *img, int64_t iy0, int64_t ix0, float *a_t,
-                          int64_t a_step) {
-    const c4j_conv2d_desc *d = t->d;
+FAI void FK(store_packed)(const tile_ctx *t, float *restrict dst, FK(vec) re, FK(vec) im, int64_t cin, int64_t np) {
+    const int64_t n = 2 * np * cin;
+    const __m512i lo = _mm512_load_si512((const void *)t->perm[0]), hi = _mm512_load_si512((const void *)t->perm[1]);
+    _mm512_mask_storeu_ps(dst, (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1u),
+                          _mm512_permutex2var_ps((__m512)re, lo, (__m512)im));
+    if (n > 16)
+        _mm512_mask_storeu_ps(dst + 16, (__mmask16)((1u << (n - 16)) - 1u),
+                              _mm512_permutex2var_ps((__m512)re, hi, (__m512)im));
+}
+#endif
+
+/* nb lanes at src (unaligned), zeros above */
+FAI FK(vec) FK(vload)(const float *src, int64_t nb) {
+#ifdef FK_MASKED
+    return (FK(vec))_mm512_maskz_loadu_ps((__mmask16)((1u << nb) - 1u), src);
+#else
+    FK(vec) v;
+    if (nb == FK_V) {
+        memcpy(&v, src, sizeof v);
+        return v;
+    }
+    float tmp[FK_V] __attribute__((aligned(64))) = {0};
+    for (int64_t l = 0; l < nb; l++) tmp[l] = src[l];
+    return VLD(tmp);
+#endif
+}
+
+/* dst[0..nb) = the first nb lanes of v */
+FAI void FK(vstore)(float *dst, FK(vec) v, int64_t nb) {
+#ifdef FK_MASKED
+    _mm512_mask_storeu_ps(dst, (__mmask16)((1u << nb) - 1u), (__m512)v);
+#else
+    if (nb == FK_V) {
+        memcpy(dst, &v, sizeof v);
+        return;
+    }
+    float tmp[FK_V] __attribute__((aligned(64)));
+    VST(tmp, v);
+    for (int64_t l = 0; l < nb; l++) dst[l] = tmp[l];
+#endif
+}
+
+/* ------------------------------------------------------------------ fused first and last passes */
+
+/* Where the forward column transform's last pass puts its results: frequency f of the tile(s) goes
+   to A_f (a_t + f * a_step), nb channels of one tile at lane 0 (np == 0) or np packed tiles. */
+typedef struct {
+    float *a_t;
+    int64_t a_step, cin, nb, np;
+} FK(a_dst);
+
+FAI void FK(to_a)(const tile_ctx *t, const FK(a_dst) *ad, int64_t f, FK(vec) re, FK(vec) im) {
+    float *a = ad->a_t + f * ad->a_step;
+#ifdef FK_MASKED
+    if (ad->np > 0) {
+        FK(store_packed)(t, a, re, im, ad->cin, ad->np);
+        return;
+    }
+#else
+    (void)t;
+#endif
+    FK(vstore)(a, re, ad->nb);
+    FK(vstore)(a + ad->cin, im, ad->nb);
+}
+
+/* The last DIF pass of the column transforms (fh points, nfw columns of the tile buffer, see
+   fft_dif), its results stored straight into A instead of back into the tile buffer. */
+FAI void FK(dif_last_to_a)(const tile_ctx *t, const FK(a_dst) *ad) {
     const fft_plan *p = t->p;
-    const int64_t fh = p->fh, fw = p->fw, hw = p->hw, nfw = p->nfw, rs = nfw * FK_CV;
-    const int64_t s1 = d->in_stride[1], s2 = d->in_stride[2], sc = d->in_stride[3];
+    const int64_t n = p->fh, nfw = p->nfw, rs = nfw * FK_CV;
+    const float *sp = t->sp;
+    if (__builtin_ctzll((unsigned long long)n) & 1) {
+        for (int64_t blk = 0; blk < n; blk += 2)
+            for (int64_t c = 0; c < nfw; c++) {
+                const float *x0 = sp + blk * rs + c * FK_CV, *x1 = x0 + rs;
+                const FK(vec) a0r = VLD(x0), a0i = VLD(x0 + FK_V), a1r = VLD(x1), a1i = VLD(x1 + FK_V);
+                FK(to_a)(t, ad, blk * nfw + c, a0r + a1r, a0i + a1i);
+                FK(to_a)(t, ad, (blk + 1) * nfw + c, a0r - a1r, a0i - a1i);
+            }
+        return;
+    }
+    for (int64_t blk = 0; blk < n; blk += 4)
+        for (int64_t c = 0; c < nfw; c++) {
+            const float *x0 = sp + blk * rs + c * FK_CV, *x1 = x0 + rs, *x2 = x1 + rs, *x3 = x2 + rs;
+            const FK(vec) a0r = VLD(x0), a0i = VLD(x0 + FK_V), a1r = VLD(x1), a1i = VLD(x1 + FK_V);
+            const FK(vec) a2r = VLD(x2), a2i = VLD(x2 + FK_V), a3r = VLD(x3), a3i = VLD(x3 + FK_V);
+            const FK(vec) t0r = a0r + a2r, t0i = a0i + a2i;
+            const FK(vec) t1r = a1r + a3r, t1i = a1i + a3i;
+            const FK(vec) t2r = a0r - a2r, t2i = a0i - a2i;
+            const FK(vec) t3r = a1i - a3i, t3i = a3r - a1r; /* -i (x1 - x3) */
+            FK(to_a)(t, ad, blk * nfw + c, t0r + t1r, t0i + t1i);
+            FK(to_a)(t, ad, (blk + 1) * nfw + c, t0r - t1r, t0i - t1i);
+            FK(to_a)(t, ad, (blk + 2) * nfw + c, t2r + t3r, t2i + t3i);
+            FK(to_a)(t, ad, (blk + 3) * nfw + c, t2r - t3r, t2i - t3i);
+        }
+}
+
+/* Frequency f of one tile's products, one vector of output channels: block form [Yr | Yi] at re
+   and im; stacked, Y = (Xr Ur - Xi Ui) + i (Xr Ui + Xi Ur) from the rows Xr and Xi (xi floats on). */
+typedef struct {
+    const float *c_t;
+    int64_t nc, re, im, xi, nb, stacked;
+} FK(c_src);
+
+FAI void FK(from_c)(const FK(c_src) *cs, int64_t f, FK(vec) *re, FK(vec) *im) {
+    const float *r = cs->c_t + f * cs->nc;
+    if (!cs->stacked) {
+        *re = FK(vload)(r + cs->re, cs->nb);
+        *im = FK(vload)(r + cs->im, cs->nb);
+        return;
+    }
+    *re = FK(vload)(r + cs->re, cs->nb) - FK(vload)(r + cs->xi + cs->im, cs->nb);
+    *im = FK(vload)(r + cs->im, cs->nb) + FK(vload)(r + cs->xi + cs->re, cs->nb);
+}
+
+/* The first DIT pass of the inverse column transforms (fh points, nfw columns, see fft_dit), its
+   inputs read straight from C instead of the tile buffer. */
+FAI void FK(dit_first_from_c)(const tile_ctx *t, const FK(c_src) *cs) {
+    const fft_plan *p = t->p;
+    const int64_t n = p->fh, nfw = p->nfw, rs = nfw * FK_CV;
     float *sp = t->sp;
-    /* rows and columns of the tile inside the image: [j0, j1) x [i0, i1) */
-    const int64_t j0 = C4J_MIN(fh, C4J_MAX(0, -iy0)), j1 = C4J_MAX(j0, C4J_MIN(fh, d->in_h - iy0));
-    const int64_t i0 = C4J_MIN(fw, C4J_MAX(0, -ix0)), i1 = C4J_MAX(i0, C4J_MIN(fw, d->in_w - ix0));
-    const int64_t step = FFT_MAX / fw;
-    for (int64_t b = 0; b * FK_V < p->cin_g; b++) {
-        const int64_t nb = C4J_MIN(FK_V, p->cin_g - b * FK_V);
-        const float *src = img + b * FK_V * sc;
-        for (int64_t j = j0; j < j1; j++) {
-            float *zr = sp + j * rs;
-            const float *srow = src + (iy0 + j) * s1;
-            /* pixel i is the real (even i) or imaginary part of point i / 2: lanes at zr + i * FK_V */
-            memset(zr, 0, (size_t)(i0 * FK_V) * sizeof(float));
-            for (int64_t i = i0; i < i1; i++) FK(load)(zr + i * FK_V, srow + (ix0 + i) * s2, sc, nb);
-            memset(zr + i1 * FK_V, 0, (size_t)((fw - i1) * FK_V) * sizeof(float));
-        }
-        if (j1 > j0) {
-            FK(fft_dif)(sp + j0 * rs, hw, FK_CV, rs, j1 - j0);
-            /*
-             * Split step, in place on the bit-reversed positions: 2 X[k] = E + W^k O with
-             * E = Z[k] + conj(Z[hw-k]), O = -i (Z[k] - conj(Z[hw-k])), and 2 X[hw-k] = conj(E - W^k O).
-             * X[0] and X[hw] (real) come from Z[0] alone; X[hw] goes to the extra point hw.
-             */
-            for (int64_t j = j0; j < j1; j++) {
-                float *x0 = sp + j * rs, *xh = x0 + hw * FK_CV;
-                const FK(vec) ar = VLD(x0), ai = VLD(x0 + FK_V), zero = ar - ar;
-                VST(x0, (ar + ai) + (ar + ai));
-                VST(x0 + FK_V, zero);
-                VST(xh, (ar - ai) + (ar - ai));
-                VST(xh + FK_V, zero);
+    if (__builtin_ctzll((unsigned long long)n) & 1) {
+        for (int64_t blk = 0; blk < n; blk += 2)
+            for (int64_t c = 0; c < nfw; c++) {
+                float *x0 = sp + blk * rs + c * FK_CV, *x1 = x0 + rs;
+                FK(vec) a0r, a0i, a1r, a1i;
+                FK(from_c)(cs, blk * nfw + c, &a0r, &a0i);
+                FK(from_c)(cs, (blk + 1) * nfw + c, &a1r, &a1i);
+                VST(x0, a0r + a1r);
+                VST(x0 + FK_V, a0i + a1i);
+                VST(x1, a0r - a1r);
+                VST(x1 + FK_V, a0i - a1i);
             }
-            for (int64_t k = 1; k <= hw / 2; k++) {
-                const float wr = TW[k * step][0], wi = TW[k * step][1];
-                const int64_t pa = t->rev[k] * FK_CV, pb = t->rev[hw - k] * FK_CV;
-                for (int64_t j = j0; j < j1; j++) {
-                    float *zr = sp + j * rs;
-                    const FK(vec) ar = VLD(zr + pa), ai = VLD(zr + pa + FK_V);
-                    const FK(vec) br = VLD(zr + pb), bi = VLD(zr + pb + FK_V);
-                    const FK(vec) er = ar + br, ei = ai - bi;
-                    const FK(vec) or_ = ai + bi, oi = br - ar;
-                    const FK(vec) pr = or_ * wr - oi * wi, pi = or_ * wi + oi * wr;
-                    VST(zr + pb, er - pr); /* for k = hw/2 this is overwritten by the same X[k] */
-                    VST(zr + pb + FK_V, pi - ei);
-                    VST(zr + pa, er + pr);
-                    VST(zr + pa + FK_V, ei + pi);
-                }
-            }
+        return;
+    }
+    for (int64_t blk = 0; blk < n; blk += 4)
+        for (int64_t c = 0; c < nfw; c++) {
+            float *x0 = sp + blk * rs + c * FK_CV, *x1 = x0 + rs, *x2 = x1 + rs, *x3 = x2 + rs;
+            FK(vec) y0r, y0i, u1r, u1i, u2r, u2i, u3r, u3i;
+            FK(from_c)(cs, blk * nfw + c, &y0r, &y0i);
+            FK(from_c)(cs, (blk + 1) * nfw + c, &u1r, &u1i);
+            FK(from_c)(cs, (blk + 2) * nfw + c, &u2r, &u2i);
+            FK(from_c)(cs, (blk + 3) * nfw + c, &u3r, &u3i);
+            const FK(vec) a0r = y0r + u1r, a0i = y0i + u1i;
+            const FK(vec) a1r = y0r - u1r, a1i = y0i - u1i;
+            const FK(vec) c2r = u2r + u3r, c2i = u2i + u3i;
+            const FK(vec) c3r = u2r - u3r, c3i = u2i - u3i;
+            VST(x0, a0r + c2r);
+            VST(x0 + FK_V, a0i + c2i);
+            VST(x2, a0r - c2r);
+            VST(x2 + FK_V, a0i - c2i);
+            VST(x1, a1r - c3i); /* a1 + i c3 */
+            VST(x1 + FK_V, a1i + c3r);
+            VST(x3, a1r + c3i); /* a1 - i c3 */
+            VST(x3 + FK_V, a1i - c3r);
         }
-        if (j0 > 0) memset(sp, 0, (size_t)(j0 * rs) * sizeof(float));
-        if (j1 < fh) memset(sp + j1 * rs, 0, (size_t)((fh - j1) * rs) * sizeof(float));
-        FK(fft_dif)(sp, fh, rs, FK_CV, nfw);
-        /* into A: per frequency, [Xr | Xi] */
-        float *a = a_t + b * FK_V;
-        for (int64_t f = 0; f < p->nfreq; f++) {
-            FK(store)(a + f * a_step, sp + f * FK_CV, nb);
-            FK(store)(a + f * a_step + p->cin_g, sp + f * FK_CV + FK_V, nb);
+}
+
+/* The last DIT pass of the inverse row transforms (hw points, rows [0, vh), radix-4 over all
+   points), its results stored straight into the output: point k holds pixels 2k and 2k + 1. */
+FAI void FK(dit_last_to_out)(const tile_ctx *t, float *out, int64_t os1, int64_t os2, int64_t vh, int64_t vw,
+                             int64_t nb) {
+    const fft_plan *p = t->p;
+    const int64_t n = p->hw, rs = p->nfw * FK_CV, q = n >> 2, step = FFT_MAX / n;
+    const float *sp = t->sp;
+    for (int64_t j = 0; j < q; j++) {
+        const float w1r = TW[j * step][0], w1i = -TW[j * step][1];
+        const float w2r = TW[2 * j * step][0], w2i = -TW[2 * j * step][1];
+        const float w3r = TW[3 * j * step][0], w3i = -TW[3 * j * step][1];
+        const int64_t px0 = 2 * j, px1 = 2 * (j + q), px2 = 2 * (j + 2 * q), px3 = 2 * (j + 3 * q);
+        for (int64_t r = 0; r < vh; r++) {
+            const float *x0 = sp + r * rs + j * FK_CV, *x1 = x0 + q * FK_CV, *x2 = x1 + q * FK_CV, *x3 = x2 + q * FK_CV;
+            const FK(vec) y0r = VLD(x0), y0i = VLD(x0 + FK_V);
+            FK(vec) u1r = VLD(x1), u1i = VLD(x1 + FK_V);
+            FK(vec) u2r = VLD(x2), u2i = VLD(x2 + FK_V);
+            FK(vec) u3r = VLD(x3), u3i = VLD(x3 + FK_V);
+            if (j != 0) {
+                FK(vec) tr = u1r * w2r - u1i * w2i;
+                u1i = u1r * w2i + u1i * w2r;
+                u1r = tr;
+                tr = u2r * w1r - u2i * w1i;
+                u2i = u2r * w1i + u2i * w1r;
+                u2r = tr;
+                tr = u3r * w3r - u3i * w3i;
+                u3i = u3r * w3i + u3i * w3r;
+                u3r = tr;
+            }
+            const FK(vec) a0r = y0r + u1r, a0i = y0i + u1i;
+            const FK(vec) a1r = y0r - u1r, a1i = y0i - u1i;
+            const FK(vec) c2r = u2r + u3r, c2i = u2i + u3i;
+            const FK(vec) c3r = u2r - u3r, c3i = u2i - u3i;
+            float *o = out + r * os1;
+            if (px0 < vw) FK(vstore)(o + px0 * os2, a0r + c2r, nb);
+            if (px0 + 1 < vw) FK(vstore)(o + (px0 + 1) * os2, a0i + c2i, nb);
+            if (px2 < vw) FK(vstore)(o + px2 * os2, a0r - c2r, nb);
+            if (px2 + 1 < vw) FK(vstore)(o + (px2 + 1) * os2, a0i - c2i, nb);
+            if (px1 < vw) FK(vstore)(o + px1 * os2, a1r - c3i, nb); /* a1 + i c3 */
+            if (px1 + 1 < vw) FK(vstore)(o + (px1 + 1) * os2, a1i + c3r, nb);
+            if (px3 < vw) FK(vstore)(o + px3 * os2, a1r + c3i, nb); /* a1 - i c3 */
+            if (px3 + 1 < vw) FK(vstore)(o + (px3 + 1) * os2, a1i - c3r, nb);
         }
     }
 }
 
+/* ------------------------------------------------------------------ one unit */
+
 /*
- * Inverse transform of row c_t of every C_f (C_f = c_t + f * c_step) into the output pixels
- * [0, vh) x [0, vw) of the tile at out; bias and activation for channels c_base...
+ * The transforms of a tile buffer whose rows [j0, j1) hold z[n] = x[2n] + i x[2n+1] of their input
+ * rows (other rows are zero): row FFTs and split steps in place on those rows, then the column
+ * transforms over all rows, whose last pass stores the spectra into A (ad).
  */
-FAI void FK(inverse_tile)(const tile_ctx *t, const float *c_t, int64_t c_step, float *out, int64_t vh, int64_t vw,
-                          int64_t c_base, const float *bias) {
+FAI void FK(forward_rows_cols)(const tile_ctx *t, int64_t j0, int64_t j1, const FK(a_dst) *ad) {
+    const fft_plan *p = t->p;
+    const int64_t fh = p->fh, fw = p->fw, hw = p->hw, nfw = p->nfw, rs = nfw * FK_CV;
+    const int64_t step = FFT_MAX / fw;
+    float *sp = t->sp;
+    if (j1 > j0) {
+        FK(fft_dif)(sp + j0 * rs, hw, FK_CV, rs, j1 - j0, 0);
+        /*
+         * Split step, in place on the bit-reversed positions: 2 X[k] = E + W^k O with
+         * E = Z[k] + conj(Z[hw-k]), O = -i (Z[k] - conj(Z[hw-k])), and 2 X[hw-k] = conj(E - W^k O).
+         * X[0] and X[hw] (real) come from Z[0] alone; X[hw] goes to the extra point hw.
+         */
+        for (int64_t j = j0; j < j1; j++) {
+            float *x0 = sp + j * rs, *xh = x0 + hw * FK_CV;
+            const FK(vec) ar = VLD(x0), ai = VLD(x0 + FK_V), zero = ar - ar;
+            VST(x0, (ar + ai) + (ar + ai));
+            VST(x0 + FK_V, zero);
+            VST(xh, (ar - ai) + (ar - ai));
+            VST(xh + FK_V, zero);
+        }
+        for (int64_t k = 1; k <= hw / 2; k++) {
+            const float wr = TW[k * step][0], wi = TW[k * step][1];
+            const int64_t pa = t->rev[k] * FK_CV, pb = t->rev[hw - k] * FK_CV;
+            for (int64_t j = j0; j < j1; j++) {
+                float *zr = sp + j * rs;
+                const FK(vec) ar = VLD(zr + pa), ai = VLD(zr + pa + FK_V);
+                const FK(vec) br = VLD(zr + pb), bi = VLD(zr + pb + FK_V);
+                const FK(vec) er = ar + br, ei = ai - bi;
+                const FK(vec) or_ = ai + bi, oi = br - ar;
+                const FK(vec) pr = or_ * wr - oi * wi, pi = or_ * wi + oi * wr;
+                VST(zr + pb, er - pr); /* for k = hw/2 this is overwritten by the same X[k] */
+                VST(zr + pb + FK_V, pi - ei);
+                VST(zr + pa, er + pr);
+                VST(zr + pa + FK_V, ei + pi);
+            }
+        }
+    }
+    if (j0 > 0) memset(sp, 0, (size_t)(j0 * rs) * sizeof(float));
+    if (j1 < fh) memset(sp + j1 * rs, 0, (size_t)((fh - j1) * rs) * sizeof(float));
+    FK(fft_dif)(sp, fh, rs, FK_CV, nfw, 1);
+    FK(dif_last_to_a)(t, ad);
+}
+
+/* where a tile's input lies: image origin (group's channels), and the tile's top-left input pixel */
+typedef struct {
+    const float *img;
+    int64_t iy0, ix0;
+} FK(tile_at);
+
+/* rows [*j0, *j1) and columns [*i0, *i1) of the tile inside the image (empty: *j0 == *j1) */
+FAI void FK(inside)(const c4j_conv2d_desc *d, const fft_plan *p, const FK(tile_at) *a, int64_t *j0, int64_t *j1,
+                    int64_t *i0, int64_t *i1) {
+    *j0 = C4J_MIN(p->fh, C4J_MAX(0, -a->iy0));
+    *j1 = C4J_MAX(*j0, C4J_MIN(p->fh, d->in_h - a->iy0));
+    *i0 = C4J_MIN(p->fw, C4J_MAX(0, -a->ix0));
+    *i1 = C4J_MAX(*i0, C4J_MIN(p->fw, d->in_w - a->ix0));
+    if (*i1 == *i0) *j1 = *j0;
+}
+
+/*
+ * Forward transform of one input tile into row a_t of every A_f (A_f = a_t + f * a_step), one
+ * vector of FK_V input channels at a time. Row j of the tile buffer first holds
+ * z[n] = x[2n] + i x[2n+1] of input row j, then (in place) its half spectrum, then the column
+ * transforms run over all rows.
+ */
+FAI void FK(forward_tile)(const tile_ctx *t, const FK(tile_at) *at, float *a_t, int64_t a_step) {
+    const c4j_conv2d_desc *d = t->d;
+    const fft_plan *p = t->p;
+    const int64_t fw = p->fw, rs = p->nfw * FK_CV;
+    const int64_t s1 = d->in_stride[1], s2 = d->in_stride[2], sc = d->in_stride[3];
+    float *sp = t->sp;
+    int64_t j0, j1, i0, i1;
+    FK(inside)(d, p, at, &j0, &j1, &i0, &i1);
+    for (int64_t b = 0; b * FK_V < p->cin_g; b++) {
+        const int64_t nb = C4J_MIN(FK_V, p->cin_g - b * FK_V);
+        const float *src = at->img + b * FK_V * sc;
+        for (int64_t j = j0; j < j1; j++) {
+            float *zr = sp + j * rs;
+            const float *srow = src + (at->iy0 + j) * s1;
+            /* pixel i is the real (even i) or imaginary part of point i / 2: lanes at zr + i * FK_V */
+            memset(zr, 0, (size_t)(i0 * FK_V) * sizeof(float));
+            for (int64_t i = i0; i < i1; i++) FK(load)(zr + i * FK_V, srow + (at->ix0 + i) * s2, sc, nb);
+            memset(zr + i1 * FK_V, 0, (size_t)((fw - i1) * FK_V) * sizeof(float));
+        }
+        const FK(a_dst) ad = {a_t + b * FK_V, a_step, p->cin_g, nb, 0}; /* per frequency, [Xr | Xi] */
+        FK(forward_rows_cols)(t, j0, j1, &ad);
+    }
+}
+
+#ifdef FK_MASKED
+/*
+ * Forward transform of np <= FK_V / cin_g consecutive tiles of a block whose cin_g channels
+ * together fit one vector: tile q in lanes [q cin_g, (q + 1) cin_g), so one transform serves them
+ * all (with 3 channels, 5 tiles per 16 lanes instead of one). Rows outside every tile's image part
+ * are not transformed (zero); a row inside some tiles only is zero in the other tiles' lanes. Their
+ * rows of A are consecutive: a_t is the first tile's. AVX-512 only: without masked loads and
+ * two-source permutes, gathering and scattering the packed lanes costs more than it saves (the
+ * 8-lane build measured 1.8x slower on the seed layer), so the narrower builds keep one tile per
+ * vector.
+ */
+FAI void FK(forward_pack)(const tile_ctx *t, const FK(tile_at) *at, int64_t np, float *a_t, int64_t a_step) {
+    const c4j_conv2d_desc *d = t->d;
+    const fft_plan *p = t->p;
+    const int64_t fw = p->fw, rs = p->nfw * FK_CV, cin = p->cin_g;
+    const int64_t s1 = d->in_stride[1], s2 = d->in_stride[2], sc = d->in_stride[3];
+    float *sp = t->sp;
+    int64_t j0[FK_V], j1[FK_V], i0[FK_V], i1[FK_V], r0 = p->fh, r1 = 0;
+    for (int64_t q = 0; q < np; q++) {
+        FK(inside)(d, p, &at[q], &j0[q], &j1[q], &i0[q], &i1[q]);
+        if (j1[q] > j0[q]) {
+            r0 = C4J_MIN(r0, j0[q]);
+            r1 = C4J_MAX(r1, j1[q]);
+        }
+    }
+    if (r1 <= r0) r0 = r1 = 0;
+    if (sc == 1) {
+        /* each pixel's vector built in a register: tile q's channels merged into lanes q * cin...
+           by a masked load from its pixel address shifted down by q * cin floats (the lanes below
+           are masked off, so nothing outside the pixel is read) */
+        for (int64_t j = r0; j < r1; j++) {
+            float *zr = sp + j * rs;
+            uintptr_t base[FK_V];
+            __mmask16 mq[FK_V];
+            int64_t lo[FK_V], hi[FK_V], na = 0;
+            for (int64_t q = 0; q < np; q++) {
+                if (j < j0[q] || j >= j1[q]) continue;
+                base[na] = (uintptr_t)(at[q].img + (at[q].iy0 + j) * s1 + at[q].ix0 * s2) - (uintptr_t)(q * cin) * sizeof(float);
+                mq[na] = (__mmask16)(((1u << cin) - 1u) << (q * cin));
+                lo[na] = i0[q];
+                hi[na++] = i1[q];
+            }
+            /* the loads are independent (zero-masked) and blended after, so they overlap */
+            for (int64_t i = 0; i < fw; i++) {
+                __m512 v = _mm512_setzero_ps();
+                for (int64_t k = 0; k < na; k++)
+                    if (i >= lo[k] && i < hi[k])
+                        v = _mm512_mask_mov_ps(
+                            v, mq[k], _mm512_maskz_loadu_ps(mq[k], (const void *)(base[k] + (uintptr_t)(i * s2) * sizeof(float))));
+                _mm512_store_ps(zr + i * FK_V, v);
+            }
+        }
+        const FK(a_dst) ad = {a_t, a_step, cin, cin, np};
+        FK(forward_rows_cols)(t, r0, r1, &ad);
+        return;
+    }
+    /* channels not adjacent: lane by lane */
+    for (int64_t j = r0; j < r1; j++) {
+        float *zr = sp + j * rs;
+        memset(zr, 0, (size_t)(fw * FK_V) * sizeof(float));
+        for (int64_t q = 0; q < np; q++) {
+            if (j < j0[q] || j >= j1[q]) continue;
+            const float *srow = at[q].img + (at[q].iy0 + j) * s1 + at[q].ix0 * s2;
+            for (int64_t i = i0[q]; i < i1[q]; i++) FK(load_part)(zr + i * FK_V + q * cin, srow + i * s2, sc, cin);
+        }
+    }
+    const FK(a_dst) ad = {a_t, a_step, cin, cin, np};
+    FK(forward_rows_cols)(t, r0, r1, &ad);
+}
+#endif
+
+/*
+ * Inverse transform of one tile for the output channels [o0, o0 + n) of the group (a slice) into
+ * the output pixels [0, vh) x [0, vw) of the tile at out (channel o0 of the group); bias and
+ * activation for channels c_base... The tile's products are at c_t, frequency f at c_t + f * 2 n
+ * (nc_s = 2 n columns in FFT_SLICE-channel groups): [Yr | Yi] per group, or when stacked the row
+ * Xr [Ur | Ui] there and the row Xi [Ur | Ui] c_stride floats on.
+ */
+FAI void FK(inverse_tile)(const tile_ctx *t, const float *c_t, int64_t c_stride, int64_t n, float *out, int64_t vh,
+                          int64_t vw, int64_t c_base, const float *bias) {
     const c4j_conv2d_desc *d = t->d;
     const fft_plan *p = t->p;
     const int64_t fh = p->fh, fw = p->fw, hw = p->hw, nfw = p->nfw, rs = nfw * FK_CV;
     float *sp = t->sp;
     const int64_t os1 = d->out_stride[1], os2 = d->out_stride[2];
-    const int64_t step = FFT_MAX / fw;
-    for (int64_t b = 0; b * FK_V < p->cout_g; b++) {
-        const int64_t nb = C4J_MIN(FK_V, p->cout_g - b * FK_V);
-        /* block form: [Yr | Yi]; stacked: Y = (Xr Ur - Xi Ui) + i (Xr Ui + Xi Ur) from the rows
-           Xr [Ur | Ui] and Xi [Ur | Ui] */
-        const float *cb = c_t + b * FK_V;
-        const int64_t co = p->cout_g, nc = p->nc;
-        for (int64_t f = 0; f < p->nfreq && !p->stacked; f++) {
-            FK(load)(sp + f * FK_CV, cb + f * c_step, 1, nb);
-            FK(load)(sp + f * FK_CV + FK_V, cb + f * c_step + co, 1, nb);
-        }
-        for (int64_t f = 0; f < p->nfreq && p->stacked; f++) {
-            float *x = sp + f * FK_CV;
-            const float *r = cb + f * c_step;
-            float q[4][FK_V] __attribute__((aligned(64)));
-            FK(load)(q[0], r, 1, nb);           /* Xr Ur */
-            FK(load)(q[1], r + co, 1, nb);      /* Xr Ui */
-            FK(load)(q[2], r + nc, 1, nb);      /* Xi Ur */
-            FK(load)(q[3], r + nc + co, 1, nb); /* Xi Ui */
-            VST(x, VLD(q[0]) - VLD(q[3]));
-            VST(x + FK_V, VLD(q[1]) + VLD(q[2]));
-        }
-        FK(fft_dit)(sp, fh, rs, FK_CV, nfw);
+    const int64_t step = FFT_MAX / fw, nc = 2 * n;
+    for (int64_t b = 0; b * FK_V < n; b++) {
+        const int64_t o = b * FK_V, nb = C4J_MIN(FK_V, n - o);
+        /* the vector's columns: its group's real parts, then imaginary parts */
+        const int64_t grp = o / FFT_SLICE, re = grp * 2 * FFT_SLICE + o % FFT_SLICE;
+        const int64_t im = re + C4J_MIN(FFT_SLICE, n - grp * FFT_SLICE);
+        const FK(c_src) cs = {c_t, nc, re, im, c_stride, nb, p->stacked};
+        FK(dit_first_from_c)(t, &cs);
+        FK(fft_dit)(sp, fh, rs, FK_CV, nfw, 1, 0);
         /*
          * Rows kept, in place: Z'[k] = E + i conj(W^k) D with E = X[k] + conj(X[hw-k]),
          * D = X[k] - conj(X[hw-k]); Z'[hw-k] = conj(E) + i conj(conj(W^k) D). Then z = IDFT(Z')
@@ -321,16 +638,19 @@ FAI void FK(inverse_tile)(const tile_ctx *t, const float *c_t, int64_t c_step, f
                 VST(zr + pa + FK_V, ei + pr);
             }
         }
-        FK(fft_dit)(sp, hw, FK_CV, rs, vh);
-        for (int64_t j = 0; j < vh; j++) {
-            float *orow = out + j * os1 + b * FK_V;
-            const float *zr = sp + j * rs;
-            for (int64_t i = 0; i < vw; i++) FK(store)(orow + i * os2, zr + i * FK_V, nb); /* x[i] */
-            c4j_epilogue_rows(d, bias, orow, vw, os2, c_base + b * FK_V, nb);
-        }
+        FK(fft_dit)(sp, hw, FK_CV, rs, vh, 0, 1);
+        FK(dit_last_to_out)(t, out + o, os1, os2, vh, vw, nb); /* pixel i = x[i] */
+        for (int64_t j = 0; j < vh; j++) c4j_epilogue_rows(d, bias, out + j * os1 + o, vw, os2, c_base + o, nb);
     }
 }
 
+/*
+ * Units [u0, u1) in batches: consecutive units of one group whose blocks together have at most
+ * p->cap tiles (a block is never cut). Per batch: every block's tiles forward into A (block k's
+ * rows after the previous blocks'), then per frequency the sgemm of every unit (so B_f is read once
+ * per batch), each unit's C_f after the previous units', then the inverse transforms. A unit's
+ * values do not depend on the batch it is in.
+ */
 static FK_TARGET void FK(run)(const c4j_blas *blas, const c4j_conv2d_desc *d, const fft_plan *p, const float *in,
                             const float *prepared, const float *bias, float *out, float *ws, int64_t u0,
                             int64_t u1) {
@@ -340,34 +660,90 @@ static FK_TARGET void FK(run)(const c4j_blas *blas, const c4j_conv2d_desc *d, co
     float *abuf = ws, *cbuf = ws + p->a_floats;
     t.sp = cbuf + p->c_floats;
     for (int64_t k = 0; k < p->hw; k++) t.rev[k] = bitrev(k, p->hw);
-    const int64_t per_img = p->tiles_y * p->tiles_x;
-    /* A_f: tile t at 2 t cin_g; C_f: tile t at t crow */
-    const int64_t a_step = p->a_step, c_step = p->c_step;
-    for (int64_t u = u0; u < u1; u++) {
-        const int64_t g = u / p->blocks, blk = u % p->blocks;
-        const int64_t t0 = blk * p->tb, tn = C4J_MIN(p->tb, p->total - t0);
-        for (int64_t i = 0; i < tn; i++) {
-            const int64_t tile = t0 + i, n = tile / per_img, ty = (tile % per_img) / p->tiles_x,
-                          tx = tile % p->tiles_x;
-            const float *img = in + n * d->in_stride[0] + g * p->cin_g * d->in_stride[3];
-            FK(forward_tile)(&t, img, ty * p->mh - d->pad_top, tx * p->mw - d->pad_left, abuf + i * 2 * p->cin_g,
-                             a_step);
+#ifdef FK_MASKED
+    const int64_t cin = p->cin_g, pack = pack_of(cin, FK_V);
+#else
+    const int64_t cin = p->cin_g, pack = 1; /* see FK(forward_pack) */
+#endif
+    for (int64_t j = 0; j < 2 * FFT_VMAX; j++) { /* store_packed: position j of [Xr | Xi] rows */
+        const int64_t q = j / (2 * cin), h = (j / cin) % 2, c = j % cin, lane = q * cin + c;
+        t.perm[j / FFT_VMAX][j % FFT_VMAX] = (int32_t)(lane < FFT_VMAX ? h * FFT_VMAX + lane : 0);
+    }
+    const int64_t per_img = p->tiles_y * p->tiles_x, per_group = p->blocks * p->slices, ms = p->stacked ? 2 : 1;
+    const int64_t a_step = p->a_step;
+    for (int64_t ub = u0; ub < u1;) {
+        const int64_t g = ub / per_group;
+        int64_t T0, t0, t1, ue = ub, last = -1, tiles = 0;
+        block_range(p->total, p->blocks, ub % per_group / p->slices, &T0, &t1);
+        for (; ue < u1 && ue / per_group == g; ue++) {
+            const int64_t blk = ue % per_group / p->slices;
+            if (blk == last) continue;
+            block_range(p->total, p->blocks, blk, &t0, &t1);
+            if (tiles > 0 && tiles + t1 - t0 > p->cap) break;
+            tiles += t1 - t0;
+            last = blk;
         }
+        /* forward: tiles [T0, T0 + tiles), packed within each block */
+        for (int64_t blk = ub % per_group / p->slices; blk <= last; blk++) {
+            block_range(p->total, p->blocks, blk, &t0, &t1);
+            for (int64_t i = t0; i < t1; i += pack) {
+                const int64_t np = C4J_MIN(pack, t1 - i);
+                FK(tile_at) at[FK_V];
+                for (int64_t q = 0; q < np; q++) {
+                    const int64_t tile = i + q, n = tile / per_img, ty = (tile % per_img) / p->tiles_x,
+                                  tx = tile % p->tiles_x;
+                    at[q].img = in + n * d->in_stride[0] + g * cin * d->in_stride[3];
+                    at[q].iy0 = ty * p->mh - d->pad_top;
+                    at[q].ix0 = tx * p->mw - d->pad_left;
+                }
+                float *a_t = abuf + (i - T0) * 2 * cin;
+#ifdef FK_MASKED
+                if (pack > 1) {
+                    FK(forward_pack)(&t, at, np, a_t, a_step);
+                    continue;
+                }
+#endif
+                FK(forward_tile)(&t, at, a_t, a_step);
+            }
+        }
+        /*
+         * Products: per frequency, every unit of the batch. C is tile-major so that the inverse
+         * reads a tile's spectrum in order: a unit's C_f starts f * nc_s into its part, row r
+         * (tile r, or row r of the stacked pairs) c_stride floats further per row.
+         */
         const float *bg = prepared + g * p->nfreq * p->kb * p->nc;
-        const int64_t m = p->stacked ? 2 * tn : tn;
         for (int64_t f = 0; f < p->nfreq; f++) {
-            blas->sgemm(C4J_ROW_MAJOR, C4J_NO_TRANS, C4J_NO_TRANS, (int)m, (int)p->nc, (int)p->kb, 1.0f,
-                        abuf + f * a_step, (int)p->kb, bg + f * p->kb * p->nc, (int)p->nc, 0.0f, cbuf + f * c_step,
-                        (int)p->nc);
+            int64_t coff = 0;
+            for (int64_t u = ub; u < ue; u++) {
+                int64_t o0, n;
+                block_range(p->total, p->blocks, u % per_group / p->slices, &t0, &t1);
+                slice_range(p, u % p->slices, &o0, &n);
+                const int64_t m = ms * (t1 - t0), c_stride = matrix_step(p->nfreq * 2 * n);
+                blas->sgemm(C4J_ROW_MAJOR, C4J_NO_TRANS, C4J_NO_TRANS, (int)m, (int)(2 * n), (int)p->kb, 1.0f,
+                            abuf + f * a_step + (t0 - T0) * 2 * cin, (int)p->kb, bg + f * p->kb * p->nc + 2 * o0,
+                            (int)p->nc, 0.0f, cbuf + coff + f * 2 * n, (int)c_stride);
+                coff += m * c_stride;
+            }
         }
-        for (int64_t i = 0; i < tn; i++) {
-            const int64_t tile = t0 + i, n = tile / per_img, ty = (tile % per_img) / p->tiles_x,
-                          tx = tile % p->tiles_x;
-            const int64_t oy0 = ty * p->mh, ox0 = tx * p->mw;
-            const int64_t vh = C4J_MIN(p->mh, d->out_h - oy0), vw = C4J_MIN(p->mw, d->out_w - ox0);
-            float *o = out + n * d->out_stride[0] + oy0 * d->out_stride[1] + ox0 * d->out_stride[2] + g * p->cout_g;
-            FK(inverse_tile)(&t, cbuf + i * p->crow, c_step, o, vh, vw, g * p->cout_g, bias);
+        /* inverse transforms, unit by unit */
+        int64_t coff = 0;
+        for (int64_t u = ub; u < ue; u++) {
+            int64_t o0, n;
+            block_range(p->total, p->blocks, u % per_group / p->slices, &t0, &t1);
+            slice_range(p, u % p->slices, &o0, &n);
+            const int64_t c_stride = matrix_step(p->nfreq * 2 * n);
+            for (int64_t tile = t0; tile < t1; tile++) {
+                const int64_t img = tile / per_img, ty = (tile % per_img) / p->tiles_x, tx = tile % p->tiles_x;
+                const int64_t oy0 = ty * p->mh, ox0 = tx * p->mw;
+                const int64_t vh = C4J_MIN(p->mh, d->out_h - oy0), vw = C4J_MIN(p->mw, d->out_w - ox0);
+                float *o = out + img * d->out_stride[0] + oy0 * d->out_stride[1] + ox0 * d->out_stride[2] +
+                           g * p->cout_g + o0;
+                FK(inverse_tile)(&t, cbuf + coff + (tile - t0) * ms * c_stride, c_stride, n, o, vh, vw,
+                                 g * p->cout_g + o0, bias);
+            }
+            coff += (t1 - t0) * ms * c_stride;
         }
+        ub = ue;
     }
 }
 

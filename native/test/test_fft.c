@@ -168,13 +168,23 @@ static double run_fft(const c4j_conv2d_desc *d, bufs *b, const char *what, doubl
     fill_canary(b);
     for (int64_t u = units; u-- > 0;) forward_units(d, b, ws, ws_bytes, u, u + 1);
     T_CHECK(memcmp(first, b->out, sizeof(float) * (size_t)b->out_len) == 0, "%s: unit split changed the result", what);
-    if (units >= 3) {
+    /* two ranges split anywhere (inside a block's slices too: the block's forward transforms are
+       then done by both), the second range first */
+    const int64_t cuts[4] = {1, units / 3, units / 2, units - 1};
+    for (int i = 0; i < 4; i++) {
+        if (cuts[i] <= 0 || cuts[i] >= units || (i > 0 && cuts[i] == cuts[i - 1])) continue;
         fill_canary(b);
-        forward_units(d, b, ws, ws_bytes, units / 3, units);
-        forward_units(d, b, ws, ws_bytes, 0, units / 3);
+        forward_units(d, b, ws, ws_bytes, cuts[i], units);
+        forward_units(d, b, ws, ws_bytes, 0, cuts[i]);
         T_CHECK(memcmp(first, b->out, sizeof(float) * (size_t)b->out_len) == 0, "%s: split at %lld changed the result",
-                what, (long long)(units / 3));
+                what, (long long)cuts[i]);
     }
+    /* ConvExecutor's chunks for 3 threads: min(units, 12) contiguous ranges, in reverse order */
+    const int64_t chunks = units < 12 ? units : 12;
+    fill_canary(b);
+    for (int64_t c = chunks; c-- > 0;) forward_units(d, b, ws, ws_bytes, units * c / chunks, units * (c + 1) / chunks);
+    T_CHECK(memcmp(first, b->out, sizeof(float) * (size_t)b->out_len) == 0, "%s: %lld chunks changed the result", what,
+            (long long)chunks);
     free(first);
     c4j_free(ws);
     return e;
@@ -189,26 +199,39 @@ static c4j_conv2d_desc same_desc(int64_t n, int64_t h, int64_t w, int64_t c, int
 
 /* the large-kernel layer shapes of the benchmark, random data in [-1, 1] */
 static void layer_shapes(uint64_t *rng) {
+    /* min_units: the benchmark layers that had one or two units (whole layer in one block) must
+       give a second thread work; how many more is the cost model's call */
     static const struct {
         const char *name;
-        int64_t n, h, w, c, k, cout;
+        int64_t n, h, w, c, k, cout, valid, min_units;
     } S[] = {
-        {"bigk_11x11_64x16", 1, 64, 64, 16, 11, 16},
-        {"k7_56x56x32to32", 1, 56, 56, 32, 7, 32},
-        {"k9_32x32x64to64", 1, 32, 32, 64, 9, 64},
-        {"k11_64x64x3to16", 1, 64, 64, 3, 11, 16},
-        {"k11_n4_32x32x16", 4, 32, 32, 16, 11, 16},
-        {"k5_64x64x32to32", 1, 64, 64, 32, 5, 32},
+        {"seed_n4_64x64x3to16", 4, 64, 64, 3, 5, 16, 1, 4}, /* VALID; 5 tiles per packed vector */
+        {"bigk_11x11_64x16", 1, 64, 64, 16, 11, 16, 0, 2},
+        {"k7_56x56x32to32", 1, 56, 56, 32, 7, 32, 0, 2},
+        {"k9_32x32x64to64", 1, 32, 32, 64, 9, 64, 0, 1},
+        {"k11_64x64x3to16", 1, 64, 64, 3, 11, 16, 0, 2},
+        {"k11_n4_32x32x16", 4, 32, 32, 16, 11, 16, 0, 1},
+        {"k5_64x64x32to32", 1, 64, 64, 32, 5, 32, 0, 1},
+        {"k3_56x56x64to64", 1, 56, 56, 64, 3, 64, 0, 2},     /* stacked, output-channel slices */
+        {"k7_n4_56x56x32to32", 4, 56, 56, 32, 7, 32, 0, 1},  /* many tile blocks, batches of blocks */
+        {"k9_24x24x24to40", 1, 24, 24, 24, 9, 40, 0, 1},     /* a partial column group: 16 + 16 + 8 */
+        {"k11_64x64x1to8", 1, 64, 64, 1, 11, 8, 0, 1},      /* 16 tiles per packed vector */
+        {"k5_64x64x5to24", 2, 64, 64, 5, 5, 24, 0, 1},      /* 3 tiles per packed vector, 1 lane spare */
+        {"k7_48x48x8to16", 1, 48, 48, 8, 7, 16, 0, 1},      /* 2 tiles per packed vector */
     };
     for (size_t i = 0; i < sizeof S / sizeof S[0]; i++) {
         c4j_conv2d_desc d = same_desc(S[i].n, S[i].h, S[i].w, S[i].c, S[i].k, S[i].cout);
+        if (S[i].valid)
+            t_dense_desc(&d, S[i].n, S[i].h, S[i].w, S[i].c, S[i].k, S[i].k, S[i].cout, 1, 1, 1, 1, 1, 0, 0, 0, 0);
         bufs b;
         alloc_bufs(&d, &b, rng);
         double scaled;
         const double e = run_fft(&d, &b, S[i].name, &scaled);
-        printf("%-20s max |fft - ref| / (1 + sum|x*w|) = %.3e   (golden tolerance 1e-5, asserted %.0e)\n",
-               S[i].name, e, FFT_LAYER_BOUND);
+        printf("%-20s max |fft - ref| / (1 + sum|x*w|) = %.3e   (golden tolerance 1e-5, asserted %.0e; %lld units)\n",
+               S[i].name, e, FFT_LAYER_BOUND, (long long)c4j_conv2d_units(&d, C4J_ALGO_FFT));
         T_CHECK(e <= FFT_LAYER_BOUND, "%s: error %.3e over %.0e", S[i].name, e, FFT_LAYER_BOUND);
+        T_CHECK(c4j_conv2d_units(&d, C4J_ALGO_FFT) >= S[i].min_units, "%s: %lld units, at least %lld expected",
+                S[i].name, (long long)c4j_conv2d_units(&d, C4J_ALGO_FFT), (long long)S[i].min_units);
         free_bufs(&b);
     }
 }
@@ -220,7 +243,9 @@ static void random_cases(uint64_t *rng, int count) {
     for (int i = 0; i < count; i++) {
         c4j_conv2d_desc d;
         const int64_t kh = t_rand_range(rng, 1, 17), kw = t_rand_range(rng, 1, 17);
-        const int64_t dh = i % 5 == 0 ? t_rand_range(rng, 2, 3) : 1, dw = i % 7 == 0 ? t_rand_range(rng, 2, 3) : 1;
+        int64_t dh = i % 5 == 0 ? t_rand_range(rng, 2, 3) : 1, dw = i % 7 == 0 ? t_rand_range(rng, 2, 3) : 1;
+        if ((kh - 1) * dh + 1 > 48) dh = 2; /* kernel extent within FFT's 48 */
+        if ((kw - 1) * dw + 1 > 48) dw = 2;
         const int64_t groups = i % 4 == 0 ? t_rand_range(rng, 2, 3) : 1;
         int64_t cg = t_rand_range(rng, 1, i % 3 == 0 ? 40 : 8), og = t_rand_range(rng, 1, i % 3 == 1 ? 40 : 8);
         int64_t n = t_rand_range(rng, 1, 3), h = t_rand_range(rng, 1, 40), w = t_rand_range(rng, 1, 70);
@@ -326,6 +351,16 @@ static void limits(void) {
     d.dilation_h = 3; /* extent 49 */
     d.out_h = 64 + 16 - 48;
     T_CHECK(c4j_conv2d_supports(&d, C4J_ALGO_FFT) == C4J_ERR_UNSUPPORTED, "extent 49 (dilated) accepted");
+    /* the largest channel counts each size takes: the workspace stays within 16 MiB with any
+       number of slices */
+    for (int64_t c = 256; c <= 8192; c += c / 2) {
+        for (int64_t k = 3; k <= 33; k += 15) {
+            d = same_desc(2, 40, 40, c, k, c + 8);
+            if (c4j_conv2d_supports(&d, C4J_ALGO_FFT) != C4J_OK) continue;
+            T_CHECK(c4j_conv2d_workspace_bytes(&d, C4J_ALGO_FFT) <= 16 << 20, "%lld channels, %lldx%lld: %lld bytes",
+                    (long long)c, (long long)k, (long long)k, (long long)c4j_conv2d_workspace_bytes(&d, C4J_ALGO_FFT));
+        }
+    }
     /* channel counts whose spectra exceed the 16 MiB workspace for a single tile */
     d = same_desc(1, 16, 16, 8192, 11, 8192);
     T_CHECK(c4j_conv2d_supports(&d, C4J_ALGO_FFT) == C4J_ERR_UNSUPPORTED, "huge channels accepted");

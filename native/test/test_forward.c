@@ -143,7 +143,20 @@ static void check_case(c4j_conv2d_desc *dp, uint64_t *rng, int case_no) {
             T_CHECK(sgemm_macs == expect, "algo %d: sgemm did %.0f MACs, expected %.0f", ALGOS[a], sgemm_macs,
                     expect);
         } else {
+            /* FFT: one product per frequency, tile and channel pair whatever the split (consecutive
+               units of a block share its forward transforms, never its products) */
             T_CHECK(sgemm_macs > 0, "algo %d ran no sgemm", ALGOS[a]);
+            const double split_macs = sgemm_macs;
+            sgemm_macs = 0;
+            st = c4j_conv2d_forward(&counting, &d, ALGOS[a], in, f, prep, bias, out, ws, ws_bytes, 0, units, err,
+                                    sizeof err);
+            T_CHECK(st == C4J_OK && sgemm_macs == split_macs, "algo %d: %.0f MACs in one call, %.0f split", ALGOS[a],
+                    sgemm_macs, split_macs);
+            for (int64_t u = 0; u < units; u++)
+                st = c4j_conv2d_forward(&counting, &d, ALGOS[a], in, f, prep, bias, out, ws, ws_bytes, u, u + 1, err,
+                                        sizeof err);
+            T_CHECK(st == C4J_OK && sgemm_macs == 2 * split_macs, "algo %d: %.0f MACs unit by unit, %.0f split",
+                    ALGOS[a], sgemm_macs - split_macs, split_macs);
         }
         const double tol = ALGOS[a] >= C4J_ALGO_WINOGRAD_2X2 ? 1e-4 : 1e-5;
         int bad = 0;
