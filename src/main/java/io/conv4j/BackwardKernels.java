@@ -34,11 +34,14 @@ final class BackwardKernels {
             return t == null ? 0 : t.offset() * Float.BYTES;
         }
 
-        /** Acquires the tensors (acquire()), runs the units over conv4j's executor, releases. */
-        final void run(long units, long workspaceBytes, double flops) {
+        /**
+         * Acquires the tensors (acquire()), runs the units over conv4j's executor, releases.
+         * {@code seconds}: estimated single-thread time, which sizes the thread split.
+         */
+        final void run(long units, long workspaceBytes, double seconds) {
             try {
                 acquire();
-                ConvExecutor.get().run(units, workspaceBytes, flops, this);
+                ConvExecutor.get().run(units, workspaceBytes, seconds, this);
             } finally {
                 while (count > 0) {
                     held[--count].release();

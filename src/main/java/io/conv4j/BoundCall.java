@@ -22,10 +22,9 @@ final class BoundCall {
     private final Conv2dOptions options;
     private final long[] desc;
     private final Plan plan;
-    private final double flops;
 
     BoundCall(Tensor input, Tensor filter, Tensor bias, Tensor output, PreparedFilter prepared, Conv2dOptions options,
-              long[] desc, Plan plan, double flops, Tensor transformed) {
+              long[] desc, Plan plan, Tensor transformed) {
         this.input = new WeakReference<>(input);
         this.filter = new WeakReference<>(filter);
         this.bias = bias == null ? null : new WeakReference<>(bias);
@@ -35,7 +34,6 @@ final class BoundCall {
         this.options = options;
         this.desc = desc;
         this.plan = plan;
-        this.flops = flops;
     }
 
     /** The last bound call of this thread if it has exactly these arguments, else null. */
@@ -78,7 +76,7 @@ final class BoundCall {
                     try {
                         if (ps != null) ps.acquire();
                         try {
-                            ConvExecutor.get().run(plan.units(), plan.workspaceBytes(), flops,
+                            ConvExecutor.get().run(plan.units(), plan.workspaceBytes(), plan.estimatedSeconds(),
                                     (u0, u1, workspace) -> NativeCore.forward(desc, algo, xs.buffer(), xo, ws.buffer(), wo,
                                             ps == null ? null : ps.buffer(), po, bs == null ? null : bs.buffer(), bo,
                                             ys.buffer(), yo, workspace, u0, u1));

@@ -212,7 +212,7 @@ public final class Conv2d {
                     ownTransform = true;
                 }
             }
-            BoundCall call = new BoundCall(input, w, b, target, prepared, options, desc, plan, geo.flops(), transformed);
+            BoundCall call = new BoundCall(input, w, b, target, prepared, options, desc, plan, transformed);
             call.invoke(input, w, b, target);
             boolean reusable = output != null && target == result && w == filter && b == bias && !ownTransform;
             if (reusable) call.remember();

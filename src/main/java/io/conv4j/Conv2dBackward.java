@@ -1,5 +1,7 @@
 package io.conv4j;
 
+import io.conv4j.internal.ConvExecutor;
+
 import io.conv4j.internal.NativeBackward;
 import io.conv4j.internal.NativeLibrary;
 import java.util.Objects;
@@ -307,7 +309,7 @@ public final class Conv2dBackward {
             k.gradOut = dz;
             k.prepared = prepared;
             k.gradIn = target;
-            k.run(units, ws, geo.flops());
+            k.run(units, ws, geo.flops() / ConvExecutor.GEMM_FLOPS_PER_SECOND);
         } finally {
             if (prepared != null && cache == null) prepared.close();
             if (w != filter) w.close();
@@ -333,7 +335,7 @@ public final class Conv2dBackward {
             k.gradFilter = dw;
             k.gradBias = db;
             k.partials = partials;
-            k.run(units, ws, geo.flops());
+            k.run(units, ws, geo.flops() / ConvExecutor.GEMM_FLOPS_PER_SECOND);
             if (partials != null) {
                 BackwardKernels.Reduce r = new BackwardKernels.Reduce();
                 r.desc = desc;

@@ -146,7 +146,7 @@ public final class Conv2dLayer implements AutoCloseable {
         k.bias = bias;
         k.output = b.output;
         try {
-            k.run(b.plan.units(), b.plan.workspaceBytes(), b.geo.flops());
+            k.run(b.plan.units(), b.plan.workspaceBytes(), b.plan.estimatedSeconds());
         } finally {
             k.input = null;
         }

@@ -9,15 +9,20 @@ public final class Plan {
     private final long units;
     private final long workspaceBytes;
     private final long preparedFloats;
+    private final double estimatedSeconds;
     private final String reason;
 
-    Plan(Algorithm algorithm, long units, long workspaceBytes, long preparedFloats, String reason) {
+    Plan(Algorithm algorithm, long units, long workspaceBytes, long preparedFloats, double estimatedSeconds, String reason) {
         this.algorithm = algorithm;
         this.units = units;
         this.workspaceBytes = workspaceBytes;
         this.preparedFloats = preparedFloats;
+        this.estimatedSeconds = estimatedSeconds;
         this.reason = reason;
     }
+
+    /** The cost model's single-thread time for the algorithm (filter transform excluded), in seconds. */
+    public double estimatedSeconds() { return estimatedSeconds; }
 
     /** Floats of the transformed filter the algorithm needs (0: it reads the filter as it is). */
     public long preparedFloats() { return preparedFloats; }

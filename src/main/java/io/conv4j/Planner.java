@@ -71,7 +71,7 @@ final class Planner {
     private static Plan decide(ConvGeometry geo, long[] desc, Conv2dOptions options, boolean prepared) {
         Algorithm requested = options.algorithm();
         if (geo.batch() == 0) { // as Conv2d.run: nothing to compute, no native call (the output may be beyond int)
-            return new Plan(requested == Algorithm.AUTO ? Algorithm.GEMM_TILED : requested, 0, 0, 0, "empty batch: nothing to compute");
+            return new Plan(requested == Algorithm.AUTO ? Algorithm.GEMM_TILED : requested, 0, 0, 0, 0, "empty batch: nothing to compute");
         }
         if (requested != Algorithm.AUTO) {
             long units = NativeCore.units(desc, requested.nativeId);
@@ -116,7 +116,7 @@ final class Planner {
 
     private static Plan make(Algorithm a, long[] desc, String reason) {
         return new Plan(a, NativeCore.units(desc, a.nativeId), NativeCore.workspaceBytes(desc, a.nativeId),
-                NativeCore.preparedFloats(desc, a.nativeId), reason);
+                NativeCore.preparedFloats(desc, a.nativeId), Math.max(0, NativeCore.estimateSeconds(desc, a.nativeId, false)), reason);
     }
 
     static String requirements(Algorithm a) {

@@ -25,8 +25,14 @@ import java.util.concurrent.locks.LockSupport;
  * the result is bit-for-bit the same with any number of threads.
  */
 public final class ConvExecutor {
-    /** Below this many flops per extra thread, waking a worker costs more than it saves. */
-    private static final double MIN_FLOPS_PER_THREAD = 4e6;
+    /**
+     * Below this much estimated single-thread time per extra thread, waking a worker (tens of
+     * microseconds when it sleeps) costs more than it saves.
+     */
+    private static final double MIN_SECONDS_PER_THREAD = 25e-6;
+
+    /** Direct-convolution flops per second used to turn a flop count into time (sgemm-bound code). */
+    public static final double GEMM_FLOPS_PER_SECOND = 150e9;
     /** Chunks per thread: small enough to balance uneven units, large enough to keep overhead low. */
     private static final int CHUNKS_PER_THREAD = 4;
 
@@ -122,11 +128,12 @@ public final class ConvExecutor {
 
     /**
      * Runs all units, in parallel when the work is large enough. {@code workspaceBytes} is what one
-     * call of the runner needs; {@code flops} sizes the split.
+     * call of the runner needs; {@code seconds}, the estimated single-thread time (the cost model's),
+     * sizes the split.
      */
-    public void run(long units, long workspaceBytes, double flops, UnitRunner runner) {
+    public void run(long units, long workspaceBytes, double seconds, UnitRunner runner) {
         if (units <= 0) return;
-        int want = (int) Math.min(Math.min(threads, units), Math.max(1, (long) (flops / MIN_FLOPS_PER_THREAD)));
+        int want = (int) Math.min(Math.min(threads, units), Math.max(1, (long) (seconds / MIN_SECONDS_PER_THREAD)));
         if (want == 1) { // the common small case: no job, no hand-off
             permits.acquireUninterruptibly();
             Workspace ws = workspaces.poll();
