@@ -105,9 +105,15 @@ public final class Conv2d {
         Shape fShape = NestedArrays.shapeOf("filter", filter);
         Shape out = outputShape(inShape, fShape, options);
         checkArraySize("output", out);
-        float[] y = conv2d(NestedArrays.flatten(input, inShape), inShape, NestedArrays.flatten(filter, fShape), fShape,
-                bias, options);
-        return NestedArrays.unflatten(y, out);
+        if (bias != null && bias.length != fShape.size(3)) {
+            throw new IllegalArgumentException("bias has " + bias.length + " values but the filter has " + fShape.size(3)
+                    + " output channels");
+        }
+        try (Tensor x = Tensor.fromNested(input); Tensor w = Tensor.fromNested(filter);
+             Tensor b = bias == null ? null : Tensor.fromArray(bias, Shape.of(bias.length));
+             Tensor y = conv2d(x, w, b, options, null)) {
+            return y.toNested();
+        }
     }
 
     // ------------------------------------------------------------------ introspection

@@ -40,30 +40,4 @@ final class NestedArrays {
         if (a == null) throw new NullPointerException(what);
         if (a.length != n) throw new IllegalArgumentException(what + " has length " + a.length + ", expected " + n + " (ragged array)");
     }
-
-    static float[] flatten(float[][][][] a, Shape s) {
-        if (s.numElements() > Integer.MAX_VALUE - 8) throw new IllegalArgumentException("array of shape " + s + " too large");
-        float[] out = new float[(int) s.numElements()];
-        int p = 0;
-        for (float[][][] x : a)
-            for (float[][] y : x)
-                for (float[] z : y) {
-                    System.arraycopy(z, 0, out, p, z.length);
-                    p += z.length;
-                }
-        return out;
-    }
-
-    static float[][][][] unflatten(float[] flat, Shape s) {
-        int n = (int) s.size(0), h = (int) s.size(1), w = (int) s.size(2), c = (int) s.size(3);
-        float[][][][] out = new float[n][h][w][c];
-        int p = 0;
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < h; j++)
-                for (int k = 0; k < w; k++) {
-                    System.arraycopy(flat, p, out[i][j][k], 0, c);
-                    p += c;
-                }
-        return out;
-    }
 }

@@ -68,6 +68,71 @@ public final class Tensor implements AutoCloseable {
     }
 
     /**
+     * A new [N, H, W, C] tensor holding a copy of a rectangular nested array (a ragged or null
+     * element is refused, naming it). Copies row by row, without an intermediate flat array.
+     */
+    public static Tensor fromNested(float[][][][] data) {
+        Shape shape = NestedArrays.shapeOf("data", data);
+        Tensor t = allocate(shape);
+        try {
+            t.storage.acquire();
+            try {
+                // one bulk put per image row: bulk calls on a direct buffer cost far more per call
+                // than a short arraycopy, and the innermost arrays are often a few channels
+                FloatBuffer fb = t.storage.buffer().asFloatBuffer();
+                int w = (int) shape.size(2), c = (int) shape.size(3);
+                float[] row = new float[w * c];
+                int p = 0;
+                for (float[][][] a : data)
+                    for (float[][] b : a) {
+                        for (int k = 0; k < w; k++) System.arraycopy(b[k], 0, row, k * c, c);
+                        fb.put(p, row, 0, row.length);
+                        p += row.length;
+                    }
+            } finally {
+                t.storage.release();
+            }
+            return t;
+        } catch (RuntimeException | Error e) {
+            t.close();
+            throw e;
+        }
+    }
+
+    /** This rank-4 tensor as a new nested array {@code [d0][d1][d2][d3]}, copied row by row. */
+    public float[][][][] toNested() {
+        if (rank() != 4) throw new IllegalStateException("toNested needs a rank-4 tensor, this one has shape " + shape);
+        long n = shape.size(0), h = shape.size(1), w = shape.size(2), c = shape.size(3);
+        if (Math.max(Math.max(n, h), Math.max(w, c)) > Integer.MAX_VALUE - 8 || shape.numElements() > Integer.MAX_VALUE - 8) {
+            throw new IllegalStateException("tensor too large for a Java array: " + shape);
+        }
+        float[][][][] out = new float[(int) n][(int) h][(int) w][(int) c];
+        storage.acquire();
+        try {
+            FloatBuffer fb = storage.buffer().asFloatBuffer();
+            boolean rows = strides[3] == 1 && strides[2] == c; // each image row is one contiguous run
+            float[] run = rows ? new float[(int) (w * c)] : null;
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < h; j++) {
+                    long e0 = offset + i * strides[0] + j * strides[1];
+                    if (rows) {
+                        fb.get((int) e0, run, 0, run.length);
+                        for (int k = 0; k < w; k++) System.arraycopy(run, (int) (k * c), out[i][j][k], 0, (int) c);
+                        continue;
+                    }
+                    for (int k = 0; k < w; k++) {
+                        float[] row = out[i][j][k];
+                        long e = e0 + k * strides[2];
+                        for (int l = 0; l < c; l++) row[l] = fb.get((int) (e + l * strides[3]));
+                    }
+                }
+        } finally {
+            storage.release();
+        }
+        return out;
+    }
+
+    /**
      * A contiguous row-major view of a caller's direct buffer, from its index 0 (use
      * {@link ByteBuffer#slice()} to start elsewhere). The floats must be in native byte order;
      * conv4j never frees the buffer.

@@ -81,6 +81,26 @@ class TensorTest {
     }
 
     @Test
+    void nestedArraysRoundTripContiguousAndStrided() {
+        float[][][][] a = new float[2][3][4][5];
+        float v = 0;
+        for (float[][][] x : a) for (float[][] y : x) for (float[] z : y) for (int i = 0; i < 5; i++) z[i] = v++;
+        try (Tensor t = Tensor.fromNested(a)) {
+            assertEquals(Shape.of(2, 3, 4, 5), t.shape());
+            assertEquals(a[1][2][3][4], t.get(1, 2, 3, 4));
+            float[][][][] back = t.toNested();
+            for (int i = 0; i < 2; i++) for (int j = 0; j < 3; j++) for (int k = 0; k < 4; k++) assertArrayEquals(a[i][j][k], back[i][j][k]);
+            // a permuted (non-contiguous) view copies element by element
+            float[][][][] p = t.permute(0, 3, 1, 2).toNested();
+            assertEquals(a[1][2][3][4], p[1][4][2][3]);
+            assertEquals(a[0][1][2][0], p[0][0][1][2]);
+            // a channel slice: rows are not contiguous runs
+            float[][][][] sl = t.slice(3, 1, 2).toNested();
+            assertEquals(a[1][2][3][2], sl[1][2][3][1]);
+        }
+    }
+
+    @Test
     void toStringDescribesTheView() {
         try (Tensor t = Tensor.allocate(2, 3)) {
             String s = t.permute(1, 0).toString();
