@@ -71,32 +71,8 @@ static int64_t pos(int64_t v) { return v > 0 ? v : 0; }
 
 typedef void (*body_fn)(void *ctx);
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* the peer harness's policy: 3 warm-up calls, estimate, >= 5 timed calls lasting >= min_time */
-static double median_seconds(body_fn body, void *ctx) {
-    for (int i = 0; i < 3; i++) body(ctx);
-    double t0 = t_now();
-    body(ctx);
-    double est = t_now() - t0;
-    long reps = (long)ceil(min_time / (est > 1e-9 ? est : 1e-9));
-    if (reps < 5) reps = 5;
-    if (reps > 100000) reps = 100000;
-    double *t = malloc(sizeof(double) * (size_t)reps);
-    if (t == NULL) return -1;
-    for (long r = 0; r < reps; r++) {
-        double a = t_now();
-        body(ctx);
-        t[r] = t_now() - a;
-    }
-    qsort(t, (size_t)reps, sizeof(double), cmp_double);
-    double med = reps % 2 ? t[reps / 2] : 0.5 * (t[reps / 2 - 1] + t[reps / 2]);
-    free(t);
-    return med;
-}
+/* the peer harness's timing policy (testlib) */
+static double median_seconds(body_fn body, void *ctx) { return t_median_seconds(body, ctx, min_time); }
 
 typedef struct {
     const c4j_conv2d_desc *d;

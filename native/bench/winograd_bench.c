@@ -66,11 +66,6 @@ static double now(void) {
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-static int cmp_double(const void *a, const void *b) {
-    const double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 #define MAX_RUNS 101
 #define C4J_MIN_I(a, b) ((a) < (b) ? (a) : (b))
 #define C4J_MAX_I(a, b) ((a) > (b) ? (a) : (b))
@@ -88,7 +83,7 @@ static double median_time(run_fn fn, void *ctx, double min_s) {
         fn(ctx);
         t[n++] = now() - t0;
     }
-    qsort(t, (size_t)n, sizeof t[0], cmp_double);
+    qsort(t, (size_t)n, sizeof t[0], t_cmp_double);
     return t[n / 2];
 }
 
@@ -228,8 +223,8 @@ static void median_pair(conv_ctx *c, double min_s, double *t1, double *t2) {
         run_conv_mt(c);
         b[n++] = t_now() - t0;
     }
-    qsort(a, (size_t)n, sizeof a[0], cmp_double);
-    qsort(b, (size_t)n, sizeof b[0], cmp_double);
+    qsort(a, (size_t)n, sizeof a[0], t_cmp_double);
+    qsort(b, (size_t)n, sizeof b[0], t_cmp_double);
     *t1 = a[n / 2];
     *t2 = b[n / 2];
 }

@@ -94,3 +94,29 @@ double t_now(void) {
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
+
+int t_cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double t_median_seconds(void (*body)(void *ctx), void *ctx, double min_time) {
+    for (int i = 0; i < 3; i++) body(ctx);
+    double t0 = t_now();
+    body(ctx);
+    double est = t_now() - t0;
+    long reps = (long)ceil(min_time / (est > 1e-9 ? est : 1e-9));
+    if (reps < 5) reps = 5;
+    if (reps > 100000) reps = 100000;
+    double *t = malloc(sizeof(double) * (size_t)reps);
+    if (t == NULL) return -1;
+    for (long r = 0; r < reps; r++) {
+        double a = t_now();
+        body(ctx);
+        t[r] = t_now() - a;
+    }
+    qsort(t, (size_t)reps, sizeof(double), t_cmp_double);
+    double med = reps % 2 ? t[reps / 2] : 0.5 * (t[reps / 2 - 1] + t[reps / 2]);
+    free(t);
+    return med;
+}

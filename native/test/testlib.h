@@ -42,4 +42,14 @@ int64_t t_view_len(const int64_t dim[4], const int64_t stride[4]);
 
 double t_now(void);
 
+/* qsort comparator for doubles */
+int t_cmp_double(const void *a, const void *b);
+
+/*
+ * Median seconds per call of body(ctx) under the peer harness's policy: 3 warm-up calls, one call
+ * to estimate, then max(5, ceil(min_time / estimate)) timed calls (at most 100000); -1 if out of
+ * memory.
+ */
+double t_median_seconds(void (*body)(void *ctx), void *ctx, double min_time);
+
 #endif
