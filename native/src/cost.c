@@ -46,3 +46,33 @@ double c4j_cost_sgemm(int64_t m, int64_t k, int64_t n) {
     if (k < C4J_GRID_K[0]) gflops *= (double)k / C4J_GRID_K[0];
     return 2.0 * (double)m * (double)k * (double)n / (gflops * 1e9);
 }
+
+/*
+ * Rows per sgemm call when an M x K by K x N product (row-major, no transposes, alpha 1, beta 0)
+ * may be issued as several calls on row pieces; each row's result is the same either way.
+ * OpenBLAS's SkylakeX build runs such products straight from the caller's arrays, without packing,
+ * when they are small; for a narrow C (N <= 64) that beats the packed kernel of one large call.
+ * Measured on Zen 5 (conv4j_bench, gemm_tiled, one thread, pieces of 32..192 rows against one
+ * call): pieces under about 2^20 multiply-adds win, 1.1-1.3x (K = 75, 147, 288, 800 with N = 16,
+ * 64, 32, 32); larger pieces, or K x N too large for any piece of 32 rows (K = 576 or 1568 at
+ * N = 64 or 32), lose 5-60%, as does every piece with N = 256 or 512. Without AVX-512 OpenBLAS has
+ * no such path and small pieces only cost, and with several OpenBLAS threads it takes that path
+ * only below ~2^18. The piece depends on the shape, the CPU and OpenBLAS's thread setting (blas;
+ * NULL for the default, one thread, as the cost model assumes), never on conv4j's thread count.
+ */
+#define PIECE_MAX_MACS ((int64_t)1 << 20)
+#define PIECE_MAX_N 64
+
+int64_t c4j_sgemm_piece_rows(const c4j_blas *blas, int64_t m, int64_t k, int64_t n) {
+    static const int64_t CANDIDATES[] = {96, 64, 48, 32};
+    if (n > PIECE_MAX_N || m <= CANDIDATES[0] || !c4j_cpu_has_avx512()) return m;
+    if (blas != NULL && blas->get_num_threads != NULL && blas->get_num_threads() > 1) return m;
+    for (size_t i = 0; i < sizeof CANDIDATES / sizeof CANDIDATES[0]; i++)
+        if (CANDIDATES[i] * k * n <= PIECE_MAX_MACS) return CANDIDATES[i];
+    return m;
+}
+
+double c4j_cost_sgemm_pieces(int64_t m, int64_t k, int64_t n, int64_t piece) {
+    if (piece <= 0 || piece >= m) return c4j_cost_sgemm(m, k, n);
+    return (double)(m / piece) * c4j_cost_sgemm(piece, k, n) + c4j_cost_sgemm(m % piece, k, n);
+}

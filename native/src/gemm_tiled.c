@@ -2,7 +2,8 @@
  * General convolution as tiles of the patch matrix: for a block of output pixels the patch rows
  * (im2col restricted to the block, padding as zeros, dilation, groups and the flipped kernel all
  * handled while gathering) are written to a workspace sized for L2 and contracted with the filter
- * by one sgemm while hot. The workspace is one tile, whatever the batch size.
+ * while hot, by one sgemm or, for narrow outputs, by one per small row piece (c4j_sgemm_piece_rows).
+ * The workspace is one tile, whatever the batch size.
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -264,11 +265,14 @@ void c4j_gemm_tiled_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const fl
             gather_tile(d, in, g, r0, m, t.k, tile, avx512);
             built = gt;
         }
-        /* one sgemm for the tile when output rows are evenly spaced, else one per output row */
+        /* one sgemm per piece of the tile (c4j_sgemm_piece_rows: a fixed function of the tile's
+           shape), cut further at output row ends when output rows are not evenly spaced */
+        const int64_t piece = c4j_sgemm_piece_rows(blas, t.tile_rows, t.k, cols);
         int64_t r = r0;
         while (r < r0 + m) {
             const int64_t n = r / hw, oh = (r % hw) / d->out_w, ow = r % d->out_w;
-            const int64_t seg_end = out_uniform ? r0 + m : C4J_MIN(r0 + m, r - ow + d->out_w);
+            const int64_t piece_end = C4J_MIN(r0 + m, r0 + ((r - r0) / piece + 1) * piece);
+            const int64_t seg_end = out_uniform ? piece_end : C4J_MIN(piece_end, r - ow + d->out_w);
             float *c = out + n * d->out_stride[0] + oh * d->out_stride[1] + ow * ldc + c0;
             blas->sgemm(C4J_ROW_MAJOR, C4J_NO_TRANS, C4J_NO_TRANS, (int)(seg_end - r), (int)cols, (int)t.k,
                         1.0f, tile + (r - r0) * t.k, (int)t.k, filter + c0, (int)d->out_c, 0.0f, c,
@@ -294,7 +298,9 @@ double c4j_gemm_tiled_estimate(const c4j_conv2d_desc *d) {
     for (int64_t nc = 0; nc < t.n_chunks; nc++) {
         const int64_t cols = C4J_MIN(t.n_chunk, t.cout_g - nc * t.n_chunk);
         const int64_t full = t.rows / t.tile_rows, last = t.rows - full * t.tile_rows;
-        gemm += (double)full * c4j_cost_sgemm(t.tile_rows, t.k, cols) + c4j_cost_sgemm(last, t.k, cols);
+        const int64_t piece = c4j_sgemm_piece_rows(NULL, t.tile_rows, t.k, cols);
+        gemm += (double)full * c4j_cost_sgemm_pieces(t.tile_rows, t.k, cols, piece) +
+                c4j_cost_sgemm_pieces(last, t.k, cols, piece);
     }
     return (double)d->groups * (gather + gemm);
 }

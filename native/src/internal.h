@@ -34,6 +34,10 @@ void c4j_epilogue_rows(const c4j_conv2d_desc *d, const float *bias, float *out, 
 /* Seconds one single-threaded sgemm of this shape takes on the reference machine (cost.c). */
 double c4j_cost_sgemm(int64_t m, int64_t k, int64_t n);
 
+/* Rows per call when an M-row sgemm is issued in row pieces (cost.c), and the time of doing so. */
+int64_t c4j_sgemm_piece_rows(const c4j_blas *blas, int64_t m, int64_t k, int64_t n);
+double c4j_cost_sgemm_pieces(int64_t m, int64_t k, int64_t n, int64_t piece);
+
 /* Estimated single-thread seconds of each algorithm (and of preparing its filter). */
 double c4j_gemm_direct_estimate(const c4j_conv2d_desc *d);
 double c4j_gemm_tiled_estimate(const c4j_conv2d_desc *d);
