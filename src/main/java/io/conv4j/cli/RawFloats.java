@@ -44,14 +44,21 @@ final class RawFloats {
                     + (bytes % 4 != 0 ? " (not a whole number of floats)" : " = " + bytes / 4 + " floats")
                     + " but shape " + shape + " needs " + want + " floats (" + want * 4 + " bytes)");
         }
+        // through a small buffer, so a large file is held once (as the float[]), not twice
         try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
-            ByteBuffer buf = ByteBuffer.allocate((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
-            while (buf.hasRemaining()) {
-                if (ch.read(buf) < 0) throw new UsageException("--" + option + ": " + file + " shrank while being read");
-            }
-            buf.flip();
             float[] out = new float[(int) want];
-            buf.asFloatBuffer().get(out);
+            ByteBuffer buf = ByteBuffer.allocate(CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+            int done = 0;
+            while (done < out.length) {
+                buf.clear().limit((int) Math.min(CHUNK_BYTES, 4L * (out.length - done)));
+                while (buf.hasRemaining()) {
+                    if (ch.read(buf) < 0) throw new UsageException("--" + option + ": " + file + " shrank while being read");
+                }
+                buf.flip();
+                int n = buf.remaining() / 4;
+                buf.asFloatBuffer().get(out, done, n);
+                done += n;
+            }
             return out;
         } catch (IOException e) {
             throw new UsageException("--" + option + ": cannot read " + file + ": " + e.getMessage());
@@ -73,10 +80,8 @@ final class RawFloats {
         Path tmp = null;
         try {
             tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
-            ByteBuffer buf = ByteBuffer.allocate(data.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-            buf.asFloatBuffer().put(data);
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-                while (buf.hasRemaining()) ch.write(buf);
+                writeAll(ch, data);
                 ch.force(true);
             }
             try {
@@ -98,12 +103,28 @@ final class RawFloats {
         }
     }
 
+    /** Bytes read or written per system call: large files pass through this, never whole. */
+    private static final int CHUNK_BYTES = 1 << 20;
+
+    private static void writeAll(FileChannel ch, float[] data) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocate(CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        for (int done = 0; done < data.length; ) {
+            int n = Math.min(CHUNK_BYTES / 4, data.length - done);
+            buf.clear();
+            buf.asFloatBuffer().put(data, done, n);
+            buf.limit(4 * n);
+            while (buf.hasRemaining()) ch.write(buf);
+            done += n;
+        }
+    }
+
     /**
      * Checks, before anything is computed, that {@code file} can be written: its directory exists
-     * and is writable, it is not a directory, and an existing file is writable. Returns its path.
+     * and is writable, it is not a directory, and an existing file is writable. Returns its path,
+     * with symbolic links followed: the file a link names is replaced, the link stays a link.
      */
     static Path checkWritable(String option, String file) throws UsageException {
-        Path target = path(option, file).toAbsolutePath();
+        Path target = followLinks(option, file, path(option, file).toAbsolutePath());
         Path dir = target.getParent();
         if (dir == null || !Files.isDirectory(dir)) throw new UsageException("--" + option + ": no such directory for " + file);
         if (Files.isDirectory(target)) throw new UsageException("--" + option + ": " + file + " is a directory");
@@ -114,6 +135,20 @@ final class RawFloats {
             throw new UsageException("--" + option + ": cannot write " + file + ": it is not writable");
         }
         return target;
+    }
+
+    /** The file a chain of symbolic links ends at (which need not exist yet), as the shell's ">" writes. */
+    private static Path followLinks(String option, String file, Path p) throws UsageException {
+        try {
+            for (int hops = 0; Files.isSymbolicLink(p); hops++) {
+                if (hops == 40) throw new UsageException("--" + option + ": too many levels of symbolic links: " + file);
+                Path parent = p.getParent();
+                p = parent.resolve(Files.readSymbolicLink(p));
+            }
+            return p;
+        } catch (IOException | SecurityException e) {
+            throw new UsageException("--" + option + ": cannot follow the link " + file + ": " + e.getMessage());
+        }
     }
 
     /** Refuses an output that is (a link to) one of the inputs: it would be replaced while still needed. */
@@ -139,10 +174,8 @@ final class RawFloats {
     }
 
     private static void writeInPlace(String option, String file, Path target, float[] data) throws UsageException {
-        ByteBuffer buf = ByteBuffer.allocate(data.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-        buf.asFloatBuffer().put(data);
         try (FileChannel ch = FileChannel.open(target, StandardOpenOption.WRITE)) {
-            while (buf.hasRemaining()) ch.write(buf);
+            writeAll(ch, data);
         } catch (IOException | SecurityException e) {
             throw new UsageException("--" + option + ": cannot write " + file + ": " + e.getMessage());
         }

@@ -183,6 +183,35 @@ class CliHostileTest {
     }
 
     @Test
+    void outputThroughSymbolicLinks() throws IOException {
+        Run direct = run(conv());
+        assertEquals(0, direct.exit, direct.toString());
+        byte[] want = Files.readAllBytes(out);
+        // an existing file behind a relative link: the file is replaced, the link stays a link
+        Path real = dir.resolve("real.f32");
+        Files.write(real, SENTINEL);
+        Path link = dir.resolve("link.f32");
+        Files.createSymbolicLink(link, real.getFileName());
+        Run r = run(conv("--output", link.toString()));
+        assertEquals(0, r.exit, r.toString());
+        assertTrue(Files.isSymbolicLink(link), "the link was replaced by a file");
+        assertArrayEquals(want, Files.readAllBytes(real));
+        // a dangling link is written through, as the shell's ">" would
+        Path dangling = dir.resolve("dangling.f32");
+        Files.createSymbolicLink(dangling, dir.resolve("created-through-link.f32"));
+        r = run(conv("--output", dangling.toString()));
+        assertEquals(0, r.exit, r.toString());
+        assertTrue(Files.isSymbolicLink(dangling));
+        assertArrayEquals(want, Files.readAllBytes(dir.resolve("created-through-link.f32")));
+        // a loop of links is refused
+        Path loopA = dir.resolve("loop-a"), loopB = dir.resolve("loop-b");
+        Files.createSymbolicLink(loopA, loopB);
+        Files.createSymbolicLink(loopB, loopA);
+        Files.write(out, SENTINEL);
+        refused(conv("--output", loopA.toString()));
+    }
+
+    @Test
     void unwritableOutput() throws IOException {
         Files.setPosixFilePermissions(out, PosixFilePermissions.fromString("r--r--r--"));
         try {
