@@ -314,7 +314,14 @@ public final class ConvExecutor {
          */
         void awaitCompletion() {
             joined.getAndUpdate(s -> s | CLOSED);
-            while ((joined.get() & ~CLOSED) != 0 || done.get() < chunks) LockSupport.park(this);
+            // park returns at once while the interrupt flag is set: clear it for the wait (the
+            // workers finish their chunks regardless) and set it again for the caller afterwards
+            boolean interrupted = false;
+            while ((joined.get() & ~CLOSED) != 0 || done.get() < chunks) {
+                LockSupport.park(this);
+                if (Thread.interrupted()) interrupted = true;
+            }
+            if (interrupted) Thread.currentThread().interrupt();
         }
 
         void rethrow() {
