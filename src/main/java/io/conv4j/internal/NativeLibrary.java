@@ -12,8 +12,8 @@ import java.util.Properties;
 /**
  * Loads conv4j's JNI library and binds OpenBLAS, once per class loader, with no
  * {@code -Djava.library.path}: both come from the class path (conv4j's jar and the
- * {@code org.bytedeco:openblas:linux-x86_64} jar), are extracted to a private temporary directory
- * and loaded by absolute path.
+ * {@code org.bytedeco:openblas:linux-x86_64} jar), are extracted to a private temporary directory,
+ * loaded by absolute path, and deleted again once loaded.
  *
  * <p>System properties: {@code conv4j.blas.library} names another BLAS shared library to bind
  * instead (it must export {@code cblas_sgemm}); {@code conv4j.openblas.coretype} (or the
@@ -99,7 +99,25 @@ public final class NativeLibrary {
         version = readVersion();
         Path dir = Files.createTempDirectory("conv4j-");
         dir.toFile().deleteOnExit();
+        try {
+            loadFrom(dir);
+        } finally {
+            // Linux keeps a loaded library mapped after its file is gone, so the copies go at once:
+            // nothing is left behind even when the JVM later crashes or is killed
+            deleteQuietly(dir);
+        }
+    }
 
+    private static void deleteQuietly(Path dir) {
+        try (java.util.stream.Stream<Path> files = Files.list(dir)) {
+            for (Path f : (Iterable<Path>) files::iterator) Files.deleteIfExists(f);
+            Files.deleteIfExists(dir);
+        } catch (IOException | SecurityException e) {
+            // left to deleteOnExit
+        }
+    }
+
+    private static void loadFrom(Path dir) throws IOException {
         String jniName = "libconv4j-" + version + ".so";
         Path jni = extract("io/conv4j/native/" + PLATFORM + "/" + jniName, dir.resolve(jniName));
         System.load(jni.toString());
@@ -119,7 +137,8 @@ public final class NativeLibrary {
         int blasThreads = Integer.getInteger("conv4j.blas.threads", 1);
         if (blasThreads < 1) throw new IllegalArgumentException("conv4j.blas.threads must be >= 1, got " + blasThreads);
         NativeCore.open(blas.toString(), coretype, blasThreads);
-        blasPath = blas.toString();
+        blasPath = override.isEmpty() ? "bundled (org.bytedeco openblas jar, loaded from a temporary copy since deleted)"
+                : blas.toString();
     }
 
     /** {@code conv4j.openblas.coretype}, else {@code CONV4J_OPENBLAS_CORETYPE}, else {@code auto}. */
