@@ -34,6 +34,10 @@ public final class Main {
     public static int run(String[] argv, PrintStream out, PrintStream err) {
         try {
             if (argv.length == 0) return Demo.run(out);
+            if (argv.length == 2 && (argv[1].equals("--help") || argv[1].equals("-h"))) {
+                out.println(USAGE); // "conv --help" and the like: the usage of every command
+                return 0;
+            }
             switch (argv[0]) {
                 case "conv": return ConvCommand.run(argv, out);
                 case "bench": return BenchCommand.run(argv, out, err);

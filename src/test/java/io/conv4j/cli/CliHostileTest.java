@@ -212,6 +212,16 @@ class CliHostileTest {
     }
 
     @Test
+    void helpAfterACommandPrintsTheUsage() {
+        for (String cmd : List.of("conv", "grad", "stress", "bench", "info")) {
+            Run r = run(cmd, "--help");
+            assertEquals(0, r.exit, cmd + ": " + r);
+            assertTrue(r.out.startsWith("usage: ") && r.out.contains(cmd), cmd + ": " + r);
+            assertEquals("", r.err, cmd + ": " + r);
+        }
+    }
+
+    @Test
     void unwritableOutput() throws IOException {
         Files.setPosixFilePermissions(out, PosixFilePermissions.fromString("r--r--r--"));
         try {
