@@ -18,17 +18,23 @@ c4j_status c4j_conv2d_supports(const c4j_conv2d_desc *d, c4j_algo algo) {
         return ok ? C4J_OK : C4J_ERR_UNSUPPORTED;
     }
     case C4J_ALGO_FFT:
-        return c4j_fft_supported(d) ? C4J_OK : C4J_ERR_UNSUPPORTED;
+        return c4j_fft_supported(d) || c4j_s2d_applicable(d, algo) ? C4J_OK : C4J_ERR_UNSUPPORTED;
     case C4J_ALGO_WINOGRAD_2X2:
     case C4J_ALGO_WINOGRAD_4X4:
-        return c4j_winograd_applicable(d, algo) ? C4J_OK : C4J_ERR_UNSUPPORTED;
+        return c4j_winograd_applicable(d, algo) || c4j_s2d_applicable(d, algo) ? C4J_OK : C4J_ERR_UNSUPPORTED;
     default:
         return C4J_ERR_UNSUPPORTED;
     }
 }
 
+/* Winograd and the FFT run strided convolutions through s2d.c (space to depth), others natively. */
+static int via_s2d(const c4j_conv2d_desc *d, c4j_algo algo) {
+    return (d->stride_h != 1 || d->stride_w != 1) && c4j_s2d_applicable(d, algo);
+}
+
 int64_t c4j_conv2d_units(const c4j_conv2d_desc *d, c4j_algo algo) {
     if (d->batch == 0 || c4j_conv2d_supports(d, algo) != C4J_OK) return 0;
+    if (via_s2d(d, algo)) return c4j_s2d_units(d, algo);
     switch (algo) {
     case C4J_ALGO_GEMM_DIRECT: return c4j_gemm_direct_units(d);
     case C4J_ALGO_GEMM_TILED: return c4j_gemm_tiled_units(d);
@@ -41,6 +47,7 @@ int64_t c4j_conv2d_units(const c4j_conv2d_desc *d, c4j_algo algo) {
 
 int64_t c4j_conv2d_workspace_bytes(const c4j_conv2d_desc *d, c4j_algo algo) {
     if (c4j_conv2d_supports(d, algo) != C4J_OK) return -1;
+    if (via_s2d(d, algo)) return c4j_s2d_workspace(d, algo);
     switch (algo) {
     case C4J_ALGO_GEMM_DIRECT: return 0;
     case C4J_ALGO_GEMM_TILED: return c4j_gemm_tiled_workspace(d);
@@ -52,6 +59,7 @@ int64_t c4j_conv2d_workspace_bytes(const c4j_conv2d_desc *d, c4j_algo algo) {
 }
 
 int64_t c4j_conv2d_prepared_floats(const c4j_conv2d_desc *d, c4j_algo algo) {
+    if (via_s2d(d, algo)) return c4j_s2d_prepared_floats(d, algo);
     switch (algo) {
     case C4J_ALGO_FFT: return c4j_conv2d_supports(d, algo) == C4J_OK ? c4j_fft_prepared_floats(d) : 0;
     case C4J_ALGO_WINOGRAD_2X2:
@@ -70,6 +78,10 @@ c4j_status c4j_conv2d_prepare(const c4j_conv2d_desc *d, c4j_algo algo, const flo
     if (c4j_conv2d_prepared_floats(d, algo) == 0) return C4J_OK;
     if (filter == NULL || prepared == NULL)
         return c4j_fail(C4J_ERR_ARG, err, err_len, "null filter or prepared buffer");
+    if (via_s2d(d, algo)) {
+        c4j_s2d_prepare(d, algo, filter, prepared);
+        return C4J_OK;
+    }
     switch (algo) {
     case C4J_ALGO_FFT: c4j_fft_prepare(d, filter, prepared); return C4J_OK;
     case C4J_ALGO_WINOGRAD_2X2:
@@ -102,6 +114,10 @@ c4j_status c4j_conv2d_forward(const c4j_blas *blas, const c4j_conv2d_desc *d, c4
     const int64_t prep = c4j_conv2d_prepared_floats(d, algo);
     if (prep > 0 && prepared == NULL)
         return c4j_fail(C4J_ERR_ARG, err, err_len, "algorithm %d needs the prepared filter", (int)algo);
+    if (via_s2d(d, algo)) {
+        c4j_s2d_run(blas, d, algo, in, prepared, bias, out, workspace, unit_begin, unit_end);
+        return C4J_OK;
+    }
     switch (algo) {
     case C4J_ALGO_GEMM_DIRECT:
         c4j_gemm_direct_run(blas, d, in, filter, bias, out, unit_begin, unit_end);
@@ -124,6 +140,7 @@ c4j_status c4j_conv2d_forward(const c4j_blas *blas, const c4j_conv2d_desc *d, c4
 double c4j_conv2d_estimate_seconds(const c4j_conv2d_desc *d, c4j_algo algo, int include_prepare) {
     if (c4j_conv2d_supports(d, algo) != C4J_OK) return -1;
     if (d->batch == 0) return 0;
+    if (via_s2d(d, algo)) return c4j_s2d_estimate(d, algo, include_prepare);
     switch (algo) {
     case C4J_ALGO_GEMM_DIRECT: return c4j_gemm_direct_estimate(d);
     case C4J_ALGO_GEMM_TILED: return c4j_gemm_tiled_estimate(d);

@@ -479,6 +479,11 @@ int c4j_fft_supported(const c4j_conv2d_desc *d) {
     return make_plan(d, &p);
 }
 
+int64_t c4j_fft_tile_rows(const c4j_conv2d_desc *d) {
+    fft_plan p;
+    return make_plan(d, &p) ? p.mh : 0;
+}
+
 int64_t c4j_fft_units(const c4j_conv2d_desc *d) {
     fft_plan p;
     if (!make_plan(d, &p)) return 0;

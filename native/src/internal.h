@@ -60,6 +60,7 @@ void c4j_gemm_tiled_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const fl
 /* FFT (overlap-save tiles, stride 1): fft.c */
 int c4j_fft_supported(const c4j_conv2d_desc *d);
 int64_t c4j_fft_units(const c4j_conv2d_desc *d);
+int64_t c4j_fft_tile_rows(const c4j_conv2d_desc *d); /* output rows per tile; depends on kernel and channels only */
 int64_t c4j_fft_workspace(const c4j_conv2d_desc *d);
 int64_t c4j_fft_prepared_floats(const c4j_conv2d_desc *d);
 void c4j_fft_prepare(const c4j_conv2d_desc *d, const float *filter, float *prepared);
@@ -75,6 +76,17 @@ void c4j_winograd_prepare(const c4j_conv2d_desc *d, c4j_algo algo, const float *
 void c4j_winograd_run(const c4j_blas *blas, const c4j_conv2d_desc *d, c4j_algo algo, const float *in,
                       const float *prepared, const float *bias, float *out, float *workspace, int64_t u0,
                       int64_t u1);
+
+/* Strided convolutions through Winograd or the FFT as stride-1 ones on a space-to-depth copy
+   (s2d.c): the same entry points as the algorithm they wrap */
+int c4j_s2d_applicable(const c4j_conv2d_desc *d, c4j_algo algo);
+int64_t c4j_s2d_units(const c4j_conv2d_desc *d, c4j_algo algo);
+int64_t c4j_s2d_workspace(const c4j_conv2d_desc *d, c4j_algo algo);
+int64_t c4j_s2d_prepared_floats(const c4j_conv2d_desc *d, c4j_algo algo);
+void c4j_s2d_prepare(const c4j_conv2d_desc *d, c4j_algo algo, const float *filter, float *prepared);
+void c4j_s2d_run(const c4j_blas *blas, const c4j_conv2d_desc *d, c4j_algo algo, const float *in,
+                 const float *prepared, const float *bias, float *out, float *workspace, int64_t u0, int64_t u1);
+double c4j_s2d_estimate(const c4j_conv2d_desc *d, c4j_algo algo, int include_prepare);
 
 /* dst[j * ldd + i] = src[i * lds + j], i < rows, j < cols (cache-blocked; backward.c) */
 void c4j_transpose(const float *restrict src, int64_t lds, int64_t rows, int64_t cols, float *restrict dst,

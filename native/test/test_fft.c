@@ -340,7 +340,10 @@ static void limits(void) {
     T_CHECK(c4j_conv2d_supports(&d, C4J_ALGO_FFT) == C4J_OK, "11x11");
     d.stride_w = 2;
     d.out_w = 32;
-    T_CHECK(c4j_conv2d_supports(&d, C4J_ALGO_FFT) == C4J_ERR_UNSUPPORTED, "stride 2 accepted");
+    T_CHECK(c4j_conv2d_supports(&d, C4J_ALGO_FFT) == C4J_OK, "stride 2 refused (space to depth, s2d.c)");
+    d.dilation_h = 2; /* strided and dilated: no space to depth */
+    d.out_h = 44;
+    T_CHECK(c4j_conv2d_supports(&d, C4J_ALGO_FFT) == C4J_ERR_UNSUPPORTED, "stride 2 with dilation 2 accepted");
     T_CHECK(c4j_conv2d_units(&d, C4J_ALGO_FFT) == 0, "units of an unsupported descriptor");
     T_CHECK(c4j_conv2d_workspace_bytes(&d, C4J_ALGO_FFT) == -1, "workspace of an unsupported descriptor");
     d = same_desc(1, 64, 64, 4, 48, 4);

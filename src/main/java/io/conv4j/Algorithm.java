@@ -14,11 +14,19 @@ public enum Algorithm {
     GEMM_DIRECT(1, true),
     /** Any convolution: patch tiles sized for L2, one sgemm per tile, bounded workspace. */
     GEMM_TILED(2, true),
-    /** Winograd F(2x2,3x3) for 3x3 stride 1: 16 sgemm per block of tiles and output-channel slice, 2.25x fewer multiplies. */
+    /**
+     * Winograd F(2x2,3x3) for 3x3 stride 1: 16 sgemm per block of tiles and output-channel slice,
+     * 2.25x fewer multiplies. Also strided layers whose kernel becomes 3x3 by space to depth (one
+     * group, no dilation: kernels of 2s+1 to 3s taps at stride s, e.g. 5x5/2, 11x11/4).
+     */
     WINOGRAD_2X2(3, false),
-    /** Winograd F(4x4,3x3) for 3x3 stride 1: 36 sgemm per block of tiles and output-channel slice, 4x fewer multiplies. */
+    /** Winograd F(4x4,3x3): as {@link #WINOGRAD_2X2} with 36 sgemm per block and 4x fewer multiplies. */
     WINOGRAD_4X4(4, false),
-    /** Tiled FFT (overlap-save) for large kernels, frequency-domain products as sgemm. */
+    /**
+     * Tiled FFT (overlap-save) for large kernels, frequency-domain products as sgemm. Strided
+     * layers (one group, no dilation, a kernel larger than the stride) run as stride-1 ones by
+     * space to depth.
+     */
     FFT(5, false);
 
     final int nativeId;

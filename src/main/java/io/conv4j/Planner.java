@@ -123,8 +123,10 @@ final class Planner {
         switch (a) {
             case GEMM_DIRECT: return "needs a 1x1 kernel, no padding and input channels contiguous in memory";
             case WINOGRAD_2X2:
-            case WINOGRAD_4X4: return "needs a 3x3 kernel, stride 1 and dilation 1";
-            case FFT: return "needs stride 1 and a dilated kernel extent of at most 48";
+            case WINOGRAD_4X4: return "needs dilation 1 and a 3x3 kernel at stride 1, or, with one group, a kernel of"
+                    + " 2s+1 to 3s taps at stride s (3x3 after space to depth)";
+            case FFT: return "needs a dilated kernel extent of at most 48 at stride 1, or, when strided, one group,"
+                    + " dilation 1 and a kernel larger than the stride";
             default: return "not applicable";
         }
     }
