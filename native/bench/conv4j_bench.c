@@ -56,6 +56,10 @@ static const shape BUILTIN[] = {
     {"bigk_5x5_64x32", 1, 64, 64, 32, 5, 5, 32, 1, 1},
     {"bigk_5x5_32x128", 1, 32, 32, 128, 5, 5, 128, 1, 1},
     {"bigk_3x3_64x32", 1, 64, 64, 32, 3, 3, 32, 1, 1},
+    /* strided layers that space to depth (s2d.c) turns into Winograd or FFT ones */
+    {"s2_5x5_56x32to64", 1, 56, 56, 32, 5, 5, 64, 2, 1},
+    {"s4_11x11_227x3to96", 1, 227, 227, 3, 11, 11, 96, 4, 0},
+    {"s2_3x3_56x128", 1, 56, 56, 128, 3, 3, 128, 2, 1},
 };
 
 static const struct {
