@@ -84,8 +84,9 @@ static int plan_uncached(const c4j_conv2d_desc *d, c4j_algo algo, s2d_plan *p) {
     p->kw2 = c4j_ceil_div(d->kernel_w, d->stride_w);
     p->c2 = d->stride_h * d->stride_w * d->in_c;
     p->in_w2 = d->out_w + p->kw2 - 1;
-    const int64_t row_floats = p->in_w2 * p->c2;
-    if (row_floats > S2D_BAND_FLOATS / 2) return 0; /* not even two X2 rows fit a band */
+    int64_t row_floats;
+    if (__builtin_mul_overflow(p->in_w2, p->c2, &row_floats) || row_floats > S2D_BAND_FLOATS / 2)
+        return 0; /* not even two X2 rows fit a band */
     const int64_t fit = S2D_BAND_FLOATS / row_floats - (p->kh2 - 1);
     if (fit < 1) return 0;
     /* the inner algorithm's tile height, from the whole image (it depends on kernel and channels only) */
