@@ -75,6 +75,9 @@ static void inner_desc(const c4j_conv2d_desc *d, const s2d_plan *p, int64_t rows
 static int plan_uncached(const c4j_conv2d_desc *d, c4j_algo algo, s2d_plan *p) {
     if (algo != C4J_ALGO_WINOGRAD_2X2 && algo != C4J_ALGO_WINOGRAD_4X4 && algo != C4J_ALGO_FFT) return 0;
     if (d->stride_h == 1 && d->stride_w == 1) return 0;
+    /* planning entry points (units, workspace) may see a descriptor nobody checked: only a
+       consistent one is planned (no division by a zero stride or batch, no overflow below) */
+    if (c4j_conv2d_check(d, INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX, NULL, 0) != C4J_OK || d->batch < 1) return 0;
     if (d->dilation_h != 1 || d->dilation_w != 1 || d->groups != 1) return 0;
     if (d->kernel_h <= d->stride_h && d->kernel_w <= d->stride_w) return 0;
     if (d->stride_h > 64 || d->stride_w > 64 || d->in_c > (int64_t)1 << 20) return 0; /* keeps c2 an int */

@@ -54,8 +54,24 @@ static int in_out_view(const c4j_conv2d_desc *d, int64_t e) {
 }
 
 /* Runs every algorithm on d against the buffers: refused, or in bounds and equal to the reference. */
+/* The sizing entry points take any consistent descriptor, before it is checked against buffers (the
+   JNI layer sizes plans that way, an empty batch included): none may trap (a division by the batch
+   once did). */
+static void plan_consistent(const c4j_conv2d_desc *d) {
+    if (c4j_conv2d_check(d, INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX, NULL, 0) != C4J_OK) return;
+    for (size_t a = 0; a < N_ALGOS; a++) {
+        const int ok = c4j_conv2d_supports(d, ALGOS[a]) == C4J_OK;
+        const int64_t units = c4j_conv2d_units(d, ALGOS[a]);
+        T_CHECK(ok || units == 0, "units %lld for an unsupported algorithm %d", (long long)units, ALGOS[a]);
+        (void)c4j_conv2d_workspace_bytes(d, ALGOS[a]);
+        (void)c4j_conv2d_prepared_floats(d, ALGOS[a]);
+        (void)c4j_conv2d_estimate_seconds(d, ALGOS[a], 1);
+    }
+}
+
 static void exercise(const c4j_conv2d_desc *d, buffers *b, const char *what) {
     char err[256] = "";
+    plan_consistent(d);
     c4j_status st = c4j_conv2d_check(d, b->in_len, b->f_len, b->b_len, b->out_len, err, sizeof err);
     if (st != C4J_OK) {
         T_CHECK(st == C4J_ERR_ARG || st == C4J_ERR_BOUNDS, "%s: unexpected status %d", what, st);
