@@ -454,23 +454,29 @@ static int plan_uncached(const c4j_conv2d_desc *d, fft_plan *p) {
     return 1;
 }
 
-/* The plan of the last descriptor this thread saw: every entry point plans, and choose_units
-   evaluates the sgemm table a few dozen times. */
+/* The plans of the last FFT_PLAN_CACHE descriptors this thread saw: every entry point plans, and
+   choose_units evaluates the sgemm table a few dozen times (tens of microseconds). More than one:
+   space to depth (s2d.c) alternates between the descriptors of its full and last bands, and a
+   pool thread runs whichever band it is handed. */
+#define FFT_PLAN_CACHE 4
 static int make_plan(const c4j_conv2d_desc *d, fft_plan *p) {
     static _Thread_local struct {
         int valid, ok;
         c4j_conv2d_desc d;
         fft_plan p;
-    } last;
-    if (last.valid && memcmp(&last.d, d, sizeof *d) == 0) {
-        *p = last.p;
-        return last.ok;
-    }
+    } cache[FFT_PLAN_CACHE];
+    static _Thread_local int next;
+    for (int i = 0; i < FFT_PLAN_CACHE; i++)
+        if (cache[i].valid && memcmp(&cache[i].d, d, sizeof *d) == 0) {
+            *p = cache[i].p;
+            return cache[i].ok;
+        }
     const int ok = plan_uncached(d, p);
-    last.d = *d;
-    last.p = *p;
-    last.ok = ok;
-    last.valid = 1;
+    cache[next].d = *d;
+    cache[next].p = *p;
+    cache[next].ok = ok;
+    cache[next].valid = 1;
+    next = (next + 1) % FFT_PLAN_CACHE;
     return ok;
 }
 
