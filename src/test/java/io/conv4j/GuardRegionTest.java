@@ -58,6 +58,10 @@ class GuardRegionTest {
             {new long[] {1, 10, 10, 4}, 3, 3, 4, 1, 2, Padding.explicit(2, 2, 2, 2), 4, false, Activation.NONE, false},
             {new long[] {3, 7, 5, 1}, 2, 3, 1, 1, 1, Padding.VALID, 1, true, Activation.NONE, true},
             {new long[] {1, 40, 40, 16}, 3, 3, 32, 1, 1, Padding.SAME, 1, true, Activation.NONE, false},
+            // strided layers that Winograd and the FFT run by space to depth (s2d.c)
+            {new long[] {2, 17, 19, 3}, 5, 5, 6, 2, 1, Padding.SAME, 1, true, Activation.RELU, false},
+            {new long[] {1, 23, 21, 2}, 7, 7, 5, 2, 1, Padding.SAME, 1, false, Activation.NONE, true},
+            {new long[] {1, 31, 29, 3}, 11, 11, 4, 4, 1, Padding.VALID, 1, true, Activation.NONE, false},
     };
 
     static Stream<Arguments> cases() {
