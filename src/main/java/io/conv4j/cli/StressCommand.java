@@ -242,6 +242,9 @@ final class StressCommand {
                     {new long[] {1, 30, 26, 4}, new long[] {7, 7, 8}, 1, 1, Padding.VALID, 1},
                     {new long[] {3, 9, 11, 5}, new long[] {2, 3, 7}, 1, 1, Padding.VALID, 1},
                     {new long[] {1, 48, 48, 16}, new long[] {3, 3, 32}, 1, 1, Padding.SAME, 1}, // parallel units
+                    // strided: Winograd / FFT by space to depth, several bands (parallel units)
+                    {new long[] {2, 57, 55, 6}, new long[] {5, 5, 24}, 2, 1, Padding.SAME, 1},
+                    {new long[] {1, 99, 97, 3}, new long[] {7, 7, 16}, 2, 1, Padding.SAME, 1},
             };
             int k = 0;
             for (Object[] s : specs) {
