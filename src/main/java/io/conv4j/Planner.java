@@ -98,6 +98,7 @@ final class Planner {
                 continue;
             }
             why.append(String.format(java.util.Locale.ROOT, "%.3f ms", cost * 1e3));
+            if (!a.isExact() && (geo.strideHeight() > 1 || geo.strideWidth() > 1)) why.append(" (space to depth)");
             if (cost < bestCost) {
                 bestCost = cost;
                 best = a;
