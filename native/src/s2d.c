@@ -13,8 +13,7 @@
  * become 3x3 (Winograd). Same products, regrouped; the zero taps of W2 cost multiplies that the
  * transforms more than repay (conv4j_bench on Zen 5 against the tiled GEMM of the strided layer,
  * 1 / 2 threads: 5x5/2 32->64 at 56x56 2.7x / 2.3x and 11x11/4 3->96 at 227x227 2.6x / 2.2x with
- * Winograd F(4x4,3x3); 7x7/2 3->64 at 224x224 1.2x / 0.95x with the FFT, whose prepared filter
- * every band streams again).
+ * Winograd F(4x4,3x3); 7x7/2 3->64 at 224x224 1.2-1.4x / 1.2x with the FFT).
  *
  * X2 is never built whole: each image is cut into bands of output rows, and a unit of the strided
  * convolution is one band of one image: its rows of X2 (padding written as zeros, the flipped
