@@ -16,25 +16,8 @@
 
 #include "../test/testlib.h"
 
-typedef struct {
-    const char *name;
-    int64_t n, h, w, c, kh, kw, cout, stride;
-    int same;
-} shape;
-
-static const shape SHAPES[] = {
-    {"seed_5x5_n4", 4, 64, 64, 3, 5, 5, 16, 1, 0},
-    {"r50_conv1_7x7s2", 1, 224, 224, 3, 7, 7, 64, 2, 1},
-    {"r50_3x3_56x64", 1, 56, 56, 64, 3, 3, 64, 1, 1},
-    {"r50_1x1_56x64to256", 1, 56, 56, 64, 1, 1, 256, 1, 1},
-    {"r50_3x3_28x128", 1, 28, 28, 128, 3, 3, 128, 1, 1},
-    {"r50_3x3_14x256", 1, 14, 14, 256, 3, 3, 256, 1, 1},
-    {"r50_3x3_7x512", 1, 7, 7, 512, 3, 3, 512, 1, 1},
-    {"r50_1x1s2_56x256to512", 1, 56, 56, 256, 1, 1, 512, 2, 1},
-    {"vgg16_3x3_224x64", 1, 224, 224, 64, 3, 3, 64, 1, 1},
-    {"b32_3x3_28x128", 32, 28, 28, 128, 3, 3, 128, 1, 1},
-    {"tiny_3x3_8x8x4", 1, 8, 8, 4, 3, 3, 8, 1, 1},
-    {"bigk_11x11_64x16", 1, 64, 64, 16, 11, 11, 16, 1, 1},
+/* beyond the peer layers: batched deep 3x3 layers and a 5x5 one with many channels */
+static const t_layer EXTRA[] = {
     {"b8_3x3_14x256", 8, 14, 14, 256, 3, 3, 256, 1, 1},
     {"b8_3x3_7x512", 8, 7, 7, 512, 3, 3, 512, 1, 1},
     {"bigk_5x5_32x128", 1, 32, 32, 128, 5, 5, 128, 1, 1},
@@ -101,16 +84,10 @@ static void run_forward(void *p) {
         die("forward", err);
 }
 
-static int64_t pos(int64_t v) { return v > 0 ? v : 0; }
-
-static void bench_shape(const shape *s) {
+static void bench_shape(const t_layer *s) {
     c4j_conv2d_desc d;
-    int64_t oh = s->same ? (s->h + s->stride - 1) / s->stride : (s->h - s->kh) / s->stride + 1;
-    int64_t ow = s->same ? (s->w + s->stride - 1) / s->stride : (s->w - s->kw) / s->stride + 1;
-    int64_t ph = s->same ? pos((oh - 1) * s->stride + s->kh - s->h) : 0;
-    int64_t pw = s->same ? pos((ow - 1) * s->stride + s->kw - s->w) : 0;
-    t_dense_desc(&d, s->n, s->h, s->w, s->c, s->kh, s->kw, s->cout, 1, s->stride, s->stride, 1, 1, ph / 2, ph - ph / 2,
-                 pw / 2, pw - pw / 2);
+    t_layer_desc(s, &d);
+    const int64_t oh = d.out_h, ow = d.out_w;
     d.has_bias = 1;
     const int64_t in_len = s->n * s->h * s->w * s->c, f_len = s->kh * s->kw * s->c * s->cout;
     const int64_t out_len = s->n * oh * ow * s->cout;
@@ -193,14 +170,6 @@ static void bench_shape(const shape *s) {
     free(x); free(f); free(dy); free(dx); free(dw); free(db); free(y);
 }
 
-static int wanted(const char *list, const char *name) {
-    if (list == NULL) return 1;
-    size_t n = strlen(name);
-    for (const char *p = list; (p = strstr(p, name)) != NULL; p += n)
-        if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0')) return 1;
-    return 0;
-}
-
 int main(int argc, char **argv) {
     const char *only = NULL;
     for (int i = 1; i < argc; i++) {
@@ -212,7 +181,9 @@ int main(int argc, char **argv) {
         }
     }
     t_blas();
-    for (size_t i = 0; i < sizeof SHAPES / sizeof SHAPES[0]; i++)
-        if (wanted(only, SHAPES[i].name)) bench_shape(&SHAPES[i]);
+    for (int i = 0; i < T_N_PEER_LAYERS; i++)
+        if (t_wanted(only, T_PEER_LAYERS[i].name)) bench_shape(&T_PEER_LAYERS[i]);
+    for (size_t i = 0; i < sizeof EXTRA / sizeof EXTRA[0]; i++)
+        if (t_wanted(only, EXTRA[i].name)) bench_shape(&EXTRA[i]);
     return 0;
 }

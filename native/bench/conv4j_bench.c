@@ -28,25 +28,8 @@
 
 #include "../test/testlib.h"
 
-typedef struct {
-    char name[64];
-    int64_t n, h, w, c, kh, kw, cout, stride;
-    int same;
-} shape;
-
-static const shape BUILTIN[] = {
-    {"seed_5x5_n4", 4, 64, 64, 3, 5, 5, 16, 1, 0},
-    {"r50_conv1_7x7s2", 1, 224, 224, 3, 7, 7, 64, 2, 1},
-    {"r50_3x3_56x64", 1, 56, 56, 64, 3, 3, 64, 1, 1},
-    {"r50_1x1_56x64to256", 1, 56, 56, 64, 1, 1, 256, 1, 1},
-    {"r50_3x3_28x128", 1, 28, 28, 128, 3, 3, 128, 1, 1},
-    {"r50_3x3_14x256", 1, 14, 14, 256, 3, 3, 256, 1, 1},
-    {"r50_3x3_7x512", 1, 7, 7, 512, 3, 3, 512, 1, 1},
-    {"r50_1x1s2_56x256to512", 1, 56, 56, 256, 1, 1, 512, 2, 1},
-    {"vgg16_3x3_224x64", 1, 224, 224, 64, 3, 3, 64, 1, 1},
-    {"b32_3x3_28x128", 32, 28, 28, 128, 3, 3, 128, 1, 1},
-    {"tiny_3x3_8x8x4", 1, 8, 8, 4, 3, 3, 8, 1, 1},
-    {"bigk_11x11_64x16", 1, 64, 64, 16, 11, 11, 16, 1, 1},
+/* beyond the peer layers (T_PEER_LAYERS), for runs without a shapes file */
+static const t_layer EXTRA[] = {
     /* more large kernels, for where FFT overtakes the tiled GEMM */
     {"bigk_11x11_64x3to16", 1, 64, 64, 3, 11, 11, 16, 1, 1},
     {"bigk_11x11_n4_64x16", 4, 64, 64, 16, 11, 11, 16, 1, 1},
@@ -70,8 +53,6 @@ static const struct {
              {C4J_ALGO_FFT, "fft"}};
 
 static double min_time = 0.5;
-
-static int64_t pos(int64_t v) { return v > 0 ? v : 0; }
 
 typedef void (*body_fn)(void *ctx);
 
@@ -202,25 +183,13 @@ static void run_gemm(void *p) {
                     g->n);
 }
 
-static int wanted(const char *list, const char *name) {
-    if (list == NULL) return 1;
-    size_t n = strlen(name);
-    for (const char *p = list; (p = strstr(p, name)) != NULL; p += n)
-        if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0')) return 1;
-    return 0;
-}
-
 static const char *only_algos;
 static int thread_counts[8] = {1}, n_thread_counts = 1;
 
-static void bench_shape(const shape *s) {
+static void bench_shape(const t_layer *s) {
     c4j_conv2d_desc d;
-    int64_t oh = s->same ? (s->h + s->stride - 1) / s->stride : (s->h - s->kh) / s->stride + 1;
-    int64_t ow = s->same ? (s->w + s->stride - 1) / s->stride : (s->w - s->kw) / s->stride + 1;
-    int64_t ph = s->same ? pos((oh - 1) * s->stride + s->kh - s->h) : 0;
-    int64_t pw = s->same ? pos((ow - 1) * s->stride + s->kw - s->w) : 0;
-    t_dense_desc(&d, s->n, s->h, s->w, s->c, s->kh, s->kw, s->cout, 1, s->stride, s->stride, 1, 1, ph / 2, ph - ph / 2,
-                 pw / 2, pw - pw / 2);
+    t_layer_desc(s, &d);
+    const int64_t oh = d.out_h, ow = d.out_w;
     const int64_t in_len = s->n * s->h * s->w * s->c, f_len = s->kh * s->kw * s->c * s->cout;
     const int64_t out_len = s->n * oh * ow * s->cout, m = s->n * oh * ow, k = s->kh * s->kw * s->c;
     float *in = malloc(sizeof(float) * in_len), *f = malloc(sizeof(float) * f_len);
@@ -245,7 +214,7 @@ static void bench_shape(const shape *s) {
     printf("%-24s %-14s %10.4f ms %8.1f GFLOP/s  x%.2f\n", s->name, "sgemm(im2col)", t_gemm * 1e3, flops / t_gemm * 1e-9, 1.0);
 
     for (size_t a = 0; a < sizeof ALGOS / sizeof ALGOS[0]; a++) {
-        if (c4j_conv2d_supports(&d, ALGOS[a].id) != C4J_OK || !wanted(only_algos, ALGOS[a].name)) continue;
+        if (c4j_conv2d_supports(&d, ALGOS[a].id) != C4J_OK || !t_wanted(only_algos, ALGOS[a].name)) continue;
         conv_ctx c = {&d, ALGOS[a].id, in, f, NULL, out, NULL, 0, c4j_conv2d_units(&d, ALGOS[a].id)};
         c.ws_bytes = c4j_conv2d_workspace_bytes(&d, ALGOS[a].id);
         c.ws = c.ws_bytes > 0 ? c4j_alloc((size_t)c.ws_bytes, 0) : NULL;
@@ -311,8 +280,10 @@ int main(int argc, char **argv) {
            blas->get_corename ? blas->get_corename() : "?");
     printf("# ratio x = plain sgemm time of the same im2col GEMM / algorithm time (same run)\n");
     if (csv == NULL) {
-        for (size_t i = 0; i < sizeof BUILTIN / sizeof BUILTIN[0]; i++)
-            if (wanted(only, BUILTIN[i].name)) bench_shape(&BUILTIN[i]);
+        for (int i = 0; i < T_N_PEER_LAYERS; i++)
+            if (t_wanted(only, T_PEER_LAYERS[i].name)) bench_shape(&T_PEER_LAYERS[i]);
+        for (size_t i = 0; i < sizeof EXTRA / sizeof EXTRA[0]; i++)
+            if (t_wanted(only, EXTRA[i].name)) bench_shape(&EXTRA[i]);
         return 0;
     }
     FILE *fp = fopen(csv, "r");
@@ -326,7 +297,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     while (fgets(line, sizeof line, fp) != NULL) {
-        shape s;
+        t_layer s;
         char pad[16];
         long long v[8];
         if (sscanf(line, "%63[^,],%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%15s", s.name, &v[0], &v[1], &v[2], &v[3], &v[4],
@@ -334,7 +305,7 @@ int main(int argc, char **argv) {
             continue;
         s.n = v[0]; s.h = v[1]; s.w = v[2]; s.c = v[3]; s.kh = v[4]; s.kw = v[5]; s.cout = v[6]; s.stride = v[7];
         s.same = strncmp(pad, "SAME", 4) == 0;
-        if (wanted(only, s.name)) bench_shape(&s);
+        if (t_wanted(only, s.name)) bench_shape(&s);
     }
     fclose(fp);
     return 0;

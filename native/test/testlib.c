@@ -120,3 +120,39 @@ double t_median_seconds(void (*body)(void *ctx), void *ctx, double min_time) {
     free(t);
     return med;
 }
+
+const t_layer T_PEER_LAYERS[] = {
+    {"seed_5x5_n4", 4, 64, 64, 3, 5, 5, 16, 1, 0},
+    {"r50_conv1_7x7s2", 1, 224, 224, 3, 7, 7, 64, 2, 1},
+    {"r50_3x3_56x64", 1, 56, 56, 64, 3, 3, 64, 1, 1},
+    {"r50_1x1_56x64to256", 1, 56, 56, 64, 1, 1, 256, 1, 1},
+    {"r50_3x3_28x128", 1, 28, 28, 128, 3, 3, 128, 1, 1},
+    {"r50_3x3_14x256", 1, 14, 14, 256, 3, 3, 256, 1, 1},
+    {"r50_3x3_7x512", 1, 7, 7, 512, 3, 3, 512, 1, 1},
+    {"r50_1x1s2_56x256to512", 1, 56, 56, 256, 1, 1, 512, 2, 1},
+    {"vgg16_3x3_224x64", 1, 224, 224, 64, 3, 3, 64, 1, 1},
+    {"b32_3x3_28x128", 32, 28, 28, 128, 3, 3, 128, 1, 1},
+    {"tiny_3x3_8x8x4", 1, 8, 8, 4, 3, 3, 8, 1, 1},
+    {"bigk_11x11_64x16", 1, 64, 64, 16, 11, 11, 16, 1, 1},
+};
+const int T_N_PEER_LAYERS = (int)(sizeof T_PEER_LAYERS / sizeof T_PEER_LAYERS[0]);
+
+static int64_t non_negative(int64_t v) { return v > 0 ? v : 0; }
+
+void t_layer_desc(const t_layer *s, c4j_conv2d_desc *d) {
+    const int64_t oh = s->same ? (s->h + s->stride - 1) / s->stride : (s->h - s->kh) / s->stride + 1;
+    const int64_t ow = s->same ? (s->w + s->stride - 1) / s->stride : (s->w - s->kw) / s->stride + 1;
+    /* SAME: total padding max((out - 1) * stride + k - in, 0), the odd pixel at the bottom/right */
+    const int64_t ph = s->same ? non_negative((oh - 1) * s->stride + s->kh - s->h) : 0;
+    const int64_t pw = s->same ? non_negative((ow - 1) * s->stride + s->kw - s->w) : 0;
+    t_dense_desc(d, s->n, s->h, s->w, s->c, s->kh, s->kw, s->cout, 1, s->stride, s->stride, 1, 1, ph / 2, ph - ph / 2,
+                 pw / 2, pw - pw / 2);
+}
+
+int t_wanted(const char *list, const char *name) {
+    if (list == NULL) return 1;
+    const size_t n = strlen(name);
+    for (const char *p = list; (p = strstr(p, name)) != NULL; p += n)
+        if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0')) return 1;
+    return 0;
+}

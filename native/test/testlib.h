@@ -52,4 +52,21 @@ int t_cmp_double(const void *a, const void *b);
  */
 double t_median_seconds(void (*body)(void *ctx), void *ctx, double min_time);
 
+/* A layer as a row of the peer benchmark's shapes.csv: name,N,H,W,Cin,KH,KW,Cout,stride,padding. */
+typedef struct {
+    char name[64];
+    int64_t n, h, w, c, kh, kw, cout, stride;
+    int same; /* TensorFlow SAME padding, else VALID */
+} t_layer;
+
+/* The layers of ../shared/bench/shapes.csv, for benchmarks run without the file. */
+extern const t_layer T_PEER_LAYERS[];
+extern const int T_N_PEER_LAYERS;
+
+/* Dense NHWC descriptor of a layer, one group, no dilation, the layer's padding. */
+void t_layer_desc(const t_layer *s, c4j_conv2d_desc *d);
+
+/* 1 when name is an entry of the comma-separated list (NULL: every name). */
+int t_wanted(const char *list, const char *name);
+
 #endif
