@@ -59,25 +59,6 @@ typedef void (*body_fn)(void *ctx);
 /* the peer harness's timing policy (testlib) */
 static double median_seconds(body_fn body, void *ctx) { return t_median_seconds(body, ctx, min_time); }
 
-typedef struct {
-    const c4j_conv2d_desc *d;
-    c4j_algo algo;
-    const float *in, *filter, *prepared;
-    float *out;
-    void *ws;
-    int64_t ws_bytes, units;
-} conv_ctx;
-
-static void run_conv(void *p) {
-    conv_ctx *c = p;
-    char err[256];
-    if (c4j_conv2d_forward(t_blas(), c->d, c->algo, c->in, c->filter, c->prepared, NULL, c->out, c->ws, c->ws_bytes, 0,
-                           c->units, err, sizeof err) != C4J_OK) {
-        fprintf(stderr, "forward failed: %s\n", err);
-        exit(1);
-    }
-}
-
 /* ------------------------------------------------------------------ ConvExecutor-like pool */
 
 #define MAX_THREADS 64
@@ -89,7 +70,7 @@ static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pool_cv = PTHREAD_COND_INITIALIZER;
 static long pool_gen;               /* bumped per job; workers with index < pool_want - 1 join */
 static int pool_want;
-static conv_ctx *pool_job;
+static t_forward *pool_job;
 static int64_t pool_chunks;
 static atomic_llong pool_next, pool_done;
 
@@ -101,16 +82,11 @@ static void ensure_ws(int t, int64_t bytes) {
 }
 
 static void pool_work(int t) {
-    conv_ctx *c = pool_job;
-    char err[256];
+    t_forward *c = pool_job;
     long long k;
     while ((k = atomic_fetch_add(&pool_next, 1)) < pool_chunks) {
         const int64_t b = c->units * k / pool_chunks, e = c->units * (k + 1) / pool_chunks;
-        if (c4j_conv2d_forward(t_blas(), c->d, c->algo, c->in, c->filter, c->prepared, NULL, c->out, worker_ws[t],
-                               worker_ws_bytes[t], b, e, err, sizeof err) != C4J_OK) {
-            fprintf(stderr, "forward failed: %s\n", err);
-            exit(1);
-        }
+        t_forward_range(c, worker_ws[t], worker_ws_bytes[t], b, e);
         atomic_fetch_add(&pool_done, 1);
     }
 }
@@ -150,10 +126,10 @@ static void start_pool(int threads) {
 /* all units of c on `threads` threads */
 static int pool_threads = 1;
 static void run_conv_threads(void *p) {
-    conv_ctx *c = p;
+    t_forward *c = p;
     const int want = (int)(c->units < pool_threads ? c->units : pool_threads);
     if (want <= 1) {
-        run_conv(c);
+        t_forward_all(c);
         return;
     }
     for (int t = 0; t < want; t++) ensure_ws(t, c->ws_bytes > 0 ? c->ws_bytes : 64);
@@ -215,7 +191,7 @@ static void bench_shape(const t_layer *s) {
 
     for (size_t a = 0; a < sizeof ALGOS / sizeof ALGOS[0]; a++) {
         if (c4j_conv2d_supports(&d, ALGOS[a].id) != C4J_OK || !t_wanted(only_algos, ALGOS[a].name)) continue;
-        conv_ctx c = {&d, ALGOS[a].id, in, f, NULL, out, NULL, 0, c4j_conv2d_units(&d, ALGOS[a].id)};
+        t_forward c = {t_blas(), &d, ALGOS[a].id, in, f, NULL, out, NULL, 0, c4j_conv2d_units(&d, ALGOS[a].id)};
         c.ws_bytes = c4j_conv2d_workspace_bytes(&d, ALGOS[a].id);
         c.ws = c.ws_bytes > 0 ? c4j_alloc((size_t)c.ws_bytes, 0) : NULL;
         int64_t pf = c4j_conv2d_prepared_floats(&d, ALGOS[a].id);

@@ -88,26 +88,6 @@ static double median_time(run_fn fn, void *ctx, double min_s) {
 }
 
 typedef struct {
-    const c4j_blas *blas;
-    const c4j_conv2d_desc *d;
-    c4j_algo algo;
-    const float *in, *f, *prep;
-    float *out;
-    void *ws;
-    int64_t ws_bytes, units;
-} conv_ctx;
-
-static void run_conv(void *p) {
-    conv_ctx *c = p;
-    char err[256];
-    if (c4j_conv2d_forward(c->blas, c->d, c->algo, c->in, c->f, c->prep, NULL, c->out, c->ws, c->ws_bytes, 0,
-                           c->units, err, sizeof err) != C4J_OK) {
-        fprintf(stderr, "forward failed: %s\n", err);
-        exit(1);
-    }
-}
-
-typedef struct {
     int m, n, k;
     const float *a, *b;
     float *c;
@@ -126,7 +106,7 @@ static void run_gemm(void *p) {
 #define MT_MIN_FLOPS_PER_THREAD 4e6
 
 typedef struct {
-    conv_ctx *c;
+    t_forward *c;
     int64_t units;
     int chunks;
     atomic_int next, done, active; /* active: threads inside mt_work */
@@ -145,12 +125,7 @@ static void mt_work(mt_job *j, void *ws) {
     int k;
     while ((k = atomic_fetch_add(&j->next, 1)) < j->chunks) {
         const int64_t b = j->units * k / j->chunks, e = j->units * (k + 1) / j->chunks;
-        char err[256];
-        if (c4j_conv2d_forward(j->c->blas, j->c->d, j->c->algo, j->c->in, j->c->f, j->c->prep, NULL, j->c->out,
-                               ws, j->c->ws_bytes, b, e, err, sizeof err) != C4J_OK) {
-            fprintf(stderr, "forward failed: %s\n", err);
-            exit(1);
-        }
+        t_forward_range(j->c, ws, j->c->ws_bytes, b, e);
         atomic_fetch_add(&j->done, 1);
     }
 }
@@ -178,12 +153,12 @@ static void *mt_worker(void *arg) {
 
 /* one convolution on up to MT_THREADS threads (the caller's workspace is c->ws) */
 static void run_conv_mt(void *p) {
-    conv_ctx *c = p;
+    t_forward *c = p;
     const double flops = 2.0 * (double)c->d->batch * (double)c->d->out_h * (double)c->d->out_w *
                          (double)c->d->out_c * 9.0 * (double)(c->d->in_c / c->d->groups);
     int64_t want = C4J_MIN_I(C4J_MIN_I(MT_THREADS, c->units), C4J_MAX_I(1, (int64_t)(flops / MT_MIN_FLOPS_PER_THREAD)));
     if (want == 1) {
-        run_conv(c);
+        t_forward_all(c);
         return;
     }
     mt_job j;
@@ -209,15 +184,15 @@ static void run_conv_mt(void *p) {
 }
 
 /* medians of 1-thread and 2-thread wall times, timed alternately */
-static void median_pair(conv_ctx *c, double min_s, double *t1, double *t2) {
+static void median_pair(t_forward *c, double min_s, double *t1, double *t2) {
     double a[MAX_RUNS], b[MAX_RUNS];
     int n = 0;
-    run_conv(c);
+    t_forward_all(c);
     run_conv_mt(c);
     const double start = t_now();
     while (n < MAX_RUNS && (n < 7 || t_now() - start < 2 * min_s)) {
         double t0 = t_now();
-        run_conv(c);
+        t_forward_all(c);
         a[n] = t_now() - t0;
         t0 = t_now();
         run_conv_mt(c);
@@ -257,7 +232,7 @@ static int main_mt(double min_s, const char *only) {
                 fprintf(stderr, "prepare: %s\n", err);
                 return 1;
             }
-            conv_ctx c = {real_blas, &d, algo, in, f, prep, out, NULL, 0, 0};
+            t_forward c = {real_blas, &d, algo, in, f, prep, out, NULL, 0, 0};
             c.units = c4j_conv2d_units(&d, algo);
             c.ws_bytes = c4j_conv2d_workspace_bytes(&d, algo);
             c.ws = c4j_alloc((size_t)c.ws_bytes, 0);
@@ -330,7 +305,7 @@ int main(int argc, char **argv) {
         const c4j_algo algos[3] = {C4J_ALGO_GEMM_TILED, C4J_ALGO_WINOGRAD_2X2, C4J_ALGO_WINOGRAD_4X4};
         for (int k = 0; k < 3; k++) {
             char err[256];
-            conv_ctx c = {real_blas, &d, algos[k], in, f, NULL, out, NULL, 0, 0};
+            t_forward c = {real_blas, &d, algos[k], in, f, NULL, out, NULL, 0, 0};
             const int64_t pf = c4j_conv2d_prepared_floats(&d, algos[k]);
             float *prep = pf > 0 ? c4j_alloc(sizeof(float) * (size_t)pf, 0) : NULL;
             double t_prep = 0;
@@ -342,16 +317,16 @@ int main(int argc, char **argv) {
                 }
                 t_prep = t_now() - tp0;
             }
-            c.prep = prep;
+            c.prepared = prep;
             c.units = c4j_conv2d_units(&d, algos[k]);
             c.ws_bytes = c4j_conv2d_workspace_bytes(&d, algos[k]);
             c.ws = c.ws_bytes > 0 ? c4j_alloc((size_t)c.ws_bytes, 0) : NULL;
-            t_algo[k] = median_time(run_conv, &c, min_s);
+            t_algo[k] = median_time(t_forward_all, &c, min_s);
             /* one more run through the timing wrapper for the sgemm share */
             c.blas = &timed;
             sgemm_seconds = 0;
             const double t0 = t_now();
-            run_conv(&c);
+            t_forward_all(&c);
             share[k] = sgemm_seconds / (t_now() - t0);
             if (k > 0)
                 fprintf(stderr, "  [%s %s: %lld units, workspace %lld bytes, prepared %lld floats in %.2f ms]\n",

@@ -156,3 +156,17 @@ int t_wanted(const char *list, const char *name) {
         if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0')) return 1;
     return 0;
 }
+
+void t_forward_range(const t_forward *c, void *ws, int64_t ws_bytes, int64_t u0, int64_t u1) {
+    char err[256];
+    if (c4j_conv2d_forward(c->blas, c->d, c->algo, c->in, c->filter, c->prepared, NULL, c->out, ws, ws_bytes, u0, u1,
+                           err, sizeof err) != C4J_OK) {
+        fprintf(stderr, "forward failed: %s\n", err);
+        exit(1);
+    }
+}
+
+void t_forward_all(void *c) {
+    const t_forward *f = c;
+    t_forward_range(f, f->ws, f->ws_bytes, 0, f->units);
+}

@@ -52,6 +52,23 @@ int t_cmp_double(const void *a, const void *b);
  */
 double t_median_seconds(void (*body)(void *ctx), void *ctx, double min_time);
 
+/* A forward convolution as the benchmarks time it: all of units on one thread with ws, or a range. */
+typedef struct {
+    const c4j_blas *blas;
+    const c4j_conv2d_desc *d;
+    c4j_algo algo;
+    const float *in, *filter, *prepared;
+    float *out;
+    void *ws;
+    int64_t ws_bytes, units;
+} t_forward;
+
+/* Units [u0, u1) of c with the given workspace; exits with the core's message if it refuses. */
+void t_forward_range(const t_forward *c, void *ws, int64_t ws_bytes, int64_t u0, int64_t u1);
+
+/* All units of a t_forward on the calling thread with its own workspace (a t_median_seconds body). */
+void t_forward_all(void *c);
+
 /* A layer as a row of the peer benchmark's shapes.csv: name,N,H,W,Cin,KH,KW,Cout,stride,padding. */
 typedef struct {
     char name[64];
