@@ -27,6 +27,13 @@ typedef float FK(vec) __attribute__((vector_size(FK_V * sizeof(float))));
 #define VLD(p) (*(const FK(vec) *)(const void *)(p))
 #define VST(p, v) (*(FK(vec) *)(void *)(p) = (v))
 
+/* (*r + i *im) *= (wr + i wi): one twiddle factor on a vector of complex points */
+FAI void FK(cmul)(FK(vec) *r, FK(vec) *im, float wr, float wi) {
+    const FK(vec) t = *r * wr - *im * wi;
+    *im = *r * wi + *im * wr;
+    *r = t;
+}
+
 /* ------------------------------------------------------------------ transforms on vectors of channels */
 
 /*
@@ -143,15 +150,9 @@ FAI void FK(fft_dit)(float *p, int64_t n, int64_t s, int64_t ws, int64_t w, int 
                     FK(vec) u2r = VLD(x2 + o), u2i = VLD(x2 + o + FK_V);
                     FK(vec) u3r = VLD(x3 + o), u3i = VLD(x3 + o + FK_V);
                     if (j != 0) {
-                        FK(vec) tr = u1r * w2r - u1i * w2i;
-                        u1i = u1r * w2i + u1i * w2r;
-                        u1r = tr;
-                        tr = u2r * w1r - u2i * w1i;
-                        u2i = u2r * w1i + u2i * w1r;
-                        u2r = tr;
-                        tr = u3r * w3r - u3i * w3i;
-                        u3i = u3r * w3i + u3i * w3r;
-                        u3r = tr;
+                        FK(cmul)(&u1r, &u1i, w2r, w2i);
+                        FK(cmul)(&u2r, &u2i, w1r, w1i);
+                        FK(cmul)(&u3r, &u3i, w3r, w3i);
                     }
                     const FK(vec) a0r = y0r + u1r, a0i = y0i + u1i;
                     const FK(vec) a1r = y0r - u1r, a1i = y0i - u1i;
@@ -395,15 +396,9 @@ FAI void FK(dit_last_to_out)(const tile_ctx *t, float *out, int64_t os1, int64_t
             FK(vec) u2r = VLD(x2), u2i = VLD(x2 + FK_V);
             FK(vec) u3r = VLD(x3), u3i = VLD(x3 + FK_V);
             if (j != 0) {
-                FK(vec) tr = u1r * w2r - u1i * w2i;
-                u1i = u1r * w2i + u1i * w2r;
-                u1r = tr;
-                tr = u2r * w1r - u2i * w1i;
-                u2i = u2r * w1i + u2i * w1r;
-                u2r = tr;
-                tr = u3r * w3r - u3i * w3i;
-                u3i = u3r * w3i + u3i * w3r;
-                u3r = tr;
+                FK(cmul)(&u1r, &u1i, w2r, w2i);
+                FK(cmul)(&u2r, &u2i, w1r, w1i);
+                FK(cmul)(&u3r, &u3i, w3r, w3i);
             }
             const FK(vec) a0r = y0r + u1r, a0i = y0i + u1i;
             const FK(vec) a1r = y0r - u1r, a1i = y0i - u1i;
