@@ -147,18 +147,6 @@ static void run_conv_threads(void *p) {
     while (atomic_load(&pool_done) < pool_chunks) sched_yield();
 }
 
-typedef struct {
-    int m, n, k;
-    const float *a, *b;
-    float *c;
-} gemm_ctx;
-
-static void run_gemm(void *p) {
-    gemm_ctx *g = p;
-    t_blas()->sgemm(C4J_ROW_MAJOR, C4J_NO_TRANS, C4J_NO_TRANS, g->m, g->n, g->k, 1.0f, g->a, g->k, g->b, g->n, 0.0f, g->c,
-                    g->n);
-}
-
 static const char *only_algos;
 static int thread_counts[8] = {1}, n_thread_counts = 1;
 
@@ -185,8 +173,8 @@ static void bench_shape(const t_layer *s) {
                         ih < 0 || ih >= s->h || iw < 0 || iw >= s->w ? 0.0f : in[((nn * s->h + ih) * s->w + iw) * s->c + c];
             }
     }
-    gemm_ctx g = {(int)m, (int)s->cout, (int)k, col, f, out};
-    double t_gemm = median_seconds(run_gemm, &g);
+    t_sgemm g = {(int)m, (int)s->cout, (int)k, col, f, out};
+    double t_gemm = median_seconds(t_sgemm_run, &g);
     printf("%-24s %-14s %10.4f ms %8.1f GFLOP/s  x%.2f\n", s->name, "sgemm(im2col)", t_gemm * 1e3, flops / t_gemm * 1e-9, 1.0);
 
     for (size_t a = 0; a < sizeof ALGOS / sizeof ALGOS[0]; a++) {

@@ -87,18 +87,6 @@ static double median_time(run_fn fn, void *ctx, double min_s) {
     return t[n / 2];
 }
 
-typedef struct {
-    int m, n, k;
-    const float *a, *b;
-    float *c;
-} gemm_ctx;
-
-static void run_gemm(void *p) {
-    gemm_ctx *g = p;
-    real_blas->sgemm(C4J_ROW_MAJOR, C4J_NO_TRANS, C4J_NO_TRANS, g->m, g->n, g->k, 1.0f, g->a, g->k, g->b, g->n, 0.0f,
-                     g->c, g->n);
-}
-
 /* ------------------------------------------------------------------ two threads, ConvExecutor's split */
 
 #define MT_THREADS 2
@@ -294,11 +282,11 @@ int main(int argc, char **argv) {
         t_fill(f, f_len, &rng);
 
         /* plain sgemm of the im2col product, same shapes */
-        gemm_ctx g = {(int)(L->n * d.out_h * d.out_w), (int)L->cout, (int)(9 * L->cin), NULL, f, out};
+        t_sgemm g = {(int)(L->n * d.out_h * d.out_w), (int)L->cout, (int)(9 * L->cin), NULL, f, out};
         float *a = c4j_alloc(sizeof(float) * (size_t)g.m * (size_t)g.k, 0);
         t_fill(a, (int64_t)g.m * g.k, &rng);
         g.a = a;
-        const double t_gemm = median_time(run_gemm, &g, min_s);
+        const double t_gemm = median_time(t_sgemm_run, &g, min_s);
         c4j_free(a);
 
         double t_algo[3], share[3] = {0, 0, 0};

@@ -170,3 +170,9 @@ void t_forward_all(void *c) {
     const t_forward *f = c;
     t_forward_range(f, f->ws, f->ws_bytes, 0, f->units);
 }
+
+void t_sgemm_run(void *p) {
+    const t_sgemm *g = p;
+    t_blas()->sgemm(C4J_ROW_MAJOR, C4J_NO_TRANS, C4J_NO_TRANS, g->m, g->n, g->k, 1.0f, g->a, g->k, g->b, g->n, 0.0f, g->c,
+                    g->n);
+}

@@ -69,6 +69,16 @@ void t_forward_range(const t_forward *c, void *ws, int64_t ws_bytes, int64_t u0,
 /* All units of a t_forward on the calling thread with its own workspace (a t_median_seconds body). */
 void t_forward_all(void *c);
 
+/* The baseline the benchmarks compare with: C = A B, row-major, dense, one cblas_sgemm call. */
+typedef struct {
+    int m, n, k;
+    const float *a, *b;
+    float *c;
+} t_sgemm;
+
+/* One call of a t_sgemm through t_blas() (a t_median_seconds body). */
+void t_sgemm_run(void *g);
+
 /* A layer as a row of the peer benchmark's shapes.csv: name,N,H,W,Cin,KH,KW,Cout,stride,padding. */
 typedef struct {
     char name[64];
