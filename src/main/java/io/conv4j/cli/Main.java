@@ -21,6 +21,7 @@ public final class Main {
             "                --grad-filter-out F [--grad-bias-out F]: gradients of the convolution given dL/d(output)",
             "  train-demo    [--steps N] [--lr X] [--batch N] [--size N] [--seed S]: learn Sobel filters by SGD",
             "  info          what is loaded: versions, OpenBLAS configuration, threads",
+            "  chart         RESULTS.csv [--impls a,b] [--title T]: SVG bar chart of a peer-harness results file, on stdout",
             "  stress        [--threads T] [--seconds S] [--blas-threads B] [--conv-threads C] [--seed X]",
             "files are raw little-endian float32 with no header");
 
@@ -44,6 +45,7 @@ public final class Main {
                 case "grad": return GradCommand.run(argv, out);
                 case "train-demo": return TrainDemo.run(argv, out);
                 case "stress": return StressCommand.run(argv, out, err);
+                case "chart": return ChartCommand.run(argv, out);
                 case "info":
                     if (argv.length > 1) throw new UsageException("info takes no arguments");
                     out.println(io.conv4j.Conv4j.info());
