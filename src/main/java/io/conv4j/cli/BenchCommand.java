@@ -29,9 +29,11 @@ import java.util.Set;
  * untimed (as the oneDNN and ORT peers reorder theirs); each timed call convolves the input into
  * a preallocated output tensor. With {@code --callers C}, each shape also gets a row
  * {@code conv4j_callersC,T,shape,,gflops}: the aggregate throughput of C JVM threads calling conv4j at
- * once (each on its own output) for BENCH_MIN_TIME seconds. With {@code --backward}, each shape also gets a row
- * {@code conv4j_backward,T,shape,median_ms,gflops} timing one full backward pass (dL/d(input) and
- * dL/d(filter) for a fixed dL/d(output), into preallocated gradients; flops = 2 x forward).
+ * once (each on its own output) for BENCH_MIN_TIME seconds. With {@code --backward} (the harness's
+ * {@code MODE=backward}), each shape gets a row {@code conv4j_bwd,T,shape,median_ms,gflops} instead, timing
+ * one full backward pass (dL/d(input) and dL/d(filter) for a fixed dL/d(output), into preallocated
+ * gradients; flops = 2 x forward), and {@code --dump} also writes the two gradients of the check shapes
+ * ({@code conv4j_bwd__SHAPE.dx.f32}, {@code .dw.f32}); the forward row then goes to stderr.
  */
 final class BenchCommand {
     private BenchCommand() {}
@@ -103,7 +105,10 @@ final class BenchCommand {
                 long peak = NativeCore.peakAllocatedBytes() - base;
                 err.printf(Locale.ROOT, "# conv4j %s native workspace peak %d KiB with %d thread(s) (output %d KiB, prepared filter %d KiB)%n",
                         s.name, peak / 1024, threads, outShape.numElements() * 4 / 1024, plan.preparedFloats() * 4 / 1024);
-                out.printf(Locale.ROOT, "conv4j,%d,%s,%.4f,%.3f%n", threads, s.name, med * 1e3, flops / med * 1e-9);
+                // in backward mode the harness keeps only conv4j_bwd rows: the forward figure goes to
+                // stderr there, beside the backward/forward ratio it explains
+                (a.has("backward") ? err : out).printf(Locale.ROOT, "%sconv4j,%d,%s,%.4f,%.3f%n",
+                        a.has("backward") ? "# forward: " : "", threads, s.name, med * 1e3, flops / med * 1e-9);
                 out.flush();
                 if (callers > 1) {
                     double agg = Throughput.gflops(callers, Timing.env("BENCH_MIN_TIME", 0.5), flops, tx, pf, outShape);
@@ -117,11 +122,15 @@ final class BenchCommand {
                     try (Tensor dy = Tensor.fromArray(g, outShape);
                          Conv2dGradients grads = Conv2dGradients.allocate(s.input(), s.filter(), false)) {
                         double bmed = Timing.median(() -> Conv2dBackward.backward(tx, tw, null, null, dy, o, grads));
-                        out.printf(Locale.ROOT, "conv4j_backward,%d,%s,%.4f,%.3f%n", threads, s.name, bmed * 1e3,
+                        out.printf(Locale.ROOT, "conv4j_bwd,%d,%s,%.4f,%.3f%n", threads, s.name, bmed * 1e3,
                                 bflops / bmed * 1e-9);
                         err.printf(Locale.ROOT, "# conv4j %s backward/forward GFLOP/s ratio %.2f%n", s.name,
                                 (bflops / bmed) / (flops / med));
                         out.flush();
+                        if (dump != null && check.contains(s.name)) { // the gradients of the last timed call
+                            RawFloats.write("dump", Path.of(dump, "conv4j_bwd__" + s.name + ".dx.f32").toString(), grads.gradInput().toArray());
+                            RawFloats.write("dump", Path.of(dump, "conv4j_bwd__" + s.name + ".dw.f32").toString(), grads.gradFilter().toArray());
+                        }
                     }
                 }
                 if (dump != null && check.contains(s.name)) {
