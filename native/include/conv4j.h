@@ -77,7 +77,12 @@ typedef void (*c4j_sgemm_fn)(int order, int trans_a, int trans_b, int m, int n, 
                              const float *a, int lda, const float *b, int ldb, float beta, float *c,
                              int ldc);
 
-/* Functions of the BLAS conv4j runs on. Only sgemm is required; the rest are OpenBLAS extras. */
+typedef void (*c4j_dgemm_fn)(int order, int trans_a, int trans_b, int m, int n, int k, double alpha,
+                             const double *a, int lda, const double *b, int ldb, double beta, double *c,
+                             int ldc);
+
+/* Functions of the BLAS conv4j runs on. Only sgemm is required; dgemm (float64 convolutions) and
+   the rest are optional. */
 typedef struct {
     void *handle;                        /* dlopen handle (NULL when filled by hand) */
     c4j_sgemm_fn sgemm;                  /* cblas_sgemm */
@@ -86,6 +91,7 @@ typedef struct {
     char *(*get_config)(void);           /* openblas_get_config, may be NULL */
     char *(*get_corename)(void);         /* openblas_get_corename, may be NULL */
     char forced_coretype[32];            /* OPENBLAS_CORETYPE conv4j set while loading, or "" */
+    c4j_dgemm_fn dgemm;                  /* cblas_dgemm, may be NULL (then float64 is refused) */
 } c4j_blas;
 
 /* CBLAS constants (ABI-stable values) so the core needs no cblas.h. */

@@ -64,6 +64,7 @@ c4j_status c4j_blas_open(const char *path, const char *coretype, c4j_blas *out, 
         dlclose(h);
         return c4j_fail(C4J_ERR_BLAS, err, err_len, "%s has no cblas_sgemm", path);
     }
+    *(void **)&out->dgemm = dlsym(h, "cblas_dgemm");
     *(void **)&out->set_num_threads = dlsym(h, "openblas_set_num_threads");
     *(void **)&out->get_num_threads = dlsym(h, "openblas_get_num_threads");
     *(void **)&out->get_config = dlsym(h, "openblas_get_config");
