@@ -162,6 +162,10 @@ public final class Conv2d {
     // ------------------------------------------------------------------ the one path every call takes
 
     static Tensor run(Tensor input, Tensor filter, Tensor bias, Conv2dOptions options, Tensor output, PreparedFilter prepared) {
+        if (prepared == null && Conv.anyFloat64(input, filter, bias, output)) { // the N-d engine runs float64
+            Objects.requireNonNull(options, "options");
+            return Conv.conv(input, filter, bias, ConvOptions.of(options), output);
+        }
         if (output != null) {
             BoundCall same = BoundCall.lookup(input, filter, bias, options, output, prepared);
             if (same != null) {
@@ -266,11 +270,21 @@ public final class Conv2d {
         if (!t.isOpen()) throw new IllegalStateException(what + " tensor is closed");
     }
 
+    /** requireOpen for the float32-only 2-D classes (backward, layer, prepared filter): float64 goes through {@link Conv}. */
+    static void requireOpenFloat32(String what, Tensor t) {
+        requireOpen(what, t);
+        if (t.dtype() != DType.FLOAT32) {
+            throw new IllegalArgumentException(what + " is " + t.dtype() + "; this class runs float32 tensors (use Conv for "
+                    + t.dtype() + ": Conv.conv, Conv.gradInput, Conv.gradFilter, Conv.gradBias, ConvLayer)");
+        }
+    }
+
     /** Native code reads floats: a buffer at an odd address (a byte slice) is refused here, not there. */
-    private static void requireAligned(String what, Tensor t) {
-        if ((t.storage().address() & (Float.BYTES - 1)) != 0) {
-            throw new IllegalArgumentException(what + " buffer address is not 4-byte aligned (a ByteBuffer slice at an odd"
-                    + " byte position?); conv4j reads floats at aligned addresses");
+    static void requireAligned(String what, Tensor t) {
+        int bytes = t.dtype().bytes();
+        if ((t.storage().address() & (bytes - 1)) != 0) {
+            throw new IllegalArgumentException(what + " buffer address is not " + bytes + "-byte aligned (a ByteBuffer slice at an odd"
+                    + " byte position?); conv4j reads " + t.dtype() + " elements at aligned addresses");
         }
     }
 
@@ -316,10 +330,11 @@ public final class Conv2d {
     static void checkDisjoint(Tensor out, Tensor other, String what) {
         long oLast = out.maxElementIndex(), xLast = other.maxElementIndex();
         if (oLast < 0 || xLast < 0) return;
-        long oStart = out.storage().address() + out.offset() * Float.BYTES;
-        long oEnd = out.storage().address() + (oLast + 1) * Float.BYTES;
-        long xStart = other.storage().address() + other.offset() * Float.BYTES;
-        long xEnd = other.storage().address() + (xLast + 1) * Float.BYTES;
+        int ob = out.dtype().bytes(), xb = other.dtype().bytes();
+        long oStart = out.storage().address() + out.offset() * ob;
+        long oEnd = out.storage().address() + (oLast + 1) * ob;
+        long xStart = other.storage().address() + other.offset() * xb;
+        long xEnd = other.storage().address() + (xLast + 1) * xb;
         if (oStart < xEnd && xStart < oEnd) {
             throw new IllegalArgumentException("output memory overlaps the " + what + " (aliased buffers)");
         }

@@ -54,8 +54,8 @@ public final class Conv2dBackward {
     /** As {@link #gradInput(Tensor, Tensor, Shape, Conv2dOptions)}, written into {@code into} (any view) when not null. */
     public static Tensor gradInput(Tensor gradOutput, Tensor filter, Shape inputShape, Conv2dOptions options, Tensor into) {
         Objects.requireNonNull(inputShape, "input shape");
-        Conv2d.requireOpen("gradOutput", gradOutput);
-        Conv2d.requireOpen("filter", filter);
+        Conv2d.requireOpenFloat32("gradOutput", gradOutput);
+        Conv2d.requireOpenFloat32("filter", filter);
         Objects.requireNonNull(options, "options");
         ConvGeometry geo = ConvGeometry.of(inputShape, filter.shape(), options);
         requireNoActivation(options, "gradInput");
@@ -99,8 +99,8 @@ public final class Conv2dBackward {
     /** As {@link #gradFilter(Tensor, Tensor, Shape, Conv2dOptions)}, written into {@code into} when not null. */
     public static Tensor gradFilter(Tensor input, Tensor gradOutput, Shape filterShape, Conv2dOptions options, Tensor into) {
         Objects.requireNonNull(filterShape, "filter shape");
-        Conv2d.requireOpen("input", input);
-        Conv2d.requireOpen("gradOutput", gradOutput);
+        Conv2d.requireOpenFloat32("input", input);
+        Conv2d.requireOpenFloat32("gradOutput", gradOutput);
         Objects.requireNonNull(options, "options");
         ConvGeometry geo = ConvGeometry.of(input.shape(), filterShape, options);
         requireNoActivation(options, "gradFilter");
@@ -130,7 +130,7 @@ public final class Conv2dBackward {
 
     /** As {@link #gradBias(Tensor)}, written into {@code into} ({@code [Cout]}) when not null. */
     public static Tensor gradBias(Tensor gradOutput, Tensor into) {
-        Conv2d.requireOpen("gradOutput", gradOutput);
+        Conv2d.requireOpenFloat32("gradOutput", gradOutput);
         Shape s = gradOutput.shape();
         if (s.rank() != 4) throw new IllegalArgumentException("gradOutput must have rank 4 [N,OH,OW,Cout], got shape " + s);
         for (int i = 1; i < 4; i++) {
@@ -171,9 +171,9 @@ public final class Conv2dBackward {
      */
     public static Tensor activationGrad(Tensor output, Tensor gradOutput, Activation activation) {
         Objects.requireNonNull(activation, "activation");
-        Conv2d.requireOpen("gradOutput", gradOutput);
+        Conv2d.requireOpenFloat32("gradOutput", gradOutput);
         if (activation != Activation.NONE) {
-            Conv2d.requireOpen("output", output);
+            Conv2d.requireOpenFloat32("output", output);
             requireShape("output", output, gradOutput.shape());
         }
         NativeLibrary.ensureLoaded();
@@ -214,19 +214,19 @@ public final class Conv2dBackward {
      */
     public static Conv2dGradients backward(Tensor input, Tensor filter, Tensor bias, Tensor output, Tensor gradOutput,
                                            Conv2dOptions options, Conv2dGradients into) {
-        Conv2d.requireOpen("input", input);
-        Conv2d.requireOpen("filter", filter);
-        Conv2d.requireOpen("gradOutput", gradOutput);
+        Conv2d.requireOpenFloat32("input", input);
+        Conv2d.requireOpenFloat32("filter", filter);
+        Conv2d.requireOpenFloat32("gradOutput", gradOutput);
         Objects.requireNonNull(options, "options");
         ConvGeometry geo = ConvGeometry.of(input.shape(), filter.shape(), options);
         if (bias != null) {
-            Conv2d.requireOpen("bias", bias);
+            Conv2d.requireOpenFloat32("bias", bias);
             requireShape("bias", bias, Shape.of(geo.outputChannels()));
         }
         requireShape("gradOutput", gradOutput, geo.outputShape());
         Activation act = options.activation();
         if (output != null && act != Activation.NONE) {
-            Conv2d.requireOpen("output", output);
+            Conv2d.requireOpenFloat32("output", output);
             requireShape("output", output, geo.outputShape());
         }
         if (into != null) {
@@ -392,7 +392,7 @@ public final class Conv2dBackward {
 
     /** A tensor the caller gives to be written: open, right shape, writable, not aliasing what is read. */
     static void requireTarget(String what, Tensor t, Shape shape, Tensor... reads) {
-        Conv2d.requireOpen(what, t);
+        Conv2d.requireOpenFloat32(what, t);
         requireShape(what, t, shape);
         if (t.isReadOnly()) throw new java.nio.ReadOnlyBufferException();
         try {

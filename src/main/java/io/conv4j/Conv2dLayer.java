@@ -56,7 +56,7 @@ public final class Conv2dLayer implements AutoCloseable {
      * {@code bias} ({@code [Cout]}, or null for none), convolving with {@code options}.
      */
     public Conv2dLayer(Tensor filter, Tensor bias, Conv2dOptions options) {
-        Conv2d.requireOpen("filter", filter);
+        Conv2d.requireOpenFloat32("filter", filter);
         Objects.requireNonNull(options, "options");
         Shape fs = filter.shape();
         if (fs.rank() != 4) throw new IllegalArgumentException("filter must have rank 4 [KH,KW,Cin/groups,Cout], got shape " + fs);
@@ -71,7 +71,7 @@ public final class Conv2dLayer implements AutoCloseable {
                     + fs.size(3));
         }
         if (bias != null) {
-            Conv2d.requireOpen("bias", bias);
+            Conv2d.requireOpenFloat32("bias", bias);
             Conv2dBackward.requireShape("bias", bias, Shape.of(fs.size(3)));
         }
         this.options = options;
@@ -130,7 +130,7 @@ public final class Conv2dLayer implements AutoCloseable {
      */
     public Tensor forward(Tensor input) {
         requireOpenLayer();
-        Conv2d.requireOpen("input", input);
+        Conv2d.requireOpenFloat32("input", input);
         Buffers b = buffers;
         if (b == null || !b.matches(input)) b = rebuild(input);
         Conv2d.checkDisjoint(b.output, input, "input");
@@ -174,7 +174,7 @@ public final class Conv2dLayer implements AutoCloseable {
         Buffers b = buffers;
         if (b == null || lastInput == null) throw new IllegalStateException("backward needs a forward call first");
         if (!lastInput.isOpen()) throw new IllegalStateException("the input of the last forward call has been closed");
-        Conv2d.requireOpen("gradOutput", gradOutput);
+        Conv2d.requireOpenFloat32("gradOutput", gradOutput);
         Conv2dBackward.requireShape("gradOutput", gradOutput, b.output.shape());
         if (computeGradInput) Conv2d.checkDisjoint(b.gradInput, gradOutput, "gradOutput");
         haveGradients = false;

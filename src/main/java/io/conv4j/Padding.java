@@ -10,7 +10,9 @@ import java.util.Objects;
  *   <li>{@link #SAME}: output size = ceil(input / stride); total pad =
  *       max((out - 1) * stride + (k - 1) * dilation + 1 - input, 0), split with the odd pixel at the
  *       bottom/right (so it can be asymmetric).
- *   <li>{@link #explicit}: the given non-negative top, bottom, left and right pads.
+ *   <li>{@link #explicit}: the given non-negative pads, begin and end per spatial axis in axis
+ *       order: {@code explicit(top, bottom, left, right)} in 2-D, {@code explicit(begin, end)} in
+ *       1-D, six numbers (depth, height, width) in 3-D.
  * </ul>
  * Padded positions read as zero.
  */
@@ -18,42 +20,73 @@ public final class Padding {
     /** How the pads are determined. */
     public enum Kind { VALID, SAME, EXPLICIT }
 
-    public static final Padding VALID = new Padding(Kind.VALID, 0, 0, 0, 0);
-    public static final Padding SAME = new Padding(Kind.SAME, 0, 0, 0, 0);
+    public static final Padding VALID = new Padding(Kind.VALID, new long[0]);
+    public static final Padding SAME = new Padding(Kind.SAME, new long[0]);
 
     private final Kind kind;
-    private final long top, bottom, left, right;
+    private final long[] pads; // begin, end per spatial axis (EXPLICIT only)
 
-    private Padding(Kind kind, long top, long bottom, long left, long right) {
+    private Padding(Kind kind, long[] pads) {
         this.kind = kind;
-        this.top = top;
-        this.bottom = bottom;
-        this.left = left;
-        this.right = right;
+        this.pads = pads;
     }
 
-    /** Explicit pads; each must be non-negative. */
+    /** Explicit 2-D pads; each must be non-negative. */
     public static Padding explicit(long top, long bottom, long left, long right) {
         if (top < 0 || bottom < 0 || left < 0 || right < 0) {
             throw new IllegalArgumentException("padding must be non-negative, got top=" + top + " bottom=" + bottom
                     + " left=" + left + " right=" + right);
         }
-        return new Padding(Kind.EXPLICIT, top, bottom, left, right);
+        return new Padding(Kind.EXPLICIT, new long[] {top, bottom, left, right});
     }
 
-    /** Parses {@code VALID}, {@code SAME} (any case) or {@code T,B,L,R}. */
+    /**
+     * Explicit pads of any rank: begin and end for each spatial axis in axis order (2 numbers for
+     * 1-D, 4 for 2-D, 6 for 3-D); each must be non-negative.
+     */
+    public static Padding explicit(long... beginEndPerAxis) {
+        Objects.requireNonNull(beginEndPerAxis, "padding");
+        if (beginEndPerAxis.length == 0 || beginEndPerAxis.length % 2 != 0) {
+            throw new IllegalArgumentException("explicit padding needs two numbers (begin, end) per spatial axis, got "
+                    + beginEndPerAxis.length + " numbers: " + java.util.Arrays.toString(beginEndPerAxis));
+        }
+        for (long v : beginEndPerAxis) {
+            if (v < 0) throw new IllegalArgumentException("padding must be non-negative, got " + java.util.Arrays.toString(beginEndPerAxis));
+        }
+        return new Padding(Kind.EXPLICIT, beginEndPerAxis.clone());
+    }
+
+    /** Parses {@code VALID}, {@code SAME} (any case) or begin,end per axis ({@code T,B,L,R} in 2-D). */
     public static Padding parse(String text) {
         Objects.requireNonNull(text, "padding");
         String t = text.trim();
         if (t.equalsIgnoreCase("VALID")) return VALID;
         if (t.equalsIgnoreCase("SAME")) return SAME;
         String[] p = t.split("\\s*,\\s*");
-        if (p.length != 4) throw new IllegalArgumentException("padding must be VALID, SAME or T,B,L,R, got \"" + text + "\"");
+        String usage = "padding must be VALID, SAME or T,B,L,R (two numbers, begin,end, per spatial axis), got \"" + text + "\"";
+        if (p.length == 0 || p.length % 2 != 0 || p.length > 6) throw new IllegalArgumentException(usage);
+        long[] v = new long[p.length];
         try {
-            return explicit(Long.parseLong(p[0]), Long.parseLong(p[1]), Long.parseLong(p[2]), Long.parseLong(p[3]));
+            for (int i = 0; i < p.length; i++) v[i] = Long.parseLong(p[i]);
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("padding must be VALID, SAME or T,B,L,R, got \"" + text + "\"");
+            throw new IllegalArgumentException(usage);
         }
+        return explicit(v);
+    }
+
+    /** Number of spatial axes explicit pads are given for (0 for VALID and SAME, which fit any rank). */
+    public int axes() {
+        return pads.length / 2;
+    }
+
+    /** Explicit pad at the beginning of spatial axis {@code axis} (0 for VALID). */
+    public long begin(int axis) {
+        return kind == Kind.EXPLICIT ? pads[2 * axis] : 0;
+    }
+
+    /** Explicit pad at the end of spatial axis {@code axis} (0 for VALID). */
+    public long end(int axis) {
+        return kind == Kind.EXPLICIT ? pads[2 * axis + 1] : 0;
     }
 
     public Kind kind() {
@@ -62,35 +95,47 @@ public final class Padding {
 
     /** Explicit pads (0 for VALID; meaningless for SAME, which depends on the input size). */
     public long top() {
-        return top;
+        return pad2d(0);
     }
 
     public long bottom() {
-        return bottom;
+        return pad2d(1);
     }
 
     public long left() {
-        return left;
+        return pad2d(2);
     }
 
     public long right() {
-        return right;
+        return pad2d(3);
+    }
+
+    private long pad2d(int i) {
+        if (kind != Kind.EXPLICIT) return 0;
+        if (pads.length != 4) {
+            throw new IllegalArgumentException("padding " + this + " has " + axes() + " axes; a 2-D convolution needs 4 numbers"
+                    + " (top, bottom, left, right)");
+        }
+        return pads[i];
     }
 
     @Override
     public boolean equals(Object o) {
         if (!(o instanceof Padding)) return false;
         Padding p = (Padding) o;
-        return kind == p.kind && top == p.top && bottom == p.bottom && left == p.left && right == p.right;
+        return kind == p.kind && java.util.Arrays.equals(pads, p.pads);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(kind, top, bottom, left, right);
+        return 31 * kind.hashCode() + java.util.Arrays.hashCode(pads);
     }
 
     @Override
     public String toString() {
-        return kind == Kind.EXPLICIT ? top + "," + bottom + "," + left + "," + right : kind.name();
+        if (kind != Kind.EXPLICIT) return kind.name();
+        StringBuilder b = new StringBuilder();
+        for (long v : pads) b.append(b.length() == 0 ? "" : ",").append(v);
+        return b.toString();
     }
 }

@@ -19,7 +19,8 @@ public final class PreparedFilter implements AutoCloseable {
     private final Map<Algorithm, Tensor> transforms = new ConcurrentHashMap<>();
 
     PreparedFilter(Tensor filter, Tensor bias, Conv2dOptions options) {
-        Objects.requireNonNull(filter, "filter");
+        Conv2d.requireOpenFloat32("filter", filter);
+        if (bias != null) Conv2d.requireOpenFloat32("bias", bias);
         Objects.requireNonNull(options, "options");
         if (!filter.isOpen()) throw new IllegalStateException("filter tensor is closed");
         if (filter.rank() != 4) throw new IllegalArgumentException("filter must have rank 4 [KH,KW,Cin/groups,Cout], got shape " + filter.shape());

@@ -8,7 +8,7 @@ import java.util.Arrays;
 import java.util.Objects;
 
 /**
- * A float32 tensor: a strided view (shape, element strides, element offset) over direct memory
+ * A tensor of float32 or float64 elements ({@link DType}): a strided view (shape, element strides, element offset) over direct memory
  * in native byte order.
  *
  * <p>Memory comes from {@link #allocate} (conv4j's own, zero-filled, 64-byte aligned) or from a
@@ -21,27 +21,58 @@ import java.util.Objects;
  * close, unless {@link #buffer()} handed it out (then the garbage collector frees it when the
  * buffer is unreachable). Tensors are safe to read from many threads; writes are the caller's to
  * coordinate.
+ *
+ * <p>The float methods ({@code fromArray(float[])}, {@code toArray}, {@code get}...) are for
+ * float32 tensors and the double ones ({@code fromArray(double[])}, {@code toDoubleArray}...) for
+ * float64 tensors; the wrong kind throws {@link IllegalStateException} naming the dtype, never
+ * converts. Element strides and offsets count elements of the tensor's dtype.
  */
 public final class Tensor implements AutoCloseable {
+    private final DType dtype;
     private final Storage storage;
     private final Shape shape;
     private final long[] strides;
     private final long offset;
 
-    private Tensor(Storage storage, Shape shape, long[] strides, long offset) {
+    private Tensor(DType dtype, Storage storage, Shape shape, long[] strides, long offset) {
+        this.dtype = dtype;
         this.storage = storage;
         this.shape = shape;
         this.strides = strides;
         this.offset = offset;
-        checkReach(storage.capacityFloats(), shape, strides, offset);
+        checkReach(storage.capacityElements(dtype.bytes()), shape, strides, offset);
     }
 
     // ------------------------------------------------------------------ creation
 
-    /** A new zero-filled contiguous tensor in conv4j-owned native memory. */
+    /** A new zero-filled contiguous float32 tensor in conv4j-owned native memory. */
     public static Tensor allocate(Shape shape) {
+        return allocate(DType.FLOAT32, shape);
+    }
+
+    /** A new zero-filled contiguous tensor of the given dtype in conv4j-owned native memory. */
+    public static Tensor allocate(DType dtype, Shape shape) {
+        Objects.requireNonNull(dtype, "dtype");
         Objects.requireNonNull(shape, "shape");
-        return new Tensor(Storage.allocate(shape.numElements()), shape, contiguousStrides(shape), 0);
+        return new Tensor(dtype, Storage.allocate(shape.numElements(), dtype.bytes()), shape, contiguousStrides(shape), 0);
+    }
+
+    /** A new float64 tensor holding a copy of {@code data} (row-major, {@code shape.numElements()} long). */
+    public static Tensor fromArray(double[] data, Shape shape) {
+        Objects.requireNonNull(data, "data");
+        Objects.requireNonNull(shape, "shape");
+        if (data.length != shape.numElements()) {
+            throw new IllegalArgumentException("array of " + data.length + " doubles does not match shape " + shape
+                    + " (" + shape.numElements() + " elements)");
+        }
+        Tensor t = allocate(DType.FLOAT64, shape);
+        t.copyFrom(data);
+        return t;
+    }
+
+    /** A new float64 tensor holding a copy of {@code data} with the given dimensions. */
+    public static Tensor fromArray(double[] data, long... dims) {
+        return fromArray(data, Shape.of(dims));
     }
 
     /** A new zero-filled contiguous tensor with the given dimensions. */
@@ -101,6 +132,7 @@ public final class Tensor implements AutoCloseable {
 
     /** This rank-4 tensor as a new nested array {@code [d0][d1][d2][d3]}, copied row by row. */
     public float[][][][] toNested() {
+        requireDType(DType.FLOAT32);
         if (rank() != 4) throw new IllegalStateException("toNested needs a rank-4 tensor, this one has shape " + shape);
         long n = shape.size(0), h = shape.size(1), w = shape.size(2), c = shape.size(3);
         if (Math.max(Math.max(n, h), Math.max(w, c)) > Integer.MAX_VALUE - 8 || shape.numElements() > Integer.MAX_VALUE - 8) {
@@ -142,8 +174,20 @@ public final class Tensor implements AutoCloseable {
         return wrap(buffer, shape, contiguousStrides(shape), 0);
     }
 
-    /** A strided view of a caller's direct buffer: element strides and element offset. */
+    /** A strided float32 view of a caller's direct buffer: element strides and element offset. */
     public static Tensor wrap(ByteBuffer buffer, Shape shape, long[] strides, long offset) {
+        return wrap(buffer, DType.FLOAT32, shape, strides, offset);
+    }
+
+    /** A contiguous row-major view of a caller's direct buffer holding elements of {@code dtype}. */
+    public static Tensor wrap(ByteBuffer buffer, DType dtype, Shape shape) {
+        Objects.requireNonNull(shape, "shape");
+        return wrap(buffer, dtype, shape, contiguousStrides(shape), 0);
+    }
+
+    /** A strided view of a caller's direct buffer of {@code dtype} elements: element strides and offset. */
+    public static Tensor wrap(ByteBuffer buffer, DType dtype, Shape shape, long[] strides, long offset) {
+        Objects.requireNonNull(dtype, "dtype");
         Objects.requireNonNull(buffer, "buffer");
         Objects.requireNonNull(shape, "shape");
         Objects.requireNonNull(strides, "strides");
@@ -155,7 +199,7 @@ public final class Tensor implements AutoCloseable {
             throw new IllegalArgumentException("buffer byte order is " + buffer.order() + " but conv4j reads floats in native order "
                     + ByteOrder.nativeOrder() + " (set buffer.order(ByteOrder.nativeOrder()))");
         }
-        return new Tensor(Storage.wrap(buffer), shape, strides.clone(), offset);
+        return new Tensor(dtype, Storage.wrap(buffer), shape, strides.clone(), offset);
     }
 
     // ------------------------------------------------------------------ views
@@ -182,7 +226,7 @@ public final class Tensor implements AutoCloseable {
             dims[i] = shape.size(a);
             st[i] = strides[a];
         }
-        return new Tensor(storage, Shape.of(dims), st, offset);
+        return new Tensor(dtype, storage, Shape.of(dims), st, offset);
     }
 
     /** A view of {@code length} entries of {@code axis} starting at {@code start} (a crop or a channel slice). */
@@ -192,7 +236,7 @@ public final class Tensor implements AutoCloseable {
         long[] dims = shape.toArray();
         dims[axis] = length;
         long off = length == 0 ? offset : Math.addExact(offset, Math.multiplyExact(start, strides[axis]));
-        return new Tensor(storage, Shape.of(dims), strides.clone(), off);
+        return new Tensor(dtype, storage, Shape.of(dims), strides.clone(), off);
     }
 
     /** A view with another shape of the same size; this tensor must be contiguous. */
@@ -202,13 +246,13 @@ public final class Tensor implements AutoCloseable {
             throw new IllegalArgumentException("cannot reshape " + shape + " to " + newShape + ": sizes differ");
         }
         if (!isContiguous()) throw new IllegalStateException("reshape needs a contiguous tensor; call contiguous() first");
-        return new Tensor(storage, newShape, contiguousStrides(newShape), offset);
+        return new Tensor(dtype, storage, newShape, contiguousStrides(newShape), offset);
     }
 
     /** This tensor if contiguous, else a new contiguous copy (which the caller then owns). */
     public Tensor contiguous() {
         if (isContiguous()) return this;
-        Tensor copy = allocate(shape);
+        Tensor copy = allocate(dtype, shape);
         try {
             copy.copyFrom(this);
         } catch (RuntimeException | Error e) { // e.g. this tensor is closed: free the copy now
@@ -223,6 +267,7 @@ public final class Tensor implements AutoCloseable {
     /** Copies {@code data} (row-major over this tensor's shape) into this tensor. */
     public void copyFrom(float[] data) {
         Objects.requireNonNull(data, "data");
+        requireDType(DType.FLOAT32);
         if (data.length != shape.numElements()) {
             throw new IllegalArgumentException("array of " + data.length + " floats does not match shape " + shape);
         }
@@ -244,12 +289,65 @@ public final class Tensor implements AutoCloseable {
     public void copyFrom(Tensor src) {
         Objects.requireNonNull(src, "src");
         if (!src.shape.equals(shape)) throw new IllegalArgumentException("shape " + src.shape + " does not match " + shape);
-        copyFrom(src.toArray());
+        if (src.dtype != dtype) throw new IllegalArgumentException("dtype " + src.dtype + " does not match " + dtype);
+        if (dtype == DType.FLOAT64) copyFrom(src.toDoubleArray());
+        else copyFrom(src.toArray());
+    }
+
+    /** Copies {@code data} (row-major over this float64 tensor's shape) into this tensor. */
+    public void copyFrom(double[] data) {
+        Objects.requireNonNull(data, "data");
+        requireDType(DType.FLOAT64);
+        if (data.length != shape.numElements()) {
+            throw new IllegalArgumentException("array of " + data.length + " doubles does not match shape " + shape);
+        }
+        checkWritable();
+        storage.acquire();
+        try {
+            java.nio.DoubleBuffer db = storage.buffer().asDoubleBuffer();
+            if (isContiguous()) {
+                db.put((int) offset, data, 0, data.length);
+            } else {
+                forEachIndex((i, e) -> db.put((int) e, data[(int) i]));
+            }
+        } finally {
+            storage.release();
+        }
+    }
+
+    /** Copies this float64 tensor, row-major, into {@code data}. */
+    public void copyTo(double[] data) {
+        Objects.requireNonNull(data, "data");
+        requireDType(DType.FLOAT64);
+        if (data.length != shape.numElements()) {
+            throw new IllegalArgumentException("array of " + data.length + " doubles does not match shape " + shape);
+        }
+        storage.acquire();
+        try {
+            java.nio.DoubleBuffer db = storage.buffer().asDoubleBuffer();
+            if (isContiguous()) {
+                db.get((int) offset, data, 0, data.length);
+            } else {
+                forEachIndex((i, e) -> data[(int) i] = db.get((int) e));
+            }
+        } finally {
+            storage.release();
+        }
+    }
+
+    /** A new array with this float64 tensor's elements in row-major order. */
+    public double[] toDoubleArray() {
+        long n = shape.numElements();
+        if (n > Integer.MAX_VALUE - 8) throw new IllegalStateException("tensor too large for a Java array: " + shape);
+        double[] out = new double[(int) n];
+        copyTo(out);
+        return out;
     }
 
     /** Copies this tensor, row-major, into {@code data}. */
     public void copyTo(float[] data) {
         Objects.requireNonNull(data, "data");
+        requireDType(DType.FLOAT32);
         if (data.length != shape.numElements()) {
             throw new IllegalArgumentException("array of " + data.length + " floats does not match shape " + shape);
         }
@@ -277,6 +375,7 @@ public final class Tensor implements AutoCloseable {
 
     /** The element at the given index. */
     public float get(long... index) {
+        requireDType(DType.FLOAT32);
         long e = elementIndex(index);
         storage.acquire();
         try {
@@ -288,6 +387,7 @@ public final class Tensor implements AutoCloseable {
 
     /** Sets the element at the given index. */
     public void set(float value, long... index) {
+        requireDType(DType.FLOAT32);
         long e = elementIndex(index);
         checkWritable();
         storage.acquire();
@@ -299,6 +399,11 @@ public final class Tensor implements AutoCloseable {
     }
 
     // ------------------------------------------------------------------ properties
+
+    /** The element type. */
+    public DType dtype() {
+        return dtype;
+    }
 
     public Shape shape() {
         return shape;
@@ -354,7 +459,7 @@ public final class Tensor implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "Tensor[shape=" + shape + ", strides=" + Arrays.toString(strides) + ", offset=" + offset
+        return "Tensor[" + (dtype == DType.FLOAT32 ? "" : dtype + ", ") + "shape=" + shape + ", strides=" + Arrays.toString(strides) + ", offset=" + offset
                 + (storage.isOwned() ? ", conv4j memory" : ", wrapped buffer") + (storage.isOpen() ? "" : ", closed") + "]";
     }
 
@@ -368,6 +473,28 @@ public final class Tensor implements AutoCloseable {
         return strides[axis];
     }
 
+    /** The same view with a size-1 axis inserted before {@code axis} (a rank-1 convolution seen as rank 2). */
+    Tensor withUnitAxis(int axis) {
+        long[] dims = new long[rank() + 1], st = new long[rank() + 1];
+        for (int i = 0, j = 0; i <= rank(); i++) {
+            if (i == axis) {
+                dims[i] = 1;
+                st[i] = 0;
+            } else {
+                dims[i] = shape.size(j);
+                st[i] = strides[j++];
+            }
+        }
+        return new Tensor(dtype, storage, Shape.of(dims), st, offset);
+    }
+
+    void requireDType(DType want) {
+        if (dtype != want) {
+            throw new IllegalStateException("tensor is " + dtype + ", this method is for " + want + " tensors"
+                    + (dtype == DType.FLOAT64 ? " (use the double[] methods, e.g. toDoubleArray)" : ""));
+        }
+    }
+
     /**
      * This view with the stride of every size-1 axis replaced by the extent of the axes inside it
      * (what a contiguous layout would have). Such a stride never moves an address, so the view is
@@ -377,7 +504,7 @@ public final class Tensor implements AutoCloseable {
      */
     Tensor canonical() {
         if (shape.numElements() == 0) { // no element, no address: all-zero strides cannot overflow
-            return Arrays.equals(strides, new long[rank()]) ? this : new Tensor(storage, shape, new long[rank()], offset);
+            return Arrays.equals(strides, new long[rank()]) ? this : new Tensor(dtype, storage, shape, new long[rank()], offset);
         }
         long[] st = strides.clone();
         boolean changed = false;
@@ -389,7 +516,7 @@ public final class Tensor implements AutoCloseable {
             }
             inner = Math.multiplyExact(shape.size(i), st[i]);
         }
-        return changed ? new Tensor(storage, shape, st, offset) : this;
+        return changed ? new Tensor(dtype, storage, shape, st, offset) : this;
     }
 
     /** Highest element index this view touches, or -1 if it has no elements. */

@@ -37,12 +37,18 @@ public final class Storage {
 
     /** Fresh zero-filled native memory for {@code floats} floats (at least one), 64-byte aligned. */
     public static Storage allocate(long floats) {
+        return allocate(floats, Float.BYTES);
+    }
+
+    /** Fresh zero-filled native memory for {@code elements} elements of {@code elementBytes} each (at least one). */
+    public static Storage allocate(long elements, int elementBytes) {
         NativeLibrary.ensureLoaded();
         // compare before multiplying: a count above 2^61 would overflow into ArithmeticException
-        if (floats > Integer.MAX_VALUE / Float.BYTES) {
-            throw new IllegalArgumentException("tensor of " + floats + " floats exceeds the 2 GiB a direct buffer can hold");
+        if (elements > Integer.MAX_VALUE / elementBytes) {
+            throw new IllegalArgumentException("tensor of " + elements + " " + (elementBytes == Float.BYTES ? "floats" : "doubles")
+                    + " exceeds the 2 GiB a direct buffer can hold");
         }
-        long bytes = Math.max(floats, 1) * Float.BYTES;
+        long bytes = Math.max(elements, 1) * elementBytes;
         ByteBuffer buf = NativeCore.allocate(bytes).order(ByteOrder.nativeOrder());
         long addr = NativeCore.address(buf);
         // The Cleaner watches the root buffer: every duplicate, slice or view of it keeps it reachable.
@@ -121,6 +127,11 @@ public final class Storage {
 
     public long capacityFloats() {
         return capacityFloats;
+    }
+
+    /** Whole elements of {@code elementBytes} bytes the memory holds. */
+    public long capacityElements(int elementBytes) {
+        return root.capacity() / elementBytes;
     }
 
     public boolean isReadOnly() {
