@@ -151,10 +151,25 @@ C4J_API int64_t c4j_conv2d_workspace_bytes(const c4j_conv2d_desc *d, c4j_algo al
 
 /*
  * The cost model: estimated single-thread seconds of `algo` on `d` (plus preparing its filter
- * when include_prepare), from the algorithm's real blocking and a table of measured sgemm speeds
- * (see cost.c). -1 when the algorithm cannot run `d`. Used to rank algorithms, not to promise times.
+ * when include_prepare), from the algorithm's real blocking and sgemm times (see cost.c):
+ * measured on this machine once c4j_cost_measure_with has named the BLAS, else a built-in table.
+ * -1 when the algorithm cannot run `d`. Used to rank algorithms, not to promise times.
  */
 C4J_API double c4j_conv2d_estimate_seconds(const c4j_conv2d_desc *d, c4j_algo algo, int include_prepare);
+
+/*
+ * The plain im2col + sgemm design's time on the same cost model: one single-threaded sgemm of
+ * M = N*OH*OW, K = KH*KW*Cin/groups, N = Cout/groups per group, the patch matrix built for free.
+ * The floor AUTO compares its choice with (see io.conv4j.Planner).
+ */
+C4J_API double c4j_conv2d_roofline_seconds(const c4j_conv2d_desc *d);
+
+/*
+ * From now on, time each sgemm shape the cost model asks for with this BLAS, once per process
+ * (cost_measure.c), instead of reading the built-in table; NULL goes back to the table for shapes
+ * not measured yet. Thread-safe; `blas` must stay valid while in use.
+ */
+C4J_API void c4j_cost_measure_with(const c4j_blas *blas);
 
 /*
  * Floats of the prepared (transformed) filter for `algo`; 0 when the algorithm uses the raw HWIO

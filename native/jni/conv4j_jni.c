@@ -117,6 +117,20 @@ JNIEXPORT jdouble JNICALL Java_io_conv4j_internal_NativeCore_estimateSeconds(JNI
     return c4j_conv2d_estimate_seconds(&d, (c4j_algo)algo, include_prepare ? 1 : 0);
 }
 
+JNIEXPORT jdouble JNICALL Java_io_conv4j_internal_NativeCore_rooflineSeconds(JNIEnv *env, jclass cls,
+                                                                            jlongArray desc) {
+    (void)cls;
+    c4j_conv2d_desc d;
+    if (!c4j_jni_read_checked_desc(env, desc, &d)) return -1;
+    return c4j_conv2d_roofline_seconds(&d);
+}
+
+JNIEXPORT void JNICALL Java_io_conv4j_internal_NativeCore_measureCost(JNIEnv *env, jclass cls, jboolean on) {
+    (void)cls;
+    if (!require_blas(env)) return;
+    c4j_cost_measure_with(on ? &g_blas : NULL);
+}
+
 JNIEXPORT jlong JNICALL Java_io_conv4j_internal_NativeCore_preparedFloats(JNIEnv *env, jclass cls,
                                                                          jlongArray desc, jint algo) {
     (void)cls;

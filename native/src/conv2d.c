@@ -151,3 +151,8 @@ double c4j_conv2d_estimate_seconds(const c4j_conv2d_desc *d, c4j_algo algo, int 
     default: return -1;
     }
 }
+
+double c4j_conv2d_roofline_seconds(const c4j_conv2d_desc *d) {
+    return (double)d->groups * c4j_cost_sgemm(d->batch * d->out_h * d->out_w, d->kernel_h * d->kernel_w * c4j_cin_g(d),
+                                              c4j_cout_g(d));
+}

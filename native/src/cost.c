@@ -1,10 +1,12 @@
 /*
  * The cost model's common ground: how long one single-threaded cblas_sgemm of a given shape
- * takes, interpolated (in log space) from a table measured on this project's reference machine
- * (cost_table.h, made by native/bench/sgemm_table.c; AMD EPYC Zen 5, OpenBLAS 0.3.31 SkylakeX
- * kernels). Each algorithm estimates its own time from its real blocking with it (see
- * c4j_conv2d_estimate_seconds); the estimates only need to rank algorithms, so the absolute
- * speed of another machine does not matter as long as the shape effects are alike.
+ * takes. In a process that bound its BLAS (the JNI layer does), the shape is timed on this
+ * machine the first time it is asked for (cost_measure.c). Otherwise, and for the blocking
+ * choices that must not depend on a timing (c4j_cost_sgemm_model), it is interpolated (in log
+ * space) from a built-in table measured on one reference machine (cost_table.h, made by
+ * native/bench/sgemm_table.c; AMD EPYC Zen 5, OpenBLAS 0.3.31 SkylakeX kernels), which ranks
+ * shapes the way that CPU did and is right nowhere else. Each algorithm estimates its own time
+ * from its real blocking with it (see c4j_conv2d_estimate_seconds).
  */
 #include <math.h>
 
@@ -36,7 +38,7 @@ static double table_gflops(double pm, double pk, double pn) {
     return exp(g);
 }
 
-double c4j_cost_sgemm(int64_t m, int64_t k, int64_t n) {
+double c4j_cost_sgemm_model(int64_t m, int64_t k, int64_t n) {
     if (m <= 0 || k <= 0 || n <= 0) return 0;
     double gflops = table_gflops(grid_pos(C4J_GRID_M, C4J_GRID_NM, (double)m), grid_pos(C4J_GRID_K, C4J_GRID_NK, (double)k),
                                  grid_pos(C4J_GRID_N, C4J_GRID_NN, (double)n));
@@ -47,26 +49,44 @@ double c4j_cost_sgemm(int64_t m, int64_t k, int64_t n) {
     return 2.0 * (double)m * (double)k * (double)n / (gflops * 1e9);
 }
 
+double c4j_cost_sgemm(int64_t m, int64_t k, int64_t n) {
+    if (m <= 0 || k <= 0 || n <= 0) return 0;
+    const double measured = c4j_cost_sgemm_measured(m, k, n);
+    return measured > 0 ? measured : c4j_cost_sgemm_model(m, k, n);
+}
+
 /*
  * Rows per sgemm call when an M x K by K x N product (row-major, no transposes, alpha 1, beta 0)
  * may be issued as several calls on row pieces; each row's result is the same either way.
- * OpenBLAS's SkylakeX build runs such products straight from the caller's arrays, without packing,
- * when they are small; for a narrow C (N <= 64) that beats the packed kernel of one large call.
- * Measured on Zen 5 (conv4j_bench, gemm_tiled, one thread, pieces of 32..192 rows against one
- * call): pieces under about 2^20 multiply-adds win, 1.1-1.3x (K = 75, 147, 288, 800 with N = 16,
- * 64, 32, 32); larger pieces, or K x N too large for any piece of 32 rows (K = 576 or 1568 at
- * N = 64 or 32), lose 5-60%, as does every piece with N = 256 or 512. Without AVX-512 OpenBLAS has
- * no such path and small pieces only cost, and with several OpenBLAS threads it takes that path
- * only below ~2^18. The piece depends on the shape, the CPU and OpenBLAS's thread setting (blas;
- * NULL for the default, one thread, as the cost model assumes), never on conv4j's thread count.
+ * OpenBLAS's AVX-512 builds run such products straight from the caller's arrays, without packing,
+ * when they are small (sgemm_direct); for a narrow C that can beat the packed kernel of one large
+ * call, or lose to it, depending on the CPU. With measured sgemm times (cost_measure.c) the
+ * fastest of one call and pieces of 96, 64, 48 or 32 rows is taken. Without them, the rule fitted
+ * on the reference machine: pieces under about 2^20 multiply-adds for N <= 64 (1.1-1.3x there).
+ * With several OpenBLAS threads, one call (it parallelises a large call, not small ones). The
+ * piece depends on the shape, the CPU and OpenBLAS's thread setting (blas; NULL for the default,
+ * one thread, as the cost model assumes), never on conv4j's thread count.
  */
 #define PIECE_MAX_MACS ((int64_t)1 << 20)
 #define PIECE_MAX_N 64
 
 int64_t c4j_sgemm_piece_rows(const c4j_blas *blas, int64_t m, int64_t k, int64_t n) {
     static const int64_t CANDIDATES[] = {96, 64, 48, 32};
-    if (n > PIECE_MAX_N || m <= CANDIDATES[0] || !c4j_cpu_has_avx512()) return m;
+    if (m <= CANDIDATES[0]) return m;
     if (blas != NULL && blas->get_num_threads != NULL && blas->get_num_threads() > 1) return m;
+    if (c4j_cost_is_measured()) {
+        int64_t best = m;
+        double best_s = c4j_cost_sgemm(m, k, n);
+        for (size_t i = 0; i < sizeof CANDIDATES / sizeof CANDIDATES[0]; i++) {
+            const double s = c4j_cost_sgemm_pieces(m, k, n, CANDIDATES[i]);
+            if (s < best_s) {
+                best_s = s;
+                best = CANDIDATES[i];
+            }
+        }
+        return best;
+    }
+    if (n > PIECE_MAX_N || !c4j_cpu_has_avx512()) return m;
     for (size_t i = 0; i < sizeof CANDIDATES / sizeof CANDIDATES[0]; i++)
         if (CANDIDATES[i] * k * n <= PIECE_MAX_MACS) return CANDIDATES[i];
     return m;

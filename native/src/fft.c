@@ -290,9 +290,11 @@ typedef struct {
 
 #define FFT_CHUNK_SECONDS 2e-6 /* a thread claiming and starting a chunk of units */
 
-/* sgemm seconds, memoised while one plan is chosen (the table lookup costs ~0.3 us) */
+/* sgemm seconds, memoised while one plan is chosen (the table lookup costs ~0.3 us); the blocking
+   is chosen on the built-in model (never on a timing: it fixes the units), the estimate of the
+   chosen blocking uses measured times where the process has them */
 typedef struct {
-    int n;
+    int n, measured;
     int64_t key[256];
     double val[256];
 } sgemm_memo;
@@ -301,7 +303,7 @@ static double memo_sgemm(sgemm_memo *mm, int64_t m, int64_t k, int64_t n) {
     const int64_t key = (m << 24) | n;
     for (int i = 0; i < mm->n; i++)
         if (mm->key[i] == key) return mm->val[i];
-    const double v = c4j_cost_sgemm(m, k, n);
+    const double v = mm->measured ? c4j_cost_sgemm(m, k, n) : c4j_cost_sgemm_model(m, k, n);
     if (mm->n < 256) {
         mm->key[mm->n] = key;
         mm->val[mm->n++] = v;
@@ -392,7 +394,7 @@ static void choose_units(const c4j_conv2d_desc *d, fft_plan *p, int64_t cap) {
     p->slices = 1;
     if (d->groups * blocks0 >= FFT_UNITS_TARGET) return;
     sgemm_memo mm;
-    mm.n = 0;
+    mm.n = mm.measured = 0;
     fft_model m;
     make_model(p, blocks0, 1, cap, &mm, &m);
     const double limit = (1.0 + FFT_SPLIT_SLACK) * range_seconds(&m, 0, d->groups * blocks0);
@@ -649,6 +651,7 @@ double c4j_fft_estimate(const c4j_conv2d_desc *d) {
     if (!make_plan(d, &p)) return -1;
     sgemm_memo mm;
     mm.n = 0;
+    mm.measured = 1;
     fft_model m;
     make_model(&p, p.blocks, p.slices, p.cap, &mm, &m);
     return range_seconds(&m, 0, d->groups * p.blocks * p.slices);

@@ -2,7 +2,9 @@
  * 1x1 convolution without padding as sgemm straight on the input: output pixel rows are input pixel
  * rows (every stride_w-th pixel, lda = stride_w * w_stride), so no patch is ever copied.
  * Rows are cut into runs that are uniformly spaced in both input and output memory; each run
- * piece is one sgemm call per group.
+ * is issued in row pieces (c4j_sgemm_piece_rows: the fastest call size on this machine, which
+ * can be one OpenBLAS runs straight from the input without packing), one sgemm per piece and
+ * group, with bias and activation applied while the piece's output is in cache.
  */
 #include <limits.h>
 
@@ -37,6 +39,7 @@ void c4j_gemm_direct_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const f
     const int uniform_h = rows_uniform_across_h(d);
     const int uniform_n = uniform_h && rows_uniform_across_n(d);
     const int64_t hw = d->out_h * d->out_w;
+    const int64_t piece = c4j_sgemm_piece_rows(blas, DIRECT_ROWS_PER_UNIT, cin_g, cout_g);
 
     for (int64_t u = u0; u < u1; u++) {
         const int64_t g = u / blocks;
@@ -49,6 +52,7 @@ void c4j_gemm_direct_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const f
             if (uniform_n) run_end = r_end;
             else if (uniform_h) run_end = C4J_MIN(r_end, (n + 1) * hw);
             else run_end = C4J_MIN(r_end, r - ow + d->out_w);
+            run_end = C4J_MIN(run_end, r + piece);
             const float *a = in + n * d->in_stride[0] + oh * d->stride_h * d->in_stride[1] +
                              ow * d->stride_w * d->in_stride[2] + g * cin_g * d->in_stride[3];
             float *c = out + n * d->out_stride[0] + oh * d->out_stride[1] + ow * ldc + g * cout_g;
@@ -65,9 +69,10 @@ void c4j_gemm_direct_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const f
 double c4j_gemm_direct_estimate(const c4j_conv2d_desc *d) {
     const int64_t rows = total_rows(d);
     if (rows == 0) return 0;
-    int64_t piece = DIRECT_ROWS_PER_UNIT;
-    if (!rows_uniform_across_h(d)) piece = C4J_MIN(piece, d->out_w);
-    else if (!rows_uniform_across_n(d)) piece = C4J_MIN(piece, d->out_h * d->out_w);
-    const double calls = (double)d->groups * (double)c4j_ceil_div(rows, piece);
-    return calls * c4j_cost_sgemm(piece, c4j_cin_g(d), c4j_cout_g(d));
+    int64_t run = DIRECT_ROWS_PER_UNIT;
+    if (!rows_uniform_across_h(d)) run = C4J_MIN(run, d->out_w);
+    else if (!rows_uniform_across_n(d)) run = C4J_MIN(run, d->out_h * d->out_w);
+    const int64_t piece = c4j_sgemm_piece_rows(NULL, DIRECT_ROWS_PER_UNIT, c4j_cin_g(d), c4j_cout_g(d));
+    const double runs = (double)d->groups * (double)c4j_ceil_div(rows, run);
+    return runs * c4j_cost_sgemm_pieces(run, c4j_cin_g(d), c4j_cout_g(d), piece);
 }

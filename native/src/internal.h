@@ -31,8 +31,14 @@ static inline int64_t c4j_filter_floats(const c4j_conv2d_desc *d) {
 void c4j_epilogue_rows(const c4j_conv2d_desc *d, const float *bias, float *out, int64_t rows,
                        int64_t row_stride, int64_t c0, int64_t cols);
 
-/* Seconds one single-threaded sgemm of this shape takes on the reference machine (cost.c). */
+/* Seconds one single-threaded sgemm of this shape takes: measured on this machine when the process
+   bound its BLAS for that (c4j_cost_measure_with), else the built-in model (cost.c). */
 double c4j_cost_sgemm(int64_t m, int64_t k, int64_t n);
+/* The built-in model alone: for blocking choices that must not depend on a timing. */
+double c4j_cost_sgemm_model(int64_t m, int64_t k, int64_t n);
+/* The measured time of the shape (timed once per process), or -1 (cost_measure.c). */
+double c4j_cost_sgemm_measured(int64_t m, int64_t k, int64_t n);
+int c4j_cost_is_measured(void);
 
 /* Rows per call when an M-row sgemm is issued in row pieces (cost.c), and the time of doing so. */
 int64_t c4j_sgemm_piece_rows(const c4j_blas *blas, int64_t m, int64_t k, int64_t n);

@@ -151,12 +151,16 @@ public final class Conv2d {
     public static String explain(Shape inputShape, Shape filterShape, Conv2dOptions options) {
         ConvGeometry geo = ConvGeometry.of(inputShape, filterShape, options);
         NativeLibrary.ensureLoaded();
-        long[] inStrides = Tensor.contiguousStrides(inputShape);
-        long[] desc = NativeDescriptor.build(new long[] {geo.batch(), geo.inputHeight(), geo.inputWidth(), geo.inputChannels()},
+        Plan plan = Planner.plan(geo, denseDescriptor(geo, options), options);
+        return geo + "\n" + options + "\nplan: " + plan;
+    }
+
+    /** The descriptor of the convolution on dense NHWC input and output. */
+    static long[] denseDescriptor(ConvGeometry geo, Conv2dOptions options) {
+        long[] inStrides = Tensor.contiguousStrides(Shape.of(geo.batch(), geo.inputHeight(), geo.inputWidth(), geo.inputChannels()));
+        return NativeDescriptor.build(new long[] {geo.batch(), geo.inputHeight(), geo.inputWidth(), geo.inputChannels()},
                 inStrides, kernel(geo), geometry(geo), contiguousNhwcStrides(geo.outputShape()), options.flipKernel(),
                 options.activation().nativeId, false);
-        Plan plan = Planner.plan(geo, desc, options);
-        return geo + "\n" + options + "\nplan: " + plan;
     }
 
     // ------------------------------------------------------------------ the one path every call takes

@@ -57,16 +57,31 @@ final class Planner {
         return p;
     }
 
+    /** Tests: forget the cached plans (the measured sgemm times stay), so the next plan is decided again. */
+    static void forgetPlans() {
+        CACHE.clear();
+    }
+
     static Plan plan(ConvGeometry geo, long[] desc, Conv2dOptions options) {
         return plan(geo, desc, options, false);
     }
 
     /**
+     * A transform algorithm (Winograd, FFT) replaces the best exact one only when its estimate is
+     * below this fraction of the exact one's: only its sgemm calls are timed on this machine, its
+     * transforms are modelled, so its estimate errs more (a 7x1 layer estimated 0.650 ms by the FFT
+     * against 0.656 ms by the tiled GEMM took 1.17 ms by the FFT).
+     */
+    static final double TRANSFORM_MARGIN = 0.8;
+
+    /**
      * AUTO: every algorithm that can run the convolution (only exact ones under exactOnly) is
-     * costed by the native cost model, from its real blocking and measured sgemm speeds, and the
-     * cheapest wins. Transform algorithms are left out when the padding exceeds half the kernel
-     * extent: their rounding error follows a whole tile's magnitude, which for windows lying
-     * mostly in wide padding can exceed the golden tolerance.
+     * costed by the native cost model, from its real blocking and sgemm times measured on this
+     * machine; the cheapest exact algorithm wins unless a transform algorithm is estimated clearly
+     * faster ({@link #TRANSFORM_MARGIN}) and faster than plain im2col + sgemm. Transform
+     * algorithms are left out when the padding exceeds half the kernel extent: their rounding
+     * error follows a whole tile's magnitude, which for windows lying mostly in wide padding can
+     * exceed the golden tolerance. Plans are cached, so one convolution keeps its route in a process.
      */
     private static Plan decide(ConvGeometry geo, long[] desc, Conv2dOptions options, boolean prepared) {
         Algorithm requested = options.algorithm();
@@ -81,8 +96,8 @@ final class Planner {
             }
             return make(requested, desc, "requested explicitly");
         }
-        Algorithm best = null;
-        double bestCost = Double.POSITIVE_INFINITY;
+        Algorithm exact = null, transform = null;
+        double exactCost = Double.POSITIVE_INFINITY, transformCost = Double.POSITIVE_INFINITY;
         StringBuilder why = new StringBuilder();
         for (Algorithm a : Algorithm.values()) {
             if (a == Algorithm.AUTO) continue;
@@ -99,14 +114,21 @@ final class Planner {
             }
             why.append(String.format(java.util.Locale.ROOT, "%.3f ms", cost * 1e3));
             if (!a.isExact() && (geo.strideHeight() > 1 || geo.strideWidth() > 1)) why.append(" (space to depth)");
-            if (cost < bestCost) {
-                bestCost = cost;
-                best = a;
+            if (a.isExact() && cost < exactCost) {
+                exactCost = cost;
+                exact = a;
+            } else if (!a.isExact() && cost < transformCost) {
+                transformCost = cost;
+                transform = a;
             }
         }
-        if (best == null) best = Algorithm.GEMM_TILED; // always applicable; reached only for an empty batch
+        if (exact == null) exact = Algorithm.GEMM_TILED; // always applicable; reached only for an empty batch
+        double floor = NativeCore.rooflineSeconds(desc);
+        why.append(String.format(java.util.Locale.ROOT, "; plain im2col + sgemm %.3f ms", floor * 1e3));
+        Algorithm best = exact;
+        if (transform != null && transformCost < TRANSFORM_MARGIN * exactCost && transformCost < floor) best = transform;
         return make(best, desc, "cost model, estimated single-thread time" + (prepared ? "" : " incl. filter transform")
-                + ": " + why);
+                + " (a transform algorithm needs < " + TRANSFORM_MARGIN + " x the best exact one): " + why);
     }
 
     static boolean wideUnevenPadding(ConvGeometry g) {

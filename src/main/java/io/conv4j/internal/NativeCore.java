@@ -33,6 +33,12 @@ public final class NativeCore {
      */
     public static native double estimateSeconds(long[] desc, int algo, boolean includePrepare);
 
+    /** Plain im2col + one sgemm on the same cost model: the floor AUTO's choice is held to. */
+    public static native double rooflineSeconds(long[] desc);
+
+    /** {@code true}: the cost model times sgemm shapes on this machine (once each per process). */
+    static native void measureCost(boolean on);
+
     /** Floats of the algorithm's prepared filter; 0 when it uses the raw filter. */
     public static native long preparedFloats(long[] desc, int algo);
 

@@ -137,8 +137,21 @@ public final class NativeLibrary {
         int blasThreads = Integer.getInteger("conv4j.blas.threads", 1);
         if (blasThreads < 1) throw new IllegalArgumentException("conv4j.blas.threads must be >= 1, got " + blasThreads);
         NativeCore.open(blas.toString(), coretype, blasThreads);
+        NativeCore.measureCost(costSetting().equals("measured"));
         blasPath = override.isEmpty() ? "bundled (org.bytedeco openblas jar, loaded from a temporary copy since deleted)"
                 : blas.toString();
+    }
+
+    /**
+     * {@code conv4j.cost}: {@code measured} (default; sgemm shapes timed on this machine, once
+     * each per process) or {@code model} (the built-in table: plans that do not depend on a timing).
+     */
+    public static String costSetting() {
+        String v = System.getProperty("conv4j.cost", "measured").trim().toLowerCase(java.util.Locale.ROOT);
+        if (!v.equals("measured") && !v.equals("model")) {
+            throw new IllegalArgumentException("conv4j.cost must be measured or model, got " + v);
+        }
+        return v;
     }
 
     /** {@code conv4j.openblas.coretype}, else {@code CONV4J_OPENBLAS_CORETYPE}, else {@code auto}. */

@@ -1,0 +1,115 @@
+/*
+ * The cost model measured on the machine it runs on. Once c4j_cost_measure_with() has named the
+ * BLAS of the process, c4j_cost_sgemm() times each sgemm shape the first time an estimate asks
+ * for it (a few calls of that exact shape, the fastest kept) instead of reading the built-in
+ * shape table, which only ranks shapes the way one reference CPU did. The measured times are
+ * kept for the life of the process and never measured again, so every later estimate, and every
+ * decision made from them (the algorithm AUTO picks, the sgemm row pieces of the tiled GEMM), is
+ * the same for the rest of the process; another process on a busy machine may measure
+ * differently. Only the estimates and the choice of algorithm and sgemm call sizes depend on the
+ * measurement, never the split into work units, so results stay bit-identical for any thread count.
+ *
+ * The table is the process's knowledge of its own BLAS, hence global: it is shared by every plan
+ * so that one convolution gets one route through every entry point. It is bounded; once full,
+ * new shapes fall back to the built-in model (and stay there), so no value ever changes.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "internal.h"
+
+#define SLOTS 8192           /* power of two */
+#define MAX_ENTRIES 6144     /* load factor 3/4 */
+#define MAX_MEASURED_MACS ((int64_t)1 << 25) /* larger shapes: a row slice, scaled (sgemm is linear in M there) */
+#define MIN_SECONDS 60e-6    /* repeat small shapes until this much time was measured */
+#define MAX_REPS 25
+
+typedef struct {
+    int64_t m, k, n; /* m == 0: empty slot */
+    double seconds;
+} entry;
+
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static const c4j_blas *g_blas; /* NULL: the built-in model */
+static entry g_table[SLOTS];
+static int g_entries;
+
+void c4j_cost_measure_with(const c4j_blas *blas) {
+    pthread_mutex_lock(&g_lock);
+    g_blas = blas != NULL && blas->sgemm != NULL ? blas : NULL;
+    pthread_mutex_unlock(&g_lock);
+}
+
+int c4j_cost_is_measured(void) {
+    pthread_mutex_lock(&g_lock);
+    const int on = g_blas != NULL;
+    pthread_mutex_unlock(&g_lock);
+    return on;
+}
+
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Fastest of a few calls of the shape (after one warm-up call); -1 when memory is short. Plain
+   malloc, not c4j_alloc: measuring is not part of any convolution's accounted memory. */
+static double time_sgemm(const c4j_blas *blas, int64_t m, int64_t k, int64_t n) {
+    float *a = calloc((size_t)(m * k + k * n + m * n), sizeof(float));
+    if (a == NULL) return -1;
+    float *b = a + m * k, *c = b + k * n;
+    blas->sgemm(C4J_ROW_MAJOR, C4J_NO_TRANS, C4J_NO_TRANS, (int)m, (int)n, (int)k, 1.0f, a, (int)k, b, (int)n, 0.0f, c,
+                (int)n);
+    double best = 1e30, total = 0;
+    for (int rep = 0; rep < MAX_REPS && (rep < 3 || total < MIN_SECONDS); rep++) {
+        const double t0 = now_seconds();
+        blas->sgemm(C4J_ROW_MAJOR, C4J_NO_TRANS, C4J_NO_TRANS, (int)m, (int)n, (int)k, 1.0f, a, (int)k, b, (int)n, 0.0f,
+                    c, (int)n);
+        const double t = now_seconds() - t0;
+        total += t;
+        if (t < best) best = t;
+    }
+    free(a);
+    return best;
+}
+
+static size_t slot_of(int64_t m, int64_t k, int64_t n) {
+    uint64_t h = (uint64_t)m * 0x9E3779B97F4A7C15ull ^ (uint64_t)k * 0xC2B2AE3D27D4EB4Full ^ (uint64_t)n * 0x165667B19E3779F9ull;
+    return (size_t)(h ^ (h >> 29)) & (SLOTS - 1);
+}
+
+/*
+ * Measured seconds of one sgemm of this shape, or -1 when measuring is off or the table is full.
+ * The lock is held while measuring: two plans never time at once (they would disturb each other),
+ * and a shape is measured exactly once.
+ */
+double c4j_cost_sgemm_measured(int64_t m, int64_t k, int64_t n) {
+    if (m <= 0 || k <= 0 || n <= 0 || m > INT32_MAX || k > INT32_MAX || n > INT32_MAX) return -1;
+    double result = -1;
+    pthread_mutex_lock(&g_lock);
+    if (g_blas != NULL) {
+        size_t s = slot_of(m, k, n);
+        while (g_table[s].m != 0 && !(g_table[s].m == m && g_table[s].k == k && g_table[s].n == n))
+            s = (s + 1) & (SLOTS - 1);
+        if (g_table[s].m != 0) {
+            result = g_table[s].seconds;
+        } else if (g_entries < MAX_ENTRIES) {
+            /* large shapes: time a slice of rows (whole 16-row blocks, as the kernels block M) */
+            int64_t rows = m;
+            if (m * k * n > MAX_MEASURED_MACS) rows = C4J_MIN(m, C4J_MAX(16, MAX_MEASURED_MACS / (k * n) / 16 * 16));
+            const double t = time_sgemm(g_blas, rows, k, n);
+            if (t > 0) {
+                result = t * (double)m / (double)rows;
+                g_table[s].m = m;
+                g_table[s].k = k;
+                g_table[s].n = n;
+                g_table[s].seconds = result;
+                g_entries++;
+            }
+        }
+    }
+    pthread_mutex_unlock(&g_lock);
+    return result;
+}
