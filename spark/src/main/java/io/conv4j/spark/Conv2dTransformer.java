@@ -175,9 +175,25 @@ public final class Conv2dTransformer extends Transformer implements DefaultParam
         put(filter, toDoubles(values));
         return put(filterShape, shape.clone());
     }
-    /** The first layer's filter as doubles (rounded to float, as conv4j computes in float32); for PySpark. */
-    public Conv2dTransformer setFilter(double[] values, int[] shape) {
-        return setFilter(toFloats(values), shape);
+    /** {@link #setFilter(float[], int...)} with lists: what PySpark's py4j passes for Python lists. */
+    public Conv2dTransformer setFilter(List<? extends Number> values, List<? extends Number> shape) {
+        return setFilter(floats(values), ints(shape));
+    }
+    /** {@link #setBias(float[])} with a list (PySpark); null clears it. */
+    public Conv2dTransformer setBias(List<? extends Number> v) {
+        return setBias(v == null ? null : floats(v));
+    }
+    /** {@link #setInputShape(int...)} with a list (PySpark). */
+    public Conv2dTransformer setInputShape(List<? extends Number> v) {
+        return setInputShape(ints(v));
+    }
+    /**
+     * {@link #setExtraLayers} from JSON, for callers without Java arrays (PySpark): a list of objects with
+     * {@code filter} and {@code filterShape} and optionally {@code bias}, {@code strides}, {@code dilations},
+     * {@code padding}, {@code groups}, {@code activation}, {@code flipKernel}, {@code algorithm}, {@code exactOnly}.
+     */
+    public Conv2dTransformer setExtraLayersJson(String json) {
+        return put(extraLayers, extraLayers.jsonDecode(json));
     }
     /** The first layer's bias ({@code [Cout]}); null clears it. */
     public Conv2dTransformer setBias(float[] v) {
@@ -300,6 +316,18 @@ public final class Conv2dTransformer extends Transformer implements DefaultParam
     private <T> Conv2dTransformer put(Param<T> p, T v) {
         set(p, v);
         return this;
+    }
+
+    private static float[] floats(List<? extends Number> v) {
+        float[] f = new float[v.size()];
+        for (int i = 0; i < f.length; i++) f[i] = v.get(i).floatValue();
+        return f;
+    }
+
+    private static int[] ints(List<? extends Number> v) {
+        int[] n = new int[v.size()];
+        for (int i = 0; i < n.length; i++) n[i] = Math.toIntExact(v.get(i).longValue());
+        return n;
     }
 
     private static double[] toDoubles(float[] v) {

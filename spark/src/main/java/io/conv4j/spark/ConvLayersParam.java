@@ -56,13 +56,23 @@ public final class ConvLayersParam extends Param<ConvLayer[]> {
         ConvLayer[] layers = new ConvLayer[root.size()];
         for (int i = 0; i < layers.length; i++) {
             JsonNode o = root.get(i);
+            if (!o.isObject() || !o.has("filter") || !o.has("filterShape")) {
+                throw new IllegalArgumentException("param " + name() + ": layer " + i + " needs at least filter and filterShape");
+            }
             ConvLayer l = ConvLayer.of(floats(o.get("filter")), ints(o.get("filterShape")));
             if (o.hasNonNull("bias")) l = l.withBias(floats(o.get("bias")));
-            int[] s = ints(o.get("strides")), d = ints(o.get("dilations"));
-            layers[i] = l.withStrides(s[0], s[1]).withDilations(d[0], d[1]).withPadding(o.get("padding").asText())
-                    .withGroups(o.get("groups").asInt()).withActivation(o.get("activation").asText())
-                    .withFlipKernel(o.get("flipKernel").asBoolean())
-                    .withAlgorithm(o.get("algorithm").asText(), o.get("exactOnly").asBoolean());
+            int[] s = o.has("strides") ? ints(o.get("strides")) : l.strides();
+            int[] d = o.has("dilations") ? ints(o.get("dilations")) : l.dilations();
+            if (s.length != 2 || d.length != 2) {
+                throw new IllegalArgumentException("param " + name() + ": layer " + i + ": strides and dilations take 2 values");
+            }
+            // absent fields keep ConvLayer.of's defaults, so a hand-written layer (e.g. from Python) can be short
+            layers[i] = l.withStrides(s[0], s[1]).withDilations(d[0], d[1])
+                    .withPadding(o.path("padding").asText(l.padding()))
+                    .withGroups(o.path("groups").asInt(l.groups()))
+                    .withActivation(o.path("activation").asText(l.activation()))
+                    .withFlipKernel(o.path("flipKernel").asBoolean(l.flipKernel()))
+                    .withAlgorithm(o.path("algorithm").asText(l.algorithm()), o.path("exactOnly").asBoolean(l.exactOnly()));
         }
         return layers;
     }
