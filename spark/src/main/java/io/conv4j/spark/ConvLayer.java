@@ -30,6 +30,8 @@ public final class ConvLayer implements Serializable {
     private final boolean flipKernel;
     private final String algorithm;
     private final boolean exactOnly;
+    /** The content hash, computed once: executors look the layers up per partition, filters can be large. */
+    private transient int hash;
 
     private ConvLayer(float[] filter, int[] filterShape, float[] bias, int[] strides, int[] dilations, String padding,
                       int groups, String activation, boolean flipKernel, String algorithm, boolean exactOnly) {
@@ -222,8 +224,8 @@ public final class ConvLayer implements Serializable {
         if (!(o instanceof ConvLayer)) return false;
         ConvLayer l = (ConvLayer) o;
         // bit patterns, not float ==: a filter with -0.0 or NaN is a different filter (and NaN equals itself)
-        return Arrays.equals(bits(filter), bits(l.filter)) && Arrays.equals(filterShape, l.filterShape)
-                && Arrays.equals(bits(bias), bits(l.bias)) && Arrays.equals(strides, l.strides)
+        return hashCode() == l.hashCode() && sameBits(filter, l.filter) && Arrays.equals(filterShape, l.filterShape)
+                && sameBits(bias, l.bias) && Arrays.equals(strides, l.strides)
                 && Arrays.equals(dilations, l.dilations) && padding.equals(l.padding) && groups == l.groups
                 && activation.equals(l.activation) && flipKernel == l.flipKernel && algorithm.equals(l.algorithm)
                 && exactOnly == l.exactOnly;
@@ -231,9 +233,23 @@ public final class ConvLayer implements Serializable {
 
     @Override
     public int hashCode() {
+        if (hash == 0) hash = contentHash();
+        return hash;
+    }
+
+    private int contentHash() {
         return Objects.hash(Arrays.hashCode(bits(filter)), Arrays.hashCode(filterShape), Arrays.hashCode(bits(bias)),
                 Arrays.hashCode(strides), Arrays.hashCode(dilations), padding, groups, activation, flipKernel, algorithm,
                 exactOnly);
+    }
+
+    private static boolean sameBits(float[] a, float[] b) {
+        if (a == null || b == null) return a == b;
+        if (a.length != b.length) return false;
+        for (int i = 0; i < a.length; i++) {
+            if (Float.floatToRawIntBits(a[i]) != Float.floatToRawIntBits(b[i])) return false;
+        }
+        return true;
     }
 
     private static int[] bits(float[] values) {

@@ -14,6 +14,7 @@ import java.util.List;
  */
 final class PreparedStack implements AutoCloseable {
     private final List<PreparedFilter> filters = new ArrayList<>();
+    private volatile boolean closed;
 
     PreparedStack(List<ConvLayer> layers) {
         try {
@@ -32,9 +33,11 @@ final class PreparedStack implements AutoCloseable {
     /**
      * Convolves one image {@code [H, W, C]} through every layer; returns the output and sets {@code outShape}
      * to {@code [OH, OW, Cout]}. Shapes the layers cannot take (too few pixels, wrong channels, an output too
-     * large for one array) throw {@link IllegalArgumentException} before any native code runs.
+     * large for one array) throw {@link IllegalArgumentException} before any native code runs; a closed stack
+     * throws {@link IllegalStateException}.
      */
     float[] apply(InputLayout.Pixels in, int[] outShape) {
+        if (closed) throw new IllegalStateException("prepared layers are closed");
         Shape shape = Shape.of(1, in.height, in.width, in.channels);
         for (PreparedFilter f : filters) {
             shape = Conv2d.outputShape(shape, f.filterShape(), f.options());
@@ -60,6 +63,7 @@ final class PreparedStack implements AutoCloseable {
 
     @Override
     public void close() {
+        closed = true;
         filters.forEach(PreparedFilter::close);
         filters.clear();
     }
