@@ -134,7 +134,7 @@ final class BenchCommand {
                     }
                 }
                 if (dump != null && check.contains(s.name)) {
-                    RawFloats.write("dump", Path.of(dump, "conv4j__" + s.name + ".f32").toString(), y.toArray());
+                    OutputFiles.writeOne("dump", Path.of(dump, "conv4j__" + s.name + ".f32").toString(), RawFloats.content(y.toArray()));
                 }
             }
         }

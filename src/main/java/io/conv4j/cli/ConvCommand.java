@@ -9,7 +9,7 @@ import java.io.PrintStream;
 final class ConvCommand {
     private ConvCommand() {}
 
-    static int run(String[] argv, PrintStream out) throws UsageException {
+    static int run(String[] argv, PrintStream out, PrintStream err) throws UsageException {
         Args a = Args.parse(argv, 1, ConvOptionsParser.VALUED, ConvOptionsParser.SWITCHES, false);
         Shape inShape = ConvOptionsParser.shape4(a, "input-shape");
         Shape fShape = ConvOptionsParser.shape4(a, "filter-shape");
@@ -20,16 +20,16 @@ final class ConvCommand {
             throw new UsageException("output shape " + outShape + " is too large (more than 2 GiB)");
         }
         // the output must be writable and must not be one of the inputs, checked before any work
-        RawFloats.checkWritable("output", output);
-        RawFloats.checkDistinct("output", output, "input", a.require("input"));
-        RawFloats.checkDistinct("output", output, "filter", a.require("filter"));
-        RawFloats.checkDistinct("output", output, "bias", a.get("bias"));
-        float[] x = RawFloats.read("input", a.require("input"), inShape);
-        float[] w = RawFloats.read("filter", a.require("filter"), fShape);
-        float[] b = a.get("bias") == null ? null : RawFloats.read("bias", a.get("bias"), Shape.of(fShape.size(3)));
-        float[] y = Conv2d.conv2d(x, inShape, w, fShape, b, o);
-        RawFloats.write("output", output, y);
-        out.println("wrote " + output + ": shape " + outShape + " (" + y.length + " floats)");
+        try (OutputFiles files = new OutputFiles().input("input", a.require("input")).input("filter", a.require("filter"))
+                .input("bias", a.get("bias")).output("output", output).check()) {
+            float[] x = RawFloats.read("input", a.require("input"), inShape);
+            float[] w = RawFloats.read("filter", a.require("filter"), fShape);
+            float[] b = a.get("bias") == null ? null : RawFloats.read("bias", a.get("bias"), Shape.of(fShape.size(3)));
+            float[] y = Conv2d.conv2d(x, inShape, w, fShape, b, o);
+            files.put("output", RawFloats.content(y));
+            files.commit();
+            (files.writesStandardOutput() ? err : out).println("wrote " + output + ": shape " + outShape + " (" + y.length + " floats)");
+        }
         return 0;
     }
 }

@@ -7,11 +7,7 @@ import io.conv4j.Conv2dOptions;
 import io.conv4j.Shape;
 import io.conv4j.Tensor;
 import java.io.PrintStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.HashSet;
-import java.util.Map;
 import java.util.Set;
 
 /**
@@ -20,8 +16,8 @@ import java.util.Set;
  * output) plus {@code --grad-output F} (dL/d(output), the output's shape) and writes
  * {@code --grad-input-out F}, {@code --grad-filter-out F} and, when asked, {@code --grad-bias-out F}
  * (without {@code --bias} the bias is taken as zero). With an {@code --activation} its derivative is
- * applied, from the forward output. Every destination is checked first and nothing is written
- * unless everything was computed; each file is written to a temporary file and renamed.
+ * applied, from the forward output. Files follow the policy of {@link OutputFiles}: every destination is
+ * checked first and nothing is replaced unless every output was computed and written.
  */
 final class GradCommand {
     private GradCommand() {}
@@ -34,7 +30,7 @@ final class GradCommand {
         VALUED = Set.copyOf(v);
     }
 
-    static int run(String[] argv, PrintStream out) throws UsageException {
+    static int run(String[] argv, PrintStream out, PrintStream err) throws UsageException {
         Args a = Args.parse(argv, 1, VALUED, ConvOptionsParser.SWITCHES, false);
         Shape inShape = ConvOptionsParser.shape4(a, "input-shape");
         Shape fShape = ConvOptionsParser.shape4(a, "filter-shape");
@@ -44,19 +40,26 @@ final class GradCommand {
         String gradFilterOut = a.require("grad-filter-out");
         String gradBiasOut = a.get("grad-bias-out");
         String output = a.get("output");
-        requireDistinct("output", output, "grad-input-out", gradInputOut, "grad-filter-out", gradFilterOut, "grad-bias-out",
-                gradBiasOut);
-        // every destination is checked before anything is computed or written, so a bad one cannot
-        // leave some outputs replaced and others not
-        String[][] outputs = {{"grad-input-out", gradInputOut}, {"grad-filter-out", gradFilterOut},
-                {"grad-bias-out", gradBiasOut}, {"output", output}};
-        for (String[] dest : outputs) {
-            if (dest[1] != null) checkDestination(dest[0], dest[1]);
-        }
         Shape outShape = Conv2d.outputShape(inShape, fShape, o); // validates before any file is read
         for (Shape s : new Shape[] {inShape, fShape, outShape}) {
             if (s.numElements() > Integer.MAX_VALUE / 4) throw new UsageException("shape " + s + " is too large (more than 2 GiB)");
         }
+        // every file is checked before anything is read, computed or written: an output that is an
+        // input or another output, or one that cannot be written, leaves every file as it was
+        try (OutputFiles files = new OutputFiles().input("input", a.require("input")).input("filter", a.require("filter"))
+                .input("bias", a.get("bias")).input("grad-output", gradOut).output("grad-input-out", gradInputOut)
+                .output("grad-filter-out", gradFilterOut).output("grad-bias-out", gradBiasOut).output("output", output).check()) {
+            return compute(a, inShape, fShape, outShape, o, files, out, err);
+        }
+    }
+
+    private static int compute(Args a, Shape inShape, Shape fShape, Shape outShape, Conv2dOptions o, OutputFiles files,
+            PrintStream out, PrintStream err) throws UsageException {
+        String gradOut = a.require("grad-output");
+        String gradInputOut = a.require("grad-input-out");
+        String gradFilterOut = a.require("grad-filter-out");
+        String gradBiasOut = a.get("grad-bias-out");
+        String output = a.get("output");
         float[] x = RawFloats.read("input", a.require("input"), inShape);
         float[] w = RawFloats.read("filter", a.require("filter"), fShape);
         Shape biasShape = Shape.of(fShape.size(3));
@@ -74,34 +77,16 @@ final class GradCommand {
             if (gradBiasOut != null) db = g.gradBias().toArray();
             if (ty != null) y = ty.toArray();
         }
-        RawFloats.write("grad-input-out", gradInputOut, dx);
-        RawFloats.write("grad-filter-out", gradFilterOut, dw);
-        if (db != null) RawFloats.write("grad-bias-out", gradBiasOut, db);
-        if (y != null) RawFloats.write("output", output, y);
-        out.println("wrote " + gradInputOut + ": dL/d(input) shape " + inShape + " (" + dx.length + " floats)");
-        out.println("wrote " + gradFilterOut + ": dL/d(filter) shape " + fShape + " (" + dw.length + " floats)");
-        if (db != null) out.println("wrote " + gradBiasOut + ": dL/d(bias) shape " + biasShape + " (" + db.length + " floats)");
-        if (y != null) out.println("wrote " + output + ": output shape " + outShape + " (" + y.length + " floats)");
+        files.put("grad-input-out", RawFloats.content(dx));
+        files.put("grad-filter-out", RawFloats.content(dw));
+        if (db != null) files.put("grad-bias-out", RawFloats.content(db));
+        if (y != null) files.put("output", RawFloats.content(y));
+        files.commit();
+        PrintStream report = files.writesStandardOutput() ? err : out;
+        report.println("wrote " + gradInputOut + ": dL/d(input) shape " + inShape + " (" + dx.length + " floats)");
+        report.println("wrote " + gradFilterOut + ": dL/d(filter) shape " + fShape + " (" + dw.length + " floats)");
+        if (db != null) report.println("wrote " + gradBiasOut + ": dL/d(bias) shape " + Shape.of(fShape.size(3)) + " (" + db.length + " floats)");
+        if (y != null) report.println("wrote " + output + ": output shape " + outShape + " (" + y.length + " floats)");
         return 0;
-    }
-
-    /** The checks RawFloats.write makes, done up front. */
-    private static void checkDestination(String option, String file) throws UsageException {
-        Path target = Path.of(file).toAbsolutePath();
-        Path dir = target.getParent();
-        if (dir == null || !Files.isDirectory(dir)) throw new UsageException("--" + option + ": no such directory for " + file);
-        if (!Files.isWritable(dir)) throw new UsageException("--" + option + ": cannot write in the directory of " + file);
-        if (Files.isDirectory(target)) throw new UsageException("--" + option + ": " + file + " is a directory");
-    }
-
-    /** Two options naming one file would overwrite each other: refuse (pairs of option, value; null values skipped). */
-    private static void requireDistinct(String... optionValue) throws UsageException {
-        Map<Path, String> seen = new HashMap<>();
-        for (int i = 0; i < optionValue.length; i += 2) {
-            if (optionValue[i + 1] == null) continue;
-            Path p = Path.of(optionValue[i + 1]).toAbsolutePath().normalize();
-            String before = seen.put(p, optionValue[i]);
-            if (before != null) throw new UsageException("--" + before + " and --" + optionValue[i] + " name the same file " + optionValue[i + 1]);
-        }
     }
 }

@@ -40,9 +40,9 @@ public final class Main {
                 return 0;
             }
             switch (argv[0]) {
-                case "conv": return ConvCommand.run(argv, out);
+                case "conv": return ConvCommand.run(argv, out, err);
                 case "bench": return BenchCommand.run(argv, out, err);
-                case "grad": return GradCommand.run(argv, out);
+                case "grad": return GradCommand.run(argv, out, err);
                 case "train-demo": return TrainDemo.run(argv, out);
                 case "stress": return StressCommand.run(argv, out, err);
                 case "chart": return ChartCommand.run(argv, out);
