@@ -182,7 +182,7 @@ class BackwardBadInputTest {
                 "--filter-shape", "3,3,2,4", "--grad-input-out", "a", "--grad-filter-out", "b");
         usageError("--grad-output: ", gradArgs(dir, "--strides", "2,2"));
         usageError("unknown option --bogus", gradArgs(dir, "--bogus", "1"));
-        usageError("--grad-filter-out and --grad-bias-out name the same file", gradArgs(dir, "--grad-bias-out", dir.resolve("dw").toString()));
+        usageError(" name the same file", gradArgs(dir, "--grad-bias-out", dir.resolve("dw").toString())); // naming both options and files
         usageError("--bias: ", gradArgs(dir, "--bias", dir.resolve("x").toString()));
         usageError("groups 3 does not divide", gradArgs(dir, "--groups", "3"));
         usageError("no such file", gradArgs(dir, "--bias", dir.resolve("missing").toString()));

@@ -94,7 +94,7 @@ final class OutputFiles implements AutoCloseable {
             for (Output earlier : done) {
                 if (earlier.identity.equals(o.identity) && !(o.stream && isNullDevice(o.given))) {
                     throw new UsageException("--" + earlier.option + " " + earlier.file + " and --" + o.option + " " + o.file
-                            + " are the same file");
+                            + " name the same file");
                 }
             }
             done.add(o);
