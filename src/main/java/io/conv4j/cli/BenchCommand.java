@@ -134,7 +134,7 @@ final class BenchCommand {
                     }
                 }
                 if (dump != null && check.contains(s.name)) {
-                    OutputFiles.writeOne("dump", Path.of(dump, "conv4j__" + s.name + ".f32").toString(), RawFloats.content(y.toArray()));
+                    OutputFiles.writeOne("dump", Path.of(dump, "conv4j__" + s.name + ".f32").toString(), FloatFile.content("conv4j__" + s.name + ".f32", y.toArray(), outShape));
                 }
             }
         }

@@ -30,10 +30,12 @@ final class ConvOptionsParser {
         return b.flipKernel(a.has("flip")).exactOnly(a.has("exact")).build();
     }
 
+    /** A 4-d shape option, or null if it is not given (a .npy file's header may give it). */
     static Shape shape4(Args a, String name) throws UsageException {
+        if (a.get(name) == null) return null;
         Shape s;
         try {
-            s = Shape.parse(a.require(name));
+            s = Shape.parse(a.get(name));
         } catch (IllegalArgumentException e) {
             throw new UsageException("--" + name + ": " + e.getMessage());
         }

@@ -13,7 +13,7 @@ public final class Main {
     static final String USAGE = String.join("\n",
             "usage: java -jar conv4j.jar [command]",
             "  (no command)  demo: the seed example, four nested Java loops vs conv4j",
-            "  conv          --input F --input-shape N,H,W,C --filter F --filter-shape KH,KW,CIN,COUT --output F",
+            "  conv          --input F [--input-shape N,H,W,C] --filter F [--filter-shape KH,KW,CIN,COUT] --output F",
             "                [--bias F] [--strides SH,SW] [--dilations DH,DW] [--padding VALID|SAME|T,B,L,R]",
             "                [--groups G] [--flip] [--activation none|relu|relu6] [--algorithm NAME] [--exact]",
             "  bench         SHAPES.csv --threads T [--shapes a,b] [--dump DIR --check-shapes a,b] [--version]",
@@ -23,7 +23,8 @@ public final class Main {
             "  info          what is loaded: versions, OpenBLAS configuration, threads",
             "  chart         RESULTS.csv [--impls a,b] [--title T]: SVG bar chart of a peer-harness results file, on stdout",
             "  stress        [--threads T] [--seconds S] [--blas-threads B] [--conv-threads C] [--seed X]",
-            "files are raw little-endian float32 with no header");
+            "files are raw little-endian float32 with no header (the shape options are then required), or NumPy .npy",
+            "(C-order '<f4'; the header gives the shape; read by their magic, written when the name ends in .npy)");
 
     public static void main(String[] argv) {
         int status = run(argv, System.out, System.err);
