@@ -12,7 +12,9 @@ import io.conv4j.Shape;
 import io.conv4j.Tensor;
 import io.conv4j.internal.NativeCore;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -21,10 +23,11 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * {@code bench}: conv4j as a peer of {@code ../shared/bench} (see its README, "The conv4j peer").
- * Same shapes file, same deterministic data, same timing policy and {@code BENCH_*} variables,
+ * Same shapes file (without one, a built-in copy of the harness's list), same deterministic data, same timing policy and {@code BENCH_*} variables,
  * one CSV row per shape {@code conv4j,T,shape,median_ms,gflops}. The filter is prepared once,
  * untimed (as the oneDNN and ORT peers reorder theirs); each timed call convolves the input into
  * a preallocated output tensor. With {@code --callers C}, each shape also gets a row
@@ -37,6 +40,9 @@ import java.util.Set;
  */
 final class BenchCommand {
     private BenchCommand() {}
+
+    /** The shapes timed when no file is given: a copy of ../shared/bench/shapes.csv, so a plain clone can bench. */
+    static final String BUILT_IN_SHAPES = "bench-shapes.csv";
 
     /** One row of shapes.csv. */
     static final class BenchShape {
@@ -70,8 +76,7 @@ final class BenchCommand {
                     || l.startsWith("blas core")).reduce((x, y) -> x + "; " + y).orElse("conv4j"));
             return 0;
         }
-        String csv = a.get("");
-        if (csv == null) throw new UsageException("bench needs a shapes file: bench SHAPES.csv --threads T");
+        String csv = a.get(""); // null: the built-in list, a copy of the peer harness's shapes.csv
         int threads = (int) a.positiveLong("threads", 1);
         int callers = (int) Math.min(a.positiveLong("callers", 1), 1024);
         Set<String> only = split(a.get("shapes"));
@@ -82,7 +87,9 @@ final class BenchCommand {
         Conv4j.setThreads(threads);
         err.println("# conv4j bench: threads=" + Conv4j.threads() + "; " + Conv4j.info().lines()
                 .filter(l -> l.startsWith("blas core")).findFirst().orElse(""));
-        for (BenchShape s : shapes) {
+        long started = System.nanoTime();
+        for (int index = 0; index < shapes.size(); index++) {
+            BenchShape s = shapes.get(index);
             float[] x = new float[(int) s.input().numElements()];
             for (long i = 0; i < x.length; i++) x[(int) i] = (float) (((i * 37 + 11) % 101) - 50) / 50.0f;
             float[] w = new float[(int) s.filter().numElements()];
@@ -94,7 +101,9 @@ final class BenchCommand {
                  PreparedFilter pf = Conv2d.prepare(tw, null, o).prepareFor(s.input());
                  Tensor y = Tensor.allocate(outShape)) {
                 Plan plan = Conv2d.plan(tx, pf);
-                err.println("# conv4j " + s.name + " " + plan);
+                // progress on stderr (stdout's rows are what the harness parses)
+                err.printf(Locale.ROOT, "# conv4j [%d/%d, %.0f s] %s %s%n", index + 1, shapes.size(),
+                        (System.nanoTime() - started) * 1e-9, s.name, plan);
                 // measured native workspace: a fresh executor (no workspace held), then the peak of
                 // conv4j's native bytes above what the tensors and prepared filter already hold
                 Conv4j.setThreads(threads == 1 ? 2 : 1);
@@ -141,12 +150,20 @@ final class BenchCommand {
         return 0;
     }
 
+    /** The shapes of {@code csv} (null: the built-in list), those named in {@code only} if it is not empty. */
     static List<BenchShape> load(String csv, Set<String> only) throws UsageException {
         List<String> lines;
         try {
-            lines = Files.readAllLines(Path.of(csv));
-        } catch (IOException e) {
-            throw new UsageException("cannot read shapes file " + csv + ": " + e.getMessage());
+            if (csv != null) {
+                lines = Files.readAllLines(Path.of(csv));
+            } else {
+                try (InputStream in = BenchCommand.class.getResourceAsStream(BUILT_IN_SHAPES)) {
+                    if (in == null) throw new IOException("missing from the jar");
+                    lines = new String(in.readAllBytes(), StandardCharsets.UTF_8).lines().collect(Collectors.toList());
+                }
+            }
+        } catch (IOException | java.nio.file.InvalidPathException e) {
+            throw new UsageException("cannot read shapes file " + (csv == null ? BUILT_IN_SHAPES : csv) + ": " + e.getMessage());
         }
         List<BenchShape> out = new ArrayList<>();
         for (int i = 1; i < lines.size(); i++) {

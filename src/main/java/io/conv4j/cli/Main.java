@@ -16,7 +16,7 @@ public final class Main {
             "  conv          --input F [--input-shape N,H,W,C] --filter F [--filter-shape KH,KW,CIN,COUT] --output F",
             "                [--bias F] [--strides SH,SW] [--dilations DH,DW] [--padding VALID|SAME|T,B,L,R]",
             "                [--groups G] [--flip] [--activation none|relu|relu6] [--algorithm NAME] [--exact]",
-            "  bench         SHAPES.csv --threads T [--shapes a,b] [--dump DIR --check-shapes a,b] [--version]",
+            "  bench         [SHAPES.csv] --threads T [--shapes a,b] [--dump DIR --check-shapes a,b] [--version]",
             "  grad          the conv arguments (--output optional) plus --grad-output F --grad-input-out F",
             "                --grad-filter-out F [--grad-bias-out F]: gradients of the convolution given dL/d(output)",
             "  train-demo    [--steps N] [--lr X] [--batch N] [--size N] [--seed S]: learn Sobel filters by SGD",

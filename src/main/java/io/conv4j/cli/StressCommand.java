@@ -43,6 +43,8 @@ final class StressCommand {
     static final Set<String> VALUED = Set.of("threads", "seconds", "blas-threads", "conv-threads", "seed");
     static final int MAX_THREADS = 1024;
     static final double MAX_SECONDS = 24 * 3600;
+    /** How often a run reports progress on stderr (tests shorten it). */
+    static volatile long progressNanos = TimeUnit.SECONDS.toNanos(10);
 
     static int run(String[] argv, PrintStream out, PrintStream err) throws UsageException {
         Args a = Args.parse(argv, 1, VALUED, Set.of(), false);
@@ -122,7 +124,7 @@ final class StressCommand {
                 Conv4j.setBlasThreads(blasThreads);
                 out.printf(Locale.ROOT, "stress: %d threads for %s s, conv4j threads %d, OpenBLAS threads %d, %d jobs (%s)%n",
                         threads, fmt(seconds), convThreads, blasThreads, jobs.size(), algorithmsCovered());
-                long hung = runThreads();
+                long hung = runThreads(err);
                 for (Job j : jobs) j.close();
                 closeShared();
                 long nativeAfter = Conv4j.nativeBytesAllocated();
@@ -147,8 +149,8 @@ final class StressCommand {
             }
         }
 
-        /** Starts the threads and waits for them; returns how many did not finish in time. */
-        private long runThreads() {
+        /** Starts the threads and waits for them, with progress on stderr; returns how many did not finish in time. */
+        private long runThreads(PrintStream err) {
             long deadline = System.nanoTime() + (long) (seconds * 1e9);
             CountDownLatch finished = new CountDownLatch(threads);
             for (int t = 0; t < threads; t++) {
@@ -166,8 +168,15 @@ final class StressCommand {
                 th.start();
             }
             long graceSeconds = Math.max(60, (long) seconds);
+            long start = System.nanoTime(), giveUp = deadline + TimeUnit.SECONDS.toNanos(graceSeconds);
             try {
-                finished.await((long) seconds + graceSeconds, TimeUnit.SECONDS);
+                // a line every progressNanos on stderr, so a long run shows it is alive; stdout keeps
+                // only the summary
+                while (!finished.await(Math.min(progressNanos, Math.max(0, giveUp - System.nanoTime())), TimeUnit.NANOSECONDS)
+                        && System.nanoTime() - giveUp < 0) {
+                    err.printf(Locale.ROOT, "stress: %.0f of %s s, %d calls, %d mismatches, %d errors%n",
+                            (System.nanoTime() - start) * 1e-9, fmt(seconds), calls.get(), mismatches.get(), errors.get());
+                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }

@@ -36,4 +36,20 @@ class StressCommandTest {
         assertTrue(r.out.contains("stress: OK"), r.out);
         assertEquals(before, Conv4j.threads(), "conv4j's thread count is restored");
     }
+
+    @org.junit.jupiter.api.Test
+    void aLongRunShowsProgressOnStderr() {
+        long saved = StressCommand.progressNanos;
+        StressCommand.progressNanos = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(200);
+        try {
+            CliHostileTest.Run r = CliHostileTest.run("stress", "--threads", "2", "--seconds", "1.5", "--seed", "3");
+            assertEquals(0, r.exit, r.toString());
+            assertTrue(r.err.lines().count() >= 3, "a progress line every 0.2 s: " + r);
+            assertTrue(r.err.lines().allMatch(l -> l.matches("stress: \\d+ of 1.5 s, \\d+ calls, 0 mismatches, 0 errors")), r.toString());
+            assertTrue(SUMMARY.matcher(r.out).find() && r.out.contains("stress: OK"), "stdout as before: " + r);
+            assertTrue(r.out.lines().noneMatch(l -> l.contains(" of 1.5 s")), "no progress on stdout: " + r);
+        } finally {
+            StressCommand.progressNanos = saved;
+        }
+    }
 }
