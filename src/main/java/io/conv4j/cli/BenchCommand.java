@@ -137,17 +137,22 @@ final class BenchCommand {
                                 (bflops / bmed) / (flops / med));
                         out.flush();
                         if (dump != null && check.contains(s.name)) { // the gradients of the last timed call
-                            RawFloats.write("dump", Path.of(dump, "conv4j_bwd__" + s.name + ".dx.f32").toString(), grads.gradInput().toArray());
-                            RawFloats.write("dump", Path.of(dump, "conv4j_bwd__" + s.name + ".dw.f32").toString(), grads.gradFilter().toArray());
+                            dump(dump, "conv4j_bwd__" + s.name + ".dx.f32", grads.gradInput().toArray());
+                            dump(dump, "conv4j_bwd__" + s.name + ".dw.f32", grads.gradFilter().toArray());
                         }
                     }
                 }
                 if (dump != null && check.contains(s.name)) {
-                    OutputFiles.writeOne("dump", Path.of(dump, "conv4j__" + s.name + ".f32").toString(), FloatFile.content("conv4j__" + s.name + ".f32", y.toArray(), outShape));
+                    dump(dump, "conv4j__" + s.name + ".f32", y.toArray());
                 }
             }
         }
         return 0;
+    }
+
+    /** Writes raw floats for the harness's check into {@code dir}, under the shared output-file policy. */
+    private static void dump(String dir, String name, float[] data) throws UsageException {
+        OutputFiles.writeOne("dump", Path.of(dir, name).toString(), FloatFile.content(name, data, Shape.of(data.length)));
     }
 
     /** The shapes of {@code csv} (null: the built-in list), those named in {@code only} if it is not empty. */
