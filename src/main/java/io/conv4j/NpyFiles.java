@@ -13,27 +13,37 @@ import java.util.Objects;
 final class NpyFiles {
     private NpyFiles() {}
 
-    /** Floats per read or write: a large file passes through this, never whole. */
-    private static final int CHUNK_FLOATS = 1 << 18;
+    /** Bytes per read or write: a large file passes through this, never whole. */
+    private static final int CHUNK_BYTES = 1 << 20;
 
     static Tensor read(Path file) throws IOException {
         Objects.requireNonNull(file, "file");
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            NpyHeader h = NpyHeader.read(ch, file.toString());
+            NpyHeader h = NpyHeader.read(ch, file.toString(), true);
+            DType dtype = h.descr().equals(NpyHeader.FLOAT64) ? DType.FLOAT64 : DType.FLOAT32;
             Shape shape = Shape.of(h.shape());
-            Tensor t = Tensor.allocate(shape);
+            Tensor t = Tensor.allocate(dtype, shape);
             try {
                 Tensor flat = t.reshape(Shape.of(shape.numElements()));
-                ByteBuffer buf = ByteBuffer.allocate(CHUNK_FLOATS * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+                int per = CHUNK_BYTES / dtype.bytes();
+                ByteBuffer buf = ByteBuffer.allocate(CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
                 for (long done = 0, n = shape.numElements(); done < n; ) {
-                    int k = (int) Math.min(CHUNK_FLOATS, n - done);
-                    buf.clear().limit(k * Float.BYTES);
+                    int k = (int) Math.min(per, n - done);
+                    buf.clear().limit(k * dtype.bytes());
                     while (buf.hasRemaining()) {
                         if (ch.read(buf) < 0) throw new IOException(file + ": .npy file shrank while being read");
                     }
-                    float[] chunk = new float[k];
-                    buf.flip().asFloatBuffer().get(chunk);
-                    flat.slice(0, done, k).copyFrom(chunk);
+                    buf.flip();
+                    Tensor part = flat.slice(0, done, k);
+                    if (dtype == DType.FLOAT64) {
+                        double[] chunk = new double[k];
+                        buf.asDoubleBuffer().get(chunk);
+                        part.copyFrom(chunk);
+                    } else {
+                        float[] chunk = new float[k];
+                        buf.asFloatBuffer().get(chunk);
+                        part.copyFrom(chunk);
+                    }
                     done += k;
                 }
                 return t;
@@ -46,20 +56,31 @@ final class NpyFiles {
 
     static void write(Tensor t, Path file) throws IOException {
         Objects.requireNonNull(file, "file");
+        DType dtype = t.dtype();
         Tensor c = t.contiguous(); // a strided view is copied once; a contiguous tensor is read in place
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.CREATE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
-            ch.write(ByteBuffer.wrap(NpyHeader.encode(t.shape().toArray())));
+            String descr = dtype == DType.FLOAT64 ? NpyHeader.FLOAT64 : NpyHeader.FLOAT32;
+            ByteBuffer header = ByteBuffer.wrap(NpyHeader.encode(t.shape().toArray(), descr));
+            while (header.hasRemaining()) ch.write(header);
             long n = t.shape().numElements();
             Tensor flat = c.reshape(Shape.of(n));
-            ByteBuffer buf = ByteBuffer.allocate(CHUNK_FLOATS * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+            int per = CHUNK_BYTES / dtype.bytes();
+            ByteBuffer buf = ByteBuffer.allocate(CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
             for (long done = 0; done < n; ) {
-                int k = (int) Math.min(CHUNK_FLOATS, n - done);
-                float[] chunk = new float[k];
-                flat.slice(0, done, k).copyTo(chunk);
+                int k = (int) Math.min(per, n - done);
+                Tensor part = flat.slice(0, done, k);
                 buf.clear();
-                buf.asFloatBuffer().put(chunk);
-                buf.limit(k * Float.BYTES);
+                if (dtype == DType.FLOAT64) {
+                    double[] chunk = new double[k];
+                    part.copyTo(chunk);
+                    buf.asDoubleBuffer().put(chunk);
+                } else {
+                    float[] chunk = new float[k];
+                    part.copyTo(chunk);
+                    buf.asFloatBuffer().put(chunk);
+                }
+                buf.limit(k * dtype.bytes());
                 while (buf.hasRemaining()) ch.write(buf);
                 done += k;
             }

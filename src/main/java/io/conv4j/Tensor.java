@@ -1,9 +1,11 @@
 package io.conv4j;
 
 import io.conv4j.internal.Storage;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Objects;
 
@@ -204,28 +206,30 @@ public final class Tensor implements AutoCloseable {
 
     /**
      * Reads a NumPy {@code .npy} file (format version 1.0, 2.0 or 3.0) into a new tensor with the
-     * shape its header gives. The array must be little-endian float32 ({@code '<f4'}) in C order;
-     * Fortran order, big-endian, float64, object and other dtypes are refused. The data is
-     * streamed into the tensor through a small buffer, never held twice.
+     * shape its header gives: a {@link DType#FLOAT32} tensor for little-endian float32
+     * ({@code '<f4'}), a {@link DType#FLOAT64} one for {@code '<f8'}, in C order; Fortran order,
+     * big-endian, object and other dtypes are refused. The data is streamed into the tensor
+     * through a small buffer, never held twice.
      *
      * @throws IOException if the file cannot be read, is not a .npy file, has a truncated or
      *     malformed header, a negative or overflowing shape, an unsupported dtype or order, or
      *     holds more or fewer bytes than its header declares
      * @throws IllegalArgumentException if the array is too large for one conv4j tensor
      */
-    public static Tensor readNpy(java.nio.file.Path file) throws java.io.IOException {
+    public static Tensor readNpy(Path file) throws IOException {
         return NpyFiles.read(file);
     }
 
     /**
-     * Writes this tensor as a NumPy {@code .npy} file (format 1.0, C order, {@code '<f4'}),
-     * creating or truncating {@code file}; {@code numpy.load} reads it back with this shape. The
-     * data is streamed through a small buffer (a non-contiguous view is first copied once).
+     * Writes this tensor as a NumPy {@code .npy} file (format 1.0, C order, {@code '<f4'} or
+     * {@code '<f8'} by its dtype), creating or truncating {@code file}; {@code numpy.load} reads
+     * it back with this shape. The data is streamed through a small buffer (a non-contiguous view
+     * is first copied once).
      *
      * @throws IOException if the file cannot be written
      * @throws IllegalStateException if this tensor is closed
      */
-    public void writeNpy(java.nio.file.Path file) throws java.io.IOException {
+    public void writeNpy(Path file) throws IOException {
         NpyFiles.write(this, file);
     }
 

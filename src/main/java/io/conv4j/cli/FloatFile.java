@@ -91,7 +91,7 @@ final class FloatFile {
 
     private static FloatFile openNpy(String option, String file, Path p) throws UsageException {
         try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
-            NpyHeader h = NpyHeader.read(ch, file);
+            NpyHeader h = NpyHeader.read(ch, file, false);
             Shape shape;
             try {
                 shape = Shape.of(h.shape());
@@ -133,7 +133,7 @@ final class FloatFile {
     /** What an output file named {@code file} holds: .npy (header with {@code shape}) or raw floats. */
     static OutputFiles.Content content(String file, float[] data, Shape shape) {
         if (!file.endsWith(".npy")) return ch -> writeAll(ch, data);
-        byte[] header = NpyHeader.encode(shape.toArray());
+        byte[] header = NpyHeader.encode(shape.toArray(), NpyHeader.FLOAT32);
         return ch -> {
             ByteBuffer h = ByteBuffer.wrap(header);
             while (h.hasRemaining()) ch.write(h);

@@ -18,8 +18,8 @@ import java.util.List;
  * attempt to allocate what the file does not hold.
  */
 public final class NpyHeader {
-    /** The dtype conv4j reads and writes: little-endian float32. */
-    public static final String FLOAT32 = "<f4";
+    /** The dtypes conv4j reads and writes: little-endian float32 and float64. */
+    public static final String FLOAT32 = "<f4", FLOAT64 = "<f8";
     private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
     /** Far above any real header (NumPy itself refuses more than 10000 bytes by default). */
     private static final long MAX_HEADER_BYTES = 1 << 20;
@@ -60,10 +60,11 @@ public final class NpyHeader {
 
     /**
      * Reads the header at the start of {@code ch} (a file of {@code ch.size()} bytes) and leaves
-     * the channel at the data. The array must be C-order little-endian float32, the shape valid,
-     * and the file must hold exactly the bytes the header declares.
+     * the channel at the data. The array must be C-order little-endian float32 (or float64 if
+     * {@code float64} allows it), the shape valid, and the file must hold exactly the bytes the
+     * header declares.
      */
-    public static NpyHeader read(SeekableByteChannel ch, String name) throws IOException {
+    public static NpyHeader read(SeekableByteChannel ch, String name, boolean float64) throws IOException {
         long fileSize = ch.size();
         ByteBuffer pre = ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN);
         ch.position(0);
@@ -92,7 +93,7 @@ public final class NpyHeader {
         ByteBuffer hb = ByteBuffer.allocate((int) headerLen);
         readFully(ch, hb, (int) headerLen, name, "the header");
         String text = new String(hb.array(), major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
-        NpyHeader h = new DictParser(name, text).parse(preamble + headerLen).requireFloat32C(name);
+        NpyHeader h = new DictParser(name, text).parse(preamble + headerLen).requireSupported(name, float64);
         long elements = 1;
         for (long d : h.shape) elements = multiply(elements, d, name, h);
         long want = multiply(elements, itemSize(h.descr), name, h);
@@ -104,11 +105,11 @@ public final class NpyHeader {
         return h;
     }
 
-    /** Refuses anything but C-order little-endian float32, in one line that says what was found. */
-    private NpyHeader requireFloat32C(String name) throws IOException {
-        if (!descr.equals(FLOAT32)) {
+    /** Refuses anything but C-order little-endian float32 (and float64), in one line that says what was found. */
+    private NpyHeader requireSupported(String name, boolean float64) throws IOException {
+        if (!descr.equals(FLOAT32) && !(float64 && descr.equals(FLOAT64))) {
             String what;
-            if (descr.equals("<f8")) what = "float64 ('<f8'); conv4j computes in float32: save arr.astype('<f4')";
+            if (descr.equals(FLOAT64)) what = "float64 ('<f8'); the command line computes in float32: save arr.astype('<f4')";
             else if (descr.startsWith(">") && descr.length() > 1 && descr.charAt(1) == 'f') what = "big-endian ('" + descr + "'): save arr.astype('<f4')";
             else if (descr.contains("O")) what = "an object array ('" + descr + "')";
             else what = "dtype '" + descr + "', not float32: save arr.astype('<f4')";
@@ -118,9 +119,9 @@ public final class NpyHeader {
         return this;
     }
 
-    /** The bytes of a version 1.0 (or, for a very long shape, 2.0) header for C-order float32, padded to 64. */
-    public static byte[] encode(long[] shape) {
-        StringBuilder t = new StringBuilder("{'descr': '" + FLOAT32 + "', 'fortran_order': False, 'shape': (");
+    /** The bytes of a version 1.0 (or, for a very long shape, 2.0) C-order header for {@code descr}, padded to 64. */
+    public static byte[] encode(long[] shape, String descr) {
+        StringBuilder t = new StringBuilder("{'descr': '" + descr + "', 'fortran_order': False, 'shape': (");
         for (int i = 0; i < shape.length; i++) t.append(i == 0 ? "" : ", ").append(shape[i]);
         t.append(shape.length == 1 ? ",), }" : "), }");
         int preamble = t.length() + 1 + 10 <= 0xffff ? 10 : 12;
@@ -135,7 +136,7 @@ public final class NpyHeader {
     }
 
     private static long itemSize(String descr) {
-        return Long.parseLong(descr.substring(2)); // after requireFloat32C: "<f4"
+        return Long.parseLong(descr.substring(2)); // after requireSupported: "<f4" or "<f8"
     }
 
     private static long multiply(long a, long b, String name, NpyHeader h) throws IOException {
