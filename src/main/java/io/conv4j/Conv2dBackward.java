@@ -166,8 +166,8 @@ public final class Conv2dBackward {
 
     /**
      * dL/d(pre-activation output) from dL/d(output) and the forward {@code output} (shape
-     * {@code [N, OH, OW, Cout]}): {@code gradOutput} times relu'(y) = [y > 0] or
-     * relu6'(y) = [0 < y < 6] (TensorFlow's ReluGrad / Relu6Grad), a copy for NONE. Fresh tensor.
+     * {@code [N, OH, OW, Cout]}): {@code gradOutput} times {@code relu'(y) = [y > 0]} or
+     * {@code relu6'(y) = [0 < y < 6]} (TensorFlow's ReluGrad / Relu6Grad), a copy for NONE. Fresh tensor.
      */
     public static Tensor activationGrad(Tensor output, Tensor gradOutput, Activation activation) {
         Objects.requireNonNull(activation, "activation");
