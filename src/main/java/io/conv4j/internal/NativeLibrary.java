@@ -6,13 +6,20 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.lang.module.ModuleFinder;
+import java.lang.module.ModuleReader;
+import java.lang.module.ModuleReference;
+import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.Properties;
+import java.util.Set;
 
 /**
  * Loads conv4j's JNI library and binds OpenBLAS, once per class loader, with no
- * {@code -Djava.library.path}: both come from the class path (conv4j's jar and the
- * {@code org.bytedeco:openblas:linux-x86_64} jar), are extracted to a private temporary directory,
+ * {@code -Djava.library.path}: both come from the class path or module path (conv4j's jar, with
+ * one JNI library per supported platform, and the {@code org.bytedeco:openblas} jar of this
+ * platform), are extracted to a private temporary directory,
  * loaded by absolute path, and deleted again once loaded.
  *
  * <p>System properties: {@code conv4j.blas.library} names another BLAS shared library to bind
@@ -25,8 +32,15 @@ import java.util.Properties;
  * OpenBLAS users in the process does not steer it unless {@code env} is chosen.
  */
 public final class NativeLibrary {
-    private static final String PLATFORM = "linux-x86_64";
-    private static final String OPENBLAS_RESOURCES = "org/bytedeco/openblas/" + PLATFORM + "/";
+    /**
+     * The platforms conv4j ships natives for: {conv4j's name (the resource folder of its JNI library),
+     * the {@code os.arch} values it covers, bytedeco's name (the OpenBLAS jar's classifier)}.
+     */
+    private static final String[][] PLATFORMS = {
+        {"linux-x86_64", "amd64 x86_64", "linux-x86_64"},
+        {"linux-aarch64", "aarch64 arm64", "linux-arm64"},
+    };
+    private static final String OPENBLAS_VERSION = "0.3.31-1.5.13";
     /** OpenBLAS's runtime libraries, in load order (each one's dependencies before it). */
     private static final String[] OPENBLAS_DEPENDENCIES = {"libquadmath.so.0", "libgfortran.so.5"};
 
@@ -90,17 +104,27 @@ public final class NativeLibrary {
         NativeCore.setBlasThreads(threads);
     }
 
-    private static void load() throws IOException {
-        String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
-        String arch = System.getProperty("os.arch", "");
-        if (!os.startsWith("linux") || !(arch.equals("amd64") || arch.equals("x86_64"))) {
-            throw new UnsatisfiedLinkError("conv4j ships native code for " + PLATFORM + " only, not " + os + "/" + arch);
+    /** {conv4j's platform name, bytedeco's} for this JVM, or an error naming it and the supported list. */
+    static String[] platform(String osName, String arch) {
+        String os = osName.toLowerCase(Locale.ROOT);
+        if (os.startsWith("linux")) {
+            for (String[] p : PLATFORMS) {
+                if (List.of(p[1].split(" ")).contains(arch)) return new String[] {p[0], p[2]};
+            }
         }
+        StringBuilder supported = new StringBuilder();
+        for (String[] p : PLATFORMS) supported.append(supported.length() == 0 ? "" : ", ").append(p[0]);
+        throw new UnsatisfiedLinkError("conv4j ships native code for " + supported + " only; this JVM runs on "
+                + osName + "/" + arch);
+    }
+
+    private static void load() throws IOException {
+        String[] platform = platform(System.getProperty("os.name", ""), System.getProperty("os.arch", ""));
         version = readVersion();
         Path dir = Files.createTempDirectory("conv4j-");
         dir.toFile().deleteOnExit();
         try {
-            loadFrom(dir);
+            loadFrom(dir, platform[0], platform[1]);
         } finally {
             // Linux keeps a loaded library mapped after its file is gone, so the copies go at once:
             // nothing is left behind even when the JVM later crashes or is killed
@@ -117,9 +141,11 @@ public final class NativeLibrary {
         }
     }
 
-    private static void loadFrom(Path dir) throws IOException {
+    private static void loadFrom(Path dir, String platform, String blasPlatform) throws IOException {
         String jniName = "libconv4j-" + version + ".so";
-        Path jni = extract("io/conv4j/native/" + PLATFORM + "/" + jniName, dir.resolve(jniName));
+        Path jni = extract("io/conv4j/native/" + platform + "/" + jniName, dir.resolve(jniName),
+                " (this conv4j jar was built without the " + platform + " natives: the release profile, mvn -Prelease"
+                + " install, builds them)");
         System.load(jni.toString());
 
         String override = System.getProperty("conv4j.blas.library", "").trim();
@@ -127,10 +153,13 @@ public final class NativeLibrary {
         if (!override.isEmpty()) {
             blas = Path.of(override).toAbsolutePath();
         } else {
+            String resources = "org/bytedeco/openblas/" + blasPlatform + "/";
+            String hint = " (add org.bytedeco:openblas:" + OPENBLAS_VERSION + ":" + blasPlatform
+                    + " to the class path or module path)";
             for (String dep : OPENBLAS_DEPENDENCIES) {
-                System.load(extract(OPENBLAS_RESOURCES + dep, dir.resolve(dep)).toString());
+                System.load(extract(resources + dep, dir.resolve(dep), hint).toString());
             }
-            blas = extract(OPENBLAS_RESOURCES + "libopenblas.so.0", dir.resolve("libopenblas.so.0"));
+            blas = extract(resources + "libopenblas.so.0", dir.resolve("libopenblas.so.0"), hint);
         }
         String coretype = coretypeSetting();
         if (coretype.equalsIgnoreCase("env") || coretype.equalsIgnoreCase("native")) coretype = "";
@@ -170,19 +199,52 @@ public final class NativeLibrary {
         }
     }
 
-    private static Path extract(String resource, Path target) throws IOException {
-        ClassLoader cl = NativeLibrary.class.getClassLoader();
-        try (InputStream in = cl != null ? cl.getResourceAsStream(resource) : ClassLoader.getSystemResourceAsStream(resource)) {
-            if (in == null) {
-                throw new IOException("resource " + resource + " not found on the class path"
-                        + (resource.startsWith(OPENBLAS_RESOURCES)
-                        ? " (add org.bytedeco:openblas:0.3.31-1.5.13:" + PLATFORM + ")" : ""));
-            }
-            Files.copy(in, target, StandardCopyOption.REPLACE_EXISTING);
+    private static Path extract(String resource, Path target, String hint) throws IOException {
+        try {
+            if (!copyResource(resource, target)) throw new IOException("resource " + resource + " not found" + hint);
         } catch (UncheckedIOException e) {
             throw e.getCause();
         }
         target.toFile().deleteOnExit();
         return target;
+    }
+
+    /**
+     * Copies a native library out of a jar on the class path or the module path; false if there is
+     * none. Its folders are no Java packages (a '-' or the word "native" in the name), so no module
+     * encapsulates them and the class loader finds them wherever their jar's module was resolved.
+     * The OpenBLAS jar's module, though, is resolved only when something requires it, and conv4j
+     * does not (its descriptor would pull in javacpp): on the module path that jar is read directly.
+     */
+    static boolean copyResource(String resource, Path target) throws IOException {
+        ClassLoader cl = NativeLibrary.class.getClassLoader();
+        try (InputStream in = cl != null ? cl.getResourceAsStream(resource) : ClassLoader.getSystemResourceAsStream(resource)) {
+            if (in != null) {
+                Files.copy(in, target, StandardCopyOption.REPLACE_EXISTING);
+                return true;
+            }
+        }
+        for (String entry : System.getProperty("jdk.module.path", "").split(java.io.File.pathSeparator)) {
+            if (entry.isBlank()) continue;
+            Set<ModuleReference> modules;
+            try {
+                modules = ModuleFinder.of(Path.of(entry)).findAll();
+            } catch (RuntimeException e) {
+                continue; // an entry the JVM itself would refuse (bad jar, duplicate module): not ours to judge
+            }
+            for (ModuleReference module : modules) {
+                if (!module.descriptor().name().startsWith("org.bytedeco.openblas")) continue;
+                try (ModuleReader reader = module.open()) {
+                    Optional<InputStream> found = reader.open(resource);
+                    if (found.isPresent()) {
+                        try (InputStream in = found.get()) {
+                            Files.copy(in, target, StandardCopyOption.REPLACE_EXISTING);
+                            return true;
+                        }
+                    }
+                }
+            }
+        }
+        return false;
     }
 }
