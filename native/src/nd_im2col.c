@@ -8,8 +8,8 @@
 
 int64_t c4j_nd_tile_rows(const c4j_nd_desc *d) {
     int64_t row_bytes = c4j_nd_patch_cols(d) * c4j_nd_elem_bytes(d);
-    int64_t rows = (256 * 1024) / (row_bytes > 0 ? row_bytes : 1);
-    rows = C4J_MAX(16, C4J_MIN(1024, rows));
+    int64_t rows = (1024 * 1024) / (row_bytes > 0 ? row_bytes : 1);
+    rows = C4J_MAX(64, C4J_MIN(1024, rows));
     int64_t pixels = c4j_nd_out_pixels(d);
     return C4J_MAX(1, C4J_MIN(rows, pixels));
 }
@@ -55,19 +55,50 @@ static int64_t tap_offset(const c4j_nd_desc *d, const int64_t o[3], int64_t t) {
 void c4j_nd_gather(const c4j_nd_desc *d, const void *in, int64_t n, int64_t g, int64_t p0, int64_t rows, int64_t t0,
                    int64_t t1, void *col, int64_t ld) {
     const int64_t eb = c4j_nd_elem_bytes(d), cg = c4j_nd_cin_g(d), sc = d->in_stride[4];
+    const size_t run = (size_t)(cg * eb);
     const char *base = (const char *)in + (n * d->in_stride[0] + g * cg * sc) * eb;
+    const int whole_rows = sc == 1 && d->in_stride[3] == cg && d->dilation[2] == 1 && !d->flip && t0 == 0 &&
+                           t1 == c4j_nd_taps(d);
     int64_t o[3];
     pixel_coords(d, p0, o);
     for (int64_t r = 0; r < rows; r++, next_pixel(d, o)) {
         char *dst = (char *)col + r * ld * eb;
-        for (int64_t t = t0; t < t1; t++, dst += cg * eb) {
-            int64_t off = tap_offset(d, o, t);
-            if (off < 0) {
-                memset(dst, 0, (size_t)(cg * eb));
-            } else if (sc == 1) {
-                memcpy(dst, base + off * eb, (size_t)(cg * eb));
-            } else {
-                for (int64_t c = 0; c < cg; c++) memcpy(dst + c * eb, base + (off + c * sc) * eb, (size_t)eb);
+        int64_t first[3], inside = 1;
+        for (int a = 0; a < 3; a++) {
+            first[a] = o[a] * d->stride[a] - d->pad[a];
+            inside &= first[a] >= 0 && first[a] + (d->kernel[a] - 1) * d->dilation[a] < d->in_size[a];
+        }
+        /* taps in row-major order, input coordinates stepped along; bounds only checked near the edges */
+        int64_t t = 0;
+        if (inside && whole_rows) { /* the last axis' taps are one contiguous run of the input: one copy each */
+            for (int64_t k0 = 0; k0 < d->kernel[0]; k0++)
+                for (int64_t k1 = 0; k1 < d->kernel[1]; k1++, dst += run * d->kernel[2]) {
+                    int64_t i0 = first[0] + k0 * d->dilation[0], i1 = first[1] + k1 * d->dilation[1];
+                    memcpy(dst, base + (i0 * d->in_stride[1] + i1 * d->in_stride[2] + first[2] * d->in_stride[3]) * eb,
+                           run * (size_t)d->kernel[2]);
+                }
+            continue;
+        }
+        for (int64_t k0 = 0; k0 < d->kernel[0]; k0++) {
+            int64_t i0 = first[0] + (d->flip ? d->kernel[0] - 1 - k0 : k0) * d->dilation[0];
+            int ok0 = inside || (i0 >= 0 && i0 < d->in_size[0]);
+            for (int64_t k1 = 0; k1 < d->kernel[1]; k1++) {
+                int64_t i1 = first[1] + (d->flip ? d->kernel[1] - 1 - k1 : k1) * d->dilation[1];
+                int ok1 = ok0 && (inside || (i1 >= 0 && i1 < d->in_size[1]));
+                int64_t off01 = i0 * d->in_stride[1] + i1 * d->in_stride[2];
+                for (int64_t k2 = 0; k2 < d->kernel[2]; k2++, t++) {
+                    if (t < t0 || t >= t1) continue;
+                    int64_t i2 = first[2] + (d->flip ? d->kernel[2] - 1 - k2 : k2) * d->dilation[2];
+                    if (!(ok1 && (inside || (i2 >= 0 && i2 < d->in_size[2])))) {
+                        memset(dst, 0, run);
+                    } else {
+                        const char *src = base + (off01 + i2 * d->in_stride[3]) * eb;
+                        if (sc == 1) memcpy(dst, src, run);
+                        else
+                            for (int64_t c = 0; c < cg; c++) memcpy(dst + c * eb, src + c * sc * eb, (size_t)eb);
+                    }
+                    dst += run;
+                }
             }
         }
     }

@@ -41,7 +41,7 @@ static inline int64_t c4j_nd_out_pixels(const c4j_nd_desc *d) {
 /* Columns of one group's patch matrix: taps x channels per group. */
 static inline int64_t c4j_nd_patch_cols(const c4j_nd_desc *d) { return c4j_nd_taps(d) * c4j_nd_cin_g(d); }
 
-/* Output pixels per tile: a patch tile of about 256 KiB (L2), between 16 and 1024 rows. */
+/* Output pixels per tile: a patch tile of about 1 MiB (L2), between 64 and 1024 rows (sgemm is slow on fewer). */
 int64_t c4j_nd_tile_rows(const c4j_nd_desc *d);
 static inline int64_t c4j_nd_tiles(const c4j_nd_desc *d) {
     return c4j_ceil_div(c4j_nd_out_pixels(d), c4j_nd_tile_rows(d));
