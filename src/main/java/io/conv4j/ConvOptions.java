@@ -70,6 +70,20 @@ public final class ConvOptions {
     public Algorithm algorithm() { return algorithm; }
     public boolean exactOnly() { return exactOnly; }
 
+    /** These options without the fused activation (what the gradient calls take). */
+    ConvOptions withoutActivation() {
+        if (activation == Activation.NONE) return this;
+        Builder b = new Builder();
+        b.strides = strides;
+        b.dilations = dilations;
+        b.groups = groups;
+        b.padding = padding;
+        b.flipKernel = flipKernel;
+        b.algorithm = algorithm;
+        b.exactOnly = exactOnly;
+        return b.build();
+    }
+
     /** Stride of spatial axis {@code axis} of a rank-{@code rank} convolution (lengths checked by the descriptor). */
     long stride(int axis) { return strides == null ? 1 : strides[axis]; }
     long dilation(int axis) { return dilations == null ? 1 : dilations[axis]; }

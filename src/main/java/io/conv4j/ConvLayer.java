@@ -1,0 +1,146 @@
+package io.conv4j;
+
+import java.util.Objects;
+import java.util.Random;
+
+/**
+ * A trainable convolution layer of any rank (1-3) and dtype: a filter {@code [K1..Kr, Cin/groups,
+ * Cout]} and an optional bias, {@link #forward}, {@link #backward} (filter and bias gradients,
+ * and the input gradient when asked) and a plain SGD step, on {@link Conv}.
+ *
+ * <p>Ownership: the tensors {@link #filter()}, {@link #bias()}, {@link #gradFilter()} and
+ * {@link #gradBias()} belong to the layer (closed by {@link #close()}; do not close them).
+ * {@link #forward} returns a new tensor that is the caller's; the layer keeps a reference to it
+ * and to the input until the next forward call, for the backward pass, so keep both open until
+ * then. {@link #backward} returns dL/d(input) as a new tensor (the caller's), or null.
+ * Not thread-safe: one layer serves one training loop.
+ */
+public final class ConvLayer implements AutoCloseable {
+    private final ConvOptions options;
+    private final Tensor filter, bias, gradFilter, gradBias;
+    private Tensor lastInput, lastOutput;
+
+    private ConvLayer(ConvOptions options, Tensor filter, Tensor bias, Tensor gradFilter, Tensor gradBias) {
+        this.options = options;
+        this.filter = filter;
+        this.bias = bias;
+        this.gradFilter = gradFilter;
+        this.gradBias = gradBias;
+    }
+
+    /**
+     * A layer whose filter is drawn from Glorot's uniform distribution (seeded, so reproducible),
+     * bias zero. {@code filterShape} {@code [K1..Kr, Cin/groups, Cout]} sets the rank.
+     */
+    public static ConvLayer create(DType dtype, Shape filterShape, boolean withBias, ConvOptions options, long seed) {
+        Objects.requireNonNull(dtype, "dtype");
+        Objects.requireNonNull(filterShape, "filter shape");
+        Objects.requireNonNull(options, "options");
+        int r = filterShape.rank() - 2;
+        if (r < 1 || r > 3) throw new IllegalArgumentException("filter must have rank 3, 4 or 5, got shape " + filterShape);
+        long taps = 1;
+        for (int a = 0; a < r; a++) taps = Math.multiplyExact(taps, filterShape.size(a));
+        long cinG = filterShape.size(r), cout = filterShape.size(r + 1);
+        // validates the filter shape with these options on a minimal input
+        long[] in = new long[r + 2];
+        in[0] = 1;
+        for (int a = 0; a < r; a++) in[a + 1] = Math.max(1, (filterShape.size(a) - 1) * (options.dilationsLength() < 0 ? 1 : options.dilations()[a]) + 1);
+        in[r + 1] = Math.multiplyExact(cinG, options.groups());
+        ConvDescriptor.of(Shape.of(in), filterShape, options, dtype);
+        double limit = Math.sqrt(6.0 / (taps * cinG + taps * cout));
+        Random rnd = new Random(seed);
+        double[] w = new double[Math.toIntExact(filterShape.numElements())];
+        for (int i = 0; i < w.length; i++) w[i] = (rnd.nextDouble() * 2 - 1) * limit;
+        Tensor f = null, b = null, gf = null, gb = null;
+        try {
+            f = filled(dtype, filterShape, w);
+            gf = Tensor.allocate(dtype, filterShape);
+            if (withBias) {
+                b = Tensor.allocate(dtype, Shape.of(cout));
+                gb = Tensor.allocate(dtype, Shape.of(cout));
+            }
+            return new ConvLayer(options, f, b, gf, gb);
+        } catch (RuntimeException | Error e) {
+            for (Tensor t : new Tensor[] {f, b, gf, gb}) {
+                if (t != null) t.close();
+            }
+            throw e;
+        }
+    }
+
+    private static Tensor filled(DType dt, Shape s, double[] v) {
+        if (dt == DType.FLOAT64) return Tensor.fromArray(v, s);
+        float[] f = new float[v.length];
+        for (int i = 0; i < v.length; i++) f[i] = (float) v[i];
+        return Tensor.fromArray(f, s);
+    }
+
+    /** activation(conv(input, filter) + bias): a new tensor, the caller's (keep it open until {@link #backward}). */
+    public Tensor forward(Tensor input) {
+        Tensor y = Conv.conv(input, filter, bias, options);
+        lastInput = input;
+        lastOutput = y;
+        return y;
+    }
+
+    /**
+     * Gradients of the last {@link #forward} given dL/d(output): fills {@link #gradFilter()} and
+     * {@link #gradBias()} (overwritten), applying the activation's derivative first; returns
+     * dL/d(input) as a new tensor when {@code inputGradient}, else null.
+     */
+    public Tensor backward(Tensor gradOutput, boolean inputGradient) {
+        if (lastInput == null) throw new IllegalStateException("backward before forward");
+        ConvOptions plain = options.withoutActivation();
+        Tensor dz = options.activation() == Activation.NONE ? gradOutput : Conv.activationGrad(lastOutput, gradOutput, options.activation());
+        try {
+            try (Tensor gf = Conv.gradFilter(lastInput, dz, filter.shape(), plain)) {
+                gradFilter.copyFrom(gf);
+            }
+            if (gradBias != null) {
+                try (Tensor gb = Conv.gradBias(dz)) {
+                    gradBias.copyFrom(gb);
+                }
+            }
+            return inputGradient ? Conv.gradInput(dz, filter, lastInput.shape(), plain) : null;
+        } finally {
+            if (dz != gradOutput) dz.close();
+        }
+    }
+
+    /** filter -= learningRate * gradFilter, bias likewise. */
+    public void sgdStep(double learningRate) {
+        step(filter, gradFilter, learningRate);
+        if (bias != null) step(bias, gradBias, learningRate);
+    }
+
+    private static void step(Tensor p, Tensor g, double lr) {
+        if (p.dtype() == DType.FLOAT64) {
+            double[] v = p.toDoubleArray(), d = g.toDoubleArray();
+            for (int i = 0; i < v.length; i++) v[i] -= lr * d[i];
+            p.copyFrom(v);
+        } else {
+            float[] v = p.toArray(), d = g.toArray();
+            for (int i = 0; i < v.length; i++) v[i] -= (float) (lr * d[i]);
+            p.copyFrom(v);
+        }
+    }
+
+    /** The layer's filter (the layer's own tensor). */
+    public Tensor filter() { return filter; }
+    /** The layer's bias, or null (the layer's own tensor). */
+    public Tensor bias() { return bias; }
+    /** dL/d(filter) of the last backward call (the layer's own tensor). */
+    public Tensor gradFilter() { return gradFilter; }
+    /** dL/d(bias) of the last backward call, or null (the layer's own tensor). */
+    public Tensor gradBias() { return gradBias; }
+    public ConvOptions options() { return options; }
+
+    /** Closes the layer's own tensors (not the ones forward and backward returned). */
+    @Override
+    public void close() {
+        for (Tensor t : new Tensor[] {filter, bias, gradFilter, gradBias}) {
+            if (t != null) t.close();
+        }
+        lastInput = lastOutput = null;
+    }
+}
