@@ -194,6 +194,19 @@ C4J_API c4j_status c4j_conv2d_forward(const c4j_blas *blas, const c4j_conv2d_des
 /* ------------------------------------------------------------------ backward pass */
 
 /*
+ * One pass over a strided 4-D float view (strides in floats, >= 0; the caller has checked that
+ * the view lies in its buffer): max_bits is the largest |x| as IEEE bits (0x7f800000 and above:
+ * an infinity or NaN is present), nonzero the count of normal nonzero values and exp_sum the sum
+ * of their biased exponents. The transform algorithms are kept for data whose range allows them.
+ */
+typedef struct {
+    uint32_t max_bits;
+    int64_t nonzero;
+    int64_t exp_sum;
+} c4j_range;
+C4J_API c4j_status c4j_scan_range(const float *base, const int64_t shape[4], const int64_t stride[4], c4j_range *r);
+
+/*
  * Gradients of a convolution described by `d`, given dL/d(output) ("grad_out", the view of the
  * output: out_stride, channel stride 1). The backward entry points take the gradient with respect
  * to the convolution's pre-activation result: when d->activation is not NONE, run

@@ -183,6 +183,47 @@ JNIEXPORT void JNICALL Java_io_conv4j_internal_NativeCore_forward(
     if (st != C4J_OK) c4j_jni_throw_status(env, st, err);
 }
 
+JNIEXPORT jlong JNICALL Java_io_conv4j_internal_NativeCore_scanRange(JNIEnv *env, jclass cls, jobject buf, jlong off,
+                                                                     jlongArray shape, jlongArray strides) {
+    (void)cls;
+    c4j_region x;
+    int64_t sh[4], st[4];
+    if (!c4j_jni_resolve(env, buf, off, "tensor", 1, &x)) return -1;
+    if (shape == NULL || strides == NULL || (*env)->GetArrayLength(env, shape) != 4 ||
+        (*env)->GetArrayLength(env, strides) != 4) {
+        c4j_jni_throw(env, "java/lang/IllegalArgumentException", "shape and strides must have 4 entries");
+        return -1;
+    }
+    jlong a[4], b[4];
+    (*env)->GetLongArrayRegion(env, shape, 0, 4, a);
+    (*env)->GetLongArrayRegion(env, strides, 0, 4, b);
+    int64_t last = 0, empty = 0;
+    for (int i = 0; i < 4; i++) {
+        sh[i] = a[i];
+        st[i] = b[i];
+        int64_t span;
+        if (sh[i] < 0 || st[i] < 0 || (sh[i] > 0 && (__builtin_mul_overflow(sh[i] - 1, st[i], &span) ||
+                                                     __builtin_add_overflow(last, span, &last)))) {
+            c4j_jni_throw(env, "java/lang/IllegalArgumentException", "bad shape or strides");
+            return -1;
+        }
+        empty |= sh[i] == 0;
+    }
+    if (!empty && last >= x.avail) {
+        c4j_jni_throw(env, "java/lang/IndexOutOfBoundsException", "view reaches outside its buffer");
+        return -1;
+    }
+    c4j_range r;
+    if (c4j_scan_range(x.ptr, sh, st, &r) != C4J_OK) {
+        c4j_jni_throw(env, "java/lang/IllegalArgumentException", "bad view");
+        return -1;
+    }
+    /* bits 0-7: biased exponent of max |x| (255: infinity or NaN); bits 8-19: 16 x the mean biased
+       exponent of the normal nonzero values (0 when there are none) */
+    const int64_t mean16 = r.nonzero > 0 ? r.exp_sum * 16 / r.nonzero : 0;
+    return (jlong)((r.max_bits >> 23) | (uint32_t)(mean16 << 8));
+}
+
 JNIEXPORT jobject JNICALL Java_io_conv4j_internal_NativeCore_allocate(JNIEnv *env, jclass cls, jlong bytes) {
     (void)cls;
     if (bytes <= 0 || bytes > INT32_MAX) {

@@ -11,12 +11,9 @@ void c4j_epilogue_rows(const c4j_conv2d_desc *d, const float *bias, float *out, 
         if (b != NULL)
             for (int64_t c = 0; c < cols; c++) o[c] += b[c];
         if (act == C4J_ACT_RELU) {
-            for (int64_t c = 0; c < cols; c++) o[c] = o[c] > 0.0f ? o[c] : 0.0f;
+            for (int64_t c = 0; c < cols; c++) o[c] = c4j_relu(o[c]);
         } else if (act == C4J_ACT_RELU6) {
-            for (int64_t c = 0; c < cols; c++) {
-                float v = o[c] > 0.0f ? o[c] : 0.0f;
-                o[c] = v < 6.0f ? v : 6.0f;
-            }
+            for (int64_t c = 0; c < cols; c++) o[c] = c4j_relu6(o[c]);
         }
     }
 }

@@ -27,6 +27,15 @@ static inline int64_t c4j_filter_floats(const c4j_conv2d_desc *d) {
     return d->kernel_h * d->kernel_w * c4j_cin_g(d) * d->out_c;
 }
 
+/* The fused activations as the reference defines them (Java's Math.max/Math.min): NaN stays NaN,
+   -0.0 and negatives become +0.0, and ReLU6 caps +Inf at 6. The comparisons are written so a NaN
+   fails them and passes through (max(x, 0) written as x > 0 ? x : 0 would turn NaN into 0). */
+static inline __attribute__((always_inline)) float c4j_relu(float v) { return v <= 0.0f ? 0.0f : v; }
+static inline __attribute__((always_inline)) float c4j_relu6(float v) {
+    v = v <= 0.0f ? 0.0f : v;
+    return v >= 6.0f ? 6.0f : v;
+}
+
 /* Bias and fused activation over `rows` output rows of `cols` channels starting at channel c0. */
 void c4j_epilogue_rows(const c4j_conv2d_desc *d, const float *bias, float *out, int64_t rows,
                        int64_t row_stride, int64_t c0, int64_t cols);

@@ -314,11 +314,8 @@ enum { EPI_BIAS = 1, EPI_RELU = 2, EPI_RELU6 = 4 };
 
 static inline __attribute__((always_inline)) float epi(float v, const float *restrict b, int64_t c, int mode) {
     if (mode & EPI_BIAS) v += b[c];
-    if (mode & EPI_RELU) v = v > 0.0f ? v : 0.0f;
-    if (mode & EPI_RELU6) {
-        v = v > 0.0f ? v : 0.0f;
-        v = v < 6.0f ? v : 6.0f;
-    }
+    if (mode & EPI_RELU) v = c4j_relu(v);
+    if (mode & EPI_RELU6) v = c4j_relu6(v);
     return v;
 }
 
@@ -422,13 +419,7 @@ HOT static void out_f4(const float *restrict src, int64_t ss, float *const *out,
 
 /* an output whose 3x3 window lies in the padding: the epilogue applied to 0 */
 static void padding_only(float *restrict o, const float *restrict b, int mode, int64_t nc) {
-    for (int64_t c = 0; c < nc; c++) {
-        float v = 0.0f;
-        if (mode & EPI_BIAS) v += b[c];
-        if (mode & (EPI_RELU | EPI_RELU6)) v = v > 0.0f ? v : 0.0f;
-        if (mode & EPI_RELU6) v = v < 6.0f ? v : 6.0f;
-        o[c] = v;
-    }
+    for (int64_t c = 0; c < nc; c++) o[c] = epi(0.0f, b, c, mode);
 }
 
 /*

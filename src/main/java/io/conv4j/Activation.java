@@ -6,9 +6,9 @@ import java.util.Locale;
 public enum Activation {
     /** The identity. */
     NONE(0),
-    /** max(x, 0). */
+    /** max(x, 0) as {@link Math#max(float, float)}: NaN stays NaN, -0.0 becomes +0.0. */
     RELU(1),
-    /** min(max(x, 0), 6). */
+    /** min(max(x, 0), 6) as {@link Math#min(float, float)} and {@code max}: NaN stays NaN, +Inf becomes 6. */
     RELU6(2);
 
     final int nativeId;
@@ -29,8 +29,8 @@ public enum Activation {
     /** Applies the activation to one value (what the native epilogue does, for references). */
     public float apply(float x) {
         switch (this) {
-            case RELU: return x > 0 ? x : 0f;
-            case RELU6: return x > 0 ? (x < 6 ? x : 6f) : 0f;
+            case RELU: return Math.max(x, 0f);
+            case RELU6: return Math.min(Math.max(x, 0f), 6f);
             default: return x;
         }
     }

@@ -50,6 +50,11 @@ final class BoundCall {
         return c;
     }
 
+    /** Whether the data still allow this call's plan (a transform's, see {@link TransformGuard}); it may have changed. */
+    boolean dataAllowsPlan(Tensor in, Tensor w, PreparedFilter p) {
+        return Conv2d.refusal(plan.algorithm(), in, w, p) == null;
+    }
+
     void remember() {
         LAST.set(this);
     }

@@ -135,7 +135,9 @@ public final class Conv2d {
         Objects.requireNonNull(input, "input");
         ConvGeometry geo = ConvGeometry.of(input.shape(), filterShape, options);
         long[] desc = descriptor(geo, input, contiguousNhwcStrides(geo.outputShape()), options, false);
-        return Planner.plan(geo, desc, options);
+        Plan plan = Planner.plan(geo, desc, options);
+        String refused = input.isOpen() ? TransformGuard.refusal(plan.algorithm(), input, "input") : null;
+        return refused == null ? plan : TransformGuard.fallback(geo, desc, options, false, plan, refused);
     }
 
     /** The algorithm that would run with this prepared filter (transforms already paid for), and why. */
@@ -144,7 +146,9 @@ public final class Conv2d {
         Objects.requireNonNull(filter, "prepared filter");
         ConvGeometry geo = ConvGeometry.of(input.shape(), filter.filterShape(), filter.options());
         long[] desc = descriptor(geo, input, contiguousNhwcStrides(geo.outputShape()), filter.options(), filter.bias() != null);
-        return Planner.plan(geo, desc, filter.options(), true);
+        Plan plan = Planner.plan(geo, desc, filter.options(), true);
+        String refused = input.isOpen() ? filter.use(f -> refusal(plan.algorithm(), input, f.filter(), f)) : null;
+        return refused == null ? plan : TransformGuard.fallback(geo, desc, filter.options(), true, plan, refused);
     }
 
     /** A readable account of the geometry, the patch view and the chosen algorithm for a dense input. */
@@ -172,7 +176,7 @@ public final class Conv2d {
         }
         if (output != null) {
             BoundCall same = BoundCall.lookup(input, filter, bias, options, output, prepared);
-            if (same != null) {
+            if (same != null && same.dataAllowsPlan(input, filter, prepared)) {
                 same.invoke(input, filter, bias, output);
                 return output;
             }
@@ -218,6 +222,8 @@ public final class Conv2d {
             long[] outStrides = {y.stride(0), y.stride(1), y.stride(2), 1};
             long[] desc = descriptor(geo, input, outStrides, options, b != null);
             Plan plan = Planner.plan(geo, desc, options, prepared != null);
+            String refused = refusal(plan.algorithm(), input, filter, prepared);
+            if (refused != null) plan = TransformGuard.fallback(geo, desc, options, prepared != null, plan, refused);
             if (plan.preparedFloats() > 0) {
                 if (prepared != null) {
                     transformed = prepared.transformed(plan.algorithm(), desc, plan.preparedFloats());
@@ -228,7 +234,7 @@ public final class Conv2d {
             }
             BoundCall call = new BoundCall(input, w, b, target, prepared, options, desc, plan, transformed);
             call.invoke(input, w, b, target);
-            boolean reusable = output != null && target == result && w == filter && b == bias && !ownTransform;
+            boolean reusable = output != null && target == result && w == filter && b == bias && !ownTransform && refused == null;
             if (reusable) call.remember();
             if (target != result) result.copyFrom(target);
             done = true;
@@ -243,6 +249,17 @@ public final class Conv2d {
     }
 
     // ------------------------------------------------------------------ helpers
+
+    /**
+     * Why {@code algorithm} may not run on this data ({@link TransformGuard}), or null: the input
+     * is scanned on every call, the filter too unless prepared (a prepared filter is scanned once).
+     */
+    static String refusal(Algorithm algorithm, Tensor input, Tensor filter, PreparedFilter prepared) {
+        if (algorithm.isExact()) return null;
+        String why = TransformGuard.refusal(algorithm, input, "input");
+        if (why != null) return why;
+        return prepared != null ? prepared.refusal(algorithm) : TransformGuard.refusal(algorithm, filter, "filter");
+    }
 
     static long[] descriptor(ConvGeometry geo, Tensor input, long[] outStrides, Conv2dOptions o, boolean hasBias) {
         Tensor x = input.canonical(); // bounded strides on size-1 axes (any value there is the same view)

@@ -167,7 +167,9 @@ public final class Conv2dBackward {
     /**
      * dL/d(pre-activation output) from dL/d(output) and the forward {@code output} (shape
      * {@code [N, OH, OW, Cout]}): {@code gradOutput} times {@code relu'(y) = [y > 0]} or
-     * {@code relu6'(y) = [0 < y < 6]} (TensorFlow's ReluGrad / Relu6Grad), a copy for NONE. Fresh tensor.
+     * {@code relu6'(y) = [0 < y < 6]} (TensorFlow's ReluGrad / Relu6Grad), a copy for NONE; where y is
+     * NaN the gradient passes unchanged (as in PyTorch), so a NaN is not hidden behind a zero gradient.
+     * Fresh tensor.
      */
     public static Tensor activationGrad(Tensor output, Tensor gradOutput, Activation activation) {
         Objects.requireNonNull(activation, "activation");
@@ -298,6 +300,7 @@ public final class Conv2dBackward {
         try {
             long[] desc = Conv2d.descriptor(geo, target, BackwardKernels.outputViewStrides(dz), o, false);
             int route = inputRoute(desc, cache);
+            if (TransformGuard.inputGradientRefusal(route, dz, w) != null) route = TransformGuard.exactInputRoute(desc);
             long units = NativeBackward.inputUnits(desc, route), ws = NativeBackward.inputWorkspaceBytes(desc, route);
             if (units <= 0 || ws < 0) throw tooLarge(geo);
             Shape ps = Shape.of(NativeBackward.inputPreparedFloats(desc, route));
@@ -321,6 +324,7 @@ public final class Conv2dBackward {
                               Conv2dGradients cache) {
         long[] desc = Conv2d.descriptor(geo, input, BackwardKernels.outputViewStrides(dz), o, db != null);
         int route = filterRoute(desc, cache);
+        if (TransformGuard.filterGradientRefusal(route, input, dz) != null) route = NativeBackward.GEMM;
         long units = NativeBackward.filterUnits(desc, route), ws = NativeBackward.filterWorkspaceBytes(desc, route);
         if (units <= 0 || ws < 0) throw tooLarge(geo);
         long partialFloats = NativeBackward.filterPartialFloats(desc, route);

@@ -136,17 +136,26 @@ public final class Conv2dLayer implements AutoCloseable {
         Conv2d.checkDisjoint(b.output, input, "input");
         haveGradients = false;
         lastInput = null;
-        if (b.forwardPrepared != null) prepareForward(b);
+        Plan plan = b.plan;
+        Tensor prepared = b.forwardPrepared;
+        String refused = Conv2d.refusal(plan.algorithm(), input, filter, null); // data, and the filter, change between calls
+        if (refused != null) {
+            if (b.exactPlan == null) b.exactPlan = TransformGuard.fallback(b.geo, b.forwardDesc, options, false, plan, refused);
+            plan = b.exactPlan;
+            prepared = null;
+        } else if (prepared != null) {
+            prepareForward(b);
+        }
         BackwardKernels.Forward k = forwardKernel;
         k.desc = b.forwardDesc;
-        k.algo = b.plan.algorithm().nativeId;
+        k.algo = plan.algorithm().nativeId;
         k.input = input;
         k.filter = filter;
-        k.prepared = b.forwardPrepared;
+        k.prepared = prepared;
         k.bias = bias;
         k.output = b.output;
         try {
-            k.run(b.plan.units(), b.plan.workspaceBytes(), b.plan.estimatedSeconds());
+            k.run(plan.units(), plan.workspaceBytes(), plan.estimatedSeconds());
         } finally {
             k.input = null;
         }
@@ -195,6 +204,24 @@ public final class Conv2dLayer implements AutoCloseable {
             }
         }
 
+        if (TransformGuard.filterGradientRefusal(b.filterRoute, lastInput, dz) != null) {
+            // data a transform would spread or round badly: the exact route, with buffers of its own for this call
+            Conv2dBackward.runGradFilter(b.geo, options, lastInput, dz, gradFilter, gradBias, null);
+        } else {
+            runGradFilter(b, dz);
+        }
+        if (computeGradInput && b.geo.batch() > 0) {
+            if (TransformGuard.inputGradientRefusal(b.inputRoute, dz, filter) != null) {
+                Conv2dBackward.runGradInput(b.geo, options, dz, filter, b.gradInput, null);
+            } else {
+                runGradInput(b, dz);
+            }
+        }
+        haveGradients = true;
+        return computeGradInput ? b.gradInput : null;
+    }
+
+    private void runGradFilter(Buffers b, Tensor dz) {
         BackwardKernels.Filter fk = filterKernel;
         fk.desc = b.filterDesc;
         fk.route = b.filterRoute;
@@ -218,23 +245,22 @@ public final class Conv2dLayer implements AutoCloseable {
             rk.partials = b.filterPartials;
             rk.run(b.reduceUnits, 0, b.filterPartials.shape().numElements());
         }
-        if (computeGradInput && b.geo.batch() > 0) {
-            // rearranged (transformed) from the current filter on every call: it may have changed since
-            BackwardKernels.Input.prepare(b.inputDesc, b.inputRoute, filter, b.inputPrepared);
-            BackwardKernels.Input ik = inputKernel;
-            ik.desc = b.inputDesc;
-            ik.route = b.inputRoute;
-            ik.gradOut = dz;
-            ik.prepared = b.inputPrepared;
-            ik.gradIn = b.gradInput;
-            try {
-                ik.run(b.inputUnits, b.inputWorkspace, b.geo.flops());
-            } finally {
-                ik.gradOut = null;
-            }
+    }
+
+    private void runGradInput(Buffers b, Tensor dz) {
+        // rearranged (transformed) from the current filter on every call: it may have changed since
+        BackwardKernels.Input.prepare(b.inputDesc, b.inputRoute, filter, b.inputPrepared);
+        BackwardKernels.Input ik = inputKernel;
+        ik.desc = b.inputDesc;
+        ik.route = b.inputRoute;
+        ik.gradOut = dz;
+        ik.prepared = b.inputPrepared;
+        ik.gradIn = b.gradInput;
+        try {
+            ik.run(b.inputUnits, b.inputWorkspace, b.geo.flops());
+        } finally {
+            ik.gradOut = null;
         }
-        haveGradients = true;
-        return computeGradInput ? b.gradInput : null;
     }
 
     /**
@@ -389,7 +415,7 @@ public final class Conv2dLayer implements AutoCloseable {
         final long[] inputStrides;
         final ConvGeometry geo;
         long[] forwardDesc, filterDesc, inputDesc;
-        Plan plan;
+        Plan plan, exactPlan;
         long filterUnits, filterWorkspace, reduceUnits, inputUnits, inputWorkspace;
         int filterRoute, inputRoute;
         Tensor output, gradPre, gradInput, forwardPrepared, inputPrepared, filterPartials;

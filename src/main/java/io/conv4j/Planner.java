@@ -139,7 +139,8 @@ final class Planner {
 
     private static Plan make(Algorithm a, long[] desc, String reason) {
         return new Plan(a, NativeCore.units(desc, a.nativeId), NativeCore.workspaceBytes(desc, a.nativeId),
-                NativeCore.preparedFloats(desc, a.nativeId), Math.max(0, NativeCore.estimateSeconds(desc, a.nativeId, false)), reason);
+                NativeCore.preparedFloats(desc, a.nativeId), Math.max(0, NativeCore.estimateSeconds(desc, a.nativeId, false)),
+                a.isExact() ? reason : reason + TransformGuard.CONDITION);
     }
 
     static String requirements(Algorithm a) {

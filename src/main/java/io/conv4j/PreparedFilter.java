@@ -17,6 +17,8 @@ public final class PreparedFilter implements AutoCloseable {
     private final Tensor bias;
     private final Conv2dOptions options;
     private final Map<Algorithm, Tensor> transforms = new ConcurrentHashMap<>();
+    /** {@link TransformGuard#scan} of the filter, -1 until first needed (a benign race: any thread computes the same). */
+    private volatile long scan = -1;
 
     PreparedFilter(Tensor filter, Tensor bias, Conv2dOptions options) {
         Conv2d.requireOpenFloat32("filter", filter);
@@ -81,6 +83,13 @@ public final class PreparedFilter implements AutoCloseable {
     <T> T use(Function<PreparedFilter, T> body) {
         if (!filter.isOpen()) throw new IllegalStateException("prepared filter is closed");
         return body.apply(this);
+    }
+
+    /** Why {@code algorithm} may not run on this filter ({@link TransformGuard}), or null; the filter is scanned once. */
+    String refusal(Algorithm algorithm) {
+        long r = scan;
+        if (r < 0) scan = r = TransformGuard.scan(filter);
+        return TransformGuard.refusal(algorithm, r, "filter");
     }
 
     /** The transform for {@code algorithm}, computed once. */

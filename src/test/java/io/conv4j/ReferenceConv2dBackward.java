@@ -53,11 +53,15 @@ final class ReferenceConv2dBackward {
         return r;
     }
 
-    /** dL/d(pre-activation) from dL/d(output) and the forward output y: relu' = [y > 0], relu6' = [0 < y < 6]. */
+    /**
+     * dL/d(pre-activation) from dL/d(output) and the forward output y: relu' = [y > 0], relu6' =
+     * [0 < y < 6], and a NaN y passes its gradient (PyTorch's threshold/hardtanh backward).
+     */
     static double[] throughActivation(float[] gradOut, float[] y, Activation act) {
         double[] g = new double[gradOut.length];
         for (int i = 0; i < g.length; i++) {
-            boolean pass = act == Activation.NONE || (act == Activation.RELU ? y[i] > 0 : y[i] > 0 && y[i] < 6);
+            boolean pass = act == Activation.NONE || Float.isNaN(y[i])
+                    || (act == Activation.RELU ? y[i] > 0 : y[i] > 0 && y[i] < 6);
             g[i] = pass ? gradOut[i] : 0;
         }
         return g;

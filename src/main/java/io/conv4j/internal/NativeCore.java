@@ -51,6 +51,13 @@ public final class NativeCore {
                                       ByteBuffer out, long outOffset, ByteBuffer workspace,
                                       long unitBegin, long unitEnd);
 
+    /**
+     * One pass over a strided NHWC-like view ({@code shape} and {@code strides} in floats, 4 each):
+     * bits 0-7 the biased exponent of the largest magnitude (255: an infinity or NaN), bits 8-19
+     * sixteen times the mean biased exponent of the normal nonzero values (0 if none).
+     */
+    public static native long scanRange(ByteBuffer buffer, long byteOffset, long[] shape, long[] strides);
+
     /** Zero-filled, 64-byte aligned native memory; {@link OutOfMemoryError} when it fails. */
     static native ByteBuffer allocate(long bytes);
 
