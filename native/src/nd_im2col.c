@@ -155,8 +155,8 @@ void c4j_nd_load_rows(const c4j_nd_desc *d, const void *view, int64_t n, int64_t
                 T v = src[c];                                                                     \
                 if (epilogue && b != NULL) v += b[c];                                             \
                 if (epilogue && act != C4J_ACT_NONE) {                                            \
-                    if (v < 0) v = 0;                                                             \
-                    if (act == C4J_ACT_RELU6 && v > 6) v = 6;                                     \
+                    if (v <= 0) v = 0; /* NaN fails both tests and stays; -0.0 becomes +0.0 */    \
+                    if (act == C4J_ACT_RELU6 && v >= 6) v = 6;                                    \
                 }                                                                                 \
                 dst[c * sc] = v;                                                                  \
             }                                                                                     \

@@ -100,7 +100,8 @@ c4j_status c4j_nd_run(const c4j_blas *blas, const c4j_nd_desc *d, int direction,
         const T *y = out, *g = grad_out;                                                          \
         T *p = grad_pre;                                                                          \
         for (int64_t i = 0; i < count; i++) {                                                     \
-            int pass = activation == C4J_ACT_RELU ? y[i] > 0 : (y[i] > 0 && y[i] < 6);            \
+            /* a NaN output passes its gradient (as PyTorch; c4j_activation_backward) */         \
+            int pass = activation == C4J_ACT_RELU ? !(y[i] <= 0) : !(y[i] <= 0 || y[i] >= 6);    \
             p[i] = pass ? g[i] : 0;                                                               \
         }                                                                                         \
     } while (0)

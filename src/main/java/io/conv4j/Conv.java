@@ -242,7 +242,8 @@ public final class Conv {
 
     /**
      * dL/d(pre-activation output) from dL/d(output) and the forward {@code output}: gradOutput times
-     * {@code relu'(y) = [y > 0]} or {@code relu6'(y) = [0 < y < 6]}, a copy for NONE. Fresh tensor, any rank, any dtype.
+     * {@code relu'(y) = [y > 0]} or {@code relu6'(y) = [0 < y < 6]} (a NaN y passes its gradient, as in
+     * PyTorch), a copy for NONE. Fresh tensor, any rank, any dtype.
      */
     public static Tensor activationGrad(Tensor output, Tensor gradOutput, Activation activation) {
         Objects.requireNonNull(activation, "activation");

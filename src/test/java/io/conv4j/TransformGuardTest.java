@@ -161,6 +161,30 @@ class TransformGuardTest {
         }
     }
 
+    /** The N-d engine (rank 3, float64) has an epilogue and an activation gradient of its own. */
+    @Test
+    void ndEngineKeepsNaNThroughActivations() {
+        for (Activation act : Activation.values()) {
+            ConvOptions o = ConvOptions.builder().activation(act).build();
+            float[] y3 = Conv.conv(new float[] {Float.NaN, -0f}, Shape.of(1, 1, 1, 2, 1), new float[] {1}, Shape.of(1, 1, 1, 1, 1),
+                    null, o);
+            assertTrue(Float.isNaN(y3[0]), "rank 3 float32 " + act + ": NaN * 1 gave " + y3[0]);
+            double[] y2 = Conv.conv(new double[] {Double.NaN, Double.POSITIVE_INFINITY}, Shape.of(1, 1, 2, 1), new double[] {1},
+                    Shape.of(1, 1, 1, 1), null, o);
+            assertTrue(Double.isNaN(y2[0]), "rank 2 float64 " + act + ": NaN * 1 gave " + y2[0]);
+            assertEquals(ReferenceConv2d.activate(Double.POSITIVE_INFINITY, act), y2[1], "rank 2 float64 " + act + " of +Inf");
+            if (act != Activation.NONE) {
+                assertEquals(Float.floatToIntBits(0f), Float.floatToIntBits(y3[1]), "rank 3 " + act + "(-0.0) is +0.0");
+                try (Tensor y = Tensor.fromArray(new double[] {Double.NaN, -1}, Shape.of(1, 1, 2, 1));
+                     Tensor dy = Tensor.fromArray(new double[] {2, 2}, Shape.of(1, 1, 2, 1));
+                     Tensor g = Conv.activationGrad(y, dy, act)) {
+                    assertEquals(2.0, g.toDoubleArray()[0], "float64 " + act + ": the gradient at a NaN output");
+                    assertEquals(0.0, g.toDoubleArray()[1], "float64 " + act + ": the gradient at a negative output");
+                }
+            }
+        }
+    }
+
     @Test
     void activationMatchesJavasMaxAndMin() {
         assertTrue(Float.isNaN(Activation.RELU.apply(Float.NaN)));
