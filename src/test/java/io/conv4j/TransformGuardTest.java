@@ -1,7 +1,6 @@
 package io.conv4j;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -220,21 +219,25 @@ class TransformGuardTest {
     @Test
     void planSaysWhatHappened() {
         Layer l = layers().get(0);
+        Conv2dOptions f4 = l.options().toBuilder().algorithm(Algorithm.WINOGRAD_4X4).build();
         float[] x = ConvCase.data(l.input().numElements(), 1);
         try (Tensor ok = Tensor.fromArray(x, l.input())) {
-            Plan p = Conv2d.plan(ok, l.filter(), l.options());
-            assertFalse(p.algorithm().isExact(), "the 3x3 layer runs a transform on ordinary data: " + p);
+            Plan p = Conv2d.plan(ok, l.filter(), f4);
+            assertEquals(Algorithm.WINOGRAD_4X4, p.algorithm(), "ordinary data: " + p);
             assertTrue(p.reason().contains("runs only on finite data"), p.reason());
+            assertTrue(Conv2d.explain(l.input(), l.filter(), f4).contains("runs only on finite data"));
         }
         x[l.at()] = Float.POSITIVE_INFINITY;
         try (Tensor bad = Tensor.fromArray(x, l.input())) {
-            Plan p = Conv2d.plan(bad, l.filter(), l.options());
-            assertTrue(p.algorithm().isExact(), p.toString());
-            assertTrue(p.reason().startsWith("input holds non-finite values"), p.reason());
+            for (Conv2dOptions o : new Conv2dOptions[] {f4, l.options()}) {
+                Plan p = Conv2d.plan(bad, l.filter(), o);
+                assertTrue(p.algorithm().isExact(), p.toString());
+                if (o == f4) assertTrue(p.reason().startsWith("input holds non-finite values"), p.reason());
+            }
         }
         x[l.at()] = 1e6f;
         try (Tensor wide = Tensor.fromArray(x, l.input())) {
-            Plan p = Conv2d.plan(wide, l.filter(), l.options());
+            Plan p = Conv2d.plan(wide, l.filter(), f4);
             assertTrue(p.algorithm().isExact(), p.toString());
             assertTrue(p.reason().contains("largest magnitude exceeds"), p.reason());
         }
