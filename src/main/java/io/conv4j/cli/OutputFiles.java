@@ -154,20 +154,24 @@ final class OutputFiles implements AutoCloseable {
                 throw new UsageException("--" + o.option + ": cannot write " + o.file + ": " + describe(e));
             }
         }
-        for (Output o : outputs.values()) {
-            if (o.stream) continue;
-            try {
+        // all renames as one step that a SIGTERM's shutdown hook waits for: either every output is
+        // replaced or (the hook having deleted the temporaries first) none is
+        Temporaries.withoutShutdown(() -> {
+            for (Output o : outputs.values()) {
+                if (o.stream) continue;
                 try {
-                    Files.move(o.tmp, o.target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                } catch (AtomicMoveNotSupportedException e) {
-                    Files.move(o.tmp, o.target, StandardCopyOption.REPLACE_EXISTING);
+                    try {
+                        Files.move(o.tmp, o.target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                    } catch (AtomicMoveNotSupportedException e) {
+                        Files.move(o.tmp, o.target, StandardCopyOption.REPLACE_EXISTING);
+                    }
+                    Temporaries.moved(o.tmp);
+                    o.tmp = null;
+                } catch (IOException | SecurityException e) {
+                    throw new UsageException("--" + o.option + ": cannot write " + o.file + ": " + describe(e));
                 }
-                Temporaries.moved(o.tmp);
-                o.tmp = null;
-            } catch (IOException | SecurityException e) {
-                throw new UsageException("--" + o.option + ": cannot write " + o.file + ": " + describe(e));
             }
-        }
+        });
     }
 
     /** Deletes the temporaries not moved into place. */

@@ -70,6 +70,21 @@ final class Temporaries {
         }
     }
 
+    /** A step that may throw {@code E}. */
+    interface Step<E extends Exception> {
+        void run() throws E;
+    }
+
+    /**
+     * Runs {@code step} (the renames that put outputs in place) while the shutdown hook cannot
+     * run: the hook waits for it, so a SIGTERM never leaves some outputs replaced and others not.
+     */
+    static <E extends Exception> void withoutShutdown(Step<E> step) throws E {
+        synchronized (LOCK) {
+            step.run();
+        }
+    }
+
     private static void deleteAll() {
         Set<Path> left;
         synchronized (LOCK) {
