@@ -134,29 +134,38 @@ public final class ConvExecutor {
     public void run(long units, long workspaceBytes, double seconds, UnitRunner runner) {
         if (units <= 0) return;
         int want = (int) Math.min(Math.min(threads, units), Math.max(1, (long) (seconds / MIN_SECONDS_PER_THREAD)));
+        // A permit is released by the finally that follows its acquire and nothing else: whatever
+        // the runner, the workspace or a concurrent setThreads does, it is never lost (a lost
+        // permit would leave every later caller of this executor waiting for good).
         if (want == 1) { // the common small case: no job, no hand-off
             permits.acquireUninterruptibly();
-            Workspace ws = workspaces.poll();
             try {
-                ws.ensure(workspaceBytes);
-                runner.run(0, units, ws.buffer);
+                Workspace ws = takeWorkspace();
+                try {
+                    ws.ensure(workspaceBytes);
+                    runner.run(0, units, ws.buffer);
+                } finally {
+                    returnWorkspace(ws);
+                }
             } finally {
-                workspaces.add(ws);
                 permits.release();
             }
             return;
         }
-        int chunks = want == 1 ? 1 : (int) Math.min(units, (long) want * CHUNKS_PER_THREAD);
+        int chunks = (int) Math.min(units, (long) want * CHUNKS_PER_THREAD);
         Job job = new Job(units, chunks, workspaceBytes, runner, Thread.currentThread());
 
         permits.acquireUninterruptibly();
-        Workspace ws = takeWorkspace();
         try {
-            ws.ensure(workspaceBytes); // may throw OutOfMemoryError: nothing has run yet
-            for (int i = 1; i < want; i++) tickets.add(job);
-            job.work(ws, true);
+            Workspace ws = takeWorkspace();
+            try {
+                ws.ensure(workspaceBytes); // may throw OutOfMemoryError: nothing has run yet
+                for (int i = 1; i < want; i++) tickets.add(job);
+                job.work(ws, true);
+            } finally {
+                returnWorkspace(ws);
+            }
         } finally {
-            returnWorkspace(ws);
             permits.release();
         }
         job.awaitCompletion();
@@ -197,15 +206,18 @@ public final class ConvExecutor {
                 permits.release();
                 continue;
             }
-            Workspace ws = takeWorkspace();
             int finished = 0;
             try {
-                ws.ensure(job.workspaceBytes);
-                finished = job.work(ws, false);
-            } catch (OutOfMemoryError e) {
-                // the caller finishes the job alone with its own workspace
+                Workspace ws = takeWorkspace();
+                try {
+                    ws.ensure(job.workspaceBytes);
+                    finished = job.work(ws, false);
+                } catch (OutOfMemoryError e) {
+                    // the caller finishes the job alone with its own workspace
+                } finally {
+                    returnWorkspace(ws);
+                }
             } finally {
-                returnWorkspace(ws);
                 permits.release();
                 // counted only now: when the caller wakes up, every worker that joined has handed
                 // back its workspace and permit, so native memory is settled once conv2d returns
@@ -214,7 +226,11 @@ public final class ConvExecutor {
         }
     }
 
-    /** A permit's workspace; a fresh (empty) one if a retired executor already freed them. */
+    /**
+     * A permit's workspace. Never null: a caller that took this executor just before
+     * {@link #setThreads} retired it finds the idle workspaces already freed, and gets a fresh
+     * (empty) one, which {@link #returnWorkspace} frees again.
+     */
     private Workspace takeWorkspace() {
         Workspace ws = workspaces.poll();
         return ws != null ? ws : new Workspace();
