@@ -478,8 +478,7 @@ public final class Tensor implements AutoCloseable {
      * {@link #close()} but by the garbage collector, since the caller may still hold the buffer.
      */
     public ByteBuffer buffer() {
-        if (!storage.isOpen()) throw new IllegalStateException("tensor is closed");
-        return storage.exposedBuffer();
+        return storage.exposedBuffer(); // atomic with close(): no check-then-use
     }
 
     /** Releases the memory of this tensor and of every view sharing it (idempotent). */

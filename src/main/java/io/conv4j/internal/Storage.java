@@ -115,10 +115,20 @@ public final class Storage {
         return root;
     }
 
-    /** A duplicate for the caller; from now on only the Cleaner may free this memory. */
+    /**
+     * A duplicate for the caller; from now on only the Cleaner may free this memory. Throws
+     * {@link IllegalStateException} if closed. The memory is held while it is marked exposed, so a
+     * {@link #close()} on another thread either comes first (and this refuses) or finds it exposed
+     * and leaves it to the Cleaner: it can never free memory a returned buffer points at.
+     */
     public ByteBuffer exposedBuffer() {
-        exposed = true;
-        return root.duplicate().order(ByteOrder.nativeOrder());
+        acquire();
+        try {
+            exposed = true;
+            return root.duplicate().order(ByteOrder.nativeOrder());
+        } finally {
+            release();
+        }
     }
 
     public long address() {
