@@ -201,7 +201,12 @@ final class BackwardKernels {
         }
     }
 
-    /** Whether the core can read {@code t} ([N, OH, OW, C]) through an output view as it is. */
+    /**
+     * Whether the core can read {@code t} ([N, OH, OW, C]) through an output view as it is. The
+     * core checks output views as it would an output it writes (no two elements at one address),
+     * so a gradient that overlaps itself, such as a broadcast (stride-0) tensor of ones, is
+     * copied first: an input may overlap itself, and must not be refused for it.
+     */
     static boolean usableAsOutputView(Tensor t) {
         long c = t.shape().size(3);
         if (c > 1 && t.stride(3) != 1) return false;
@@ -209,7 +214,7 @@ final class BackwardKernels {
         for (int i = 0; i < 4; i++) {
             if (t.stride(i) > Integer.MAX_VALUE) return false;
         }
-        return true;
+        return Operands.injective(t.shape().toArray(), outputViewStrides(t));
     }
 
     /** Strides the core sees for an output-shaped view that passed {@link #usableAsOutputView}. */

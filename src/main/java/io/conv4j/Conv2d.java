@@ -183,29 +183,23 @@ public final class Conv2d {
         }
         Objects.requireNonNull(input, "input");
         Objects.requireNonNull(options, "options");
-        requireOpen("input", input);
-        requireOpen("filter", filter);
-        if (bias != null) requireOpen("bias", bias);
+        Operands.requireOpen("input", input);
+        Operands.requireOpen("filter", filter);
+        if (bias != null) Operands.requireOpen("bias", bias);
         ConvGeometry geo = ConvGeometry.of(input.shape(), filter.shape(), options);
         if (bias != null && !bias.shape().equals(Shape.of(geo.outputChannels()))) {
             throw new IllegalArgumentException("bias must have shape [" + geo.outputChannels() + "], got " + bias.shape());
         }
+        Operands.requireReadable("input", input);
+        Operands.requireReadable("filter", filter);
+        if (bias != null) Operands.requireReadable("bias", bias);
         if (output != null) {
-            requireOpen("output", output);
-            if (!output.shape().equals(geo.outputShape())) {
-                throw new IllegalArgumentException("output must have shape " + geo.outputShape() + ", got " + output.shape());
-            }
-            if (output.isReadOnly()) throw new java.nio.ReadOnlyBufferException();
-            checkNoSelfOverlap(output);
-            checkDisjoint(output, input, "input");
-            checkDisjoint(output, filter, "filter");
-            if (bias != null) checkDisjoint(output, bias, "bias");
+            Operands.requireWritable("output", output, geo.outputShape());
+            Operands.requireDisjoint("output", output, "input", input);
+            Operands.requireDisjoint("output", output, "filter", filter);
+            Operands.requireDisjoint("output", output, "bias", bias);
         }
         NativeLibrary.ensureLoaded();
-        requireAligned("input", input);
-        requireAligned("filter", filter);
-        if (bias != null) requireAligned("bias", bias);
-        if (output != null) requireAligned("output", output);
         if (geo.batch() == 0) return output != null ? output : Tensor.allocate(geo.outputShape());
 
         // The native core needs channel stride 1 in the output, a contiguous filter and bias:
@@ -286,27 +280,19 @@ public final class Conv2d {
         return s;
     }
 
+    // The rules themselves live in Operands; these names stay for the N-d entry points (Conv).
+
     static void requireOpen(String what, Tensor t) {
-        Objects.requireNonNull(t, what);
-        if (!t.isOpen()) throw new IllegalStateException(what + " tensor is closed");
+        Operands.requireOpen(what, t);
     }
 
     /** requireOpen for the float32-only 2-D classes (backward, layer, prepared filter): float64 goes through {@link Conv}. */
     static void requireOpenFloat32(String what, Tensor t) {
-        requireOpen(what, t);
-        if (t.dtype() != DType.FLOAT32) {
-            throw new IllegalArgumentException(what + " is " + t.dtype() + "; this class runs float32 tensors (use Conv for "
-                    + t.dtype() + ": Conv.conv, Conv.gradInput, Conv.gradFilter, Conv.gradBias, ConvLayer)");
-        }
+        Operands.requireOpenFloat32(what, t);
     }
 
-    /** Native code reads floats: a buffer at an odd address (a byte slice) is refused here, not there. */
     static void requireAligned(String what, Tensor t) {
-        int bytes = t.dtype().bytes();
-        if ((t.storage().address() & (bytes - 1)) != 0) {
-            throw new IllegalArgumentException(what + " buffer address is not " + bytes + "-byte aligned (a ByteBuffer slice at an odd"
-                    + " byte position?); conv4j reads " + t.dtype() + " elements at aligned addresses");
-        }
+        Operands.requireAligned(what, t);
     }
 
     private static void checkArrayLength(String what, int length, Shape shape) {
@@ -323,41 +309,11 @@ public final class Conv2d {
         }
     }
 
-    /** The output view must not map two elements to one address (its result would be undefined). */
     static void checkNoSelfOverlap(Tensor t) {
-        int r = t.rank();
-        int[] order = new int[r];
-        for (int i = 0; i < r; i++) { // insertion sort of the axes by stride (rank is small)
-            int j = i;
-            while (j > 0 && t.stride(order[j - 1]) > t.stride(i)) {
-                order[j] = order[j - 1];
-                j--;
-            }
-            order[j] = i;
-        }
-        long extent = 0; // memory span of the axes placed so far, minus one
-        for (int i : order) {
-            long d = t.shape().size(i);
-            if (d <= 1) continue;
-            if (t.stride(i) <= extent) {
-                throw new IllegalArgumentException("output view overlaps itself (shape " + t.shape() + ", strides "
-                        + java.util.Arrays.toString(t.strides()) + ")");
-            }
-            extent = Math.addExact(extent, Math.multiplyExact(d - 1, t.stride(i)));
-        }
+        Operands.requireNoSelfOverlap("output", t);
     }
 
-    /** Output memory must not overlap an input's memory: it would be overwritten while being read. */
     static void checkDisjoint(Tensor out, Tensor other, String what) {
-        long oLast = out.maxElementIndex(), xLast = other.maxElementIndex();
-        if (oLast < 0 || xLast < 0) return;
-        int ob = out.dtype().bytes(), xb = other.dtype().bytes();
-        long oStart = out.storage().address() + out.offset() * ob;
-        long oEnd = out.storage().address() + (oLast + 1) * ob;
-        long xStart = other.storage().address() + other.offset() * xb;
-        long xEnd = other.storage().address() + (xLast + 1) * xb;
-        if (oStart < xEnd && xStart < oEnd) {
-            throw new IllegalArgumentException("output memory overlaps the " + what + " (aliased buffers)");
-        }
+        Operands.requireDisjoint("output", out, what, other);
     }
 }

@@ -54,13 +54,17 @@ public final class Conv2dBackward {
     /** As {@link #gradInput(Tensor, Tensor, Shape, Conv2dOptions)}, written into {@code into} (any view) when not null. */
     public static Tensor gradInput(Tensor gradOutput, Tensor filter, Shape inputShape, Conv2dOptions options, Tensor into) {
         Objects.requireNonNull(inputShape, "input shape");
-        Conv2d.requireOpenFloat32("gradOutput", gradOutput);
-        Conv2d.requireOpenFloat32("filter", filter);
+        Operands.requireFloat32("gradOutput", gradOutput);
+        Operands.requireFloat32("filter", filter);
         Objects.requireNonNull(options, "options");
         ConvGeometry geo = ConvGeometry.of(inputShape, filter.shape(), options);
         requireNoActivation(options, "gradInput");
         requireShape("gradOutput", gradOutput, geo.outputShape());
-        if (into != null) requireTarget("gradInput", into, inputShape, gradOutput, filter);
+        if (into != null) {
+            Operands.requireWritable("gradInput", into, inputShape);
+            Operands.requireDisjoint("gradInput", into, "gradOutput", gradOutput);
+            Operands.requireDisjoint("gradInput", into, "filter", filter);
+        }
         NativeLibrary.ensureLoaded();
         Tensor result = into != null ? into : Tensor.allocate(inputShape);
         Tensor dz = BackwardKernels.usableAsOutputView(gradOutput) ? gradOutput : gradOutput.contiguous();
@@ -99,13 +103,17 @@ public final class Conv2dBackward {
     /** As {@link #gradFilter(Tensor, Tensor, Shape, Conv2dOptions)}, written into {@code into} when not null. */
     public static Tensor gradFilter(Tensor input, Tensor gradOutput, Shape filterShape, Conv2dOptions options, Tensor into) {
         Objects.requireNonNull(filterShape, "filter shape");
-        Conv2d.requireOpenFloat32("input", input);
-        Conv2d.requireOpenFloat32("gradOutput", gradOutput);
+        Operands.requireFloat32("input", input);
+        Operands.requireFloat32("gradOutput", gradOutput);
         Objects.requireNonNull(options, "options");
         ConvGeometry geo = ConvGeometry.of(input.shape(), filterShape, options);
         requireNoActivation(options, "gradFilter");
         requireShape("gradOutput", gradOutput, geo.outputShape());
-        if (into != null) requireTarget("gradFilter", into, filterShape, input, gradOutput);
+        if (into != null) {
+            Operands.requireWritable("gradFilter", into, filterShape);
+            Operands.requireDisjoint("gradFilter", into, "input", input);
+            Operands.requireDisjoint("gradFilter", into, "gradOutput", gradOutput);
+        }
         NativeLibrary.ensureLoaded();
         Tensor result = into != null ? into : Tensor.allocate(filterShape);
         Tensor target = result.isContiguous() ? result : Tensor.allocate(filterShape);
@@ -130,7 +138,7 @@ public final class Conv2dBackward {
 
     /** As {@link #gradBias(Tensor)}, written into {@code into} ({@code [Cout]}) when not null. */
     public static Tensor gradBias(Tensor gradOutput, Tensor into) {
-        Conv2d.requireOpenFloat32("gradOutput", gradOutput);
+        Operands.requireFloat32("gradOutput", gradOutput);
         Shape s = gradOutput.shape();
         if (s.rank() != 4) throw new IllegalArgumentException("gradOutput must have rank 4 [N,OH,OW,Cout], got shape " + s);
         for (int i = 1; i < 4; i++) {
@@ -140,7 +148,10 @@ public final class Conv2dBackward {
             }
         }
         Shape biasShape = Shape.of(s.size(3));
-        if (into != null) requireTarget("gradBias", into, biasShape, gradOutput, null);
+        if (into != null) {
+            Operands.requireWritable("gradBias", into, biasShape);
+            Operands.requireDisjoint("gradBias", into, "gradOutput", gradOutput);
+        }
         NativeLibrary.ensureLoaded();
         Tensor result = into != null ? into : Tensor.allocate(biasShape);
         Tensor target = result.isContiguous() ? result : Tensor.allocate(biasShape);
@@ -173,9 +184,9 @@ public final class Conv2dBackward {
      */
     public static Tensor activationGrad(Tensor output, Tensor gradOutput, Activation activation) {
         Objects.requireNonNull(activation, "activation");
-        Conv2d.requireOpenFloat32("gradOutput", gradOutput);
+        Operands.requireFloat32("gradOutput", gradOutput);
         if (activation != Activation.NONE) {
-            Conv2d.requireOpenFloat32("output", output);
+            Operands.requireFloat32("output", output);
             requireShape("output", output, gradOutput.shape());
         }
         NativeLibrary.ensureLoaded();
@@ -216,19 +227,19 @@ public final class Conv2dBackward {
      */
     public static Conv2dGradients backward(Tensor input, Tensor filter, Tensor bias, Tensor output, Tensor gradOutput,
                                            Conv2dOptions options, Conv2dGradients into) {
-        Conv2d.requireOpenFloat32("input", input);
-        Conv2d.requireOpenFloat32("filter", filter);
-        Conv2d.requireOpenFloat32("gradOutput", gradOutput);
+        Operands.requireFloat32("input", input);
+        Operands.requireFloat32("filter", filter);
+        Operands.requireFloat32("gradOutput", gradOutput);
         Objects.requireNonNull(options, "options");
         ConvGeometry geo = ConvGeometry.of(input.shape(), filter.shape(), options);
         if (bias != null) {
-            Conv2d.requireOpenFloat32("bias", bias);
+            Operands.requireFloat32("bias", bias);
             requireShape("bias", bias, Shape.of(geo.outputChannels()));
         }
         requireShape("gradOutput", gradOutput, geo.outputShape());
         Activation act = options.activation();
         if (output != null && act != Activation.NONE) {
-            Conv2d.requireOpenFloat32("output", output);
+            Operands.requireFloat32("output", output);
             requireShape("output", output, geo.outputShape());
         }
         if (into != null) {
@@ -236,12 +247,20 @@ public final class Conv2dBackward {
                 throw new IllegalArgumentException(bias != null ? "into has no bias gradient but a bias is given"
                         : "into has a bias gradient but no bias is given");
             }
+            Tensor gi = into.gradInput(), gf = into.gradFilter(), gb = into.gradBias();
+            Operands.requireWritable("gradInput", gi, input.shape());
+            Operands.requireWritable("gradFilter", gf, filter.shape());
+            if (gb != null) Operands.requireWritable("gradBias", gb, bias.shape());
+            String[] names = {"input", "filter", "bias", "output", "gradOutput"};
             Tensor[] reads = {input, filter, bias, act != Activation.NONE ? output : null, gradOutput};
-            requireTarget("gradInput", into.gradInput(), input.shape(), reads);
-            requireTarget("gradFilter", into.gradFilter(), filter.shape(), reads);
-            if (bias != null) requireTarget("gradBias", into.gradBias(), bias.shape(), reads);
-            requireTarget("gradInput", into.gradInput(), input.shape(), into.gradFilter(), into.gradBias());
-            if (bias != null) requireTarget("gradFilter", into.gradFilter(), filter.shape(), into.gradBias());
+            for (int i = 0; i < reads.length; i++) { // every output against every input...
+                Operands.requireDisjoint("gradInput", gi, names[i], reads[i]);
+                Operands.requireDisjoint("gradFilter", gf, names[i], reads[i]);
+                if (gb != null) Operands.requireDisjoint("gradBias", gb, names[i], reads[i]);
+            }
+            Operands.requireDisjoint("gradInput", gi, "gradFilter", gf); // ...and every other output
+            Operands.requireDisjoint("gradInput", gi, "gradBias", gb);
+            if (gb != null) Operands.requireDisjoint("gradFilter", gf, "gradBias", gb);
         }
         NativeLibrary.ensureLoaded();
         Conv2dGradients result = into != null ? into : Conv2dGradients.allocate(input.shape(), filter.shape(), bias != null);
@@ -392,20 +411,5 @@ public final class Conv2dBackward {
 
     static void requireShape(String what, Tensor t, Shape want) {
         if (!t.shape().equals(want)) throw new IllegalArgumentException(what + " must have shape " + want + ", got " + t.shape());
-    }
-
-    /** A tensor the caller gives to be written: open, right shape, writable, not aliasing what is read. */
-    static void requireTarget(String what, Tensor t, Shape shape, Tensor... reads) {
-        Conv2d.requireOpenFloat32(what, t);
-        requireShape(what, t, shape);
-        if (t.isReadOnly()) throw new java.nio.ReadOnlyBufferException();
-        try {
-            Conv2d.checkNoSelfOverlap(t);
-            for (Tensor r : reads) {
-                if (r != null) Conv2d.checkDisjoint(t, r, "tensors it is computed from");
-            }
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(what + ": " + e.getMessage(), e);
-        }
     }
 }

@@ -56,7 +56,7 @@ public final class Conv2dLayer implements AutoCloseable {
      * {@code bias} ({@code [Cout]}, or null for none), convolving with {@code options}.
      */
     public Conv2dLayer(Tensor filter, Tensor bias, Conv2dOptions options) {
-        Conv2d.requireOpenFloat32("filter", filter);
+        Operands.requireOpenFloat32("filter", filter);
         Objects.requireNonNull(options, "options");
         Shape fs = filter.shape();
         if (fs.rank() != 4) throw new IllegalArgumentException("filter must have rank 4 [KH,KW,Cin/groups,Cout], got shape " + fs);
@@ -71,7 +71,7 @@ public final class Conv2dLayer implements AutoCloseable {
                     + fs.size(3));
         }
         if (bias != null) {
-            Conv2d.requireOpenFloat32("bias", bias);
+            Operands.requireOpenFloat32("bias", bias);
             Conv2dBackward.requireShape("bias", bias, Shape.of(fs.size(3)));
         }
         this.options = options;
@@ -130,10 +130,10 @@ public final class Conv2dLayer implements AutoCloseable {
      */
     public Tensor forward(Tensor input) {
         requireOpenLayer();
-        Conv2d.requireOpenFloat32("input", input);
+        Operands.requireFloat32("input", input);
         Buffers b = buffers;
         if (b == null || !b.matches(input)) b = rebuild(input);
-        Conv2d.checkDisjoint(b.output, input, "input");
+        Operands.requireDisjoint("output", b.output, "input", input);
         haveGradients = false;
         lastInput = null;
         Plan plan = b.plan;
@@ -183,9 +183,21 @@ public final class Conv2dLayer implements AutoCloseable {
         Buffers b = buffers;
         if (b == null || lastInput == null) throw new IllegalStateException("backward needs a forward call first");
         if (!lastInput.isOpen()) throw new IllegalStateException("the input of the last forward call has been closed");
-        Conv2d.requireOpenFloat32("gradOutput", gradOutput);
+        Operands.requireFloat32("gradOutput", gradOutput);
         Conv2dBackward.requireShape("gradOutput", gradOutput, b.output.shape());
-        if (computeGradInput) Conv2d.checkDisjoint(b.gradInput, gradOutput, "gradOutput");
+        // the layer's own tensors are separate allocations; what the caller passes may be a view
+        // of any of them (gradFilter().reshape(...) as gradOutput, gradInput as the last input)
+        String last = "input of the last forward call";
+        Operands.requireDisjoint("gradFilter", gradFilter, "gradOutput", gradOutput);
+        Operands.requireDisjoint("gradFilter", gradFilter, last, lastInput);
+        if (gradBias != null) {
+            Operands.requireDisjoint("gradBias", gradBias, "gradOutput", gradOutput);
+            Operands.requireDisjoint("gradBias", gradBias, last, lastInput);
+        }
+        if (computeGradInput) {
+            Operands.requireDisjoint("gradInput", b.gradInput, "gradOutput", gradOutput);
+            Operands.requireDisjoint("gradInput", b.gradInput, last, lastInput);
+        }
         haveGradients = false;
 
         // dL/d(pre-activation output), dense: the descriptors below were built for dense strides
