@@ -159,12 +159,17 @@ public final class Conv2d {
         return geo + "\n" + options + "\nplan: " + plan;
     }
 
-    /** The descriptor of the convolution on dense NHWC input and output. */
+    /** The descriptor of the convolution on dense NHWC input and output, without bias. */
     static long[] denseDescriptor(ConvGeometry geo, Conv2dOptions options) {
+        return denseDescriptor(geo, options, false);
+    }
+
+    /** The descriptor of the convolution on dense NHWC input and output. */
+    static long[] denseDescriptor(ConvGeometry geo, Conv2dOptions options, boolean hasBias) {
         long[] inStrides = Tensor.contiguousStrides(Shape.of(geo.batch(), geo.inputHeight(), geo.inputWidth(), geo.inputChannels()));
         return NativeDescriptor.build(new long[] {geo.batch(), geo.inputHeight(), geo.inputWidth(), geo.inputChannels()},
                 inStrides, kernel(geo), geometry(geo), contiguousNhwcStrides(geo.outputShape()), options.flipKernel(),
-                options.activation().nativeId, false);
+                options.activation().nativeId, hasBias);
     }
 
     // ------------------------------------------------------------------ the one path every call takes

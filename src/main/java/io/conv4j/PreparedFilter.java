@@ -57,17 +57,19 @@ public final class PreparedFilter implements AutoCloseable {
         return options;
     }
 
-    /** Computes now the transforms the plan for this input shape needs (otherwise done on first use). */
+    /**
+     * Computes now the transforms the plan for a dense input of this shape needs (otherwise done
+     * on first use). Plans from the shape alone, as {@link Conv2d#explain} does: nothing of the
+     * input's size is allocated, and a bad shape is refused as a convolution would refuse it.
+     */
     public PreparedFilter prepareFor(Shape inputShape) {
-        try (Tensor probe = Tensor.allocate(Shape.of(1, inputShape.size(1), inputShape.size(2), inputShape.size(3)))) {
-            use(f -> {
-                ConvGeometry geo = ConvGeometry.of(probe.shape(), filter.shape(), options);
-                long[] desc = Conv2d.descriptor(geo, probe, Conv2d.contiguousNhwcStrides(geo.outputShape()), options, bias != null);
-                Plan plan = Planner.plan(geo, desc, options, true);
-                if (plan.preparedFloats() > 0) transformed(plan.algorithm(), desc, plan.preparedFloats());
-                return null;
-            });
-        }
+        ConvGeometry geo = ConvGeometry.of(inputShape, filter.shape(), options);
+        use(f -> {
+            long[] desc = Conv2d.denseDescriptor(geo, options, bias != null);
+            Plan plan = Planner.plan(geo, desc, options, true);
+            if (plan.preparedFloats() > 0) transformed(plan.algorithm(), desc, plan.preparedFloats());
+            return null;
+        });
         return this;
     }
 
