@@ -3,6 +3,7 @@ package io.conv4j.internal;
 import java.lang.ref.Cleaner;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.MappedByteBuffer;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -26,9 +27,12 @@ public final class Storage {
     private final Cleaner.Cleanable freeing; // null for caller memory
     private final AtomicInteger state = new AtomicInteger(); // users, plus CLOSED once closed
     private volatile boolean exposed;
+    /** A caller's buffer, which may map a file (see {@link #requirePagesPresent}); null for conv4j memory. */
+    private final MappedByteBuffer callerBuffer;
 
     private Storage(ByteBuffer root, long address, boolean readOnly, Cleaner.Cleanable freeing) {
         this.root = root;
+        this.callerBuffer = freeing == null && root instanceof MappedByteBuffer ? (MappedByteBuffer) root : null;
         this.address = address;
         this.capacityFloats = root.capacity() / Float.BYTES;
         this.readOnly = readOnly;
@@ -76,12 +80,40 @@ public final class Storage {
         }
     }
 
-    /** Starts an access; throws {@link IllegalStateException} if closed. */
+    /**
+     * Starts an access; throws {@link IllegalStateException} if closed, or if the buffer maps a
+     * file that no longer covers it.
+     */
     public void acquire() {
         for (;;) {
             int s = state.get();
             if ((s & CLOSED) != 0) throw new IllegalStateException("tensor is closed");
-            if (state.compareAndSet(s, s + 1)) return;
+            if (state.compareAndSet(s, s + 1)) break;
+        }
+        if (callerBuffer != null) requirePagesPresent();
+    }
+
+    /**
+     * A mapped file truncated after {@code wrap} leaves pages that no longer exist: native code
+     * reading one dies of SIGBUS with the whole JVM, where Java code gets an {@link InternalError}
+     * (the JDK marks its own accesses to mapped memory and turns the signal into that error). So
+     * before an access the JDK is asked whether the pages are resident ({@code isLoaded}: no
+     * system call for memory that maps no file, one {@code mincore} for a mapped file); if not,
+     * they are loaded from Java, where a missing page becomes that error, and the access is
+     * refused. A page the file loses while native code runs is beyond any such check.
+     */
+    private void requirePagesPresent() {
+        if (callerBuffer.isLoaded()) return;
+        try {
+            callerBuffer.load();
+            // HotSpot raises the error for such a fault asynchronously, when the thread next
+            // enters Java code from the VM; creating a Java object from native code does that,
+            // so this one-byte allocation makes it happen here, inside this try
+            NativeCore.free(NativeCore.address(NativeCore.allocate(1)));
+        } catch (InternalError e) {
+            release();
+            throw new IllegalStateException("the file mapped under this tensor no longer covers its buffer of " + root.capacity()
+                    + " bytes (truncated after Tensor.wrap?); native code reading it would crash the JVM: " + e.getMessage(), e);
         }
     }
 
