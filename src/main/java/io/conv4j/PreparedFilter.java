@@ -96,7 +96,11 @@ public final class PreparedFilter implements AutoCloseable {
 
     /** The transform for {@code algorithm}, computed once. */
     Tensor transformed(Algorithm algorithm, long[] desc, long floats) {
-        Tensor t = transforms.computeIfAbsent(algorithm, a -> transform(a, desc, floats, filter));
+        Tensor t;
+        synchronized (transforms) { // with close(): a transform made after close would never be freed by it
+            if (!filter.isOpen()) throw new IllegalStateException("prepared filter is closed");
+            t = transforms.computeIfAbsent(algorithm, a -> transform(a, desc, floats, filter));
+        }
         if (t.shape().numElements() != floats) {
             throw new IllegalStateException("prepared transform size changed for " + algorithm);
         }
@@ -121,9 +125,11 @@ public final class PreparedFilter implements AutoCloseable {
 
     @Override
     public void close() {
-        filter.close();
-        if (bias != null) bias.close();
-        transforms.values().forEach(Tensor::close);
-        transforms.clear();
+        synchronized (transforms) {
+            filter.close();
+            if (bias != null) bias.close();
+            transforms.values().forEach(Tensor::close);
+            transforms.clear();
+        }
     }
 }

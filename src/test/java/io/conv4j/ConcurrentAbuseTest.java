@@ -158,6 +158,56 @@ class ConcurrentAbuseTest {
         handedOut.clear();
     }
 
+    /**
+     * The same check-then-use race in {@link PreparedFilter}: a call that found the filter open
+     * computes its transform while another thread closes the filter. The transform must then be
+     * freed by that close (or refused), never left behind: after each round conv4j's native bytes
+     * are back where they were, without waiting for the garbage collector.
+     */
+    @Test
+    void preparedFilterClosedWhileItsTransformIsComputedLeaksNothing() throws Exception {
+        int saved = Conv4j.threads();
+        Conv4j.setThreads(1); // one workspace, warmed below, so the count is exact
+        Shape in = Shape.of(1, 8, 8, 64), fs = Shape.of(3, 3, 64, 64);
+        Conv2dOptions o = Conv2dOptions.builder().padding(Padding.SAME).algorithm(Algorithm.WINOGRAD_4X4).build();
+        SplittableRandom r = new SplittableRandom(4);
+        try (Tensor x = Tensor.fromArray(FuzzSupport.randomFloats(in.numElements(), r), in);
+             Tensor w = Tensor.fromArray(FuzzSupport.randomFloats(fs.numElements(), r), fs)) {
+            try (PreparedFilter pf = Conv2d.prepare(w, null, o); Tensor y = Conv2d.conv2d(x, pf)) {
+                y.toArray(); // warms the workspace
+            }
+            long base = FailureInjectionTest.settledNativeBytes();
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            int refused = 0;
+            for (int round = 0; round < 300 && failure.get() == null; round++) {
+                PreparedFilter pf = Conv2d.prepare(w, null, o);
+                AtomicBoolean wasRefused = new AtomicBoolean(), calling = new AtomicBoolean();
+                Thread caller = new Thread(() -> {
+                    calling.set(true);
+                    try (Tensor y = Conv2d.conv2d(x, pf)) {
+                        y.toArray();
+                    } catch (IllegalStateException e) {
+                        wasRefused.set(true); // closed first: a clean refusal
+                    } catch (Throwable e) {
+                        failure.compareAndSet(null, e);
+                    }
+                });
+                caller.start();
+                for (int spins = 0; !calling.get(); spins++) pause(spins);
+                for (int k = round % 50 * 40; k > 0; k--) Thread.onSpinWait(); // close at many points of the call
+                pf.close();
+                caller.join();
+                if (wasRefused.get()) refused++;
+                long now = NativeCore.allocatedBytes();
+                if (now != base) throw new AssertionError("round " + round + ": " + (now - base) + " native bytes left behind");
+            }
+            if (failure.get() != null) throw new AssertionError(failure.get());
+            System.out.println("prepared filter closed during calls: 300 rounds, " + refused + " calls refused");
+        } finally {
+            Conv4j.setThreads(saved);
+        }
+    }
+
     /** Spins, then yields: on a loaded machine the other thread may need this one's core. */
     private static void pause(int spins) {
         if (spins < 2000) Thread.onSpinWait();
