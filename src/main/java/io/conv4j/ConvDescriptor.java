@@ -75,31 +75,31 @@ final class ConvDescriptor {
         long[] in = new long[r], k = new long[r], out = new long[r], s = new long[r], d = new long[r];
         long[] pb = new long[r], pe = new long[r];
         for (int a = 0; a < r; a++) {
-            String axis = " (spatial axis " + a + ")";
-            in[a] = limit("input size" + axis, input.size(a + 1), 1);
-            k[a] = limit("filter size" + axis, filter.size(a), 1);
-            s[a] = limit("stride" + axis, o.stride(a), 1);
-            d[a] = limit("dilation" + axis, o.dilation(a), 1);
+            String axis = AXES[r - 1][a];
+            in[a] = limit("input " + axis, input.size(a + 1), 1);
+            k[a] = limit("filter " + axis, filter.size(a), 1);
+            s[a] = limit("stride " + axis, o.stride(a), 1);
+            d[a] = limit("dilation " + axis, o.dilation(a), 1);
             long ek = (k[a] - 1) * d[a] + 1;
-            if (ek > MAX_DIM) throw new IllegalArgumentException("dilated kernel extent " + ek + axis + " too large");
+            if (ek > MAX_DIM) throw new IllegalArgumentException("dilated kernel extent " + ek + " (" + axis + ") too large");
             if (p.kind() == Padding.Kind.SAME) {
                 out[a] = (in[a] + s[a] - 1) / s[a];
                 long total = Math.max((out[a] - 1) * s[a] + ek - in[a], 0);
                 pb[a] = total / 2;
                 pe[a] = total - pb[a];
             } else {
-                pb[a] = limit("pad begin" + axis, p.begin(a), 0);
-                pe[a] = limit("pad end" + axis, p.end(a), 0);
+                pb[a] = limit("pad begin of " + axis, p.begin(a), 0);
+                pe[a] = limit("pad end of " + axis, p.end(a), 0);
                 long padded = in[a] + pb[a] + pe[a];
                 if (padded < ek) {
-                    throw new IllegalArgumentException("kernel " + k[a] + (d[a] > 1 ? " (dilation " + d[a] + ", extent " + ek + ")" : "")
-                            + axis + " is larger than the padded input " + padded + " (input " + in[a] + " + padding "
+                    throw new IllegalArgumentException("kernel " + axis + " " + k[a] + (d[a] > 1 ? " (dilation " + d[a] + ", extent " + ek + ")" : "")
+                            + " is larger than the padded input " + axis + " " + padded + " (input " + in[a] + " + padding "
                             + (pb[a] + pe[a]) + ")");
                 }
                 out[a] = (padded - ek) / s[a] + 1;
             }
             if (in[a] + pb[a] + pe[a] > MAX_DIM) {
-                throw new IllegalArgumentException("padded input " + (in[a] + pb[a] + pe[a]) + axis + " exceeds " + MAX_DIM);
+                throw new IllegalArgumentException("padded input " + axis + " " + (in[a] + pb[a] + pe[a]) + " exceeds " + MAX_DIM);
             }
         }
         if (dtype == DType.FLOAT64 || r == 3) {
@@ -111,6 +111,9 @@ final class ConvDescriptor {
         }
         return new ConvDescriptor(r, dtype, n, c, oc, g, in, k, out, s, d, pb, pe, o.flipKernel(), o.activation());
     }
+
+    /** Names of the spatial axes by rank, as in TensorFlow's NWC, NHWC and NDHWC. */
+    private static final String[][] AXES = {{"width"}, {"height", "width"}, {"depth", "height", "width"}};
 
     private static void checkAxes(String what, int length, int rank, Shape input) {
         if (length >= 0 && length != rank) {

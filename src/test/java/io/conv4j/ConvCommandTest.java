@@ -94,7 +94,7 @@ class ConvCommandTest {
         refusedLeavingOutputUntouched("no such file", "--input", tmp.resolve("nope.f32").toString());
         refusedLeavingOutputUntouched("--strides values must be >= 1", "--strides", "0,1");
         refusedLeavingOutputUntouched("padding must be VALID, SAME or T,B,L,R", "--padding", "1,2,3");
-        refusedLeavingOutputUntouched("--input-shape must have 4 dimensions", "--input-shape", "2,12,12");
+        refusedLeavingOutputUntouched("--input-shape must have 3, 4 or 5 dimensions", "--input-shape", "2,12");
         refusedLeavingOutputUntouched("unknown option --bogus", "--bogus", "");
         refusedLeavingOutputUntouched("kernel height 5 is larger than the padded input height 4", "--input-shape", "2,4,36,3");
         refusedLeavingOutputUntouched("activation must be none, relu or relu6", "--activation", "tanh");

@@ -16,6 +16,10 @@ public final class Main {
             "  conv          --input F [--input-shape N,H,W,C] --filter F [--filter-shape KH,KW,CIN,COUT] --output F",
             "                [--bias F] [--strides SH,SW] [--dilations DH,DW] [--padding VALID|SAME|T,B,L,R]",
             "                [--groups G] [--flip] [--activation none|relu|relu6] [--algorithm NAME] [--exact]",
+            "                [--dtype float32|float64]; 1-D: shapes N,W,C and K,CIN,COUT, one stride/dilation,",
+            "                padding B,E; 3-D: N,D,H,W,C and KD,KH,KW,CIN,COUT, three of each, padding in axis order",
+            "  transpose     the conv arguments without --activation, input N,I..,COUT, plus [--output-padding P,..]",
+            "                or [--output-shape N,S..,CIN]: the transposed convolution (gradient of the input)",
             "  bench         [SHAPES.csv] --threads T [--shapes a,b] [--dump DIR --check-shapes a,b] [--version]",
             "  grad          the conv arguments (--output optional) plus --grad-output F --grad-input-out F",
             "                --grad-filter-out F [--grad-bias-out F]: gradients of the convolution given dL/d(output)",
@@ -23,8 +27,9 @@ public final class Main {
             "  info          what is loaded: versions, OpenBLAS configuration, threads",
             "  chart         RESULTS.csv [--impls a,b] [--title T]: SVG bar chart of a peer-harness results file, on stdout",
             "  stress        [--threads T] [--seconds S] [--blas-threads B] [--conv-threads C] [--seed X]",
-            "files are raw little-endian float32 with no header (the shape options are then required), or NumPy .npy",
-            "(C-order '<f4'; the header gives the shape; read by their magic, written when the name ends in .npy)");
+            "files are raw little-endian float32 (float64 with --dtype float64) with no header (the shape options are then",
+            "required), or NumPy .npy (C-order '<f4', '<f8' for float64; the header gives the shape; read by their magic,",
+            "written when the name ends in .npy)");
 
     public static void main(String[] argv) {
         int status = run(argv, System.out, System.err);
@@ -44,6 +49,7 @@ public final class Main {
                 case "conv": return ConvCommand.run(argv, out, err);
                 case "bench": return BenchCommand.run(argv, out, err);
                 case "grad": return GradCommand.run(argv, out, err);
+                case "transpose": return TransposeCommand.run(argv, out, err);
                 case "train-demo": return TrainDemo.run(argv, out);
                 case "stress": return StressCommand.run(argv, out, err);
                 case "chart": return ChartCommand.run(argv, out);

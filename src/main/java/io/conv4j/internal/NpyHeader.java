@@ -109,7 +109,7 @@ public final class NpyHeader {
     private NpyHeader requireSupported(String name, boolean float64) throws IOException {
         if (!descr.equals(FLOAT32) && !(float64 && descr.equals(FLOAT64))) {
             String what;
-            if (descr.equals(FLOAT64)) what = "float64 ('<f8'); the command line computes in float32: save arr.astype('<f4')";
+            if (descr.equals(FLOAT64)) what = "float64 ('<f8'); the command line reads float32 unless given --dtype float64 (or save arr.astype('<f4'))";
             else if (descr.startsWith(">") && descr.length() > 1 && descr.charAt(1) == 'f') what = "big-endian ('" + descr + "'): save arr.astype('<f4')";
             else if (descr.contains("O")) what = "an object array ('" + descr + "')";
             else what = "dtype '" + descr + "', not float32: save arr.astype('<f4')";
