@@ -49,13 +49,14 @@ public final class Conv {
         }
         if (onTwoDEngine(cd)) {
             if (cd.rank == 2) return Conv2d.run(input, filter, bias, options.toConv2d(2), output, null);
+            rankOneTarget("output", output, cd.outputShape());
             Tensor y = Conv2d.run(input.withUnitAxis(1), filter.withUnitAxis(0), bias, options.toConv2d(1),
                     output == null ? null : output.withUnitAxis(1), null);
             return output != null ? output : y.reshape(cd.outputShape());
         }
-        checkTarget("output", output, cd.outputShape(), input, filter, bias);
+        checkTarget("output", output, cd.outputShape(), "input", input, "filter", filter, bias);
         NativeLibrary.ensureLoaded();
-        aligned(input, filter, bias, output);
+        aligned("input", input, "filter", filter, bias);
         Tensor result = output != null ? output : Tensor.allocate(dt, cd.outputShape());
         Tensor w = null, b = null;
         try {
@@ -149,13 +150,14 @@ public final class Conv {
         requireShape("gradOutput", gradOutput, cd.outputShape());
         if (onTwoDEngine(cd)) {
             if (cd.rank == 2) return Conv2dBackward.gradInput(gradOutput, filter, inputShape, options.toConv2d(2), into);
+            rankOneTarget("gradInput", into, inputShape);
             Tensor dx = Conv2dBackward.gradInput(gradOutput.withUnitAxis(1), filter.withUnitAxis(0),
                     withUnitAxis(inputShape, 1), options.toConv2d(1), into == null ? null : into.withUnitAxis(1));
             return into != null ? into : dx.reshape(inputShape);
         }
-        checkTarget("gradInput", into, inputShape, gradOutput, filter, null);
+        checkTarget("gradInput", into, inputShape, "gradOutput", gradOutput, "filter", filter, null);
         NativeLibrary.ensureLoaded();
-        aligned(gradOutput, filter, null, into);
+        aligned("gradOutput", gradOutput, "filter", filter, null);
         Tensor result = into != null ? into : Tensor.allocate(dt, inputShape);
         Tensor w = null;
         try {
@@ -190,13 +192,14 @@ public final class Conv {
         requireShape("gradOutput", gradOutput, cd.outputShape());
         if (onTwoDEngine(cd)) {
             if (cd.rank == 2) return Conv2dBackward.gradFilter(input, gradOutput, filterShape, options.toConv2d(2), into);
+            rankOneTarget("gradFilter", into, filterShape);
             Tensor dw = Conv2dBackward.gradFilter(input.withUnitAxis(1), gradOutput.withUnitAxis(1), withUnitAxis(filterShape, 0),
                     options.toConv2d(1), into == null ? null : into.withUnitAxis(0));
             return into != null ? into : dw.reshape(filterShape);
         }
-        checkTarget("gradFilter", into, filterShape, input, gradOutput, null);
+        checkTarget("gradFilter", into, filterShape, "input", input, "gradOutput", gradOutput, null);
         NativeLibrary.ensureLoaded();
-        aligned(input, gradOutput, null, into);
+        aligned("input", input, "gradOutput", gradOutput, null);
         Tensor result = into != null ? into : Tensor.allocate(dt, filterShape);
         Tensor target = result.isContiguous() ? result : Tensor.allocate(dt, filterShape);
         try {
@@ -226,7 +229,7 @@ public final class Conv {
         DType dt = gradOutput.dtype();
         ConvDescriptor cd = ConvDescriptor.of(s, Shape.of(k), ConvOptions.defaults(), dt);
         NativeLibrary.ensureLoaded();
-        aligned(gradOutput, null, null, null);
+        Operands.requireAligned("gradOutput", gradOutput);
         Tensor result = Tensor.allocate(dt, Shape.of(c));
         try {
             // the bias part of the filter gradient of a 1x1 convolution of gradOutput with itself
@@ -250,10 +253,15 @@ public final class Conv {
         Conv2d.requireOpen("gradOutput", gradOutput);
         if (activation != Activation.NONE) {
             Conv2d.requireOpen("output", output);
-            requireShape("output", output, gradOutput.shape());
+            if (!output.shape().equals(gradOutput.shape())) {
+                throw new IllegalArgumentException("gradOutput " + gradOutput.shape() + " and the forward output " + output.shape()
+                        + " must have one shape");
+            }
             sameDType(output, gradOutput, null, null);
         }
         NativeLibrary.ensureLoaded();
+        Operands.requireAligned("gradOutput", gradOutput);
+        if (activation != Activation.NONE) Operands.requireAligned("output", output);
         DType dt = gradOutput.dtype();
         Tensor g = gradOutput.contiguous();
         Tensor y = activation == Activation.NONE ? g : output.contiguous();
@@ -376,15 +384,19 @@ public final class Conv {
                     + options);
         }
         for (int a = 0; a < r; a++) {
-            long s = options.stride(a), d = options.dilation(a);
+            String axis = " (spatial axis " + a + ")";
+            long s = upToMaxDim("stride" + axis, options.stride(a)), d = upToMaxDim("dilation" + axis, options.dilation(a));
+            upToMaxDim("filter size" + axis, filter.size(a));
+            upToMaxDim("input size" + axis, input.size(a + 1));
             if (op[a] < 0 || op[a] >= s) {
                 throw new IllegalArgumentException("output padding " + op[a] + " (spatial axis " + a + ") must be in [0, stride "
                         + s + ")");
             }
             long in = input.size(a + 1);
             if (in < 1) throw new IllegalArgumentException("input size " + in + " (spatial axis " + a + ") must be >= 1");
-            long base = Math.multiplyExact(in - 1, s) + 1;
-            if (p.kind() != Padding.Kind.SAME) base = base + (filter.size(a) - 1) * d - p.begin(a) - p.end(a);
+            long base = (in - 1) * s + 1; // below 2^62 + 1: each factor is at most MAX_DIM
+            if (p.kind() != Padding.Kind.SAME) base = base + (filter.size(a) - 1) * d - upToMaxDim("pad begin" + axis, p.begin(a))
+                    - upToMaxDim("pad end" + axis, p.end(a));
             dims[a + 1] = base + op[a];
             if (dims[a + 1] < 1) {
                 throw new IllegalArgumentException("transposed output size " + dims[a + 1] + " (spatial axis " + a
@@ -455,25 +467,37 @@ public final class Conv {
         }
     }
 
+    /** A size or step of the transposed output's arithmetic, bounded as {@link ConvDescriptor} bounds it, so the sums cannot overflow. */
+    private static long upToMaxDim(String what, long v) {
+        if (v > ConvDescriptor.MAX_DIM) throw new IllegalArgumentException(what + " must be at most " + ConvDescriptor.MAX_DIM + ", got " + v);
+        return v;
+    }
+
+    /** Rank 1 runs as a height-1 image: the caller's output is checked in the caller's rank first, so messages show its shapes. */
+    private static void rankOneTarget(String what, Tensor out, Shape want) {
+        if (out == null) return;
+        Operands.requireOpen(what, out);
+        requireShape(what, out, want);
+    }
+
     private static void requireShape(String what, Tensor t, Shape want) {
         if (!t.shape().equals(want)) throw new IllegalArgumentException(what + " must have shape " + want + ", got " + t.shape());
     }
 
-    private static void checkTarget(String what, Tensor out, Shape want, Tensor a, Tensor b, Tensor c) {
+    /** A caller's output (null: none): the {@link Operands} rules, each overlap named by the operand's parameter. */
+    private static void checkTarget(String what, Tensor out, Shape want, String aName, Tensor a, String bName, Tensor b, Tensor bias) {
         if (out == null) return;
-        Conv2d.requireOpen(what, out);
-        requireShape(what, out, want);
-        if (out.isReadOnly()) throw new java.nio.ReadOnlyBufferException();
-        Conv2d.checkNoSelfOverlap(out);
-        Conv2d.checkDisjoint(out, a, "first operand");
-        Conv2d.checkDisjoint(out, b, "second operand");
-        if (c != null) Conv2d.checkDisjoint(out, c, "bias");
+        Operands.requireWritable(what, out, want);
+        Operands.requireDisjoint(what, out, aName, a);
+        Operands.requireDisjoint(what, out, bName, b);
+        Operands.requireDisjoint(what, out, "bias", bias);
     }
 
-    private static void aligned(Tensor a, Tensor b, Tensor c, Tensor d) {
-        for (Tensor t : new Tensor[] {a, b, c, d}) {
-            if (t != null) Conv2d.requireAligned("tensor", t);
-        }
+    /** The operands of an N-d call (the output is checked by {@link #checkTarget}); bias may be null. */
+    private static void aligned(String aName, Tensor a, String bName, Tensor b, Tensor bias) {
+        Operands.requireAligned(aName, a);
+        Operands.requireAligned(bName, b);
+        if (bias != null) Operands.requireAligned("bias", bias);
     }
 
     private static Shape withUnitAxis(Shape s, int axis) {

@@ -49,7 +49,11 @@ public final class ConvLayer implements AutoCloseable {
         ConvDescriptor.of(Shape.of(in), filterShape, options, dtype);
         double limit = Math.sqrt(6.0 / (taps * cinG + taps * cout));
         Random rnd = new Random(seed);
-        double[] w = new double[Math.toIntExact(filterShape.numElements())];
+        if (filterShape.numElements() > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("filter shape " + filterShape + " has " + filterShape.numElements()
+                    + " elements, more than the layer's initialisation (a Java array) can hold");
+        }
+        double[] w = new double[(int) filterShape.numElements()];
         for (int i = 0; i < w.length; i++) w[i] = (rnd.nextDouble() * 2 - 1) * limit;
         Tensor f = null, b = null, gf = null, gb = null;
         try {
@@ -90,19 +94,29 @@ public final class ConvLayer implements AutoCloseable {
      */
     public Tensor backward(Tensor gradOutput, boolean inputGradient) {
         if (lastInput == null) throw new IllegalStateException("backward before forward");
+        Conv2d.requireOpen("gradOutput", gradOutput);
+        if (!gradOutput.shape().equals(lastOutput.shape())) {
+            throw new IllegalArgumentException("gradOutput must have shape " + lastOutput.shape() + " (the last forward output), got "
+                    + gradOutput.shape());
+        }
         ConvOptions plain = options.withoutActivation();
         Tensor dz = options.activation() == Activation.NONE ? gradOutput : Conv.activationGrad(lastOutput, gradOutput, options.activation());
+        Tensor gf = null, gb = null, gx = null;
         try {
-            try (Tensor gf = Conv.gradFilter(lastInput, dz, filter.shape(), plain)) {
-                gradFilter.copyFrom(gf);
-            }
-            if (gradBias != null) {
-                try (Tensor gb = Conv.gradBias(dz)) {
-                    gradBias.copyFrom(gb);
-                }
-            }
-            return inputGradient ? Conv.gradInput(dz, filter, lastInput.shape(), plain) : null;
+            // every gradient is computed before the layer's own are written: gradOutput or the last
+            // input may be a view of gradFilter()/gradBias() (a reused buffer) and must be read intact
+            gf = Conv.gradFilter(lastInput, dz, filter.shape(), plain);
+            if (gradBias != null) gb = Conv.gradBias(dz);
+            if (inputGradient) gx = Conv.gradInput(dz, filter, lastInput.shape(), plain);
+            gradFilter.copyFrom(gf);
+            if (gb != null) gradBias.copyFrom(gb);
+            Tensor result = gx;
+            gx = null;
+            return result;
         } finally {
+            for (Tensor t : new Tensor[] {gf, gb, gx}) {
+                if (t != null) t.close();
+            }
             if (dz != gradOutput) dz.close();
         }
     }

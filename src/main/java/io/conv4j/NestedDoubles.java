@@ -14,7 +14,11 @@ final class NestedDoubles {
         while (a != null && a.getClass().isArray()) {
             int len = Array.getLength(a);
             dims.add((long) len);
-            if (a instanceof double[] || len == 0) break;
+            if (a instanceof double[]) break;
+            if (len == 0) {
+                throw new IllegalArgumentException(what + " has an empty dimension (length 0 at depth " + (dims.size() - 1)
+                        + "): the sizes below it cannot be known; pass a flat double[] and a Shape instead");
+            }
             a = Array.get(a, 0);
             if (a == null) throw new NullPointerException(what + " has a null element");
         }

@@ -24,6 +24,8 @@ final class NpyFiles {
             Shape shape = Shape.of(h.shape());
             Tensor t = Tensor.allocate(dtype, shape);
             try {
+                // an empty array has no data to read; its dimensions may be too large to give it strides for a flat view
+                if (shape.numElements() == 0) return t;
                 Tensor flat = t.reshape(Shape.of(shape.numElements()));
                 int per = CHUNK_BYTES / dtype.bytes();
                 ByteBuffer buf = ByteBuffer.allocate(CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
@@ -56,14 +58,17 @@ final class NpyFiles {
 
     static void write(Tensor t, Path file) throws IOException {
         Objects.requireNonNull(file, "file");
+        if (!t.isOpen()) throw new IllegalStateException("tensor is closed");
         DType dtype = t.dtype();
-        Tensor c = t.contiguous(); // a strided view is copied once; a contiguous tensor is read in place
+        // a strided view is copied once; a contiguous tensor is read in place; an empty one has nothing to copy
+        Tensor c = t.shape().numElements() == 0 ? t : t.contiguous();
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.CREATE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
             String descr = dtype == DType.FLOAT64 ? NpyHeader.FLOAT64 : NpyHeader.FLOAT32;
             ByteBuffer header = ByteBuffer.wrap(NpyHeader.encode(t.shape().toArray(), descr));
             while (header.hasRemaining()) ch.write(header);
             long n = t.shape().numElements();
+            if (n == 0) return;
             Tensor flat = c.reshape(Shape.of(n));
             int per = CHUNK_BYTES / dtype.bytes();
             ByteBuffer buf = ByteBuffer.allocate(CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
