@@ -15,8 +15,9 @@
 #include "testlib.h"
 
 #define GOLDEN_TOL 1e-5
-/* regression bounds: measured maxima are ~1.1e-7 (F2) and ~1.0e-6 (F4), see the printed table */
-#define BOUND_F2 1e-6
+/* regression bounds: measured maxima are ~1.1e-7 (F2) and ~1.0e-6 (F4), see the printed table; F2 at
+   the README's promised bound for random shapes, F4 tighter than its 8e-6 (these are layer shapes) */
+#define BOUND_F2 5e-7
 #define BOUND_F4 5e-6
 
 /* Double reference over any input view; writes want and the |x*w| window sums densely [n][oh][ow][o]. */
