@@ -266,8 +266,10 @@ public final class Tensor implements AutoCloseable {
         Objects.checkFromIndexSize(start, length, shape.size(axis));
         long[] dims = shape.toArray();
         dims[axis] = length;
-        long off = length == 0 ? offset : Math.addExact(offset, Math.multiplyExact(start, strides[axis]));
-        return new Tensor(dtype, storage, Shape.of(dims), strides.clone(), off);
+        Shape sliced = Shape.of(dims);
+        // a view without elements keeps the offset: in an empty tensor (batch 0) a channel slice has no address to step to
+        long off = sliced.numElements() == 0 ? offset : Math.addExact(offset, Math.multiplyExact(start, strides[axis]));
+        return new Tensor(dtype, storage, sliced, strides.clone(), off);
     }
 
     /** A view with another shape of the same size; this tensor must be contiguous. */

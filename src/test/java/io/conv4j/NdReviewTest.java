@@ -145,6 +145,71 @@ class NdReviewTest {
                 () -> Conv.conv(new double[1][5][2], new double[3][0][4], PLAIN));
     }
 
+    @Test
+    void emptyBatchIntoAChannelSliceOfAnEmptyTensor() {
+        for (DType dt : DType.values()) {
+            try (Tensor x = Tensor.allocate(dt, Shape.of(0, 5, 5, 5, 2)); Tensor w = Tensor.allocate(dt, Shape.of(2, 2, 2, 2, 3));
+                 Tensor concat = Tensor.allocate(dt, Shape.of(0, 4, 4, 4, 8))) {
+                Tensor y = concat.slice(4, 5, 3); // the last channels of a concatenation, batch 0
+                assertEquals(Shape.of(0, 4, 4, 4, 3), y.shape());
+                Conv.conv(x, w, null, PLAIN, y);
+            }
+        }
+    }
+
+    /**
+     * Four callers run rank-3 float64 forward and filter-gradient calls while another thread
+     * changes the thread count: no failure, no hang, every result bit-identical to one thread's.
+     */
+    @Test
+    void ndCallsUnderSetThreadsAreBitIdenticalToOneThread() throws Exception {
+        int saved = Conv4j.threads();
+        Shape xs = Shape.of(2, 9, 10, 11, 3), ws = Shape.of(3, 3, 3, 3, 4), dws = Shape.of(3, 3, 3, 3, 3);
+        ConvOptions same = ConvOptions.builder().padding(Padding.SAME).build();
+        try (Tensor x = random(DType.FLOAT64, 1, 2, 9, 10, 11, 3); Tensor w = random(DType.FLOAT64, 2, 3, 3, 3, 3, 4)) {
+            Tensor dy = x.slice(4, 0, 3); // a strided gradOutput of the right shape for a 3-in 3-out filter gradient
+            Conv4j.setThreads(1);
+            double[] wantY, wantDw;
+            try (Tensor y = Conv.conv(x, w, null, same); Tensor dw = Conv.gradFilter(x, dy, dws, same)) {
+                wantY = y.toDoubleArray();
+                wantDw = dw.toDoubleArray();
+            }
+            java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+            java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+            Thread[] callers = new Thread[4];
+            for (int t = 0; t < callers.length; t++) {
+                callers[t] = new Thread(() -> {
+                    try {
+                        while (!stop.get()) {
+                            try (Tensor y = Conv.conv(x, w, null, same); Tensor dw = Conv.gradFilter(x, dy, dws, same)) {
+                                assertArrayEquals(wantY, y.toDoubleArray(), "forward");
+                                assertArrayEquals(wantDw, dw.toDoubleArray(), "filter gradient");
+                            }
+                        }
+                    } catch (Throwable e) {
+                        failure.compareAndSet(null, e);
+                    }
+                });
+                callers[t].start();
+            }
+            try {
+                long end = System.nanoTime() + 1_500_000_000L;
+                for (int i = 0; System.nanoTime() < end && failure.get() == null; i++) {
+                    Conv4j.setThreads(1 + i % 3);
+                    Thread.sleep(3);
+                }
+            } finally {
+                stop.set(true);
+                for (Thread t : callers) t.join(30_000);
+                Conv4j.setThreads(saved);
+            }
+            for (Thread t : callers) {
+                if (t.isAlive()) throw new AssertionError("a caller is stuck after setThreads");
+            }
+            if (failure.get() != null) throw new AssertionError("a caller failed", failure.get());
+        }
+    }
+
     // ------------------------------------------------------------------ composite cases against the reference
 
     @Test
