@@ -34,24 +34,24 @@ class NativeLoaderMessagesTest {
         return ForkedJvm.run(List.of(jvmArgs), NativeLoaderMessagesTest.class.getName(), List.of(), 60);
     }
 
-    @Test
-    void aNativeDirThatCannotBeCreatedIsNamedWithTheProperty(@TempDir Path tmp) throws IOException {
+    /** A JVM whose unpack directory lies under a regular file must say so, naming the directory and the property. */
+    private static void assertUnpackRefused(Path tmp, String property) throws IOException {
         Path dir = Files.writeString(tmp.resolve("a-file"), "").resolve("natives"); // a file is no parent
-        ForkedJvm.Result r = load("-Dconv4j.native.dir=" + dir);
+        ForkedJvm.Result r = load("-D" + property + "=" + dir);
         assertEquals(3, r.exit, r.toString());
         assertTrue(r.out.startsWith("conv4j: native library unavailable: cannot unpack native libraries into " + dir
-                + " (from conv4j.native.dir): "), r.toString());
+                + " (from " + property + "): "), r.toString());
         assertTrue(r.out.strip().endsWith("; set the system property conv4j.native.dir to a writable directory"), r.toString());
     }
 
     @Test
+    void aNativeDirThatCannotBeCreatedIsNamedWithTheProperty(@TempDir Path tmp) throws IOException {
+        assertUnpackRefused(tmp, "conv4j.native.dir");
+    }
+
+    @Test
     void anUnwritableTemporaryDirectoryPointsToTheProperty(@TempDir Path tmp) throws IOException {
-        Path dir = Files.writeString(tmp.resolve("a-file"), "").resolve("tmp");
-        ForkedJvm.Result r = load("-Djava.io.tmpdir=" + dir);
-        assertEquals(3, r.exit, r.toString());
-        assertTrue(r.out.startsWith("conv4j: native library unavailable: cannot unpack native libraries into " + dir
-                + " (from java.io.tmpdir): "), r.toString());
-        assertTrue(r.out.strip().endsWith("; set the system property conv4j.native.dir to a writable directory"), r.toString());
+        assertUnpackRefused(tmp, "java.io.tmpdir");
     }
 
     @Test
