@@ -125,7 +125,7 @@ public final class Conv2dTransformer extends Transformer implements DefaultParam
         setDefault(flipKernel, false);
         setDefault(algorithm, "auto");
         setDefault(exactOnly, false);
-        setDefault(extraLayers, new ConvLayer[0]);
+        setDefault(extraLayers, new ConvLayerSpec[0]);
         setDefault(channelOrder, "BGR");
         setDefault(threadsPerExecutor, 0);
         setDefault(onBadRow, "error");
@@ -211,7 +211,7 @@ public final class Conv2dTransformer extends Transformer implements DefaultParam
     public Conv2dTransformer setFlipKernel(boolean v) { return put(flipKernel, v); }
     public Conv2dTransformer setAlgorithm(String v) { return put(algorithm, v); }
     public Conv2dTransformer setExactOnly(boolean v) { return put(exactOnly, v); }
-    public Conv2dTransformer setExtraLayers(ConvLayer... v) { return put(extraLayers, v.clone()); }
+    public Conv2dTransformer setExtraLayers(ConvLayerSpec... v) { return put(extraLayers, v.clone()); }
     public Conv2dTransformer setChannelOrder(String v) { return put(channelOrder, v); }
     public Conv2dTransformer setThreadsPerExecutor(int v) { return put(threadsPerExecutor, v); }
     /** {@code error} (default) or {@code null}. */
@@ -219,9 +219,9 @@ public final class Conv2dTransformer extends Transformer implements DefaultParam
     public Conv2dTransformer setRowKeyCol(String v) { return put(rowKeyCol, v); }
 
     /** The whole stack at once: the first layer goes into the flat params, the rest into {@code extraLayers}. */
-    public Conv2dTransformer setLayers(ConvLayer... layers) {
+    public Conv2dTransformer setLayers(ConvLayerSpec... layers) {
         if (layers.length == 0) throw new IllegalArgumentException("layers: at least one layer is needed");
-        ConvLayer f = layers[0];
+        ConvLayerSpec f = layers[0];
         setFilter(f.filter(), f.filterShape());
         setBias(f.bias());
         put(strides, f.strides());
@@ -232,17 +232,17 @@ public final class Conv2dTransformer extends Transformer implements DefaultParam
     }
 
     /** The stack of layers the params describe, first to last; checks that each feeds the next. */
-    public ConvLayer[] getLayers() {
+    public ConvLayerSpec[] getLayers() {
         if (!isDefined(filter) || !isDefined(filterShape)) {
             throw new IllegalArgumentException("param filter: not set (setFilter(values, shape) or setLayers)");
         }
         int[] s = $(strides), d = $(dilations);
-        ConvLayer first = ConvLayer.of(toFloats($(filter)), $(filterShape))
+        ConvLayerSpec first = ConvLayerSpec.of(toFloats($(filter)), $(filterShape))
                 .withBias(isDefined(bias) ? toFloats($(bias)) : null)
                 .withStrides(s[0], s[1]).withDilations(d[0], d[1]).withPadding($(padding)).withGroups((Integer) $(groups))
                 .withActivation($(activation)).withFlipKernel((Boolean) $(flipKernel))
                 .withAlgorithm($(algorithm), (Boolean) $(exactOnly));
-        List<ConvLayer> all = new ArrayList<>();
+        List<ConvLayerSpec> all = new ArrayList<>();
         all.add(first);
         all.addAll(Arrays.asList($(extraLayers)));
         for (int i = 1; i < all.size(); i++) {
@@ -251,7 +251,7 @@ public final class Conv2dTransformer extends Transformer implements DefaultParam
                         + " input channels but layer " + (i - 1) + " makes " + all.get(i - 1).outputChannels());
             }
         }
-        return all.toArray(new ConvLayer[0]);
+        return all.toArray(new ConvLayerSpec[0]);
     }
 
     public String getInputCol() { return $(inputCol); }
@@ -292,7 +292,7 @@ public final class Conv2dTransformer extends Transformer implements DefaultParam
         if (threads < 0) throw new IllegalArgumentException("param threadsPerExecutor must be >= 0, got " + threads);
         InputLayout input = InputLayout.of(schema, getInputCol(), $(shapeCol),
                 isDefined(inputShape) ? $(inputShape) : null, $(rowKeyCol));
-        ConvLayer[] layers = getLayers();
+        ConvLayerSpec[] layers = getLayers();
         input.checkChannels(layers[0]);
         return new RowConvolver(input, layers, order.equals("RGB"), threads, policy.equals("null"),
                 schema, getOutputCol(), getOutputShapeCol());

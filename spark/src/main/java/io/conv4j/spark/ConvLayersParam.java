@@ -9,13 +9,13 @@ import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.Params;
 
 /**
- * A Spark ML param holding a stack of {@link ConvLayer}s, with the JSON encoding that
+ * A Spark ML param holding a stack of {@link ConvLayerSpec}s, with the JSON encoding that
  * {@code DefaultParamsWritable} writes into a saved pipeline's metadata. Filter and bias values are written
  * as the doubles equal to the floats (Java's shortest double text reads back exactly, so a saved and loaded
  * filter has the same bits); non-finite values are written as the strings {@code NaN}, {@code Infinity},
  * {@code -Infinity}, which plain JSON numbers cannot hold.
  */
-public final class ConvLayersParam extends Param<ConvLayer[]> {
+public final class ConvLayersParam extends Param<ConvLayerSpec[]> {
     private static final long serialVersionUID = 1L;
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -25,9 +25,9 @@ public final class ConvLayersParam extends Param<ConvLayer[]> {
     }
 
     @Override
-    public String jsonEncode(ConvLayer[] layers) {
+    public String jsonEncode(ConvLayerSpec[] layers) {
         ArrayNode array = JSON.createArrayNode();
-        for (ConvLayer l : layers) {
+        for (ConvLayerSpec l : layers) {
             ObjectNode o = array.addObject();
             floats(o.putArray("filter"), l.filter());
             ints(o.putArray("filterShape"), l.filterShape());
@@ -45,7 +45,7 @@ public final class ConvLayersParam extends Param<ConvLayer[]> {
     }
 
     @Override
-    public ConvLayer[] jsonDecode(String json) {
+    public ConvLayerSpec[] jsonDecode(String json) {
         JsonNode root;
         try {
             root = JSON.readTree(json);
@@ -53,20 +53,20 @@ public final class ConvLayersParam extends Param<ConvLayer[]> {
             throw new IllegalArgumentException("param " + name() + ": not JSON: " + e.getOriginalMessage(), e);
         }
         if (!root.isArray()) throw new IllegalArgumentException("param " + name() + ": expected a JSON array of layers");
-        ConvLayer[] layers = new ConvLayer[root.size()];
+        ConvLayerSpec[] layers = new ConvLayerSpec[root.size()];
         for (int i = 0; i < layers.length; i++) {
             JsonNode o = root.get(i);
             if (!o.isObject() || !o.has("filter") || !o.has("filterShape")) {
                 throw new IllegalArgumentException("param " + name() + ": layer " + i + " needs at least filter and filterShape");
             }
-            ConvLayer l = ConvLayer.of(floats(o.get("filter")), ints(o.get("filterShape")));
+            ConvLayerSpec l = ConvLayerSpec.of(floats(o.get("filter")), ints(o.get("filterShape")));
             if (o.hasNonNull("bias")) l = l.withBias(floats(o.get("bias")));
             int[] s = o.has("strides") ? ints(o.get("strides")) : l.strides();
             int[] d = o.has("dilations") ? ints(o.get("dilations")) : l.dilations();
             if (s.length != 2 || d.length != 2) {
                 throw new IllegalArgumentException("param " + name() + ": layer " + i + ": strides and dilations take 2 values");
             }
-            // absent fields keep ConvLayer.of's defaults, so a hand-written layer (e.g. from Python) can be short
+            // absent fields keep ConvLayerSpec.of's defaults, so a hand-written layer (e.g. from Python) can be short
             layers[i] = l.withStrides(s[0], s[1]).withDilations(d[0], d[1])
                     .withPadding(o.path("padding").asText(l.padding()))
                     .withGroups(o.path("groups").asInt(l.groups()))

@@ -25,10 +25,10 @@ public final class EdgeFilterJob {
     private EdgeFilterJob() {}
 
     /** The colour-to-grey layer: ITU-R BT.601 weights in Spark's BGR channel order, {@code [1, 1, 3, 1]}. */
-    static final ConvLayer GREY = ConvLayer.of(new float[] {0.114f, 0.587f, 0.299f}, 1, 1, 3, 1);
+    static final ConvLayerSpec GREY = ConvLayerSpec.of(new float[] {0.114f, 0.587f, 0.299f}, 1, 1, 3, 1);
 
     /** Sobel x, Sobel y and the 4-neighbour Laplacian as one {@code [3, 3, 1, 3]} filter bank, SAME padding. */
-    static final ConvLayer EDGES = ConvLayer.of(bank(
+    static final ConvLayerSpec EDGES = ConvLayerSpec.of(bank(
             new float[] {-1, 0, 1, -2, 0, 2, -1, 0, 1},
             new float[] {-1, -2, -1, 0, 0, 0, 1, 2, 1},
             new float[] {0, 1, 0, 1, -4, 1, 0, 1, 0}), 3, 3, 1, 3).withPadding("SAME");

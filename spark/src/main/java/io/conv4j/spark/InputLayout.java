@@ -99,7 +99,7 @@ final class InputLayout implements Serializable {
     }
 
     /** With a fixed shape, the first layer must take its channels: checked before the job. */
-    void checkChannels(ConvLayer first) {
+    void checkChannels(ConvLayerSpec first) {
         if (fixedShape != null && fixedShape[2] != first.inputChannels()) {
             throw new IllegalArgumentException("inputShape " + Arrays.toString(fixedShape) + " has " + fixedShape[2]
                     + " channels but the first layer's filter takes " + first.inputChannels());

@@ -16,9 +16,9 @@ final class PreparedStack implements AutoCloseable {
     private final List<PreparedFilter> filters = new ArrayList<>();
     private volatile boolean closed;
 
-    PreparedStack(List<ConvLayer> layers) {
+    PreparedStack(List<ConvLayerSpec> layers) {
         try {
-            for (ConvLayer l : layers) {
+            for (ConvLayerSpec l : layers) {
                 try (Tensor w = Tensor.fromArray(l.filter(), l.shape());
                      Tensor b = l.bias() == null ? null : Tensor.fromArray(l.bias(), Shape.of(l.bias().length))) {
                     filters.add(Conv2d.prepare(w, b, l.options()));

@@ -48,13 +48,13 @@ final class PreparedStacks {
         }
     }
 
-    private static final Map<List<ConvLayer>, Entry> CACHE = new LinkedHashMap<>(16, 0.75f, true);
+    private static final Map<List<ConvLayerSpec>, Entry> CACHE = new LinkedHashMap<>(16, 0.75f, true);
     private static final AtomicLong PREPARED = new AtomicLong();
 
     private PreparedStacks() {}
 
     /** The prepared stack for {@code layers}, prepared now if this JVM has not got it. */
-    static Lease acquire(List<ConvLayer> layers) {
+    static Lease acquire(List<ConvLayerSpec> layers) {
         synchronized (CACHE) {
             Entry e = CACHE.get(layers);
             if (e == null) {

@@ -21,13 +21,13 @@ final class RowConvolver implements MapPartitionsFunction<Row, Row> {
     private static final long serialVersionUID = 1L;
 
     private final InputLayout input;
-    private final List<ConvLayer> layers;
+    private final List<ConvLayerSpec> layers;
     private final boolean rgb;
     private final int threads;
     private final boolean nullOnBadRow;
     private final StructType outputSchema;
 
-    RowConvolver(InputLayout input, ConvLayer[] layers, boolean rgb, int threads, boolean nullOnBadRow,
+    RowConvolver(InputLayout input, ConvLayerSpec[] layers, boolean rgb, int threads, boolean nullOnBadRow,
                  StructType inputSchema, String outputCol, String outputShapeCol) {
         this.input = input;
         this.layers = List.of(layers);

@@ -48,11 +48,11 @@ class ArrayInputTest {
     }
 
     /** Every output row equals conv4j on one machine, bit for bit, whatever partition it ran in. */
-    static void assertMatchesSingleMachine(List<Row> out, ConvLayer... layers) {
+    static void assertMatchesSingleMachine(List<Row> out, ConvLayerSpec... layers) {
         assertMatchesSingleMachineIn(out, "y", layers);
     }
 
-    static void assertMatchesSingleMachineIn(List<Row> out, String column, ConvLayer... layers) {
+    static void assertMatchesSingleMachineIn(List<Row> out, String column, ConvLayerSpec... layers) {
         for (Row r : out) {
             List<Integer> s = r.getList(2);
             float[] x = floats(r.getList(1));
@@ -64,9 +64,9 @@ class ArrayInputTest {
     @Test
     void stackOfLayersEqualsTheSingleMachineApiBitForBit() {
         Random rnd = new Random(1);
-        ConvLayer first = SingleMachine.layer(rnd, 3, 3, 8).withPadding("SAME").withActivation("relu");
-        ConvLayer second = SingleMachine.layer(rnd, 5, 8, 4).withStrides(2, 2);
-        ConvLayer third = SingleMachine.layer(rnd, 1, 4, 2).withActivation("relu6");
+        ConvLayerSpec first = SingleMachine.layer(rnd, 3, 3, 8).withPadding("SAME").withActivation("relu");
+        ConvLayerSpec second = SingleMachine.layer(rnd, 5, 8, 4).withStrides(2, 2);
+        ConvLayerSpec third = SingleMachine.layer(rnd, 1, 4, 2).withActivation("relu6");
         List<Row> rows = randomRows(rnd, 24, 3, 9);
         Conv2dTransformer t = new Conv2dTransformer().setInputCol("x").setShapeCol("shape").setOutputCol("y")
                 .setLayers(first, second, third);
@@ -84,7 +84,7 @@ class ArrayInputTest {
     @Test
     void oneLayerAgreesWithAPlainJavaReference() {
         Random rnd = new Random(2);
-        ConvLayer layer = SingleMachine.layer(rnd, 3, 2, 5).withStrides(1, 2).withDilations(2, 1).withPadding("SAME")
+        ConvLayerSpec layer = SingleMachine.layer(rnd, 3, 2, 5).withStrides(1, 2).withDilations(2, 1).withPadding("SAME")
                 .withActivation("relu");
         List<Row> rows = randomRows(rnd, 8, 2, 6);
         Conv2dTransformer t = new Conv2dTransformer().setInputCol("x").setShapeCol("shape").setOutputCol("y")
@@ -105,7 +105,7 @@ class ArrayInputTest {
     @Test
     void fixedInputShapeNeedsNoShapeColumn() {
         Random rnd = new Random(3);
-        ConvLayer layer = SingleMachine.layer(rnd, 3, 1, 2);
+        ConvLayerSpec layer = SingleMachine.layer(rnd, 3, 1, 2);
         List<Row> rows = new ArrayList<>();
         for (int i = 0; i < 6; i++) rows.add(RowFactory.create(i, boxed(SingleMachine.random(rnd, 7 * 5)), new int[] {7, 5, 1}));
         Conv2dTransformer t = new Conv2dTransformer().setInputCol("x").setInputShape(7, 5, 1).setOutputCol("y")
@@ -118,7 +118,7 @@ class ArrayInputTest {
     @Test
     void filtersArePreparedOncePerExecutorJvmAndReusedAcrossPartitionsAndJobs() {
         Random rnd = new Random(4);
-        ConvLayer layer = SingleMachine.layer(rnd, 3, 3, 4); // a filter no other test uses
+        ConvLayerSpec layer = SingleMachine.layer(rnd, 3, 3, 4); // a filter no other test uses
         Dataset<Row> in = frame(randomRows(rnd, 16, 3, 5), 4);
         Conv2dTransformer t = new Conv2dTransformer().setInputCol("x").setShapeCol("shape").setOutputCol("y")
                 .setLayers(layer);
@@ -131,7 +131,7 @@ class ArrayInputTest {
     @Test
     void threadsPerExecutorSetsConv4jThreadsAndLeavesResultsUnchanged() {
         Random rnd = new Random(5);
-        ConvLayer layer = SingleMachine.layer(rnd, 3, 3, 16).withPadding("SAME");
+        ConvLayerSpec layer = SingleMachine.layer(rnd, 3, 3, 16).withPadding("SAME");
         Dataset<Row> in = frame(randomRows(rnd, 6, 3, 20), 2);
         int original = Conv4j.threads();
         try {
@@ -154,7 +154,7 @@ class ArrayInputTest {
     void aBadConfigurationIsRefusedOnTheDriverNamingTheParam() {
         SparkSession spark = SharedSpark.get();
         Dataset<Row> in = spark.createDataFrame(List.of(), SCHEMA);
-        ConvLayer layer = ConvLayer.of(new float[9], 3, 3, 1, 1);
+        ConvLayerSpec layer = ConvLayerSpec.of(new float[9], 3, 3, 1, 1);
         Conv2dTransformer base = new Conv2dTransformer().setInputCol("x").setShapeCol("shape").setLayers(layer);
         assertMessage(() -> new Conv2dTransformer().setInputCol("x").setShapeCol("shape").transform(in), "param filter");
         assertMessage(() -> base.copy(new org.apache.spark.ml.param.ParamMap()).setInputCol("nope").transform(in),
@@ -170,9 +170,9 @@ class ArrayInputTest {
         assertMessage(() -> base.copy(new org.apache.spark.ml.param.ParamMap()).setOutputCol("id").transform(in),
                 "\"id\" already exists");
         assertMessage(() -> base.copy(new org.apache.spark.ml.param.ParamMap())
-                .setExtraLayers(ConvLayer.of(new float[18], 3, 3, 2, 1)).transform(in),
+                .setExtraLayers(ConvLayerSpec.of(new float[18], 3, 3, 2, 1)).transform(in),
                 "layer 1 takes 2 input channels but layer 0 makes 1");
-        assertMessage(() -> ConvLayer.of(new float[8], 3, 3, 1, 1), "filter has 8 values");
+        assertMessage(() -> ConvLayerSpec.of(new float[8], 3, 3, 1, 1), "filter has 8 values");
         assertMessage(() -> layer.withPadding("HALF"), "padding must be VALID, SAME");
         assertMessage(() -> layer.withStrides(0, 1), "stride");
         assertMessage(() -> layer.withActivation("tanh"), "activation must be");
@@ -186,7 +186,7 @@ class ArrayInputTest {
     @Test
     void outputSchemaIsInputPlusFloatArrayAndShape() {
         Conv2dTransformer t = new Conv2dTransformer().setInputCol("x").setShapeCol("shape").setOutputCol("y")
-                .setLayers(ConvLayer.of(new float[9], 3, 3, 1, 1));
+                .setLayers(ConvLayerSpec.of(new float[9], 3, 3, 1, 1));
         StructType out = t.transformSchema(SCHEMA);
         assertArrayEquals(new String[] {"id", "x", "shape", "y", "y_shape"}, out.fieldNames());
         assertEquals(DataTypes.createArrayType(DataTypes.FloatType, false), out.apply("y").dataType());

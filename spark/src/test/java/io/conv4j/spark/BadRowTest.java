@@ -24,7 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * to, and the executor lives on: the session runs the next job.
  */
 class BadRowTest {
-    private static final ConvLayer LAYER = SingleMachine.layer(new Random(7), 3, 3, 2);
+    private static final ConvLayerSpec LAYER = SingleMachine.layer(new Random(7), 3, 3, 2);
 
     /** Rows 0..5 of good 6x6x3 images with bad ones put in at given ids. */
     private static List<Row> rowsWith(int badId, Row bad) {

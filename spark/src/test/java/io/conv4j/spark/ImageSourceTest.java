@@ -21,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** PNG files read by Spark's own image source, convolved on the executors. */
 class ImageSourceTest {
-    private static final ConvLayer LAYER = SingleMachine.layer(new Random(11), 3, 3, 4).withPadding("SAME");
+    private static final ConvLayerSpec LAYER = SingleMachine.layer(new Random(11), 3, 3, 4).withPadding("SAME");
 
     private static Dataset<Row> images(Path dir) {
         return SharedSpark.get().read().format("image").option("dropInvalid", false).load(dir.toString()).repartition(2);
@@ -53,7 +53,7 @@ class ImageSourceTest {
         assertColourRowsMatch(t.transform(images(dir)).collectAsList(), "RGB");
         // and a 1x1 filter that picks channel 0 gives the red values exactly
         Conv2dTransformer red = new Conv2dTransformer().setInputCol("image").setChannelOrder("rgb")
-                .setLayers(ConvLayer.of(new float[] {1, 0, 0}, 1, 1, 3, 1));
+                .setLayers(ConvLayerSpec.of(new float[] {1, 0, 0}, 1, 1, 3, 1));
         for (Row r : red.transform(images(dir)).collectAsList()) {
             float[] rgb = Pngs.colour(new File(URI.create(r.getStruct(0).getString(0))), "RGB");
             float[] y = floats(r.getList(1));

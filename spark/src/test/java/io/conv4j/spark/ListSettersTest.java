@@ -14,8 +14,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ListSettersTest {
     @Test
     void listsAndJsonGiveTheSameLayersAsArrays() {
-        ConvLayer first = ConvLayer.of(new float[] {0.5f, -1, 2, 0.1f}, 1, 1, 2, 2).withBias(new float[] {1, -1});
-        ConvLayer second = ConvLayer.of(new float[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 3, 3, 2, 1)
+        ConvLayerSpec first = ConvLayerSpec.of(new float[] {0.5f, -1, 2, 0.1f}, 1, 1, 2, 2).withBias(new float[] {1, -1});
+        ConvLayerSpec second = ConvLayerSpec.of(new float[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 3, 3, 2, 1)
                 .withPadding("same").withActivation("relu");
         Conv2dTransformer arrays = new Conv2dTransformer().setInputCol("x").setInputShape(4, 4, 2).setLayers(first, second);
 

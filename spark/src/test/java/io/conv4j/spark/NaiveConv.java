@@ -21,7 +21,7 @@ final class NaiveConv {
         }
     }
 
-    static Result convolve(float[] x, int h, int w, int c, ConvLayer l) {
+    static Result convolve(float[] x, int h, int w, int c, ConvLayerSpec l) {
         int[] fs = l.filterShape();
         int kh = fs[0], kw = fs[1], cout = fs[3];
         int sh = l.strides()[0], sw = l.strides()[1], dh = l.dilations()[0], dw = l.dilations()[1];

@@ -28,8 +28,8 @@ class PersistenceTest {
         awkward[2] = 0.1f;
         awkward[3] = Float.MAX_VALUE / 1e30f;
         awkward[4] = 1.17549435E-38f;
-        ConvLayer first = SingleMachine.layer(rnd, 3, 3, 4).withPadding("1,0,2,1").withActivation("relu");
-        ConvLayer second = ConvLayer.of(awkward, 3, 3, 4, 2).withDilations(1, 2).withFlipKernel(true)
+        ConvLayerSpec first = SingleMachine.layer(rnd, 3, 3, 4).withPadding("1,0,2,1").withActivation("relu");
+        ConvLayerSpec second = ConvLayerSpec.of(awkward, 3, 3, 4, 2).withDilations(1, 2).withFlipKernel(true)
                 .withAlgorithm("gemm_tiled", false);
         Conv2dTransformer t = new Conv2dTransformer().setInputCol("x").setShapeCol("shape").setOutputCol("y")
                 .setOutputShapeCol("y_dims").setLayers(first, second).setThreadsPerExecutor(2).setOnBadRow("null")
@@ -60,7 +60,7 @@ class PersistenceTest {
     void transformerSavesAndLoadsOnItsOwnIncludingNonFiniteFilterValues(@TempDir Path dir) throws Exception {
         float[] w = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 1};
         Conv2dTransformer t = new Conv2dTransformer().setInputCol("image").setChannelOrder("RGB")
-                .setLayers(ConvLayer.of(new float[] {1, 2, 3}, 1, 1, 3, 1), ConvLayer.of(w, 2, 2, 1, 1).withBias(new float[] {-0.0f}));
+                .setLayers(ConvLayerSpec.of(new float[] {1, 2, 3}, 1, 1, 3, 1), ConvLayerSpec.of(w, 2, 2, 1, 1).withBias(new float[] {-0.0f}));
         String path = dir.resolve("t").toString();
         t.write().save(path);
         Conv2dTransformer back = Conv2dTransformer.load(path);

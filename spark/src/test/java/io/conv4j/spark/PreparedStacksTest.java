@@ -11,8 +11,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /** The executor JVM's cache of prepared layers: shared by content, bounded, never closed under a user. */
 class PreparedStacksTest {
-    private static List<ConvLayer> layers(float value) {
-        return List.of(ConvLayer.of(new float[] {value}, 1, 1, 1, 1));
+    private static List<ConvLayerSpec> layers(float value) {
+        return List.of(ConvLayerSpec.of(new float[] {value}, 1, 1, 1, 1));
     }
 
     private static float[] apply(PreparedStacks.Lease lease) {

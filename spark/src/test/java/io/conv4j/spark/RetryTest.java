@@ -52,8 +52,8 @@ class RetryTest {
     @Test
     void aTaskThatFailsOnceAndIsRetriedGivesTheSameOutput() {
         Random rnd = new Random(21);
-        ConvLayer first = SingleMachine.layer(rnd, 3, 3, 6).withPadding("SAME").withActivation("relu");
-        ConvLayer second = SingleMachine.layer(rnd, 3, 6, 2);
+        ConvLayerSpec first = SingleMachine.layer(rnd, 3, 3, 6).withPadding("SAME").withActivation("relu");
+        ConvLayerSpec second = SingleMachine.layer(rnd, 3, 6, 2);
         Dataset<Row> in = ArrayInputTest.frame(ArrayInputTest.randomRows(rnd, 20, 3, 6), 3).cache();
         Dataset<Row> flaky = in.mapPartitions((MapPartitionsFunction<Row, Row>) RetryTest::failFirstAttempt,
                 Encoders.row(in.schema()));

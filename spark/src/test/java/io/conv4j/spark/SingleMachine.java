@@ -15,10 +15,10 @@ final class SingleMachine {
     private SingleMachine() {}
 
     /** One image {@code [H, W, C]} through the layers with conv4j's public API (prepared filters, N = 1). */
-    static float[] convolve(float[] image, long h, long w, long c, ConvLayer... layers) {
+    static float[] convolve(float[] image, long h, long w, long c, ConvLayerSpec... layers) {
         List<PreparedFilter> prepared = new ArrayList<>();
         try {
-            for (ConvLayer l : layers) {
+            for (ConvLayerSpec l : layers) {
                 try (Tensor f = Tensor.fromArray(l.filter(), l.shape());
                      Tensor b = l.bias() == null ? null : Tensor.fromArray(l.bias(), l.bias().length)) {
                     prepared.add(Conv2d.prepare(f, b, l.options()));
@@ -60,7 +60,7 @@ final class SingleMachine {
     }
 
     /** A random layer {@code [k, k, cin, cout]} with bias. */
-    static ConvLayer layer(Random rnd, int k, int cin, int cout) {
-        return ConvLayer.of(random(rnd, k * k * cin * cout), k, k, cin, cout).withBias(random(rnd, cout));
+    static ConvLayerSpec layer(Random rnd, int k, int cin, int cout) {
+        return ConvLayerSpec.of(random(rnd, k * k * cin * cout), k, k, cin, cout).withBias(random(rnd, cout));
     }
 }

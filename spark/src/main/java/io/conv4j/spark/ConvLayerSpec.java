@@ -10,13 +10,14 @@ import java.util.Arrays;
 import java.util.Objects;
 
 /**
- * One convolution layer of a {@link Conv2dTransformer}: an HWIO filter {@code [KH, KW, Cin/groups, Cout]},
+ * The description of one convolution layer of a {@link Conv2dTransformer} (values only, unlike conv4j's trainable
+ * {@code io.conv4j.ConvLayer}): an HWIO filter {@code [KH, KW, Cin/groups, Cout]},
  * an optional bias {@code [Cout]} and conv4j's options, written as plain values (numbers and the option
  * names conv4j's parsers take) so that it travels to the executors and into a saved pipeline's JSON.
  * Immutable; every {@code with...} method returns a copy. The constructor checks the shapes and parses the
  * option names, so a bad layer is refused on the driver, before any job starts.
  */
-public final class ConvLayer implements Serializable {
+public final class ConvLayerSpec implements Serializable {
     private static final long serialVersionUID = 1L;
 
     private final float[] filter;
@@ -33,7 +34,7 @@ public final class ConvLayer implements Serializable {
     /** The content hash, computed once: executors look the layers up per partition, filters can be large. */
     private transient int hash;
 
-    private ConvLayer(float[] filter, int[] filterShape, float[] bias, int[] strides, int[] dilations, String padding,
+    private ConvLayerSpec(float[] filter, int[] filterShape, float[] bias, int[] strides, int[] dilations, String padding,
                       int groups, String activation, boolean flipKernel, String algorithm, boolean exactOnly) {
         this.filter = Objects.requireNonNull(filter, "filter").clone();
         this.filterShape = Objects.requireNonNull(filterShape, "filterShape").clone();
@@ -53,50 +54,50 @@ public final class ConvLayer implements Serializable {
      * A layer with {@code filter} (row-major HWIO values) of {@code filterShape} {@code [KH, KW, Cin/groups, Cout]},
      * no bias, stride 1, dilation 1, VALID padding, one group, no activation, cross-correlation, automatic algorithm.
      */
-    public static ConvLayer of(float[] filter, int... filterShape) {
-        return new ConvLayer(filter, filterShape, null, new int[] {1, 1}, new int[] {1, 1}, "VALID", 1, "none", false,
+    public static ConvLayerSpec of(float[] filter, int... filterShape) {
+        return new ConvLayerSpec(filter, filterShape, null, new int[] {1, 1}, new int[] {1, 1}, "VALID", 1, "none", false,
                 "auto", false);
     }
 
     /** This layer with a bias of {@code [Cout]} values (null: none). */
-    public ConvLayer withBias(float[] bias) {
-        return new ConvLayer(filter, filterShape, bias, strides, dilations, padding, groups, activation, flipKernel,
+    public ConvLayerSpec withBias(float[] bias) {
+        return new ConvLayerSpec(filter, filterShape, bias, strides, dilations, padding, groups, activation, flipKernel,
                 algorithm, exactOnly);
     }
 
     /** This layer with strides {@code (sh, sw)}. */
-    public ConvLayer withStrides(int sh, int sw) {
-        return new ConvLayer(filter, filterShape, bias, new int[] {sh, sw}, dilations, padding, groups, activation,
+    public ConvLayerSpec withStrides(int sh, int sw) {
+        return new ConvLayerSpec(filter, filterShape, bias, new int[] {sh, sw}, dilations, padding, groups, activation,
                 flipKernel, algorithm, exactOnly);
     }
 
     /** This layer with dilations {@code (dh, dw)}. */
-    public ConvLayer withDilations(int dh, int dw) {
-        return new ConvLayer(filter, filterShape, bias, strides, new int[] {dh, dw}, padding, groups, activation,
+    public ConvLayerSpec withDilations(int dh, int dw) {
+        return new ConvLayerSpec(filter, filterShape, bias, strides, new int[] {dh, dw}, padding, groups, activation,
                 flipKernel, algorithm, exactOnly);
     }
 
     /** This layer with padding {@code VALID}, {@code SAME} or {@code T,B,L,R} (conv4j's {@link Padding#parse}). */
-    public ConvLayer withPadding(String padding) {
-        return new ConvLayer(filter, filterShape, bias, strides, dilations, padding, groups, activation, flipKernel,
+    public ConvLayerSpec withPadding(String padding) {
+        return new ConvLayerSpec(filter, filterShape, bias, strides, dilations, padding, groups, activation, flipKernel,
                 algorithm, exactOnly);
     }
 
     /** This layer with {@code groups} groups ({@code Cin} for a depthwise layer). */
-    public ConvLayer withGroups(int groups) {
-        return new ConvLayer(filter, filterShape, bias, strides, dilations, padding, groups, activation, flipKernel,
+    public ConvLayerSpec withGroups(int groups) {
+        return new ConvLayerSpec(filter, filterShape, bias, strides, dilations, padding, groups, activation, flipKernel,
                 algorithm, exactOnly);
     }
 
     /** This layer with a fused activation: {@code none}, {@code relu} or {@code relu6}. */
-    public ConvLayer withActivation(String activation) {
-        return new ConvLayer(filter, filterShape, bias, strides, dilations, padding, groups, activation, flipKernel,
+    public ConvLayerSpec withActivation(String activation) {
+        return new ConvLayerSpec(filter, filterShape, bias, strides, dilations, padding, groups, activation, flipKernel,
                 algorithm, exactOnly);
     }
 
     /** This layer as a true convolution (kernel rotated by 180 degrees) when {@code flip} is true. */
-    public ConvLayer withFlipKernel(boolean flip) {
-        return new ConvLayer(filter, filterShape, bias, strides, dilations, padding, groups, activation, flip,
+    public ConvLayerSpec withFlipKernel(boolean flip) {
+        return new ConvLayerSpec(filter, filterShape, bias, strides, dilations, padding, groups, activation, flip,
                 algorithm, exactOnly);
     }
 
@@ -104,8 +105,8 @@ public final class ConvLayer implements Serializable {
      * This layer with a fixed algorithm ({@code auto}, {@code gemm_tiled}, {@code winograd_4x4}, ...; see
      * {@link Algorithm#parse}) and whether {@code auto} may only choose exact (non-transform) algorithms.
      */
-    public ConvLayer withAlgorithm(String algorithm, boolean exactOnly) {
-        return new ConvLayer(filter, filterShape, bias, strides, dilations, padding, groups, activation, flipKernel,
+    public ConvLayerSpec withAlgorithm(String algorithm, boolean exactOnly) {
+        return new ConvLayerSpec(filter, filterShape, bias, strides, dilations, padding, groups, activation, flipKernel,
                 algorithm, exactOnly);
     }
 
@@ -221,8 +222,8 @@ public final class ConvLayer implements Serializable {
 
     @Override
     public boolean equals(Object o) {
-        if (!(o instanceof ConvLayer)) return false;
-        ConvLayer l = (ConvLayer) o;
+        if (!(o instanceof ConvLayerSpec)) return false;
+        ConvLayerSpec l = (ConvLayerSpec) o;
         // bit patterns, not float ==: a filter with -0.0 or NaN is a different filter (and NaN equals itself)
         return hashCode() == l.hashCode() && sameBits(filter, l.filter) && Arrays.equals(filterShape, l.filterShape)
                 && sameBits(bias, l.bias) && Arrays.equals(strides, l.strides)
@@ -261,6 +262,6 @@ public final class ConvLayer implements Serializable {
 
     @Override
     public String toString() {
-        return "ConvLayer" + Arrays.toString(filterShape) + (bias != null ? "+bias" : "") + " " + options();
+        return "ConvLayerSpec" + Arrays.toString(filterShape) + (bias != null ? "+bias" : "") + " " + options();
     }
 }
