@@ -6,8 +6,10 @@
  * output view whose channel stride is 1. Padding is virtual: input coordinates outside
  * [0, in_h) x [0, in_w) read as zero, so pad_bottom/pad_right are implied by out_h/out_w.
  *
- * The contraction always runs as sgemm calls through the c4j_blas table (bound with dlopen, see
- * c4j_blas_open); the core itself never runs a scalar multiply-accumulate over the filter.
+ * The contraction runs as sgemm calls through the c4j_blas table (bound with dlopen, see
+ * c4j_blas_open), except for grouped layers with few input channels per group (depthwise):
+ * those are no contraction over channels and C4J_ALGO_GROUPED_DIRECT runs them as vector
+ * multiply-adds over channels (grouped_direct.c).
  *
  * Work is split into "units" (independent pieces of the output, see c4j_conv2d_units) so that the
  * caller can spread a convolution over threads. The decomposition depends only on the descriptor
@@ -50,7 +52,9 @@ typedef enum {
     C4J_ALGO_GEMM_TILED = 2,    /* patch tiles sized for L2 (im2col per tile), one sgemm per tile */
     C4J_ALGO_WINOGRAD_2X2 = 3,  /* F(2x2,3x3), stride 1, dilation 1: 16 batched sgemm per tile block */
     C4J_ALGO_WINOGRAD_4X4 = 4,  /* F(4x4,3x3): 36 batched sgemm per tile block */
-    C4J_ALGO_FFT = 5            /* tiled FFT (overlap-save) for large kernels, products as sgemm */
+    C4J_ALGO_FFT = 5,           /* tiled FFT (overlap-save) for large kernels, products as sgemm */
+    C4J_ALGO_GROUPED_DIRECT = 6 /* groups > 1 with <= 16 input channels per group (depthwise): a direct
+                                   kernel vectorised over output channels, no sgemm */
 } c4j_algo;
 
 /* Number of int64 fields in c4j_conv2d_desc, in declaration order (the JNI layer copies a long[]). */

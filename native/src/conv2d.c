@@ -17,6 +17,8 @@ c4j_status c4j_conv2d_supports(const c4j_conv2d_desc *d, c4j_algo algo) {
                  (d->out_h - 1) * d->stride_h < d->in_h && (d->out_w - 1) * d->stride_w < d->in_w;
         return ok ? C4J_OK : C4J_ERR_UNSUPPORTED;
     }
+    case C4J_ALGO_GROUPED_DIRECT:
+        return c4j_gd_applicable(d) ? C4J_OK : C4J_ERR_UNSUPPORTED;
     case C4J_ALGO_FFT:
         return c4j_fft_supported(d) || c4j_s2d_applicable(d, algo) ? C4J_OK : C4J_ERR_UNSUPPORTED;
     case C4J_ALGO_WINOGRAD_2X2:
@@ -38,6 +40,7 @@ int64_t c4j_conv2d_units(const c4j_conv2d_desc *d, c4j_algo algo) {
     switch (algo) {
     case C4J_ALGO_GEMM_DIRECT: return c4j_gemm_direct_units(d);
     case C4J_ALGO_GEMM_TILED: return c4j_gemm_tiled_units(d);
+    case C4J_ALGO_GROUPED_DIRECT: return c4j_gd_units(d);
     case C4J_ALGO_FFT: return c4j_fft_units(d);
     case C4J_ALGO_WINOGRAD_2X2:
     case C4J_ALGO_WINOGRAD_4X4: return c4j_winograd_units(d, algo);
@@ -51,6 +54,7 @@ int64_t c4j_conv2d_workspace_bytes(const c4j_conv2d_desc *d, c4j_algo algo) {
     switch (algo) {
     case C4J_ALGO_GEMM_DIRECT: return 0;
     case C4J_ALGO_GEMM_TILED: return c4j_gemm_tiled_workspace(d);
+    case C4J_ALGO_GROUPED_DIRECT: return c4j_gd_workspace(d);
     case C4J_ALGO_FFT: return c4j_fft_workspace(d);
     case C4J_ALGO_WINOGRAD_2X2:
     case C4J_ALGO_WINOGRAD_4X4: return c4j_winograd_workspace(d, algo);
@@ -125,6 +129,9 @@ c4j_status c4j_conv2d_forward(const c4j_blas *blas, const c4j_conv2d_desc *d, c4
     case C4J_ALGO_GEMM_TILED:
         c4j_gemm_tiled_run(blas, d, in, filter, bias, out, workspace, unit_begin, unit_end);
         return C4J_OK;
+    case C4J_ALGO_GROUPED_DIRECT:
+        c4j_gd_run(d, in, filter, bias, out, workspace, unit_begin, unit_end);
+        return C4J_OK;
     case C4J_ALGO_FFT:
         c4j_fft_run(blas, d, in, prepared, bias, out, workspace, unit_begin, unit_end);
         return C4J_OK;
@@ -144,6 +151,7 @@ double c4j_conv2d_estimate_seconds(const c4j_conv2d_desc *d, c4j_algo algo, int 
     switch (algo) {
     case C4J_ALGO_GEMM_DIRECT: return c4j_gemm_direct_estimate(d);
     case C4J_ALGO_GEMM_TILED: return c4j_gemm_tiled_estimate(d);
+    case C4J_ALGO_GROUPED_DIRECT: return c4j_gd_estimate(d);
     case C4J_ALGO_FFT: return c4j_fft_estimate(d) + (include_prepare ? c4j_fft_prepare_estimate(d) : 0);
     case C4J_ALGO_WINOGRAD_2X2:
     case C4J_ALGO_WINOGRAD_4X4:

@@ -103,6 +103,14 @@ void c4j_s2d_run(const c4j_blas *blas, const c4j_conv2d_desc *d, c4j_algo algo, 
                  const float *prepared, const float *bias, float *out, float *workspace, int64_t u0, int64_t u1);
 double c4j_s2d_estimate(const c4j_conv2d_desc *d, c4j_algo algo, int include_prepare);
 
+/* Grouped / depthwise direct kernel (C4J_ALGO_GROUPED_DIRECT), grouped_direct.c; reads the raw filter */
+int c4j_gd_applicable(const c4j_conv2d_desc *d);
+int64_t c4j_gd_units(const c4j_conv2d_desc *d);
+int64_t c4j_gd_workspace(const c4j_conv2d_desc *d);
+double c4j_gd_estimate(const c4j_conv2d_desc *d);
+void c4j_gd_run(const c4j_conv2d_desc *d, const float *in, const float *filter, const float *bias, float *out,
+                float *workspace, int64_t u0, int64_t u1);
+
 /* dst[j * ldd + i] = src[i * lds + j], i < rows, j < cols (cache-blocked; backward.c) */
 void c4j_transpose(const float *restrict src, int64_t lds, int64_t rows, int64_t cols, float *restrict dst,
                    int64_t ldd);

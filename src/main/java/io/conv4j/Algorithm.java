@@ -3,9 +3,9 @@ package io.conv4j;
 import java.util.Locale;
 
 /**
- * How the contraction is organised. Every algorithm runs its multiply-adds as OpenBLAS sgemm
- * calls; they differ in how the patch view is fed to sgemm. {@link #AUTO} lets the cost model
- * choose (see {@link Conv2d#explain}).
+ * How the contraction is organised. Every algorithm but {@link #GROUPED_DIRECT} runs its
+ * multiply-adds as OpenBLAS sgemm calls; they differ in how the patch view is fed to sgemm.
+ * {@link #AUTO} lets the cost model choose (see {@link Conv2d#explain}).
  */
 public enum Algorithm {
     /** The cost model picks, among the algorithms allowed by {@link Conv2dOptions#exactOnly()}. */
@@ -27,7 +27,14 @@ public enum Algorithm {
      * layers (one group, no dilation, a kernel larger than the stride) run as stride-1 ones by
      * space to depth.
      */
-    FFT(5, false);
+    FFT(5, false),
+    /**
+     * Grouped layers with at most 16 input channels per group, depthwise ones above all: a direct
+     * kernel whose vectors hold neighbouring output channels of one pixel (channels-last data makes
+     * them contiguous), each tap one vector multiply-add, no sgemm: a depthwise layer is no
+     * contraction over channels, and sgemm calls with one column per group run far below its speed.
+     */
+    GROUPED_DIRECT(6, true);
 
     final int nativeId;
     private final boolean exact;
@@ -52,7 +59,7 @@ public enum Algorithm {
             return valueOf(text.trim().toUpperCase(Locale.ROOT).replace('-', '_'));
         } catch (IllegalArgumentException | NullPointerException e) {
             throw new IllegalArgumentException("unknown algorithm \"" + text + "\"; one of auto, gemm_direct, gemm_tiled,"
-                    + " winograd_2x2, winograd_4x4, fft");
+                    + " winograd_2x2, winograd_4x4, fft, grouped_direct");
         }
     }
 }

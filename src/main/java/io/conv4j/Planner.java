@@ -151,6 +151,7 @@ final class Planner {
                     + " 2s+1 to 3s taps at stride s (3x3 after space to depth)";
             case FFT: return "needs a dilated kernel extent of at most 48 at stride 1, or, when strided, one group,"
                     + " dilation 1 and a kernel larger than the stride";
+            case GROUPED_DIRECT: return "needs groups > 1 and at most 16 input channels per group";
             default: return "not applicable";
         }
     }

@@ -44,29 +44,35 @@ final class BenchCommand {
     /** The shapes timed when no file is given: a copy of ../shared/bench/shapes.csv, so a plain clone can bench. */
     static final String BUILT_IN_SHAPES = "bench-shapes.csv";
 
-    /** One row of shapes.csv. */
+    /** One row of shapes.csv; the 11th column, groups, is optional (absent or empty: 1). */
     static final class BenchShape {
         final String name;
-        final long n, h, w, cin, kh, kw, cout, stride;
+        final long n, h, w, cin, kh, kw, cout, stride, groups;
         final Padding padding;
 
         BenchShape(String line) throws UsageException {
-            String[] f = line.split(",");
-            if (f.length != 10) throw new UsageException("shapes file: expected 10 columns, got: " + line);
+            String[] f = line.split(",", -1);
+            if (f.length != 10 && f.length != 11)
+                throw new UsageException("shapes file: expected 10 or 11 columns, got: " + line);
             try {
                 name = f[0].trim();
                 n = Long.parseLong(f[1].trim()); h = Long.parseLong(f[2].trim()); w = Long.parseLong(f[3].trim());
                 cin = Long.parseLong(f[4].trim()); kh = Long.parseLong(f[5].trim()); kw = Long.parseLong(f[6].trim());
                 cout = Long.parseLong(f[7].trim()); stride = Long.parseLong(f[8].trim());
                 padding = Padding.parse(f[9].trim());
+                groups = f.length == 11 && !f[10].trim().isEmpty() ? Long.parseLong(f[10].trim()) : 1;
+                if (groups < 1 || cin % groups != 0 || cout % groups != 0)
+                    throw new IllegalArgumentException("groups " + groups + " must divide Cin " + cin + " and Cout " + cout);
             } catch (IllegalArgumentException e) {
                 throw new UsageException("shapes file: bad row \"" + line + "\": " + e.getMessage());
             }
         }
 
         Shape input() { return Shape.of(n, h, w, cin); }
-        Shape filter() { return Shape.of(kh, kw, cin, cout); }
-        Conv2dOptions options() { return Conv2dOptions.builder().strides(stride, stride).padding(padding).build(); }
+        Shape filter() { return Shape.of(kh, kw, cin / groups, cout); }
+        Conv2dOptions options() {
+            return Conv2dOptions.builder().strides(stride, stride).padding(padding).groups(groups).build();
+        }
     }
 
     static int run(String[] argv, PrintStream out, PrintStream err) throws UsageException {
@@ -96,7 +102,7 @@ final class BenchCommand {
             for (long i = 0; i < w.length; i++) w[(int) i] = (float) (((i * 53 + 7) % 97) - 48) / 480.0f;
             Conv2dOptions o = s.options();
             Shape outShape = Conv2d.outputShape(s.input(), s.filter(), o);
-            double flops = 2.0 * outShape.numElements() * s.kh * s.kw * s.cin;
+            double flops = 2.0 * outShape.numElements() * s.kh * s.kw * (s.cin / s.groups);
             try (Tensor tx = Tensor.fromArray(x, s.input()); Tensor tw = Tensor.fromArray(w, s.filter());
                  PreparedFilter pf = Conv2d.prepare(tw, null, o).prepareFor(s.input());
                  Tensor y = Tensor.allocate(outShape)) {

@@ -1,0 +1,214 @@
+/*
+ * Grouped and depthwise convolution by a direct kernel vectorised over output channels
+ * (C4J_ALGO_GROUPED_DIRECT).
+ *
+ * A depthwise layer is no contraction over channels: each output channel sums KH x KW products of
+ * one input channel, so sgemm gets calls of N = 1 and runs at a small fraction of its speed. In
+ * channels-last data the channels of a pixel are contiguous, so one vector holds the same pixel
+ * of GD_V channels and every tap is a vector multiply-add:
+ *   acc[ow][o..o+V) += x[ih][iw][o..o+V) * w[kh][kw][o..o+V)
+ * with a register block of GD_NB output pixels along W sharing each filter vector load. Stride
+ * and dilation only change which pixel is read; padding is handled by clipping the tap range per
+ * output row and per border pixel, never by a test in the inner loop.
+ *
+ * Grouped layers with a few input channels per group (cg) and depthwise layers with a channel
+ * multiplier run the same kernel on a staged copy of the input rows in which lane o of input
+ * channel c holds x[(o / cout_g) * cg + c]: acc[o] += x'[c][o] * w[kh][kw][c][o]. The copy also
+ * serves channel blocks whose vectors would read past the last input channel and strided
+ * channel views. The filter block is copied per unit (flipped when asked, zero-padded to whole
+ * vectors) so every filter load is an aligned full vector.
+ *
+ * Units: images x bands of GD_ROWS output rows x blocks of GD_BLOCK output channels, fixed by
+ * the descriptor, so any thread count gives the same bits. The multiply-adds run outside sgemm.
+ */
+#include <stdint.h>
+
+#include "internal.h"
+
+enum {
+    GD_BLOCK = 64,     /* output channels per unit (a multiple of every vector width) */
+    GD_ROWS = 4,       /* output rows per unit */
+    GD_MAX_CG = 16,    /* input channels per group this kernel takes; more is a contraction for sgemm */
+    GD_NB = 8          /* output pixels per register block */
+};
+
+/* Everything one unit's kernel reads, with the channel block's offsets applied. */
+typedef struct {
+    const float *src;            /* input (or staged rows) at the block's first lane; row `row0` */
+    int64_t row0, rs, ps, cs;    /* first row held, row / pixel / group-channel strides of src */
+    const float *w;              /* filter block [kh][kw][cg][cwp], flipped if asked */
+    const float *bias;           /* cwp floats, or NULL */
+    int64_t cg, cw, cwp;         /* input channels per group, valid lanes, lanes padded to 16 */
+    int64_t kh, kw, sh, sw, dh, dw, pt, pl, in_h, in_w, out_w;
+    int64_t ow_lo, ow_hi;        /* output columns whose taps all lie inside the input */
+    int64_t step, ostep, os_h;   /* input floats between neighbouring output pixels; output strides */
+    int act;
+} gd_unit;
+
+/* per lane of a block: offset of its group's first input channel in a pixel */
+static void lane_channels(const c4j_conv2d_desc *d, int64_t o0, int64_t cw, int32_t *chan) {
+    for (int64_t l = 0; l < cw; l++) chan[l] = (int32_t)(((o0 + l) / c4j_cout_g(d)) * c4j_cin_g(d) * d->in_stride[3]);
+}
+
+#define GD_ISA portable
+#define GD_V 4
+#define GD_TARGET
+#include "grouped_direct_simd.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define C4J_HAVE_X86_GD 1
+#define GD_ISA avx2
+#define GD_V 8
+#define GD_TARGET __attribute__((target("avx2,fma")))
+#include "grouped_direct_simd.h"
+
+#define GD_ISA avx512
+#define GD_V 16
+#define GD_TARGET __attribute__((target("avx512f")))
+#include "grouped_direct_simd.h"
+#endif
+
+static int64_t round16(int64_t x) { return (x + 15) & ~(int64_t)15; }
+
+/* groups, and staging's int32 channel offsets (gathers) */
+int c4j_gd_applicable(const c4j_conv2d_desc *d) {
+    return d->groups > 1 && c4j_cin_g(d) <= GD_MAX_CG && d->in_c * d->in_stride[3] <= INT32_MAX;
+}
+
+static int64_t blocks(const c4j_conv2d_desc *d) { return c4j_ceil_div(d->out_c, GD_BLOCK); }
+static int64_t bands(const c4j_conv2d_desc *d) { return c4j_ceil_div(d->out_h, GD_ROWS); }
+
+int64_t c4j_gd_units(const c4j_conv2d_desc *d) { return d->batch * bands(d) * blocks(d); }
+
+/* input rows a band of GD_ROWS output rows reads */
+static int64_t band_in_rows(const c4j_conv2d_desc *d) {
+    return C4J_MIN(d->in_h, (GD_ROWS - 1) * d->stride_h + (d->kernel_h - 1) * d->dilation_h + 1);
+}
+
+/* Lanes of block b read straight from the input: depthwise with multiplier 1, channels
+   contiguous, and every vector of the padded block inside the pixel's channels. */
+static int reads_input(const c4j_conv2d_desc *d, int64_t o0) {
+    return c4j_cin_g(d) == 1 && c4j_cout_g(d) == 1 && d->in_stride[3] == 1 &&
+           o0 + round16(C4J_MIN(GD_BLOCK, d->out_c - o0)) <= d->in_c;
+}
+
+static int64_t filter_floats(const c4j_conv2d_desc *d) { return d->kernel_h * d->kernel_w * c4j_cin_g(d) * GD_BLOCK; }
+
+int64_t c4j_gd_workspace(const c4j_conv2d_desc *d) {
+    int64_t floats = filter_floats(d) + GD_BLOCK;
+    if (!reads_input(d, 0) || !reads_input(d, (blocks(d) - 1) * GD_BLOCK))
+        floats += band_in_rows(d) * d->in_w * c4j_cin_g(d) * GD_BLOCK;
+    return floats * (int64_t)sizeof(float);
+}
+
+/* the block's filter [kh][kw][c][cwp] (flipped when d->flip) and bias, zero beyond cw lanes */
+static void stage_filter(const c4j_conv2d_desc *d, const float *filter, const float *bias, int64_t o0, int64_t cw,
+                         int64_t cwp, float *w, float *b) {
+    const int64_t cg = c4j_cin_g(d), kh = d->kernel_h, kw = d->kernel_w;
+    for (int64_t i = 0; i < kh; i++)
+        for (int64_t j = 0; j < kw; j++) {
+            const int64_t fi = d->flip ? kh - 1 - i : i, fj = d->flip ? kw - 1 - j : j;
+            for (int64_t c = 0; c < cg; c++) {
+                const float *src = filter + ((fi * kw + fj) * cg + c) * d->out_c + o0;
+                float *dst = w + ((i * kw + j) * cg + c) * cwp;
+                memcpy(dst, src, sizeof(float) * (size_t)cw);
+                memset(dst + cw, 0, sizeof(float) * (size_t)(cwp - cw));
+            }
+        }
+    if (d->has_bias) {
+        memcpy(b, bias + o0, sizeof(float) * (size_t)cw);
+        memset(b + cw, 0, sizeof(float) * (size_t)(cwp - cw));
+    }
+}
+
+/* the widest kernel this CPU runs: 2 AVX-512, 1 AVX2 + FMA, 0 portable */
+static int best_isa(void) {
+#ifdef C4J_HAVE_X86_GD
+    if (c4j_cpu_has_avx512()) return 2;
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
+#endif
+    return 0;
+}
+
+static void run_isa(int isa, const c4j_conv2d_desc *d, const float *in, const float *filter, const float *bias,
+                    float *out, float *workspace, int64_t u0, int64_t u1) {
+    const int64_t nblk = blocks(d), nband = bands(d);
+    float *wbuf = workspace, *bbuf = workspace + filter_floats(d), *rows = bbuf + GD_BLOCK;
+    gd_unit u;
+    u.cg = c4j_cin_g(d);
+    u.kh = d->kernel_h, u.kw = d->kernel_w, u.sh = d->stride_h, u.sw = d->stride_w;
+    u.dh = d->dilation_h, u.dw = d->dilation_w, u.pt = d->pad_top, u.pl = d->pad_left;
+    u.in_h = d->in_h, u.in_w = d->in_w, u.out_w = d->out_w;
+    u.act = (int)d->activation;
+    u.ostep = d->out_stride[2], u.os_h = d->out_stride[1];
+    u.w = wbuf;
+    u.bias = d->has_bias ? bbuf : NULL;
+    /* interior columns: ow * sw - pl >= 0 and ow * sw - pl + (kw - 1) * dw <= in_w - 1 */
+    u.ow_lo = C4J_MIN(d->out_w, d->pad_left > 0 ? c4j_ceil_div(d->pad_left, d->stride_w) : 0);
+    const int64_t last = d->in_w - 1 + d->pad_left - (d->kernel_w - 1) * d->dilation_w;
+    u.ow_hi = C4J_MAX(u.ow_lo, C4J_MIN(d->out_w, last < 0 ? 0 : last / d->stride_w + 1));
+    for (int64_t unit = u0; unit < u1; unit++) {
+        const int64_t blk = unit % nblk, band = (unit / nblk) % nband, n = unit / (nblk * nband);
+        const int64_t o0 = blk * GD_BLOCK, oh0 = band * GD_ROWS, oh1 = C4J_MIN(d->out_h, oh0 + GD_ROWS);
+        u.cw = C4J_MIN(GD_BLOCK, d->out_c - o0);
+        u.cwp = round16(u.cw);
+        stage_filter(d, filter, bias, o0, u.cw, u.cwp, wbuf, bbuf);
+        const float *img = in + n * d->in_stride[0];
+        if (reads_input(d, o0)) {
+            u.src = img + o0, u.row0 = 0;
+            u.rs = d->in_stride[1], u.ps = d->in_stride[2], u.cs = 0;
+        } else {
+            const int64_t r0 = C4J_MAX(0, oh0 * d->stride_h - d->pad_top);
+            const int64_t r1 = C4J_MIN(d->in_h, (oh1 - 1) * d->stride_h - d->pad_top +
+                                                    (d->kernel_h - 1) * d->dilation_h + 1);
+            int32_t chan[GD_BLOCK];
+            lane_channels(d, o0, u.cw, chan);
+            if (r1 > r0) {
+#ifdef C4J_HAVE_X86_GD
+                if (isa == 2) stage_avx512(d, img, r0, r1, chan, u.cw, u.cwp, rows);
+                else if (isa == 1) stage_avx2(d, img, r0, r1, chan, u.cw, u.cwp, rows);
+                else
+#endif
+                    stage_portable(d, img, r0, r1, chan, u.cw, u.cwp, rows);
+            }
+            u.src = rows, u.row0 = r0;
+            u.ps = u.cg * u.cwp, u.rs = d->in_w * u.ps, u.cs = u.cwp;
+        }
+        u.step = u.sw * u.ps;
+        float *oimg = out + n * d->out_stride[0] + o0;
+#ifdef C4J_HAVE_X86_GD
+        if (isa == 2) {
+            rows_avx512(&u, oh0, oh1, oimg);
+            continue;
+        }
+        if (isa == 1) {
+            rows_avx2(&u, oh0, oh1, oimg);
+            continue;
+        }
+#endif
+        (void)isa;
+        rows_portable(&u, oh0, oh1, oimg);
+    }
+}
+
+void c4j_gd_run(const c4j_conv2d_desc *d, const float *in, const float *filter, const float *bias, float *out,
+                float *workspace, int64_t u0, int64_t u1) {
+    run_isa(best_isa(), d, in, filter, bias, out, workspace, u0, u1);
+}
+
+/*
+ * Estimated single-thread seconds: the vector multiply-adds (each with an input load) at a
+ * fraction of the rate a large sgemm reaches in the cost table, plus the staged input copy and
+ * the output write. Measured against the kernel on the grouped bench layers (see README).
+ */
+double c4j_gd_estimate(const c4j_conv2d_desc *d) {
+    const double sgemm_s_per_mac = c4j_cost_sgemm(1024, 1024, 1024) / (1024.0 * 1024.0 * 1024.0);
+    const int64_t cwp_total = blocks(d) == 1 ? round16(d->out_c) : d->out_c;
+    const double macs = (double)d->batch * d->out_h * d->out_w * cwp_total * d->kernel_h * d->kernel_w * c4j_cin_g(d);
+    double staged = 0;
+    if (!reads_input(d, 0) || !reads_input(d, (blocks(d) - 1) * GD_BLOCK))
+        staged = (double)d->batch * bands(d) * band_in_rows(d) * d->in_w * c4j_cin_g(d) * cwp_total;
+    const double outs = (double)d->batch * d->out_h * d->out_w * d->out_c;
+    return macs * sgemm_s_per_mac * 2.5 + (staged * 3.0 + outs) * sgemm_s_per_mac * 16.0;
+}

@@ -1,0 +1,226 @@
+/*
+ * The grouped / depthwise direct kernel (grouped_direct.c) of every instruction set this machine
+ * has, against the plain double reference over random geometries: depthwise with and without a
+ * channel multiplier, small groups, channel counts that are no multiple of any vector width,
+ * strides, dilations, paddings wider than the kernel, flip, bias, activations, strided input and
+ * output views. Nothing outside the output view may be written, and any split of the units must
+ * give the same bits. Includes grouped_direct.c to reach the per-width kernels.
+ *
+ * With arguments `bench [layers]` it times the public entry point on the peer harness's grouped
+ * layers instead (one thread, median of the harness's policy).
+ */
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+#include "../src/grouped_direct.c"
+#include "testlib.h"
+
+enum { GUARD = 37 };
+
+static void check(const c4j_conv2d_desc *d, int isa, uint64_t *rng, const char *what) {
+    const int64_t in_dim[4] = {d->batch, d->in_h, d->in_w, d->in_c};
+    const int64_t out_dim[4] = {d->batch, d->out_h, d->out_w, d->out_c};
+    const int64_t in_len = t_view_len(in_dim, d->in_stride), out_len = t_view_len(out_dim, d->out_stride);
+    const int64_t f_len = c4j_filter_floats(d);
+    float *in = malloc(sizeof(float) * (size_t)in_len), *f = malloc(sizeof(float) * (size_t)f_len);
+    float *bias = malloc(sizeof(float) * (size_t)d->out_c);
+    float *mem = malloc(sizeof(float) * (size_t)(out_len + 2 * GUARD)), *out = mem + GUARD;
+    float *first = malloc(sizeof(float) * (size_t)out_len);
+    double *want = calloc((size_t)out_len, sizeof(double));
+    const int64_t ws_bytes = c4j_gd_workspace(d);
+    float *ws = c4j_alloc((size_t)ws_bytes, 0);
+    if (!in || !f || !bias || !mem || !first || !want || !ws) {
+        T_CHECK(0, "%s: out of memory", what);
+        exit(1);
+    }
+    t_fill(in, in_len, rng);
+    t_fill(f, f_len, rng);
+    t_fill(bias, d->out_c, rng);
+    t_reference(d, in, f, bias, want);
+    const int64_t units = c4j_gd_units(d);
+    for (int split = 0; split < 2; split++) {
+        for (int64_t i = 0; i < out_len + 2 * GUARD; i++) mem[i] = NAN;
+        /* view elements get a sentinel; everything else must keep NaN (gaps of a strided view) */
+        if (split == 0) {
+            run_isa(isa, d, in, f, bias, out, ws, 0, units);
+        } else {
+            const int64_t cut = units > 1 ? t_rand_range(rng, 1, units - 1) : units;
+            run_isa(isa, d, in, f, bias, out, ws, cut, units);
+            run_isa(isa, d, in, f, bias, out, ws, 0, cut);
+        }
+        for (int64_t i = 0; i < GUARD; i++) {
+            T_CHECK(isnan(mem[i]) && isnan(mem[GUARD + out_len + i]), "%s isa %d: wrote outside the output", what, isa);
+        }
+        double worst = 0;
+        int64_t written = 0;
+        for (int64_t n = 0; n < d->batch; n++)
+            for (int64_t oh = 0; oh < d->out_h; oh++)
+                for (int64_t ow = 0; ow < d->out_w; ow++)
+                    for (int64_t o = 0; o < d->out_c; o++) {
+                        const int64_t e = n * d->out_stride[0] + oh * d->out_stride[1] + ow * d->out_stride[2] + o;
+                        const double err = fabs((double)out[e] - want[e]) / (1.0 + fabs(want[e]));
+                        if (!(err <= worst)) worst = err;
+                        written++;
+                    }
+        int64_t touched = 0;
+        for (int64_t i = 0; i < out_len; i++) touched += !isnan(out[i]);
+        T_CHECK(touched == written, "%s isa %d: %lld elements written, %lld in the view", what, isa, (long long)touched,
+                (long long)written);
+        T_CHECK(worst < 2e-5 * (double)(d->kernel_h * d->kernel_w * c4j_cin_g(d)), "%s isa %d split %d: error %g", what,
+                isa, split, worst);
+        if (split == 0) memcpy(first, out, sizeof(float) * (size_t)out_len);
+        else T_CHECK(memcmp(first, out, sizeof(float) * (size_t)out_len) == 0, "%s isa %d: unit split changed bits", what, isa);
+    }
+    free(in), free(f), free(bias), free(mem), free(first), free(want);
+    c4j_free(ws);
+}
+
+static int isa_available(int isa) {
+    if (isa == 0) return 1;
+#ifdef C4J_HAVE_X86_GD
+    return best_isa() >= isa;
+#else
+    return 0;
+#endif
+}
+
+static void random_case(uint64_t *rng, int i) {
+    c4j_conv2d_desc d;
+    const int kind = i % 4; /* depthwise, depthwise with multiplier, small groups, channel view */
+    const int64_t kh = t_rand_range(rng, 1, 7), kw = kind == 2 ? t_rand_range(rng, 1, 3) : t_rand_range(rng, 1, 7);
+    const int64_t sh = t_rand_range(rng, 1, 3), sw = t_rand_range(rng, 1, 3);
+    const int64_t dh = t_rand_range(rng, 1, 2), dw = t_rand_range(rng, 1, 3);
+    int64_t groups, cin, cout;
+    if (kind == 2) {
+        groups = t_rand_range(rng, 2, 9);
+        cin = groups * t_rand_range(rng, 1, 5), cout = groups * t_rand_range(rng, 1, 5);
+    } else {
+        groups = cin = t_rand_range(rng, 1, 150);
+        if (groups == 1) groups = cin = 2;
+        cout = cin * (kind == 1 ? t_rand_range(rng, 2, 3) : 1);
+    }
+    const int64_t h = t_rand_range(rng, 1, 20), w = t_rand_range(rng, 1, 30);
+    const int64_t eh = (kh - 1) * dh + 1, ew = (kw - 1) * dw + 1;
+    const int64_t pt = t_rand_range(rng, 0, eh), pl = t_rand_range(rng, 0, ew);
+    const int64_t pb = t_rand_range(rng, 0, eh), pr = t_rand_range(rng, 0, ew);
+    if (h + pt + pb < eh || w + pl + pr < ew) return;
+    t_dense_desc(&d, t_rand_range(rng, 1, 3), h, w, cin, kh, kw, cout, groups, sh, sw, dh, dw, pt, pb, pl, pr);
+    d.flip = t_rand_range(rng, 0, 1);
+    d.has_bias = t_rand_range(rng, 0, 1);
+    d.activation = t_rand_range(rng, 0, 2);
+    if (kind == 3) { /* a channel slice of a wider tensor, and an output with gaps between pixels */
+        d.in_stride[3] = 2, d.in_stride[2] = 2 * cin + 3, d.in_stride[1] = d.in_stride[2] * w, d.in_stride[0] = d.in_stride[1] * h;
+        d.out_stride[2] = cout + 5, d.out_stride[1] = d.out_stride[2] * d.out_w + 1,
+        d.out_stride[0] = d.out_stride[1] * d.out_h;
+    }
+    char what[200];
+    snprintf(what, sizeof what, "n%lld %lldx%lld c%lld->%lld g%lld k%lldx%lld s%lldx%lld d%lldx%lld p%lld,%lld,%lld,%lld flip%lld bias%lld act%lld view%d",
+             (long long)d.batch, (long long)h, (long long)w, (long long)cin, (long long)cout, (long long)groups,
+             (long long)kh, (long long)kw, (long long)sh, (long long)sw, (long long)dh, (long long)dw, (long long)pt,
+             (long long)pb, (long long)pl, (long long)pr, (long long)d.flip, (long long)d.has_bias,
+             (long long)d.activation, kind == 3);
+    for (int isa = 0; isa <= 2; isa++)
+        if (isa_available(isa)) check(&d, isa, rng, what);
+}
+
+/* the public entry point: applicability, units, workspace, and a NaN through the activation */
+static void public_api(void) {
+    c4j_conv2d_desc d;
+    t_dense_desc(&d, 1, 5, 5, 20, 3, 3, 20, 20, 1, 1, 1, 1, 1, 1, 1, 1);
+    T_CHECK(c4j_conv2d_supports(&d, C4J_ALGO_GROUPED_DIRECT) == C4J_OK, "depthwise not supported");
+    T_CHECK(c4j_conv2d_estimate_seconds(&d, C4J_ALGO_GROUPED_DIRECT, 0) > 0, "no estimate");
+    d.activation = C4J_ACT_RELU6;
+    float in[5 * 5 * 20], f[9 * 20], out[5 * 5 * 20];
+    for (int i = 0; i < 500; i++) in[i] = (float)(i % 7) - 3.0f;
+    for (int i = 0; i < 180; i++) f[i] = 1.0f;
+    in[2 * 100 + 2 * 20 + 3] = NAN;
+    const int64_t ws_bytes = c4j_conv2d_workspace_bytes(&d, C4J_ALGO_GROUPED_DIRECT);
+    void *ws = c4j_alloc((size_t)ws_bytes, 0);
+    char err[256];
+    c4j_status st = c4j_conv2d_forward(t_blas(), &d, C4J_ALGO_GROUPED_DIRECT, in, f, NULL, NULL, out, ws, ws_bytes, 0,
+                                       c4j_conv2d_units(&d, C4J_ALGO_GROUPED_DIRECT), err, sizeof err);
+    T_CHECK(st == C4J_OK, "forward: %s", err);
+    T_CHECK(isnan(out[2 * 100 + 2 * 20 + 3]) && isnan(out[1 * 100 + 1 * 20 + 3]), "NaN did not pass through ReLU6");
+    T_CHECK(!isnan(out[2 * 100 + 2 * 20 + 4]) && out[0] >= 0 && out[0] <= 6, "ReLU6 of a finite value");
+    c4j_free(ws);
+    t_dense_desc(&d, 1, 5, 5, 40, 3, 3, 40, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    T_CHECK(c4j_conv2d_supports(&d, C4J_ALGO_GROUPED_DIRECT) != C4J_OK, "dense layer accepted");
+    t_dense_desc(&d, 1, 5, 5, 68, 3, 3, 68, 2, 1, 1, 1, 1, 1, 1, 1, 1);
+    T_CHECK(c4j_conv2d_supports(&d, C4J_ALGO_GROUPED_DIRECT) != C4J_OK, "34 channels per group accepted");
+}
+
+typedef struct {
+    const char *name;
+    int64_t n, h, w, c, k, cout, stride, groups;
+} gd_layer;
+
+static const gd_layer LAYERS[] = {
+    {"mbv2_dw3x3_112x32", 1, 112, 112, 32, 3, 32, 1, 32},   {"mbv2_dw3x3s2_112x96", 1, 112, 112, 96, 3, 96, 2, 96},
+    {"mbv2_dw3x3_14x576", 1, 14, 14, 576, 3, 576, 1, 576},  {"convnext_dw7x7_56x96", 1, 56, 56, 96, 7, 96, 1, 96},
+    {"resnext_g32_3x3_56x128", 1, 56, 56, 128, 3, 128, 1, 32}, {"b8_dw3x3_28x192", 8, 28, 28, 192, 3, 192, 1, 192},
+};
+
+/* seconds of thread CPU time per call of body(ctx), best of 7 rounds of 5 */
+static double cpu_seconds(void (*body)(void *), void *ctx) {
+    double best = 1e30;
+    for (int r = 0; r < 7; r++) {
+        struct timespec a, b;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
+        for (int k = 0; k < 5; k++) body(ctx);
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
+        const double t = ((double)(b.tv_sec - a.tv_sec) + 1e-9 * (double)(b.tv_nsec - a.tv_nsec)) / 5;
+        if (t < best) best = t;
+    }
+    return best;
+}
+
+static void bench(const char *only) {
+    {
+        /* the machine's state right now: a large sgemm on the same clock */
+        enum { S = 512 };
+        float *a = calloc(S * S, sizeof(float)), *b = calloc(S * S, sizeof(float)), *c = calloc(S * S, sizeof(float));
+        t_sgemm g = {S, S, S, a, b, c};
+        printf("sgemm %d^3: %.1f GFLOP/s\n", S, 2.0 * S * S * S / cpu_seconds(t_sgemm_run, &g) * 1e-9);
+        free(a), free(b), free(c);
+    }
+    for (size_t i = 0; i < sizeof LAYERS / sizeof LAYERS[0]; i++) {
+        const gd_layer *s = &LAYERS[i];
+        if (!t_wanted(only, s->name)) continue;
+        const int64_t oh = (s->h + s->stride - 1) / s->stride, ow = (s->w + s->stride - 1) / s->stride;
+        const int64_t ph = C4J_MAX((oh - 1) * s->stride + s->k - s->h, 0), pw = C4J_MAX((ow - 1) * s->stride + s->k - s->w, 0);
+        c4j_conv2d_desc d;
+        t_dense_desc(&d, s->n, s->h, s->w, s->c, s->k, s->k, s->cout, s->groups, s->stride, s->stride, 1, 1, ph / 2,
+                     ph - ph / 2, pw / 2, pw - pw / 2);
+        uint64_t rng = 7;
+        const int64_t in_len = d.batch * d.in_stride[0], out_len = d.batch * d.out_stride[0];
+        float *in = malloc(sizeof(float) * (size_t)in_len), *f = malloc(sizeof(float) * (size_t)c4j_filter_floats(&d));
+        float *out = malloc(sizeof(float) * (size_t)out_len);
+        t_fill(in, in_len, &rng);
+        t_fill(f, c4j_filter_floats(&d), &rng);
+        const int64_t ws_bytes = c4j_conv2d_workspace_bytes(&d, C4J_ALGO_GROUPED_DIRECT);
+        t_forward c = {t_blas(), &d, C4J_ALGO_GROUPED_DIRECT, in, f, NULL, out, c4j_alloc((size_t)ws_bytes, 0),
+                       ws_bytes, c4j_conv2d_units(&d, C4J_ALGO_GROUPED_DIRECT)};
+        /* thread CPU time: the machine is shared */
+        const double sec = cpu_seconds(t_forward_all, &c);
+        const double flops = 2.0 * (double)out_len * s->k * s->k * (s->c / s->groups);
+        printf("%-26s %8.4f ms %7.2f GFLOP/s  estimate %.4f ms  units %lld\n", s->name, sec * 1e3, flops / sec * 1e-9,
+               c4j_conv2d_estimate_seconds(&d, C4J_ALGO_GROUPED_DIRECT, 0) * 1e3, (long long)c.units);
+        free(in), free(f), free(out);
+        c4j_free(c.ws);
+    }
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "bench") == 0) {
+        bench(argc > 2 ? argv[2] : NULL);
+        return 0;
+    }
+    uint64_t rng = 20261206;
+    public_api();
+    for (int i = 0; i < 400; i++) random_case(&rng, i);
+    if (t_failures) fprintf(stderr, "%d failure(s)\n", t_failures);
+    else printf("grouped direct: all cases passed (widths:%s%s%s)\n", " portable", isa_available(1) ? " avx2" : "",
+                isa_available(2) ? " avx512" : "");
+    return t_failures != 0;
+}
