@@ -700,7 +700,7 @@ static int64_t align16(int64_t n) { return (n + 15) / 16 * 16; }
 
 /* route is a forward algorithm that can run the transposed convolution of d */
 static int bx_forward_route(const c4j_conv2d_desc *d, int route, c4j_conv2d_desc *f) {
-    if (route < C4J_ALGO_GEMM_DIRECT || route > C4J_ALGO_FFT) return 0;
+    if (route < C4J_ALGO_GEMM_DIRECT || route > C4J_ALGO_GROUPED_DIRECT) return 0;
     return bx_forward_desc(d, f) && c4j_conv2d_supports(f, (c4j_algo)route) == C4J_OK;
 }
 
@@ -789,7 +789,10 @@ double c4j_conv2d_backward_input_estimate_seconds(const c4j_conv2d_desc *d, int 
        forward cost model's preparation estimates measure 0.55x (Winograd) and 1.4x (FFT) here */
     const double run = c4j_conv2d_estimate_seconds(&f, (c4j_algo)route, 0);
     const double prep = c4j_conv2d_estimate_seconds(&f, (c4j_algo)route, 1) - run;
-    const double scale = route == C4J_ALGO_FFT ? 1.4 : route == C4J_ALGO_GEMM_DIRECT || route == C4J_ALGO_GEMM_TILED ? 1.0 : 0.55;
+    const double scale = route == C4J_ALGO_FFT ? 1.4
+                         : route == C4J_ALGO_GEMM_DIRECT || route == C4J_ALGO_GEMM_TILED || route == C4J_ALGO_GROUPED_DIRECT
+                             ? 1.0
+                             : 0.55;
     return run + scale * prep + (double)c4j_filter_floats(d) * REARRANGE_NS * 1e-9;
 }
 
@@ -801,9 +804,9 @@ int c4j_conv2d_backward_input_route(const c4j_conv2d_desc *d) {
     int best = C4J_BWD_GEMM;
     double best_s = c4j_conv2d_backward_input_estimate_seconds(d, C4J_BWD_GEMM);
     if (best_s > 0) best_s *= ROUTE_MARGIN;
-    const int cand[6] = {C4J_BWD_SCATTER, C4J_ALGO_GEMM_DIRECT, C4J_ALGO_GEMM_TILED, C4J_ALGO_WINOGRAD_2X2,
-                         C4J_ALGO_WINOGRAD_4X4, C4J_ALGO_FFT};
-    for (int i = 0; i < 6; i++) {
+    const int cand[7] = {C4J_BWD_SCATTER, C4J_ALGO_GEMM_DIRECT, C4J_ALGO_GEMM_TILED, C4J_ALGO_WINOGRAD_2X2,
+                         C4J_ALGO_WINOGRAD_4X4, C4J_ALGO_FFT, C4J_ALGO_GROUPED_DIRECT};
+    for (int i = 0; i < 7; i++) {
         const int r = cand[i];
         const double s = c4j_conv2d_backward_input_estimate_seconds(d, r);
         if (s >= 0 && (best_s < 0 || s < best_s)) {

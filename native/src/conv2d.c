@@ -144,9 +144,7 @@ c4j_status c4j_conv2d_forward(const c4j_blas *blas, const c4j_conv2d_desc *d, c4
     }
 }
 
-double c4j_conv2d_estimate_seconds(const c4j_conv2d_desc *d, c4j_algo algo, int include_prepare) {
-    if (c4j_conv2d_supports(d, algo) != C4J_OK) return -1;
-    if (d->batch == 0) return 0;
+static double estimate_seconds(const c4j_conv2d_desc *d, c4j_algo algo, int include_prepare) {
     if (via_s2d(d, algo)) return c4j_s2d_estimate(d, algo, include_prepare);
     switch (algo) {
     case C4J_ALGO_GEMM_DIRECT: return c4j_gemm_direct_estimate(d);
@@ -163,4 +161,26 @@ double c4j_conv2d_estimate_seconds(const c4j_conv2d_desc *d, c4j_algo algo, int 
 double c4j_conv2d_roofline_seconds(const c4j_conv2d_desc *d) {
     return (double)d->groups * c4j_cost_sgemm(d->batch * d->out_h * d->out_w, d->kernel_h * d->kernel_w * c4j_cin_g(d),
                                               c4j_cout_g(d));
+}
+
+/*
+ * The sgemm algorithms' models cost each group as a dense layer of its own; on layers of many
+ * small groups (where the grouped direct kernel applies) they ran 1.2-10x (geometric mean about
+ * 4) slower than estimated with 1 to 4 input channels per group (tiled, Winograd and FFT on the
+ * depthwise and 32-group layers of the peer benchmark, test_grouped_direct bench), their
+ * transforms and gathers being per group with channel vectors mostly empty, and about 1.5-2x
+ * with 16. Their estimates there carry that factor: 4 up to 4 channels per group, then 16 / cg,
+ * at least 1.5.
+ */
+static double small_groups_factor(const c4j_conv2d_desc *d) {
+    const double f = 16.0 / (double)c4j_cin_g(d);
+    return f > 4.0 ? 4.0 : f < 1.5 ? 1.5 : f;
+}
+
+double c4j_conv2d_estimate_seconds(const c4j_conv2d_desc *d, c4j_algo algo, int include_prepare) {
+    if (c4j_conv2d_supports(d, algo) != C4J_OK) return -1;
+    if (d->batch == 0) return 0;
+    const double s = estimate_seconds(d, algo, include_prepare);
+    if (s < 0 || algo == C4J_ALGO_GROUPED_DIRECT || !c4j_gd_applicable(d)) return s;
+    return s * small_groups_factor(d);
 }

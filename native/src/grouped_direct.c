@@ -198,17 +198,22 @@ void c4j_gd_run(const c4j_conv2d_desc *d, const float *in, const float *filter, 
 }
 
 /*
- * Estimated single-thread seconds: the vector multiply-adds (each with an input load) at a
- * fraction of the rate a large sgemm reaches in the cost table, plus the staged input copy and
- * the output write. Measured against the kernel on the grouped bench layers (see README).
+ * Estimated single-thread seconds, in units of the cost table's large-sgemm time per
+ * multiply-add (so that it follows the table to another machine): per lane multiply-add (lanes
+ * padded to whole vectors), per output written (bias, activation, store), per input float read
+ * and per staged float. Fitted to the kernel on the grouped peer layers (test_grouped_direct
+ * bench); within about 30% of them.
  */
 double c4j_gd_estimate(const c4j_conv2d_desc *d) {
-    const double sgemm_s_per_mac = c4j_cost_sgemm(1024, 1024, 1024) / (1024.0 * 1024.0 * 1024.0);
-    const int64_t cwp_total = blocks(d) == 1 ? round16(d->out_c) : d->out_c;
-    const double macs = (double)d->batch * d->out_h * d->out_w * cwp_total * d->kernel_h * d->kernel_w * c4j_cin_g(d);
+    const double mac = c4j_cost_sgemm(1024, 1024, 1024) / (1024.0 * 1024.0 * 1024.0);
+    const int64_t full = d->out_c / GD_BLOCK, rest = d->out_c - full * GD_BLOCK;
+    const double lanes = (double)(full * GD_BLOCK + round16(rest));
+    const double pixels = (double)d->batch * (double)d->out_h * (double)d->out_w;
+    const double macs = pixels * lanes * (double)(d->kernel_h * d->kernel_w * c4j_cin_g(d));
+    const double ins = (double)d->batch * (double)d->in_h * (double)d->in_w * (double)d->in_c;
     double staged = 0;
     if (!reads_input(d, 0) || !reads_input(d, (blocks(d) - 1) * GD_BLOCK))
-        staged = (double)d->batch * bands(d) * band_in_rows(d) * d->in_w * c4j_cin_g(d) * cwp_total;
-    const double outs = (double)d->batch * d->out_h * d->out_w * d->out_c;
-    return macs * sgemm_s_per_mac * 2.5 + (staged * 3.0 + outs) * sgemm_s_per_mac * 16.0;
+        staged = (double)d->batch * (double)bands(d) * (double)band_in_rows(d) * (double)d->in_w *
+                 (double)c4j_cin_g(d) * lanes;
+    return mac * (2.1 * macs + 25.0 * pixels * (double)d->out_c + 8.5 * ins + 9.5 * staged);
 }

@@ -359,7 +359,7 @@ static void run_case(uint64_t *rng, int case_no) {
     check_input_route(&tc, C4J_BWD_GEMM);
     check_filter_route(&tc, C4J_BWD_GEMM);
     for (int route = C4J_ALGO_GEMM_DIRECT; route <= C4J_BWD_SCATTER; route++)
-        if ((route <= C4J_ALGO_FFT || route == C4J_BWD_SCATTER) && c4j_conv2d_backward_input_units(&d, route) > 0) {
+        if ((route <= C4J_ALGO_GROUPED_DIRECT || route == C4J_BWD_SCATTER) && c4j_conv2d_backward_input_units(&d, route) > 0) {
             check_input_route(&tc, route);
             input_route_cases[route]++;
         }
@@ -538,12 +538,12 @@ int main(void) {
     layer_cases();
     printf("%d cases (%d strided, %d with a strided input-gradient view, %d filter gradients split into pixel ranges)\n",
            cases_run, stride_cases, strided_dx_cases, split_cases);
-    printf("input gradient by forward algorithm: %d direct, %d tiled, %d winograd 2x2, %d winograd 4x4, %d fft; "
-           "by scatter: %d; filter gradient by winograd: %d 2x2, %d 4x4\n",
+    printf("input gradient by forward algorithm: %d direct, %d tiled, %d winograd 2x2, %d winograd 4x4, %d fft, "
+           "%d grouped direct; by scatter: %d; filter gradient by winograd: %d 2x2, %d 4x4\n",
            input_route_cases[1], input_route_cases[2], input_route_cases[3], input_route_cases[4], input_route_cases[5],
-           input_route_cases[C4J_BWD_SCATTER], filter_route_cases[3], filter_route_cases[4]);
+           input_route_cases[6], input_route_cases[C4J_BWD_SCATTER], filter_route_cases[3], filter_route_cases[4]);
     T_CHECK(input_route_cases[C4J_BWD_SCATTER] > 400, "too few scatter cases");
-    for (int r = 1; r <= 5; r++) T_CHECK(input_route_cases[r] > 10, "too few input-gradient cases of route %d", r);
+    for (int r = 1; r <= 6; r++) T_CHECK(input_route_cases[r] > 10, "too few input-gradient cases of route %d", r);
     for (int r = 3; r <= 4; r++) T_CHECK(filter_route_cases[r] > 50, "too few filter-gradient cases of route %d", r);
     T_CHECK(split_cases > 30, "too few split filter gradients: %d", split_cases);
     T_CHECK(cases_run > 400, "too few cases: %d", cases_run);

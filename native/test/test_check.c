@@ -12,7 +12,7 @@
 #include "testlib.h"
 
 static const c4j_algo ALGOS[] = {C4J_ALGO_GEMM_DIRECT, C4J_ALGO_GEMM_TILED, C4J_ALGO_WINOGRAD_2X2,
-                                 C4J_ALGO_WINOGRAD_4X4, C4J_ALGO_FFT};
+                                 C4J_ALGO_WINOGRAD_4X4, C4J_ALGO_FFT, C4J_ALGO_GROUPED_DIRECT};
 #define N_ALGOS (sizeof ALGOS / sizeof ALGOS[0])
 
 static const int64_t HOSTILE[] = {-1, 0, 1, 2, 3, 7, INT_MAX, (int64_t)INT_MAX + 1, (int64_t)UINT_MAX,
@@ -152,7 +152,7 @@ static void hostile_calls(buffers *b, const c4j_conv2d_desc *good) {
                                wsb, 0, units, err, sizeof err) == C4J_ERR_BLAS, "missing sgemm accepted");
     T_CHECK(c4j_conv2d_forward(NULL, good, C4J_ALGO_GEMM_TILED, b->in, b->filter, NULL, b->bias, b->out, ws_mem,
                                wsb, 0, units, err, sizeof err) == C4J_ERR_BLAS, "null BLAS accepted");
-    const int bad_algos[] = {-1, 0, 6, 1000, INT_MAX};
+    const int bad_algos[] = {-1, 0, 7, 1000, INT_MAX};
     for (size_t i = 0; i < sizeof bad_algos / sizeof bad_algos[0]; i++) {
         c4j_algo a = (c4j_algo)bad_algos[i];
         T_CHECK(c4j_conv2d_supports(good, a) == C4J_ERR_UNSUPPORTED, "algo %d supported", bad_algos[i]);

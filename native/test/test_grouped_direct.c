@@ -159,6 +159,10 @@ static const gd_layer LAYERS[] = {
     {"mbv2_dw3x3_112x32", 1, 112, 112, 32, 3, 32, 1, 32},   {"mbv2_dw3x3s2_112x96", 1, 112, 112, 96, 3, 96, 2, 96},
     {"mbv2_dw3x3_14x576", 1, 14, 14, 576, 3, 576, 1, 576},  {"convnext_dw7x7_56x96", 1, 56, 56, 96, 7, 96, 1, 96},
     {"resnext_g32_3x3_56x128", 1, 56, 56, 128, 3, 128, 1, 32}, {"b8_dw3x3_28x192", 8, 28, 28, 192, 3, 192, 1, 192},
+    /* not in the peer list: a 5x5/2, a channel multiplier, 16 channels per group, odd sizes */
+    {"eff_dw5x5s2_28x240", 1, 28, 28, 240, 5, 240, 2, 240},   {"dw3x3_mult2_56x32", 1, 56, 56, 32, 3, 64, 1, 32},
+    {"g8_3x3_28x128", 1, 28, 28, 128, 3, 128, 1, 8},          {"b3_dw3x3_17x37", 3, 17, 17, 37, 3, 37, 1, 37},
+    {"g4_5x5_14x64_s2", 2, 14, 14, 64, 5, 32, 2, 4},
 };
 
 /* seconds of thread CPU time per call of body(ctx), best of 7 rounds of 5 */
@@ -198,16 +202,24 @@ static void bench(const char *only) {
         float *out = malloc(sizeof(float) * (size_t)out_len);
         t_fill(in, in_len, &rng);
         t_fill(f, c4j_filter_floats(&d), &rng);
-        const int64_t ws_bytes = c4j_conv2d_workspace_bytes(&d, C4J_ALGO_GROUPED_DIRECT);
-        t_forward c = {t_blas(), &d, C4J_ALGO_GROUPED_DIRECT, in, f, NULL, out, c4j_alloc((size_t)ws_bytes, 0),
-                       ws_bytes, c4j_conv2d_units(&d, C4J_ALGO_GROUPED_DIRECT)};
-        /* thread CPU time: the machine is shared */
-        const double sec = cpu_seconds(t_forward_all, &c);
         const double flops = 2.0 * (double)out_len * s->k * s->k * (s->c / s->groups);
-        printf("%-26s %8.4f ms %7.2f GFLOP/s  estimate %.4f ms  units %lld\n", s->name, sec * 1e3, flops / sec * 1e-9,
-               c4j_conv2d_estimate_seconds(&d, C4J_ALGO_GROUPED_DIRECT, 0) * 1e3, (long long)c.units);
+        /* every algorithm that runs the layer, against its estimate (the filter prepared once) */
+        for (int a = C4J_ALGO_GEMM_DIRECT; a <= C4J_ALGO_GROUPED_DIRECT; a++) {
+            if (c4j_conv2d_supports(&d, (c4j_algo)a) != C4J_OK) continue;
+            const int64_t ws_bytes = c4j_conv2d_workspace_bytes(&d, (c4j_algo)a);
+            const int64_t prep_floats = c4j_conv2d_prepared_floats(&d, (c4j_algo)a);
+            float *prep = prep_floats > 0 ? c4j_alloc(sizeof(float) * (size_t)prep_floats, 0) : NULL;
+            if (prep != NULL) c4j_conv2d_prepare(&d, (c4j_algo)a, f, prep, NULL, 0);
+            t_forward c = {t_blas(), &d, (c4j_algo)a, in, f, prep, out, c4j_alloc((size_t)ws_bytes, 0), ws_bytes,
+                           c4j_conv2d_units(&d, (c4j_algo)a)};
+            /* thread CPU time: the machine is shared */
+            const double sec = cpu_seconds(t_forward_all, &c);
+            printf("%-26s algo %d %8.4f ms %7.2f GFLOP/s  estimate %.4f ms  units %lld\n", s->name, a, sec * 1e3,
+                   flops / sec * 1e-9, c4j_conv2d_estimate_seconds(&d, (c4j_algo)a, 0) * 1e3, (long long)c.units);
+            c4j_free(c.ws);
+            c4j_free(prep);
+        }
         free(in), free(f), free(out);
-        c4j_free(c.ws);
     }
 }
 

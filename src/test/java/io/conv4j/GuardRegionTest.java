@@ -58,6 +58,9 @@ class GuardRegionTest {
             {new long[] {1, 10, 10, 4}, 3, 3, 4, 1, 2, Padding.explicit(2, 2, 2, 2), 4, false, Activation.NONE, false},
             {new long[] {3, 7, 5, 1}, 2, 3, 1, 1, 1, Padding.VALID, 1, true, Activation.NONE, true},
             {new long[] {1, 40, 40, 16}, 3, 3, 32, 1, 1, Padding.SAME, 1, true, Activation.NONE, false},
+            // depthwise, 37 channels (no multiple of a vector) with multiplier 2, and 18 channels of 5x5
+            {new long[] {2, 13, 11, 37}, 3, 3, 74, 2, 1, Padding.SAME, 37, true, Activation.RELU6, false},
+            {new long[] {1, 9, 12, 18}, 5, 5, 18, 1, 1, Padding.SAME, 18, false, Activation.RELU, true},
             // strided layers that Winograd and the FFT run by space to depth (s2d.c)
             {new long[] {2, 17, 19, 3}, 5, 5, 6, 2, 1, Padding.SAME, 1, true, Activation.RELU, false},
             {new long[] {1, 23, 21, 2}, 7, 7, 5, 2, 1, Padding.SAME, 1, false, Activation.NONE, true},
