@@ -43,6 +43,7 @@ typedef struct {
     int64_t ow_lo, ow_hi;        /* output columns whose taps all lie inside the input */
     int64_t step, ostep, os_h;   /* input floats between neighbouring output pixels; output strides */
     int act;
+    int overlap_tail;            /* a partial last vector is read as the block's last GD_V lanes */
 } gd_unit;
 
 /* per lane of a block: offset of its group's first input channel in a pixel */
@@ -85,11 +86,11 @@ static int64_t band_in_rows(const c4j_conv2d_desc *d) {
     return C4J_MIN(d->in_h, (GD_ROWS - 1) * d->stride_h + (d->kernel_h - 1) * d->dilation_h + 1);
 }
 
-/* Lanes of block b read straight from the input: depthwise with multiplier 1, channels
-   contiguous, and every vector of the padded block inside the pixel's channels. */
+/* The block at channel o0 reads the input in place: depthwise with multiplier 1, channels
+   contiguous, and at least one whole vector of every width wide (a partial last vector then
+   overlaps the one before instead of reading past the pixel's channels). */
 static int reads_input(const c4j_conv2d_desc *d, int64_t o0) {
-    return c4j_cin_g(d) == 1 && c4j_cout_g(d) == 1 && d->in_stride[3] == 1 &&
-           o0 + round16(C4J_MIN(GD_BLOCK, d->out_c - o0)) <= d->in_c;
+    return c4j_cin_g(d) == 1 && c4j_cout_g(d) == 1 && d->in_stride[3] == 1 && d->out_c - o0 >= 16;
 }
 
 static int64_t filter_floats(const c4j_conv2d_desc *d) { return d->kernel_h * d->kernel_w * c4j_cin_g(d) * GD_BLOCK; }
@@ -155,7 +156,8 @@ static void run_isa(int isa, const c4j_conv2d_desc *d, const float *in, const fl
         u.cwp = round16(u.cw);
         stage_filter(d, filter, bias, o0, u.cw, u.cwp, wbuf, bbuf);
         const float *img = in + n * d->in_stride[0];
-        if (reads_input(d, o0)) {
+        u.overlap_tail = reads_input(d, o0);
+        if (u.overlap_tail) {
             u.src = img + o0, u.row0 = 0;
             u.rs = d->in_stride[1], u.ps = d->in_stride[2], u.cs = 0;
         } else {

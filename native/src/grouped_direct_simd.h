@@ -19,7 +19,7 @@ typedef int32_t GD(ivec) __attribute__((vector_size(GD_V * sizeof(float))));
 /* bias, then the fused activation (ReLU and ReLU6 let NaN through, as the epilogue does), then
    `lanes` channels stored */
 GAI void GD(finish)(const gd_unit *u, GD(vec) acc, const float *bias, float *o, int lanes) {
-    if (bias != NULL) acc += *(const GD(vec) *)(const void *)bias;
+    if (bias != NULL) acc += *(const GD(uvec) *)(const void *)bias;
     if (u->act != C4J_ACT_NONE) {
         const GD(vec) zero = {0};
         const GD(ivec) neg = acc < zero;
@@ -56,7 +56,7 @@ GAI void GD(pixels)(const gd_unit *u, int nb, int64_t cg, int64_t ih0, int64_t k
             const float *s = srow + (iw0 + kw * u->dw) * u->ps;
             const float *wp = wrow + kw * cg * u->cwp;
             for (int64_t c = 0; c < cg; c++) {
-                const GD(vec) wv = *(const GD(vec) *)(const void *)(wp + c * u->cwp);
+                const GD(vec) wv = *(const GD(uvec) *)(const void *)(wp + c * u->cwp);
                 const float *sc = s + c * u->cs;
                 _Pragma("GCC unroll 16") for (int j = 0; j < nb; j++) acc[j] += *(const GD(uvec) *)(const void *)(sc + j * step) * wv;
             }
@@ -91,7 +91,10 @@ GAI void GD(row_cg)(const gd_unit *u, int dw, int64_t oh, float *orow) {
     const int64_t ih0 = oh * u->sh - u->pt;
     const int64_t kh0 = ih0 < 0 ? c4j_ceil_div(-ih0, u->dh) : 0;
     const int64_t kh1 = C4J_MIN(u->kh, u->in_h - ih0 <= 0 ? 0 : c4j_ceil_div(u->in_h - ih0, u->dh));
-    for (int64_t v = 0; v < u->cw; v += GD_V) {
+    for (int64_t v0 = 0; v0 < u->cw; v0 += GD_V) {
+        /* reading the input in place, a last partial vector moves back to end at the block's last
+           channel: its lanes overlap the previous vector's, which they compute again bit for bit */
+        const int64_t v = u->overlap_tail && v0 + GD_V > u->cw ? u->cw - GD_V : v0;
         const int lanes = (int)C4J_MIN(GD_V, u->cw - v);
         int64_t ow = 0;
         for (; ow < u->out_w; ow++) {
