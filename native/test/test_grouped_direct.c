@@ -6,8 +6,9 @@
  * output views. Nothing outside the output view may be written, and any split of the units must
  * give the same bits. Includes grouped_direct.c to reach the per-width kernels.
  *
- * With arguments `bench [layers]` it times the public entry point on the peer harness's grouped
- * layers instead (one thread, median of the harness's policy).
+ * With arguments `bench [layers]` it times every algorithm that runs the peer harness's grouped
+ * layers (and a few more) against its estimate instead, in thread CPU time, one thread; with
+ * GD_ONLY set, only the direct kernel.
  */
 #include <math.h>
 #include <string.h>
@@ -180,7 +181,7 @@ static double cpu_seconds(void (*body)(void *), void *ctx) {
 }
 
 static void bench(const char *only) {
-    {
+    if (getenv("GD_ONLY") == NULL) {
         /* the machine's state right now: a large sgemm on the same clock */
         enum { S = 512 };
         float *a = calloc(S * S, sizeof(float)), *b = calloc(S * S, sizeof(float)), *c = calloc(S * S, sizeof(float));
@@ -198,14 +199,16 @@ static void bench(const char *only) {
                      ph - ph / 2, pw / 2, pw - pw / 2);
         uint64_t rng = 7;
         const int64_t in_len = d.batch * d.in_stride[0], out_len = d.batch * d.out_stride[0];
-        float *in = malloc(sizeof(float) * (size_t)in_len), *f = malloc(sizeof(float) * (size_t)c4j_filter_floats(&d));
-        float *out = malloc(sizeof(float) * (size_t)out_len);
+        /* 64-byte aligned, as conv4j's tensors are */
+        float *in = c4j_alloc(sizeof(float) * (size_t)in_len, 0), *f = c4j_alloc(sizeof(float) * (size_t)c4j_filter_floats(&d), 0);
+        float *out = c4j_alloc(sizeof(float) * (size_t)out_len, 0);
         t_fill(in, in_len, &rng);
         t_fill(f, c4j_filter_floats(&d), &rng);
         const double flops = 2.0 * (double)out_len * s->k * s->k * (s->c / s->groups);
         /* every algorithm that runs the layer, against its estimate (the filter prepared once) */
         for (int a = C4J_ALGO_GEMM_DIRECT; a <= C4J_ALGO_GROUPED_DIRECT; a++) {
             if (c4j_conv2d_supports(&d, (c4j_algo)a) != C4J_OK) continue;
+            if (getenv("GD_ONLY") != NULL && a != C4J_ALGO_GROUPED_DIRECT) continue;
             const int64_t ws_bytes = c4j_conv2d_workspace_bytes(&d, (c4j_algo)a);
             const int64_t prep_floats = c4j_conv2d_prepared_floats(&d, (c4j_algo)a);
             float *prep = prep_floats > 0 ? c4j_alloc(sizeof(float) * (size_t)prep_floats, 0) : NULL;
@@ -214,12 +217,14 @@ static void bench(const char *only) {
                            c4j_conv2d_units(&d, (c4j_algo)a)};
             /* thread CPU time: the machine is shared */
             const double sec = cpu_seconds(t_forward_all, &c);
+            if (getenv("GD_ONLY") != NULL) /* long enough for a profiler */
+                for (double t0 = t_now(); t_now() - t0 < 1.0;) t_forward_all(&c);
             printf("%-26s algo %d %8.4f ms %7.2f GFLOP/s  estimate %.4f ms  units %lld\n", s->name, a, sec * 1e3,
                    flops / sec * 1e-9, c4j_conv2d_estimate_seconds(&d, (c4j_algo)a, 0) * 1e3, (long long)c.units);
             c4j_free(c.ws);
             c4j_free(prep);
         }
-        free(in), free(f), free(out);
+        c4j_free(in), c4j_free(f), c4j_free(out);
     }
 }
 
