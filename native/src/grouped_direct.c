@@ -18,7 +18,8 @@
  * channel views. The filter block is copied per unit (flipped when asked, zero-padded to whole
  * vectors) so every filter load is an aligned full vector.
  *
- * Units: images x bands of GD_ROWS output rows x blocks of GD_BLOCK output channels, fixed by
+ * Units: images x bands of GD_ROWS output rows x blocks of output channels (up to GD_WIDE read in
+ * place, so that a unit streams whole pixels; up to GD_BLOCK staged), fixed by
  * the descriptor, so any thread count gives the same bits. The multiply-adds run outside sgemm.
  */
 #include <stdint.h>
@@ -26,7 +27,8 @@
 #include "internal.h"
 
 enum {
-    GD_BLOCK = 64,     /* output channels per unit (a multiple of every vector width) */
+    GD_BLOCK = 64,     /* output channels per unit when staged (a multiple of every vector width) */
+    GD_WIDE = 256,     /* output channels per unit when read in place */
     GD_ROWS = 4,       /* output rows per unit */
     GD_MAX_CG = 16,    /* input channels per group this kernel takes; more is a contraction for sgemm */
     GD_NB = 8          /* output pixels per register block */
@@ -76,7 +78,19 @@ int c4j_gd_applicable(const c4j_conv2d_desc *d) {
     return d->groups > 1 && c4j_cin_g(d) <= GD_MAX_CG && d->in_c * d->in_stride[3] <= INT32_MAX;
 }
 
-static int64_t blocks(const c4j_conv2d_desc *d) { return c4j_ceil_div(d->out_c, GD_BLOCK); }
+/* depthwise with multiplier 1 and contiguous channels: the kernel can read the input in place */
+static int in_place(const c4j_conv2d_desc *d) {
+    return c4j_cin_g(d) == 1 && c4j_cout_g(d) == 1 && d->in_stride[3] == 1;
+}
+
+/* output channels per block: even blocks of at most GD_WIDE (in place) or GD_BLOCK (staged),
+   rounded up to 16 */
+static int64_t block_width(const c4j_conv2d_desc *d) {
+    const int64_t n = c4j_ceil_div(d->out_c, in_place(d) ? GD_WIDE : GD_BLOCK);
+    return round16(c4j_ceil_div(d->out_c, n));
+}
+
+static int64_t blocks(const c4j_conv2d_desc *d) { return c4j_ceil_div(d->out_c, block_width(d)); }
 static int64_t bands(const c4j_conv2d_desc *d) { return c4j_ceil_div(d->out_h, GD_ROWS); }
 
 int64_t c4j_gd_units(const c4j_conv2d_desc *d) { return d->batch * bands(d) * blocks(d); }
@@ -89,16 +103,16 @@ static int64_t band_in_rows(const c4j_conv2d_desc *d) {
 /* The block at channel o0 reads the input in place: depthwise with multiplier 1, channels
    contiguous, and at least one whole vector of every width wide (a partial last vector then
    overlaps the one before instead of reading past the pixel's channels). */
-static int reads_input(const c4j_conv2d_desc *d, int64_t o0) {
-    return c4j_cin_g(d) == 1 && c4j_cout_g(d) == 1 && d->in_stride[3] == 1 && d->out_c - o0 >= 16;
+static int reads_input(const c4j_conv2d_desc *d, int64_t o0) { return in_place(d) && d->out_c - o0 >= 16; }
+
+static int64_t filter_floats(const c4j_conv2d_desc *d) {
+    return d->kernel_h * d->kernel_w * c4j_cin_g(d) * block_width(d);
 }
 
-static int64_t filter_floats(const c4j_conv2d_desc *d) { return d->kernel_h * d->kernel_w * c4j_cin_g(d) * GD_BLOCK; }
-
 int64_t c4j_gd_workspace(const c4j_conv2d_desc *d) {
-    int64_t floats = filter_floats(d) + GD_BLOCK;
-    if (!reads_input(d, 0) || !reads_input(d, (blocks(d) - 1) * GD_BLOCK))
-        floats += band_in_rows(d) * d->in_w * c4j_cin_g(d) * GD_BLOCK;
+    const int64_t bw = block_width(d);
+    int64_t floats = filter_floats(d) + bw;
+    if (!reads_input(d, 0) || !reads_input(d, (blocks(d) - 1) * bw)) floats += band_in_rows(d) * d->in_w * c4j_cin_g(d) * bw;
     return floats * (int64_t)sizeof(float);
 }
 
@@ -135,7 +149,8 @@ static int best_isa(void) {
 static void run_isa(int isa, const c4j_conv2d_desc *d, const float *in, const float *filter, const float *bias,
                     float *out, float *workspace, int64_t u0, int64_t u1) {
     const int64_t nblk = blocks(d), nband = bands(d);
-    float *wbuf = workspace, *bbuf = workspace + filter_floats(d), *rows = bbuf + GD_BLOCK;
+    const int64_t bw = block_width(d);
+    float *wbuf = workspace, *bbuf = workspace + filter_floats(d), *rows = bbuf + bw;
     gd_unit u;
     u.cg = c4j_cin_g(d);
     u.kh = d->kernel_h, u.kw = d->kernel_w, u.sh = d->stride_h, u.sw = d->stride_w;
@@ -151,8 +166,8 @@ static void run_isa(int isa, const c4j_conv2d_desc *d, const float *in, const fl
     u.ow_hi = C4J_MAX(u.ow_lo, C4J_MIN(d->out_w, last < 0 ? 0 : last / d->stride_w + 1));
     for (int64_t unit = u0; unit < u1; unit++) {
         const int64_t blk = unit % nblk, band = (unit / nblk) % nband, n = unit / (nblk * nband);
-        const int64_t o0 = blk * GD_BLOCK, oh0 = band * GD_ROWS, oh1 = C4J_MIN(d->out_h, oh0 + GD_ROWS);
-        u.cw = C4J_MIN(GD_BLOCK, d->out_c - o0);
+        const int64_t o0 = blk * bw, oh0 = band * GD_ROWS, oh1 = C4J_MIN(d->out_h, oh0 + GD_ROWS);
+        u.cw = C4J_MIN(bw, d->out_c - o0);
         u.cwp = round16(u.cw);
         stage_filter(d, filter, bias, o0, u.cw, u.cwp, wbuf, bbuf);
         const float *img = in + n * d->in_stride[0];
@@ -208,13 +223,13 @@ void c4j_gd_run(const c4j_conv2d_desc *d, const float *in, const float *filter, 
  */
 double c4j_gd_estimate(const c4j_conv2d_desc *d) {
     const double mac = c4j_cost_sgemm(1024, 1024, 1024) / (1024.0 * 1024.0 * 1024.0);
-    const int64_t full = d->out_c / GD_BLOCK, rest = d->out_c - full * GD_BLOCK;
-    const double lanes = (double)(full * GD_BLOCK + round16(rest));
+    const int64_t bw = block_width(d), full = d->out_c / bw, rest = d->out_c - full * bw;
+    const double lanes = (double)(full * bw + round16(rest));
     const double pixels = (double)d->batch * (double)d->out_h * (double)d->out_w;
     const double macs = pixels * lanes * (double)(d->kernel_h * d->kernel_w * c4j_cin_g(d));
     const double ins = (double)d->batch * (double)d->in_h * (double)d->in_w * (double)d->in_c;
     double staged = 0;
-    if (!reads_input(d, 0) || !reads_input(d, (blocks(d) - 1) * GD_BLOCK))
+    if (!reads_input(d, 0) || !reads_input(d, (blocks(d) - 1) * bw))
         staged = (double)d->batch * (double)bands(d) * (double)band_in_rows(d) * (double)d->in_w *
                  (double)c4j_cin_g(d) * lanes;
     return mac * (2.1 * macs + 25.0 * pixels * (double)d->out_c + 8.5 * ins + 9.5 * staged);

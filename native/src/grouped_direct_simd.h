@@ -85,43 +85,39 @@ GD_VARIANT(two_g, 2, u->cg)
 GD_VARIANT(one_g, 1, u->cg)
 #undef GD_VARIANT
 
+typedef void (*GD(kernel))(const gd_unit *, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, float *,
+                           int);
+
 /* one output row of the unit's channel block; the interior pixels (every tap inside the input) in
    blocks of GD_NB, the border pixels one at a time with their taps clipped */
 GAI void GD(row_cg)(const gd_unit *u, int dw, int64_t oh, float *orow) {
     const int64_t ih0 = oh * u->sh - u->pt;
     const int64_t kh0 = ih0 < 0 ? c4j_ceil_div(-ih0, u->dh) : 0;
     const int64_t kh1 = C4J_MIN(u->kh, u->in_h - ih0 <= 0 ? 0 : c4j_ceil_div(u->in_h - ih0, u->dh));
-    for (int64_t v0 = 0; v0 < u->cw; v0 += GD_V) {
-        /* reading the input in place, a last partial vector moves back to end at the block's last
-           channel: its lanes overlap the previous vector's, which they compute again bit for bit */
-        const int64_t v = u->overlap_tail && v0 + GD_V > u->cw ? u->cw - GD_V : v0;
-        const int lanes = (int)C4J_MIN(GD_V, u->cw - v);
-        int64_t ow = 0;
-        for (; ow < u->out_w; ow++) {
-            if (ow >= u->ow_lo && ow < u->ow_hi) {
-                /* interior: every tap inside, no clipping; the widest block that fits */
-                const int64_t left = u->ow_hi - ow, iw0 = ow * u->sw - u->pl;
-                float *o = orow + ow * u->ostep + v;
-                if (left >= GD_NB) {
-                    (dw ? GD(block_dw) : GD(block_g))(u, ih0, kh0, kh1, iw0, 0, u->kw, v, o, lanes);
-                    ow += GD_NB - 1;
-                } else if (left >= 4) {
-                    (dw ? GD(four_dw) : GD(four_g))(u, ih0, kh0, kh1, iw0, 0, u->kw, v, o, lanes);
-                    ow += 3;
-                } else if (left >= 2) {
-                    (dw ? GD(two_dw) : GD(two_g))(u, ih0, kh0, kh1, iw0, 0, u->kw, v, o, lanes);
-                    ow += 1;
-                } else {
-                    (dw ? GD(one_dw) : GD(one_g))(u, ih0, kh0, kh1, iw0, 0, u->kw, v, o, lanes);
-                }
-                continue;
-            }
-            const int64_t iw0 = ow * u->sw - u->pl;
-            const int64_t kw0 = iw0 < 0 ? c4j_ceil_div(-iw0, u->dw) : 0;
-            const int64_t kw1 = C4J_MIN(u->kw, u->in_w - iw0 <= 0 ? 0 : c4j_ceil_div(u->in_w - iw0, u->dw));
-            (dw ? GD(one_dw) : GD(one_g))(u, ih0, kh0, kh1, iw0, kw0, C4J_MAX(kw0, kw1), v, orow + ow * u->ostep + v,
-                                          lanes);
+    /* all vectors of the block for one run of pixels before the next run: the input window of
+       the run stays in L1 for every vector */
+    for (int64_t ow = 0; ow < u->out_w;) {
+        const int64_t iw0 = ow * u->sw - u->pl;
+        const int interior = ow >= u->ow_lo && ow < u->ow_hi;
+        const int64_t left = u->ow_hi - ow;
+        const int64_t run = !interior ? 1 : left >= GD_NB ? GD_NB : left >= 4 ? 4 : left >= 2 ? 2 : 1;
+        int64_t kw0 = 0, kw1 = u->kw;
+        if (!interior) {
+            kw0 = iw0 < 0 ? c4j_ceil_div(-iw0, u->dw) : 0;
+            kw1 = C4J_MAX(kw0, C4J_MIN(u->kw, u->in_w - iw0 <= 0 ? 0 : c4j_ceil_div(u->in_w - iw0, u->dw)));
         }
+        GD(kernel) k = run == GD_NB ? (dw ? GD(block_dw) : GD(block_g))
+                       : run == 4   ? (dw ? GD(four_dw) : GD(four_g))
+                       : run == 2   ? (dw ? GD(two_dw) : GD(two_g))
+                                    : (dw ? GD(one_dw) : GD(one_g));
+        float *o = orow + ow * u->ostep;
+        for (int64_t v0 = 0; v0 < u->cw; v0 += GD_V) {
+            /* reading the input in place, a last partial vector moves back to end at the block's
+               last channel: its lanes overlap the previous vector's, computed again bit for bit */
+            const int64_t v = u->overlap_tail && v0 + GD_V > u->cw ? u->cw - GD_V : v0;
+            k(u, ih0, kh0, kh1, iw0, kw0, kw1, v, o + v, (int)C4J_MIN(GD_V, u->cw - v));
+        }
+        ow += run;
     }
 }
 
