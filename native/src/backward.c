@@ -781,9 +781,12 @@ static c4j_status check_call(const c4j_blas *blas, const c4j_conv2d_desc *d, int
 double c4j_conv2d_backward_input_estimate_seconds(const c4j_conv2d_desc *d, int route) {
     c4j_conv2d_desc f;
     if (d == NULL) return -1;
-    if (route == C4J_BWD_GEMM) return bx_gemm_estimate(d);
+    /* the sgemm routes on layers of small groups run slower than estimated, as in the forward pass */
+    const double groups_factor = c4j_gd_applicable(d) ? c4j_small_groups_factor(d) : 1.0;
+    if (route == C4J_BWD_GEMM) return groups_factor * bx_gemm_estimate(d);
     if (route == C4J_BWD_SCATTER)
-        return c4j_bxs_applicable(d) ? c4j_bxs_estimate(d) + (double)c4j_filter_floats(d) * REARRANGE_NS * 1e-9 : -1;
+        return c4j_bxs_applicable(d) ? groups_factor * c4j_bxs_estimate(d) + (double)c4j_filter_floats(d) * REARRANGE_NS * 1e-9
+                                     : -1;
     if (!bx_forward_route(d, route, &f)) return -1;
     /* the filter is transposed and prepared on every call (in training it changes every step); the
        forward cost model's preparation estimates measure 0.55x (Winograd) and 1.4x (FFT) here */
@@ -901,23 +904,34 @@ c4j_status c4j_conv2d_backward_input(const c4j_blas *blas, const c4j_conv2d_desc
 static int bw_route_ok(const c4j_conv2d_desc *d, int route) {
     if (route == C4J_BWD_GEMM) return 1;
     if (route == C4J_ALGO_WINOGRAD_2X2 || route == C4J_ALGO_WINOGRAD_4X4) return c4j_bwino_applicable(d, (c4j_algo)route);
+    if (route == C4J_ALGO_GROUPED_DIRECT) return c4j_gd_applicable(d);
     return 0;
+}
+
+/* pixel ranges summed separately (1: no partial sums) */
+static int64_t bw_ranges(const c4j_conv2d_desc *d, int route) {
+    if (route == C4J_BWD_GEMM) return make_bw_tiling(d).r_chunks;
+    if (route == C4J_ALGO_GROUPED_DIRECT) return c4j_gdw_ranges(d);
+    return c4j_bwino_ranges(d, (c4j_algo)route);
 }
 
 double c4j_conv2d_backward_filter_estimate_seconds(const c4j_conv2d_desc *d, int route) {
     if (d == NULL || !bw_route_ok(d, route)) return -1;
-    if (route == C4J_BWD_GEMM) return bw_gemm_estimate(d);
-    const int64_t r = c4j_bwino_ranges(d, (c4j_algo)route);
-    return c4j_bwino_estimate(d, (c4j_algo)route) +
-           (double)(r - 1) * (double)(c4j_filter_floats(d) + d->out_c) * REDUCE_NS * 1e-9;
+    /* the sgemm routes on layers of small groups run slower than estimated, as in the forward pass */
+    const double groups_factor = c4j_gd_applicable(d) ? c4j_small_groups_factor(d) : 1.0;
+    if (route == C4J_BWD_GEMM) return groups_factor * bw_gemm_estimate(d);
+    const int64_t r = bw_ranges(d, route);
+    const double run = route == C4J_ALGO_GROUPED_DIRECT ? c4j_gdw_estimate(d)
+                                                        : groups_factor * c4j_bwino_estimate(d, (c4j_algo)route);
+    return run + (double)(r - 1) * (double)(c4j_filter_floats(d) + d->out_c) * REDUCE_NS * 1e-9;
 }
 
 int c4j_conv2d_backward_filter_route(const c4j_conv2d_desc *d) {
     int best = C4J_BWD_GEMM;
     double best_s = c4j_conv2d_backward_filter_estimate_seconds(d, C4J_BWD_GEMM);
     if (best_s > 0) best_s *= ROUTE_MARGIN;
-    const int cand[2] = {C4J_ALGO_WINOGRAD_4X4, C4J_ALGO_WINOGRAD_2X2};
-    for (int i = 0; i < 2; i++) {
+    const int cand[3] = {C4J_ALGO_WINOGRAD_4X4, C4J_ALGO_WINOGRAD_2X2, C4J_ALGO_GROUPED_DIRECT};
+    for (int i = 0; i < 3; i++) {
         const double s = c4j_conv2d_backward_filter_estimate_seconds(d, cand[i]);
         if (s >= 0 && (best_s < 0 || s < best_s)) {
             best = cand[i];
@@ -931,21 +945,17 @@ static int bw_resolve(const c4j_conv2d_desc *d, int route) {
     return route == C4J_BWD_AUTO ? c4j_conv2d_backward_filter_route(d) : route;
 }
 
-/* pixel ranges summed separately (1: no partial sums) */
-static int64_t bw_ranges(const c4j_conv2d_desc *d, int route) {
-    if (route == C4J_BWD_GEMM) return make_bw_tiling(d).r_chunks;
-    return c4j_bwino_ranges(d, (c4j_algo)route);
-}
-
 int64_t c4j_conv2d_backward_filter_units(const c4j_conv2d_desc *d, int route) {
     route = bw_resolve(d, route);
     if (!bw_route_ok(d, route)) return 0;
+    if (route == C4J_ALGO_GROUPED_DIRECT) return c4j_gdw_units(d);
     return route == C4J_BWD_GEMM ? bw_units(d) : c4j_bwino_units(d, (c4j_algo)route);
 }
 
 int64_t c4j_conv2d_backward_filter_workspace_bytes(const c4j_conv2d_desc *d, int route) {
     route = bw_resolve(d, route);
     if (!bw_route_ok(d, route)) return -1;
+    if (route == C4J_ALGO_GROUPED_DIRECT) return c4j_gdw_workspace(d);
     return route == C4J_BWD_GEMM ? bw_workspace_bytes(d) : c4j_bwino_workspace(d, (c4j_algo)route);
 }
 
@@ -998,6 +1008,8 @@ c4j_status c4j_conv2d_backward_filter(const c4j_blas *blas, const c4j_conv2d_des
     if (st != C4J_OK) return st;
     if (route == C4J_BWD_GEMM)
         bw_run(blas, d, in, grad_out, grad_filter, grad_bias, partials, workspace, unit_begin, unit_end);
+    else if (route == C4J_ALGO_GROUPED_DIRECT)
+        c4j_gdw_run(d, in, grad_out, grad_filter, grad_bias, partials, workspace, unit_begin, unit_end);
     else
         c4j_bwino_run(blas, d, (c4j_algo)route, in, grad_out, grad_filter, grad_bias, partials, workspace, unit_begin,
                       unit_end);

@@ -172,7 +172,7 @@ double c4j_conv2d_roofline_seconds(const c4j_conv2d_desc *d) {
  * with 16. Their estimates there carry that factor: 4 up to 4 channels per group, then 16 / cg,
  * at least 1.5.
  */
-static double small_groups_factor(const c4j_conv2d_desc *d) {
+double c4j_small_groups_factor(const c4j_conv2d_desc *d) {
     const double f = 16.0 / (double)c4j_cin_g(d);
     return f > 4.0 ? 4.0 : f < 1.5 ? 1.5 : f;
 }
@@ -182,5 +182,5 @@ double c4j_conv2d_estimate_seconds(const c4j_conv2d_desc *d, c4j_algo algo, int 
     if (d->batch == 0) return 0;
     const double s = estimate_seconds(d, algo, include_prepare);
     if (s < 0 || algo == C4J_ALGO_GROUPED_DIRECT || !c4j_gd_applicable(d)) return s;
-    return s * small_groups_factor(d);
+    return s * c4j_small_groups_factor(d);
 }

@@ -146,6 +146,30 @@ static int best_isa(void) {
     return 0;
 }
 
+/* input rows [r0, r1) of image img staged for output channels [o0, o0 + cw) (see GD(stage)) */
+static void stage_isa(int isa, const c4j_conv2d_desc *d, const float *img, int64_t r0, int64_t r1, int64_t o0,
+                      int64_t cw, int64_t cwp, float *dst) {
+    int32_t chan[GD_BLOCK];
+    lane_channels(d, o0, cw, chan);
+#ifdef C4J_HAVE_X86_GD
+    if (isa == 2) {
+        stage_avx512(d, img, r0, r1, chan, cw, cwp, dst);
+        return;
+    }
+    if (isa == 1) {
+        stage_avx2(d, img, r0, r1, chan, cw, cwp, dst);
+        return;
+    }
+#endif
+    (void)isa;
+    stage_portable(d, img, r0, r1, chan, cw, cwp, dst);
+}
+
+void c4j_gd_stage_rows(const c4j_conv2d_desc *d, const float *img, int64_t r0, int64_t r1, int64_t o0, int64_t cw,
+                       int64_t cwp, float *dst) {
+    stage_isa(best_isa(), d, img, r0, r1, o0, cw, cwp, dst);
+}
+
 static void run_isa(int isa, const c4j_conv2d_desc *d, const float *in, const float *filter, const float *bias,
                     float *out, float *workspace, int64_t u0, int64_t u1) {
     const int64_t nblk = blocks(d), nband = bands(d);
@@ -179,16 +203,7 @@ static void run_isa(int isa, const c4j_conv2d_desc *d, const float *in, const fl
             const int64_t r0 = C4J_MAX(0, oh0 * d->stride_h - d->pad_top);
             const int64_t r1 = C4J_MIN(d->in_h, (oh1 - 1) * d->stride_h - d->pad_top +
                                                     (d->kernel_h - 1) * d->dilation_h + 1);
-            int32_t chan[GD_BLOCK];
-            lane_channels(d, o0, u.cw, chan);
-            if (r1 > r0) {
-#ifdef C4J_HAVE_X86_GD
-                if (isa == 2) stage_avx512(d, img, r0, r1, chan, u.cw, u.cwp, rows);
-                else if (isa == 1) stage_avx2(d, img, r0, r1, chan, u.cw, u.cwp, rows);
-                else
-#endif
-                    stage_portable(d, img, r0, r1, chan, u.cw, u.cwp, rows);
-            }
+            if (r1 > r0) stage_isa(isa, d, img, r0, r1, o0, u.cw, u.cwp, rows);
             u.src = rows, u.row0 = r0;
             u.ps = u.cg * u.cwp, u.rs = d->in_w * u.ps, u.cs = u.cwp;
         }

@@ -103,6 +103,10 @@ void c4j_s2d_run(const c4j_blas *blas, const c4j_conv2d_desc *d, c4j_algo algo, 
                  const float *prepared, const float *bias, float *out, float *workspace, int64_t u0, int64_t u1);
 double c4j_s2d_estimate(const c4j_conv2d_desc *d, c4j_algo algo, int include_prepare);
 
+/* How much slower than their estimates the sgemm routes run on layers of small groups, where
+   the grouped direct kernel applies (conv2d.c; measured, applied to those routes' estimates) */
+double c4j_small_groups_factor(const c4j_conv2d_desc *d);
+
 /* Grouped / depthwise direct kernel (C4J_ALGO_GROUPED_DIRECT), grouped_direct.c; reads the raw filter */
 int c4j_gd_applicable(const c4j_conv2d_desc *d);
 int64_t c4j_gd_units(const c4j_conv2d_desc *d);
@@ -110,6 +114,19 @@ int64_t c4j_gd_workspace(const c4j_conv2d_desc *d);
 double c4j_gd_estimate(const c4j_conv2d_desc *d);
 void c4j_gd_run(const c4j_conv2d_desc *d, const float *in, const float *filter, const float *bias, float *out,
                 float *workspace, int64_t u0, int64_t u1);
+/* input rows [r0, r1) of image img as [row][iw][cg][cwp], lane l of channel c holding the input channel
+   that output channel o0 + l reads as its group's c-th (zero past cw <= 64) */
+void c4j_gd_stage_rows(const c4j_conv2d_desc *d, const float *img, int64_t r0, int64_t r1, int64_t o0, int64_t cw,
+                       int64_t cwp, float *dst);
+
+/* Filter and bias gradients of the same layers (grouped_direct_backward.c), a filter-gradient
+   route with the usual pixel ranges and partial sums (see c4j_conv2d_backward_filter) */
+int64_t c4j_gdw_ranges(const c4j_conv2d_desc *d);
+int64_t c4j_gdw_units(const c4j_conv2d_desc *d);
+int64_t c4j_gdw_workspace(const c4j_conv2d_desc *d);
+double c4j_gdw_estimate(const c4j_conv2d_desc *d);
+void c4j_gdw_run(const c4j_conv2d_desc *d, const float *in, const float *dy, float *dw, float *db, float *partials,
+                 float *workspace, int64_t u0, int64_t u1);
 
 /* dst[j * ldd + i] = src[i * lds + j], i < rows, j < cols (cache-blocked; backward.c) */
 void c4j_transpose(const float *restrict src, int64_t lds, int64_t rows, int64_t cols, float *restrict dst,
