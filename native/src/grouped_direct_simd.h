@@ -16,17 +16,17 @@ typedef float GD(vec) __attribute__((vector_size(GD_V * sizeof(float))));
 typedef float GD(uvec) __attribute__((vector_size(GD_V * sizeof(float)), aligned(4)));
 typedef int32_t GD(ivec) __attribute__((vector_size(GD_V * sizeof(float))));
 
-/* bias, then the fused activation (ReLU and ReLU6 let NaN through, as the epilogue does), then
+/* bias, then the fused activation (c4j_relu / c4j_relu6 on vectors: NaN passes through), then
    `lanes` channels stored */
 GAI void GD(finish)(const gd_unit *u, GD(vec) acc, const float *bias, float *o, int lanes) {
     if (bias != NULL) acc += *(const GD(uvec) *)(const void *)bias;
     if (u->act != C4J_ACT_NONE) {
         const GD(vec) zero = {0};
-        const GD(ivec) neg = acc < zero;
+        const GD(ivec) neg = acc <= zero; /* as c4j_relu: -0 becomes +0, NaN passes */
         acc = (GD(vec))((GD(ivec))acc & ~neg);
         if (u->act == C4J_ACT_RELU6) {
             const GD(vec) six = zero + 6.0f;
-            const GD(ivec) big = acc > six;
+            const GD(ivec) big = acc >= six;
             acc = (GD(vec))(((GD(ivec))acc & ~big) | ((GD(ivec))six & big));
         }
     }
