@@ -759,6 +759,21 @@ static double bw_gemm_estimate(const c4j_conv2d_desc *d) {
     return (double)d->groups * s + reduce;
 }
 
+/*
+ * On layers of small groups (where the grouped direct kernels apply) the sgemm routes ran much
+ * slower than estimated, one product of a few rows and columns per group and tap: with 1 to 4
+ * input channels per group the GEMM routes of both gradients 6-37x (geometric mean about 16), the
+ * scatter route 2-4x (thread CPU time, the depthwise and 32-group layers of the peer benchmark).
+ * Their estimates there carry that factor, falling with the channels per group as in the forward
+ * pass (c4j_small_groups_factor, used as it is for the Winograd filter gradient).
+ */
+static double small_groups_factor(const c4j_conv2d_desc *d, int route) {
+    if (!c4j_gd_applicable(d)) return 1.0;
+    if (route != C4J_BWD_GEMM && route != C4J_BWD_SCATTER) return c4j_small_groups_factor(d);
+    const double hi = route == C4J_BWD_GEMM ? 16.0 : 4.0, f = 4.0 * hi / (double)c4j_cin_g(d);
+    return f > hi ? hi : f < 1.5 ? 1.5 : f;
+}
+
 /* ================================================================== entry points */
 
 static c4j_status check_call(const c4j_blas *blas, const c4j_conv2d_desc *d, int64_t units, int64_t need,
@@ -781,11 +796,10 @@ static c4j_status check_call(const c4j_blas *blas, const c4j_conv2d_desc *d, int
 double c4j_conv2d_backward_input_estimate_seconds(const c4j_conv2d_desc *d, int route) {
     c4j_conv2d_desc f;
     if (d == NULL) return -1;
-    /* the sgemm routes on layers of small groups run slower than estimated, as in the forward pass */
-    const double groups_factor = c4j_gd_applicable(d) ? c4j_small_groups_factor(d) : 1.0;
-    if (route == C4J_BWD_GEMM) return groups_factor * bx_gemm_estimate(d);
+    if (route == C4J_BWD_GEMM) return small_groups_factor(d, route) * bx_gemm_estimate(d);
     if (route == C4J_BWD_SCATTER)
-        return c4j_bxs_applicable(d) ? groups_factor * c4j_bxs_estimate(d) + (double)c4j_filter_floats(d) * REARRANGE_NS * 1e-9
+        return c4j_bxs_applicable(d) ? small_groups_factor(d, route) * c4j_bxs_estimate(d) +
+                                           (double)c4j_filter_floats(d) * REARRANGE_NS * 1e-9
                                      : -1;
     if (!bx_forward_route(d, route, &f)) return -1;
     /* the filter is transposed and prepared on every call (in training it changes every step); the
@@ -917,12 +931,10 @@ static int64_t bw_ranges(const c4j_conv2d_desc *d, int route) {
 
 double c4j_conv2d_backward_filter_estimate_seconds(const c4j_conv2d_desc *d, int route) {
     if (d == NULL || !bw_route_ok(d, route)) return -1;
-    /* the sgemm routes on layers of small groups run slower than estimated, as in the forward pass */
-    const double groups_factor = c4j_gd_applicable(d) ? c4j_small_groups_factor(d) : 1.0;
-    if (route == C4J_BWD_GEMM) return groups_factor * bw_gemm_estimate(d);
+    if (route == C4J_BWD_GEMM) return small_groups_factor(d, route) * bw_gemm_estimate(d);
     const int64_t r = bw_ranges(d, route);
     const double run = route == C4J_ALGO_GROUPED_DIRECT ? c4j_gdw_estimate(d)
-                                                        : groups_factor * c4j_bwino_estimate(d, (c4j_algo)route);
+                                                        : small_groups_factor(d, route) * c4j_bwino_estimate(d, (c4j_algo)route);
     return run + (double)(r - 1) * (double)(c4j_filter_floats(d) + d->out_c) * REDUCE_NS * 1e-9;
 }
 
