@@ -134,6 +134,31 @@ class TransformGuardTest {
         }
     }
 
+    /** A strided input view (NCHW permuted to NHWC, channel stride H*W): the scan walks it element by element. */
+    @Test
+    void stridedInputViewsAreScannedToo() {
+        Layer l = layers().get(0);
+        long n = l.input().size(0), h = l.input().size(1), w = l.input().size(2), c = l.input().size(3);
+        float[] x = ConvCase.data(l.input().numElements(), 13), wt = ConvCase.data(l.filter().numElements(), 14);
+        for (float v : new float[] {Float.POSITIVE_INFINITY, Float.NaN, 1e6f}) {
+            x[l.at()] = v;
+            float[] nchw = new float[x.length];
+            for (int i = 0; i < x.length; i++) { // NHWC index i -> NCHW position
+                long ch = i % c, col = i / c % w, row = i / c / w % h, b = i / c / w / h;
+                nchw[(int) (((b * c + ch) * h + row) * w + col)] = x[i];
+            }
+            for (Algorithm a : new Algorithm[] {Algorithm.AUTO, Algorithm.WINOGRAD_4X4, Algorithm.FFT}) {
+                Conv2dOptions o = l.options().toBuilder().algorithm(a).build();
+                ConvGeometry g = ConvGeometry.of(l.input(), l.filter(), o);
+                try (Tensor t = Tensor.fromArray(nchw, Shape.of(n, c, h, w)); Tensor tw = Tensor.fromArray(wt, l.filter());
+                     Tensor y = Conv2d.conv2d(t.permute(0, 2, 3, 1), tw, o)) {
+                    assertLikeReference(l + ", " + a + ", NCHW view, input value " + v, y.toArray(),
+                            ReferenceConv2d.forward(x, wt, null, g, false, Activation.NONE), ReferenceConv2d.errorScale(x, wt, null, g, false));
+                }
+            }
+        }
+    }
+
     /** NaN and infinities reach the epilogue of every algorithm through the bias (which no data check looks at). */
     @ParameterizedTest(name = "{0} {1} prepared={2}")
     @MethodSource("cases")
