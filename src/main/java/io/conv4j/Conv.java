@@ -348,9 +348,11 @@ public final class Conv {
      * The output shape of a transposed convolution: per axis the smallest input size of the forward
      * convolution that gives {@code input}'s size, plus {@code outputPadding[a]} (0 when none given):
      * {@code (I - 1) * stride + (K - 1) * dilation + 1 - padBegin - padEnd + outputPadding} for
-     * VALID and explicit padding (PyTorch's and ONNX's rule), {@code (I - 1) * stride + 1 +
-     * outputPadding} for SAME. Output padding must be below the stride (larger sizes map to
-     * another forward output); the result is checked against the forward convolution.
+     * VALID and explicit padding (PyTorch's and ONNX's rule). Output padding must be below the
+     * stride (larger sizes map to another forward output). With SAME padding the output is
+     * {@code I * stride}, the largest size that maps to the input (TensorFlow's, Keras's and ONNX's
+     * rule), and output padding must be 0: give the output shape for a smaller one. The result is
+     * checked against the forward convolution.
      */
     public static Shape transposeOutputShape(Shape input, Shape filter, ConvOptions options, long... outputPadding) {
         Objects.requireNonNull(input, "input shape");
@@ -394,10 +396,17 @@ public final class Conv {
             }
             long in = input.size(a + 1);
             if (in < 1) throw new IllegalArgumentException("input size " + in + " (spatial axis " + a + ") must be >= 1");
-            long base = (in - 1) * s + 1; // below 2^62 + 1: each factor is at most MAX_DIM
-            if (p.kind() != Padding.Kind.SAME) base = base + (filter.size(a) - 1) * d - upToMaxDim("pad begin" + axis, p.begin(a))
-                    - upToMaxDim("pad end" + axis, p.end(a));
-            dims[a + 1] = base + op[a];
+            if (p.kind() == Padding.Kind.SAME) {
+                if (op[a] != 0) {
+                    throw new IllegalArgumentException("output padding " + op[a] + " (spatial axis " + a + ") with SAME padding:"
+                            + " the output is input x stride; give the output shape for another size");
+                }
+                dims[a + 1] = in * s; // below 2^62: each factor is at most MAX_DIM
+            } else {
+                long base = (in - 1) * s + 1; // below 2^62 + 1: each factor is at most MAX_DIM
+                dims[a + 1] = base + (filter.size(a) - 1) * d - upToMaxDim("pad begin" + axis, p.begin(a))
+                        - upToMaxDim("pad end" + axis, p.end(a)) + op[a];
+            }
             if (dims[a + 1] < 1) {
                 throw new IllegalArgumentException("transposed output size " + dims[a + 1] + " (spatial axis " + a
                         + ") is not positive: the padding is larger than the kernel extent");

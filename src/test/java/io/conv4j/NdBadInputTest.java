@@ -43,6 +43,13 @@ class NdBadInputTest {
         refused(IllegalArgumentException.class, "strides must be >= 1, got [1, 0]", () -> ConvOptions.builder().strides(1, 0));
         refused(IllegalArgumentException.class, "output padding has 1 values but the input [1, 4, 4, 4, 4] has 3 spatial axes",
                 () -> Conv.transposeOutputShape(Shape.of(1, 4, 4, 4, 4), f, ConvOptions.defaults(), 1));
+        refused(IllegalArgumentException.class, "output padding 1 (spatial axis 0) with SAME padding",
+                () -> Conv.transposeOutputShape(Shape.of(1, 4, 4), Shape.of(3, 2, 4), ConvOptions.builder().strides(2)
+                        .padding(Padding.SAME).build(), 1));
+        if (!Conv.transposeOutputShape(Shape.of(1, 4, 4), Shape.of(3, 2, 4), ConvOptions.builder().strides(2).padding(Padding.SAME)
+                .build()).equals(Shape.of(1, 8, 2))) {
+            throw new AssertionError("SAME transposed output is not input x stride");
+        }
         refused(IllegalArgumentException.class, "output padding 2 (spatial axis 0) must be in [0, stride 2)",
                 () -> Conv.transposeOutputShape(Shape.of(1, 4, 4), Shape.of(3, 2, 4), ConvOptions.builder().strides(2).build(), 2));
     }
