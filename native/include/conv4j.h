@@ -130,6 +130,16 @@ C4J_API void c4j_reset_peak_allocated_bytes(void);
 /* Test hook: make the next `count` calls to c4j_alloc fail (0 turns injection off). */
 C4J_API void c4j_fail_next_allocations(int count);
 
+/*
+ * dst = src for two strided 4-D float views of dimensions `dim` (element strides >= 0, `*_avail`
+ * floats behind each pointer, checked): e.g. a channels-last result into a channels-first tensor,
+ * by cache-blocked transposes when the source's last axis and the destination's third are contiguous.
+ * The views must not overlap.
+ */
+C4J_API c4j_status c4j_copy_view(const float *src, int64_t src_avail, const int64_t src_stride[4], float *dst,
+                                 int64_t dst_avail, const int64_t dst_stride[4], const int64_t dim[4], char *err,
+                                 size_t err_len);
+
 /* ------------------------------------------------------------------ forward convolution */
 
 /*

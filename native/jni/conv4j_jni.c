@@ -125,6 +125,32 @@ JNIEXPORT jdouble JNICALL Java_io_conv4j_internal_NativeCore_rooflineSeconds(JNI
     return c4j_conv2d_roofline_seconds(&d);
 }
 
+JNIEXPORT void JNICALL Java_io_conv4j_internal_NativeCore_copyView(JNIEnv *env, jclass cls, jobject src, jlong src_off,
+                                                                  jlongArray src_stride, jobject dst, jlong dst_off,
+                                                                  jlongArray dst_stride, jlongArray dim) {
+    (void)cls;
+    c4j_region s, o;
+    jlong ss[4], ds[4], dm[4];
+    if (src_stride == NULL || dst_stride == NULL || dim == NULL || (*env)->GetArrayLength(env, src_stride) != 4 ||
+        (*env)->GetArrayLength(env, dst_stride) != 4 || (*env)->GetArrayLength(env, dim) != 4) {
+        c4j_jni_throw(env, "java/lang/IllegalArgumentException", "copyView needs 4 strides and 4 dimensions");
+        return;
+    }
+    (*env)->GetLongArrayRegion(env, src_stride, 0, 4, ss);
+    (*env)->GetLongArrayRegion(env, dst_stride, 0, 4, ds);
+    (*env)->GetLongArrayRegion(env, dim, 0, 4, dm);
+    if (!c4j_jni_resolve(env, src, src_off, "source", 1, &s) || !c4j_jni_resolve(env, dst, dst_off, "destination", 1, &o)) return;
+    int64_t s64[4], d64[4], m64[4];
+    for (int i = 0; i < 4; i++) {
+        s64[i] = ss[i];
+        d64[i] = ds[i];
+        m64[i] = dm[i];
+    }
+    char err[ERR_LEN] = "";
+    c4j_status st = c4j_copy_view(s.ptr, s.avail, s64, o.ptr, o.avail, d64, m64, err, sizeof err);
+    if (st != C4J_OK) c4j_jni_throw_status(env, st, err);
+}
+
 JNIEXPORT void JNICALL Java_io_conv4j_internal_NativeCore_measureCost(JNIEnv *env, jclass cls, jboolean on) {
     (void)cls;
     if (!require_blas(env)) return;

@@ -51,6 +51,13 @@ public final class Conv2d {
      * transforms some algorithms need (Winograd, FFT) are computed once, on first use, and kept.
      */
     public static PreparedFilter prepare(Tensor filter, Tensor bias, Conv2dOptions options) {
+        if (options != null && options.layout() == DataLayout.NCHW && filter != null) {
+            requireOpen("filter", filter);
+            if (filter.rank() != 4) {
+                throw new IllegalArgumentException("layout NCHW: filter must have rank 4 OIHW [Cout,Cin/groups,KH,KW], got shape " + filter.shape());
+            }
+            return new PreparedFilter(filter.permute(2, 3, 1, 0), bias, options); // kept HWIO
+        }
         return new PreparedFilter(filter, bias, options);
     }
 
@@ -79,9 +86,9 @@ public final class Conv2d {
         Shape out = outputShape(inputShape, filterShape, options);
         checkArrayLength("input", input.length, inputShape);
         checkArrayLength("filter", filter.length, filterShape);
-        if (bias != null && bias.length != filterShape.size(3)) {
-            throw new IllegalArgumentException("bias has " + bias.length + " values but the filter has " + filterShape.size(3)
-                    + " output channels");
+        if (bias != null && bias.length != filterOutputChannels(filterShape, options)) {
+            throw new IllegalArgumentException("bias has " + bias.length + " values but the filter has "
+                    + filterOutputChannels(filterShape, options) + " output channels");
         }
         checkArraySize("output", out);
         try (Tensor x = Tensor.fromArray(input, inputShape); Tensor w = Tensor.fromArray(filter, filterShape);
@@ -105,9 +112,9 @@ public final class Conv2d {
         Shape fShape = NestedArrays.shapeOf("filter", filter);
         Shape out = outputShape(inShape, fShape, options);
         checkArraySize("output", out);
-        if (bias != null && bias.length != fShape.size(3)) {
-            throw new IllegalArgumentException("bias has " + bias.length + " values but the filter has " + fShape.size(3)
-                    + " output channels");
+        if (bias != null && bias.length != filterOutputChannels(fShape, options)) {
+            throw new IllegalArgumentException("bias has " + bias.length + " values but the filter has "
+                    + filterOutputChannels(fShape, options) + " output channels");
         }
         try (Tensor x = Tensor.fromNested(input); Tensor w = Tensor.fromNested(filter);
              Tensor b = bias == null ? null : Tensor.fromArray(bias, Shape.of(bias.length));
@@ -118,9 +125,10 @@ public final class Conv2d {
 
     // ------------------------------------------------------------------ introspection
 
-    /** The output shape {@code [N, OH, OW, Cout]} (validates shapes and options). */
+    /** The output shape {@code [N, OH, OW, Cout]} ({@code [N, Cout, OH, OW]} for layout NCHW; validates shapes and options). */
     public static Shape outputShape(Shape input, Shape filter, Conv2dOptions options) {
-        return ConvGeometry.of(input, filter, options).outputShape();
+        return options != null ? options.layout().fromNhwc(geometryOf(input, filter, options).outputShape())
+                : ConvGeometry.of(input, filter, options).outputShape();
     }
 
     /** The 6-D patch view conv4j builds for this input (see {@link PatchView}). */
@@ -133,6 +141,10 @@ public final class Conv2d {
     /** The algorithm that would run for this input view, filter shape and options, and why. */
     public static Plan plan(Tensor input, Shape filterShape, Conv2dOptions options) {
         Objects.requireNonNull(input, "input");
+        if (options != null && options.layout() == DataLayout.NCHW) {
+            checkOihw(input.shape(), filterShape, options);
+            return plan(input.permute(0, 2, 3, 1), DataLayout.NCHW.toHwio(filterShape), options.toBuilder().layout(DataLayout.NHWC).build());
+        }
         ConvGeometry geo = ConvGeometry.of(input.shape(), filterShape, options);
         long[] desc = descriptor(geo, input, contiguousNhwcStrides(geo.outputShape()), options, false);
         Plan plan = Planner.plan(geo, desc, options);
@@ -144,18 +156,26 @@ public final class Conv2d {
     public static Plan plan(Tensor input, PreparedFilter filter) {
         Objects.requireNonNull(input, "input");
         Objects.requireNonNull(filter, "prepared filter");
-        ConvGeometry geo = ConvGeometry.of(input.shape(), filter.filterShape(), filter.options());
-        long[] desc = descriptor(geo, input, contiguousNhwcStrides(geo.outputShape()), filter.options(), filter.bias() != null);
-        Plan plan = Planner.plan(geo, desc, filter.options(), true);
-        String refused = input.isOpen() ? filter.use(f -> refusal(plan.algorithm(), input, f.filter(), f)) : null;
-        return refused == null ? plan : TransformGuard.fallback(geo, desc, filter.options(), true, plan, refused);
+        Conv2dOptions o = filter.options();
+        if (o.layout() == DataLayout.NCHW) { // the prepared filter is kept HWIO
+            if (input.rank() != 4) throw new IllegalArgumentException("layout NCHW: input must have rank 4 [N,C,H,W], got shape " + input.shape());
+            input = input.permute(0, 2, 3, 1);
+            o = o.toBuilder().layout(DataLayout.NHWC).build();
+        }
+        Tensor x = input;
+        ConvGeometry geo = ConvGeometry.of(x.shape(), filter.filterShape(), o);
+        long[] desc = descriptor(geo, x, contiguousNhwcStrides(geo.outputShape()), o, filter.bias() != null);
+        Plan plan = Planner.plan(geo, desc, o, true);
+        String refused = x.isOpen() ? filter.use(f -> refusal(plan.algorithm(), x, f.filter(), f)) : null;
+        return refused == null ? plan : TransformGuard.fallback(geo, desc, o, true, plan, refused);
     }
 
     /** A readable account of the geometry, the patch view and the chosen algorithm for a dense input. */
     public static String explain(Shape inputShape, Shape filterShape, Conv2dOptions options) {
-        ConvGeometry geo = ConvGeometry.of(inputShape, filterShape, options);
+        ConvGeometry geo = geometryOf(inputShape, filterShape, options);
         NativeLibrary.ensureLoaded();
-        Plan plan = Planner.plan(geo, denseDescriptor(geo, options), options);
+        Conv2dOptions nhwc = options.toBuilder().layout(DataLayout.NHWC).build();
+        Plan plan = Planner.plan(geo, denseDescriptor(geo, nhwc), nhwc);
         return geo + "\n" + options + "\nplan: " + plan;
     }
 
@@ -175,6 +195,7 @@ public final class Conv2d {
     // ------------------------------------------------------------------ the one path every call takes
 
     static Tensor run(Tensor input, Tensor filter, Tensor bias, Conv2dOptions options, Tensor output, PreparedFilter prepared) {
+        if (options != null && options.layout() == DataLayout.NCHW) return runChannelsFirst(input, filter, bias, options, output, prepared);
         if (prepared == null && Conv.anyFloat64(input, filter, bias, output)) { // the N-d engine runs float64
             Objects.requireNonNull(options, "options");
             return Conv.conv(input, filter, bias, ConvOptions.of(options), output);
@@ -258,6 +279,76 @@ public final class Conv2d {
         String why = TransformGuard.refusal(algorithm, input, "input");
         if (why != null) return why;
         return prepared != null ? prepared.refusal(algorithm) : TransformGuard.refusal(algorithm, filter, "filter");
+    }
+
+    // ------------------------------------------------------------------ channels first (NCHW, OIHW)
+
+    /**
+     * NCHW input and output, OIHW filter: the same convolution on channels-last views of them (no
+     * copy of the input; the filter is copied to HWIO per call unless prepared). The core writes
+     * channels last, so the NCHW output is filled from a temporary by blocked transposes.
+     */
+    private static Tensor runChannelsFirst(Tensor input, Tensor filter, Tensor bias, Conv2dOptions options, Tensor output,
+                                           PreparedFilter prepared) {
+        Objects.requireNonNull(input, "input");
+        Objects.requireNonNull(filter, "filter");
+        requireOpen("input", input);
+        requireOpen("filter", filter);
+        if (input.rank() != 4) throw new IllegalArgumentException("layout NCHW: input must have rank 4 [N,C,H,W], got shape " + input.shape());
+        Tensor w = filter; // a prepared filter is kept HWIO
+        if (prepared == null) {
+            checkOihw(input.shape(), filter.shape(), options);
+            w = filter.permute(2, 3, 1, 0);
+        }
+        Tensor x = input.permute(0, 2, 3, 1);
+        Conv2dOptions nhwc = options.toBuilder().layout(DataLayout.NHWC).build();
+        Shape out = DataLayout.NCHW.fromNhwc(ConvGeometry.of(x.shape(), w.shape(), nhwc).outputShape());
+        if (output != null) {
+            requireOpen("output", output);
+            if (!output.shape().equals(out)) {
+                throw new IllegalArgumentException("layout NCHW: output must have shape " + out + " [N,Cout,OH,OW], got " + output.shape());
+            }
+            run(x, w, bias, nhwc, output.permute(0, 2, 3, 1), prepared);
+            return output;
+        }
+        Tensor y = Tensor.allocate(out);
+        try {
+            run(x, w, bias, nhwc, y.permute(0, 2, 3, 1), prepared);
+        } catch (RuntimeException | Error e) {
+            y.close();
+            throw e;
+        }
+        return y;
+    }
+
+    /** A filter in HWIO order given for layout NCHW is refused here, by its input-channel dimension. */
+    static void checkOihw(Shape input, Shape filter, Conv2dOptions o) {
+        Objects.requireNonNull(input, "input shape");
+        Objects.requireNonNull(filter, "filter shape");
+        if (input.rank() != 4) throw new IllegalArgumentException("layout NCHW: input must have rank 4 [N,C,H,W], got shape " + input);
+        if (filter.rank() != 4) {
+            throw new IllegalArgumentException("layout NCHW: filter must have rank 4 OIHW [Cout,Cin/groups,KH,KW], got shape " + filter);
+        }
+        long cin = input.size(1);
+        if (cin % o.groups() == 0 && filter.size(1) != cin / o.groups()) {
+            throw new IllegalArgumentException("layout NCHW takes an OIHW filter [Cout,Cin/groups,KH,KW]: filter " + filter + " has "
+                    + filter.size(1) + " in dimension 1, but the input " + input + " has Cin/groups = " + cin / o.groups()
+                    + (filter.size(2) == cin / o.groups() ? " (is the filter HWIO?)" : ""));
+        }
+    }
+
+    /** The geometry of shapes given in the options' layout. */
+    static ConvGeometry geometryOf(Shape input, Shape filter, Conv2dOptions options) {
+        Objects.requireNonNull(options, "options");
+        if (options.layout() == DataLayout.NHWC) return ConvGeometry.of(input, filter, options);
+        checkOihw(input, filter, options);
+        return ConvGeometry.of(DataLayout.NCHW.toNhwc(input), DataLayout.NCHW.toHwio(filter),
+                options.toBuilder().layout(DataLayout.NHWC).build());
+    }
+
+    /** Output channels of a filter shape in the options' layout. */
+    private static long filterOutputChannels(Shape filter, Conv2dOptions options) {
+        return options.layout() == DataLayout.NCHW ? filter.size(0) : filter.size(3);
     }
 
     static long[] descriptor(ConvGeometry geo, Tensor input, long[] outStrides, Conv2dOptions o, boolean hasBias) {

@@ -21,6 +21,7 @@ public final class Conv2dOptions {
     private final Activation activation;
     private final Algorithm algorithm;
     private final boolean exactOnly;
+    private final DataLayout layout;
 
     private Conv2dOptions(Builder b) {
         strideH = b.strideH;
@@ -33,6 +34,7 @@ public final class Conv2dOptions {
         activation = b.activation;
         algorithm = b.algorithm;
         exactOnly = b.exactOnly;
+        layout = b.layout;
     }
 
     /** Stride 1, VALID, no flip, no activation, automatic algorithm. */
@@ -57,6 +59,7 @@ public final class Conv2dOptions {
         b.activation = activation;
         b.algorithm = algorithm;
         b.exactOnly = exactOnly;
+        b.layout = layout;
         return b;
     }
 
@@ -79,11 +82,15 @@ public final class Conv2dOptions {
      */
     public boolean exactOnly() { return exactOnly; }
 
+    /** The memory order of input, filter and output ({@link DataLayout#NHWC} by default). */
+    public DataLayout layout() { return layout; }
+
     @Override
     public String toString() {
         return "Conv2dOptions[strides=" + strideH + "," + strideW + ", dilations=" + dilationH + "," + dilationW
                 + ", padding=" + padding + ", groups=" + groups + (flipKernel ? ", flip" : "")
-                + ", activation=" + activation + ", algorithm=" + algorithm + (exactOnly ? ", exactOnly" : "") + "]";
+                + ", activation=" + activation + ", algorithm=" + algorithm + (exactOnly ? ", exactOnly" : "")
+                + (layout == DataLayout.NHWC ? "" : ", layout=" + layout) + "]";
     }
 
     @Override
@@ -92,12 +99,12 @@ public final class Conv2dOptions {
         Conv2dOptions x = (Conv2dOptions) o;
         return strideH == x.strideH && strideW == x.strideW && dilationH == x.dilationH && dilationW == x.dilationW
                 && groups == x.groups && padding.equals(x.padding) && flipKernel == x.flipKernel
-                && activation == x.activation && algorithm == x.algorithm && exactOnly == x.exactOnly;
+                && activation == x.activation && algorithm == x.algorithm && exactOnly == x.exactOnly && layout == x.layout;
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(strideH, strideW, dilationH, dilationW, groups, padding, flipKernel, activation, algorithm, exactOnly);
+        return Objects.hash(strideH, strideW, dilationH, dilationW, groups, padding, flipKernel, activation, algorithm, exactOnly, layout);
     }
 
     /** Builds {@link Conv2dOptions}; each setter checks its own argument. */
@@ -108,6 +115,7 @@ public final class Conv2dOptions {
         private Activation activation = Activation.NONE;
         private Algorithm algorithm = Algorithm.AUTO;
         private boolean exactOnly;
+        private DataLayout layout = DataLayout.NHWC;
 
         private Builder() {}
 
@@ -158,6 +166,15 @@ public final class Conv2dOptions {
         /** Restricts {@link Algorithm#AUTO} to exact algorithms. */
         public Builder exactOnly(boolean exact) {
             exactOnly = exact;
+            return this;
+        }
+
+        /**
+         * The memory order of input, filter and output: {@link DataLayout#NHWC} (default, filter
+         * HWIO) or {@link DataLayout#NCHW} (filter OIHW), for the tensor, array and prepared-filter calls.
+         */
+        public Builder layout(DataLayout l) {
+            layout = Objects.requireNonNull(l, "layout");
             return this;
         }
 

@@ -34,6 +34,10 @@ public final class ConvGeometry {
         Objects.requireNonNull(input, "input shape");
         Objects.requireNonNull(filter, "filter shape");
         Objects.requireNonNull(o, "options");
+        if (o.layout() != DataLayout.NHWC) {
+            throw new IllegalArgumentException("layout " + o.layout() + ": this call takes channels-last tensors (input NHWC, filter"
+                    + " HWIO); channels first is supported by Conv2d's tensor, array and prepared-filter calls, outputShape, plan and explain");
+        }
         if (input.rank() != 4) throw new IllegalArgumentException("input must have rank 4 [N,H,W,C], got shape " + input);
         if (filter.rank() != 4) {
             throw new IllegalArgumentException("filter must have rank 4 [KH,KW,Cin/groups,Cout], got shape " + filter);

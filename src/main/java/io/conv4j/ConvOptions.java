@@ -49,6 +49,9 @@ public final class ConvOptions {
     /** The same options for any rank, from 2-D ones. */
     public static ConvOptions of(Conv2dOptions o) {
         Objects.requireNonNull(o, "options");
+        if (o.layout() != DataLayout.NHWC) {
+            throw new IllegalArgumentException("layout " + o.layout() + ": the N-d calls take channels-last tensors only");
+        }
         return builder().strides(o.strideH(), o.strideW()).dilations(o.dilationH(), o.dilationW()).padding(o.padding())
                 .groups(o.groups()).flipKernel(o.flipKernel()).activation(o.activation()).algorithm(o.algorithm())
                 .exactOnly(o.exactOnly()).build();

@@ -49,6 +49,7 @@ public final class PreparedFilter implements AutoCloseable {
         this.options = options;
     }
 
+    /** The shape of the kept filter: HWIO {@code [KH,KW,Cin/groups,Cout]}, also when prepared from an OIHW one (layout NCHW). */
     public Shape filterShape() {
         return filter.shape();
     }
@@ -63,10 +64,14 @@ public final class PreparedFilter implements AutoCloseable {
      * input's size is allocated, and a bad shape is refused as a convolution would refuse it.
      */
     public PreparedFilter prepareFor(Shape inputShape) {
-        ConvGeometry geo = ConvGeometry.of(inputShape, filter.shape(), options);
+        // layout NCHW: the shape is [N,C,H,W]; the kept filter is HWIO, so plan channels last
+        Shape nhwc = options.layout() == DataLayout.NCHW && inputShape != null && inputShape.rank() == 4
+                ? DataLayout.NCHW.toNhwc(inputShape) : inputShape;
+        Conv2dOptions o = options.toBuilder().layout(DataLayout.NHWC).build();
+        ConvGeometry geo = ConvGeometry.of(nhwc, filter.shape(), o);
         use(f -> {
-            long[] desc = Conv2d.denseDescriptor(geo, options, bias != null);
-            Plan plan = Planner.plan(geo, desc, options, true);
+            long[] desc = Conv2d.denseDescriptor(geo, o, bias != null);
+            Plan plan = Planner.plan(geo, desc, o, true);
             if (plan.preparedFloats() > 0) transformed(plan.algorithm(), desc, plan.preparedFloats());
             return null;
         });

@@ -36,6 +36,13 @@ public final class NativeCore {
     /** Plain im2col + one sgemm on the same cost model: the floor AUTO's choice is held to. */
     public static native double rooflineSeconds(long[] desc);
 
+    /**
+     * dst = src for two strided 4-D float32 views of dimensions {@code dim} (byte offsets, element
+     * strides) that do not overlap; bounds are checked again natively.
+     */
+    public static native void copyView(ByteBuffer src, long srcOffset, long[] srcStrides, ByteBuffer dst, long dstOffset,
+            long[] dstStrides, long[] dim);
+
     /** {@code true}: the cost model times sgemm shapes on this machine (once each per process). */
     static native void measureCost(boolean on);
 
