@@ -66,6 +66,9 @@ public final class Conv4j {
         s.append('\n');
         s.append("cpu avx-512: ").append(b[4]).append('\n');
         s.append("blas threads: ").append(b[2]).append('\n');
+        s.append("cost model: ").append(NativeLibrary.costSetting().equals("measured")
+                ? "sgemm times measured on this machine, once per shape per process (conv4j.cost=measured)"
+                : "built-in sgemm table of the reference machine (conv4j.cost=model)").append('\n');
         s.append("conv4j threads: ").append(threads()).append(" (available processors: ")
                 .append(Runtime.getRuntime().availableProcessors()).append(")\n");
         s.append("native bytes allocated: ").append(NativeCore.allocatedBytes());
