@@ -68,8 +68,9 @@ static void add_row(const c4j_conv2d_desc *d, const float *in, const float *dy, 
         memset(dyrow + ow * BLOCK + cw, 0, sizeof(float) * (size_t)(cwp - cw));
     }
     if (d->has_bias) {
-        static const float ones[4] = {1, 1, 1, 1};
-        for (int64_t v = 0; v < cwp; v += 4) *(v4 *)(void *)(bsum + v) += dot(dyrow + v, BLOCK, ones, 0, d->out_w);
+        static const v4 ones = {1, 1, 1, 1}; /* a v4, so that it has a vector's alignment */
+        for (int64_t v = 0; v < cwp; v += 4)
+            *(v4 *)(void *)(bsum + v) += dot(dyrow + v, BLOCK, (const float *)&ones, 0, d->out_w);
     }
     if (!filter) return;
     const int64_t ih0 = oh * d->stride_h - d->pad_top;
