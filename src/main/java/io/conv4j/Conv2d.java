@@ -216,11 +216,12 @@ public final class Conv2d {
         if (bias != null && !bias.shape().equals(Shape.of(geo.outputChannels()))) {
             throw new IllegalArgumentException("bias must have shape [" + geo.outputChannels() + "], got " + bias.shape());
         }
-        Operands.requireReadable("input", input);
-        Operands.requireReadable("filter", filter);
-        if (bias != null) Operands.requireReadable("bias", bias);
+        // float64 reaches here only beside a prepared (float32) filter: refused, never read as float32
+        Operands.requireFloat32("input", input);
+        Operands.requireFloat32("filter", filter);
+        if (bias != null) Operands.requireFloat32("bias", bias);
         if (output != null) {
-            Operands.requireWritable("output", output, geo.outputShape());
+            Operands.requireWritableFloat32("output", output, geo.outputShape());
             Operands.requireDisjoint("output", output, "input", input);
             Operands.requireDisjoint("output", output, "filter", filter);
             Operands.requireDisjoint("output", output, "bias", bias);

@@ -61,7 +61,7 @@ public final class Conv2dBackward {
         requireNoActivation(options, "gradInput");
         requireShape("gradOutput", gradOutput, geo.outputShape());
         if (into != null) {
-            Operands.requireWritable("gradInput", into, inputShape);
+            Operands.requireWritableFloat32("gradInput", into, inputShape);
             Operands.requireDisjoint("gradInput", into, "gradOutput", gradOutput);
             Operands.requireDisjoint("gradInput", into, "filter", filter);
         }
@@ -110,7 +110,7 @@ public final class Conv2dBackward {
         requireNoActivation(options, "gradFilter");
         requireShape("gradOutput", gradOutput, geo.outputShape());
         if (into != null) {
-            Operands.requireWritable("gradFilter", into, filterShape);
+            Operands.requireWritableFloat32("gradFilter", into, filterShape);
             Operands.requireDisjoint("gradFilter", into, "input", input);
             Operands.requireDisjoint("gradFilter", into, "gradOutput", gradOutput);
         }
@@ -149,7 +149,7 @@ public final class Conv2dBackward {
         }
         Shape biasShape = Shape.of(s.size(3));
         if (into != null) {
-            Operands.requireWritable("gradBias", into, biasShape);
+            Operands.requireWritableFloat32("gradBias", into, biasShape);
             Operands.requireDisjoint("gradBias", into, "gradOutput", gradOutput);
         }
         NativeLibrary.ensureLoaded();
@@ -248,9 +248,9 @@ public final class Conv2dBackward {
                         : "into has a bias gradient but no bias is given");
             }
             Tensor gi = into.gradInput(), gf = into.gradFilter(), gb = into.gradBias();
-            Operands.requireWritable("gradInput", gi, input.shape());
-            Operands.requireWritable("gradFilter", gf, filter.shape());
-            if (gb != null) Operands.requireWritable("gradBias", gb, bias.shape());
+            Operands.requireWritableFloat32("gradInput", gi, input.shape());
+            Operands.requireWritableFloat32("gradFilter", gf, filter.shape());
+            if (gb != null) Operands.requireWritableFloat32("gradBias", gb, bias.shape());
             String[] names = {"input", "filter", "bias", "output", "gradOutput"};
             Tensor[] reads = {input, filter, bias, act != Activation.NONE ? output : null, gradOutput};
             for (int i = 0; i < reads.length; i++) { // every output against every input...

@@ -58,6 +58,12 @@ final class Operands {
         requireNoSelfOverlap(what, t);
     }
 
+    /** An output of a float32-only call (the 2-D engine): {@link #requireWritable} and float32, so float32 is never written into float64 memory. */
+    static void requireWritableFloat32(String what, Tensor t, Shape shape) {
+        requireOpenFloat32(what, t);
+        requireWritable(what, t, shape);
+    }
+
     /** An output view must not map two elements to one address (its result would be undefined). */
     static void requireNoSelfOverlap(String what, Tensor t) {
         long[] dims = t.shape().toArray(), strides = t.strides();

@@ -145,6 +145,26 @@ class NdReviewTest {
                 () -> Conv.conv(new double[1][5][2], new double[3][0][4], PLAIN));
     }
 
+    /** The float32-only 2-D classes wrote float32 results into float64 outputs (and read float64 inputs beside a prepared filter) as floats. */
+    @Test
+    void float32OnlyCallsRefuseFloat64OutputsAndInputs() {
+        Conv2dOptions o = Conv2dOptions.defaults();
+        try (Tensor x = random(DType.FLOAT32, 1, 1, 6, 6, 2); Tensor w = random(DType.FLOAT32, 2, 3, 3, 2, 4);
+             Tensor dy = random(DType.FLOAT32, 3, 1, 4, 4, 4); Tensor x64 = f64(1, 6, 6, 2); Tensor y64 = f64(1, 4, 4, 4);
+             Tensor w64 = f64(3, 3, 2, 4); Tensor b64 = f64(4); PreparedFilter p = Conv2d.prepare(w, null, o)) {
+            refused(IllegalArgumentException.class, "input is float64; this class runs float32 tensors", () -> Conv2d.conv2d(x64, p));
+            refused(IllegalArgumentException.class, "output is float64; this class runs float32 tensors", () -> Conv2d.conv2d(x, p, y64));
+            refused(IllegalArgumentException.class, "gradInput is float64; this class runs float32 tensors",
+                    () -> Conv2dBackward.gradInput(dy, w, x.shape(), o, x64));
+            refused(IllegalArgumentException.class, "gradFilter is float64; this class runs float32 tensors",
+                    () -> Conv2dBackward.gradFilter(x, dy, w.shape(), o, w64));
+            refused(IllegalArgumentException.class, "gradBias is float64; this class runs float32 tensors",
+                    () -> Conv2dBackward.gradBias(dy, b64));
+            assertEquals(0.0, Arrays.stream(x64.toDoubleArray()).map(Math::abs).sum(), "gradInput written before the refusal");
+            assertEquals(0.0, Arrays.stream(w64.toDoubleArray()).map(Math::abs).sum(), "gradFilter written before the refusal");
+        }
+    }
+
     @Test
     void emptyBatchIntoAChannelSliceOfAnEmptyTensor() {
         for (DType dt : DType.values()) {
