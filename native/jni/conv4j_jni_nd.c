@@ -33,37 +33,6 @@ static int read_desc(JNIEnv *env, jlongArray arr, c4j_nd_desc *d, int check) {
     return 1;
 }
 
-/* A direct buffer at a byte offset, in elements of `eb` bytes (aligned to them). */
-static int resolve(JNIEnv *env, jobject buf, jlong off, const char *what, int required, int64_t eb, void **ptr,
-                   int64_t *avail) {
-    *ptr = NULL;
-    *avail = 0;
-    if (buf == NULL) {
-        if (!required) return 1;
-        char msg[128];
-        snprintf(msg, sizeof msg, "%s buffer is null", what);
-        c4j_jni_throw(env, "java/lang/NullPointerException", msg);
-        return 0;
-    }
-    char *base = (*env)->GetDirectBufferAddress(env, buf);
-    jlong cap = (*env)->GetDirectBufferCapacity(env, buf);
-    char msg[200];
-    if (base == NULL || cap < 0) {
-        snprintf(msg, sizeof msg, "%s buffer is not a direct buffer", what);
-        c4j_jni_throw(env, "java/lang/IllegalArgumentException", msg);
-        return 0;
-    }
-    if (off < 0 || off > cap || (((uintptr_t)base + (uintptr_t)off) % (uintptr_t)eb) != 0) {
-        snprintf(msg, sizeof msg, "%s byte offset %lld invalid for a buffer of %lld bytes of %lld-byte elements", what,
-                 (long long)off, (long long)cap, (long long)eb);
-        c4j_jni_throw(env, "java/lang/IndexOutOfBoundsException", msg);
-        return 0;
-    }
-    *ptr = base + off;
-    *avail = (int64_t)((cap - off) / eb);
-    return 1;
-}
-
 JNIEXPORT jint JNICALL Java_io_conv4j_internal_NativeNd_choose(JNIEnv *env, jclass cls, jlongArray desc, jint dir) {
     (void)cls;
     c4j_nd_desc d;
@@ -124,11 +93,12 @@ JNIEXPORT void JNICALL Java_io_conv4j_internal_NativeNd_run(JNIEnv *env, jclass 
     int filter_grad = dir == C4J_ND_BACKWARD_FILTER;
     void *pa, *pb, *pbias, *pc, *pw;
     int64_t na, nb, nbias, nc, nw;
-    if (!resolve(env, a, a_off, NAMES[dir][0], !(filter_grad && c == NULL), eb, &pa, &na) ||
-        !resolve(env, b, b_off, NAMES[dir][1], 1, eb, &pb, &nb) ||
-        !resolve(env, bias, bias_off, NAMES[dir][2], d.has_bias && dir != C4J_ND_BACKWARD_INPUT, eb, &pbias, &nbias) ||
-        !resolve(env, c, c_off, NAMES[dir][3], !filter_grad, eb, &pc, &nc) ||
-        !resolve(env, workspace, 0, "workspace", 0, 1, &pw, &nw))
+    if (!c4j_jni_resolve_elems(env, a, a_off, NAMES[dir][0], !(filter_grad && c == NULL), eb, &pa, &na) ||
+        !c4j_jni_resolve_elems(env, b, b_off, NAMES[dir][1], 1, eb, &pb, &nb) ||
+        !c4j_jni_resolve_elems(env, bias, bias_off, NAMES[dir][2], d.has_bias && dir != C4J_ND_BACKWARD_INPUT, eb,
+                               &pbias, &nbias) ||
+        !c4j_jni_resolve_elems(env, c, c_off, NAMES[dir][3], !filter_grad, eb, &pc, &nc) ||
+        !c4j_jni_resolve_elems(env, workspace, 0, "workspace", 0, 1, &pw, &nw))
         return;
     char err[ERR_LEN] = "";
     c4j_status st;
@@ -148,8 +118,9 @@ JNIEXPORT void JNICALL Java_io_conv4j_internal_NativeNd_activationBackward(JNIEn
     int64_t eb = dtype == C4J_F64 ? 8 : 4;
     void *py, *pg, *pp;
     int64_t ny, ng, np;
-    if (!resolve(env, y, y_off, "output", activation != C4J_ACT_NONE, eb, &py, &ny) ||
-        !resolve(env, g, g_off, "grad output", 1, eb, &pg, &ng) || !resolve(env, p, p_off, "grad pre", 1, eb, &pp, &np))
+    if (!c4j_jni_resolve_elems(env, y, y_off, "output", activation != C4J_ACT_NONE, eb, &py, &ny) ||
+        !c4j_jni_resolve_elems(env, g, g_off, "grad output", 1, eb, &pg, &ng) ||
+        !c4j_jni_resolve_elems(env, p, p_off, "grad pre", 1, eb, &pp, &np))
         return;
     if (count < 0 || count > ng || count > np || (py != NULL && count > ny)) {
         c4j_jni_throw(env, "java/lang/IndexOutOfBoundsException", "activation gradient count exceeds a buffer");

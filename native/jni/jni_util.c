@@ -44,9 +44,10 @@ int c4j_jni_read_checked_desc(JNIEnv *env, jlongArray arr, c4j_conv2d_desc *d) {
     return 1;
 }
 
-int c4j_jni_resolve(JNIEnv *env, jobject buf, jlong off, const char *what, int required, c4j_region *r) {
-    r->ptr = NULL;
-    r->avail = 0;
+int c4j_jni_resolve_elems(JNIEnv *env, jobject buf, jlong off, const char *what, int required, int64_t elem_bytes,
+                          void **ptr, int64_t *avail) {
+    *ptr = NULL;
+    *avail = 0;
     if (buf == NULL) {
         if (!required) return 1;
         char msg[128];
@@ -62,14 +63,21 @@ int c4j_jni_resolve(JNIEnv *env, jobject buf, jlong off, const char *what, int r
         c4j_jni_throw(env, "java/lang/IllegalArgumentException", msg);
         return 0;
     }
-    if (off < 0 || off > cap || (((uintptr_t)base + (uintptr_t)off) & 3u) != 0) {
-        snprintf(msg, sizeof msg, "%s byte offset %lld invalid for a buffer of %lld bytes", what,
-                 (long long)off, (long long)cap);
+    if (off < 0 || off > cap || (((uintptr_t)base + (uintptr_t)off) % (uintptr_t)elem_bytes) != 0) {
+        snprintf(msg, sizeof msg, "%s byte offset %lld invalid for a buffer of %lld bytes of %lld-byte elements", what,
+                 (long long)off, (long long)cap, (long long)elem_bytes);
         c4j_jni_throw(env, "java/lang/IndexOutOfBoundsException", msg);
         return 0;
     }
-    r->ptr = (float *)(base + off);
-    r->avail = (int64_t)((cap - off) / 4);
+    *ptr = base + off;
+    *avail = (int64_t)((cap - off) / elem_bytes);
     return 1;
+}
+
+int c4j_jni_resolve(JNIEnv *env, jobject buf, jlong off, const char *what, int required, c4j_region *r) {
+    void *ptr;
+    int ok = c4j_jni_resolve_elems(env, buf, off, what, required, 4, &ptr, &r->avail);
+    r->ptr = (float *)ptr;
+    return ok;
 }
 

@@ -32,6 +32,11 @@ int c4j_jni_read_desc(JNIEnv *env, jlongArray arr, c4j_conv2d_desc *d);
 int c4j_jni_read_checked_desc(JNIEnv *env, jlongArray arr, c4j_conv2d_desc *d);
 /* Resolves a direct buffer at a byte offset; a null buffer is allowed unless `required`. */
 int c4j_jni_resolve(JNIEnv *env, jobject buf, jlong off, const char *what, int required, c4j_region *r);
+
+/* The same for elements of elem_bytes bytes (float64 data, or 1 for a byte workspace): the pointer at the
+ * offset, aligned to the element size, and how many whole elements lie behind it. */
+int c4j_jni_resolve_elems(JNIEnv *env, jobject buf, jlong off, const char *what, int required, int64_t elem_bytes,
+                          void **ptr, int64_t *avail);
 /* The BLAS bound by NativeCore.open, or NULL with IllegalStateException pending. */
 const c4j_blas *c4j_jni_blas(JNIEnv *env);
 
