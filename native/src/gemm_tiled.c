@@ -167,44 +167,59 @@ static inline __attribute__((always_inline)) void gather_row_runs(const c4j_conv
 }
 
 /*
- * Writes patch rows [r0, r0 + m) of group g into tile (row length k). Tap (kh, kw) goes to column
- * block (kh, kw), or (KH-1-kh, KW-1-kw) for the flipped kernel, matching filter row order.
+ * The 2-D im2col, shared by the forward tiles and the filter gradient (backward_filter_gemm.c):
+ * writes the patch columns of filter taps [t0, t1) for patch rows [r0, r0 + m) of group g into
+ * tile (row length ld). Filter tap t = (bh, bw) is column block t - t0; it reads input tap
+ * (bh, bw), or (KH-1-bh, KW-1-bw) for the flipped kernel, matching filter row order.
  */
 static inline __attribute__((always_inline)) void gather_impl(const c4j_conv2d_desc *d, const float *in, int64_t g,
-                                                              int64_t r0, int64_t m, int64_t k,
-                                                              float *restrict tile, copy_fn copy, zero_fn zero) {
+                                                              int64_t r0, int64_t m, int64_t t0, int64_t t1,
+                                                              int64_t ld, float *restrict tile, copy_fn copy,
+                                                              zero_fn zero) {
     const int64_t cg = c4j_cin_g(d);
     const int64_t KH = d->kernel_h, KW = d->kernel_w;
     const int64_t sn = d->in_stride[0], sh = d->in_stride[1], sw = d->in_stride[2], sc = d->in_stride[3];
     const int64_t hw = d->out_h * d->out_w;
-    const int row_runs = !d->flip && d->groups == 1 && d->dilation_w == 1 && sc == 1 && sw == cg;
+    /* a kernel row of taps is one contiguous input run */
+    const int runs = !d->flip && d->dilation_w == 1 && sc == 1 && sw == cg;
+    const int row_runs = runs && d->groups == 1 && t0 == 0 && t1 == KH * KW;
     int64_t r = r0;
     while (r < r0 + m) {
         /* one output row segment at a time: pixels (n, oh, ow0 .. ow0+count-1) */
         const int64_t n = r / hw, oh = (r % hw) / d->out_w, ow0 = r % d->out_w;
         const int64_t count = C4J_MIN(r0 + m - r, d->out_w - ow0);
         const float *img = in + n * sn + g * cg * sc;
-        float *seg = tile + (r - r0) * k;
+        float *seg = tile + (r - r0) * ld;
         r += count;
         if (row_runs) {
-            gather_row_runs(d, img, oh, ow0, count, k, seg, copy, zero);
+            gather_row_runs(d, img, oh, ow0, count, ld, seg, copy, zero);
             continue;
         }
         for (int64_t j = 0; j < count; j++) {
-            float *row = seg + j * k;
+            float *row = seg + j * ld;
             const int64_t ih0 = oh * d->stride_h - d->pad_top;
             const int64_t iw0 = (ow0 + j) * d->stride_w - d->pad_left;
-            for (int64_t kh = 0; kh < KH; kh++) {
-                const int64_t ih = ih0 + kh * d->dilation_h;
-                float *dst_row = row + (d->flip ? KH - 1 - kh : kh) * KW * cg;
+            for (int64_t bh = t0 / KW; bh * KW < t1; bh++) {
+                const int64_t b0 = C4J_MAX(0, t0 - bh * KW), b1 = C4J_MIN(KW, t1 - bh * KW);
+                float *dst_row = row + (bh * KW + b0 - t0) * cg;
+                const int64_t ih = ih0 + (d->flip ? KH - 1 - bh : bh) * d->dilation_h;
                 if (ih < 0 || ih >= d->in_h) {
-                    zero(dst_row, KW * cg);
+                    zero(dst_row, (b1 - b0) * cg);
                     continue;
                 }
                 const float *src_row = img + ih * sh;
-                for (int64_t kw = 0; kw < KW; kw++) {
-                    const int64_t iw = iw0 + kw * d->dilation_w;
-                    float *dst = dst_row + (d->flip ? KW - 1 - kw : kw) * cg;
+                if (runs) {
+                    /* taps kw = bw in [lo, hi) are inside the image: one copy, zeros around it */
+                    const int64_t lo = C4J_MIN(b1, C4J_MAX(b0, -iw0));
+                    const int64_t hi = C4J_MAX(lo, C4J_MIN(b1, d->in_w - iw0));
+                    if (lo > b0) zero(dst_row, (lo - b0) * cg);
+                    if (hi > lo) copy(dst_row + (lo - b0) * cg, src_row + (iw0 + lo) * sw, (hi - lo) * cg);
+                    if (hi < b1) zero(dst_row + (hi - b0) * cg, (b1 - hi) * cg);
+                    continue;
+                }
+                for (int64_t bw = b0; bw < b1; bw++) {
+                    const int64_t iw = iw0 + (d->flip ? KW - 1 - bw : bw) * d->dilation_w;
+                    float *dst = dst_row + (bw - b0) * cg;
                     if (iw < 0 || iw >= d->in_w) {
                         zero(dst, cg);
                     } else if (sc == 1) {
@@ -220,28 +235,28 @@ static inline __attribute__((always_inline)) void gather_impl(const c4j_conv2d_d
 }
 
 static void gather_tile_portable(const c4j_conv2d_desc *d, const float *in, int64_t g, int64_t r0, int64_t m,
-                                 int64_t k, float *restrict tile) {
-    gather_impl(d, in, g, r0, m, k, tile, copy_portable, zero_portable);
+                                 int64_t t0, int64_t t1, int64_t ld, float *restrict tile) {
+    gather_impl(d, in, g, r0, m, t0, t1, ld, tile, copy_portable, zero_portable);
 }
 
 #ifdef C4J_HAVE_AVX512_GATHER
 __attribute__((target("avx512f"))) static void gather_tile_avx512(const c4j_conv2d_desc *d, const float *in, int64_t g,
-                                                                  int64_t r0, int64_t m, int64_t k,
-                                                                  float *restrict tile) {
-    gather_impl(d, in, g, r0, m, k, tile, copy_avx512, zero_avx512);
+                                                                  int64_t r0, int64_t m, int64_t t0, int64_t t1,
+                                                                  int64_t ld, float *restrict tile) {
+    gather_impl(d, in, g, r0, m, t0, t1, ld, tile, copy_avx512, zero_avx512);
 }
 #endif
 
-static void gather_tile(const c4j_conv2d_desc *d, const float *in, int64_t g, int64_t r0, int64_t m, int64_t k,
-                        float *restrict tile, int avx512) {
+void c4j_im2col(const c4j_conv2d_desc *d, const float *in, int64_t g, int64_t r0, int64_t m, int64_t t0, int64_t t1,
+                int64_t ld, float *restrict tile, int avx512) {
 #ifdef C4J_HAVE_AVX512_GATHER
     if (avx512) {
-        gather_tile_avx512(d, in, g, r0, m, k, tile);
+        gather_tile_avx512(d, in, g, r0, m, t0, t1, ld, tile);
         return;
     }
 #endif
     (void)avx512;
-    gather_tile_portable(d, in, g, r0, m, k, tile);
+    gather_tile_portable(d, in, g, r0, m, t0, t1, ld, tile);
 }
 
 void c4j_gemm_tiled_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in,
@@ -262,7 +277,7 @@ void c4j_gemm_tiled_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const fl
         const int64_t c0 = g * t.cout_g + nc * t.n_chunk;
         const int64_t cols = C4J_MIN(t.n_chunk, t.cout_g - nc * t.n_chunk);
         if (built != gt) {
-            gather_tile(d, in, g, r0, m, t.k, tile, avx512);
+            c4j_im2col(d, in, g, r0, m, 0, d->kernel_h * d->kernel_w, t.k, tile, avx512);
             built = gt;
         }
         /* one sgemm per piece of the tile (c4j_sgemm_piece_rows: a fixed function of the tile's

@@ -128,14 +128,70 @@ double c4j_gdw_estimate(const c4j_conv2d_desc *d);
 void c4j_gdw_run(const c4j_conv2d_desc *d, const float *in, const float *dy, float *dw, float *db, float *partials,
                  float *workspace, int64_t u0, int64_t u1);
 
-/* dst[j * ldd + i] = src[i * lds + j], i < rows, j < cols (cache-blocked; backward.c) */
+/* dst[j * ldd + i] = src[i * lds + j], i < rows, j < cols (cache-blocked; transpose.c) */
 void c4j_transpose(const float *restrict src, int64_t lds, int64_t rows, int64_t cols, float *restrict dst,
                    int64_t ldd);
 
-/* Backward pass, shared by backward.c and backward_winograd.c. Bias gradient: dY pixels per sgemm. */
+/* The 2-D im2col (gemm_tiled.c): the patch columns of filter taps [t0, t1) (filter order, the
+   flipped kernel's taps mirrored) for patch rows [r0, r0 + m) of group g, into tile with row
+   length ld; zeros where a tap reads padding. avx512: c4j_cpu_has_avx512() (same values). */
+void c4j_im2col(const c4j_conv2d_desc *d, const float *in, int64_t g, int64_t r0, int64_t m, int64_t t0, int64_t t1,
+                int64_t ld, float *restrict tile, int avx512);
+
+/* ---- backward pass (backward*.c) */
+
+/* Per float, in the backward routes' estimates: rearranging the filter (a strided scatter), adding
+   a partial sum in the reduction. Measured on the benchmark layers (native/bench/backward_bench.c). */
+#define C4J_BW_REARRANGE_NS 0.4
+#define C4J_BW_REDUCE_NS 0.3
+
+/* Bias gradient (backward_bias.c): dY pixels per sgemm. */
 #define C4J_BIAS_ROWS 1024
 void c4j_bw_bias_rows(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *dy, int64_t c0, int64_t cols,
                       int64_t row_begin, int64_t row_end, const float *ones, float *b_out);
+
+/* Reduction of a filter-gradient route's r_chunks pixel ranges (backward_reduce.c): units, and
+   dW/db += the partial copies for units [u0, u1) */
+#define C4J_BW_REDUCE_FLOATS (16 * 1024)
+int64_t c4j_bw_reduce_units(const c4j_conv2d_desc *d, int64_t r_chunks);
+void c4j_bw_reduce_ranges(const c4j_conv2d_desc *d, int64_t r_chunks, float *dw, float *db, const float *partials,
+                          int64_t u0, int64_t u1);
+
+/* Filter-gradient routes (backward.c): whether `route` runs d, and its pixel ranges (1: no partials) */
+int c4j_bw_route_ok(const c4j_conv2d_desc *d, int route);
+int64_t c4j_bw_route_ranges(const c4j_conv2d_desc *d, int route);
+
+/* Input gradient by stride phases (C4J_BWD_GEMM), backward_input_gemm.c; the prepared filter has
+   the filter's size */
+c4j_status c4j_bxg_supported(const c4j_conv2d_desc *d, char *err, size_t err_len);
+int64_t c4j_bxg_units(const c4j_conv2d_desc *d);
+int64_t c4j_bxg_workspace(const c4j_conv2d_desc *d);
+c4j_status c4j_bxg_prepare(const c4j_conv2d_desc *d, const float *filter, float *prepared, char *err,
+                           size_t err_len);
+void c4j_bxg_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *dy, const float *prepared, float *dx,
+                 void *workspace, int64_t u0, int64_t u1);
+double c4j_bxg_estimate(const c4j_conv2d_desc *d);
+
+/* Input gradient of a stride-1 layer by a forward algorithm `route` (backward_input_forward.c):
+   c4j_bxf_route fills f, the forward convolution that computes it, and says whether route runs it */
+int c4j_bxf_route(const c4j_conv2d_desc *d, int route, c4j_conv2d_desc *f);
+int64_t c4j_bxf_prepared_floats(const c4j_conv2d_desc *f, int route);
+c4j_status c4j_bxf_prepare(const c4j_conv2d_desc *d, const c4j_conv2d_desc *f, int route, const float *filter,
+                           float *prepared, char *err, size_t err_len);
+c4j_status c4j_bxf_run(const c4j_blas *blas, const c4j_conv2d_desc *f, int route, const float *grad_out,
+                       const float *prepared, float *grad_in, void *workspace, int64_t workspace_bytes,
+                       int64_t unit_begin, int64_t unit_end, char *err, size_t err_len);
+double c4j_bxf_estimate(const c4j_conv2d_desc *d, const c4j_conv2d_desc *f, int route);
+
+/* Filter and bias gradients by sgemm (C4J_BWD_GEMM), backward_filter_gemm.c. Partial sums of
+   ranges r > 0 at partials + (r - 1) * (|dW| + out_c). */
+int64_t c4j_bwg_ranges(const c4j_conv2d_desc *d);
+int64_t c4j_bwg_units(const c4j_conv2d_desc *d);
+int64_t c4j_bwg_partial_floats(const c4j_conv2d_desc *d);
+int64_t c4j_bwg_workspace(const c4j_conv2d_desc *d);
+void c4j_bwg_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in, const float *dy, float *dw,
+                 float *db, float *partials, void *workspace, int64_t u0, int64_t u1);
+double c4j_bwg_estimate(const c4j_conv2d_desc *d);
 
 /* Input gradient by patch gradients and a scatter into bands (C4J_BWD_SCATTER), backward_scatter.c;
    the prepared filter has the filter's size */

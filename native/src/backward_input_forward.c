@@ -1,0 +1,94 @@
+/*
+ * Input gradient by a forward algorithm: the routes of c4j_conv2d_backward_input named by a c4j_algo.
+ *
+ * For stride 1: dX[n, ih, iw, g*cg + c] = sum over taps and o of dY[n, ih + k'h*dil_h - p'h, ...,
+ * g*og + o] * W'[k'h, k'w, o, g*cg + c], a forward convolution of dY (the input view) into dX (the
+ * output view) with padding p' = (K - 1) * dil - pad, the filter W'[kh, kw, o, g*cg + c] =
+ * W[kh, kw, c, g*og + o] (HWIO with cout_g input and in_c output channels) and the kernel
+ * rotation toggled: tap k' of the forward convolution meets tap K - 1 - k' of the original one.
+ * 0 when that descriptor is not a valid forward convolution (stride > 1, pad > (K - 1) * dil, a
+ * dX view whose channels are not contiguous).
+ *
+ * The prepared buffer holds [forward-prepared filter (aligned to 16 floats) | W'].
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "internal.h"
+
+static int bx_forward_desc(const c4j_conv2d_desc *d, c4j_conv2d_desc *f) {
+    if (d->stride_h != 1 || d->stride_w != 1) return 0;
+    memset(f, 0, sizeof *f);
+    f->batch = d->batch;
+    f->in_h = d->out_h;
+    f->in_w = d->out_w;
+    f->in_c = d->out_c;
+    memcpy(f->in_stride, d->out_stride, sizeof f->in_stride);
+    f->kernel_h = d->kernel_h;
+    f->kernel_w = d->kernel_w;
+    f->out_c = d->in_c;
+    f->groups = d->groups;
+    f->stride_h = f->stride_w = 1;
+    f->dilation_h = d->dilation_h;
+    f->dilation_w = d->dilation_w;
+    f->pad_top = (d->kernel_h - 1) * d->dilation_h - d->pad_top;
+    f->pad_left = (d->kernel_w - 1) * d->dilation_w - d->pad_left;
+    f->out_h = d->in_h;
+    f->out_w = d->in_w;
+    memcpy(f->out_stride, d->in_stride, sizeof f->out_stride);
+    if (d->in_c == 1) f->out_stride[3] = 1;
+    f->flip = !d->flip;
+    f->activation = C4J_ACT_NONE;
+    f->has_bias = 0;
+    return c4j_conv2d_check(f, INT64_MAX, INT64_MAX, 0, INT64_MAX, NULL, 0) == C4J_OK;
+}
+
+static int64_t align16(int64_t n) { return (n + 15) / 16 * 16; }
+
+/* route is a forward algorithm that can run the transposed convolution of d */
+int c4j_bxf_route(const c4j_conv2d_desc *d, int route, c4j_conv2d_desc *f) {
+    if (route < C4J_ALGO_GEMM_DIRECT || route > C4J_ALGO_GROUPED_DIRECT) return 0;
+    return bx_forward_desc(d, f) && c4j_conv2d_supports(f, (c4j_algo)route) == C4J_OK;
+}
+
+/* prepared buffer of a forward route: [forward-prepared filter (align16) | W'] */
+int64_t c4j_bxf_prepared_floats(const c4j_conv2d_desc *f, int route) {
+    return align16(c4j_conv2d_prepared_floats(f, (c4j_algo)route)) + c4j_filter_floats(f);
+}
+
+/* W' of bx_forward_desc from the HWIO filter W of d */
+static void transpose_filter(const c4j_conv2d_desc *d, const float *w, float *wt) {
+    const int64_t taps = d->kernel_h * d->kernel_w, cg = c4j_cin_g(d), og = c4j_cout_g(d);
+    const int64_t ic = d->in_c, oc = d->out_c;
+    for (int64_t t = 0; t < taps; t++)
+        for (int64_t g = 0; g < d->groups; g++)
+            c4j_transpose(w + t * cg * oc + g * og, oc, cg, og, wt + t * og * ic + g * cg, ic);
+}
+
+c4j_status c4j_bxf_prepare(const c4j_conv2d_desc *d, const c4j_conv2d_desc *f, int route, const float *filter,
+                           float *prepared, char *err, size_t err_len) {
+    float *wt = prepared + align16(c4j_conv2d_prepared_floats(f, (c4j_algo)route));
+    transpose_filter(d, filter, wt);
+    return c4j_conv2d_prepare(f, (c4j_algo)route, wt, prepared, err, err_len);
+}
+
+c4j_status c4j_bxf_run(const c4j_blas *blas, const c4j_conv2d_desc *f, int route, const float *grad_out,
+                       const float *prepared, float *grad_in, void *workspace, int64_t workspace_bytes,
+                       int64_t unit_begin, int64_t unit_end, char *err, size_t err_len) {
+    const float *wt = prepared + align16(c4j_conv2d_prepared_floats(f, (c4j_algo)route));
+    return c4j_conv2d_forward(blas, f, (c4j_algo)route, grad_out, wt, prepared, NULL, grad_in, workspace,
+                              workspace_bytes, unit_begin, unit_end, err, err_len);
+}
+
+/* Single-thread seconds of the route, the filter's transpose and preparation included: the filter
+   is transposed and prepared on every call (in training it changes every step); the forward cost
+   model's preparation estimates measure 0.55x (Winograd) and 1.4x (FFT) here. */
+double c4j_bxf_estimate(const c4j_conv2d_desc *d, const c4j_conv2d_desc *f, int route) {
+    const double run = c4j_conv2d_estimate_seconds(f, (c4j_algo)route, 0);
+    const double prep = c4j_conv2d_estimate_seconds(f, (c4j_algo)route, 1) - run;
+    const double scale = route == C4J_ALGO_FFT ? 1.4
+                         : route == C4J_ALGO_GEMM_DIRECT || route == C4J_ALGO_GEMM_TILED || route == C4J_ALGO_GROUPED_DIRECT
+                             ? 1.0
+                             : 0.55;
+    return run + scale * prep + (double)c4j_filter_floats(d) * C4J_BW_REARRANGE_NS * 1e-9;
+}
