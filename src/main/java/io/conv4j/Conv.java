@@ -396,7 +396,7 @@ public final class Conv {
             }
             long in = input.size(a + 1);
             if (in < 1) throw new IllegalArgumentException("input size " + in + " (spatial axis " + a + ") must be >= 1");
-            if (p.kind() == Padding.Kind.SAME) {
+            if (p.isSame()) {
                 if (op[a] != 0) {
                     throw new IllegalArgumentException("output padding " + op[a] + " (spatial axis " + a + ") with SAME padding:"
                             + " the output is input x stride; give the output shape for another size");

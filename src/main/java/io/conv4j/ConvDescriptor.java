@@ -82,10 +82,10 @@ final class ConvDescriptor {
             d[a] = limit("dilation " + axis, o.dilation(a), 1);
             long ek = (k[a] - 1) * d[a] + 1;
             if (ek > MAX_DIM) throw new IllegalArgumentException("dilated kernel extent " + ek + " (" + axis + ") too large");
-            if (p.kind() == Padding.Kind.SAME) {
+            if (p.isSame()) {
                 out[a] = (in[a] + s[a] - 1) / s[a];
                 long total = Math.max((out[a] - 1) * s[a] + ek - in[a], 0);
-                pb[a] = total / 2;
+                pb[a] = p.kind() == Padding.Kind.SAME_LOWER ? total - total / 2 : total / 2;
                 pe[a] = total - pb[a];
             } else {
                 pb[a] = limit("pad begin of " + axis, p.begin(a), 0);

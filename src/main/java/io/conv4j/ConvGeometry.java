@@ -67,11 +67,13 @@ public final class ConvGeometry {
         long pt, pb, pl, pr, outH, outW;
         Padding p = o.padding();
         switch (p.kind()) {
-            case SAME: {
+            case SAME:
+            case SAME_LOWER: {
                 outH = ceilDiv(h, sh);
                 outW = ceilDiv(w, sw);
                 long th = Math.max((outH - 1) * sh + ekh - h, 0), tw = Math.max((outW - 1) * sw + ekw - w, 0);
-                pt = th / 2; pb = th - pt; pl = tw / 2; pr = tw - pl;
+                boolean lower = p.kind() == Padding.Kind.SAME_LOWER; // the odd pixel at the top/left
+                pt = lower ? th - th / 2 : th / 2; pb = th - pt; pl = lower ? tw - tw / 2 : tw / 2; pr = tw - pl;
                 break;
             }
             case EXPLICIT:

@@ -156,7 +156,10 @@ public final class ConvOptions {
             return this;
         }
 
-        /** VALID, SAME (TensorFlow's rule per axis) or {@link Padding#explicit(long...)} with begin, end per axis. */
+        /**
+         * VALID, SAME (TensorFlow's rule per axis; ONNX's SAME_UPPER), SAME_LOWER (the odd pixel at
+         * the beginning) or {@link Padding#explicit(long...)} with begin, end per axis.
+         */
         public Builder padding(Padding p) {
             padding = Objects.requireNonNull(p, "padding");
             return this;

@@ -9,7 +9,9 @@ import java.util.Objects;
  *   <li>{@link #VALID}: no padding; windows lie wholly inside the input.
  *   <li>{@link #SAME}: output size = ceil(input / stride); total pad =
  *       max((out - 1) * stride + (k - 1) * dilation + 1 - input, 0), split with the odd pixel at the
- *       bottom/right (so it can be asymmetric).
+ *       bottom/right (so it can be asymmetric). ONNX calls it SAME_UPPER; {@link #parse} takes both names.
+ *   <li>{@link #SAME_LOWER}: ONNX's other SAME: the same output size and total pad, with the odd
+ *       pixel at the top/left (the beginning of each axis).
  *   <li>{@link #explicit}: the given non-negative pads, begin and end per spatial axis in axis
  *       order: {@code explicit(top, bottom, left, right)} in 2-D, {@code explicit(begin, end)} in
  *       1-D, six numbers (depth, height, width) in 3-D.
@@ -18,10 +20,14 @@ import java.util.Objects;
  */
 public final class Padding {
     /** How the pads are determined. */
-    public enum Kind { VALID, SAME, EXPLICIT }
+    public enum Kind { VALID, SAME, SAME_LOWER, EXPLICIT }
 
     public static final Padding VALID = new Padding(Kind.VALID, new long[0]);
     public static final Padding SAME = new Padding(Kind.SAME, new long[0]);
+    /** ONNX's name for {@link #SAME}: the odd pixel of padding at the end of each axis. */
+    public static final Padding SAME_UPPER = SAME;
+    /** SAME's output size and total pad with the odd pixel at the beginning of each axis (ONNX's {@code auto_pad=SAME_LOWER}). */
+    public static final Padding SAME_LOWER = new Padding(Kind.SAME_LOWER, new long[0]);
 
     private final Kind kind;
     private final long[] pads; // begin, end per spatial axis (EXPLICIT only)
@@ -56,14 +62,18 @@ public final class Padding {
         return new Padding(Kind.EXPLICIT, beginEndPerAxis.clone());
     }
 
-    /** Parses {@code VALID}, {@code SAME} (any case) or begin,end per axis ({@code T,B,L,R} in 2-D). */
+    /**
+     * Parses {@code VALID}, {@code SAME} (or its ONNX name {@code SAME_UPPER}), {@code SAME_LOWER}
+     * (any case) or begin,end per axis ({@code T,B,L,R} in 2-D).
+     */
     public static Padding parse(String text) {
         Objects.requireNonNull(text, "padding");
         String t = text.trim();
         if (t.equalsIgnoreCase("VALID")) return VALID;
-        if (t.equalsIgnoreCase("SAME")) return SAME;
+        if (t.equalsIgnoreCase("SAME") || t.equalsIgnoreCase("SAME_UPPER")) return SAME;
+        if (t.equalsIgnoreCase("SAME_LOWER")) return SAME_LOWER;
         String[] p = t.split("\\s*,\\s*");
-        String usage = "padding must be VALID, SAME or T,B,L,R (two numbers, begin,end, per spatial axis), got \"" + text + "\"";
+        String usage = "padding must be VALID, SAME (SAME_UPPER), SAME_LOWER or T,B,L,R (two numbers, begin,end, per spatial axis), got \"" + text + "\"";
         if (p.length == 0 || p.length % 2 != 0 || p.length > 6) throw new IllegalArgumentException(usage);
         long[] v = new long[p.length];
         try {
@@ -74,7 +84,7 @@ public final class Padding {
         return explicit(v);
     }
 
-    /** Number of spatial axes explicit pads are given for (0 for VALID and SAME, which fit any rank). */
+    /** Number of spatial axes explicit pads are given for (0 for VALID and the SAMEs, which fit any rank). */
     public int axes() {
         return pads.length / 2;
     }
@@ -89,11 +99,17 @@ public final class Padding {
         return kind == Kind.EXPLICIT ? pads[2 * axis + 1] : 0;
     }
 
+    /** Whether the pads follow from the input size so that the output is ceil(input / stride): SAME or SAME_LOWER. */
+    public boolean isSame() {
+        return kind == Kind.SAME || kind == Kind.SAME_LOWER;
+    }
+
+    /** How the pads are determined. */
     public Kind kind() {
         return kind;
     }
 
-    /** Explicit pads (0 for VALID; meaningless for SAME, which depends on the input size). */
+    /** Explicit pads (0 for VALID; meaningless for the SAMEs, which depend on the input size). */
     public long top() {
         return pad2d(0);
     }

@@ -48,7 +48,7 @@ class BadInputTest {
         refused(IllegalArgumentException.class, "dilations must be >= 1, got 1,-2", () -> Conv2dOptions.builder().dilations(1, -2));
         refused(IllegalArgumentException.class, "padding must be non-negative", () -> Padding.explicit(0, -1, 0, 0));
         refused(IllegalArgumentException.class, "groups must be >= 1, got 0", () -> Conv2dOptions.builder().groups(0));
-        refused(IllegalArgumentException.class, "padding must be VALID, SAME or T,B,L,R", () -> Padding.parse("1,2,3"));
+        refused(IllegalArgumentException.class, "padding must be VALID, SAME (SAME_UPPER), SAME_LOWER or T,B,L,R", () -> Padding.parse("1,2,3"));
         refused(IllegalArgumentException.class, "negative", () -> Shape.of(1, -2, 3));
         refused(IllegalArgumentException.class, "more than 2^63-1 elements", () -> Shape.of(1L << 32, 1L << 32));
         refused(NullPointerException.class, "options", () -> Conv2d.outputShape(IN, F, null));

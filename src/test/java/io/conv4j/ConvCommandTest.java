@@ -93,7 +93,7 @@ class ConvCommandTest {
         refusedLeavingOutputUntouched("missing required option --filter", "--filter", null);
         refusedLeavingOutputUntouched("no such file", "--input", tmp.resolve("nope.f32").toString());
         refusedLeavingOutputUntouched("--strides values must be >= 1", "--strides", "0,1");
-        refusedLeavingOutputUntouched("padding must be VALID, SAME or T,B,L,R", "--padding", "1,2,3");
+        refusedLeavingOutputUntouched("padding must be VALID, SAME (SAME_UPPER), SAME_LOWER or T,B,L,R", "--padding", "1,2,3");
         refusedLeavingOutputUntouched("--input-shape must have 3, 4 or 5 dimensions", "--input-shape", "2,12");
         refusedLeavingOutputUntouched("unknown option --bogus", "--bogus", "");
         refusedLeavingOutputUntouched("kernel height 5 is larger than the padded input height 4", "--input-shape", "2,4,36,3");

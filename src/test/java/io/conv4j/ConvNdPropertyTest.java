@@ -8,7 +8,7 @@ import net.jqwik.api.Property;
 import net.jqwik.api.constraints.IntRange;
 
 /**
- * Property: over ranks 1-3 and both dtypes, random sizes, strides, dilations, explicit/SAME/VALID
+ * Property: over ranks 1-3 and both dtypes, random sizes, strides, dilations, explicit/SAME/SAME_LOWER/VALID
  * padding, groups, flip and bias, the forward pass and both gradients match the plain-Java
  * reference ({@link ReferenceConvNd}); float32 within 1e-5 of the sum of |products| (the golden
  * tolerance), float64 within 1e-12 of it. Strided (non-contiguous) input views are included.
@@ -32,8 +32,15 @@ class ConvNdPropertyTest {
             long ext = (k[a] - 1) * d[a] + 1;
             if (in[a] < ext) in[a] = ext; // the kernel fits the input even without padding (VALID)
         }
-        int pk = r.nextInt(3);
-        Padding padding = pk == 0 ? Padding.VALID : pk == 1 ? Padding.SAME : Padding.explicit(pads);
+        int pk = r.nextInt(4);
+        Padding padding = pk == 0 ? Padding.VALID : pk == 1 ? Padding.SAME : pk == 2 ? Padding.SAME_LOWER : Padding.explicit(pads);
+        // the pads at the beginning by each rule's definition (not conv4j's arithmetic): SAME (ONNX's
+        // SAME_UPPER) puts the odd pixel at the end, SAME_LOWER at the beginning
+        long[] begin = new long[rank];
+        for (int a = 0; a < rank; a++) {
+            long total = Math.max(((in[a] + s[a] - 1) / s[a] - 1) * s[a] + (k[a] - 1) * d[a] + 1 - in[a], 0);
+            begin[a] = pk == 0 ? 0 : pk == 1 ? total / 2 : pk == 2 ? (total + 1) / 2 : pads[2 * a];
+        }
         boolean flip = r.nextBoolean(), bias = r.nextBoolean(), strided = r.nextBoolean();
         ConvOptions o = ConvOptions.builder().strides(s).dilations(d).padding(padding).groups(groups).flipKernel(flip).build();
         Shape xs = Shape.of(concat(n, in, cin)), ws = Shape.of(concat(-1, k, cin / groups, cout));
@@ -47,7 +54,7 @@ class ConvNdPropertyTest {
             round(dy);
             if (b != null) round(b);
         }
-        ReferenceConvNd ref = new ReferenceConvNd(xs, ws, s, d, cd.padBegin, groups, flip, ys);
+        ReferenceConvNd ref = new ReferenceConvNd(xs, ws, s, d, begin, groups, flip, ys);
         double tol = dt == DType.FLOAT64 ? 1e-12 : 1e-5;
         try (Tensor tx = input(dt, x, xs, strided); Tensor tw = tensor(dt, w, ws); Tensor tb = b == null ? null : tensor(dt, b, Shape.of(cout));
              Tensor tdy = tensor(dt, dy, ys);

@@ -19,7 +19,7 @@ final class ConvOptionsParser {
     /**
      * The options of a convolution with {@code rank} spatial axes: {@code --strides} and
      * {@code --dilations} take one value per axis (or one value for every axis), {@code --padding}
-     * VALID, SAME or two numbers (begin,end) per axis in axis order.
+     * VALID, SAME (SAME_UPPER), SAME_LOWER or two numbers (begin,end) per axis in axis order.
      */
     static ConvOptions options(Args a, int rank) throws UsageException {
         return options(a, rank, true);

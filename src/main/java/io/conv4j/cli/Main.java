@@ -14,7 +14,7 @@ public final class Main {
             "usage: java -jar conv4j.jar [command]",
             "  (no command)  demo: the seed example, four nested Java loops vs conv4j",
             "  conv          --input F [--input-shape N,H,W,C] --filter F [--filter-shape KH,KW,CIN,COUT] --output F",
-            "                [--bias F] [--strides SH,SW] [--dilations DH,DW] [--padding VALID|SAME|T,B,L,R]",
+            "                [--bias F] [--strides SH,SW] [--dilations DH,DW] [--padding VALID|SAME|SAME_LOWER|T,B,L,R]",
             "                [--groups G] [--flip] [--activation none|relu|relu6] [--algorithm NAME] [--exact]",
             "                [--dtype float32|float64]; 1-D: shapes N,W,C and K,CIN,COUT, one stride/dilation,",
             "                padding B,E; 3-D: N,D,H,W,C and KD,KH,KW,CIN,COUT, three of each, padding in axis order",
