@@ -298,9 +298,13 @@ public final class Conv {
     /**
      * The transposed convolution of {@code input} {@code [N, I1..Ir, Cout]} with the forward filter
      * {@code [K1..Kr, Cin/groups, Cout]}: the gradient of the input of the forward convolution
-     * with these options, to the given {@code outputShape} {@code [N, S1..Sr, Cin]} (one of the
-     * input sizes the forward convolution maps to {@code [N, I1..Ir, Cout]}), plus {@code bias}
-     * ({@code [Cin]}, may be null). Fresh tensor.
+     * with these options, to the given {@code outputShape} {@code [N, S1..Sr, Cin]}, plus
+     * {@code bias} ({@code [Cin]}, may be null). Fresh tensor. With SAME padding the output shape
+     * must be one the forward convolution maps to {@code [N, I1..Ir, Cout]}. With VALID or explicit
+     * padding each {@code S} may be anything from 1 to the default size (see
+     * {@link #transposeOutputShape}) plus {@code max(stride, dilation) - 1}: the output is the full
+     * transposed result cropped by the begin pad, {@code out[j] = full[j + padBegin]}, and zero past
+     * the full result's end (PyTorch's and ONNX's definition; the end pad only sets the default size).
      */
     public static Tensor transpose(Tensor input, Tensor filter, Tensor bias, ConvOptions options, Shape outputShape) {
         Objects.requireNonNull(outputShape, "output shape");
@@ -308,22 +312,32 @@ public final class Conv {
         Conv2d.requireOpen("input", input);
         Objects.requireNonNull(options, "options");
         DType dt = sameDType(input, filter, bias, null);
-        ConvDescriptor cd = ConvDescriptor.of(outputShape, filter.shape(), options, dt);
-        if (!cd.outputShape().equals(input.shape())) {
-            throw new IllegalArgumentException("output shape " + outputShape + " is not one the convolution maps to the input "
-                    + input.shape() + " (it maps to " + cd.outputShape() + ")");
-        }
+        TransposeExtent extent = TransposeExtent.checked(input.shape(), filter.shape(), options, outputShape, dt);
+        long inC = outputShape.size(outputShape.rank() - 1);
         if (bias != null) {
             Conv2d.requireOpen("bias", bias);
-            if (!bias.shape().equals(Shape.of(cd.inC))) {
-                throw new IllegalArgumentException("bias of a transposed convolution must have shape [" + cd.inC + "] (its output"
+            if (!bias.shape().equals(Shape.of(inC))) {
+                throw new IllegalArgumentException("bias of a transposed convolution must have shape [" + inC + "] (its output"
                         + " channels), got " + bias.shape());
             }
         }
         if (options.activation() != Activation.NONE) {
             throw new IllegalArgumentException("a transposed convolution takes no fused activation, got " + options.activation());
         }
-        Tensor y = gradInput(input, filter, outputShape, options);
+        Tensor y;
+        if (extent.whole(outputShape)) {
+            y = gradInput(input, filter, outputShape, extent.options);
+        } else { // positions past the full scatter are zero: compute the rest into a view of a zeroed output
+            y = Tensor.allocate(dt, outputShape);
+            try {
+                Tensor part = y;
+                for (int a = 1; a < outputShape.rank() - 1; a++) part = part.slice(a, 0, extent.computed.size(a));
+                gradInput(input, filter, extent.computed, extent.options, part);
+            } catch (RuntimeException | Error e) {
+                y.close();
+                throw e;
+            }
+        }
         try {
             if (bias != null) BiasAdd.add(y, bias);
             return y;
@@ -348,11 +362,11 @@ public final class Conv {
      * The output shape of a transposed convolution: per axis the smallest input size of the forward
      * convolution that gives {@code input}'s size, plus {@code outputPadding[a]} (0 when none given):
      * {@code (I - 1) * stride + (K - 1) * dilation + 1 - padBegin - padEnd + outputPadding} for
-     * VALID and explicit padding (PyTorch's and ONNX's rule). Output padding must be below the
-     * stride (larger sizes map to another forward output). With SAME padding the output is
-     * {@code I * stride}, the largest size that maps to the input (TensorFlow's, Keras's and ONNX's
-     * rule), and output padding must be 0: give the output shape for a smaller one. The result is
-     * checked against the forward convolution.
+     * VALID and explicit padding (PyTorch's and ONNX's rule). Output padding must be below
+     * {@code max(stride, dilation)} (PyTorch's bound; the positions it adds past the full result are
+     * zero). With SAME or SAME_LOWER padding the output is {@code I * stride}, the largest size that
+     * maps to the input (TensorFlow's, Keras's and ONNX's rule), and output padding must be 0: give
+     * the output shape for a smaller one.
      */
     public static Shape transposeOutputShape(Shape input, Shape filter, ConvOptions options, long... outputPadding) {
         Objects.requireNonNull(input, "input shape");
@@ -390,9 +404,9 @@ public final class Conv {
             long s = upToMaxDim("stride" + axis, options.stride(a)), d = upToMaxDim("dilation" + axis, options.dilation(a));
             upToMaxDim("filter size" + axis, filter.size(a));
             upToMaxDim("input size" + axis, input.size(a + 1));
-            if (op[a] < 0 || op[a] >= s) {
-                throw new IllegalArgumentException("output padding " + op[a] + " (spatial axis " + a + ") must be in [0, stride "
-                        + s + ")");
+            if (op[a] < 0 || op[a] >= Math.max(s, d)) {
+                throw new IllegalArgumentException("output padding " + op[a] + " (spatial axis " + a + ") must be in [0, max(stride "
+                        + s + ", dilation " + d + "))");
             }
             long in = input.size(a + 1);
             if (in < 1) throw new IllegalArgumentException("input size " + in + " (spatial axis " + a + ") must be >= 1");
@@ -413,10 +427,11 @@ public final class Conv {
             }
         }
         Shape out = Shape.of(dims);
-        ConvDescriptor cd = ConvDescriptor.of(out, filter, options, DType.FLOAT32);
-        if (!cd.outputShape().equals(input)) {
+        try {
+            TransposeExtent.checked(input, filter, options, out, DType.FLOAT32);
+        } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("no output size of the transposed convolution maps back to the input " + input
-                    + " with these options (" + out + " maps to " + cd.outputShape() + ")");
+                    + " with these options (" + out + "): " + e.getMessage(), e);
         }
         return out;
     }

@@ -80,7 +80,7 @@ class ConvNdPropertyTest {
         }
     }
 
-    private static long[] concat(long first, long[] mid, long... last) {
+    static long[] concat(long first, long[] mid, long... last) {
         int skip = first < 0 ? 1 : 0;
         long[] v = new long[1 - skip + mid.length + last.length];
         int i = 0;
@@ -90,13 +90,13 @@ class ConvNdPropertyTest {
         return v;
     }
 
-    private static double[] random(Random r, long count) {
+    static double[] random(Random r, long count) {
         double[] v = new double[(int) count];
         for (int i = 0; i < v.length; i++) v[i] = r.nextDouble() * 2 - 1;
         return v;
     }
 
-    private static void round(double[] v) {
+    static void round(double[] v) {
         for (int i = 0; i < v.length; i++) v[i] = (float) v[i];
     }
 

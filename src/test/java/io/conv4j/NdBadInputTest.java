@@ -50,7 +50,7 @@ class NdBadInputTest {
                 .build()).equals(Shape.of(1, 8, 2))) {
             throw new AssertionError("SAME transposed output is not input x stride");
         }
-        refused(IllegalArgumentException.class, "output padding 2 (spatial axis 0) must be in [0, stride 2)",
+        refused(IllegalArgumentException.class, "output padding 2 (spatial axis 0) must be in [0, max(stride 2, dilation 1))",
                 () -> Conv.transposeOutputShape(Shape.of(1, 4, 4), Shape.of(3, 2, 4), ConvOptions.builder().strides(2).build(), 2));
     }
 

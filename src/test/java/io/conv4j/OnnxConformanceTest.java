@@ -104,6 +104,24 @@ class OnnxConformanceTest {
         assertClose(c, Tensor.readNpy(c.file("expected")), Tensor.readNpy(y));
     }
 
+    /** ONNX's test_convtranspose_kernel_shape gives output_shape and output_padding both: accepted when they agree. */
+    @org.junit.jupiter.api.Test
+    void outputShapeAndPaddingTogether() throws IOException {
+        Case c = cases().stream().filter(k -> k.name.equals("test_convtranspose_kernel_shape")).findFirst().orElseThrow();
+        Path y = tmp.resolve("y.npy");
+        List<String> argv = new ArrayList<>(List.of("transpose"));
+        argv.addAll(files(c, true));
+        argv.addAll(c.options);
+        argv.addAll(List.of("--output-padding", "1,1", "--output", y.toString()));
+        Object[] r = run(argv);
+        assertEquals(0, r[0], () -> "stderr: " + r[2]);
+        assertClose(c, Tensor.readNpy(c.file("expected")), Tensor.readNpy(y));
+        argv.set(argv.indexOf("--output-padding") + 1, "0,1");
+        Object[] bad = run(argv);
+        assertEquals(2, bad[0]);
+        assertTrue(((String) bad[2]).contains("--output-shape [1, 10, 8, 2] and --output-padding 0,1 disagree"), (String) bad[2]);
+    }
+
     /**
      * Through {@code grad}: a Conv case's forward output (its {@code --output}), and a ConvTranspose
      * case as the gradient of the forward input (its input is the gradient of the output; the bias,

@@ -13,8 +13,9 @@ import java.util.Set;
  * {@code transpose}: the transposed convolution of files in 1, 2 or 3 spatial dimensions: the
  * input {@code [N, I1..Ir, Cout]}, the forward filter {@code [K1..Kr, Cin/groups, Cout]} and the
  * forward convolution's options; the output {@code [N, S1..Sr, Cin]} is the gradient of that
- * convolution's input. {@code --output-shape} or {@code --output-padding p1,..,pr} (each below the
- * stride; 0 when absent) picks among the sizes that map to the input's. {@code --bias} has Cin values.
+ * convolution's input. {@code --output-shape} or {@code --output-padding p1,..,pr} (each below
+ * max(stride, dilation); 0 when absent) picks the output size (both may be given when they agree,
+ * as ONNX allows). {@code --bias} has Cin values.
  */
 final class TransposeCommand {
     private TransposeCommand() {}
@@ -34,9 +35,6 @@ final class TransposeCommand {
         ConvOptionsParser.shapeN(a, "input-shape"); // a malformed shape is refused before any file is looked at
         ConvOptionsParser.shapeN(a, "filter-shape");
         Shape outGiven = ConvOptionsParser.shapeN(a, "output-shape");
-        if (outGiven != null && a.get("output-padding") != null) {
-            throw new UsageException("give --output-shape or --output-padding, not both");
-        }
         String output = a.require("output");
         try (OutputFiles files = new OutputFiles().input("input", a.require("input")).input("filter", a.require("filter"))
                 .input("bias", a.get("bias")).output("output", output).check()) {
@@ -44,8 +42,13 @@ final class TransposeCommand {
             FloatFile in = inputs[0], filter = inputs[1];
             int rank = in.shape.rank() - 2;
             ConvOptions o = ConvOptionsParser.options(a, rank);
-            Shape outShape = outGiven != null ? outGiven
+            Shape padded = outGiven != null && a.get("output-padding") == null ? null
                     : Conv.transposeOutputShape(in.shape, filter.shape, o, ConvOptionsParser.perAxis(a, "output-padding", rank, 0, 0));
+            if (outGiven != null && padded != null && !padded.equals(outGiven)) { // ONNX may give both; they must agree
+                throw new UsageException("--output-shape " + outGiven + " and --output-padding " + a.get("output-padding")
+                        + " disagree: the output padding gives " + padded);
+            }
+            Shape outShape = outGiven != null ? outGiven : padded;
             if (outShape.rank() != rank + 2) {
                 throw new UsageException("--output-shape " + outShape + " must have " + (rank + 2) + " dimensions like the input " + in.shape);
             }
