@@ -126,8 +126,8 @@ static void bench_shape(const t_layer *s) {
 
     const int auto_in = c4j_conv2d_backward_input_route(&d), auto_f = c4j_conv2d_backward_filter_route(&d);
     double best_in = 1e9, best_f = 1e9, auto_in_t = 0, auto_f_t = 0;
-    for (int ri = 0; ri <= C4J_ALGO_FFT + 1; ri++) {
-        const int r = ri > C4J_ALGO_FFT ? C4J_BWD_SCATTER : ri;
+    for (int ri = 0; ri <= C4J_ALGO_FFT + 2; ri++) {
+        const int r = ri == C4J_ALGO_FFT + 1 ? C4J_BWD_SCATTER : ri == C4J_ALGO_FFT + 2 ? C4J_BWD_TAPS : ri;
         const double est = c4j_conv2d_backward_input_estimate_seconds(&d, r);
         if (est < 0) continue;
         bctx c = {&d, r, x, f, dy, NULL, dx, dw, db, NULL, 0, NULL, 0, 0, 0};
@@ -138,7 +138,7 @@ static void bench_shape(const t_layer *s) {
         c.units = c4j_conv2d_backward_input_units(&d, r);
         const double t = median_seconds(run_input, &c);
         printf("%-22s   dX %-17s %9.4f ms %7.1f GFLOP/s  est %9.4f ms  est/real %.2f  %lld units%s\n", s->name,
-               r == 0 ? "gather" : r == C4J_BWD_SCATTER ? "scatter" : ROUTE_NAMES[r], t * 1e3, flops / t * 1e-9, est * 1e3, est / t, (long long)c.units,
+               r == 0 ? "gather" : r == C4J_BWD_SCATTER ? "scatter" : r == C4J_BWD_TAPS ? "taps" : ROUTE_NAMES[r], t * 1e3, flops / t * 1e-9, est * 1e3, est / t, (long long)c.units,
                r == auto_in ? "  <- AUTO" : "");
         if (t < best_in) best_in = t;
         if (r == auto_in) auto_in_t = t;

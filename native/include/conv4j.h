@@ -243,6 +243,8 @@ C4J_API c4j_status c4j_scan_range(const float *base, const int64_t shape[4], con
  *                    for stride 1, dX is the forward convolution of dY with the filter transposed
  *                    in its channel axes and rotated by 180 degrees, padded by
  *                    (kernel - 1) * dilation - pad, and that forward algorithm runs it;
+ *                    C4J_BWD_TAPS (stride 1): one sgemm per tap on the filter as it is (B
+ *                    transposed), no rearranged filter (its prepared filter is the filter);
  *   filter gradient: C4J_BWD_GEMM, sgemm-accumulated blocks (any geometry); or
  *                    C4J_ALGO_WINOGRAD_4X4 / C4J_ALGO_WINOGRAD_2X2, Winograd F(3x3, 4x4) /
  *                    F(3x3, 2x2) over tiles of dY (3x3 kernel, stride 1, dilation 1).
@@ -251,6 +253,7 @@ C4J_API c4j_status c4j_scan_range(const float *base, const int64_t shape[4], con
 #define C4J_BWD_AUTO (-1)
 #define C4J_BWD_GEMM 0
 #define C4J_BWD_SCATTER 16
+#define C4J_BWD_TAPS 17
 
 /* The route AUTO takes (the cheapest estimate), and a route's estimated single-thread seconds
    per call, everything included (filter preparation, reduction); -1 when it cannot run. */

@@ -2,7 +2,8 @@
  * Backward pass of the convolution: dL/d(input), dL/d(filter) and dL/d(bias) from dL/d(output).
  * The entry points of conv4j.h, which check their arguments and hand the units to a route:
  *   input gradient:  backward_input_gemm.c (stride phases, C4J_BWD_GEMM), backward_scatter.c
- *                    (C4J_BWD_SCATTER), backward_input_forward.c (a forward algorithm, stride 1);
+ *                    (C4J_BWD_SCATTER), backward_input_forward.c (a forward algorithm, stride 1),
+ *                    backward_input_taps.c (C4J_BWD_TAPS, stride 1);
  *   filter gradient: backward_filter_gemm.c (C4J_BWD_GEMM), backward_winograd.c, and
  *                    grouped_direct_backward.c, each with pixel ranges summed separately and
  *                    added up by backward_reduce.c; the bias gradient rides along (backward_bias.c).
@@ -39,6 +40,7 @@ int64_t c4j_conv2d_backward_input_units(const c4j_conv2d_desc *d, int route) {
     route = bx_resolve(d, route);
     if (route == C4J_BWD_GEMM) return c4j_bxg_units(d);
     if (route == C4J_BWD_SCATTER) return c4j_bxs_units(d);
+    if (route == C4J_BWD_TAPS) return c4j_bxt_units(d);
     return c4j_bxf_route(d, route, &f) ? c4j_conv2d_units(&f, (c4j_algo)route) : 0;
 }
 
@@ -47,6 +49,7 @@ int64_t c4j_conv2d_backward_input_workspace_bytes(const c4j_conv2d_desc *d, int 
     route = bx_resolve(d, route);
     if (route == C4J_BWD_GEMM) return c4j_bxg_workspace(d);
     if (route == C4J_BWD_SCATTER) return c4j_bxs_workspace(d);
+    if (route == C4J_BWD_TAPS) return c4j_bxt_workspace(d);
     return c4j_bxf_route(d, route, &f) ? c4j_conv2d_workspace_bytes(&f, (c4j_algo)route) : -1;
 }
 
@@ -55,6 +58,7 @@ int64_t c4j_conv2d_backward_input_prepared_floats(const c4j_conv2d_desc *d, int 
     route = bx_resolve(d, route);
     if (route == C4J_BWD_GEMM) return c4j_filter_floats(d);
     if (route == C4J_BWD_SCATTER) return c4j_bxs_applicable(d) ? c4j_filter_floats(d) : -1;
+    if (route == C4J_BWD_TAPS) return c4j_bxt_applicable(d) ? c4j_filter_floats(d) : -1;
     return c4j_bxf_route(d, route, &f) ? c4j_bxf_prepared_floats(&f, route) : -1;
 }
 
@@ -65,6 +69,10 @@ c4j_status c4j_conv2d_backward_input_prepare(const c4j_conv2d_desc *d, int route
     route = bx_resolve(d, route);
     if (filter == NULL || prepared == NULL) return c4j_fail(C4J_ERR_ARG, err, err_len, "null filter or prepared buffer");
     if (route == C4J_BWD_GEMM) return c4j_bxg_prepare(d, filter, prepared, err, err_len);
+    if (route == C4J_BWD_TAPS && c4j_bxt_applicable(d)) { /* the filter as it is */
+        memcpy(prepared, filter, (size_t)c4j_filter_floats(d) * sizeof(float));
+        return C4J_OK;
+    }
     if (route == C4J_BWD_SCATTER) {
         if (!c4j_bxs_applicable(d))
             return c4j_fail(C4J_ERR_UNSUPPORTED, err, err_len, "input-gradient route %d cannot run this convolution", route);
@@ -85,7 +93,9 @@ c4j_status c4j_conv2d_backward_input(const c4j_blas *blas, const c4j_conv2d_desc
     if (route == C4J_BWD_GEMM) {
         c4j_status st = c4j_bxg_supported(d, err, err_len);
         if (st != C4J_OK) return st;
-    } else if (route == C4J_BWD_SCATTER ? !c4j_bxs_applicable(d) : !c4j_bxf_route(d, route, &f)) {
+    } else if (route == C4J_BWD_SCATTER ? !c4j_bxs_applicable(d)
+               : route == C4J_BWD_TAPS  ? !c4j_bxt_applicable(d)
+                                        : !c4j_bxf_route(d, route, &f)) {
         return c4j_fail(C4J_ERR_UNSUPPORTED, err, err_len, "input-gradient route %d cannot run this convolution", route);
     }
     c4j_status st = check_call(blas, d, c4j_conv2d_backward_input_units(d, route),
@@ -100,6 +110,10 @@ c4j_status c4j_conv2d_backward_input(const c4j_blas *blas, const c4j_conv2d_desc
     }
     if (route == C4J_BWD_SCATTER) {
         c4j_bxs_run(blas, d, grad_out, prepared, grad_in, workspace, unit_begin, unit_end);
+        return C4J_OK;
+    }
+    if (route == C4J_BWD_TAPS) {
+        c4j_bxt_run(blas, d, grad_out, prepared, grad_in, workspace, unit_begin, unit_end);
         return C4J_OK;
     }
     return c4j_bxf_run(blas, &f, route, grad_out, prepared, grad_in, workspace, workspace_bytes, unit_begin, unit_end,

@@ -26,6 +26,7 @@ double c4j_conv2d_backward_input_estimate_seconds(const c4j_conv2d_desc *d, int 
     c4j_conv2d_desc f;
     if (d == NULL) return -1;
     if (route == C4J_BWD_GEMM) return small_groups_factor(d, route) * c4j_bxg_estimate(d);
+    if (route == C4J_BWD_TAPS) return c4j_bxt_applicable(d) ? small_groups_factor(d, C4J_BWD_GEMM) * c4j_bxt_estimate(d) : -1;
     if (route == C4J_BWD_SCATTER)
         return c4j_bxs_applicable(d) ? small_groups_factor(d, route) * c4j_bxs_estimate(d) +
                                            (double)c4j_filter_floats(d) * C4J_BW_REARRANGE_NS * 1e-9
@@ -42,9 +43,9 @@ int c4j_conv2d_backward_input_route(const c4j_conv2d_desc *d) {
     int best = C4J_BWD_GEMM;
     double best_s = c4j_conv2d_backward_input_estimate_seconds(d, C4J_BWD_GEMM);
     if (best_s > 0) best_s *= ROUTE_MARGIN;
-    const int cand[7] = {C4J_BWD_SCATTER, C4J_ALGO_GEMM_DIRECT, C4J_ALGO_GEMM_TILED, C4J_ALGO_WINOGRAD_2X2,
+    const int cand[8] = {C4J_BWD_TAPS, C4J_BWD_SCATTER, C4J_ALGO_GEMM_DIRECT, C4J_ALGO_GEMM_TILED, C4J_ALGO_WINOGRAD_2X2,
                          C4J_ALGO_WINOGRAD_4X4, C4J_ALGO_FFT, C4J_ALGO_GROUPED_DIRECT};
-    for (int i = 0; i < 7; i++) {
+    for (int i = 0; i < 8; i++) {
         const int r = cand[i];
         const double s = c4j_conv2d_backward_input_estimate_seconds(d, r);
         if (s >= 0 && (best_s < 0 || s < best_s)) {

@@ -193,6 +193,14 @@ void c4j_bwg_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in
                  float *db, float *partials, void *workspace, int64_t u0, int64_t u1);
 double c4j_bwg_estimate(const c4j_conv2d_desc *d);
 
+/* input gradient tap by tap on the HWIO filter, stride 1 (backward_input_taps.c) */
+int c4j_bxt_applicable(const c4j_conv2d_desc *d);
+int64_t c4j_bxt_units(const c4j_conv2d_desc *d);
+int64_t c4j_bxt_workspace(const c4j_conv2d_desc *d);
+double c4j_bxt_estimate(const c4j_conv2d_desc *d);
+void c4j_bxt_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *dy, const float *filter, float *dx,
+                 void *workspace, int64_t u0, int64_t u1);
+
 /* Input gradient by patch gradients and a scatter into bands (C4J_BWD_SCATTER), backward_scatter.c;
    the prepared filter has the filter's size */
 int c4j_bxs_applicable(const c4j_conv2d_desc *d);

@@ -104,7 +104,7 @@ static int64_t taps_reaching(int64_t i, int64_t k, int64_t s, int64_t dil, int64
 }
 
 static int cases_run, strided_dx_cases, stride_cases, split_cases;
-static int input_route_cases[C4J_BWD_SCATTER + 1], filter_route_cases[8];
+static int input_route_cases[C4J_BWD_TAPS + 1], filter_route_cases[8];
 
 typedef struct {
     const c4j_conv2d_desc *d;
@@ -161,6 +161,11 @@ static double check_input_route(const tcase *tc, int route) {
         expect *= (double)n * d->out_c * (d->in_c / d->groups);
         T_CHECK(sgemm_macs == expect, "case %d: input gradient did %.0f MACs, expected %.0f", tc->case_no, sgemm_macs,
                 expect);
+    }
+    if (route == C4J_BWD_TAPS) { /* every tap over every input pixel, once */
+        const double expect = (double)n * d->in_h * d->in_w * d->kernel_h * d->kernel_w * (d->in_c / d->groups) * d->out_c;
+        T_CHECK(sgemm_macs == expect, "case %d: tap-wise input gradient did %.0f MACs, expected %.0f", tc->case_no,
+                sgemm_macs, expect);
     }
     for (int64_t u = units - 1; u >= 0; u--)
         T_CHECK(c4j_conv2d_backward_input(real_blas, d, route, tc->dy, prep, dx2, ws, ws_bytes, u, u + 1, err,
@@ -361,8 +366,8 @@ static void run_case(uint64_t *rng, int case_no) {
     /* the GEMM routes, with exact multiply-add counts, then every other route that can run it */
     check_input_route(&tc, C4J_BWD_GEMM);
     check_filter_route(&tc, C4J_BWD_GEMM);
-    for (int route = C4J_ALGO_GEMM_DIRECT; route <= C4J_BWD_SCATTER; route++)
-        if ((route <= C4J_ALGO_GROUPED_DIRECT || route == C4J_BWD_SCATTER) && c4j_conv2d_backward_input_units(&d, route) > 0) {
+    for (int route = C4J_ALGO_GEMM_DIRECT; route <= C4J_BWD_TAPS; route++)
+        if ((route <= C4J_ALGO_GROUPED_DIRECT || route >= C4J_BWD_SCATTER) && c4j_conv2d_backward_input_units(&d, route) > 0) {
             check_input_route(&tc, route);
             input_route_cases[route]++;
         }
@@ -407,8 +412,8 @@ static void layer_cases(void) {
         {"17x33 48->40 padded views", 2, 17, 33, 48, 40, 1, 0, 2, 1, 1, 1, 2, 0, 0},
         {"7x7 s2 RGB 45x50 3->16", 2, 45, 50, 3, 16, 1, 3, 2, 3, 3, 0, 2, 7, 2},
     };
-    static const char *NAMES[] = {"gemm", "gemm_direct", "gemm_tiled", "winograd_2x2", "winograd_4x4", "fft", "scatter"};
-    double worst_in[7] = {0}, worst_f[7] = {0};
+    static const char *NAMES[] = {"gemm", "gemm_direct", "gemm_tiled", "winograd_2x2", "winograd_4x4", "fft", "scatter", "taps"};
+    double worst_in[8] = {0}, worst_f[7] = {0};
     uint64_t rng = 99;
     printf("accuracy, max |got - ref| / (1 + sum |terms|):\n");
     for (size_t i = 0; i < sizeof L / sizeof L[0]; i++) {
@@ -440,8 +445,8 @@ static void layer_cases(void) {
         reference_backward(&d, x, f, dy, &r);
         tcase tc = {&d, x, f, dy, &r, in_len, out_len, f_len, 1000 + (int)i};
         printf("  %-28s dX:", l->name);
-        for (int ri = 0; ri <= 6; ri++) {
-            const int route = ri == 6 ? C4J_BWD_SCATTER : ri;
+        for (int ri = 0; ri <= 7; ri++) {
+            const int route = ri == 6 ? C4J_BWD_SCATTER : ri == 7 ? C4J_BWD_TAPS : ri;
             if (c4j_conv2d_backward_input_units(&d, route) <= 0) continue;
             const double e = check_input_route(&tc, route);
             if (e > worst_in[ri]) worst_in[ri] = e;
@@ -542,11 +547,12 @@ int main(void) {
     printf("%d cases (%d strided, %d with a strided input-gradient view, %d filter gradients split into pixel ranges)\n",
            cases_run, stride_cases, strided_dx_cases, split_cases);
     printf("input gradient by forward algorithm: %d direct, %d tiled, %d winograd 2x2, %d winograd 4x4, %d fft, "
-           "%d grouped direct; by scatter: %d; filter gradient by winograd: %d 2x2, %d 4x4, by grouped direct: %d\n",
+           "%d grouped direct; by scatter: %d; tap by tap: %d; filter gradient by winograd: %d 2x2, %d 4x4, by grouped direct: %d\n",
            input_route_cases[1], input_route_cases[2], input_route_cases[3], input_route_cases[4], input_route_cases[5],
-           input_route_cases[6], input_route_cases[C4J_BWD_SCATTER], filter_route_cases[3], filter_route_cases[4],
+           input_route_cases[6], input_route_cases[C4J_BWD_SCATTER], input_route_cases[C4J_BWD_TAPS], filter_route_cases[3], filter_route_cases[4],
            filter_route_cases[6]);
     T_CHECK(input_route_cases[C4J_BWD_SCATTER] > 400, "too few scatter cases");
+    T_CHECK(input_route_cases[C4J_BWD_TAPS] > 150, "too few tap-wise cases");
     for (int r = 1; r <= 6; r++) T_CHECK(input_route_cases[r] > 10, "too few input-gradient cases of route %d", r);
     for (int r = 3; r <= 6; r++)
         if (r != C4J_ALGO_FFT) T_CHECK(filter_route_cases[r] > 50, "too few filter-gradient cases of route %d", r);

@@ -322,14 +322,17 @@ public final class Conv2dBackward {
             if (TransformGuard.inputGradientRefusal(route, dz, w) != null) route = TransformGuard.exactInputRoute(desc);
             long units = NativeBackward.inputUnits(desc, route), ws = NativeBackward.inputWorkspaceBytes(desc, route);
             if (units <= 0 || ws < 0) throw tooLarge(geo);
-            Shape ps = Shape.of(NativeBackward.inputPreparedFloats(desc, route));
-            prepared = cache != null ? cache.scratch(Conv2dGradients.PREPARED, ps) : Tensor.allocate(ps);
-            BackwardKernels.Input.prepare(desc, route, w, prepared);
+            // the tap-wise route reads the contiguous filter as it is: no copy to prepare
+            if (route != NativeBackward.TAPS) {
+                Shape ps = Shape.of(NativeBackward.inputPreparedFloats(desc, route));
+                prepared = cache != null ? cache.scratch(Conv2dGradients.PREPARED, ps) : Tensor.allocate(ps);
+                BackwardKernels.Input.prepare(desc, route, w, prepared);
+            }
             BackwardKernels.Input k = new BackwardKernels.Input();
             k.desc = desc;
             k.route = route;
             k.gradOut = dz;
-            k.prepared = prepared;
+            k.prepared = prepared != null ? prepared : w;
             k.gradIn = target;
             k.run(units, ws, geo.flops() / ConvExecutor.GEMM_FLOPS_PER_SECOND);
         } finally {

@@ -16,7 +16,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The backward routes through the Java API: dL/d(input) as a forward convolution of dL/d(output)
- * (every forward algorithm that can run it) or by patch gradients and a scatter, and dL/d(filter) by Winograd F(3x3, 2x2) and
+ * (every forward algorithm that can run it), by patch gradients and a scatter or tap by tap on the filter as it is, and dL/d(filter) by Winograd F(3x3, 2x2) and
  * F(3x3, 4x4), each forced in turn ({@link Conv2dBackward#inputRouteOverride}) and checked against
  * the double reference within the golden tolerance, bit-identical for every thread count, written
  * only inside the target view (gaps and the memory around it hold canaries), and the cost model's
@@ -24,9 +24,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class BackwardRoutesTest {
     static final double TOL = 1e-5;
-    static final String[] ROUTES = {"gemm", "gemm_direct", "gemm_tiled", "winograd_2x2", "winograd_4x4", "fft", "scatter"};
+    static final String[] ROUTES = {"gemm", "gemm_direct", "gemm_tiled", "winograd_2x2", "winograd_4x4", "fft", "scatter", "taps"};
     /** Native route ids, in the order of {@link #ROUTES}. */
-    static final int[] IDS = {0, 1, 2, 3, 4, 5, 16};
+    static final int[] IDS = {0, 1, 2, 3, 4, 5, 16, NativeBackward.TAPS};
     private static final double[] MAX_SEEN = new double[ROUTES.length * 2];
 
     /** A layer: input and filter shapes and options; the route tests run every route that can. */

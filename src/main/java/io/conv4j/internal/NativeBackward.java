@@ -13,7 +13,7 @@ import java.nio.ByteBuffer;
  * view's strides the output gradient. Byte offsets are into the given direct buffers.
  *
  * <p>Routes (see {@code conv4j.h}): {@link #AUTO} lets the cost model choose from the descriptor,
- * {@link #GEMM} is the sgemm route that runs every geometry, {@link #SCATTER} another one for the
+ * {@link #GEMM} is the sgemm route that runs every geometry, {@link #SCATTER} and {@link #TAPS} others for the
  * input gradient, any other value a forward algorithm's native id (the input gradient as a forward
  * convolution of dL/d(output), stride 1) or a Winograd id (the filter gradient, 3x3 stride 1). Every call for one gradient must pass the same route.
  */
@@ -26,6 +26,11 @@ public final class NativeBackward {
     public static final int GEMM = 0;
     /** Route argument, input gradient: patch gradients by sgemm, added up per input pixel (few input channels). */
     public static final int SCATTER = 16;
+    /**
+     * Route argument, input gradient (stride 1): one sgemm per filter tap on the filter as it is,
+     * so its "prepared" filter is the contiguous filter itself and nothing is rearranged per call.
+     */
+    public static final int TAPS = 17;
 
     /** The route {@link #AUTO} resolves to for the input gradient. */
     public static native int inputRoute(long[] desc);
