@@ -82,12 +82,12 @@ c4j_status c4j_bxf_run(const c4j_blas *blas, const c4j_conv2d_desc *f, int route
 
 /* Single-thread seconds of the route, the filter's transpose and preparation included: the filter
    is transposed and prepared on every call (in training it changes every step); the forward cost
-   model's preparation estimates measure 0.55x (Winograd) and 1.4x (FFT) here. */
+   model's Winograd preparation estimates measure 0.55x here. */
 double c4j_bxf_estimate(const c4j_conv2d_desc *d, const c4j_conv2d_desc *f, int route) {
     const double run = c4j_conv2d_estimate_seconds(f, (c4j_algo)route, 0);
     const double prep = c4j_conv2d_estimate_seconds(f, (c4j_algo)route, 1) - run;
-    const double scale = route == C4J_ALGO_FFT ? 1.4
-                         : route == C4J_ALGO_GEMM_DIRECT || route == C4J_ALGO_GEMM_TILED || route == C4J_ALGO_GROUPED_DIRECT
+    const double scale = route == C4J_ALGO_FFT || route == C4J_ALGO_GEMM_DIRECT || route == C4J_ALGO_GEMM_TILED ||
+                                 route == C4J_ALGO_GROUPED_DIRECT
                              ? 1.0
                              : 0.55;
     return run + scale * prep + (double)c4j_filter_floats(d) * C4J_BW_REARRANGE_NS * 1e-9;

@@ -532,6 +532,16 @@ static int64_t column_of(int64_t k, int64_t hw) { return k < hw ? bitrev(k, hw) 
  * cin_g + c = [-Ui | Ur] per group. U = conj(sum over taps of w * exp(-2 pi i (u y / fh +
  * k x / fw))) / (2 fh fw), computed in double per (input, output channel): taps along w, then h.
  */
+/*
+ * The filter's spectra, B_f (see above): for each output channel, the DFT of its kernel along w
+ * (row[a][k]), then along h, in double. Output channels of one input channel are contiguous in the
+ * HWIO filter and in B_f's rows, so the work runs on blocks of FFT_PREP_BLOCK of them at once: one
+ * frequency column k at a time (its KH row DFTs, then every h frequency of it), each sum in the
+ * same order for every channel. The angles are looked up in tables (no division in the loops):
+ * the whole preparation costs about what one forward call does, so the input gradient, which
+ * prepares the filter on every call, can run through this algorithm.
+ */
+#define FFT_PREP_BLOCK 8 /* divides FFT_SLICE: a block never straddles a column group */
 void c4j_fft_prepare(const c4j_conv2d_desc *d, const float *filter, float *prepared) {
     fft_plan p;
     if (!make_plan(d, &p)) return;
@@ -548,47 +558,59 @@ void c4j_fft_prepare(const c4j_conv2d_desc *d, const float *filter, float *prepa
     int64_t rev[FFT_MAX], col[FFT_MAX / 2 + 1];
     for (int64_t r = 0; r < p.fh; r++) rev[r] = bitrev(r, p.fh);
     for (int64_t k = 0; k < p.nfw; k++) col[k] = column_of(k, p.hw);
+    /* angle tables: (k * b * dw) mod fw per tap b, (rev[r] * a * dh) mod fh per tap a */
+    uint8_t ang_w[FFT_MAX_KERNEL], ang_h[FFT_MAX][FFT_MAX_KERNEL];
+    for (int64_t r = 0; r < p.fh; r++)
+        for (int64_t a = 0; a < KH; a++) ang_h[r][a] = (uint8_t)((rev[r] * a * dh) % p.fh);
     const double scale = 1.0 / (2.0 * (double)p.fh * (double)p.fw);
-    double row[FFT_MAX_KERNEL][FFT_MAX / 2 + 1][2]; /* DFT along w of each kernel row */
+    double row[FFT_MAX_KERNEL][2][FFT_PREP_BLOCK]; /* DFT along w of each kernel row, column k */
     const int64_t bsize = p.kb * p.nc;
     for (int64_t g = 0; g < d->groups; g++)
         for (int64_t c = 0; c < p.cin_g; c++)
-            for (int64_t o = 0; o < p.cout_g; o++) {
+            for (int64_t o0 = 0; o0 < p.cout_g; o0 += FFT_PREP_BLOCK) {
+                const int64_t no = C4J_MIN(FFT_PREP_BLOCK, p.cout_g - o0);
                 /* column group of FFT_SLICE channels: [Ur | Ui] of its channels */
-                const int64_t grp = o / FFT_SLICE, o_re = grp * 2 * FFT_SLICE + o % FFT_SLICE;
+                const int64_t grp = o0 / FFT_SLICE, o_re = grp * 2 * FFT_SLICE + o0 % FFT_SLICE;
                 const int64_t o_im = o_re + C4J_MIN(FFT_SLICE, p.cout_g - grp * FFT_SLICE);
-                for (int64_t a = 0; a < KH; a++) {
-                    const int64_t fa = d->flip ? KH - 1 - a : a;
-                    for (int64_t k = 0; k < p.nfw; k++) {
-                        double re = 0, im = 0;
+                const float *fo = filter + c * d->out_c + g * p.cout_g + o0;
+                for (int64_t k = 0; k < p.nfw; k++) {
+                    for (int64_t b = 0; b < KW; b++) ang_w[b] = (uint8_t)((k * b * dw) % p.fw);
+                    for (int64_t a = 0; a < KH; a++) {
+                        const int64_t fa = d->flip ? KH - 1 - a : a;
+                        double re[FFT_PREP_BLOCK] = {0}, im[FFT_PREP_BLOCK] = {0};
                         for (int64_t b = 0; b < KW; b++) {
                             const int64_t fb = d->flip ? KW - 1 - b : b;
-                            const double v = filter[((fa * KW + fb) * p.cin_g + c) * d->out_c + g * p.cout_g + o];
-                            const int64_t ang = (k * b * dw) % p.fw;
-                            re += v * cw[ang];
-                            im -= v * sw[ang];
+                            const float *v = fo + (fa * KW + fb) * p.cin_g * d->out_c;
+                            const double cv = cw[ang_w[b]], sv = sw[ang_w[b]];
+                            for (int64_t j = 0; j < no; j++) {
+                                re[j] += (double)v[j] * cv;
+                                im[j] -= (double)v[j] * sv;
+                            }
                         }
-                        row[a][k][0] = re;
-                        row[a][k][1] = im;
+                        for (int64_t j = 0; j < FFT_PREP_BLOCK; j++) {
+                            row[a][0][j] = re[j];
+                            row[a][1][j] = im[j];
+                        }
                     }
-                }
-                for (int64_t r = 0; r < p.fh; r++) {
-                    const int64_t u = rev[r];
-                    for (int64_t k = 0; k < p.nfw; k++) {
-                        double re = 0, im = 0;
+                    for (int64_t r = 0; r < p.fh; r++) {
+                        double re[FFT_PREP_BLOCK] = {0}, im[FFT_PREP_BLOCK] = {0};
                         for (int64_t a = 0; a < KH; a++) {
-                            const int64_t ang = (u * a * dh) % p.fh;
                             /* row[a][k] * exp(-i angle) */
-                            re += row[a][k][0] * ch[ang] + row[a][k][1] * sh[ang];
-                            im += row[a][k][1] * ch[ang] - row[a][k][0] * sh[ang];
+                            const double cv = ch[ang_h[r][a]], sv = sh[ang_h[r][a]];
+                            for (int64_t j = 0; j < FFT_PREP_BLOCK; j++) {
+                                re[j] += row[a][0][j] * cv + row[a][1][j] * sv;
+                                im[j] += row[a][1][j] * cv - row[a][0][j] * sv;
+                            }
                         }
-                        const float ur = (float)(re * scale), ui = (float)(-im * scale); /* conjugate */
                         float *bf = prepared + (g * p.nfreq + r * p.nfw + col[k]) * bsize;
-                        bf[c * p.nc + o_re] = ur;
-                        bf[c * p.nc + o_im] = ui;
-                        if (!p.stacked) {
-                            bf[(p.cin_g + c) * p.nc + o_re] = -ui;
-                            bf[(p.cin_g + c) * p.nc + o_im] = ur;
+                        for (int64_t j = 0; j < no; j++) {
+                            const float ur = (float)(re[j] * scale), ui = (float)(-im[j] * scale); /* conjugate */
+                            bf[c * p.nc + o_re + j] = ur;
+                            bf[c * p.nc + o_im + j] = ui;
+                            if (!p.stacked) {
+                                bf[(p.cin_g + c) * p.nc + o_re + j] = -ui;
+                                bf[(p.cin_g + c) * p.nc + o_im + j] = ur;
+                            }
                         }
                     }
                 }
@@ -662,5 +684,5 @@ double c4j_fft_prepare_estimate(const c4j_conv2d_desc *d) {
     fft_plan p;
     if (!make_plan(d, &p)) return -1;
     const double macs = (double)(d->kernel_h * d->kernel_w * p.nfw + p.fh * p.nfw * d->kernel_h);
-    return (double)d->groups * (double)p.cin_g * (double)p.cout_g * macs * 1.5e-9;
+    return (double)d->groups * (double)p.cin_g * (double)p.cout_g * macs * 0.5e-9;
 }
