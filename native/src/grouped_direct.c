@@ -7,9 +7,13 @@
  * channels-last data the channels of a pixel are contiguous, so one vector holds the same pixel
  * of GD_V channels and every tap is a vector multiply-add:
  *   acc[ow][o..o+V) += x[ih][iw][o..o+V) * w[kh][kw][o..o+V)
- * with a register block of GD_NB output pixels along W sharing each filter vector load. Stride
- * and dilation only change which pixel is read; padding is handled by clipping the tap range per
- * output row and per border pixel, never by a test in the inner loop.
+ * Depthwise lanes with a column stride of 1 or 2, column dilation 1 and up to 8 taps per kernel
+ * row (nearly every depthwise layer) run strip kernels, one per tap count and stride: a run of
+ * GD_SNB output pixels loads the input vectors of each kernel row once into registers and takes
+ * all its products from there, and border runs load padded columns as zeros, so small maps and
+ * wide kernels run the same code as the interior. Other geometries run a register block of GD_NB
+ * output pixels along W sharing each filter vector load, with the padding handled by clipping
+ * the tap range per output row and per border pixel, never by a test in the inner loop.
  *
  * Grouped layers with a few input channels per group (cg) and depthwise layers with a channel
  * multiplier run the same kernel on a staged copy of the input rows in which lane o of input
@@ -55,6 +59,9 @@ static void lane_channels(const c4j_conv2d_desc *d, int64_t o0, int64_t cw, int3
 
 #define GD_ISA portable
 #define GD_V 4
+#define GD_SNB 4
+#define GD_PIN_LOADS 0
+#define GD_TILE 4
 #define GD_TARGET
 #include "grouped_direct_simd.h"
 
@@ -62,11 +69,17 @@ static void lane_channels(const c4j_conv2d_desc *d, int64_t o0, int64_t cw, int3
 #define C4J_HAVE_X86_GD 1
 #define GD_ISA avx2
 #define GD_V 8
+#define GD_SNB 4
+#define GD_PIN_LOADS 0
+#define GD_TILE 4
 #define GD_TARGET __attribute__((target("avx2,fma")))
 #include "grouped_direct_simd.h"
 
 #define GD_ISA avx512
 #define GD_V 16
+#define GD_SNB 8
+#define GD_PIN_LOADS 1
+#define GD_TILE 4
 #define GD_TARGET __attribute__((target("avx512f")))
 #include "grouped_direct_simd.h"
 #endif

@@ -88,6 +88,129 @@ GD_VARIANT(one_g, 1, u->cg)
 typedef void (*GD(kernel))(const gd_unit *, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, float *,
                            int);
 
+/* x in a register: keeps GCC from folding each of the strip's input loads into every multiply-add
+   that uses it (one load per product again); only where 32 vector registers hold the window */
+GAI GD(vec) GD(pin)(GD(vec) x) {
+#if GD_PIN_LOADS
+    __asm__("" : "+v"(x));
+#endif
+    return x;
+}
+
+/*
+ * nr runs of GD_SNB pixels of one row, for every vector of the block, depthwise (one input
+ * channel per lane), KW taps per kernel row and a column stride of SW, both constants. Each
+ * kernel row loads the (GD_SNB - 1) * SW + KW input vectors a run reads once and multiplies them
+ * from registers: KW products per load instead of one. CHECKED runs may reach past the row's
+ * ends: input columns outside it load as zeros (padding), so border pixels run the same code;
+ * their first `npix` pixels are stored. Vectors in the inner loop over a tile of runs: the input
+ * window of a tile stays in L1 for every vector. Sums in the order of GD(pixels): taps row by
+ * row, then bias.
+ */
+GAI void GD(strip)(const gd_unit *u, const int KW, const int SW, const int CHECKED, int64_t ih0, int64_t kh0,
+                   int64_t kh1, int64_t iw0, int64_t nr, int npix, float *o) {
+    enum { NX = (GD_SNB - 1) * 2 + 8 }; /* enough for SW <= 2 and KW <= 8 */
+    const int64_t ps = u->ps, rs = u->rs * u->dh, cwp = u->cwp, ostep = u->ostep;
+    const float *s_row = u->src + (ih0 + kh0 * u->dh - u->row0) * u->rs;
+    const float *w_row = u->w + kh0 * KW * cwp;
+    const int lanes_last = (int)(u->cw - (u->cw - 1) / GD_V * GD_V);
+    for (int64_t r0 = 0; r0 < nr; r0 += GD_TILE) {
+        const int64_t r1 = C4J_MIN(nr, r0 + GD_TILE);
+        for (int64_t v0 = 0; v0 < u->cw; v0 += GD_V) {
+            /* reading in place, a last partial vector moves back to end at the block's last lane */
+            const int64_t v = u->overlap_tail && v0 + GD_V > u->cw ? u->cw - GD_V : v0;
+            const int lanes = v0 + GD_V <= u->cw || u->overlap_tail ? GD_V : lanes_last;
+            const float *bias = u->bias != NULL ? u->bias + v : NULL;
+            for (int64_t r = r0; r < r1; r++) {
+                const int64_t iw = iw0 + r * GD_SNB * SW;
+                GD(vec) acc[GD_SNB];
+                _Pragma("GCC unroll 16") for (int j = 0; j < GD_SNB; j++) acc[j] = (GD(vec)){0};
+                const float *s = s_row + iw * ps + v, *w = w_row + v;
+                for (int64_t kh = kh0; kh < kh1; kh++, s += rs, w += KW * cwp) {
+                    GD(vec) x[NX];
+                    _Pragma("GCC unroll 32") for (int i = 0; i < (GD_SNB - 1) * SW + KW; i++) {
+                        if (CHECKED && (iw + i < 0 || iw + i >= u->in_w)) x[i] = (GD(vec)){0};
+                        else x[i] = GD(pin)(*(const GD(uvec) *)(const void *)(s + i * ps));
+                    }
+                    _Pragma("GCC unroll 8") for (int kw = 0; kw < KW; kw++) {
+                        const GD(vec) wv = *(const GD(uvec) *)(const void *)(w + kw * cwp);
+                        _Pragma("GCC unroll 16") for (int j = 0; j < GD_SNB; j++) acc[j] += x[j * SW + kw] * wv;
+                    }
+                }
+                float *op = o + (r * GD_SNB) * ostep + v;
+                _Pragma("GCC unroll 16") for (int j = 0; j < GD_SNB; j++) {
+                    if (CHECKED && j >= npix) break;
+                    GD(finish)(u, acc[j], bias, op + j * ostep, lanes);
+                }
+            }
+        }
+    }
+}
+
+#define GD_STRIP(KW, SW)                                                                                     \
+    static __attribute__((noinline)) GD_TARGET void GD(strip_##KW##_##SW)(                                   \
+        const gd_unit *u, int64_t ih0, int64_t kh0, int64_t kh1, int64_t iw0, int64_t nr, int npix, float *o) {  \
+        GD(strip)(u, KW, SW, 0, ih0, kh0, kh1, iw0, nr, npix, o);                                             \
+    }                                                                                                        \
+    static __attribute__((noinline)) GD_TARGET void GD(edge_##KW##_##SW)(                                    \
+        const gd_unit *u, int64_t ih0, int64_t kh0, int64_t kh1, int64_t iw0, int64_t nr, int npix, float *o) {  \
+        GD(strip)(u, KW, SW, 1, ih0, kh0, kh1, iw0, nr, npix, o);                                             \
+    }
+GD_STRIP(1, 1)
+GD_STRIP(2, 1)
+GD_STRIP(3, 1)
+GD_STRIP(4, 1)
+GD_STRIP(5, 1)
+GD_STRIP(6, 1)
+GD_STRIP(7, 1)
+GD_STRIP(8, 1)
+GD_STRIP(1, 2)
+GD_STRIP(2, 2)
+GD_STRIP(3, 2)
+GD_STRIP(4, 2)
+GD_STRIP(5, 2)
+GD_STRIP(6, 2)
+GD_STRIP(7, 2)
+GD_STRIP(8, 2)
+#undef GD_STRIP
+
+typedef void (*GD(strip_fn))(const gd_unit *, int64_t, int64_t, int64_t, int64_t, int64_t, int, float *);
+
+/* the strip kernels of this unit's geometry (interior runs, and runs with padded columns), or
+   none: depthwise lanes, column dilation 1, a column stride of 1 or 2, at most 8 taps per row */
+static GD_TARGET int GD(strips_for)(const gd_unit *u, GD(strip_fn) *inner, GD(strip_fn) *edge) {
+    static const GD(strip_fn) inner_fn[2][8] = {
+        {GD(strip_1_1), GD(strip_2_1), GD(strip_3_1), GD(strip_4_1), GD(strip_5_1), GD(strip_6_1), GD(strip_7_1), GD(strip_8_1)},
+        {GD(strip_1_2), GD(strip_2_2), GD(strip_3_2), GD(strip_4_2), GD(strip_5_2), GD(strip_6_2), GD(strip_7_2), GD(strip_8_2)}};
+    static const GD(strip_fn) edge_fn[2][8] = {
+        {GD(edge_1_1), GD(edge_2_1), GD(edge_3_1), GD(edge_4_1), GD(edge_5_1), GD(edge_6_1), GD(edge_7_1), GD(edge_8_1)},
+        {GD(edge_1_2), GD(edge_2_2), GD(edge_3_2), GD(edge_4_2), GD(edge_5_2), GD(edge_6_2), GD(edge_7_2), GD(edge_8_2)}};
+    if (u->cg != 1 || u->dw != 1 || u->sw < 1 || u->sw > 2 || u->kw < 1 || u->kw > 8) return 0;
+    *inner = inner_fn[u->sw - 1][u->kw - 1], *edge = edge_fn[u->sw - 1][u->kw - 1];
+    return 1;
+}
+
+/* one output row by the strip kernels: runs of GD_SNB pixels, the interior ones unchecked; a
+   last partial run moves back to end at the row's last pixel (its overlap computed again bit for
+   bit), or on a row narrower than a run stores only the row's pixels */
+GAI void GD(row_strips)(const gd_unit *u, GD(strip_fn) inner, GD(strip_fn) edge, int64_t oh, float *orow) {
+    const int64_t ih0 = oh * u->sh - u->pt;
+    const int64_t kh0 = ih0 < 0 ? c4j_ceil_div(-ih0, u->dh) : 0;
+    const int64_t kh1 = C4J_MIN(u->kh, u->in_h - ih0 <= 0 ? 0 : c4j_ceil_div(u->in_h - ih0, u->dh));
+    for (int64_t ow = 0; ow < u->out_w;) {
+        if (ow >= u->ow_lo && u->ow_hi - ow >= GD_SNB) {
+            const int64_t nr = (u->ow_hi - ow) / GD_SNB;
+            inner(u, ih0, kh0, kh1, ow * u->sw - u->pl, nr, GD_SNB, orow + ow * u->ostep);
+            ow += nr * GD_SNB;
+            continue;
+        }
+        int64_t first = ow, npix = C4J_MIN(GD_SNB, u->out_w - ow);
+        if (npix < GD_SNB && u->out_w >= GD_SNB) first = u->out_w - GD_SNB, npix = GD_SNB;
+        edge(u, ih0, kh0, kh1, first * u->sw - u->pl, 1, (int)npix, orow + first * u->ostep);
+        ow = first + npix;
+    }
+}
+
 /* one output row of the unit's channel block; the interior pixels (every tap inside the input) in
    blocks of GD_NB, the border pixels one at a time with their taps clipped */
 GAI void GD(row_cg)(const gd_unit *u, int dw, int64_t oh, float *orow) {
@@ -172,10 +295,18 @@ static GD_TARGET void GD(stage)(const c4j_conv2d_desc *d, const float *img, int6
 }
 
 static GD_TARGET void GD(rows)(const gd_unit *u, int64_t oh0, int64_t oh1, float *out_img) {
+    GD(strip_fn) inner, edge;
+    if (GD(strips_for)(u, &inner, &edge)) {
+        for (int64_t oh = oh0; oh < oh1; oh++) GD(row_strips)(u, inner, edge, oh, out_img + oh * u->os_h);
+        return;
+    }
     for (int64_t oh = oh0; oh < oh1; oh++) GD(row_cg)(u, u->cg == 1, oh, out_img + oh * u->os_h);
 }
 
 #undef GD_ISA
 #undef GD_V
+#undef GD_SNB
+#undef GD_PIN_LOADS
+#undef GD_TILE
 #undef GD_TARGET
 #undef GAI

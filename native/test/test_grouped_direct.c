@@ -89,9 +89,12 @@ static int isa_available(int isa) {
 static void random_case(uint64_t *rng, int i) {
     c4j_conv2d_desc d;
     const int kind = i % 4; /* depthwise, depthwise with multiplier, small groups, channel view */
-    const int64_t kh = t_rand_range(rng, 1, 7), kw = kind == 2 ? t_rand_range(rng, 1, 3) : t_rand_range(rng, 1, 7);
-    const int64_t sh = t_rand_range(rng, 1, 3), sw = t_rand_range(rng, 1, 3);
-    const int64_t dh = t_rand_range(rng, 1, 2), dw = t_rand_range(rng, 1, 3);
+    /* every other case in the strip kernels' range (depthwise lanes: column stride 1 or 2,
+       column dilation 1, up to 8 taps per row); 9 taps and the rest run the per-pixel kernel */
+    const int strip = i % 8 >= 4;
+    const int64_t kh = t_rand_range(rng, 1, 7), kw = kind == 2 ? t_rand_range(rng, 1, 3) : t_rand_range(rng, 1, 9);
+    const int64_t sh = t_rand_range(rng, 1, 3), sw = t_rand_range(rng, 1, strip ? 2 : 3);
+    const int64_t dh = t_rand_range(rng, 1, 2), dw = strip ? 1 : t_rand_range(rng, 1, 3);
     int64_t groups, cin, cout;
     if (kind == 2) {
         groups = t_rand_range(rng, 2, 9);
