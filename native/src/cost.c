@@ -61,7 +61,11 @@ double c4j_cost_sgemm(int64_t m, int64_t k, int64_t n) {
  * OpenBLAS's AVX-512 builds run such products straight from the caller's arrays, without packing,
  * when they are small (sgemm_direct); for a narrow C that can beat the packed kernel of one large
  * call, or lose to it, depending on the CPU. With measured sgemm times (cost_measure.c) the
- * fastest of one call and pieces of 96, 64, 48 or 32 rows is taken. Without them, the rule fitted
+ * fastest of pieces of 96, 64, 48 or 32 rows is taken when it beats one call by PIECE_MARGIN:
+ * pieces switch OpenBLAS to another code path, and on a busy machine timings of two paths within
+ * a few percent of each other rank them by chance (a 1x1 stride-2 layer whose plan went to
+ * pieces ran 1.5x slower in one process than in the next), so near-ties keep the one call.
+ * Without measured times, the rule fitted
  * on the reference machine: pieces under about 2^20 multiply-adds for N <= 64 (1.1-1.3x there).
  * With several OpenBLAS threads, one call (it parallelises a large call, not small ones). The
  * piece depends on the shape, the CPU and OpenBLAS's thread setting (blas; NULL for the default,
@@ -69,6 +73,7 @@ double c4j_cost_sgemm(int64_t m, int64_t k, int64_t n) {
  */
 #define PIECE_MAX_MACS ((int64_t)1 << 20)
 #define PIECE_MAX_N 64
+#define PIECE_MARGIN 0.9
 
 int64_t c4j_sgemm_piece_rows(const c4j_blas *blas, int64_t m, int64_t k, int64_t n) {
     static const int64_t CANDIDATES[] = {96, 64, 48, 32};
@@ -76,7 +81,7 @@ int64_t c4j_sgemm_piece_rows(const c4j_blas *blas, int64_t m, int64_t k, int64_t
     if (blas != NULL && blas->get_num_threads != NULL && blas->get_num_threads() > 1) return m;
     if (c4j_cost_is_measured()) {
         int64_t best = m;
-        double best_s = c4j_cost_sgemm(m, k, n);
+        double best_s = PIECE_MARGIN * c4j_cost_sgemm(m, k, n);
         for (size_t i = 0; i < sizeof CANDIDATES / sizeof CANDIDATES[0]; i++) {
             const double s = c4j_cost_sgemm_pieces(m, k, n, CANDIDATES[i]);
             if (s < best_s) {

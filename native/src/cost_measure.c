@@ -22,7 +22,11 @@
 #define SLOTS 8192           /* power of two */
 #define MAX_ENTRIES 6144     /* load factor 3/4 */
 #define MAX_MEASURED_MACS ((int64_t)1 << 23) /* larger shapes: a row slice, scaled (sgemm is linear in M there) */
-#define MIN_SECONDS 60e-6    /* repeat small shapes until this much time was measured */
+/* A slice keeps at least this many rows: with fewer, sgemm runs a shape of another kind (edge
+   kernels, OpenBLAS's unpacked small-matrix path) and a deep shape (K in the thousands) measured
+   as 16 rows came out 1.7x slower per row than the real call, inflating every estimate built on it. */
+#define MIN_SLICE_ROWS 64
+#define MIN_SECONDS 150e-6   /* repeat small shapes until this much time was measured (the best call is kept) */
 #define MAX_REPS 25
 
 typedef struct {
@@ -98,7 +102,7 @@ double c4j_cost_sgemm_measured(int64_t m, int64_t k, int64_t n) {
         } else if (g_entries < MAX_ENTRIES) {
             /* large shapes: time a slice of rows (whole 16-row blocks, as the kernels block M) */
             int64_t rows = m;
-            if (m * k * n > MAX_MEASURED_MACS) rows = C4J_MIN(m, C4J_MAX(16, MAX_MEASURED_MACS / (k * n) / 16 * 16));
+            if (m * k * n > MAX_MEASURED_MACS) rows = C4J_MIN(m, C4J_MAX(MIN_SLICE_ROWS, MAX_MEASURED_MACS / (k * n) / 16 * 16));
             const double t = time_sgemm(g_blas, rows, k, n);
             if (t > 0) {
                 result = t * (double)m / (double)rows;
