@@ -30,11 +30,24 @@
 #define TILE_SPLIT_UNITS 4
 #define TILE_MIN_COLS 64
 
+/*
+ * Tiles of one group hold near-equal row counts in whole 16-row blocks (the sgemm kernel's row
+ * block): `base` rows each, 16 more for the first `big`, and the last one also the rows % 16
+ * left over. Rounding every tile up to 16 instead left the last tile the remainder, and with
+ * 6 tiles of 784 rows (144 x 5 + 64) two threads claiming them could split the rows at best
+ * 432 / 352 (1.81x); 144 + 128 x 5 splits them 400 / 384.
+ */
 typedef struct {
     int64_t rows, k, cout_g;
-    int64_t tile_rows, m_tiles;   /* output pixels per tile, tiles per group */
+    int64_t tile_rows, m_tiles;   /* the largest tile's output pixels, tiles per group */
+    int64_t base, big;            /* rows of a tile: see above */
     int64_t n_chunk, n_chunks;    /* output channels per unit, chunks per tile */
 } tiling;
+
+static int64_t tile_begin(const tiling *t, int64_t mt) { return mt * t->base + 16 * C4J_MIN(mt, t->big); }
+static int64_t tile_size(const tiling *t, int64_t mt) {
+    return mt + 1 == t->m_tiles ? t->rows - tile_begin(t, mt) : t->base + (mt < t->big ? 16 : 0);
+}
 
 static tiling make_tiling(const c4j_conv2d_desc *d) {
     tiling t;
@@ -44,7 +57,7 @@ static tiling make_tiling(const c4j_conv2d_desc *d) {
     t.n_chunk = t.cout_g;
     t.n_chunks = 1;
     if (t.rows == 0) { /* empty batch: no tiles, no workspace (and no division by a zero tile size) */
-        t.tile_rows = t.m_tiles = 0;
+        t.tile_rows = t.m_tiles = t.base = t.big = 0;
         return t;
     }
     int64_t target = C4J_MAX(TILE_MIN_ROWS, C4J_MIN(TILE_MAX_ROWS, TILE_TARGET_FLOATS / t.k));
@@ -52,9 +65,11 @@ static tiling make_tiling(const c4j_conv2d_desc *d) {
     t.m_tiles = c4j_ceil_div(t.rows, target);
     if (d->groups * t.m_tiles < TILE_TARGET_UNITS)
         t.m_tiles = C4J_MAX(t.m_tiles, C4J_MIN(c4j_ceil_div(TILE_TARGET_UNITS, d->groups), t.rows / TILE_MIN_ROWS));
-    /* even tiles, rounded to 16 rows (the sgemm kernel's row block) */
-    t.tile_rows = C4J_MIN(t.rows, c4j_ceil_div(c4j_ceil_div(t.rows, t.m_tiles), 16) * 16);
-    t.m_tiles = c4j_ceil_div(t.rows, t.tile_rows);
+    /* near-equal tiles of whole 16-row blocks; with fewer rows than 16 per tile, fewer tiles */
+    t.m_tiles = C4J_MAX(1, C4J_MIN(t.m_tiles, c4j_ceil_div(t.rows, 16)));
+    t.base = t.rows / t.m_tiles / 16 * 16;
+    t.big = (t.rows - t.base * t.m_tiles) / 16;
+    t.tile_rows = C4J_MAX(tile_size(&t, 0), tile_size(&t, t.m_tiles - 1));
     t.n_chunk = t.cout_g;
     int64_t units = d->groups * t.m_tiles;
     if (units < TILE_SPLIT_UNITS && t.cout_g >= 2 * TILE_MIN_COLS) {
@@ -272,8 +287,8 @@ void c4j_gemm_tiled_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const fl
     for (int64_t u = u0; u < u1; u++) {
         const int64_t gt = u / t.n_chunks, nc = u % t.n_chunks;
         const int64_t g = gt / t.m_tiles, mt = gt % t.m_tiles;
-        const int64_t r0 = mt * t.tile_rows;
-        const int64_t m = C4J_MIN(t.tile_rows, t.rows - r0);
+        const int64_t r0 = tile_begin(&t, mt);
+        const int64_t m = tile_size(&t, mt);
         const int64_t c0 = g * t.cout_g + nc * t.n_chunk;
         const int64_t cols = C4J_MIN(t.n_chunk, t.cout_g - nc * t.n_chunk);
         if (built != gt) {
@@ -312,10 +327,11 @@ double c4j_gemm_tiled_estimate(const c4j_conv2d_desc *d) {
     double gemm = 0;
     for (int64_t nc = 0; nc < t.n_chunks; nc++) {
         const int64_t cols = C4J_MIN(t.n_chunk, t.cout_g - nc * t.n_chunk);
-        const int64_t full = t.rows / t.tile_rows, last = t.rows - full * t.tile_rows;
         const int64_t piece = c4j_sgemm_piece_rows(NULL, t.tile_rows, t.k, cols);
-        gemm += (double)full * c4j_cost_sgemm_pieces(t.tile_rows, t.k, cols, piece) +
-                c4j_cost_sgemm_pieces(last, t.k, cols, piece);
+        const int64_t last = t.m_tiles - 1;
+        gemm += (double)C4J_MIN(t.big, last) * c4j_cost_sgemm_pieces(t.base + 16, t.k, cols, piece) +
+                (double)(last - C4J_MIN(t.big, last)) * c4j_cost_sgemm_pieces(t.base, t.k, cols, piece) +
+                c4j_cost_sgemm_pieces(tile_size(&t, last), t.k, cols, piece);
     }
     return (double)d->groups * (gather + gemm);
 }
