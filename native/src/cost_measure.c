@@ -1,7 +1,7 @@
 /*
  * The cost model measured on the machine it runs on. Once c4j_cost_measure_with() has named the
  * BLAS of the process, c4j_cost_sgemm() times each sgemm shape the first time an estimate asks
- * for it (a few calls of that exact shape, the fastest kept) instead of reading the built-in
+ * for it (a few calls of that exact shape, the fastest kept, in the thread's CPU time) instead of reading the built-in
  * shape table, which only ranks shapes the way one reference CPU did. The measured times are
  * kept for the life of the process and never measured again, so every later estimate, and every
  * decision made from them (the algorithm AUTO picks, the sgemm row pieces of the tiled GEMM), is
@@ -52,28 +52,42 @@ int c4j_cost_is_measured(void) {
     return on;
 }
 
-static double now_seconds(void) {
+/* CPU time of the calling thread: time the thread spent descheduled, which on a busy machine is a
+   property of the moment and not of the shape, does not count. Reading it is a system call on
+   some kernels (about a microsecond at worst), so short calls are timed in batches. */
+static double thread_seconds(void) {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Fastest of a few calls of the shape (after one warm-up call); -1 when memory is short. Plain
-   malloc, not c4j_alloc: measuring is not part of any convolution's accounted memory. */
+#define BATCH_SECONDS 20e-6 /* at least this much work between two clock reads */
+#define MAX_BATCH 1000
+
+static void call_sgemm(const c4j_blas *blas, int64_t m, int64_t k, int64_t n, const float *a, const float *b,
+                       float *c) {
+    blas->sgemm(C4J_ROW_MAJOR, C4J_NO_TRANS, C4J_NO_TRANS, (int)m, (int)n, (int)k, 1.0f, a, (int)k, b, (int)n, 0.0f, c,
+                (int)n);
+}
+
+/* Fastest call of the shape (the best batch's mean, after one warm-up call); -1 when memory is
+   short. Plain malloc, not c4j_alloc: measuring is not part of any convolution's accounted memory. */
 static double time_sgemm(const c4j_blas *blas, int64_t m, int64_t k, int64_t n) {
     float *a = calloc((size_t)(m * k + k * n + m * n), sizeof(float));
     if (a == NULL) return -1;
     float *b = a + m * k, *c = b + k * n;
-    blas->sgemm(C4J_ROW_MAJOR, C4J_NO_TRANS, C4J_NO_TRANS, (int)m, (int)n, (int)k, 1.0f, a, (int)k, b, (int)n, 0.0f, c,
-                (int)n);
-    double best = 1e30, total = 0;
+    call_sgemm(blas, m, k, n, a, b, c);
+    double t0 = thread_seconds();
+    call_sgemm(blas, m, k, n, a, b, c);
+    const double first = thread_seconds() - t0;
+    const int batch = first >= BATCH_SECONDS ? 1 : (int)C4J_MIN(MAX_BATCH, BATCH_SECONDS / C4J_MAX(first, 1e-9) + 1);
+    double best = first, total = first;
     for (int rep = 0; rep < MAX_REPS && (rep < 3 || total < MIN_SECONDS); rep++) {
-        const double t0 = now_seconds();
-        blas->sgemm(C4J_ROW_MAJOR, C4J_NO_TRANS, C4J_NO_TRANS, (int)m, (int)n, (int)k, 1.0f, a, (int)k, b, (int)n, 0.0f,
-                    c, (int)n);
-        const double t = now_seconds() - t0;
+        t0 = thread_seconds();
+        for (int i = 0; i < batch; i++) call_sgemm(blas, m, k, n, a, b, c);
+        const double t = thread_seconds() - t0;
         total += t;
-        if (t < best) best = t;
+        if (t / batch < best) best = t / batch;
     }
     free(a);
     return best;
