@@ -332,7 +332,7 @@ public final class Conv {
             try {
                 Tensor part = y;
                 for (int a = 1; a < outputShape.rank() - 1; a++) part = part.slice(a, 0, extent.computed.size(a));
-                gradInput(input, filter, extent.computed, extent.options, part);
+                if (!extent.empty) gradInput(input, filter, extent.computed, extent.options, part);
             } catch (RuntimeException | Error e) {
                 y.close();
                 throw e;

@@ -16,10 +16,13 @@ final class TransposeExtent {
     final ConvOptions options;
     /** The computed part's shape: the output shape, less what lies past {@code F} on each axis. */
     final Shape computed;
+    /** Whether the begin pad reaches past {@code F} on some axis: no position is computed, the output is zero (plus bias). */
+    final boolean empty;
 
-    private TransposeExtent(ConvOptions options, Shape computed) {
+    private TransposeExtent(ConvOptions options, Shape computed, boolean empty) {
         this.options = options;
         this.computed = computed;
+        this.empty = empty;
     }
 
     /**
@@ -56,7 +59,9 @@ final class TransposeExtent {
             bounded("pad end" + axis, p.end(a), 0);
         }
         TransposeExtent e = of(input, filter, o, output);
-        ConvDescriptor cd = ConvDescriptor.of(e.computed, filter, e.options, dtype);
+        // an empty extent is the gradient of a forward convolution whose windows over the output
+        // read padding only: checked as that convolution
+        ConvDescriptor cd = e.empty ? ConvDescriptor.of(output, filter, o, dtype) : ConvDescriptor.of(e.computed, filter, e.options, dtype);
         if (!cd.outputShape().equals(input)) {
             throw new IllegalArgumentException("output shape " + output + " is not one the convolution maps to the input "
                     + input + " (it maps to " + cd.outputShape() + ")");
@@ -73,7 +78,8 @@ final class TransposeExtent {
     private static TransposeExtent of(Shape input, Shape filter, ConvOptions o, Shape output) {
         int r = input.rank() - 2;
         Padding p = o.padding();
-        if (p.isSame()) return new TransposeExtent(o, output);
+        if (p.isSame()) return new TransposeExtent(o, output, false);
+        boolean empty = false;
         long[] pads = new long[2 * r], computed = output.toArray();
         for (int a = 0; a < r; a++) {
             long s = o.stride(a), d = o.dilation(a), begin = p.begin(a);
@@ -85,20 +91,17 @@ final class TransposeExtent {
                         + " (below max(stride " + s + ", dilation " + d + "))");
             }
             long inside = full - begin; // output positions that F reaches
-            if (inside < 1) {
-                throw new IllegalArgumentException("begin padding " + begin + " (spatial axis " + a + ") is not below the"
-                        + " transposed extent " + full + ": no output position is reached");
-            }
-            computed[a + 1] = Math.min(size, inside);
+            if (inside < 1) empty = true;
+            computed[a + 1] = Math.max(Math.min(size, inside), 1);
             pads[2 * a] = begin;
             pads[2 * a + 1] = Math.max(inside - size, 0);
         }
-        return new TransposeExtent(withPadding(o, r, Padding.explicit(pads)), Shape.of(computed));
+        return new TransposeExtent(withPadding(o, r, Padding.explicit(pads)), Shape.of(computed), empty);
     }
 
     /** Whether the computed part is the whole output. */
     boolean whole(Shape output) {
-        return computed.equals(output);
+        return !empty && computed.equals(output);
     }
 
     /** The options with the given padding, every other option as it was. */
