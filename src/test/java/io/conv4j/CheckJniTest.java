@@ -20,7 +20,8 @@ class CheckJniTest {
     static final String[] CLASSES = {"io.conv4j.GoldenForwardTest", "io.conv4j.ConvPropertyTest", "io.conv4j.FuzzTest",
             "io.conv4j.internal.NativeFuzzTest", "io.conv4j.GuardRegionTest", "io.conv4j.FailureInjectionTest",
             "io.conv4j.LifecycleTest", "io.conv4j.cli.CliHostileTest", "io.conv4j.cli.StressCommandTest",
-            "io.conv4j.GoldenNdTest", "io.conv4j.ConvNdPropertyTest", "io.conv4j.NdGuardTest"};
+            "io.conv4j.GoldenNdTest", "io.conv4j.ConvNdPropertyTest", "io.conv4j.NdGuardTest", "io.conv4j.NdFuzzTest",
+            "io.conv4j.TransposeExtentPropertyTest"};
     static final Pattern SUMMARY = Pattern.compile("jni-check found (\\d+) succeeded (\\d+) failed (\\d+) skipped (\\d+)");
 
     @Test

@@ -96,4 +96,29 @@ class NdBadInputTest {
         refused(IllegalArgumentException.class, "algorithm FFT is not available for a 3-D float32 convolution",
                 () -> Conv.outputShape(Shape.of(1, 8, 8, 8, 2), Shape.of(3, 3, 3, 2, 2), ConvOptions.builder().algorithm(Algorithm.FFT).build()));
     }
+
+    /** The transposed convolution and the calls into a caller's output refuse ranks, lists and dtypes as the forward call does. */
+    @Test
+    void transposeAndOutputsRefuseMismatches() {
+        ConvOptions o = ConvOptions.builder().strides(2).build();
+        try (Tensor x = Tensor.allocate(Shape.of(1, 4, 6)); Tensor w = Tensor.allocate(Shape.of(3, 2, 6));
+             Tensor w3 = Tensor.allocate(Shape.of(3, 3, 2, 6)); Tensor b64 = Tensor.allocate(DType.FLOAT64, Shape.of(2));
+             Tensor y64 = Tensor.allocate(DType.FLOAT64, Shape.of(1, 1, 6)); Tensor dy = Tensor.allocate(Shape.of(1, 2, 6));
+             Tensor dw64 = Tensor.allocate(DType.FLOAT64, Shape.of(3, 2, 6))) {
+            refusedBeforeNative("filter must have rank 3 for an input of rank 3, got shape [3, 3, 2, 6]",
+                    () -> Conv.transpose(x, w3, null, o, 0));
+            refusedBeforeNative("output shape [1, 9, 9, 2] of a transposed convolution must have rank 3 like the input [1, 4, 6]",
+                    () -> Conv.transpose(x, w, null, o, Shape.of(1, 9, 9, 2)));
+            refusedBeforeNative("output padding has 2 values but the input [1, 4, 6] has 1 spatial axes",
+                    () -> Conv.transpose(x, w, null, o, 0, 0));
+            refusedBeforeNative("strides and dilations need 1 values each for the input [1, 4, 6]",
+                    () -> Conv.transpose(x, w, null, ConvOptions.builder().strides(2, 2).build(), Shape.of(1, 9, 2)));
+            refusedBeforeNative("tensors of one call must have one dtype, got float32 and float64",
+                    () -> Conv.transpose(x, w, b64, o, 0));
+            refusedBeforeNative("tensors of one call must have one dtype, got float32 and float64",
+                    () -> Conv.conv(x, w, null, ConvOptions.builder().strides(4).build(), y64));
+            refusedBeforeNative("tensors of one call must have one dtype, got float32 and float64",
+                    () -> Conv.gradFilter(x, dy, w.shape(), o, dw64));
+        }
+    }
 }

@@ -141,4 +141,24 @@ class NdCommandTest {
         refused("float64 values", "conv", "--dtype", "float64");
         refused("--output-padding values must be >= 0", "transpose", "--output-padding", "-1");
     }
+
+    /** The grad and transpose commands refuse their own bad input the same way: one line naming the option and values, exit 2. */
+    @Test
+    void gradAndTransposeBadInput() throws IOException {
+        GoldenNd.Case c = GoldenNd.all().stream().filter(k -> k.name.equals("c3_valid")).findFirst().orElseThrow();
+        String input = c.file("input").toString();
+        // a raw file whose size does not fit the shape and dtype
+        refused("--grad-output: " + input + " has ", "grad", "--grad-output", input, "--grad-input-out", tmp.resolve("dx").toString(),
+                "--grad-filter-out", tmp.resolve("dw").toString());
+        refused("--bias: " + input + " has ", "conv", "--bias", input);
+        refused("--strides has 2 values but the convolution has 3 spatial axes", "grad", "--strides", "1,1", "--grad-output",
+                c.file("gradout").toString(), "--grad-input-out", tmp.resolve("dx").toString(), "--grad-filter-out",
+                tmp.resolve("dw").toString());
+        refused("--output-padding has 2 values but the convolution has 3 spatial axes", "transpose", "--output-padding", "1,1");
+        refused("--dilations has 2 values but the convolution has 3 spatial axes", "transpose", "--dilations", "1,2");
+        refused("--padding has 2 numbers but a 3-D convolution needs 6", "transpose", "--padding", "1,1");
+        refused("--output-shape [1, 5, 5, 4] must have 5 dimensions like the input", "transpose", "--output-shape", "1,5,5,4");
+        refused("float64 values", "transpose", "--dtype", "float64");
+        refused("padding must be VALID, SAME (SAME_UPPER), SAME_LOWER or T,B,L,R (two numbers, begin,end, per spatial axis), got \"SAME_MIDDLE\"", "transpose", "--padding", "SAME_MIDDLE");
+    }
 }

@@ -1,6 +1,7 @@
 package io.conv4j;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.conv4j.internal.NativeNd;
 import java.nio.ByteBuffer;
@@ -81,28 +82,42 @@ class NdGuardTest {
         }
     }
 
+    /** Every rank and dtype the N-d engine runs: rank 1, 2 and 3 in float32 and float64. */
     @Test
     void nativeEntryRefusesMutatedDescriptors() {
         io.conv4j.internal.NativeLibrary.ensureLoaded();
-        Random r = new Random(11);
-        Shape xs = Shape.of(1, 4, 5, 6, 2), fs = Shape.of(2, 2, 2, 2, 3);
+        Shape[][] shapes = {{Shape.of(2, 9, 3), Shape.of(3, 3, 4)}, {Shape.of(1, 5, 6, 2), Shape.of(2, 3, 2, 3)},
+                {Shape.of(1, 4, 5, 6, 2), Shape.of(2, 2, 2, 2, 3)}};
+        for (Shape[] xf : shapes) {
+            for (DType dt : DType.values()) refusesMutated(xf[0], xf[1], dt, new Random(11 + xf[0].rank() * 2L + dt.ordinal()));
+        }
+    }
+
+    private static void refusesMutated(Shape xs, Shape fs, DType dt, Random r) {
         ConvOptions o = ConvOptions.defaults();
-        ConvDescriptor cd = ConvDescriptor.of(xs, fs, o, DType.FLOAT64);
+        ConvDescriptor cd = ConvDescriptor.of(xs, fs, o, dt);
         long[] good = cd.toNative(Tensor.contiguousStrides(xs), Tensor.contiguousStrides(cd.outputShape()), false);
-        int eb = 8;
-        ByteBuffer x = ByteBuffer.allocateDirect((int) xs.numElements() * eb).order(ByteOrder.nativeOrder());
-        ByteBuffer w = ByteBuffer.allocateDirect((int) fs.numElements() * eb).order(ByteOrder.nativeOrder());
-        ByteBuffer y = ByteBuffer.allocateDirect((int) cd.outputShape().numElements() * eb + 64).order(ByteOrder.nativeOrder());
+        int eb = dt.bytes();
+        // each buffer is an exact-size slice of a larger one: the bytes after it are outside what
+        // the native code is given, so a canary there is a true bound
+        ByteBuffer[] whole = new ByteBuffer[3], given = new ByteBuffer[3];
+        long[] sizes = {xs.numElements(), fs.numElements(), cd.outputShape().numElements()};
+        for (int b = 0; b < 3; b++) {
+            whole[b] = ByteBuffer.allocateDirect((int) sizes[b] * eb + 64).order(ByteOrder.nativeOrder());
+            given[b] = whole[b].slice(0, (int) sizes[b] * eb).order(ByteOrder.nativeOrder());
+        }
+        ByteBuffer x = given[0], w = given[1], y = given[2];
         ByteBuffer ws = ByteBuffer.allocateDirect(1 << 20);
-        int refused = 0, ran = 0;
-        for (int i = 0; i < 3000; i++) {
+        int refused = 0, ran = 0, tries = 600;
+        for (int i = 0; i < tries; i++) {
             long[] d = good.clone();
             int field = r.nextInt(d.length);
             long[] hostile = {-1, 0, 2, 7, 1L << 31, Long.MAX_VALUE, Long.MIN_VALUE, d[field] + 1, d[field] * 3};
             d[field] = hostile[r.nextInt(hostile.length)];
             int dir = r.nextInt(3);
-            y.clear();
-            for (int b = 0; b < 8; b++) y.put(y.capacity() - 1 - b, (byte) 0x5a);
+            for (ByteBuffer b : whole) {
+                for (int k = b.capacity() - 64; k < b.capacity(); k++) b.put(k, (byte) 0x5a);
+            }
             try {
                 long units = Math.max(1, NativeNd.units(d, dir, 0));
                 if (dir == NativeNd.FORWARD) NativeNd.run(d, dir, 0, x, 0, w, 0, null, 0, y, 0, ws, 0, units);
@@ -112,8 +127,14 @@ class NdGuardTest {
             } catch (IllegalArgumentException | IndexOutOfBoundsException | NullPointerException e) {
                 refused++;
             }
-            for (int b = 0; b < 8; b++) assertEquals((byte) 0x5a, y.get(y.capacity() - 1 - b), "canary after the output changed");
+            for (ByteBuffer b : whole) {
+                for (int k = b.capacity() - 64; k < b.capacity(); k++) {
+                    assertEquals((byte) 0x5a, b.get(k), "byte past a buffer changed (" + dt + ", " + xs + ", field " + field + " = "
+                            + d[field] + ", direction " + dir + ")");
+                }
+            }
         }
-        assertEquals(3000, refused + ran);
+        assertEquals(tries, refused + ran);
+        assertTrue(refused > 0, "no mutated descriptor was refused (" + dt + ", " + xs + ")");
     }
 }

@@ -27,7 +27,9 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * {@code stress}: mixed shapes, algorithms and API paths from many threads at once, every result
- * compared bit for bit with the single-threaded one.
+ * compared bit for bit with the single-threaded one: 2-D float32 through every 2-D path and
+ * algorithm, and ranks 1, 2 and 3 in float32 and float64 through the N-d calls (forward, both
+ * gradients, the transposed convolution).
  *
  * <p>First every job runs once with conv4j and OpenBLAS at one thread: that is the reference.
  * Then conv4j's executor and OpenBLAS get the requested thread counts and {@code --threads} JVM
@@ -77,14 +79,22 @@ final class StressCommand {
         final String name;
         /** null for a valid job; else the exception class the call must throw */
         final Class<? extends Throwable> mustThrow;
-        float[] reference;
+        double[] reference;
 
         Job(String name, Class<? extends Throwable> mustThrow) {
             this.name = name;
             this.mustThrow = mustThrow;
         }
 
-        abstract float[] call();
+        /** A float32 job's result. */
+        float[] call() {
+            throw new UnsupportedOperationException(name);
+        }
+
+        /** The result compared bit for bit: a float32 result widened (exact), or a float64 job's own. */
+        double[] result() {
+            return widen(call());
+        }
 
         void close() {}
     }
@@ -116,7 +126,7 @@ final class StressCommand {
                 Conv4j.setBlasThreads(1);
                 buildJobs();
                 for (Job j : jobs) {
-                    if (j.mustThrow == null) j.reference = j.call();
+                    if (j.mustThrow == null) j.reference = j.result();
                 }
                 long nativeBefore = Conv4j.nativeBytesAllocated();
                 // 2. the same jobs from many threads, with the requested parallelism
@@ -186,7 +196,7 @@ final class StressCommand {
         private void runOne(Job j) {
             calls.incrementAndGet();
             try {
-                float[] y = j.call();
+                double[] y = j.result();
                 if (j.mustThrow != null) {
                     errors.incrementAndGet();
                     firstProblem.compareAndSet(null, j.name + ": returned instead of throwing " + j.mustThrow.getSimpleName());
@@ -278,7 +288,62 @@ final class StressCommand {
                     k++;
                 }
             }
+            addNdJobs(r);
             addInvalidJobs();
+        }
+
+        /**
+         * Ranks 1 and 3 and float64 (rank 2 too) through the N-d calls: forward, both gradients and
+         * the transposed convolution, with strides, dilations, groups and each padding rule.
+         */
+        private void addNdJobs(SplittableRandom r) {
+            Object[][] specs = {
+                    // input, filter, strides, dilations, padding, groups
+                    {new long[] {2, 40, 6}, new long[] {5, 3, 8}, new long[] {2}, new long[] {1}, Padding.SAME, 2},
+                    {new long[] {1, 64, 4}, new long[] {3, 4, 8}, new long[] {1}, new long[] {2}, Padding.explicit(2, 1), 1},
+                    {new long[] {1, 9, 12, 10, 4}, new long[] {3, 3, 3, 4, 8}, new long[] {1, 2, 2}, new long[] {1, 1, 1},
+                            Padding.SAME_LOWER, 1},
+                    {new long[] {2, 6, 8, 8, 6}, new long[] {2, 3, 3, 3, 6}, new long[] {2, 1, 1}, new long[] {1, 2, 1},
+                            Padding.explicit(0, 1, 2, 2, 1, 0), 2},
+                    {new long[] {2, 14, 13, 6}, new long[] {3, 3, 3, 12}, new long[] {2, 1}, new long[] {1, 1}, Padding.SAME, 2},
+            };
+            int k = 0;
+            for (Object[] s : specs) {
+                for (io.conv4j.DType dt : io.conv4j.DType.values()) {
+                    long[] in = (long[]) s[0], f = (long[]) s[1];
+                    if (in.length == 4 && dt == io.conv4j.DType.FLOAT32) continue; // 2-D float32: the jobs above
+                    io.conv4j.ConvOptions o = io.conv4j.ConvOptions.builder().strides((long[]) s[2]).dilations((long[]) s[3])
+                            .padding((Padding) s[4]).groups(((Number) s[5]).longValue()).flipKernel(k % 2 == 1).build();
+                    Shape xs = Shape.of(in), fs = Shape.of(f), ys = io.conv4j.Conv.outputShape(xs, fs, o);
+                    Tensor x = keep(ndData(dt, xs, r)), w = keep(ndData(dt, fs, r)), dy = keep(ndData(dt, ys, r));
+                    Tensor b = keep(ndData(dt, Shape.of(f[f.length - 1]), r));
+                    String tag = "nd job " + k++ + " " + dt + " " + xs + "*" + fs;
+                    ndJob(tag + " forward", () -> io.conv4j.Conv.conv(x, w, b, o));
+                    ndJob(tag + " grad input", () -> io.conv4j.Conv.gradInput(dy, w, xs, o));
+                    ndJob(tag + " grad filter", () -> io.conv4j.Conv.gradFilter(x, dy, fs, o));
+                    ndJob(tag + " transpose", () -> io.conv4j.Conv.transpose(dy, w, null, o, xs));
+                }
+            }
+        }
+
+        private Tensor ndData(io.conv4j.DType dt, Shape s, SplittableRandom r) {
+            float[] f = data(s.numElements(), r);
+            if (dt == io.conv4j.DType.FLOAT32) return Tensor.fromArray(f, s);
+            double[] d = new double[f.length];
+            for (int i = 0; i < f.length; i++) d[i] = f[i] + r.nextDouble() * 1e-9; // bits below float32's
+            return Tensor.fromArray(d, s);
+        }
+
+        /** A valid N-d job: the call's fresh result, closed after reading it. */
+        private void ndJob(String tag, java.util.function.Supplier<Tensor> call) {
+            jobs.add(new Job(tag, null) {
+                @Override
+                double[] result() {
+                    try (Tensor y = call.get()) {
+                        return y.dtype() == io.conv4j.DType.FLOAT64 ? y.toDoubleArray() : widen(y.toArray());
+                    }
+                }
+            });
         }
 
         private static boolean runs(Tensor x, Shape f, Conv2dOptions o) {
@@ -370,6 +435,21 @@ final class StressCommand {
                 }
             });
         }
+    }
+
+    /** float32 values as doubles: exact, so equal bits before are equal bits after. */
+    static double[] widen(float[] f) {
+        double[] d = new double[f.length];
+        for (int i = 0; i < f.length; i++) d[i] = f[i];
+        return d;
+    }
+
+    static boolean sameBits(double[] a, double[] b) {
+        if (a == null || b == null || a.length != b.length) return false;
+        for (int i = 0; i < a.length; i++) {
+            if (Double.doubleToRawLongBits(a[i]) != Double.doubleToRawLongBits(b[i])) return false;
+        }
+        return true;
     }
 
     static boolean sameBits(float[] a, float[] b) {
