@@ -89,6 +89,20 @@ class TransposeExtentPropertyTest {
         }
     }
 
+    /**
+     * A begin pad past the full scatter: the forward convolution of a 1-wide input with pad 1 before
+     * it and stride 2 reads padding only, so its input gradient, the transposed output, is zero (plus bias).
+     */
+    @Test
+    void aBeginPadPastTheScatterGivesBiasOnly() {
+        ConvOptions o = ConvOptions.builder().strides(2).padding(Padding.explicit(1, 0)).build();
+        try (Tensor x = Tensor.fromArray(new float[] {3, 4}, Shape.of(1, 1, 2)); Tensor w = Tensor.fromArray(new float[] {1, 2, 5, 6},
+                Shape.of(1, 2, 2)); Tensor b = Tensor.fromArray(new float[] {0.5f, -1}, Shape.of(2));
+             Tensor y = Conv.transpose(x, w, b, o, Shape.of(1, 1, 2))) {
+            assertEquals("[0.5, -1.0]", java.util.Arrays.toString(y.toArray()));
+        }
+    }
+
     /** A size past the default plus the largest output padding, and output padding at max(stride, dilation), are refused by name. */
     @Test
     void sizesPastTheBoundAreRefused() {
