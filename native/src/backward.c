@@ -4,9 +4,9 @@
  *   input gradient:  backward_input_gemm.c (stride phases, C4J_BWD_GEMM), backward_scatter.c
  *                    (C4J_BWD_SCATTER), backward_input_forward.c (a forward algorithm, stride 1),
  *                    backward_input_taps.c (C4J_BWD_TAPS, stride 1);
- *   filter gradient: backward_filter_gemm.c (C4J_BWD_GEMM), backward_winograd.c, and
- *                    grouped_direct_backward.c, each with pixel ranges summed separately and
- *                    added up by backward_reduce.c; the bias gradient rides along (backward_bias.c).
+ *   filter gradient: backward_filter_gemm.c (C4J_BWD_GEMM), backward_winograd.c,
+ *                    backward_filter_fft.c (C4J_ALGO_FFT) and grouped_direct_backward.c, each with
+ *                    pixel ranges summed separately and added up by backward_reduce.c; the bias gradient rides along (backward_bias.c).
  * AUTO is resolved by backward_route.c.
  */
 #include <stdint.h>
@@ -126,6 +126,7 @@ int c4j_bw_route_ok(const c4j_conv2d_desc *d, int route) {
     if (route == C4J_BWD_GEMM) return 1;
     if (route == C4J_ALGO_WINOGRAD_2X2 || route == C4J_ALGO_WINOGRAD_4X4) return c4j_bwino_applicable(d, (c4j_algo)route);
     if (route == C4J_ALGO_GROUPED_DIRECT) return c4j_gd_applicable(d);
+    if (route == C4J_ALGO_FFT) return c4j_bwf_applicable(d);
     return 0;
 }
 
@@ -133,6 +134,7 @@ int c4j_bw_route_ok(const c4j_conv2d_desc *d, int route) {
 int64_t c4j_bw_route_ranges(const c4j_conv2d_desc *d, int route) {
     if (route == C4J_BWD_GEMM) return c4j_bwg_ranges(d);
     if (route == C4J_ALGO_GROUPED_DIRECT) return c4j_gdw_ranges(d);
+    if (route == C4J_ALGO_FFT) return c4j_bwf_ranges(d);
     return c4j_bwino_ranges(d, (c4j_algo)route);
 }
 
@@ -144,6 +146,7 @@ int64_t c4j_conv2d_backward_filter_units(const c4j_conv2d_desc *d, int route) {
     route = bw_resolve(d, route);
     if (!c4j_bw_route_ok(d, route)) return 0;
     if (route == C4J_ALGO_GROUPED_DIRECT) return c4j_gdw_units(d);
+    if (route == C4J_ALGO_FFT) return c4j_bwf_units(d);
     return route == C4J_BWD_GEMM ? c4j_bwg_units(d) : c4j_bwino_units(d, (c4j_algo)route);
 }
 
@@ -151,6 +154,7 @@ int64_t c4j_conv2d_backward_filter_workspace_bytes(const c4j_conv2d_desc *d, int
     route = bw_resolve(d, route);
     if (!c4j_bw_route_ok(d, route)) return -1;
     if (route == C4J_ALGO_GROUPED_DIRECT) return c4j_gdw_workspace(d);
+    if (route == C4J_ALGO_FFT) return c4j_bwf_workspace(d);
     return route == C4J_BWD_GEMM ? c4j_bwg_workspace(d) : c4j_bwino_workspace(d, (c4j_algo)route);
 }
 
@@ -205,6 +209,8 @@ c4j_status c4j_conv2d_backward_filter(const c4j_blas *blas, const c4j_conv2d_des
         c4j_bwg_run(blas, d, in, grad_out, grad_filter, grad_bias, partials, workspace, unit_begin, unit_end);
     else if (route == C4J_ALGO_GROUPED_DIRECT)
         c4j_gdw_run(d, in, grad_out, grad_filter, grad_bias, partials, workspace, unit_begin, unit_end);
+    else if (route == C4J_ALGO_FFT)
+        c4j_bwf_run(d, in, grad_out, grad_filter, grad_bias, partials, workspace, unit_begin, unit_end);
     else
         c4j_bwino_run(blas, d, (c4j_algo)route, in, grad_out, grad_filter, grad_bias, partials, workspace, unit_begin,
                       unit_end);

@@ -61,6 +61,7 @@ double c4j_conv2d_backward_filter_estimate_seconds(const c4j_conv2d_desc *d, int
     if (route == C4J_BWD_GEMM) return small_groups_factor(d, route) * c4j_bwg_estimate(d);
     const int64_t r = c4j_bw_route_ranges(d, route);
     const double run = route == C4J_ALGO_GROUPED_DIRECT ? c4j_gdw_estimate(d)
+                       : route == C4J_ALGO_FFT          ? c4j_bwf_estimate(d)
                                                         : small_groups_factor(d, route) * c4j_bwino_estimate(d, (c4j_algo)route);
     return run + (double)(r - 1) * (double)(c4j_filter_floats(d) + d->out_c) * C4J_BW_REDUCE_NS * 1e-9;
 }
@@ -69,8 +70,8 @@ int c4j_conv2d_backward_filter_route(const c4j_conv2d_desc *d) {
     int best = C4J_BWD_GEMM;
     double best_s = c4j_conv2d_backward_filter_estimate_seconds(d, C4J_BWD_GEMM);
     if (best_s > 0) best_s *= ROUTE_MARGIN;
-    const int cand[3] = {C4J_ALGO_WINOGRAD_4X4, C4J_ALGO_WINOGRAD_2X2, C4J_ALGO_GROUPED_DIRECT};
-    for (int i = 0; i < 3; i++) {
+    const int cand[4] = {C4J_ALGO_WINOGRAD_4X4, C4J_ALGO_WINOGRAD_2X2, C4J_ALGO_GROUPED_DIRECT, C4J_ALGO_FFT};
+    for (int i = 0; i < 4; i++) {
         const double s = c4j_conv2d_backward_filter_estimate_seconds(d, cand[i]);
         if (s >= 0 && (best_s < 0 || s < best_s)) {
             best = cand[i];

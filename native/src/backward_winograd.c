@@ -114,6 +114,14 @@ static int make_plan(const c4j_conv2d_desc *d, c4j_algo algo, bwplan *p) {
     r = C4J_MIN(r, p->tile_rows);
     r = C4J_MIN(r, 1 + BWW_MAX_PARTIAL_FLOATS / (c4j_filter_floats(d) + d->out_c));
     p->ranges = C4J_MAX(1, r);
+    /* an odd number of units below BWW_MIN_UNITS (3 slices of a 14x14 256-channel layer) leaves
+       one of two threads idle for a third of the call: one more slice evens it out */
+    const int64_t units = d->groups * p->slices * p->ranges;
+    if (units > 1 && units < BWW_MIN_UNITS && units % 2 == 1 && p->N >= 16 * (p->slices + 1)) {
+        p->ns = round_up(c4j_ceil_div(p->N, p->slices + 1), 16);
+        p->slices = c4j_ceil_div(p->N, p->ns);
+        layout(p, p->T);
+    }
     /* still a single unit (few tiles, one slice): two slices, so two threads share the work (the
        input transform runs twice, a few percent) */
     if (d->groups * p->slices * p->ranges < BWW_MIN_SLICED_UNITS && p->N >= 32) {

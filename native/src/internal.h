@@ -193,6 +193,15 @@ void c4j_bwg_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in
                  float *db, float *partials, void *workspace, int64_t u0, int64_t u1);
 double c4j_bwg_estimate(const c4j_conv2d_desc *d);
 
+/* filter gradient by FFT tiles, stride 1, dilation 1, one group (backward_filter_fft.c) */
+int c4j_bwf_applicable(const c4j_conv2d_desc *d);
+int64_t c4j_bwf_ranges(const c4j_conv2d_desc *d);
+int64_t c4j_bwf_units(const c4j_conv2d_desc *d);
+int64_t c4j_bwf_workspace(const c4j_conv2d_desc *d);
+double c4j_bwf_estimate(const c4j_conv2d_desc *d);
+void c4j_bwf_run(const c4j_conv2d_desc *d, const float *in, const float *dy, float *dw, float *db, float *partials,
+                 void *workspace, int64_t u0, int64_t u1);
+
 /* input gradient tap by tap on the HWIO filter, stride 1 (backward_input_taps.c) */
 int c4j_bxt_applicable(const c4j_conv2d_desc *d);
 int64_t c4j_bxt_units(const c4j_conv2d_desc *d);

@@ -15,7 +15,7 @@ import java.nio.ByteBuffer;
  * <p>Routes (see {@code conv4j.h}): {@link #AUTO} lets the cost model choose from the descriptor,
  * {@link #GEMM} is the sgemm route that runs every geometry, {@link #SCATTER} and {@link #TAPS} others for the
  * input gradient, any other value a forward algorithm's native id (the input gradient as a forward
- * convolution of dL/d(output), stride 1) or a Winograd id (the filter gradient, 3x3 stride 1). Every call for one gradient must pass the same route.
+ * convolution of dL/d(output), stride 1) or a Winograd or FFT id (the filter gradient, stride 1). Every call for one gradient must pass the same route.
  */
 public final class NativeBackward {
     private NativeBackward() {}
