@@ -6,7 +6,8 @@
  *                    backward_input_taps.c (C4J_BWD_TAPS, stride 1);
  *   filter gradient: backward_filter_gemm.c (C4J_BWD_GEMM), backward_winograd.c,
  *                    backward_filter_fft.c (C4J_ALGO_FFT) and grouped_direct_backward.c, each with
- *                    pixel ranges summed separately and added up by backward_reduce.c; the bias gradient rides along (backward_bias.c).
+ *                    pixel ranges summed separately and added up by backward_reduce.c; the bias
+ *                    gradient rides along (backward_bias.c).
  * AUTO is resolved by backward_route.c.
  */
 #include <stdint.h>
