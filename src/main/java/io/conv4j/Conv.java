@@ -267,24 +267,7 @@ public final class Conv {
         Tensor y = activation == Activation.NONE ? g : output.contiguous();
         Tensor result = Tensor.allocate(dt, gradOutput.shape());
         try {
-            g.storage().acquire();
-            try {
-                y.storage().acquire();
-                try {
-                    result.storage().acquire();
-                    try {
-                        int b = dt.bytes();
-                        NativeNd.activationBackward(dt.nativeId, activation.nativeId, y.storage().buffer(), y.offset() * b,
-                                g.storage().buffer(), g.offset() * b, result.storage().buffer(), 0, gradOutput.shape().numElements());
-                    } finally {
-                        result.storage().release();
-                    }
-                } finally {
-                    y.storage().release();
-                }
-            } finally {
-                g.storage().release();
-            }
+            BackwardCall.activation(activation, y, g, result, true);
             return result;
         } catch (RuntimeException | Error e) {
             result.close();

@@ -1,6 +1,5 @@
 package io.conv4j;
 
-import io.conv4j.internal.NativeDescriptor;
 import io.conv4j.internal.NativeLibrary;
 import java.util.Objects;
 
@@ -146,10 +145,9 @@ public final class Conv2d {
             return plan(input.permute(0, 2, 3, 1), DataLayout.NCHW.toHwio(filterShape), options.toBuilder().layout(DataLayout.NHWC).build());
         }
         ConvGeometry geo = ConvGeometry.of(input.shape(), filterShape, options);
-        long[] desc = descriptor(geo, input, contiguousNhwcStrides(geo.outputShape()), options, false);
-        Plan plan = Planner.plan(geo, desc, options);
-        String refused = input.isOpen() ? TransformGuard.refusal(plan.algorithm(), input, "input") : null;
-        return refused == null ? plan : TransformGuard.fallback(geo, desc, options, false, plan, refused);
+        ForwardCall call = ForwardCall.of(geo, input, ForwardCall.denseOutputStrides(geo.outputShape()), options, false, false);
+        String refused = input.isOpen() ? TransformGuard.refusal(call.plan.algorithm(), input, "input") : null;
+        return refused == null ? call.plan : call.exact(refused).plan;
     }
 
     /** The algorithm that would run with this prepared filter (transforms already paid for), and why. */
@@ -164,10 +162,9 @@ public final class Conv2d {
         }
         Tensor x = input;
         ConvGeometry geo = ConvGeometry.of(x.shape(), filter.filterShape(), o);
-        long[] desc = descriptor(geo, x, contiguousNhwcStrides(geo.outputShape()), o, filter.bias() != null);
-        Plan plan = Planner.plan(geo, desc, o, true);
-        String refused = x.isOpen() ? filter.use(f -> refusal(plan.algorithm(), x, f.filter(), f)) : null;
-        return refused == null ? plan : TransformGuard.fallback(geo, desc, o, true, plan, refused);
+        ForwardCall call = ForwardCall.of(geo, x, ForwardCall.denseOutputStrides(geo.outputShape()), o, filter.bias() != null, true);
+        String refused = x.isOpen() ? filter.use(f -> refusal(call.plan.algorithm(), x, f.filter(), f)) : null;
+        return refused == null ? call.plan : call.exact(refused).plan;
     }
 
     /** A readable account of the geometry, the patch view and the chosen algorithm for a dense input. */
@@ -175,21 +172,8 @@ public final class Conv2d {
         ConvGeometry geo = geometryOf(inputShape, filterShape, options);
         NativeLibrary.ensureLoaded();
         Conv2dOptions nhwc = options.toBuilder().layout(DataLayout.NHWC).build();
-        Plan plan = Planner.plan(geo, denseDescriptor(geo, nhwc), nhwc);
+        Plan plan = ForwardCall.dense(geo, nhwc, false, false).plan;
         return geo + "\n" + options + "\nplan: " + plan;
-    }
-
-    /** The descriptor of the convolution on dense NHWC input and output, without bias. */
-    static long[] denseDescriptor(ConvGeometry geo, Conv2dOptions options) {
-        return denseDescriptor(geo, options, false);
-    }
-
-    /** The descriptor of the convolution on dense NHWC input and output. */
-    static long[] denseDescriptor(ConvGeometry geo, Conv2dOptions options, boolean hasBias) {
-        long[] inStrides = Tensor.contiguousStrides(Shape.of(geo.batch(), geo.inputHeight(), geo.inputWidth(), geo.inputChannels()));
-        return NativeDescriptor.build(new long[] {geo.batch(), geo.inputHeight(), geo.inputWidth(), geo.inputChannels()},
-                inStrides, kernel(geo), geometry(geo), contiguousNhwcStrides(geo.outputShape()), options.flipKernel(),
-                options.activation().nativeId, hasBias);
     }
 
     // ------------------------------------------------------------------ the one path every call takes
@@ -241,22 +225,21 @@ public final class Conv2d {
             b = bias == null ? null : bias.contiguous();
             Tensor y = target.canonical();
             long[] outStrides = {y.stride(0), y.stride(1), y.stride(2), 1};
-            long[] desc = descriptor(geo, input, outStrides, options, b != null);
-            Plan plan = Planner.plan(geo, desc, options, prepared != null);
-            String refused = refusal(plan.algorithm(), input, filter, prepared);
-            if (refused != null) plan = TransformGuard.fallback(geo, desc, options, prepared != null, plan, refused);
-            if (plan.preparedFloats() > 0) {
+            ForwardCall call = ForwardCall.of(geo, input, outStrides, options, b != null, prepared != null);
+            String refused = refusal(call.plan.algorithm(), input, filter, prepared);
+            if (refused != null) call = call.exact(refused);
+            if (call.transformFloats() > 0) {
                 if (prepared != null) {
-                    transformed = prepared.transformed(plan.algorithm(), desc, plan.preparedFloats());
+                    transformed = prepared.transformed(call);
                 } else {
-                    transformed = PreparedFilter.transform(plan.algorithm(), desc, plan.preparedFloats(), w);
+                    transformed = call.transform(w);
                     ownTransform = true;
                 }
             }
-            BoundCall call = new BoundCall(input, w, b, target, prepared, options, desc, plan, transformed);
-            call.invoke(input, w, b, target);
+            BoundCall bound = new BoundCall(input, w, b, target, prepared, options, call, transformed);
+            bound.invoke(input, w, b, target);
             boolean reusable = output != null && target == result && w == filter && b == bias && !ownTransform && refused == null;
-            if (reusable) call.remember();
+            if (reusable) bound.remember();
             if (target != result) result.copyFrom(target);
             done = true;
             return result;
@@ -350,31 +333,6 @@ public final class Conv2d {
     /** Output channels of a filter shape in the options' layout. */
     private static long filterOutputChannels(Shape filter, Conv2dOptions options) {
         return options.layout() == DataLayout.NCHW ? filter.size(0) : filter.size(3);
-    }
-
-    static long[] descriptor(ConvGeometry geo, Tensor input, long[] outStrides, Conv2dOptions o, boolean hasBias) {
-        Tensor x = input.canonical(); // bounded strides on size-1 axes (any value there is the same view)
-        PatchView pv = PatchView.of(geo, x, o.flipKernel()); // validates input against the geometry
-        long[] in = {geo.batch(), geo.inputHeight(), geo.inputWidth(), geo.inputChannels()};
-        long[] inStrides = {x.stride(0), x.stride(1), x.stride(2), x.stride(3)};
-        assert pv.strides()[5] == inStrides[3];
-        return NativeDescriptor.build(in, inStrides, kernel(geo), geometry(geo), outStrides, o.flipKernel(),
-                o.activation().nativeId, hasBias);
-    }
-
-    private static long[] kernel(ConvGeometry geo) {
-        return new long[] {geo.kernelHeight(), geo.kernelWidth(), geo.outputChannels(), geo.groups()};
-    }
-
-    private static long[] geometry(ConvGeometry geo) {
-        return new long[] {geo.strideHeight(), geo.strideWidth(), geo.dilationHeight(), geo.dilationWidth(), geo.padTop(),
-                geo.padLeft(), geo.outputHeight(), geo.outputWidth()};
-    }
-
-    static long[] contiguousNhwcStrides(Shape out) {
-        long[] s = Tensor.contiguousStrides(out);
-        s[3] = 1;
-        return s;
     }
 
     // The rules themselves live in Operands; these names stay for the N-d entry points (Conv).

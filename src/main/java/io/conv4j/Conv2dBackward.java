@@ -1,7 +1,5 @@
 package io.conv4j;
 
-import io.conv4j.internal.ConvExecutor;
-
 import io.conv4j.internal.NativeBackward;
 import io.conv4j.internal.NativeLibrary;
 import java.util.Objects;
@@ -67,7 +65,7 @@ public final class Conv2dBackward {
         }
         NativeLibrary.ensureLoaded();
         Tensor result = into != null ? into : Tensor.allocate(inputShape);
-        Tensor dz = BackwardKernels.usableAsOutputView(gradOutput) ? gradOutput : gradOutput.contiguous();
+        Tensor dz = BackwardCall.usableAsOutputView(gradOutput) ? gradOutput : gradOutput.contiguous();
         try {
             runGradInput(geo, options, dz, filter, result, null);
             return result;
@@ -117,7 +115,7 @@ public final class Conv2dBackward {
         NativeLibrary.ensureLoaded();
         Tensor result = into != null ? into : Tensor.allocate(filterShape);
         Tensor target = result.isContiguous() ? result : Tensor.allocate(filterShape);
-        Tensor dz = BackwardKernels.usableAsOutputView(gradOutput) ? gradOutput : gradOutput.contiguous();
+        Tensor dz = BackwardCall.usableAsOutputView(gradOutput) ? gradOutput : gradOutput.contiguous();
         try {
             runGradFilter(geo, options, input, dz, target, null, null);
             if (target != result) result.copyFrom(target);
@@ -155,7 +153,7 @@ public final class Conv2dBackward {
         NativeLibrary.ensureLoaded();
         Tensor result = into != null ? into : Tensor.allocate(biasShape);
         Tensor target = result.isContiguous() ? result : Tensor.allocate(biasShape);
-        Tensor dz = BackwardKernels.usableAsOutputView(gradOutput) ? gradOutput : gradOutput.contiguous();
+        Tensor dz = BackwardCall.usableAsOutputView(gradOutput) ? gradOutput : gradOutput.contiguous();
         try {
             // a 1x1 convolution whose input is the output gradient itself: only the bias part runs,
             // and the input is never read
@@ -194,7 +192,7 @@ public final class Conv2dBackward {
         Tensor y = activation == Activation.NONE ? g : output.contiguous();
         Tensor result = Tensor.allocate(gradOutput.shape());
         try {
-            BackwardKernels.activation(activation, y, g, result);
+            BackwardCall.activation(activation, y, g, result, false);
             return result;
         } catch (RuntimeException | Error e) {
             result.close();
@@ -243,11 +241,11 @@ public final class Conv2dBackward {
             requireShape("output", output, geo.outputShape());
         }
         if (into != null) {
-            if ((into.gradBias() != null) != (bias != null)) {
+            if ((into.bias() != null) != (bias != null)) {
                 throw new IllegalArgumentException(bias != null ? "into has no bias gradient but a bias is given"
                         : "into has a bias gradient but no bias is given");
             }
-            Tensor gi = into.gradInput(), gf = into.gradFilter(), gb = into.gradBias();
+            Tensor gi = into.input(), gf = into.filter(), gb = into.bias();
             Operands.requireWritableFloat32("gradInput", gi, input.shape());
             Operands.requireWritableFloat32("gradFilter", gf, filter.shape());
             if (gb != null) Operands.requireWritableFloat32("gradBias", gb, bias.shape());
@@ -267,28 +265,28 @@ public final class Conv2dBackward {
         Tensor dz = null, y = null, yc = null, gc = null, dw = null, db = null;
         try {
             if (act == Activation.NONE) {
-                dz = BackwardKernels.usableAsOutputView(gradOutput) ? gradOutput : gradOutput.contiguous();
+                dz = BackwardCall.usableAsOutputView(gradOutput) ? gradOutput : gradOutput.contiguous();
             } else {
                 y = output != null ? output : Conv2d.run(input, filter, bias, options, null, null);
                 yc = y.contiguous();
                 gc = gradOutput.contiguous();
                 dz = result.scratch(Conv2dGradients.GRAD_PRE, geo.outputShape());
-                BackwardKernels.activation(act, yc, gc, dz);
+                BackwardCall.activation(act, yc, gc, dz, false);
             }
-            dw = result.gradFilter().isContiguous() ? result.gradFilter() : Tensor.allocate(filter.shape());
-            db = bias == null ? null : result.gradBias().isContiguous() ? result.gradBias() : Tensor.allocate(bias.shape());
+            dw = result.filter().isContiguous() ? result.filter() : Tensor.allocate(filter.shape());
+            db = bias == null ? null : result.bias().isContiguous() ? result.bias() : Tensor.allocate(bias.shape());
             runGradFilter(geo, options, input, dz, dw, db, result);
-            runGradInput(geo, options, dz, filter, result.gradInput(), result);
-            if (dw != result.gradFilter()) result.gradFilter().copyFrom(dw);
-            if (db != null && db != result.gradBias()) result.gradBias().copyFrom(db);
+            runGradInput(geo, options, dz, filter, result.input(), result);
+            if (dw != result.filter()) result.filter().copyFrom(dw);
+            if (db != null && db != result.bias()) result.bias().copyFrom(db);
             if (into == null) result.releaseScratch();
             return result;
         } catch (RuntimeException | Error e) {
             if (into == null) result.close();
             throw e;
         } finally {
-            if (dw != null && dw != result.gradFilter()) dw.close();
-            if (db != null && db != result.gradBias()) db.close();
+            if (dw != null && dw != result.filter()) dw.close();
+            if (db != null && db != result.bias()) db.close();
             if (dz != null && dz != gradOutput && act == Activation.NONE) dz.close(); // else it is scratch of result
             if (gc != null && gc != gradOutput) gc.close();
             if (yc != null && yc != y) yc.close();
@@ -317,24 +315,15 @@ public final class Conv2dBackward {
         Tensor w = filter.contiguous();
         Tensor prepared = null;
         try {
-            long[] desc = Conv2d.descriptor(geo, target, BackwardKernels.outputViewStrides(dz), o, false);
-            int route = inputRoute(desc, cache);
-            if (TransformGuard.inputGradientRefusal(route, dz, w) != null) route = TransformGuard.exactInputRoute(desc);
-            long units = NativeBackward.inputUnits(desc, route), ws = NativeBackward.inputWorkspaceBytes(desc, route);
-            if (units <= 0 || ws < 0) throw tooLarge(geo);
-            // the tap-wise route reads the contiguous filter as it is: no copy to prepare
-            if (route != NativeBackward.TAPS) {
-                Shape ps = Shape.of(NativeBackward.inputPreparedFloats(desc, route));
-                prepared = cache != null ? cache.scratch(Conv2dGradients.PREPARED, ps) : Tensor.allocate(ps);
-                BackwardKernels.Input.prepare(desc, route, w, prepared);
+            BackwardCall.Input call = BackwardCall.Input.of(geo, o, target, BackwardCall.outputViewStrides(dz), cache);
+            if (TransformGuard.inputGradientRefusal(call.route, dz, w) != null) {
+                call = call.withRoute(TransformGuard.exactInputRoute(call.desc));
             }
-            BackwardKernels.Input k = new BackwardKernels.Input();
-            k.desc = desc;
-            k.route = route;
-            k.gradOut = dz;
-            k.prepared = prepared != null ? prepared : w;
-            k.gradIn = target;
-            k.run(units, ws, geo.flops() / ConvExecutor.GEMM_FLOPS_PER_SECOND);
+            if (call.preparedFloats > 0) {
+                Shape ps = Shape.of(call.preparedFloats);
+                prepared = cache != null ? cache.scratch(Conv2dGradients.PREPARED, ps) : Tensor.allocate(ps);
+            }
+            call.execute(new BackwardCall.InputKernel(), dz, w, prepared, target);
         } finally {
             if (prepared != null && cache == null) prepared.close();
             if (w != filter) w.close();
@@ -344,33 +333,13 @@ public final class Conv2dBackward {
     /** Runs the filter (contiguous target or null) and bias (contiguous target or null) gradients. */
     static void runGradFilter(ConvGeometry geo, Conv2dOptions o, Tensor input, Tensor dz, Tensor dw, Tensor db,
                               Conv2dGradients cache) {
-        long[] desc = Conv2d.descriptor(geo, input, BackwardKernels.outputViewStrides(dz), o, db != null);
-        int route = filterRoute(desc, cache);
-        if (TransformGuard.filterGradientRefusal(route, input, dz) != null) route = NativeBackward.GEMM;
-        long units = NativeBackward.filterUnits(desc, route), ws = NativeBackward.filterWorkspaceBytes(desc, route);
-        if (units <= 0 || ws < 0) throw tooLarge(geo);
-        long partialFloats = NativeBackward.filterPartialFloats(desc, route);
-        Tensor partials = partialFloats <= 0 ? null : cache != null
-                ? cache.scratch(Conv2dGradients.PARTIALS, Shape.of(partialFloats)) : Tensor.allocate(Shape.of(partialFloats));
+        BackwardCall.Filter call = BackwardCall.Filter.of(geo, o, input, BackwardCall.outputViewStrides(dz), db != null, cache);
+        if (TransformGuard.filterGradientRefusal(call.route, input, dz) != null) call = call.withRoute(NativeBackward.GEMM);
+        Shape ps = Shape.of(call.partialFloats);
+        Tensor partials = call.partialFloats <= 0 ? null
+                : cache != null ? cache.scratch(Conv2dGradients.PARTIALS, ps) : Tensor.allocate(ps);
         try {
-            BackwardKernels.Filter k = new BackwardKernels.Filter();
-            k.desc = desc;
-            k.route = route;
-            k.input = input;
-            k.gradOut = dz;
-            k.gradFilter = dw;
-            k.gradBias = db;
-            k.partials = partials;
-            k.run(units, ws, geo.flops() / ConvExecutor.GEMM_FLOPS_PER_SECOND);
-            if (partials != null) {
-                BackwardKernels.Reduce r = new BackwardKernels.Reduce();
-                r.desc = desc;
-                r.route = route;
-                r.gradFilter = dw;
-                r.gradBias = db;
-                r.partials = partials;
-                r.run(NativeBackward.filterReduceUnits(desc, route), 0, partialFloats);
-            }
+            call.execute(new BackwardCall.FilterKernel(), new BackwardCall.ReduceKernel(), input, dz, dw, db, partials);
         } finally {
             if (partials != null && cache == null) partials.close();
         }

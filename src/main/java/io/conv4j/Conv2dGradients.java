@@ -5,8 +5,9 @@ import java.util.Objects;
 /**
  * The three gradients of one convolution, as {@link Conv2dBackward#backward} computes them:
  * dL/d(input) {@code [N, H, W, Cin]}, dL/d(filter) {@code [KH, KW, Cin/groups, Cout]} and, when
- * the convolution has a bias, dL/d(bias) {@code [Cout]}. The tensors belong to this object:
- * {@link #close()} frees all three. Reusable: pass it to
+ * the convolution has a bias, dL/d(bias) {@code [Cout]}. The accessors return handles of the
+ * caller's on this object's memory (the ownership rule of {@link Tensor}): closing one never
+ * affects this object, and {@link #close()} frees all three and ends every handle. Reusable: pass it to
  * {@link Conv2dBackward#backward(Tensor, Tensor, Tensor, Tensor, Tensor, Conv2dOptions, Conv2dGradients)}
  * again to overwrite it (what a benchmark or a training loop does): it also keeps the scratch
  * memory of the backward pass, so such a loop allocates no native memory after its first call.
@@ -20,6 +21,8 @@ public final class Conv2dGradients implements AutoCloseable {
     static final int INPUT_ROUTE = 0, FILTER_ROUTE = 1;
 
     private final Tensor gradInput, gradFilter, gradBias;
+    /** The handles the accessors returned last ({@link Tensor#lend}). */
+    private Tensor inputLent, filterLent, biasLent;
     private final Tensor[] scratch = new Tensor[3];
     private final long[][] routeDesc = new long[2][];
     private final int[] route = new int[2];
@@ -52,14 +55,35 @@ public final class Conv2dGradients implements AutoCloseable {
         }
     }
 
-    /** dL/d(input), shape {@code [N, H, W, Cin]}. */
-    public Tensor gradInput() { return gradInput; }
+    /** dL/d(input), shape {@code [N, H, W, Cin]}: a handle on this object's tensor (closing it does not affect this object). */
+    public synchronized Tensor gradInput() {
+        return inputLent = gradInput.lend(inputLent);
+    }
 
-    /** dL/d(filter), shape {@code [KH, KW, Cin/groups, Cout]}. */
-    public Tensor gradFilter() { return gradFilter; }
+    /** dL/d(filter), shape {@code [KH, KW, Cin/groups, Cout]}: a handle, as {@link #gradInput()}. */
+    public synchronized Tensor gradFilter() {
+        return filterLent = gradFilter.lend(filterLent);
+    }
 
-    /** dL/d(bias), shape {@code [Cout]}, or null for a convolution without bias. */
-    public Tensor gradBias() { return gradBias; }
+    /** dL/d(bias), shape {@code [Cout]}, or null for a convolution without bias: a handle, as {@link #gradInput()}. */
+    public synchronized Tensor gradBias() {
+        return gradBias == null ? null : (biasLent = gradBias.lend(biasLent));
+    }
+
+    /** This object's own dL/d(input) tensor (what the backward pass writes). */
+    Tensor input() {
+        return gradInput;
+    }
+
+    /** This object's own dL/d(filter) tensor. */
+    Tensor filter() {
+        return gradFilter;
+    }
+
+    /** This object's own dL/d(bias) tensor, or null. */
+    Tensor bias() {
+        return gradBias;
+    }
 
     /**
      * A conv4j-owned scratch tensor of {@code shape} kept in this object, so that a loop calling
@@ -96,12 +120,12 @@ public final class Conv2dGradients implements AutoCloseable {
         }
     }
 
-    /** Frees the three tensors and the scratch memory kept for reuse (idempotent). */
+    /** Frees the three tensors and the scratch memory kept for reuse, and ends every handle returned (idempotent). */
     @Override
     public synchronized void close() {
-        gradInput.close();
-        gradFilter.close();
-        if (gradBias != null) gradBias.close();
+        for (Tensor t : new Tensor[] {gradInput, gradFilter, gradBias, inputLent, filterLent, biasLent}) {
+            if (t != null) t.close();
+        }
         releaseScratch();
     }
 

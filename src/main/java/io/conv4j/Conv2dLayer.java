@@ -1,7 +1,5 @@
 package io.conv4j;
 
-import io.conv4j.internal.NativeBackward;
-import io.conv4j.internal.NativeCore;
 import io.conv4j.internal.NativeLibrary;
 import io.conv4j.internal.Storage;
 import java.nio.ByteBuffer;
@@ -16,7 +14,7 @@ import java.util.SplittableRandom;
  * <pre>{@code
  * try (Conv2dLayer layer = Conv2dLayer.create(Shape.of(3, 3, 1, 1), true, options, 42)) {
  *     for (...) {
- *         Tensor y = layer.forward(x);          // layer-owned, valid until the next forward
+ *         Tensor y = layer.forward(x);          // a handle on the layer's output, rewritten by the next forward
  *         ... dL/dy into gradOutput ...
  *         layer.backward(gradOutput, false);     // fills gradFilter() and gradBias()
  *         layer.sgdStep(0.5);                    // filter -= 0.5 * gradFilter, bias likewise
@@ -33,8 +31,11 @@ import java.util.SplittableRandom;
  * <p>The output, gradient and workspace buffers are allocated on the first call for an input
  * shape and layout and reused while it stays the same, so a training loop allocates no tensors
  * and no native memory per step (the only per-call Java objects are the few bytes conv4j's
- * executor needs to hand out work). Tensors returned by the layer belong to it: read them, do not
- * close them; they stay valid until the next call that rewrites them or {@link #close()}.
+ * executor needs to hand out work). Every tensor the layer returns ({@link #forward}, {@link #backward},
+ * {@link #filter()}, {@link #gradFilter()}...) is a handle of the caller's on the layer's memory,
+ * as the ownership rule of {@link Tensor} says: its contents are rewritten by the layer's next
+ * call of that kind, closing it (try-with-resources) ends only the handle, never the layer, and
+ * {@link #close()} ends every handle.
  *
  * <p>Not thread-safe: one layer per thread (the convolutions themselves still run on conv4j's
  * executor, in parallel). Results are bit-identical for any thread count.
@@ -42,10 +43,12 @@ import java.util.SplittableRandom;
 public final class Conv2dLayer implements AutoCloseable {
     private final Conv2dOptions options;
     private final Tensor filter, bias, gradFilter, gradBias;
-    private final BackwardKernels.Forward forwardKernel = new BackwardKernels.Forward();
-    private final BackwardKernels.Filter filterKernel = new BackwardKernels.Filter();
-    private final BackwardKernels.Reduce reduceKernel = new BackwardKernels.Reduce();
-    private final BackwardKernels.Input inputKernel = new BackwardKernels.Input();
+    private final ForwardCall.Kernel forwardKernel = new ForwardCall.Kernel();
+    private final BackwardCall.FilterKernel filterKernel = new BackwardCall.FilterKernel();
+    private final BackwardCall.ReduceKernel reduceKernel = new BackwardCall.ReduceKernel();
+    private final BackwardCall.InputKernel inputKernel = new BackwardCall.InputKernel();
+    /** The handles {@link #filter()}, {@link #bias()}, {@link #gradFilter()}, {@link #gradBias()} returned (see {@link Tensor#lend}). */
+    private Tensor filterLent, biasLent, gradFilterLent, gradBiasLent;
     private Buffers buffers;      // for the current input shape and layout
     private Tensor lastInput;     // the input of the last forward call
     private boolean haveGradients;
@@ -126,7 +129,8 @@ public final class Conv2dLayer implements AutoCloseable {
 
     /**
      * {@code activation(conv2d(input, filter) + bias)} for an NHWC {@code input} (any view).
-     * Returns the layer's output tensor {@code [N, OH, OW, Cout]}, overwritten by the next call.
+     * Returns the output {@code [N, OH, OW, Cout]}: a handle on the layer's output buffer,
+     * overwritten by the next call (closing it does not affect the layer).
      */
     public Tensor forward(Tensor input) {
         requireOpenLayer();
@@ -136,39 +140,29 @@ public final class Conv2dLayer implements AutoCloseable {
         Operands.requireDisjoint("output", b.output, "input", input);
         haveGradients = false;
         lastInput = null;
-        Plan plan = b.plan;
-        Tensor prepared = b.forwardPrepared;
-        String refused = Conv2d.refusal(plan.algorithm(), input, filter, null); // data, and the filter, change between calls
+        ForwardCall call = b.forward;
+        Tensor transformed = b.forwardTransformed;
+        String refused = Conv2d.refusal(call.plan.algorithm(), input, filter, null); // data, and the filter, change between calls
         if (refused != null) {
-            if (b.exactPlan == null) b.exactPlan = TransformGuard.fallback(b.geo, b.forwardDesc, options, false, plan, refused);
-            plan = b.exactPlan;
-            prepared = null;
-        } else if (prepared != null) {
-            prepareForward(b);
+            if (b.exactForward == null) b.exactForward = call.exact(refused);
+            call = b.exactForward;
+            transformed = null;
+        } else if (transformed != null) {
+            call.transformInto(filter, transformed); // the filter may have changed since the last call
         }
-        BackwardKernels.Forward k = forwardKernel;
-        k.desc = b.forwardDesc;
-        k.algo = plan.algorithm().nativeId;
-        k.input = input;
-        k.filter = filter;
-        k.prepared = prepared;
-        k.bias = bias;
-        k.output = b.output;
-        try {
-            k.run(plan.units(), plan.workspaceBytes(), plan.estimatedSeconds());
-        } finally {
-            k.input = null;
-        }
+        call.execute(forwardKernel, input, filter, transformed, bias, b.output);
         lastInput = input;
-        return b.output;
+        return b.outputLent = b.output.lend(b.outputLent);
     }
+
 
     // ------------------------------------------------------------------ backward
 
     /**
      * Backward pass of the last {@link #forward}: from {@code gradOutput} = dL/d(output) (shape of
      * the output, any view) computes {@link #gradFilter()}, {@link #gradBias()} and dL/d(input),
-     * which it returns (a layer-owned tensor of the input's shape, overwritten by the next call).
+     * which it returns (a handle on the layer's buffer of the input's shape, overwritten by the next
+     * call; closing it does not affect the layer).
      */
     public Tensor backward(Tensor gradOutput) {
         return backward(gradOutput, true);
@@ -188,7 +182,7 @@ public final class Conv2dLayer implements AutoCloseable {
         // the layer's own tensors are separate allocations; what the caller passes may be a view
         // of any of them (gradFilter().reshape(...) as gradOutput, gradInput as the last input)
         String last = "input of the last forward call";
-        Operands.requireDisjoint("gradFilter", gradFilter, "gradOutput", gradOutput);
+        Operands.requireDisjoint("gradFilter", gradFilter, "gradOutput", gradOutput); // (by address: a handle lent is the same memory)
         Operands.requireDisjoint("gradFilter", gradFilter, last, lastInput);
         if (gradBias != null) {
             Operands.requireDisjoint("gradBias", gradBias, "gradOutput", gradOutput);
@@ -209,70 +203,28 @@ public final class Conv2dLayer implements AutoCloseable {
             if (b.gradPre == null) b.gradPre = Tensor.allocate(b.output.shape());
             dz = b.gradPre;
             if (gradOutput.isContiguous()) {
-                BackwardKernels.activation(act, b.output, gradOutput, dz);
+                BackwardCall.activation(act, b.output, gradOutput, dz, false);
             } else {
                 dz.copyFrom(gradOutput); // a strided view: copied (this path allocates a temporary array)
-                if (act != Activation.NONE) BackwardKernels.activation(act, b.output, dz, dz);
+                if (act != Activation.NONE) BackwardCall.activation(act, b.output, dz, dz, false);
             }
         }
 
-        if (TransformGuard.filterGradientRefusal(b.filterRoute, lastInput, dz) != null) {
+        if (TransformGuard.filterGradientRefusal(b.gradFilterCall.route, lastInput, dz) != null) {
             // data a transform would spread or round badly: the exact route, with buffers of its own for this call
             Conv2dBackward.runGradFilter(b.geo, options, lastInput, dz, gradFilter, gradBias, null);
         } else {
-            runGradFilter(b, dz);
+            b.gradFilterCall.execute(filterKernel, reduceKernel, lastInput, dz, gradFilter, gradBias, b.filterPartials);
         }
         if (computeGradInput && b.geo.batch() > 0) {
-            if (TransformGuard.inputGradientRefusal(b.inputRoute, dz, filter) != null) {
+            if (TransformGuard.inputGradientRefusal(b.gradInputCall.route, dz, filter) != null) {
                 Conv2dBackward.runGradInput(b.geo, options, dz, filter, b.gradInput, null);
             } else {
-                runGradInput(b, dz);
+                b.gradInputCall.execute(inputKernel, dz, filter, b.inputPrepared, b.gradInput);
             }
         }
         haveGradients = true;
-        return computeGradInput ? b.gradInput : null;
-    }
-
-    private void runGradFilter(Buffers b, Tensor dz) {
-        BackwardKernels.Filter fk = filterKernel;
-        fk.desc = b.filterDesc;
-        fk.route = b.filterRoute;
-        fk.input = lastInput;
-        fk.gradOut = dz;
-        fk.gradFilter = gradFilter;
-        fk.gradBias = gradBias;
-        fk.partials = b.filterPartials;
-        try {
-            fk.run(b.filterUnits, b.filterWorkspace, b.geo.flops());
-        } finally {
-            fk.input = null;
-            fk.gradOut = null;
-        }
-        if (b.filterPartials != null) {
-            BackwardKernels.Reduce rk = reduceKernel;
-            rk.desc = b.filterDesc;
-            rk.route = b.filterRoute;
-            rk.gradFilter = gradFilter;
-            rk.gradBias = gradBias;
-            rk.partials = b.filterPartials;
-            rk.run(b.reduceUnits, 0, b.filterPartials.shape().numElements());
-        }
-    }
-
-    private void runGradInput(Buffers b, Tensor dz) {
-        // rearranged (transformed) from the current filter on every call: it may have changed since
-        BackwardKernels.Input.prepare(b.inputDesc, b.inputRoute, filter, b.inputPrepared);
-        BackwardKernels.Input ik = inputKernel;
-        ik.desc = b.inputDesc;
-        ik.route = b.inputRoute;
-        ik.gradOut = dz;
-        ik.prepared = b.inputPrepared;
-        ik.gradIn = b.gradInput;
-        try {
-            ik.run(b.inputUnits, b.inputWorkspace, b.geo.flops());
-        } finally {
-            ik.gradOut = null;
-        }
+        return computeGradInput ? b.gradInputLent = b.gradInput.lend(b.gradInputLent) : null;
     }
 
     /**
@@ -313,28 +265,31 @@ public final class Conv2dLayer implements AutoCloseable {
 
     // ------------------------------------------------------------------ state
 
-    /** The layer's filter {@code [KH, KW, Cin/groups, Cout]} (layer-owned: read or update it, do not close it). */
+    /**
+     * The layer's filter {@code [KH, KW, Cin/groups, Cout]}: a handle on the layer's memory (read or
+     * update it; closing it does not affect the layer, see {@link Tensor} on ownership).
+     */
     public Tensor filter() {
         requireOpenLayer();
-        return filter;
+        return filterLent = filter.lend(filterLent);
     }
 
-    /** The layer's bias {@code [Cout]}, or null (layer-owned). */
+    /** The layer's bias {@code [Cout]}, or null: a handle on the layer's memory, as {@link #filter()}. */
     public Tensor bias() {
         requireOpenLayer();
-        return bias;
+        return bias == null ? null : (biasLent = bias.lend(biasLent));
     }
 
-    /** dL/d(filter) from the last {@link #backward} (layer-owned). */
+    /** dL/d(filter) from the last {@link #backward}: a handle on the layer's memory, as {@link #filter()}. */
     public Tensor gradFilter() {
         requireOpenLayer();
-        return gradFilter;
+        return gradFilterLent = gradFilter.lend(gradFilterLent);
     }
 
-    /** dL/d(bias) from the last {@link #backward}, or null without a bias (layer-owned). */
+    /** dL/d(bias) from the last {@link #backward}, or null without a bias: a handle on the layer's memory, as {@link #filter()}. */
     public Tensor gradBias() {
         requireOpenLayer();
-        return gradBias;
+        return gradBias == null ? null : (gradBiasLent = gradBias.lend(gradBiasLent));
     }
 
     /** The options every forward and backward call of this layer uses. */
@@ -342,7 +297,7 @@ public final class Conv2dLayer implements AutoCloseable {
         return options;
     }
 
-    /** Frees the filter, bias, gradients and buffers (idempotent). Tensors it returned become unusable. */
+    /** Frees the filter, bias, gradients and buffers (idempotent) and ends every handle the layer returned. */
     @Override
     public void close() {
         if (closed) return;
@@ -350,10 +305,9 @@ public final class Conv2dLayer implements AutoCloseable {
         lastInput = null;
         if (buffers != null) buffers.close();
         buffers = null;
-        filter.close();
-        gradFilter.close();
-        if (bias != null) bias.close();
-        if (gradBias != null) gradBias.close();
+        for (Tensor t : new Tensor[] {filter, gradFilter, bias, gradBias, filterLent, gradFilterLent, biasLent, gradBiasLent}) {
+            if (t != null) t.close();
+        }
     }
 
     @Override
@@ -364,21 +318,6 @@ public final class Conv2dLayer implements AutoCloseable {
 
     private void requireOpenLayer() {
         if (closed) throw new IllegalStateException("layer is closed");
-    }
-
-    private void prepareForward(Buffers b) {
-        Storage f = filter.storage(), p = b.forwardPrepared.storage();
-        f.acquire();
-        try {
-            p.acquire();
-            try {
-                NativeCore.prepare(b.forwardDesc, b.plan.algorithm().nativeId, f.buffer(), 0, p.buffer(), 0);
-            } finally {
-                p.release();
-            }
-        } finally {
-            f.release();
-        }
     }
 
     /** Everything that depends on the input's shape and layout; replaced when they change. */
@@ -392,28 +331,15 @@ public final class Conv2dLayer implements AutoCloseable {
         Buffers b = new Buffers(input, geo);
         try {
             Shape out = geo.outputShape();
-            long[] dense = Conv2d.contiguousNhwcStrides(out);
-            b.forwardDesc = Conv2d.descriptor(geo, input, dense, options, bias != null);
-            b.plan = Planner.plan(geo, b.forwardDesc, options);
-            long prepFloats = NativeCore.preparedFloats(b.forwardDesc, b.plan.algorithm().nativeId);
-            if (prepFloats > 0) b.forwardPrepared = Tensor.allocate(Shape.of(prepFloats));
+            long[] dense = ForwardCall.denseOutputStrides(out);
+            b.forward = ForwardCall.of(geo, input, dense, options, bias != null, false);
+            if (b.forward.transformFloats() > 0) b.forwardTransformed = Tensor.allocate(Shape.of(b.forward.transformFloats()));
             b.output = Tensor.allocate(out);
             b.gradInput = Tensor.allocate(input.shape());
-            b.filterDesc = Conv2d.descriptor(geo, input, dense, options, bias != null);
-            b.filterRoute = Conv2dBackward.filterRoute(b.filterDesc, null);
-            b.filterUnits = NativeBackward.filterUnits(b.filterDesc, b.filterRoute);
-            b.filterWorkspace = NativeBackward.filterWorkspaceBytes(b.filterDesc, b.filterRoute);
-            long partialFloats = NativeBackward.filterPartialFloats(b.filterDesc, b.filterRoute);
-            if (partialFloats > 0) b.filterPartials = Tensor.allocate(Shape.of(partialFloats));
-            b.reduceUnits = NativeBackward.filterReduceUnits(b.filterDesc, b.filterRoute);
-            b.inputDesc = Conv2d.descriptor(geo, b.gradInput, dense, options, false);
-            b.inputRoute = Conv2dBackward.inputRoute(b.inputDesc, null);
-            b.inputUnits = NativeBackward.inputUnits(b.inputDesc, b.inputRoute);
-            b.inputWorkspace = NativeBackward.inputWorkspaceBytes(b.inputDesc, b.inputRoute);
-            if (b.filterUnits <= 0 || b.filterWorkspace < 0 || b.inputWorkspace < 0 || (b.inputUnits <= 0 && geo.batch() > 0)) {
-                throw Conv2dBackward.tooLarge(geo);
-            }
-            b.inputPrepared = Tensor.allocate(Shape.of(NativeBackward.inputPreparedFloats(b.inputDesc, b.inputRoute)));
+            b.gradFilterCall = BackwardCall.Filter.of(geo, options, input, dense, bias != null, null);
+            if (b.gradFilterCall.partialFloats > 0) b.filterPartials = Tensor.allocate(Shape.of(b.gradFilterCall.partialFloats));
+            b.gradInputCall = BackwardCall.Input.of(geo, options, b.gradInput, dense, null);
+            if (b.gradInputCall.preparedFloats > 0) b.inputPrepared = Tensor.allocate(Shape.of(b.gradInputCall.preparedFloats));
         } catch (RuntimeException | Error e) {
             b.close();
             throw e;
@@ -426,11 +352,12 @@ public final class Conv2dLayer implements AutoCloseable {
         final Shape inputShape;
         final long[] inputStrides;
         final ConvGeometry geo;
-        long[] forwardDesc, filterDesc, inputDesc;
-        Plan plan, exactPlan;
-        long filterUnits, filterWorkspace, reduceUnits, inputUnits, inputWorkspace;
-        int filterRoute, inputRoute;
-        Tensor output, gradPre, gradInput, forwardPrepared, inputPrepared, filterPartials;
+        ForwardCall forward, exactForward;
+        BackwardCall.Filter gradFilterCall;
+        BackwardCall.Input gradInputCall;
+        Tensor output, gradPre, gradInput, forwardTransformed, inputPrepared, filterPartials;
+        /** The handles of {@link #output} and {@link #gradInput} last returned to the caller. */
+        Tensor outputLent, gradInputLent;
 
         Buffers(Tensor input, ConvGeometry geo) {
             this.inputShape = input.shape();
@@ -447,7 +374,8 @@ public final class Conv2dLayer implements AutoCloseable {
         }
 
         void close() {
-            for (Tensor t : new Tensor[] {output, gradPre, gradInput, forwardPrepared, inputPrepared, filterPartials}) {
+            for (Tensor t : new Tensor[] {output, gradPre, gradInput, forwardTransformed, inputPrepared, filterPartials, outputLent,
+                    gradInputLent}) {
                 if (t != null) t.close();
             }
         }

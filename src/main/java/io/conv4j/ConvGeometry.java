@@ -14,13 +14,28 @@ public final class ConvGeometry {
     private final long padTop, padBottom, padLeft, padRight;
     private final long outH, outW;
 
-    private ConvGeometry(long[] v) {
-        int i = 0;
-        batch = v[i++]; inH = v[i++]; inW = v[i++]; inC = v[i++];
-        kernelH = v[i++]; kernelW = v[i++]; inCPerGroup = v[i++]; outC = v[i++]; groups = v[i++];
-        strideH = v[i++]; strideW = v[i++]; dilationH = v[i++]; dilationW = v[i++];
-        padTop = v[i++]; padBottom = v[i++]; padLeft = v[i++]; padRight = v[i++];
-        outH = v[i++]; outW = v[i];
+    private ConvGeometry(long batch, long inH, long inW, long inC, long kernelH, long kernelW, long inCPerGroup, long outC,
+                         long groups, long strideH, long strideW, long dilationH, long dilationW, long padTop, long padBottom,
+                         long padLeft, long padRight, long outH, long outW) {
+        this.batch = batch;
+        this.inH = inH;
+        this.inW = inW;
+        this.inC = inC;
+        this.kernelH = kernelH;
+        this.kernelW = kernelW;
+        this.inCPerGroup = inCPerGroup;
+        this.outC = outC;
+        this.groups = groups;
+        this.strideH = strideH;
+        this.strideW = strideW;
+        this.dilationH = dilationH;
+        this.dilationW = dilationW;
+        this.padTop = padTop;
+        this.padBottom = padBottom;
+        this.padLeft = padLeft;
+        this.padRight = padRight;
+        this.outH = outH;
+        this.outW = outW;
     }
 
     /** Largest size conv4j accepts for any single dimension or parameter (native code uses int). */
@@ -95,7 +110,7 @@ public final class ConvGeometry {
             throw new IllegalArgumentException("padded input " + (h + pt + pb) + "x" + (w + pl + pr) + " (input " + h + "x" + w
                     + " plus padding) exceeds " + MAX_DIM);
         }
-        return new ConvGeometry(new long[] {n, h, w, c, kh, kw, fc, oc, g, sh, sw, dh, dw, pt, pb, pl, pr, outH, outW});
+        return new ConvGeometry(n, h, w, c, kh, kw, fc, oc, g, sh, sw, dh, dw, pt, pb, pl, pr, outH, outW);
     }
 
     private static long limit(String what, long v, long min) {
@@ -157,6 +172,39 @@ public final class ConvGeometry {
     /** Multiply-adds times two: {@code 2 N OH OW Cout KH KW Cin/groups} (as a double: it can exceed a long). */
     public double flops() {
         return 2.0 * batch * outH * outW * outC * kernelH * kernelW * inCPerGroup;
+    }
+
+    /** Number of long fields of {@code c4j_conv2d_desc} ({@code native/include/conv4j.h}). */
+    static final int NATIVE_FIELDS = 27;
+
+    /**
+     * The 2-D core's descriptor {@code c4j_conv2d_desc}, field by field in its order: this geometry
+     * with the element strides (n, h, w, c) of the input view and of the output view, the flip, the
+     * activation and whether a bias is added. The one place that packs it; the C side re-checks it
+     * against each buffer's capacity ({@code NATIVE_FIELDS} is checked by the JNI layer).
+     */
+    long[] toNative(Tensor inputView, long[] outStrides, Conv2dOptions options, boolean hasBias) {
+        Tensor x = inputView.canonical(); // bounded strides on size-1 axes (any value there is the same view)
+        return toNative(new long[] {x.stride(0), x.stride(1), x.stride(2), x.stride(3)}, outStrides, options.flipKernel(),
+                options.activation(), hasBias);
+    }
+
+    /** As {@link #toNative(Tensor, long[], Conv2dOptions, boolean)}, from the input view's element strides. */
+    long[] toNative(long[] inStrides, long[] outStrides, boolean flip, Activation activation, boolean hasBias) {
+        return new long[] {
+            batch, inH, inW, inC,
+            inStrides[0], inStrides[1], inStrides[2], inStrides[3],
+            kernelH, kernelW,
+            outC, groups,
+            strideH, strideW,
+            dilationH, dilationW,
+            padTop, padLeft,
+            outH, outW,
+            outStrides[0], outStrides[1], outStrides[2], outStrides[3],
+            flip ? 1 : 0,
+            activation.nativeId,
+            hasBias ? 1 : 0,
+        };
     }
 
     @Override

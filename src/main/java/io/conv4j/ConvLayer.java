@@ -8,17 +8,22 @@ import java.util.Random;
  * Cout]} and an optional bias, {@link #forward}, {@link #backward} (filter and bias gradients,
  * and the input gradient when asked) and a plain SGD step, on {@link Conv}.
  *
- * <p>Ownership: the tensors {@link #filter()}, {@link #bias()}, {@link #gradFilter()} and
- * {@link #gradBias()} belong to the layer (closed by {@link #close()}; do not close them).
- * {@link #forward} returns a new tensor that is the caller's; the layer keeps a reference to it
- * and to the input until the next forward call, for the backward pass, so keep both open until
- * then. {@link #backward} returns dL/d(input) as a new tensor (the caller's), or null.
+ * <p>Ownership, as {@link Tensor} says for every entry point: every tensor the layer returns is
+ * the caller's to close, and closing it never affects the layer. {@link #forward} returns a new
+ * output (the layer keeps a handle of its own on it for the backward pass) and {@link #backward}
+ * a new dL/d(input), or null; {@link #filter()}, {@link #bias()}, {@link #gradFilter()} and
+ * {@link #gradBias()} return handles on the layer's own tensors (read or update them; closing
+ * one does not affect the layer, and {@link #close()} ends them all). The layer keeps a reference to
+ * the last input (not a copy) for the backward pass: keep it open and unchanged until then.
  * Not thread-safe: one layer serves one training loop.
  */
 public final class ConvLayer implements AutoCloseable {
     private final ConvOptions options;
     private final Tensor filter, bias, gradFilter, gradBias;
-    private Tensor lastInput, lastOutput;
+    private Tensor lastInput;
+    /** The layer's own handle on the last output (its activation's derivative needs it). */
+    private Tensor lastOutput;
+    private Tensor filterLent, biasLent, gradFilterLent, gradBiasLent;
 
     private ConvLayer(ConvOptions options, Tensor filter, Tensor bias, Tensor gradFilter, Tensor gradBias) {
         this.options = options;
@@ -79,11 +84,19 @@ public final class ConvLayer implements AutoCloseable {
         return Tensor.fromArray(f, s);
     }
 
-    /** activation(conv(input, filter) + bias): a new tensor, the caller's (keep it open until {@link #backward}). */
+    /** activation(conv(input, filter) + bias): a new tensor, the caller's (closing it does not affect {@link #backward}). */
     public Tensor forward(Tensor input) {
         Tensor y = Conv.conv(input, filter, bias, options);
+        Tensor kept;
+        try {
+            kept = y.share();
+        } catch (RuntimeException | Error e) {
+            y.close();
+            throw e;
+        }
+        if (lastOutput != null) lastOutput.close();
         lastInput = input;
-        lastOutput = y;
+        lastOutput = kept;
         return y;
     }
 
@@ -139,20 +152,36 @@ public final class ConvLayer implements AutoCloseable {
         }
     }
 
-    /** The layer's filter (the layer's own tensor). */
-    public Tensor filter() { return filter; }
-    /** The layer's bias, or null (the layer's own tensor). */
-    public Tensor bias() { return bias; }
-    /** dL/d(filter) of the last backward call (the layer's own tensor). */
-    public Tensor gradFilter() { return gradFilter; }
-    /** dL/d(bias) of the last backward call, or null (the layer's own tensor). */
-    public Tensor gradBias() { return gradBias; }
+    /** The layer's filter: a handle on the layer's tensor (closing it does not affect the layer). */
+    public Tensor filter() {
+        return filterLent = filter.lend(filterLent);
+    }
+
+    /** The layer's bias, or null: a handle on the layer's tensor, as {@link #filter()}. */
+    public Tensor bias() {
+        return bias == null ? null : (biasLent = bias.lend(biasLent));
+    }
+
+    /** dL/d(filter) of the last backward call: a handle on the layer's tensor, as {@link #filter()}. */
+    public Tensor gradFilter() {
+        return gradFilterLent = gradFilter.lend(gradFilterLent);
+    }
+
+    /** dL/d(bias) of the last backward call, or null: a handle on the layer's tensor, as {@link #filter()}. */
+    public Tensor gradBias() {
+        return gradBias == null ? null : (gradBiasLent = gradBias.lend(gradBiasLent));
+    }
+
     public ConvOptions options() { return options; }
 
-    /** Closes the layer's own tensors (not the ones forward and backward returned). */
+    /**
+     * Frees the layer's tensors and ends the handles {@link #filter()}, {@link #gradFilter()}...
+     * returned (idempotent); the tensors {@link #forward} and {@link #backward} returned stay the
+     * caller's.
+     */
     @Override
     public void close() {
-        for (Tensor t : new Tensor[] {filter, bias, gradFilter, gradBias}) {
+        for (Tensor t : new Tensor[] {filter, bias, gradFilter, gradBias, lastOutput, filterLent, biasLent, gradFilterLent, gradBiasLent}) {
             if (t != null) t.close();
         }
         lastInput = lastOutput = null;

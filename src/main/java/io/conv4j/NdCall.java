@@ -1,13 +1,14 @@
 package io.conv4j;
 
-import io.conv4j.internal.ConvExecutor;
 import io.conv4j.internal.NativeNd;
 import java.nio.ByteBuffer;
 
 /**
- * Runs one direction of the N-d engine on validated tensors: plans (the core's table of algorithms
- * for the direction, cheapest estimate), acquires every tensor's memory, runs all work units on
- * conv4j's executor, releases. The tensors must already be checked against the descriptor.
+ * Runs one direction of the N-d engine on validated tensors, the plan and execute steps of the
+ * pipeline for {@link Conv}: plans (the core's table of algorithms for the direction, cheapest
+ * estimate), then executes through {@link NativeCall} (acquire every tensor's memory, run all work
+ * units on conv4j's executor with the estimate in seconds, release). The tensors must already be
+ * validated and described ({@link ConvDescriptor#toNative}).
  */
 final class NdCall {
     private NdCall() {}
@@ -19,24 +20,41 @@ final class NdCall {
     static void run(long[] desc, int dir, Tensor a, Tensor b, Tensor bias, Tensor c) {
         int algo = NativeNd.choose(desc, dir);
         if (algo < 0) throw new IllegalArgumentException("no algorithm of the N-d engine can run this convolution");
-        long units = NativeNd.units(desc, dir, algo);
-        long ws = Math.max(NativeNd.workspaceBytes(desc, dir, algo), 0);
-        double seconds = NativeNd.estimateSeconds(desc, dir, algo);
-        Tensor[] all = {a, b, bias, c};
-        int held = 0;
-        try {
-            for (Tensor t : all) {
-                if (t != null) t.storage().acquire();
-                held++;
-            }
-            ByteBuffer ab = buf(a), bb = buf(b), biasb = buf(bias), cb = buf(c);
-            long ao = off(a), bo = off(b), biaso = off(bias), co = off(c);
-            ConvExecutor.get().run(units, ws, seconds,
-                    (u0, u1, w) -> NativeNd.run(desc, dir, algo, ab, ao, bb, bo, biasb, biaso, cb, co, w, u0, u1));
-        } finally {
-            for (int i = held - 1; i >= 0; i--) {
-                if (all[i] != null) all[i].storage().release();
-            }
+        Kernel k = new Kernel();
+        k.desc = desc;
+        k.dir = dir;
+        k.algo = algo;
+        k.a = a;
+        k.b = b;
+        k.bias = bias;
+        k.c = c;
+        k.execute(NativeNd.units(desc, dir, algo), Math.max(NativeNd.workspaceBytes(desc, dir, algo), 0),
+                NativeNd.estimateSeconds(desc, dir, algo));
+    }
+
+    /** The native call of one direction of the N-d engine. */
+    private static final class Kernel extends NativeCall {
+        long[] desc;
+        int dir, algo;
+        Tensor a, b, bias, c;
+        private ByteBuffer ab, bb, biasb, cb;
+        private long ao, bo, biaso, co;
+
+        @Override
+        void acquire() {
+            ab = hold(a);
+            bb = hold(b);
+            biasb = hold(bias);
+            cb = hold(c);
+            ao = bytes(a);
+            bo = bytes(b);
+            biaso = bytes(bias);
+            co = bytes(c);
+        }
+
+        @Override
+        public void run(long u0, long u1, ByteBuffer workspace) {
+            NativeNd.run(desc, dir, algo, ab, ao, bb, bo, biasb, biaso, cb, co, workspace, u0, u1);
         }
     }
 
@@ -51,13 +69,5 @@ final class NdCall {
     /** Element strides of a tensor for the native descriptor (bounded on size-1 axes). */
     static long[] strides(Tensor t) {
         return t.canonical().strides();
-    }
-
-    private static ByteBuffer buf(Tensor t) {
-        return t == null ? null : t.storage().buffer();
-    }
-
-    private static long off(Tensor t) {
-        return t == null ? 0 : t.offset() * t.dtype().bytes();
     }
 }

@@ -4,10 +4,12 @@ import java.util.Arrays;
 import java.util.Objects;
 
 /**
- * The strided 6-D patch view of a convolution's input, the descriptor conv4j hands to native code:
- * shape {@code [N, OH, OW, KH, KW, Cin/groups]} with element strides into the input's memory, as
- * numpy's {@code as_strided} would build it, but with padding as virtual zeros instead of a padded
- * copy.
+ * The strided 6-D patch view of a convolution's input: shape {@code [N, OH, OW, KH, KW, Cin/groups]}
+ * with element strides into the input's memory, as numpy's {@code as_strided} would build it, but
+ * with padding as virtual zeros instead of a padded copy. The native core reads its input through
+ * this view, derived from the descriptor's fields (the input strides times stride and dilation,
+ * the begin padding); {@link Conv2d#patchView} builds it in Java for inspection only, and no call
+ * builds it on its way to native code.
  *
  * <p>Element {@code (n, i, j, a, b, c)} of group {@code g} is the input element
  * {@code [n, i*strideH + a*dilationH - padTop, j*strideW + b*dilationW - padLeft, g*Cin/groups + c]}

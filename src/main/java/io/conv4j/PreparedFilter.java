@@ -1,6 +1,5 @@
 package io.conv4j;
 
-import io.conv4j.internal.NativeCore;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
@@ -70,9 +69,8 @@ public final class PreparedFilter implements AutoCloseable {
         Conv2dOptions o = options.toBuilder().layout(DataLayout.NHWC).build();
         ConvGeometry geo = ConvGeometry.of(nhwc, filter.shape(), o);
         use(f -> {
-            long[] desc = Conv2d.denseDescriptor(geo, o, bias != null);
-            Plan plan = Planner.plan(geo, desc, o, true);
-            if (plan.preparedFloats() > 0) transformed(plan.algorithm(), desc, plan.preparedFloats());
+            ForwardCall call = ForwardCall.dense(geo, o, bias != null, true);
+            if (call.transformFloats() > 0) transformed(call);
             return null;
         });
         return this;
@@ -99,31 +97,15 @@ public final class PreparedFilter implements AutoCloseable {
         return TransformGuard.refusal(algorithm, r, "filter");
     }
 
-    /** The transform for {@code algorithm}, computed once. */
-    Tensor transformed(Algorithm algorithm, long[] desc, long floats) {
+    /** The filter transform {@code call}'s plan needs, computed once per algorithm. */
+    Tensor transformed(ForwardCall call) {
         Tensor t;
         synchronized (transforms) { // with close(): a transform made after close would never be freed by it
             if (!filter.isOpen()) throw new IllegalStateException("prepared filter is closed");
-            t = transforms.computeIfAbsent(algorithm, a -> transform(a, desc, floats, filter));
+            t = transforms.computeIfAbsent(call.plan.algorithm(), a -> call.transform(filter));
         }
-        if (t.shape().numElements() != floats) {
-            throw new IllegalStateException("prepared transform size changed for " + algorithm);
-        }
-        return t;
-    }
-
-    /** Computes an algorithm's filter transform into a new tensor. */
-    static Tensor transform(Algorithm algorithm, long[] desc, long floats, Tensor filter) {
-        Tensor t = Tensor.allocate(Shape.of(floats));
-        filter.storage().acquire();
-        try {
-            NativeCore.prepare(desc, algorithm.nativeId, filter.storage().buffer(), filter.offset() * Float.BYTES,
-                    t.storage().buffer(), 0);
-        } catch (RuntimeException | Error e) {
-            t.close();
-            throw e;
-        } finally {
-            filter.storage().release();
+        if (t.shape().numElements() != call.transformFloats()) {
+            throw new IllegalStateException("prepared transform size changed for " + call.plan.algorithm());
         }
         return t;
     }

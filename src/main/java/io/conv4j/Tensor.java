@@ -25,6 +25,23 @@ import java.util.Objects;
  * buffer is unreachable). Tensors are safe to read from many threads; writes are the caller's to
  * coordinate.
  *
+ * <p><b>Ownership, the same rule for every entry point.</b> Every tensor a conv4j method returns
+ * is the caller's: close it when done (try-with-resources is always right), and closing it never
+ * affects conv4j or any later call. Three cases, one rule:
+ * <ul>
+ *   <li>a result in fresh memory ({@code Conv2d.conv2d(x, w, options)}, the gradients, the
+ *       array and N-d calls): closing it frees the memory;
+ *   <li>a result written into a tensor the caller passed ({@code output}, {@code into}): the call
+ *       returns that same tensor, still the caller's, as it was;
+ *   <li>a tensor a layer returns ({@link Conv2dLayer#forward}, {@link Conv2dLayer#backward},
+ *       {@link Conv2dLayer#filter()}, {@link ConvLayer#gradFilter()}, {@link Conv2dGradients#gradInput()}...):
+ *       a handle of the caller's on memory the object keeps using. Its contents change with the
+ *       object's next call (as each method says); closing it ends only the handle; closing the
+ *       layer (or gradients object) frees the memory and ends every handle on it.
+ * </ul>
+ * Tensors the caller passes in stay the caller's; conv4j never closes them, and a layer that
+ * keeps a reference to its last input for the backward pass says so.
+ *
  * <p>The float methods ({@code fromArray(float[])}, {@code toArray}, {@code get}...) are for
  * float32 tensors and the double ones ({@code fromArray(double[])}, {@code toDoubleArray}...) for
  * float64 tensors; the wrong kind throws {@link IllegalStateException} naming the dtype, never
@@ -538,6 +555,23 @@ public final class Tensor implements AutoCloseable {
 
     Storage storage() {
         return storage;
+    }
+
+    /**
+     * The same view through a handle of its own on the same memory ({@link Storage#share}): closing
+     * either never ends the other; the memory is freed when both are closed. What a layer returns,
+     * so that a caller closing it never breaks the layer.
+     */
+    Tensor share() {
+        return new Tensor(dtype, storage.share(), shape, strides, offset);
+    }
+
+    /**
+     * A handle to give the caller: {@code last} (the handle given last time) while the caller keeps
+     * it open, else a new {@link #share}; so a loop that never closes it allocates nothing.
+     */
+    Tensor lend(Tensor last) {
+        return last != null && last.isOpen() ? last : share();
     }
 
     long stride(int axis) {

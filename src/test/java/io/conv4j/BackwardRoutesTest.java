@@ -76,14 +76,14 @@ class BackwardRoutesTest {
     static long[] inputDesc(Layer c) {
         ConvGeometry geo = ConvGeometry.of(c.input(), c.filter(), c.options());
         try (Tensor dx = Tensor.allocate(c.input())) {
-            return Conv2d.descriptor(geo, dx, Conv2d.contiguousNhwcStrides(geo.outputShape()), c.options(), false);
+            return geo.toNative(dx, ForwardCall.denseOutputStrides(geo.outputShape()), c.options(), false);
         }
     }
 
     static long[] filterDesc(Layer c) {
         ConvGeometry geo = ConvGeometry.of(c.input(), c.filter(), c.options());
         try (Tensor x = Tensor.allocate(c.input())) {
-            return Conv2d.descriptor(geo, x, Conv2d.contiguousNhwcStrides(geo.outputShape()), c.options(), true);
+            return geo.toNative(x, ForwardCall.denseOutputStrides(geo.outputShape()), c.options(), true);
         }
     }
 

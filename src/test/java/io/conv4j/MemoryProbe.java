@@ -38,7 +38,7 @@ public final class MemoryProbe {
              Tensor out = Tensor.allocate(Conv2d.outputShape(is, fs, valid));
              PreparedFilter pf = Conv2d.prepare(w, b, same)) {
             float[] xa = x.toArray(), wa = w.toArray();
-            long[] desc = Conv2d.descriptor(ConvGeometry.of(is, fs, valid), x, Conv2d.contiguousNhwcStrides(out.shape()), valid, false);
+            long[] desc = ConvGeometry.of(is, fs, valid).toNative(x, ForwardCall.denseOutputStrides(out.shape()), valid, false);
             ByteBuffer small = ByteBuffer.allocateDirect(64).order(ByteOrder.nativeOrder());
             Runnable[] mix = {
                     () -> { try (Tensor y = Conv2d.conv2d(x, w, b, same)) { y.get(0, 0, 0, 0); } },

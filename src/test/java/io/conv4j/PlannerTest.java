@@ -33,7 +33,7 @@ class PlannerTest {
         for (long[] s : SHAPES) {
             Conv2dOptions o = options(s);
             ConvGeometry geo = ConvGeometry.of(Shape.of(s[0], s[1], s[2], s[3]), Shape.of(s[4], s[5], s[3], s[6]), o);
-            long[] desc = Conv2d.denseDescriptor(geo, o);
+            long[] desc = ForwardCall.dense(geo, o, false, false).desc;
             Algorithm chosen = Planner.plan(geo, desc, o).algorithm();
             double exact = Double.POSITIVE_INFINITY;
             for (Algorithm a : Algorithm.values()) {

@@ -8,7 +8,7 @@ import java.nio.ByteBuffer;
  * native side runs the core's bounds check against the real buffer capacities again and throws
  * rather than touch memory it was not given.
  *
- * <p>Descriptors are those of the forward convolution ({@link NativeDescriptor}): the input view's
+ * <p>Descriptors are those of the forward convolution ({@code c4j_conv2d_desc}, packed by ConvGeometry.toNative): the input view's
  * strides describe the input (filter gradient) or the input gradient (input gradient), the output
  * view's strides the output gradient. Byte offsets are into the given direct buffers.
  *

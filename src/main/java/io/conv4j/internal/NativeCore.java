@@ -8,7 +8,7 @@ import java.nio.ByteBuffer;
  * again against the real buffer capacities and throws rather than touch memory it was not given.
  *
  * <p>Descriptors are {@code long[DESC_FIELDS]} in the field order of {@code c4j_conv2d_desc}
- * (built by {@link NativeDescriptor}); byte offsets are into the given direct buffers.
+ * (packed by ConvGeometry.toNative); byte offsets are into the given direct buffers.
  */
 public final class NativeCore {
     private NativeCore() {}

@@ -15,6 +15,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * use. Memory whose {@link ByteBuffer} was handed out ({@link #exposedBuffer()}) is never freed
  * early: a caller may still hold the buffer, so only the {@link Cleaner} frees it, when the
  * buffer is unreachable. Wrapped caller buffers are never freed by conv4j.
+ *
+ * <p>One memory may have several handles ({@link #share()}): each is closed on its own, and the
+ * memory is freed when the last handle is closed (and idle). This is how a layer hands out a
+ * tensor over memory it keeps using: the caller may close the tensor it got, which ends only its
+ * handle, never the layer's.
  */
 public final class Storage {
     private static final Cleaner CLEANER = Cleaner.create();
@@ -25,18 +30,39 @@ public final class Storage {
     private final long capacityFloats;
     private final boolean readOnly;
     private final Cleaner.Cleanable freeing; // null for caller memory
-    private final AtomicInteger state = new AtomicInteger(); // users, plus CLOSED once closed
-    private volatile boolean exposed;
+    private final AtomicInteger state = new AtomicInteger(); // users of this handle, plus CLOSED once closed
+    /** What the handles of one memory share: how many are not yet closed and idle, and whether the buffer was handed out. */
+    private final Shared shared;
     /** A caller's buffer, which may map a file (see {@link #requirePagesPresent}); null for conv4j memory. */
     private final MappedByteBuffer callerBuffer;
 
-    private Storage(ByteBuffer root, long address, boolean readOnly, Cleaner.Cleanable freeing) {
+    private static final class Shared {
+        final AtomicInteger handles = new AtomicInteger(1);
+        volatile boolean exposed;
+    }
+
+    private Storage(ByteBuffer root, long address, boolean readOnly, Cleaner.Cleanable freeing, Shared shared) {
         this.root = root;
         this.callerBuffer = freeing == null && root instanceof MappedByteBuffer ? (MappedByteBuffer) root : null;
         this.address = address;
         this.capacityFloats = root.capacity() / Float.BYTES;
         this.readOnly = readOnly;
         this.freeing = freeing;
+        this.shared = shared;
+    }
+
+    /**
+     * A second handle on the same memory, open until its own {@link #close()}; the memory is freed
+     * when every handle is closed. Throws {@link IllegalStateException} if this handle is closed.
+     */
+    public Storage share() {
+        acquire(); // the memory cannot be freed while this handle is in use
+        try {
+            shared.handles.incrementAndGet();
+            return new Storage(root, address, readOnly, freeing, shared);
+        } finally {
+            release();
+        }
     }
 
     /** Fresh zero-filled native memory for {@code floats} floats (at least one), 64-byte aligned. */
@@ -57,14 +83,14 @@ public final class Storage {
         long addr = NativeCore.address(buf);
         // The Cleaner watches the root buffer: every duplicate, slice or view of it keeps it reachable.
         Cleaner.Cleanable c = CLEANER.register(buf, new Free(addr));
-        return new Storage(buf, addr, false, c);
+        return new Storage(buf, addr, false, c, new Shared());
     }
 
     /** A caller's direct buffer (the whole of it, from index 0); conv4j never frees it. */
     public static Storage wrap(ByteBuffer buffer) {
         NativeLibrary.ensureLoaded();
         ByteBuffer whole = buffer.duplicate().clear().order(ByteOrder.nativeOrder());
-        return new Storage(whole, NativeCore.address(whole), buffer.isReadOnly(), null);
+        return new Storage(whole, NativeCore.address(whole), buffer.isReadOnly(), null, new Shared());
     }
 
     private static final class Free implements Runnable {
@@ -122,7 +148,10 @@ public final class Storage {
         if (state.decrementAndGet() == CLOSED) freeNow();
     }
 
-    /** Idempotent. Frees conv4j memory at once unless in use (then the last user frees it). */
+    /**
+     * Closes this handle (idempotent). Frees conv4j memory at once when it was the last open
+     * handle and is not in use (else the last user frees it).
+     */
     public void close() {
         for (;;) {
             int s = state.get();
@@ -134,8 +163,9 @@ public final class Storage {
         }
     }
 
+    /** Runs once per handle, when it is closed and idle; the last handle's run frees the memory. */
     private void freeNow() {
-        if (freeing != null && !exposed) freeing.clean();
+        if (shared.handles.decrementAndGet() == 0 && freeing != null && !shared.exposed) freeing.clean();
     }
 
     public boolean isOpen() {
@@ -156,7 +186,7 @@ public final class Storage {
     public ByteBuffer exposedBuffer() {
         acquire();
         try {
-            exposed = true;
+            shared.exposed = true;
             return root.duplicate().order(ByteOrder.nativeOrder());
         } finally {
             release();

@@ -2,6 +2,7 @@ package io.conv4j.internal;
 
 import static io.conv4j.FuzzSupport.CANARY;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.conv4j.FuzzSupport;
@@ -82,7 +83,7 @@ class NativeFuzzTest {
             long[] inSt = strides(inDims, permutation(), true);
             int[] outOrder = r.nextInt(4) == 0 ? new int[] {0, 2, 1, 3} : new int[] {0, 1, 2, 3};
             long[] outSt = strides(outDims, outOrder, false);
-            long[] d = NativeDescriptor.build(inDims, inSt, new long[] {kh, kw, oc, g},
+            long[] d = rawDescriptor(inDims, inSt, new long[] {kh, kw, oc, g},
                     new long[] {sh, sw, dh, dw, pt, pl, oh, ow}, outSt, r.nextBoolean(), r.nextInt(3), r.nextBoolean());
 
             // buffers sized for the base descriptor (the mutations below must fit them or be refused)
@@ -100,7 +101,7 @@ class NativeFuzzTest {
                     : new int[] {0, -1, 3, 4, 5, 6, 99, Integer.MAX_VALUE, Integer.MIN_VALUE}[r.nextInt(9)];
             int mutations = r.nextBoolean() ? 0 : small(1, 3);
             for (int m = 0; m < mutations; m++) {
-                int field = r.nextInt(NativeDescriptor.FIELDS);
+                int field = r.nextInt(DESC_FIELDS);
                 d[field] = r.nextInt(3) == 0 ? FuzzSupport.hostile(r) : d[field] + small(-3, 3);
             }
             long inByte = inOff * 4, fByte = 0, bByte = 0, outByte = outOff * 4;
@@ -266,5 +267,27 @@ class NativeFuzzTest {
             for (int i = 0; i < 4; i++) e += (dims[i] - 1) * st[i];
             return e;
         }
+    }
+
+    /** Fields of c4j_conv2d_desc (native/include/conv4j.h). */
+    private static final int DESC_FIELDS = 27;
+
+    /**
+     * A raw c4j_conv2d_desc in its field order, built here without Java's validation (the public
+     * API packs it in ConvGeometry.toNative): in dims, in strides, {kh, kw, out_c, groups},
+     * {stride h/w, dilation h/w, pad top/left, out h/w}, out strides, flip, activation, has_bias.
+     */
+    private static long[] rawDescriptor(long[] in, long[] inStride, long[] kernel, long[] geometry, long[] outStride,
+                                        boolean flip, int activation, boolean hasBias) {
+        long[] d = new long[DESC_FIELDS];
+        int i = 0;
+        for (long[] part : new long[][] {in, inStride, kernel, geometry, outStride}) {
+            for (long v : part) d[i++] = v;
+        }
+        d[i++] = flip ? 1 : 0;
+        d[i++] = activation;
+        d[i++] = hasBias ? 1 : 0;
+        assertEquals(DESC_FIELDS, i);
+        return d;
     }
 }

@@ -1,0 +1,327 @@
+package io.conv4j;
+
+import io.conv4j.internal.ConvExecutor;
+import io.conv4j.internal.NativeBackward;
+import io.conv4j.internal.NativeNd;
+import java.nio.ByteBuffer;
+
+/**
+ * The gradients of a 2-D convolution described and planned, as {@link ForwardCall} is for the
+ * forward pass: the same pipeline for {@link Conv2dBackward} (per call) and {@link Conv2dLayer}
+ * (planned once per input shape, then reused): the geometry validated by {@link ConvGeometry#of}
+ * and the tensors by {@link Operands}; one descriptor packed by {@link ConvGeometry#toNative}; the
+ * route from the cost model (or a test override, see {@link Conv2dBackward#inputRoute}); units,
+ * workspace and scratch sizes from the core; executed by {@link NativeCall} with the estimate in
+ * seconds.
+ */
+final class BackwardCall {
+    private BackwardCall() {}
+
+    /**
+     * Estimated single-thread seconds of a gradient, for the thread split: as many multiply-adds as
+     * the forward convolution, at the rate of sgemm-bound code.
+     */
+    static double seconds(ConvGeometry geo) {
+        return geo.flops() / ConvExecutor.GEMM_FLOPS_PER_SECOND;
+    }
+
+    /** Bytes per second of the reduction of partial filter gradients (a streaming sum), for its thread split. */
+    private static final double REDUCE_BYTES_PER_SECOND = 10e9;
+
+    /** dL/d(input), planned: from the gradient of the pre-activation output and the rearranged filter. */
+    static final class Input {
+        final ConvGeometry geo;
+        final long[] desc;
+        final int route;
+        final long units, workspaceBytes, preparedFloats;
+
+        private Input(ConvGeometry geo, long[] desc, int route) {
+            this.geo = geo;
+            this.desc = desc;
+            this.route = route;
+            this.units = NativeBackward.inputUnits(desc, route);
+            this.workspaceBytes = NativeBackward.inputWorkspaceBytes(desc, route);
+            if ((units <= 0 && geo.batch() > 0) || workspaceBytes < 0) throw Conv2dBackward.tooLarge(geo);
+            // the tap-wise route reads the contiguous filter as it is: nothing to rearrange
+            this.preparedFloats = route == NativeBackward.TAPS ? 0 : NativeBackward.inputPreparedFloats(desc, route);
+        }
+
+        /**
+         * The input gradient written into the view {@code gradInput} from an output gradient with
+         * element strides {@code gradOutStrides} ({@link #outputViewStrides}); the route is the
+         * cost model's (remembered in {@code cache} when not null) unless a test forces one.
+         */
+        static Input of(ConvGeometry geo, Conv2dOptions o, Tensor gradInput, long[] gradOutStrides, Conv2dGradients cache) {
+            long[] desc = geo.toNative(gradInput, gradOutStrides, o, false);
+            return new Input(geo, desc, Conv2dBackward.inputRoute(desc, cache));
+        }
+
+        /** This gradient on another route (the exact one, when {@link TransformGuard} refuses a transform for the data). */
+        Input withRoute(int other) {
+            return other == route ? this : new Input(geo, desc, other);
+        }
+
+        /** Rearranges (transforms) {@code filter} (contiguous HWIO) into {@code prepared} ({@link #preparedFloats} floats). */
+        private void prepare(Tensor filter, Tensor prepared) {
+            Prepare k = new Prepare();
+            k.desc = desc;
+            k.route = route;
+            k.filter = filter;
+            k.prepared = prepared;
+            k.executeHere();
+        }
+
+        /**
+         * Runs it: rearranges {@code filter} (contiguous HWIO; it may have changed since the last
+         * call) into {@code prepared} ({@link #preparedFloats} floats; null when that is 0, the
+         * route then reads the filter as it is), then runs the units. {@code k} is the caller's
+         * reusable kernel object.
+         */
+        void execute(InputKernel k, Tensor gradOut, Tensor filter, Tensor prepared, Tensor gradIn) {
+            if (geo.batch() == 0) return;
+            if (preparedFloats > 0) prepare(filter, prepared);
+            k.desc = desc;
+            k.route = route;
+            k.gradOut = gradOut;
+            k.prepared = preparedFloats > 0 ? prepared : filter;
+            k.gradIn = gradIn;
+            try {
+                k.execute(units, workspaceBytes, seconds(geo));
+            } finally {
+                k.gradOut = k.prepared = k.gradIn = null;
+            }
+        }
+    }
+
+    /**
+     * dL/d(filter) (may be skipped) and dL/d(bias) (when the descriptor has a bias), planned; with
+     * partial sums ({@link #partialFloats} above 0) a reduction runs after it.
+     */
+    static final class Filter {
+        final ConvGeometry geo;
+        final long[] desc;
+        final int route;
+        final long units, workspaceBytes, partialFloats, reduceUnits;
+
+        private Filter(ConvGeometry geo, long[] desc, int route) {
+            this.geo = geo;
+            this.desc = desc;
+            this.route = route;
+            this.units = NativeBackward.filterUnits(desc, route);
+            this.workspaceBytes = NativeBackward.filterWorkspaceBytes(desc, route);
+            if (units <= 0 || workspaceBytes < 0) throw Conv2dBackward.tooLarge(geo);
+            this.partialFloats = Math.max(0, NativeBackward.filterPartialFloats(desc, route));
+            this.reduceUnits = partialFloats > 0 ? NativeBackward.filterReduceUnits(desc, route) : 0;
+        }
+
+        /** The gradients of a convolution of the view {@code input}, from an output gradient with element strides {@code gradOutStrides}. */
+        static Filter of(ConvGeometry geo, Conv2dOptions o, Tensor input, long[] gradOutStrides, boolean hasBias,
+                         Conv2dGradients cache) {
+            long[] desc = geo.toNative(input, gradOutStrides, o, hasBias);
+            return new Filter(geo, desc, Conv2dBackward.filterRoute(desc, cache));
+        }
+
+        /** This gradient on another route (the exact one, when {@link TransformGuard} refuses a transform for the data). */
+        Filter withRoute(int other) {
+            return other == route ? this : new Filter(geo, desc, other);
+        }
+
+        /**
+         * Runs it: {@code gradFilter} and {@code gradBias} contiguous or null, {@code partials} of
+         * {@link #partialFloats} floats when that is above 0; {@code k} and {@code r} are the
+         * caller's reusable kernel objects.
+         */
+        void execute(FilterKernel k, ReduceKernel r, Tensor input, Tensor gradOut, Tensor gradFilter, Tensor gradBias,
+                     Tensor partials) {
+            k.desc = desc;
+            k.route = route;
+            k.input = input;
+            k.gradOut = gradOut;
+            k.gradFilter = gradFilter;
+            k.gradBias = gradBias;
+            k.partials = partials;
+            try {
+                k.execute(units, workspaceBytes, seconds(geo));
+            } finally {
+                k.input = k.gradOut = k.gradFilter = k.gradBias = k.partials = null;
+            }
+            if (partialFloats <= 0) return;
+            r.desc = desc;
+            r.route = route;
+            r.gradFilter = gradFilter;
+            r.gradBias = gradBias;
+            r.partials = partials;
+            try {
+                r.execute(reduceUnits, 0, partialFloats * (double) Float.BYTES / REDUCE_BYTES_PER_SECOND);
+            } finally {
+                r.gradFilter = r.gradBias = r.partials = null;
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ native kernels
+
+    /** The native input-gradient call. */
+    static final class InputKernel extends NativeCall {
+        private long[] desc;
+        private int route;
+        private Tensor gradOut, prepared, gradIn;
+        private ByteBuffer dy, p, dx;
+        private long dyOff, pOff, dxOff;
+
+        @Override
+        void acquire() {
+            dy = hold(gradOut);
+            p = hold(prepared);
+            dx = hold(gradIn);
+            dyOff = bytes(gradOut);
+            pOff = bytes(prepared);
+            dxOff = bytes(gradIn);
+        }
+
+        @Override
+        public void run(long u0, long u1, ByteBuffer workspace) {
+            NativeBackward.backwardInput(desc, route, dy, dyOff, p, pOff, dx, dxOff, workspace, u0, u1);
+        }
+    }
+
+    /** The native rearrangement of the filter for the input gradient. */
+    private static final class Prepare extends NativeCall {
+        long[] desc;
+        int route;
+        Tensor filter, prepared;
+        private ByteBuffer f, p;
+        private long fOff, pOff;
+
+        @Override
+        void acquire() {
+            f = hold(filter);
+            p = hold(prepared);
+            fOff = bytes(filter);
+            pOff = bytes(prepared);
+        }
+
+        @Override
+        public void run(long u0, long u1, ByteBuffer workspace) {
+            NativeBackward.prepareInput(desc, route, f, fOff, p, pOff);
+        }
+    }
+
+    /** The native filter- and bias-gradient call (the input is not read when the filter gradient is skipped). */
+    static final class FilterKernel extends NativeCall {
+        private long[] desc;
+        private int route;
+        private Tensor input, gradOut, gradFilter, gradBias, partials;
+        private ByteBuffer x, dy, dw, db, p;
+        private long xOff, dyOff, dwOff, dbOff, pOff;
+
+        @Override
+        void acquire() {
+            x = gradFilter == null ? null : hold(input);
+            dy = hold(gradOut);
+            dw = hold(gradFilter);
+            db = hold(gradBias);
+            p = hold(partials);
+            xOff = gradFilter == null ? 0 : bytes(input);
+            dyOff = bytes(gradOut);
+            dwOff = bytes(gradFilter);
+            dbOff = bytes(gradBias);
+            pOff = bytes(partials);
+        }
+
+        @Override
+        public void run(long u0, long u1, ByteBuffer workspace) {
+            NativeBackward.backwardFilter(desc, route, x, xOff, dy, dyOff, dw, dwOff, db, dbOff, p, pOff, workspace, u0, u1);
+        }
+    }
+
+    /** The native sum of a split filter gradient's partial sums into dL/d(filter) and dL/d(bias). */
+    static final class ReduceKernel extends NativeCall {
+        private long[] desc;
+        private int route;
+        private Tensor gradFilter, gradBias, partials;
+        private ByteBuffer dw, db, p;
+        private long dwOff, dbOff, pOff;
+
+        @Override
+        void acquire() {
+            dw = hold(gradFilter);
+            db = hold(gradBias);
+            p = hold(partials);
+            dwOff = bytes(gradFilter);
+            dbOff = bytes(gradBias);
+            pOff = bytes(partials);
+        }
+
+        @Override
+        public void run(long u0, long u1, ByteBuffer workspace) {
+            NativeBackward.backwardFilterReduce(desc, route, dw, dwOff, db, dbOff, p, pOff, u0, u1);
+        }
+    }
+
+    /**
+     * gradPre = gradOut * activation'(output), all three contiguous with one element count;
+     * {@code nd}: the N-d engine's kernel (any dtype) rather than the 2-D engine's (float32).
+     */
+    static void activation(Activation act, Tensor output, Tensor gradOut, Tensor gradPre, boolean nd) {
+        ActivationKernel k = new ActivationKernel();
+        k.activation = act;
+        k.nd = nd;
+        k.output = output;
+        k.gradOut = gradOut;
+        k.gradPre = gradPre;
+        k.executeHere();
+    }
+
+    private static final class ActivationKernel extends NativeCall {
+        Activation activation;
+        boolean nd;
+        Tensor output, gradOut, gradPre;
+        private ByteBuffer y, g, p;
+        private long yOff, gOff, pOff;
+
+        @Override
+        void acquire() {
+            y = hold(output);
+            g = hold(gradOut);
+            p = hold(gradPre);
+            yOff = bytes(output);
+            gOff = bytes(gradOut);
+            pOff = bytes(gradPre);
+        }
+
+        @Override
+        public void run(long u0, long u1, ByteBuffer workspace) {
+            long count = gradPre.shape().numElements();
+            if (nd) {
+                NativeNd.activationBackward(gradPre.dtype().nativeId, activation.nativeId, y, yOff, g, gOff, p, pOff, count);
+            } else {
+                NativeBackward.activationBackward(activation.nativeId, y, yOff, g, gOff, p, pOff, count);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ output-gradient views
+
+    /**
+     * Whether the core can read {@code t} ([N, OH, OW, C]) through an output view as it is. The
+     * core checks output views as it would an output it writes (no two elements at one address),
+     * so a gradient that overlaps itself, such as a broadcast (stride-0) tensor of ones, is
+     * copied first: an input may overlap itself, and must not be refused for it.
+     */
+    static boolean usableAsOutputView(Tensor t) {
+        long c = t.shape().size(3);
+        if (c > 1 && t.stride(3) != 1) return false;
+        if (t.stride(2) < c && t.shape().size(2) > 1) return false; // pixels overlapping channels
+        for (int i = 0; i < 4; i++) {
+            if (t.stride(i) > Integer.MAX_VALUE) return false;
+        }
+        return Operands.injective(t.shape().toArray(), outputViewStrides(t));
+    }
+
+    /** Strides the core sees for an output-shaped view that passed {@link #usableAsOutputView}. */
+    static long[] outputViewStrides(Tensor t) {
+        long c = t.shape().size(3);
+        return new long[] {t.stride(0), t.stride(1), Math.max(t.stride(2), c), 1};
+    }
+}

@@ -1,0 +1,171 @@
+package io.conv4j;
+
+import io.conv4j.internal.NativeCore;
+import java.nio.ByteBuffer;
+
+/**
+ * One 2-D forward convolution described and planned: the pipeline every forward entry point runs
+ * ({@link Conv2d}'s calls, {@link PreparedFilter}, {@link Conv2dLayer}, the forward pass
+ * {@link Conv2dBackward#backward} recomputes). Its steps:
+ *
+ * <ol>
+ *   <li>validate: the caller has checked the tensors ({@link Operands}) and resolved the geometry
+ *       ({@link ConvGeometry#of}, every shape and option rule);
+ *   <li>describe: {@link ConvGeometry#toNative} packs the geometry and the views' strides into
+ *       the core's {@code c4j_conv2d_desc}, once;
+ *   <li>plan: {@link Planner} picks the algorithm (or takes the requested one) and its units,
+ *       workspace, transform size and estimated time;
+ *   <li>execute: {@link #execute} runs the plan's units on conv4j's executor with the plan's
+ *       estimate ({@link NativeCall}); {@link #transform} computes the filter transform a plan
+ *       needs (Winograd, FFT).
+ * </ol>
+ *
+ * Immutable, so it can be cached per call site ({@link BoundCall}, a layer's buffers).
+ */
+final class ForwardCall {
+    final ConvGeometry geo;
+    final Conv2dOptions options;
+    final long[] desc;
+    final boolean preparedFilter;
+    final Plan plan;
+
+    private ForwardCall(ConvGeometry geo, Conv2dOptions options, long[] desc, boolean preparedFilter, Plan plan) {
+        this.geo = geo;
+        this.options = options;
+        this.desc = desc;
+        this.preparedFilter = preparedFilter;
+        this.plan = plan;
+    }
+
+    /**
+     * The call on this input view (its strides; bounded on size-1 axes), an output view with
+     * element strides {@code outStrides} (n, h, w, c; c must be 1), with or without a bias.
+     * {@code preparedFilter}: the filter transform is kept by a {@link PreparedFilter}, so the
+     * planner does not charge it per call.
+     */
+    static ForwardCall of(ConvGeometry geo, Tensor input, long[] outStrides, Conv2dOptions options, boolean hasBias,
+                          boolean preparedFilter) {
+        return planned(geo, geo.toNative(input, outStrides, options, hasBias), options, preparedFilter);
+    }
+
+    /** The call on dense NHWC input and output of the geometry's shapes (for plans from shapes alone). */
+    static ForwardCall dense(ConvGeometry geo, Conv2dOptions options, boolean hasBias, boolean preparedFilter) {
+        long[] inStrides = Tensor.contiguousStrides(Shape.of(geo.batch(), geo.inputHeight(), geo.inputWidth(), geo.inputChannels()));
+        return planned(geo, geo.toNative(inStrides, denseOutputStrides(geo.outputShape()), options.flipKernel(),
+                options.activation(), hasBias), options, preparedFilter);
+    }
+
+    private static ForwardCall planned(ConvGeometry geo, long[] desc, Conv2dOptions options, boolean preparedFilter) {
+        return new ForwardCall(geo, options, desc, preparedFilter, Planner.plan(geo, desc, options, preparedFilter));
+    }
+
+    /** Element strides of a dense NHWC output (channel stride 1 also where Cout = 1). */
+    static long[] denseOutputStrides(Shape out) {
+        long[] s = Tensor.contiguousStrides(out);
+        s[3] = 1;
+        return s;
+    }
+
+    /** The same call on the exact route, when {@link TransformGuard} refused this plan's transform for the data. */
+    ForwardCall exact(String refusal) {
+        return new ForwardCall(geo, options, desc, preparedFilter,
+                TransformGuard.fallback(geo, desc, options, preparedFilter, plan, refusal));
+    }
+
+    /** Floats of the filter transform the plan needs; 0 when it reads the filter as it is. */
+    long transformFloats() {
+        return plan.preparedFloats();
+    }
+
+    /** The plan's filter transform of {@code filter} (contiguous HWIO), in a new tensor. */
+    Tensor transform(Tensor filter) {
+        Tensor t = Tensor.allocate(Shape.of(transformFloats()));
+        try {
+            transformInto(filter, t);
+        } catch (RuntimeException | Error e) {
+            t.close();
+            throw e;
+        }
+        return t;
+    }
+
+    /** The plan's filter transform of {@code filter} (contiguous HWIO) into {@code into} ({@link #transformFloats} floats). */
+    void transformInto(Tensor filter, Tensor into) {
+        Transform k = new Transform();
+        k.desc = desc;
+        k.algo = plan.algorithm().nativeId;
+        k.filter = filter;
+        k.into = into;
+        k.executeHere();
+    }
+
+    /**
+     * Runs the convolution: {@code filter} contiguous HWIO, {@code transformed} the plan's filter
+     * transform (null when it needs none), {@code bias} contiguous or null, the tensors those the
+     * descriptor was built for. {@code k} is the caller's reusable kernel object.
+     */
+    void execute(Kernel k, Tensor input, Tensor filter, Tensor transformed, Tensor bias, Tensor output) {
+        k.desc = desc;
+        k.algo = plan.algorithm().nativeId;
+        k.input = input;
+        k.filter = filter;
+        k.transformed = transformed;
+        k.bias = bias;
+        k.output = output;
+        try {
+            k.execute(plan.units(), plan.workspaceBytes(), plan.estimatedSeconds());
+        } finally { // the kernel may live long (a layer's): it keeps no tensor alive
+            k.input = k.filter = k.transformed = k.bias = k.output = null;
+        }
+    }
+
+    /** The native forward call; one object per caller, reused. */
+    static final class Kernel extends NativeCall {
+        private long[] desc;
+        private int algo;
+        private Tensor input, filter, transformed, bias, output;
+        private ByteBuffer x, w, p, b, y;
+        private long xOff, wOff, pOff, bOff, yOff;
+
+        @Override
+        void acquire() {
+            x = hold(input);
+            w = hold(filter);
+            p = hold(transformed);
+            b = hold(bias);
+            y = hold(output);
+            xOff = bytes(input);
+            wOff = bytes(filter);
+            pOff = bytes(transformed);
+            bOff = bytes(bias);
+            yOff = bytes(output);
+        }
+
+        @Override
+        public void run(long u0, long u1, ByteBuffer workspace) {
+            NativeCore.forward(desc, algo, x, xOff, w, wOff, p, pOff, b, bOff, y, yOff, workspace, u0, u1);
+        }
+    }
+
+    /** The native filter transform of an algorithm. */
+    private static final class Transform extends NativeCall {
+        long[] desc;
+        int algo;
+        Tensor filter, into;
+        private ByteBuffer f, t;
+        private long fOff, tOff;
+
+        @Override
+        void acquire() {
+            f = hold(filter);
+            t = hold(into);
+            fOff = bytes(filter);
+            tOff = bytes(into);
+        }
+
+        @Override
+        public void run(long u0, long u1, ByteBuffer workspace) {
+            NativeCore.prepare(desc, algo, f, fOff, t, tOff);
+        }
+    }
+}
