@@ -39,13 +39,11 @@ public final class Conv {
         Conv2d.requireOpen("input", input);
         Conv2d.requireOpen("filter", filter);
         Objects.requireNonNull(options, "options");
-        DType dt = sameDType(input, filter, bias, output);
+        DType dt = Operands.sameDType(input, filter, bias, output);
         ConvDescriptor cd = ConvDescriptor.of(input.shape(), filter.shape(), options, dt);
         if (bias != null) {
             Conv2d.requireOpen("bias", bias);
-            if (!bias.shape().equals(Shape.of(cd.outC))) {
-                throw new IllegalArgumentException("bias must have shape [" + cd.outC + "], got " + bias.shape());
-            }
+            Operands.requireShape("bias", bias, Shape.of(cd.outC));
         }
         if (onTwoDEngine(cd)) {
             if (cd.rank == 2) return Conv2d.run(input, filter, bias, options.toConv2d(2), output, null);
@@ -54,7 +52,7 @@ public final class Conv {
                     output == null ? null : output.withUnitAxis(1), null);
             return output != null ? output : y.reshape(cd.outputShape());
         }
-        checkTarget("output", output, cd.outputShape(), "input", input, "filter", filter, bias);
+        Operands.requireTarget("output", output, cd.outputShape(), "input", input, "filter", filter, bias);
         NativeLibrary.ensureLoaded();
         aligned("input", input, "filter", filter, bias);
         Tensor result = output != null ? output : Tensor.allocate(dt, cd.outputShape());
@@ -144,10 +142,10 @@ public final class Conv {
         Conv2d.requireOpen("gradOutput", gradOutput);
         Conv2d.requireOpen("filter", filter);
         Objects.requireNonNull(options, "options");
-        DType dt = sameDType(gradOutput, filter, null, into);
+        DType dt = Operands.sameDType(gradOutput, filter, null, into);
         ConvDescriptor cd = ConvDescriptor.of(inputShape, filter.shape(), options, dt);
-        noActivation(options);
-        requireShape("gradOutput", gradOutput, cd.outputShape());
+        Operands.requireNoActivation(options.activation(), "Conv.gradInput", "Conv");
+        Operands.requireShape("gradOutput", gradOutput, cd.outputShape());
         if (onTwoDEngine(cd)) {
             if (cd.rank == 2) return Conv2dBackward.gradInput(gradOutput, filter, inputShape, options.toConv2d(2), into);
             rankOneTarget("gradInput", into, inputShape);
@@ -155,7 +153,7 @@ public final class Conv {
                     withUnitAxis(inputShape, 1), options.toConv2d(1), into == null ? null : into.withUnitAxis(1));
             return into != null ? into : dx.reshape(inputShape);
         }
-        checkTarget("gradInput", into, inputShape, "gradOutput", gradOutput, "filter", filter, null);
+        Operands.requireTarget("gradInput", into, inputShape, "gradOutput", gradOutput, "filter", filter, null);
         NativeLibrary.ensureLoaded();
         aligned("gradOutput", gradOutput, "filter", filter, null);
         Tensor result = into != null ? into : Tensor.allocate(dt, inputShape);
@@ -186,10 +184,10 @@ public final class Conv {
         Conv2d.requireOpen("input", input);
         Conv2d.requireOpen("gradOutput", gradOutput);
         Objects.requireNonNull(options, "options");
-        DType dt = sameDType(input, gradOutput, null, into);
+        DType dt = Operands.sameDType(input, gradOutput, null, into);
         ConvDescriptor cd = ConvDescriptor.of(input.shape(), filterShape, options, dt);
-        noActivation(options);
-        requireShape("gradOutput", gradOutput, cd.outputShape());
+        Operands.requireNoActivation(options.activation(), "Conv.gradFilter", "Conv");
+        Operands.requireShape("gradOutput", gradOutput, cd.outputShape());
         if (onTwoDEngine(cd)) {
             if (cd.rank == 2) return Conv2dBackward.gradFilter(input, gradOutput, filterShape, options.toConv2d(2), into);
             rankOneTarget("gradFilter", into, filterShape);
@@ -197,7 +195,7 @@ public final class Conv {
                     options.toConv2d(1), into == null ? null : into.withUnitAxis(0));
             return into != null ? into : dw.reshape(filterShape);
         }
-        checkTarget("gradFilter", into, filterShape, "input", input, "gradOutput", gradOutput, null);
+        Operands.requireTarget("gradFilter", into, filterShape, "input", input, "gradOutput", gradOutput, null);
         NativeLibrary.ensureLoaded();
         aligned("input", input, "gradOutput", gradOutput, null);
         Tensor result = into != null ? into : Tensor.allocate(dt, filterShape);
@@ -257,7 +255,7 @@ public final class Conv {
                 throw new IllegalArgumentException("gradOutput " + gradOutput.shape() + " and the forward output " + output.shape()
                         + " must have one shape");
             }
-            sameDType(output, gradOutput, null, null);
+            Operands.sameDType(output, gradOutput, null, null);
         }
         NativeLibrary.ensureLoaded();
         Operands.requireAligned("gradOutput", gradOutput);
@@ -294,7 +292,7 @@ public final class Conv {
         Conv2d.requireOpen("filter", filter);
         Conv2d.requireOpen("input", input);
         Objects.requireNonNull(options, "options");
-        DType dt = sameDType(input, filter, bias, null);
+        DType dt = Operands.sameDType(input, filter, bias, null);
         TransposeExtent extent = TransposeExtent.checked(input.shape(), filter.shape(), options, outputShape, dt);
         long inC = outputShape.size(outputShape.rank() - 1);
         if (bias != null) {
@@ -455,24 +453,7 @@ public final class Conv {
         return false;
     }
 
-    /** The common dtype of the non-null tensors (the first is required); a mix is refused, naming each. */
-    private static DType sameDType(Tensor first, Tensor second, Tensor third, Tensor fourth) {
-        DType dt = first.dtype();
-        for (Tensor t : new Tensor[] {second, third, fourth}) {
-            if (t != null && t.dtype() != dt) {
-                throw new IllegalArgumentException("tensors of one call must have one dtype, got " + dt + " and " + t.dtype()
-                        + " (shapes " + first.shape() + " and " + t.shape() + "); convert explicitly");
-            }
-        }
-        return dt;
-    }
 
-    private static void noActivation(ConvOptions o) {
-        if (o.activation() != Activation.NONE) {
-            throw new IllegalArgumentException("gradients take dL/d(pre-activation output); options have activation "
-                    + o.activation() + " (apply Conv.activationGrad first)");
-        }
-    }
 
     /** A size or step of the transposed output's arithmetic, bounded as {@link ConvDescriptor} bounds it, so the sums cannot overflow. */
     private static long upToMaxDim(String what, long v) {
@@ -484,23 +465,12 @@ public final class Conv {
     private static void rankOneTarget(String what, Tensor out, Shape want) {
         if (out == null) return;
         Operands.requireOpen(what, out);
-        requireShape(what, out, want);
+        Operands.requireShape(what, out, want);
     }
 
-    private static void requireShape(String what, Tensor t, Shape want) {
-        if (!t.shape().equals(want)) throw new IllegalArgumentException(what + " must have shape " + want + ", got " + t.shape());
-    }
 
-    /** A caller's output (null: none): the {@link Operands} rules, each overlap named by the operand's parameter. */
-    private static void checkTarget(String what, Tensor out, Shape want, String aName, Tensor a, String bName, Tensor b, Tensor bias) {
-        if (out == null) return;
-        Operands.requireWritable(what, out, want);
-        Operands.requireDisjoint(what, out, aName, a);
-        Operands.requireDisjoint(what, out, bName, b);
-        Operands.requireDisjoint(what, out, "bias", bias);
-    }
 
-    /** The operands of an N-d call (the output is checked by {@link #checkTarget}); bias may be null. */
+    /** The operands of an N-d call (the output is checked by {@link Operands#requireTarget}); bias may be null. */
     private static void aligned(String aName, Tensor a, String bName, Tensor b, Tensor bias) {
         Operands.requireAligned(aName, a);
         Operands.requireAligned(bName, b);

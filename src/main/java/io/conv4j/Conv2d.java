@@ -197,9 +197,7 @@ public final class Conv2d {
         Operands.requireOpen("filter", filter);
         if (bias != null) Operands.requireOpen("bias", bias);
         ConvGeometry geo = ConvGeometry.of(input.shape(), filter.shape(), options);
-        if (bias != null && !bias.shape().equals(Shape.of(geo.outputChannels()))) {
-            throw new IllegalArgumentException("bias must have shape [" + geo.outputChannels() + "], got " + bias.shape());
-        }
+        if (bias != null) Operands.requireShape("bias", bias, Shape.of(geo.outputChannels()));
         // float64 reaches here only beside a prepared (float32) filter: refused, never read as float32
         Operands.requireFloat32("input", input);
         Operands.requireFloat32("filter", filter);

@@ -56,8 +56,8 @@ public final class Conv2dBackward {
         Operands.requireFloat32("filter", filter);
         Objects.requireNonNull(options, "options");
         ConvGeometry geo = ConvGeometry.of(inputShape, filter.shape(), options);
-        requireNoActivation(options, "gradInput");
-        requireShape("gradOutput", gradOutput, geo.outputShape());
+        Operands.requireNoActivation(options.activation(), "gradInput", "Conv2dBackward");
+        Operands.requireShape("gradOutput", gradOutput, geo.outputShape());
         if (into != null) {
             Operands.requireWritableFloat32("gradInput", into, inputShape);
             Operands.requireDisjoint("gradInput", into, "gradOutput", gradOutput);
@@ -105,8 +105,8 @@ public final class Conv2dBackward {
         Operands.requireFloat32("gradOutput", gradOutput);
         Objects.requireNonNull(options, "options");
         ConvGeometry geo = ConvGeometry.of(input.shape(), filterShape, options);
-        requireNoActivation(options, "gradFilter");
-        requireShape("gradOutput", gradOutput, geo.outputShape());
+        Operands.requireNoActivation(options.activation(), "gradFilter", "Conv2dBackward");
+        Operands.requireShape("gradOutput", gradOutput, geo.outputShape());
         if (into != null) {
             Operands.requireWritableFloat32("gradFilter", into, filterShape);
             Operands.requireDisjoint("gradFilter", into, "input", input);
@@ -185,7 +185,7 @@ public final class Conv2dBackward {
         Operands.requireFloat32("gradOutput", gradOutput);
         if (activation != Activation.NONE) {
             Operands.requireFloat32("output", output);
-            requireShape("output", output, gradOutput.shape());
+            Operands.requireShape("output", output, gradOutput.shape());
         }
         NativeLibrary.ensureLoaded();
         Tensor g = gradOutput.contiguous();
@@ -232,13 +232,13 @@ public final class Conv2dBackward {
         ConvGeometry geo = ConvGeometry.of(input.shape(), filter.shape(), options);
         if (bias != null) {
             Operands.requireFloat32("bias", bias);
-            requireShape("bias", bias, Shape.of(geo.outputChannels()));
+            Operands.requireShape("bias", bias, Shape.of(geo.outputChannels()));
         }
-        requireShape("gradOutput", gradOutput, geo.outputShape());
+        Operands.requireShape("gradOutput", gradOutput, geo.outputShape());
         Activation act = options.activation();
         if (output != null && act != Activation.NONE) {
             Operands.requireFloat32("output", output);
-            requireShape("output", output, geo.outputShape());
+            Operands.requireShape("output", output, geo.outputShape());
         }
         if (into != null) {
             if ((into.bias() != null) != (bias != null)) {
@@ -373,15 +373,5 @@ public final class Conv2dBackward {
                 + " must fit in an int): " + geo);
     }
 
-    static void requireNoActivation(Conv2dOptions o, String method) {
-        if (o.activation() != Activation.NONE) {
-            throw new IllegalArgumentException("options have activation " + o.activation() + ", but " + method
-                    + " takes dL/d(output before the activation): apply Conv2dBackward.activationGrad(output, gradOutput, "
-                    + o.activation() + ") first, or use Conv2dBackward.backward");
-        }
-    }
 
-    static void requireShape(String what, Tensor t, Shape want) {
-        if (!t.shape().equals(want)) throw new IllegalArgumentException(what + " must have shape " + want + ", got " + t.shape());
-    }
 }

@@ -62,7 +62,7 @@ public final class Conv2dLayer implements AutoCloseable {
         Operands.requireOpenFloat32("filter", filter);
         Objects.requireNonNull(options, "options");
         Shape fs = filter.shape();
-        if (fs.rank() != 4) throw new IllegalArgumentException("filter must have rank 4 [KH,KW,Cin/groups,Cout], got shape " + fs);
+        Operands.requireHwioFilter(fs);
         for (int i = 0; i < 4; i++) {
             if (fs.size(i) < 1 || fs.size(i) > ConvGeometry.MAX_DIM) {
                 throw new IllegalArgumentException("filter dimension " + i + " must be in [1, " + ConvGeometry.MAX_DIM
@@ -75,7 +75,7 @@ public final class Conv2dLayer implements AutoCloseable {
         }
         if (bias != null) {
             Operands.requireOpenFloat32("bias", bias);
-            Conv2dBackward.requireShape("bias", bias, Shape.of(fs.size(3)));
+            Operands.requireShape("bias", bias, Shape.of(fs.size(3)));
         }
         this.options = options;
         Tensor f = null, b = null, gf = null, gb = null;
@@ -178,7 +178,7 @@ public final class Conv2dLayer implements AutoCloseable {
         if (b == null || lastInput == null) throw new IllegalStateException("backward needs a forward call first");
         if (!lastInput.isOpen()) throw new IllegalStateException("the input of the last forward call has been closed");
         Operands.requireFloat32("gradOutput", gradOutput);
-        Conv2dBackward.requireShape("gradOutput", gradOutput, b.output.shape());
+        Operands.requireShape("gradOutput", gradOutput, b.output.shape());
         // the layer's own tensors are separate allocations; what the caller passes may be a view
         // of any of them (gradFilter().reshape(...) as gradOutput, gradInput as the last input)
         String last = "input of the last forward call";

@@ -5,10 +5,14 @@ import java.util.Objects;
 
 /**
  * The rules for every tensor a call hands to native code, in one place for every entry point
- * ({@link Conv2d}, {@link Conv2dBackward}, {@link Conv2dLayer}), so that no entry point checks less
- * than another:
+ * ({@link Conv2d}, {@link PreparedFilter}, {@link Conv2dBackward}, {@link Conv2dLayer}, {@link Conv},
+ * {@link ConvLayer}), so that no entry point checks less than another; the rules for shapes and
+ * options are {@link ConvGeometry#of} (2-D) and {@link ConvDescriptor#of} (rank 1-3, dtype):
  *
  * <ul>
+ *   <li>every operand of a call: one dtype ({@link #sameDType}); an operand whose shape follows
+ *       from the others (a bias, an output gradient): exactly that shape ({@link #requireShape});
+ *   <li>a gradient call: options without an activation ({@link #requireNoActivation});
  *   <li>every operand: not null, open, at an address aligned to its element size;
  *   <li>every output: also the expected shape, writable, and no two of its elements at one
  *       address (a broadcast or otherwise self-overlapping view may be read, never written);
@@ -130,5 +134,48 @@ final class Operands {
 
     private static String prefix(String what) {
         return what.equals("output") ? "" : what + ": ";
+    }
+
+    /** {@code t}'s shape is {@code want}. */
+    static void requireShape(String what, Tensor t, Shape want) {
+        if (!t.shape().equals(want)) throw new IllegalArgumentException(what + " must have shape " + want + ", got " + t.shape());
+    }
+
+    /** The common dtype of the non-null tensors (the first is required); a mix is refused, naming each. */
+    static DType sameDType(Tensor first, Tensor second, Tensor third, Tensor fourth) {
+        DType dt = first.dtype();
+        for (Tensor t : new Tensor[] {second, third, fourth}) {
+            if (t != null && t.dtype() != dt) {
+                throw new IllegalArgumentException("tensors of one call must have one dtype, got " + dt + " and " + t.dtype()
+                        + " (shapes " + first.shape() + " and " + t.shape() + "); convert explicitly");
+            }
+        }
+        return dt;
+    }
+
+    /**
+     * A gradient call takes dL/d(output before the activation): options with one are refused,
+     * naming {@code api}'s way to apply its derivative first ({@code Conv2dBackward} or {@code Conv}).
+     */
+    static void requireNoActivation(Activation a, String method, String api) {
+        if (a != Activation.NONE) {
+            throw new IllegalArgumentException("options have activation " + a + ", but " + method
+                    + " takes dL/d(output before the activation), the pre-activation output gradient: apply " + api
+                    + ".activationGrad(output, gradOutput, " + a + ") first" + (api.equals("Conv2dBackward") ? ", or use Conv2dBackward.backward" : ""));
+        }
+    }
+
+    /** A caller's output (null: none): {@link #requireWritable} and disjoint from each operand it is computed from (null ones ignored). */
+    static void requireTarget(String what, Tensor out, Shape want, String aName, Tensor a, String bName, Tensor b, Tensor bias) {
+        if (out == null) return;
+        requireWritable(what, out, want);
+        requireDisjoint(what, out, aName, a);
+        requireDisjoint(what, out, bName, b);
+        requireDisjoint(what, out, "bias", bias);
+    }
+
+    /** A 2-D filter kept by an object (a prepared filter, a layer) has rank 4, HWIO. */
+    static void requireHwioFilter(Shape filter) {
+        if (filter.rank() != 4) throw new IllegalArgumentException("filter must have rank 4 [KH,KW,Cin/groups,Cout], got shape " + filter);
     }
 }

@@ -23,14 +23,8 @@ public final class PreparedFilter implements AutoCloseable {
         Conv2d.requireOpenFloat32("filter", filter);
         if (bias != null) Conv2d.requireOpenFloat32("bias", bias);
         Objects.requireNonNull(options, "options");
-        if (!filter.isOpen()) throw new IllegalStateException("filter tensor is closed");
-        if (filter.rank() != 4) throw new IllegalArgumentException("filter must have rank 4 [KH,KW,Cin/groups,Cout], got shape " + filter.shape());
-        if (bias != null) {
-            if (!bias.isOpen()) throw new IllegalStateException("bias tensor is closed");
-            if (!bias.shape().equals(Shape.of(filter.shape().size(3)))) {
-                throw new IllegalArgumentException("bias must have shape [" + filter.shape().size(3) + "], got " + bias.shape());
-            }
-        }
+        Operands.requireHwioFilter(filter.shape());
+        if (bias != null) Operands.requireShape("bias", bias, Shape.of(filter.shape().size(3)));
         Tensor f = Tensor.allocate(filter.shape()), b = null;
         try { // a failed copy or allocation (OutOfMemoryError, a closed source) frees what was made
             f.copyFrom(filter);
