@@ -15,8 +15,11 @@
  * output pixels along W sharing each filter vector load, with the padding handled by clipping
  * the tap range per output row and per border pixel, never by a test in the inner loop.
  *
- * Grouped layers with a few input channels per group (cg) and depthwise layers with a channel
- * multiplier run the same kernel on a staged copy of the input rows in which lane o of input
+ * Grouped layers whose groups hold whole 16-lane vectors of output channels take each product as
+ * a filter vector times one input channel broadcast from the input in place:
+ *   acc[o] += x[ih][iw][g * cg + c] * w[kh][kw][c][o]     (all lanes o in group g)
+ * Other grouped layers with a few input channels per group (cg) and depthwise layers with a
+ * channel multiplier run the same kernel on a staged copy of the input rows in which lane o of input
  * channel c holds x[(o / cout_g) * cg + c]: acc[o] += x'[c][o] * w[kh][kw][c][o]. The copy also
  * serves channel blocks whose vectors would read past the last input channel and strided
  * channel views. The filter block is copied per unit (flipped when asked, zero-padded to whole
@@ -50,6 +53,9 @@ typedef struct {
     int64_t step, ostep, os_h;   /* input floats between neighbouring output pixels; output strides */
     int act;
     int overlap_tail;            /* a partial last vector is read as the block's last GD_V lanes */
+    int bcast;                   /* lanes of one group: each input channel broadcast from in place */
+    int strips;                  /* the strip kernels run the rows (see runs_strips) */
+    int64_t o0, cout_g;          /* the block's first output channel; output channels per group */
 } gd_unit;
 
 /* per lane of a block: offset of its group's first input channel in a pixel */
@@ -96,6 +102,12 @@ static int in_place(const c4j_conv2d_desc *d) {
     return c4j_cin_g(d) == 1 && c4j_cout_g(d) == 1 && d->in_stride[3] == 1;
 }
 
+/* Several input channels per group and whole 16-lane vectors of output channels per group (every
+   width's vectors then lie inside one group): each product is a filter vector times one input
+   channel broadcast from the input in place, with no staged copy (which would hold cg copies of
+   each input float per group). */
+static int broadcasts(const c4j_conv2d_desc *d) { return c4j_cin_g(d) > 1 && c4j_cout_g(d) % 16 == 0; }
+
 /* output channels per block: even blocks of at most GD_WIDE (in place) or GD_BLOCK (staged),
    rounded up to 16 */
 static int64_t block_width(const c4j_conv2d_desc *d) {
@@ -118,6 +130,17 @@ static int64_t band_in_rows(const c4j_conv2d_desc *d) {
    overlaps the one before instead of reading past the pixel's channels). */
 static int reads_input(const c4j_conv2d_desc *d, int64_t o0) { return in_place(d) && d->out_c - o0 >= 16; }
 
+/* depthwise lanes, column dilation 1, a column stride of 1 or 2 and at most 8 taps per kernel row:
+   the strip kernels of grouped_direct_simd.h run the rows */
+static int runs_strips(const c4j_conv2d_desc *d) {
+    return c4j_cin_g(d) == 1 && d->dilation_w == 1 && d->stride_w <= 2 && d->kernel_w <= 8;
+}
+
+/* staged rows needed: neither read in place nor broadcast */
+static int stages(const c4j_conv2d_desc *d) {
+    return !broadcasts(d) && (!reads_input(d, 0) || !reads_input(d, (blocks(d) - 1) * block_width(d)));
+}
+
 static int64_t filter_floats(const c4j_conv2d_desc *d) {
     return d->kernel_h * d->kernel_w * c4j_cin_g(d) * block_width(d);
 }
@@ -125,7 +148,7 @@ static int64_t filter_floats(const c4j_conv2d_desc *d) {
 int64_t c4j_gd_workspace(const c4j_conv2d_desc *d) {
     const int64_t bw = block_width(d);
     int64_t floats = filter_floats(d) + bw;
-    if (!reads_input(d, 0) || !reads_input(d, (blocks(d) - 1) * bw)) floats += band_in_rows(d) * d->in_w * c4j_cin_g(d) * bw;
+    if (stages(d)) floats += band_in_rows(d) * d->in_w * c4j_cin_g(d) * bw;
     return floats * (int64_t)sizeof(float);
 }
 
@@ -196,6 +219,7 @@ static void run_isa(int isa, const c4j_conv2d_desc *d, const float *in, const fl
     u.act = (int)d->activation;
     u.ostep = d->out_stride[2], u.os_h = d->out_stride[1];
     u.w = wbuf;
+    u.bcast = broadcasts(d), u.cout_g = c4j_cout_g(d), u.strips = runs_strips(d);
     u.bias = d->has_bias ? bbuf : NULL;
     /* interior columns: ow * sw - pl >= 0 and ow * sw - pl + (kw - 1) * dw <= in_w - 1 */
     u.ow_lo = C4J_MIN(d->out_w, d->pad_left > 0 ? c4j_ceil_div(d->pad_left, d->stride_w) : 0);
@@ -209,7 +233,11 @@ static void run_isa(int isa, const c4j_conv2d_desc *d, const float *in, const fl
         stage_filter(d, filter, bias, o0, u.cw, u.cwp, wbuf, bbuf);
         const float *img = in + n * d->in_stride[0];
         u.overlap_tail = reads_input(d, o0);
-        if (u.overlap_tail) {
+        u.o0 = o0;
+        if (u.bcast) { /* channel 0 of the image; each vector adds its group's offset */
+            u.src = img, u.row0 = 0;
+            u.rs = d->in_stride[1], u.ps = d->in_stride[2], u.cs = d->in_stride[3];
+        } else if (u.overlap_tail) {
             u.src = img + o0, u.row0 = 0;
             u.rs = d->in_stride[1], u.ps = d->in_stride[2], u.cs = 0;
         } else {
@@ -246,8 +274,9 @@ void c4j_gd_run(const c4j_conv2d_desc *d, const float *in, const float *filter, 
  * Estimated single-thread seconds, in units of the cost table's large-sgemm time per
  * multiply-add (so that it follows the table to another machine): per lane multiply-add (lanes
  * padded to whole vectors), per output written (bias, activation, store), per input float read
- * and per staged float. Fitted to the kernel on the grouped peer layers (test_grouped_direct
- * bench); within about 30% of them.
+ * and per staged float, with their own weights where the strip kernels run (more products per
+ * load, the input's size counting more than the output's). Fitted to the kernels on the grouped
+ * peer layers (test_grouped_direct bench); within about 30% of them.
  */
 double c4j_gd_estimate(const c4j_conv2d_desc *d) {
     const double mac = c4j_cost_sgemm(1024, 1024, 1024) / (1024.0 * 1024.0 * 1024.0);
@@ -257,8 +286,10 @@ double c4j_gd_estimate(const c4j_conv2d_desc *d) {
     const double macs = pixels * lanes * (double)(d->kernel_h * d->kernel_w * c4j_cin_g(d));
     const double ins = (double)d->batch * (double)d->in_h * (double)d->in_w * (double)d->in_c;
     double staged = 0;
-    if (!reads_input(d, 0) || !reads_input(d, (blocks(d) - 1) * bw))
+    if (stages(d))
         staged = (double)d->batch * (double)bands(d) * (double)band_in_rows(d) * (double)d->in_w *
                  (double)c4j_cin_g(d) * lanes;
-    return mac * (2.1 * macs + 25.0 * pixels * (double)d->out_c + 8.5 * ins + 9.5 * staged);
+    const double outs = pixels * (double)d->out_c;
+    if (runs_strips(d)) return mac * (1.8 * macs + 4.0 * outs + 5.0 * ins + 9.5 * staged);
+    return mac * (2.1 * macs + 25.0 * outs + 8.5 * ins + 9.5 * staged);
 }

@@ -44,13 +44,15 @@ GAI void GD(finish)(const gd_unit *u, GD(vec) acc, const float *bias, float *o, 
  * inside the input: ih0 / iw0 are the first pixel's input coordinates of tap (0, 0). cg is the
  * number of input channels per group (a constant where inlined for 1). v: lane offset in the block.
  */
-GAI void GD(pixels)(const gd_unit *u, int nb, int64_t cg, int64_t ih0, int64_t kh0, int64_t kh1, int64_t iw0,
-                    int64_t kw0, int64_t kw1, int64_t v, float *o, int lanes) {
+GAI void GD(pixels)(const gd_unit *u, int nb, int64_t cg, const int bcast, int64_t ih0, int64_t kh0, int64_t kh1,
+                    int64_t iw0, int64_t kw0, int64_t kw1, int64_t v, float *o, int lanes) {
     GD(vec) acc[GD_NB];
     _Pragma("GCC unroll 16") for (int j = 0; j < nb; j++) acc[j] = (GD(vec)){0};
     const int64_t step = u->step;
+    /* broadcasting, the vector's lanes read their group's input channels in place */
+    const int64_t xo = bcast ? (u->o0 + v) / u->cout_g * cg * u->cs : v;
     for (int64_t kh = kh0; kh < kh1; kh++) {
-        const float *srow = u->src + (ih0 + kh * u->dh - u->row0) * u->rs + v;
+        const float *srow = u->src + (ih0 + kh * u->dh - u->row0) * u->rs + xo;
         const float *wrow = u->w + kh * u->kw * cg * u->cwp + v;
         for (int64_t kw = kw0; kw < kw1; kw++) {
             const float *s = srow + (iw0 + kw * u->dw) * u->ps;
@@ -58,7 +60,11 @@ GAI void GD(pixels)(const gd_unit *u, int nb, int64_t cg, int64_t ih0, int64_t k
             for (int64_t c = 0; c < cg; c++) {
                 const GD(vec) wv = *(const GD(uvec) *)(const void *)(wp + c * u->cwp);
                 const float *sc = s + c * u->cs;
-                _Pragma("GCC unroll 16") for (int j = 0; j < nb; j++) acc[j] += *(const GD(uvec) *)(const void *)(sc + j * step) * wv;
+                if (bcast) {
+                    _Pragma("GCC unroll 16") for (int j = 0; j < nb; j++) acc[j] += sc[j * step] * wv;
+                } else {
+                    _Pragma("GCC unroll 16") for (int j = 0; j < nb; j++) acc[j] += *(const GD(uvec) *)(const void *)(sc + j * step) * wv;
+                }
             }
         }
     }
@@ -69,20 +75,24 @@ GAI void GD(pixels)(const gd_unit *u, int nb, int64_t cg, int64_t ih0, int64_t k
 /* one copy of the kernel per register block and per cg == 1 or not, each with its constants
    folded in: inlined into one function, GCC merges the copies and keeps a runtime-length
    accumulator array in memory */
-#define GD_VARIANT(name, NB, CG)                                                                           \
+#define GD_VARIANT(name, NB, CG, BC)                                                                           \
     static __attribute__((noinline)) GD_TARGET void GD(name)(const gd_unit *u, int64_t ih0, int64_t kh0,       \
                                                             int64_t kh1, int64_t iw0, int64_t kw0, int64_t kw1, \
                                                             int64_t v, float *o, int lanes) {                   \
-        GD(pixels)(u, NB, CG, ih0, kh0, kh1, iw0, kw0, kw1, v, o, lanes);                                   \
+        GD(pixels)(u, NB, CG, BC, ih0, kh0, kh1, iw0, kw0, kw1, v, o, lanes);                               \
     }
-GD_VARIANT(block_dw, GD_NB, 1)
-GD_VARIANT(four_dw, 4, 1)
-GD_VARIANT(two_dw, 2, 1)
-GD_VARIANT(one_dw, 1, 1)
-GD_VARIANT(block_g, GD_NB, u->cg)
-GD_VARIANT(four_g, 4, u->cg)
-GD_VARIANT(two_g, 2, u->cg)
-GD_VARIANT(one_g, 1, u->cg)
+GD_VARIANT(block_dw, GD_NB, 1, 0)
+GD_VARIANT(four_dw, 4, 1, 0)
+GD_VARIANT(two_dw, 2, 1, 0)
+GD_VARIANT(one_dw, 1, 1, 0)
+GD_VARIANT(block_g, GD_NB, u->cg, 0)
+GD_VARIANT(four_g, 4, u->cg, 0)
+GD_VARIANT(two_g, 2, u->cg, 0)
+GD_VARIANT(one_g, 1, u->cg, 0)
+GD_VARIANT(block_b, GD_NB, u->cg, 1)
+GD_VARIANT(four_b, 4, u->cg, 1)
+GD_VARIANT(two_b, 2, u->cg, 1)
+GD_VARIANT(one_b, 1, u->cg, 1)
 #undef GD_VARIANT
 
 typedef void (*GD(kernel))(const gd_unit *, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, float *,
@@ -177,7 +187,7 @@ GD_STRIP(8, 2)
 typedef void (*GD(strip_fn))(const gd_unit *, int64_t, int64_t, int64_t, int64_t, int64_t, int, float *);
 
 /* the strip kernels of this unit's geometry (interior runs, and runs with padded columns), or
-   none: depthwise lanes, column dilation 1, a column stride of 1 or 2, at most 8 taps per row */
+   none (see runs_strips in grouped_direct.c) */
 static GD_TARGET int GD(strips_for)(const gd_unit *u, GD(strip_fn) *inner, GD(strip_fn) *edge) {
     static const GD(strip_fn) inner_fn[2][8] = {
         {GD(strip_1_1), GD(strip_2_1), GD(strip_3_1), GD(strip_4_1), GD(strip_5_1), GD(strip_6_1), GD(strip_7_1), GD(strip_8_1)},
@@ -185,7 +195,7 @@ static GD_TARGET int GD(strips_for)(const gd_unit *u, GD(strip_fn) *inner, GD(st
     static const GD(strip_fn) edge_fn[2][8] = {
         {GD(edge_1_1), GD(edge_2_1), GD(edge_3_1), GD(edge_4_1), GD(edge_5_1), GD(edge_6_1), GD(edge_7_1), GD(edge_8_1)},
         {GD(edge_1_2), GD(edge_2_2), GD(edge_3_2), GD(edge_4_2), GD(edge_5_2), GD(edge_6_2), GD(edge_7_2), GD(edge_8_2)}};
-    if (u->cg != 1 || u->dw != 1 || u->sw < 1 || u->sw > 2 || u->kw < 1 || u->kw > 8) return 0;
+    if (!u->strips) return 0;
     *inner = inner_fn[u->sw - 1][u->kw - 1], *edge = edge_fn[u->sw - 1][u->kw - 1];
     return 1;
 }
@@ -229,10 +239,10 @@ GAI void GD(row_cg)(const gd_unit *u, int dw, int64_t oh, float *orow) {
             kw0 = iw0 < 0 ? c4j_ceil_div(-iw0, u->dw) : 0;
             kw1 = C4J_MAX(kw0, C4J_MIN(u->kw, u->in_w - iw0 <= 0 ? 0 : c4j_ceil_div(u->in_w - iw0, u->dw)));
         }
-        GD(kernel) k = run == GD_NB ? (dw ? GD(block_dw) : GD(block_g))
-                       : run == 4   ? (dw ? GD(four_dw) : GD(four_g))
-                       : run == 2   ? (dw ? GD(two_dw) : GD(two_g))
-                                    : (dw ? GD(one_dw) : GD(one_g));
+        GD(kernel) k = run == GD_NB ? (dw ? GD(block_dw) : u->bcast ? GD(block_b) : GD(block_g))
+                       : run == 4   ? (dw ? GD(four_dw) : u->bcast ? GD(four_b) : GD(four_g))
+                       : run == 2   ? (dw ? GD(two_dw) : u->bcast ? GD(two_b) : GD(two_g))
+                                    : (dw ? GD(one_dw) : u->bcast ? GD(one_b) : GD(one_g));
         float *o = orow + ow * u->ostep;
         for (int64_t v0 = 0; v0 < u->cw; v0 += GD_V) {
             /* reading the input in place, a last partial vector moves back to end at the block's

@@ -99,6 +99,10 @@ static void random_case(uint64_t *rng, int i) {
     if (kind == 2) {
         groups = t_rand_range(rng, 2, 9);
         cin = groups * t_rand_range(rng, 1, 5), cout = groups * t_rand_range(rng, 1, 5);
+        if (i % 16 >= 8) { /* whole 16-lane vectors per group: the broadcast kernel */
+            groups = t_rand_range(rng, 2, 5);
+            cin = groups * t_rand_range(rng, 2, 16), cout = groups * 16 * t_rand_range(rng, 1, 2);
+        }
     } else {
         groups = cin = t_rand_range(rng, 1, i % 16 == 0 ? 600 : 150); /* sometimes several wide blocks */
         if (groups == 1) groups = cin = 2;
@@ -113,7 +117,7 @@ static void random_case(uint64_t *rng, int i) {
     d.flip = t_rand_range(rng, 0, 1);
     d.has_bias = t_rand_range(rng, 0, 1);
     d.activation = t_rand_range(rng, 0, 2);
-    if (kind == 3) { /* a channel slice of a wider tensor, and an output with gaps between pixels */
+    if (kind == 3 || (kind == 2 && i % 32 >= 24)) { /* a channel slice of a wider tensor, and an output with gaps between pixels */
         d.in_stride[3] = 2, d.in_stride[2] = 2 * cin + 3, d.in_stride[1] = d.in_stride[2] * w, d.in_stride[0] = d.in_stride[1] * h;
         d.out_stride[2] = cout + 5, d.out_stride[1] = d.out_stride[2] * d.out_w + 1,
         d.out_stride[0] = d.out_stride[1] * d.out_h;
@@ -123,7 +127,7 @@ static void random_case(uint64_t *rng, int i) {
              (long long)d.batch, (long long)h, (long long)w, (long long)cin, (long long)cout, (long long)groups,
              (long long)kh, (long long)kw, (long long)sh, (long long)sw, (long long)dh, (long long)dw, (long long)pt,
              (long long)pb, (long long)pl, (long long)pr, (long long)d.flip, (long long)d.has_bias,
-             (long long)d.activation, kind == 3);
+             (long long)d.activation, d.in_stride[3] != 1);
     for (int isa = 0; isa <= 2; isa++)
         if (isa_available(isa)) check(&d, isa, rng, what);
 }
