@@ -527,6 +527,30 @@ static void refusals(void) {
     big.kernel_h = 3; big.kernel_w = 3; big.out_c = INT_MAX / 4; big.in_c = 1;
     T_CHECK(c4j_conv2d_backward_input_units(&big, C4J_BWD_GEMM) == 0 && c4j_conv2d_backward_input_workspace_bytes(&big, C4J_BWD_GEMM) == -1, "big");
 
+    /* the new routes refuse what they cannot run, by name of the route, before touching memory:
+       tap by tap (dX) needs stride 1; FFT tiles (dW) stride 1, dilation 1 and one group */
+    {
+        c4j_conv2d_desc r;
+        char e2[256];
+        t_dense_desc(&r, 1, 9, 9, 4, 5, 5, 4, 1, 2, 2, 1, 1, 2, 2, 2, 2);
+        T_CHECK(c4j_conv2d_backward_input_units(&r, C4J_BWD_TAPS) == 0 &&
+                    c4j_conv2d_backward_input_estimate_seconds(&r, C4J_BWD_TAPS) < 0 &&
+                    c4j_conv2d_backward_input_prepare(&r, C4J_BWD_TAPS, f, gw, e2, sizeof e2) == C4J_ERR_UNSUPPORTED &&
+                    c4j_conv2d_backward_input(real_blas, &r, C4J_BWD_TAPS, dy, f, dx, NULL, 0, 0, 1, e2, sizeof e2) ==
+                        C4J_ERR_UNSUPPORTED && strstr(e2, "route 17") != NULL,
+                "taps: strided refused (%s)", e2);
+        T_CHECK(c4j_conv2d_backward_filter_units(&r, C4J_ALGO_FFT) == 0, "fft dW: strided refused");
+        t_dense_desc(&r, 1, 9, 9, 4, 3, 3, 4, 1, 1, 1, 2, 2, 2, 2, 2, 2);
+        T_CHECK(c4j_conv2d_backward_filter_units(&r, C4J_ALGO_FFT) == 0 && c4j_conv2d_backward_input_units(&r, C4J_BWD_TAPS) > 0,
+                "fft dW: dilated refused, taps runs it");
+        t_dense_desc(&r, 1, 9, 9, 4, 5, 5, 4, 2, 1, 1, 1, 1, 2, 2, 2, 2);
+        T_CHECK(c4j_conv2d_backward_filter_units(&r, C4J_ALGO_FFT) == 0 &&
+                    c4j_conv2d_backward_filter_estimate_seconds(&r, C4J_ALGO_FFT) < 0 &&
+                    c4j_conv2d_backward_filter(real_blas, &r, C4J_ALGO_FFT, x, dy, gw, NULL, NULL, 0, NULL, 0, 0, 1, e2,
+                                               sizeof e2) == C4J_ERR_UNSUPPORTED && strstr(e2, "route 5") != NULL,
+                "fft dW: groups refused (%s)", e2);
+    }
+
     /* activation derivative */
     float y[6] = {-1.0f, 0.0f, 0.5f, 5.9f, 6.0f, 7.0f}, g[6] = {1, 2, 3, 4, 5, 6}, o[6];
     T_CHECK(c4j_activation_backward(C4J_ACT_RELU, y, g, o, 6, err, sizeof err) == C4J_OK, "relu");
