@@ -34,13 +34,7 @@ class ConvNdPropertyTest {
         }
         int pk = r.nextInt(4);
         Padding padding = pk == 0 ? Padding.VALID : pk == 1 ? Padding.SAME : pk == 2 ? Padding.SAME_LOWER : Padding.explicit(pads);
-        // the pads at the beginning by each rule's definition (not conv4j's arithmetic): SAME (ONNX's
-        // SAME_UPPER) puts the odd pixel at the end, SAME_LOWER at the beginning
-        long[] begin = new long[rank];
-        for (int a = 0; a < rank; a++) {
-            long total = Math.max(((in[a] + s[a] - 1) / s[a] - 1) * s[a] + (k[a] - 1) * d[a] + 1 - in[a], 0);
-            begin[a] = pk == 0 ? 0 : pk == 1 ? total / 2 : pk == 2 ? (total + 1) / 2 : pads[2 * a];
-        }
+        long[] begin = padBegin(padding, in, k, s, d);
         boolean flip = r.nextBoolean(), bias = r.nextBoolean(), strided = r.nextBoolean();
         ConvOptions o = ConvOptions.builder().strides(s).dilations(d).padding(padding).groups(groups).flipKernel(flip).build();
         Shape xs = Shape.of(concat(n, in, cin)), ws = Shape.of(concat(-1, k, cin / groups, cout));
@@ -78,6 +72,19 @@ class ConvNdPropertyTest {
                 throw new AssertionError(what + "[" + i + "]: got " + got[i] + ", want " + want[i] + " (allowed " + allowed + ")");
             }
         }
+    }
+
+    /**
+     * The pad at the beginning of each axis by each rule's definition (not conv4j's arithmetic):
+     * SAME (ONNX's SAME_UPPER) puts the odd pixel of the total at the end, SAME_LOWER at the beginning.
+     */
+    static long[] padBegin(Padding p, long[] in, long[] k, long[] s, long[] d) {
+        long[] begin = new long[in.length];
+        for (int a = 0; a < in.length; a++) {
+            long total = Math.max(((in[a] + s[a] - 1) / s[a] - 1) * s[a] + (k[a] - 1) * d[a] + 1 - in[a], 0);
+            begin[a] = p.kind() == Padding.Kind.SAME ? total / 2 : p.kind() == Padding.Kind.SAME_LOWER ? (total + 1) / 2 : p.begin(a);
+        }
+        return begin;
     }
 
     static long[] concat(long first, long[] mid, long... last) {

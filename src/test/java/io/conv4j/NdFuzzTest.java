@@ -58,11 +58,7 @@ class NdFuzzTest {
         }
         int pk = r.nextInt(4);
         Padding padding = pk == 0 ? Padding.VALID : pk == 1 ? Padding.SAME : pk == 2 ? Padding.SAME_LOWER : Padding.explicit(pads);
-        long[] begin = new long[rank];
-        for (int a = 0; a < rank; a++) {
-            long total = Math.max(((in[a] + s[a] - 1) / s[a] - 1) * s[a] + (k[a] - 1) * d[a] + 1 - in[a], 0);
-            begin[a] = pk == 0 ? 0 : pk == 1 ? total / 2 : pk == 2 ? (total + 1) / 2 : pads[2 * a];
-        }
+        long[] begin = ConvNdPropertyTest.padBegin(padding, in, k, s, d);
         boolean flip = r.nextBoolean(), withBias = r.nextBoolean();
         ConvOptions.Builder ob = ConvOptions.builder().strides(s).dilations(d).padding(padding).groups(groups).flipKernel(flip);
         Shape xs = Shape.of(ConvNdPropertyTest.concat(n, in, cin)), ws = Shape.of(ConvNdPropertyTest.concat(-1, k, cin / groups, cout));
