@@ -1,100 +1,48 @@
-/* Forward convolution: algorithm applicability, work units, and dispatch. */
+/*
+ * Forward convolution entry points (conv4j.h): walks of the forward table (conv2d_table.c). Every
+ * algorithm-specific answer comes from its row; here are only the checks every call needs.
+ */
 #include <limits.h>
 #include <stdint.h>
 
 #include "internal.h"
 
-c4j_status c4j_conv2d_supports(const c4j_conv2d_desc *d, c4j_algo algo) {
-    switch (algo) {
-    case C4J_ALGO_GEMM_TILED:
-        return C4J_OK;
-    case C4J_ALGO_GEMM_DIRECT: {
-        /* each output pixel is one input pixel row read in place: no padding, no virtual zeros,
-           channels contiguous, and a row step BLAS accepts as lda (>= K) */
-        const int64_t lda = d->stride_w * d->in_stride[2];
-        int ok = d->kernel_h == 1 && d->kernel_w == 1 && d->pad_top == 0 && d->pad_left == 0 &&
-                 (d->in_stride[3] == 1 || c4j_cin_g(d) == 1) && lda >= c4j_cin_g(d) && lda <= INT_MAX &&
-                 (d->out_h - 1) * d->stride_h < d->in_h && (d->out_w - 1) * d->stride_w < d->in_w;
-        return ok ? C4J_OK : C4J_ERR_UNSUPPORTED;
-    }
-    case C4J_ALGO_GROUPED_DIRECT:
-        return c4j_gd_applicable(d) ? C4J_OK : C4J_ERR_UNSUPPORTED;
-    case C4J_ALGO_FFT:
-        return c4j_fft_supported(d) || c4j_s2d_applicable(d, algo) ? C4J_OK : C4J_ERR_UNSUPPORTED;
-    case C4J_ALGO_WINOGRAD_2X2:
-    case C4J_ALGO_WINOGRAD_4X4:
-        return c4j_winograd_applicable(d, algo) || c4j_s2d_applicable(d, algo) ? C4J_OK : C4J_ERR_UNSUPPORTED;
-    default:
-        return C4J_ERR_UNSUPPORTED;
-    }
+/* The row of algo when it can run d, else NULL. */
+static const c4j_conv2d_algorithm *applying(const c4j_conv2d_desc *d, c4j_algo algo) {
+    const c4j_conv2d_algorithm *a = c4j_conv2d_forward_algorithm((int)algo);
+    return a != NULL && a->applies(d) ? a : NULL;
 }
 
-/* Winograd and the FFT run strided convolutions through s2d.c (space to depth), others natively. */
-static int via_s2d(const c4j_conv2d_desc *d, c4j_algo algo) {
-    return (d->stride_h != 1 || d->stride_w != 1) && c4j_s2d_applicable(d, algo);
+c4j_status c4j_conv2d_supports(const c4j_conv2d_desc *d, c4j_algo algo) {
+    return applying(d, algo) != NULL ? C4J_OK : C4J_ERR_UNSUPPORTED;
 }
 
 int64_t c4j_conv2d_units(const c4j_conv2d_desc *d, c4j_algo algo) {
-    if (d->batch == 0 || c4j_conv2d_supports(d, algo) != C4J_OK) return 0;
-    if (via_s2d(d, algo)) return c4j_s2d_units(d, algo);
-    switch (algo) {
-    case C4J_ALGO_GEMM_DIRECT: return c4j_gemm_direct_units(d);
-    case C4J_ALGO_GEMM_TILED: return c4j_gemm_tiled_units(d);
-    case C4J_ALGO_GROUPED_DIRECT: return c4j_gd_units(d);
-    case C4J_ALGO_FFT: return c4j_fft_units(d);
-    case C4J_ALGO_WINOGRAD_2X2:
-    case C4J_ALGO_WINOGRAD_4X4: return c4j_winograd_units(d, algo);
-    default: return 0;
-    }
+    const c4j_conv2d_algorithm *a = applying(d, algo);
+    return d->batch == 0 || a == NULL ? 0 : a->units(d);
 }
 
 int64_t c4j_conv2d_workspace_bytes(const c4j_conv2d_desc *d, c4j_algo algo) {
-    if (c4j_conv2d_supports(d, algo) != C4J_OK) return -1;
-    if (via_s2d(d, algo)) return c4j_s2d_workspace(d, algo);
-    switch (algo) {
-    case C4J_ALGO_GEMM_DIRECT: return 0;
-    case C4J_ALGO_GEMM_TILED: return c4j_gemm_tiled_workspace(d);
-    case C4J_ALGO_GROUPED_DIRECT: return c4j_gd_workspace(d);
-    case C4J_ALGO_FFT: return c4j_fft_workspace(d);
-    case C4J_ALGO_WINOGRAD_2X2:
-    case C4J_ALGO_WINOGRAD_4X4: return c4j_winograd_workspace(d, algo);
-    default: return -1;
-    }
+    const c4j_conv2d_algorithm *a = applying(d, algo);
+    return a == NULL ? -1 : a->workspace(d);
 }
 
 int64_t c4j_conv2d_prepared_floats(const c4j_conv2d_desc *d, c4j_algo algo) {
-    if (via_s2d(d, algo)) return c4j_s2d_prepared_floats(d, algo);
-    switch (algo) {
-    case C4J_ALGO_FFT: return c4j_conv2d_supports(d, algo) == C4J_OK ? c4j_fft_prepared_floats(d) : 0;
-    case C4J_ALGO_WINOGRAD_2X2:
-    case C4J_ALGO_WINOGRAD_4X4:
-        /* U = G g G^T per transform point: depends on the filter, groups, channels and flip only */
-        return c4j_conv2d_supports(d, algo) == C4J_OK ? c4j_winograd_prepared_floats(d, algo) : 0;
-    default: return 0; /* the GEMM algorithms read the HWIO filter as it is */
-    }
+    const c4j_conv2d_algorithm *a = applying(d, algo);
+    return a == NULL || a->prepared_floats == NULL ? 0 : a->prepared_floats(d);
 }
 
 c4j_status c4j_conv2d_prepare(const c4j_conv2d_desc *d, c4j_algo algo, const float *filter,
                               float *prepared, char *err, size_t err_len) {
-    if (c4j_conv2d_supports(d, algo) != C4J_OK)
+    const c4j_conv2d_algorithm *a = applying(d, algo);
+    if (a == NULL)
         return c4j_fail(C4J_ERR_UNSUPPORTED, err, err_len, "algorithm %d cannot run this convolution",
                         (int)algo);
     if (c4j_conv2d_prepared_floats(d, algo) == 0) return C4J_OK;
     if (filter == NULL || prepared == NULL)
         return c4j_fail(C4J_ERR_ARG, err, err_len, "null filter or prepared buffer");
-    if (via_s2d(d, algo)) {
-        c4j_s2d_prepare(d, algo, filter, prepared);
-        return C4J_OK;
-    }
-    switch (algo) {
-    case C4J_ALGO_FFT: c4j_fft_prepare(d, filter, prepared); return C4J_OK;
-    case C4J_ALGO_WINOGRAD_2X2:
-    case C4J_ALGO_WINOGRAD_4X4:
-        c4j_winograd_prepare(d, algo, filter, prepared);
-        return C4J_OK;
-    default: break;
-    }
-    return c4j_fail(C4J_ERR_UNSUPPORTED, err, err_len, "algorithm %d has no prepared form", (int)algo);
+    a->prepare(d, filter, prepared);
+    return C4J_OK;
 }
 
 c4j_status c4j_conv2d_forward(const c4j_blas *blas, const c4j_conv2d_desc *d, c4j_algo algo,
@@ -103,7 +51,8 @@ c4j_status c4j_conv2d_forward(const c4j_blas *blas, const c4j_conv2d_desc *d, c4
                               int64_t unit_begin, int64_t unit_end, char *err, size_t err_len) {
     if (blas == NULL || blas->sgemm == NULL)
         return c4j_fail(C4J_ERR_BLAS, err, err_len, "no BLAS bound");
-    if (c4j_conv2d_supports(d, algo) != C4J_OK)
+    const c4j_conv2d_algorithm *a = applying(d, algo);
+    if (a == NULL)
         return c4j_fail(C4J_ERR_UNSUPPORTED, err, err_len, "algorithm %d cannot run this convolution",
                         (int)algo);
     const int64_t units = c4j_conv2d_units(d, algo);
@@ -111,51 +60,14 @@ c4j_status c4j_conv2d_forward(const c4j_blas *blas, const c4j_conv2d_desc *d, c4
         return c4j_fail(C4J_ERR_ARG, err, err_len, "unit range [%lld, %lld) outside [0, %lld)",
                         (long long)unit_begin, (long long)unit_end, (long long)units);
     if (unit_begin == unit_end) return C4J_OK;
-    const int64_t need = c4j_conv2d_workspace_bytes(d, algo);
+    const int64_t need = a->workspace(d);
     if (need > 0 && (workspace == NULL || workspace_bytes < need || ((uintptr_t)workspace & 63u) != 0))
         return c4j_fail(C4J_ERR_ARG, err, err_len, "workspace of %lld bytes (64-byte aligned) needed, got %lld",
                         (long long)need, (long long)workspace_bytes);
-    const int64_t prep = c4j_conv2d_prepared_floats(d, algo);
-    if (prep > 0 && prepared == NULL)
+    if (c4j_conv2d_prepared_floats(d, algo) > 0 && prepared == NULL)
         return c4j_fail(C4J_ERR_ARG, err, err_len, "algorithm %d needs the prepared filter", (int)algo);
-    if (via_s2d(d, algo)) {
-        c4j_s2d_run(blas, d, algo, in, prepared, bias, out, workspace, unit_begin, unit_end);
-        return C4J_OK;
-    }
-    switch (algo) {
-    case C4J_ALGO_GEMM_DIRECT:
-        c4j_gemm_direct_run(blas, d, in, filter, bias, out, unit_begin, unit_end);
-        return C4J_OK;
-    case C4J_ALGO_GEMM_TILED:
-        c4j_gemm_tiled_run(blas, d, in, filter, bias, out, workspace, unit_begin, unit_end);
-        return C4J_OK;
-    case C4J_ALGO_GROUPED_DIRECT:
-        c4j_gd_run(d, in, filter, bias, out, workspace, unit_begin, unit_end);
-        return C4J_OK;
-    case C4J_ALGO_FFT:
-        c4j_fft_run(blas, d, in, prepared, bias, out, workspace, unit_begin, unit_end);
-        return C4J_OK;
-    case C4J_ALGO_WINOGRAD_2X2:
-    case C4J_ALGO_WINOGRAD_4X4:
-        c4j_winograd_run(blas, d, algo, in, prepared, bias, out, workspace, unit_begin, unit_end);
-        return C4J_OK;
-    default:
-        return C4J_ERR_UNSUPPORTED;
-    }
-}
-
-static double estimate_seconds(const c4j_conv2d_desc *d, c4j_algo algo, int include_prepare) {
-    if (via_s2d(d, algo)) return c4j_s2d_estimate(d, algo, include_prepare);
-    switch (algo) {
-    case C4J_ALGO_GEMM_DIRECT: return c4j_gemm_direct_estimate(d);
-    case C4J_ALGO_GEMM_TILED: return c4j_gemm_tiled_estimate(d);
-    case C4J_ALGO_GROUPED_DIRECT: return c4j_gd_estimate(d);
-    case C4J_ALGO_FFT: return c4j_fft_estimate(d) + (include_prepare ? c4j_fft_prepare_estimate(d) : 0);
-    case C4J_ALGO_WINOGRAD_2X2:
-    case C4J_ALGO_WINOGRAD_4X4:
-        return c4j_winograd_estimate(d, algo) + (include_prepare ? c4j_winograd_prepare_estimate(d, algo) : 0);
-    default: return -1;
-    }
+    a->run(blas, d, in, filter, prepared, bias, out, workspace, unit_begin, unit_end);
+    return C4J_OK;
 }
 
 double c4j_conv2d_roofline_seconds(const c4j_conv2d_desc *d) {
@@ -177,10 +89,14 @@ double c4j_small_groups_factor(const c4j_conv2d_desc *d) {
     return f > 4.0 ? 4.0 : f < 1.5 ? 1.5 : f;
 }
 
+double c4j_small_groups_adjusted(const c4j_conv2d_desc *d, double seconds) {
+    if (seconds < 0 || !c4j_gd_applicable(d)) return seconds;
+    return seconds * c4j_small_groups_factor(d);
+}
+
 double c4j_conv2d_estimate_seconds(const c4j_conv2d_desc *d, c4j_algo algo, int include_prepare) {
-    if (c4j_conv2d_supports(d, algo) != C4J_OK) return -1;
+    const c4j_conv2d_algorithm *a = applying(d, algo);
+    if (a == NULL) return -1;
     if (d->batch == 0) return 0;
-    const double s = estimate_seconds(d, algo, include_prepare);
-    if (s < 0 || algo == C4J_ALGO_GROUPED_DIRECT || !c4j_gd_applicable(d)) return s;
-    return s * c4j_small_groups_factor(d);
+    return a->estimate(d, include_prepare);
 }

@@ -686,3 +686,39 @@ double c4j_fft_prepare_estimate(const c4j_conv2d_desc *d) {
     const double macs = (double)(d->kernel_h * d->kernel_w * p.nfw + p.fh * p.nfw * d->kernel_h);
     return (double)d->groups * (double)p.cin_g * (double)p.cout_g * macs * 0.5e-9;
 }
+
+/* ------------------------------------------------------------------ forward table row */
+
+/* Strided layers run through s2d.c (space to depth) as stride-1 ones of this algorithm. */
+#define FFT_S2D(d) c4j_via_s2d(d, C4J_ALGO_FFT)
+
+static int fft_applies(const c4j_conv2d_desc *d) {
+    return c4j_fft_supported(d) || c4j_s2d_applicable(d, C4J_ALGO_FFT);
+}
+static int64_t fft_units(const c4j_conv2d_desc *d) {
+    return FFT_S2D(d) ? c4j_s2d_units(d, C4J_ALGO_FFT) : c4j_fft_units(d);
+}
+static int64_t fft_workspace(const c4j_conv2d_desc *d) {
+    return FFT_S2D(d) ? c4j_s2d_workspace(d, C4J_ALGO_FFT) : c4j_fft_workspace(d);
+}
+static int64_t fft_prepared(const c4j_conv2d_desc *d) {
+    return FFT_S2D(d) ? c4j_s2d_prepared_floats(d, C4J_ALGO_FFT) : c4j_fft_prepared_floats(d);
+}
+static void fft_prepare_row(const c4j_conv2d_desc *d, const float *filter, float *prepared) {
+    if (FFT_S2D(d)) c4j_s2d_prepare(d, C4J_ALGO_FFT, filter, prepared);
+    else c4j_fft_prepare(d, filter, prepared);
+}
+static double fft_estimate_row(const c4j_conv2d_desc *d, int include_prepare) {
+    const double s = FFT_S2D(d) ? c4j_s2d_estimate(d, C4J_ALGO_FFT, include_prepare)
+                                : c4j_fft_estimate(d) + (include_prepare ? c4j_fft_prepare_estimate(d) : 0);
+    return c4j_small_groups_adjusted(d, s);
+}
+static void fft_run_row(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in, const float *filter,
+                        const float *prepared, const float *bias, float *out, void *workspace, int64_t u0, int64_t u1) {
+    (void)filter;
+    if (FFT_S2D(d)) c4j_s2d_run(blas, d, C4J_ALGO_FFT, in, prepared, bias, out, (float *)workspace, u0, u1);
+    else c4j_fft_run(blas, d, in, prepared, bias, out, (float *)workspace, u0, u1);
+}
+
+const c4j_conv2d_algorithm c4j_conv2d_fft = {"fft", C4J_ALGO_FFT, 0, fft_applies, fft_units, fft_workspace,
+                                              fft_prepared, fft_prepare_row, fft_estimate_row, fft_run_row};

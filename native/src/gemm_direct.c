@@ -108,3 +108,35 @@ double c4j_gemm_direct_estimate(const c4j_conv2d_desc *d) {
     const double per_unit = counted > 0 ? s_full / (double)counted : 0;
     return (double)d->groups * (per_unit * (double)full + s_last);
 }
+
+/* ------------------------------------------------------------------ forward table row */
+
+/* each output pixel is one input pixel row read in place: no padding, no virtual zeros, channels
+   contiguous, and a row step BLAS accepts as lda (>= K) */
+static int direct_applies(const c4j_conv2d_desc *d) {
+    const int64_t lda = d->stride_w * d->in_stride[2];
+    return d->kernel_h == 1 && d->kernel_w == 1 && d->pad_top == 0 && d->pad_left == 0 &&
+           (d->in_stride[3] == 1 || c4j_cin_g(d) == 1) && lda >= c4j_cin_g(d) && lda <= INT_MAX &&
+           (d->out_h - 1) * d->stride_h < d->in_h && (d->out_w - 1) * d->stride_w < d->in_w;
+}
+
+static int64_t direct_workspace(const c4j_conv2d_desc *d) {
+    (void)d;
+    return 0;
+}
+
+static double direct_estimate(const c4j_conv2d_desc *d, int include_prepare) {
+    (void)include_prepare;
+    return c4j_small_groups_adjusted(d, c4j_gemm_direct_estimate(d));
+}
+
+static void direct_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in, const float *filter,
+                       const float *prepared, const float *bias, float *out, void *workspace, int64_t u0, int64_t u1) {
+    (void)prepared;
+    (void)workspace;
+    c4j_gemm_direct_run(blas, d, in, filter, bias, out, u0, u1);
+}
+
+const c4j_conv2d_algorithm c4j_conv2d_gemm_direct = {
+    "gemm_direct", C4J_ALGO_GEMM_DIRECT, 1, direct_applies, c4j_gemm_direct_units, direct_workspace, NULL, NULL,
+    direct_estimate, direct_run};

@@ -335,3 +335,25 @@ double c4j_gemm_tiled_estimate(const c4j_conv2d_desc *d) {
     }
     return (double)d->groups * (gather + gemm);
 }
+
+/* ------------------------------------------------------------------ forward table row */
+
+static int tiled_applies(const c4j_conv2d_desc *d) {
+    (void)d;
+    return 1; /* any convolution */
+}
+
+static double tiled_estimate(const c4j_conv2d_desc *d, int include_prepare) {
+    (void)include_prepare;
+    return c4j_small_groups_adjusted(d, c4j_gemm_tiled_estimate(d));
+}
+
+static void tiled_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in, const float *filter,
+                      const float *prepared, const float *bias, float *out, void *workspace, int64_t u0, int64_t u1) {
+    (void)prepared;
+    c4j_gemm_tiled_run(blas, d, in, filter, bias, out, (float *)workspace, u0, u1);
+}
+
+const c4j_conv2d_algorithm c4j_conv2d_gemm_tiled = {
+    "gemm_tiled", C4J_ALGO_GEMM_TILED, 1, tiled_applies, c4j_gemm_tiled_units, c4j_gemm_tiled_workspace, NULL, NULL,
+    tiled_estimate, tiled_run};

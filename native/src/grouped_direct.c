@@ -293,3 +293,21 @@ double c4j_gd_estimate(const c4j_conv2d_desc *d) {
     if (runs_strips(d)) return mac * (1.8 * macs + 4.0 * outs + 5.0 * ins + 9.5 * staged);
     return mac * (2.1 * macs + 25.0 * outs + 8.5 * ins + 9.5 * staged);
 }
+
+/* ------------------------------------------------------------------ forward table row */
+
+static double gd_estimate(const c4j_conv2d_desc *d, int include_prepare) {
+    (void)include_prepare;
+    return c4j_gd_estimate(d);
+}
+
+static void gd_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in, const float *filter,
+                   const float *prepared, const float *bias, float *out, void *workspace, int64_t u0, int64_t u1) {
+    (void)blas;
+    (void)prepared;
+    c4j_gd_run(d, in, filter, bias, out, (float *)workspace, u0, u1);
+}
+
+const c4j_conv2d_algorithm c4j_conv2d_grouped_direct = {
+    "grouped_direct", C4J_ALGO_GROUPED_DIRECT, 1, c4j_gd_applicable, c4j_gd_units, c4j_gd_workspace, NULL, NULL,
+    gd_estimate, gd_run};

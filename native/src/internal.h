@@ -53,6 +53,59 @@ int c4j_cost_is_measured(void);
 int64_t c4j_sgemm_piece_rows(const c4j_blas *blas, int64_t m, int64_t k, int64_t n);
 double c4j_cost_sgemm_pieces(int64_t m, int64_t k, int64_t n, int64_t piece);
 
+/*
+ * One 2-D forward algorithm: a row of the forward table (conv2d_table.c), defined in the
+ * algorithm's own file. Adding an algorithm is one new file defining such a row and one line in
+ * the table (plus its id in conv4j.h's c4j_algo and Java's Algorithm enum, which names it).
+ *   name:            lower-case name, as Algorithm.java spells it;
+ *   id:              its c4j_algo value, which names it across JNI;
+ *   exact:           1 when every output is a plain sum of products (rounding as a float32 dot
+ *                    product); 0 for a transform (Winograd, FFT), whose rounding error is larger;
+ *   applies:         1 when it can run the convolution;
+ *   units:           independent pieces of work, fixed by the descriptor alone (never by threads);
+ *   workspace:       bytes one call of run needs, for any unit range;
+ *   prepared_floats: floats of its prepared (transformed) filter; NULL when it reads the filter as is;
+ *   prepare:         writes the prepared filter (NULL with prepared_floats);
+ *   estimate:        single-thread seconds, preparing the filter included when include_prepare;
+ *   run:             units [u0, u1).
+ * The table walk (conv2d.c) checks applies, units, workspace and buffers before any of the rest.
+ */
+typedef struct {
+    const char *name;
+    int id;
+    int exact;
+    int (*applies)(const c4j_conv2d_desc *d);
+    int64_t (*units)(const c4j_conv2d_desc *d);
+    int64_t (*workspace)(const c4j_conv2d_desc *d);
+    int64_t (*prepared_floats)(const c4j_conv2d_desc *d);
+    void (*prepare)(const c4j_conv2d_desc *d, const float *filter, float *prepared);
+    double (*estimate)(const c4j_conv2d_desc *d, int include_prepare);
+    void (*run)(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in, const float *filter,
+                const float *prepared, const float *bias, float *out, void *workspace, int64_t u0, int64_t u1);
+} c4j_conv2d_algorithm;
+
+extern const c4j_conv2d_algorithm c4j_conv2d_gemm_direct;  /* gemm_direct.c */
+extern const c4j_conv2d_algorithm c4j_conv2d_gemm_tiled;   /* gemm_tiled.c */
+extern const c4j_conv2d_algorithm c4j_conv2d_winograd_2x2; /* winograd.c */
+extern const c4j_conv2d_algorithm c4j_conv2d_winograd_4x4; /* winograd.c */
+extern const c4j_conv2d_algorithm c4j_conv2d_fft;          /* fft.c */
+extern const c4j_conv2d_algorithm c4j_conv2d_grouped_direct; /* grouped_direct.c */
+
+/* The forward table (conv2d_table.c): its rows in order, and the row of a c4j_algo (NULL if none). */
+int c4j_conv2d_forward_rows(void);
+const c4j_conv2d_algorithm *c4j_conv2d_forward_row(int index);
+const c4j_conv2d_algorithm *c4j_conv2d_forward_algorithm(int id);
+
+/* An sgemm-based estimate on a layer of small groups carries c4j_small_groups_factor (see there);
+   negative estimates (not applicable) pass through. */
+double c4j_small_groups_adjusted(const c4j_conv2d_desc *d, double seconds);
+
+/* Winograd and the FFT run strided layers through s2d.c, as stride-1 ones on a space-to-depth copy. */
+int c4j_s2d_applicable(const c4j_conv2d_desc *d, c4j_algo algo);
+static inline int c4j_via_s2d(const c4j_conv2d_desc *d, c4j_algo algo) {
+    return (d->stride_h != 1 || d->stride_w != 1) && c4j_s2d_applicable(d, algo);
+}
+
 /* Estimated single-thread seconds of each algorithm (and of preparing its filter). */
 double c4j_gemm_direct_estimate(const c4j_conv2d_desc *d);
 double c4j_gemm_tiled_estimate(const c4j_conv2d_desc *d);
@@ -61,7 +114,7 @@ double c4j_fft_prepare_estimate(const c4j_conv2d_desc *d);
 double c4j_winograd_estimate(const c4j_conv2d_desc *d, c4j_algo algo);
 double c4j_winograd_prepare_estimate(const c4j_conv2d_desc *d, c4j_algo algo);
 
-/* Algorithm entry points (conv2d.c dispatches to them). */
+/* Algorithm entry points (their table rows call them). */
 int64_t c4j_gemm_direct_units(const c4j_conv2d_desc *d);
 void c4j_gemm_direct_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in,
                          const float *filter, const float *bias, float *out, int64_t u0, int64_t u1);

@@ -585,3 +585,44 @@ double c4j_winograd_prepare_estimate(const c4j_conv2d_desc *d, c4j_algo algo) {
     const double a = tile_m(algo) + 2;
     return a * a * (double)c4j_cin_g(d) * (double)d->out_c * 1e-9;
 }
+
+/* ------------------------------------------------------------------ forward table rows */
+
+/* Strided layers whose kernel becomes 3x3 run through s2d.c (space to depth) as stride-1 ones. */
+#define WINOGRAD_ROW(M, ALGO, NAME)                                                                                   \
+    static int applies_##M(const c4j_conv2d_desc *d) {                                                                \
+        return c4j_winograd_applicable(d, ALGO) || c4j_s2d_applicable(d, ALGO);                                       \
+    }                                                                                                                 \
+    static int64_t units_##M(const c4j_conv2d_desc *d) {                                                              \
+        return c4j_via_s2d(d, ALGO) ? c4j_s2d_units(d, ALGO) : c4j_winograd_units(d, ALGO);                           \
+    }                                                                                                                 \
+    static int64_t workspace_##M(const c4j_conv2d_desc *d) {                                                          \
+        return c4j_via_s2d(d, ALGO) ? c4j_s2d_workspace(d, ALGO) : c4j_winograd_workspace(d, ALGO);                   \
+    }                                                                                                                 \
+    /* U = G g G^T per transform point: depends on the filter, groups, channels and flip only */                     \
+    static int64_t prepared_##M(const c4j_conv2d_desc *d) {                                                           \
+        return c4j_via_s2d(d, ALGO) ? c4j_s2d_prepared_floats(d, ALGO) : c4j_winograd_prepared_floats(d, ALGO);       \
+    }                                                                                                                 \
+    static void prepare_##M(const c4j_conv2d_desc *d, const float *filter, float *prepared) {                         \
+        if (c4j_via_s2d(d, ALGO)) c4j_s2d_prepare(d, ALGO, filter, prepared);                                         \
+        else c4j_winograd_prepare(d, ALGO, filter, prepared);                                                         \
+    }                                                                                                                 \
+    static double estimate_##M(const c4j_conv2d_desc *d, int include_prepare) {                                       \
+        const double s = c4j_via_s2d(d, ALGO) ? c4j_s2d_estimate(d, ALGO, include_prepare)                            \
+                                              : c4j_winograd_estimate(d, ALGO) +                                      \
+                                                    (include_prepare ? c4j_winograd_prepare_estimate(d, ALGO) : 0);   \
+        return c4j_small_groups_adjusted(d, s);                                                                       \
+    }                                                                                                                 \
+    static void run_##M(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in, const float *filter,         \
+                        const float *prepared, const float *bias, float *out, void *workspace, int64_t u0,            \
+                        int64_t u1) {                                                                                 \
+        (void)filter;                                                                                                 \
+        if (c4j_via_s2d(d, ALGO)) c4j_s2d_run(blas, d, ALGO, in, prepared, bias, out, (float *)workspace, u0, u1);    \
+        else c4j_winograd_run(blas, d, ALGO, in, prepared, bias, out, (float *)workspace, u0, u1);                    \
+    }                                                                                                                 \
+    const c4j_conv2d_algorithm c4j_conv2d_winograd_##M = {NAME,          ALGO,         0,         applies_##M,        \
+                                                          units_##M,     workspace_##M, prepared_##M, prepare_##M,    \
+                                                          estimate_##M, run_##M};
+
+WINOGRAD_ROW(2x2, C4J_ALGO_WINOGRAD_2X2, "winograd_2x2")
+WINOGRAD_ROW(4x4, C4J_ALGO_WINOGRAD_4X4, "winograd_4x4")
