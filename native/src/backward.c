@@ -32,144 +32,80 @@ static c4j_status check_call(const c4j_blas *blas, const c4j_conv2d_desc *d, int
 
 /* ------------------------------------------------------------------ input gradient */
 
-static int bx_resolve(const c4j_conv2d_desc *d, int route) {
-    return route == C4J_BWD_AUTO ? c4j_conv2d_backward_input_route(d) : route;
+/* The row of route (AUTO resolved) when it can run d, else NULL. */
+static const c4j_input_gradient_route *input_route(const c4j_conv2d_desc *d, int route) {
+    if (route == C4J_BWD_AUTO) route = c4j_conv2d_backward_input_route(d);
+    const c4j_input_gradient_route *r = c4j_input_gradient_route_of(route);
+    return r != NULL && r->applies(d) ? r : NULL;
 }
 
 int64_t c4j_conv2d_backward_input_units(const c4j_conv2d_desc *d, int route) {
-    c4j_conv2d_desc f;
-    route = bx_resolve(d, route);
-    if (route == C4J_BWD_GEMM) return c4j_bxg_units(d);
-    if (route == C4J_BWD_SCATTER) return c4j_bxs_units(d);
-    if (route == C4J_BWD_TAPS) return c4j_bxt_units(d);
-    return c4j_bxf_route(d, route, &f) ? c4j_conv2d_units(&f, (c4j_algo)route) : 0;
+    const c4j_input_gradient_route *r = input_route(d, route);
+    return r == NULL ? 0 : r->units(d);
 }
 
 int64_t c4j_conv2d_backward_input_workspace_bytes(const c4j_conv2d_desc *d, int route) {
-    c4j_conv2d_desc f;
-    route = bx_resolve(d, route);
-    if (route == C4J_BWD_GEMM) return c4j_bxg_workspace(d);
-    if (route == C4J_BWD_SCATTER) return c4j_bxs_workspace(d);
-    if (route == C4J_BWD_TAPS) return c4j_bxt_workspace(d);
-    return c4j_bxf_route(d, route, &f) ? c4j_conv2d_workspace_bytes(&f, (c4j_algo)route) : -1;
+    const c4j_input_gradient_route *r = input_route(d, route);
+    return r == NULL ? -1 : r->workspace(d);
 }
 
 int64_t c4j_conv2d_backward_input_prepared_floats(const c4j_conv2d_desc *d, int route) {
-    c4j_conv2d_desc f;
-    route = bx_resolve(d, route);
-    if (route == C4J_BWD_GEMM) return c4j_filter_floats(d);
-    if (route == C4J_BWD_SCATTER) return c4j_bxs_applicable(d) ? c4j_filter_floats(d) : -1;
-    if (route == C4J_BWD_TAPS) return c4j_bxt_applicable(d) ? c4j_filter_floats(d) : -1;
-    return c4j_bxf_route(d, route, &f) ? c4j_bxf_prepared_floats(&f, route) : -1;
+    const c4j_input_gradient_route *r = input_route(d, route);
+    return r == NULL ? -1 : r->prepared_floats(d);
 }
 
 c4j_status c4j_conv2d_backward_input_prepare(const c4j_conv2d_desc *d, int route, const float *filter, float *prepared,
                                              char *err, size_t err_len) {
-    c4j_conv2d_desc f;
     if (d == NULL) return c4j_fail(C4J_ERR_ARG, err, err_len, "null descriptor");
-    route = bx_resolve(d, route);
+    const c4j_input_gradient_route *r = input_route(d, route);
     if (filter == NULL || prepared == NULL) return c4j_fail(C4J_ERR_ARG, err, err_len, "null filter or prepared buffer");
-    if (route == C4J_BWD_GEMM) return c4j_bxg_prepare(d, filter, prepared, err, err_len);
-    if (route == C4J_BWD_TAPS && c4j_bxt_applicable(d)) { /* the filter as it is */
-        memcpy(prepared, filter, (size_t)c4j_filter_floats(d) * sizeof(float));
-        return C4J_OK;
-    }
-    if (route == C4J_BWD_SCATTER) {
-        if (!c4j_bxs_applicable(d))
-            return c4j_fail(C4J_ERR_UNSUPPORTED, err, err_len, "input-gradient route %d cannot run this convolution", route);
-        c4j_bxs_prepare(d, filter, prepared);
-        return C4J_OK;
-    }
-    if (!c4j_bxf_route(d, route, &f))
+    if (r == NULL)
         return c4j_fail(C4J_ERR_UNSUPPORTED, err, err_len, "input-gradient route %d cannot run this convolution", route);
-    return c4j_bxf_prepare(d, &f, route, filter, prepared, err, err_len);
+    return r->prepare(d, filter, prepared, err, err_len);
 }
 
 c4j_status c4j_conv2d_backward_input(const c4j_blas *blas, const c4j_conv2d_desc *d, int route, const float *grad_out,
                                      const float *prepared, float *grad_in, void *workspace, int64_t workspace_bytes,
                                      int64_t unit_begin, int64_t unit_end, char *err, size_t err_len) {
-    c4j_conv2d_desc f;
     if (d == NULL) return c4j_fail(C4J_ERR_ARG, err, err_len, "null descriptor");
-    route = bx_resolve(d, route);
-    if (route == C4J_BWD_GEMM) {
-        c4j_status st = c4j_bxg_supported(d, err, err_len);
-        if (st != C4J_OK) return st;
-    } else if (route == C4J_BWD_SCATTER ? !c4j_bxs_applicable(d)
-               : route == C4J_BWD_TAPS  ? !c4j_bxt_applicable(d)
-                                        : !c4j_bxf_route(d, route, &f)) {
+    const c4j_input_gradient_route *r = input_route(d, route);
+    if (r == NULL)
         return c4j_fail(C4J_ERR_UNSUPPORTED, err, err_len, "input-gradient route %d cannot run this convolution", route);
-    }
-    c4j_status st = check_call(blas, d, c4j_conv2d_backward_input_units(d, route),
-                               c4j_conv2d_backward_input_workspace_bytes(d, route), workspace, workspace_bytes,
-                               unit_begin, unit_end, err, err_len);
+    c4j_status st = check_call(blas, d, r->units(d), r->workspace(d), workspace, workspace_bytes, unit_begin, unit_end,
+                               err, err_len);
     if (st != C4J_OK || unit_begin == unit_end) return st;
     if (grad_out == NULL || prepared == NULL || grad_in == NULL)
         return c4j_fail(C4J_ERR_ARG, err, err_len, "null buffer");
-    if (route == C4J_BWD_GEMM) {
-        c4j_bxg_run(blas, d, grad_out, prepared, grad_in, workspace, unit_begin, unit_end);
-        return C4J_OK;
-    }
-    if (route == C4J_BWD_SCATTER) {
-        c4j_bxs_run(blas, d, grad_out, prepared, grad_in, workspace, unit_begin, unit_end);
-        return C4J_OK;
-    }
-    if (route == C4J_BWD_TAPS) {
-        c4j_bxt_run(blas, d, grad_out, prepared, grad_in, workspace, unit_begin, unit_end);
-        return C4J_OK;
-    }
-    return c4j_bxf_run(blas, &f, route, grad_out, prepared, grad_in, workspace, workspace_bytes, unit_begin, unit_end,
-                       err, err_len);
+    return r->run(blas, d, grad_out, prepared, grad_in, workspace, workspace_bytes, unit_begin, unit_end, err, err_len);
 }
 
 /* ------------------------------------------------------------------ filter and bias gradients */
 
-int c4j_bw_route_ok(const c4j_conv2d_desc *d, int route) {
-    if (route == C4J_BWD_GEMM) return 1;
-    if (route == C4J_ALGO_WINOGRAD_2X2 || route == C4J_ALGO_WINOGRAD_4X4) return c4j_bwino_applicable(d, (c4j_algo)route);
-    if (route == C4J_ALGO_GROUPED_DIRECT) return c4j_gd_applicable(d);
-    if (route == C4J_ALGO_FFT) return c4j_bwf_applicable(d);
-    return 0;
-}
-
-/* pixel ranges summed separately (1: no partial sums) */
-int64_t c4j_bw_route_ranges(const c4j_conv2d_desc *d, int route) {
-    if (route == C4J_BWD_GEMM) return c4j_bwg_ranges(d);
-    if (route == C4J_ALGO_GROUPED_DIRECT) return c4j_gdw_ranges(d);
-    if (route == C4J_ALGO_FFT) return c4j_bwf_ranges(d);
-    return c4j_bwino_ranges(d, (c4j_algo)route);
-}
-
-static int bw_resolve(const c4j_conv2d_desc *d, int route) {
-    return route == C4J_BWD_AUTO ? c4j_conv2d_backward_filter_route(d) : route;
+/* The row of route (AUTO resolved) when it can run d, else NULL. */
+static const c4j_filter_gradient_route *filter_route(const c4j_conv2d_desc *d, int route) {
+    if (route == C4J_BWD_AUTO) route = c4j_conv2d_backward_filter_route(d);
+    const c4j_filter_gradient_route *r = c4j_filter_gradient_route_of(route);
+    return r != NULL && r->applies(d) ? r : NULL;
 }
 
 int64_t c4j_conv2d_backward_filter_units(const c4j_conv2d_desc *d, int route) {
-    route = bw_resolve(d, route);
-    if (!c4j_bw_route_ok(d, route)) return 0;
-    if (route == C4J_ALGO_GROUPED_DIRECT) return c4j_gdw_units(d);
-    if (route == C4J_ALGO_FFT) return c4j_bwf_units(d);
-    return route == C4J_BWD_GEMM ? c4j_bwg_units(d) : c4j_bwino_units(d, (c4j_algo)route);
+    const c4j_filter_gradient_route *r = filter_route(d, route);
+    return r == NULL ? 0 : r->units(d);
 }
 
 int64_t c4j_conv2d_backward_filter_workspace_bytes(const c4j_conv2d_desc *d, int route) {
-    route = bw_resolve(d, route);
-    if (!c4j_bw_route_ok(d, route)) return -1;
-    if (route == C4J_ALGO_GROUPED_DIRECT) return c4j_gdw_workspace(d);
-    if (route == C4J_ALGO_FFT) return c4j_bwf_workspace(d);
-    return route == C4J_BWD_GEMM ? c4j_bwg_workspace(d) : c4j_bwino_workspace(d, (c4j_algo)route);
+    const c4j_filter_gradient_route *r = filter_route(d, route);
+    return r == NULL ? -1 : r->workspace(d);
 }
 
 int64_t c4j_conv2d_backward_filter_partial_floats(const c4j_conv2d_desc *d, int route) {
-    route = bw_resolve(d, route);
-    if (!c4j_bw_route_ok(d, route)) return -1;
-    return route == C4J_BWD_GEMM ? c4j_bwg_partial_floats(d)
-                                 : (c4j_bw_route_ranges(d, route) - 1) * (c4j_filter_floats(d) + d->out_c);
+    const c4j_filter_gradient_route *r = filter_route(d, route);
+    return r == NULL ? -1 : (r->ranges(d) - 1) * (c4j_filter_floats(d) + d->out_c);
 }
 
 int64_t c4j_conv2d_backward_filter_reduce_units(const c4j_conv2d_desc *d, int route) {
-    route = bw_resolve(d, route);
-    if (!c4j_bw_route_ok(d, route)) return 0;
-    return c4j_bw_reduce_units(d, c4j_bw_route_ranges(d, route));
+    const c4j_filter_gradient_route *r = filter_route(d, route);
+    return r == NULL ? 0 : c4j_bw_reduce_units(d, r->ranges(d));
 }
 
 static c4j_status check_partials(const c4j_conv2d_desc *d, int route, const float *partials, int64_t partials_avail,
@@ -193,12 +129,11 @@ c4j_status c4j_conv2d_backward_filter(const c4j_blas *blas, const c4j_conv2d_des
                                       int64_t partials_avail, void *workspace, int64_t workspace_bytes,
                                       int64_t unit_begin, int64_t unit_end, char *err, size_t err_len) {
     if (d == NULL) return c4j_fail(C4J_ERR_ARG, err, err_len, "null descriptor");
-    route = bw_resolve(d, route);
-    if (!c4j_bw_route_ok(d, route))
+    const c4j_filter_gradient_route *r = filter_route(d, route);
+    if (r == NULL)
         return c4j_fail(C4J_ERR_UNSUPPORTED, err, err_len, "filter-gradient route %d cannot run this convolution", route);
-    c4j_status st = check_call(blas, d, c4j_conv2d_backward_filter_units(d, route),
-                               c4j_conv2d_backward_filter_workspace_bytes(d, route), workspace, workspace_bytes,
-                               unit_begin, unit_end, err, err_len);
+    c4j_status st = check_call(blas, d, r->units(d), r->workspace(d), workspace, workspace_bytes, unit_begin, unit_end,
+                               err, err_len);
     if (st != C4J_OK || unit_begin == unit_end) return st;
     st = check_bias_args(d, grad_bias, err, err_len);
     if (st != C4J_OK) return st;
@@ -206,15 +141,7 @@ c4j_status c4j_conv2d_backward_filter(const c4j_blas *blas, const c4j_conv2d_des
     if (d->batch > 0 && grad_out == NULL) return c4j_fail(C4J_ERR_ARG, err, err_len, "null output gradient");
     st = check_partials(d, route, partials, partials_avail, err, err_len);
     if (st != C4J_OK) return st;
-    if (route == C4J_BWD_GEMM)
-        c4j_bwg_run(blas, d, in, grad_out, grad_filter, grad_bias, partials, workspace, unit_begin, unit_end);
-    else if (route == C4J_ALGO_GROUPED_DIRECT)
-        c4j_gdw_run(d, in, grad_out, grad_filter, grad_bias, partials, workspace, unit_begin, unit_end);
-    else if (route == C4J_ALGO_FFT)
-        c4j_bwf_run(d, in, grad_out, grad_filter, grad_bias, partials, workspace, unit_begin, unit_end);
-    else
-        c4j_bwino_run(blas, d, (c4j_algo)route, in, grad_out, grad_filter, grad_bias, partials, workspace, unit_begin,
-                      unit_end);
+    r->run(blas, d, in, grad_out, grad_filter, grad_bias, partials, workspace, unit_begin, unit_end);
     return C4J_OK;
 }
 
@@ -222,10 +149,10 @@ c4j_status c4j_conv2d_backward_filter_reduce(const c4j_conv2d_desc *d, int route
                                              const float *partials, int64_t partials_avail, int64_t unit_begin,
                                              int64_t unit_end, char *err, size_t err_len) {
     if (d == NULL) return c4j_fail(C4J_ERR_ARG, err, err_len, "null descriptor");
-    route = bw_resolve(d, route);
-    if (!c4j_bw_route_ok(d, route))
+    const c4j_filter_gradient_route *r = filter_route(d, route);
+    if (r == NULL)
         return c4j_fail(C4J_ERR_UNSUPPORTED, err, err_len, "filter-gradient route %d cannot run this convolution", route);
-    const int64_t units = c4j_conv2d_backward_filter_reduce_units(d, route);
+    const int64_t units = c4j_bw_reduce_units(d, r->ranges(d));
     if (unit_begin < 0 || unit_end > units || unit_begin > unit_end)
         return c4j_fail(C4J_ERR_ARG, err, err_len, "unit range [%lld, %lld) outside [0, %lld)", (long long)unit_begin,
                         (long long)unit_end, (long long)units);
@@ -234,7 +161,7 @@ c4j_status c4j_conv2d_backward_filter_reduce(const c4j_conv2d_desc *d, int route
     if (st != C4J_OK) return st;
     st = check_partials(d, route, partials, partials_avail, err, err_len);
     if (st != C4J_OK) return st;
-    c4j_bw_reduce_ranges(d, c4j_bw_route_ranges(d, route), grad_filter, grad_bias, partials, unit_begin, unit_end);
+    c4j_bw_reduce_ranges(d, r->ranges(d), grad_filter, grad_bias, partials, unit_begin, unit_end);
     return C4J_OK;
 }
 

@@ -334,3 +334,20 @@ void c4j_bwf_run(const c4j_conv2d_desc *d, const float *in, const float *dy, flo
     if (!make_plan(d, &p)) return;
     run_units(d, &p, in, dy, dw, db, partials, (float *)workspace, u0, u1);
 }
+
+/* ------------------------------------------------------------------ filter-gradient table row */
+
+static double bwf_estimate_row(const c4j_conv2d_desc *d) {
+    return c4j_bwf_estimate(d) +
+           (double)(c4j_bwf_ranges(d) - 1) * (double)(c4j_filter_floats(d) + d->out_c) * C4J_BW_REDUCE_NS * 1e-9;
+}
+
+static void bwf_run_row(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in, const float *dy, float *dw,
+                        float *db, float *partials, void *workspace, int64_t u0, int64_t u1) {
+    (void)blas;
+    c4j_bwf_run(d, in, dy, dw, db, partials, workspace, u0, u1);
+}
+
+const c4j_filter_gradient_route c4j_bw_fft = {"fft",          C4J_ALGO_FFT,     0, c4j_bwf_applicable,
+                                              c4j_bwf_units,  c4j_bwf_workspace, c4j_bwf_ranges,
+                                              bwf_estimate_row, bwf_run_row};

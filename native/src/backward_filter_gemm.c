@@ -187,3 +187,18 @@ double c4j_bwg_estimate(const c4j_conv2d_desc *d) {
     const double reduce = (double)(t.r_chunks - 1) * (double)(t.filter_floats + d->out_c) * C4J_BW_REDUCE_NS * 1e-9;
     return (double)d->groups * s + reduce;
 }
+
+/* ------------------------------------------------------------------ filter-gradient table row */
+
+static int bwg_applies(const c4j_conv2d_desc *d) {
+    (void)d;
+    return 1; /* any convolution */
+}
+
+static double bwg_estimate_row(const c4j_conv2d_desc *d) {
+    return c4j_bw_small_groups_factor(d, C4J_BWD_GEMM) * c4j_bwg_estimate(d);
+}
+
+const c4j_filter_gradient_route c4j_bw_gemm = {"gemm",         C4J_BWD_GEMM,   1,
+                                               bwg_applies,    c4j_bwg_units,  c4j_bwg_workspace,
+                                               c4j_bwg_ranges, bwg_estimate_row, c4j_bwg_run};

@@ -92,3 +92,52 @@ double c4j_bxf_estimate(const c4j_conv2d_desc *d, const c4j_conv2d_desc *f, int 
                              : 0.55;
     return run + scale * prep + (double)c4j_filter_floats(d) * C4J_BW_REARRANGE_NS * 1e-9;
 }
+
+/* ------------------------------------------------------------------ input-gradient table rows */
+
+/* one row per forward algorithm: the same functions with the algorithm's id */
+#define BXF_ROW(NAME, ALGO, EXACT)                                                                                    \
+    static int applies_##NAME(const c4j_conv2d_desc *d) {                                                             \
+        c4j_conv2d_desc f;                                                                                            \
+        return c4j_bxf_route(d, ALGO, &f);                                                                            \
+    }                                                                                                                 \
+    static int64_t units_##NAME(const c4j_conv2d_desc *d) {                                                           \
+        c4j_conv2d_desc f;                                                                                            \
+        return c4j_bxf_route(d, ALGO, &f) ? c4j_conv2d_units(&f, ALGO) : 0;                                           \
+    }                                                                                                                 \
+    static int64_t workspace_##NAME(const c4j_conv2d_desc *d) {                                                       \
+        c4j_conv2d_desc f;                                                                                            \
+        return c4j_bxf_route(d, ALGO, &f) ? c4j_conv2d_workspace_bytes(&f, ALGO) : -1;                                \
+    }                                                                                                                 \
+    static int64_t prepared_##NAME(const c4j_conv2d_desc *d) {                                                        \
+        c4j_conv2d_desc f;                                                                                            \
+        return c4j_bxf_route(d, ALGO, &f) ? c4j_bxf_prepared_floats(&f, ALGO) : -1;                                   \
+    }                                                                                                                 \
+    static c4j_status prepare_##NAME(const c4j_conv2d_desc *d, const float *filter, float *prepared, char *err,       \
+                                     size_t err_len) {                                                                \
+        c4j_conv2d_desc f;                                                                                            \
+        c4j_bxf_route(d, ALGO, &f);                                                                                   \
+        return c4j_bxf_prepare(d, &f, ALGO, filter, prepared, err, err_len);                                          \
+    }                                                                                                                 \
+    static double estimate_##NAME(const c4j_conv2d_desc *d) {                                                         \
+        c4j_conv2d_desc f;                                                                                            \
+        return c4j_bxf_route(d, ALGO, &f) ? c4j_bxf_estimate(d, &f, ALGO) : -1;                                       \
+    }                                                                                                                 \
+    static c4j_status run_##NAME(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *dy,                     \
+                                 const float *prepared, float *dx, void *workspace, int64_t workspace_bytes,          \
+                                 int64_t u0, int64_t u1, char *err, size_t err_len) {                                 \
+        c4j_conv2d_desc f;                                                                                            \
+        c4j_bxf_route(d, ALGO, &f);                                                                                   \
+        return c4j_bxf_run(blas, &f, ALGO, dy, prepared, dx, workspace, workspace_bytes, u0, u1, err, err_len);       \
+    }                                                                                                                 \
+    const c4j_input_gradient_route c4j_bx_##NAME = {#NAME,           ALGO,           EXACT,                           \
+                                                    applies_##NAME,  units_##NAME,   workspace_##NAME,                \
+                                                    prepared_##NAME, prepare_##NAME, estimate_##NAME,                 \
+                                                    run_##NAME};
+
+BXF_ROW(gemm_direct, C4J_ALGO_GEMM_DIRECT, 1)
+BXF_ROW(gemm_tiled, C4J_ALGO_GEMM_TILED, 1)
+BXF_ROW(winograd_2x2, C4J_ALGO_WINOGRAD_2X2, 0)
+BXF_ROW(winograd_4x4, C4J_ALGO_WINOGRAD_4X4, 0)
+BXF_ROW(fft, C4J_ALGO_FFT, 0)
+BXF_ROW(grouped_direct, C4J_ALGO_GROUPED_DIRECT, 1)

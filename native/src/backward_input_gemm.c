@@ -384,3 +384,28 @@ double c4j_bxg_estimate(const c4j_conv2d_desc *d) {
         }
     return (double)d->groups * s + (double)c4j_filter_floats(d) * C4J_BW_REARRANGE_NS * 1e-9;
 }
+
+/* ------------------------------------------------------------------ input-gradient table row */
+
+static int bxg_applies(const c4j_conv2d_desc *d) { return c4j_bxg_supported(d, NULL, 0) == C4J_OK; }
+
+static int64_t bxg_prepared_floats(const c4j_conv2d_desc *d) { return c4j_filter_floats(d); }
+
+static double bxg_estimate_row(const c4j_conv2d_desc *d) {
+    return c4j_bw_small_groups_factor(d, C4J_BWD_GEMM) * c4j_bxg_estimate(d);
+}
+
+static c4j_status bxg_run_row(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *dy, const float *prepared,
+                              float *dx, void *workspace, int64_t workspace_bytes, int64_t u0, int64_t u1, char *err,
+                              size_t err_len) {
+    (void)workspace_bytes;
+    (void)err;
+    (void)err_len;
+    c4j_bxg_run(blas, d, dy, prepared, dx, workspace, u0, u1);
+    return C4J_OK;
+}
+
+const c4j_input_gradient_route c4j_bx_gemm = {"gemm",           C4J_BWD_GEMM,     1,
+                                              bxg_applies,      c4j_bxg_units,    c4j_bxg_workspace,
+                                              bxg_prepared_floats, c4j_bxg_prepare, bxg_estimate_row,
+                                              bxg_run_row};

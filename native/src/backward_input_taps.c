@@ -179,3 +179,35 @@ void c4j_bxt_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *dy
         store_tile(d, acc, p.cb, cols, g, p.cg, c0, r0, m, dx);
     }
 }
+
+/* ------------------------------------------------------------------ input-gradient table row */
+
+static int64_t bxt_prepared_floats(const c4j_conv2d_desc *d) { return c4j_filter_floats(d); }
+
+/* the filter as it is */
+static c4j_status bxt_prepare_row(const c4j_conv2d_desc *d, const float *filter, float *prepared, char *err,
+                                  size_t err_len) {
+    (void)err;
+    (void)err_len;
+    memcpy(prepared, filter, (size_t)c4j_filter_floats(d) * sizeof(float));
+    return C4J_OK;
+}
+
+static double bxt_estimate_row(const c4j_conv2d_desc *d) {
+    return c4j_bw_small_groups_factor(d, C4J_BWD_GEMM) * c4j_bxt_estimate(d);
+}
+
+static c4j_status bxt_run_row(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *dy, const float *prepared,
+                              float *dx, void *workspace, int64_t workspace_bytes, int64_t u0, int64_t u1, char *err,
+                              size_t err_len) {
+    (void)workspace_bytes;
+    (void)err;
+    (void)err_len;
+    c4j_bxt_run(blas, d, dy, prepared, dx, workspace, u0, u1);
+    return C4J_OK;
+}
+
+const c4j_input_gradient_route c4j_bx_taps = {"taps",           C4J_BWD_TAPS,        1,
+                                              c4j_bxt_applicable, c4j_bxt_units,     c4j_bxt_workspace,
+                                              bxt_prepared_floats, bxt_prepare_row, bxt_estimate_row,
+                                              bxt_run_row};

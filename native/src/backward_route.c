@@ -15,7 +15,7 @@
  * Their estimates there carry that factor, falling with the channels per group as in the forward
  * pass (c4j_small_groups_factor, used as it is for the Winograd filter gradient).
  */
-static double small_groups_factor(const c4j_conv2d_desc *d, int route) {
+double c4j_bw_small_groups_factor(const c4j_conv2d_desc *d, int route) {
     if (!c4j_gd_applicable(d)) return 1.0;
     if (route != C4J_BWD_GEMM && route != C4J_BWD_SCATTER) return c4j_small_groups_factor(d);
     const double hi = route == C4J_BWD_GEMM ? 16.0 : 4.0, f = 4.0 * hi / (double)c4j_cin_g(d);
@@ -23,16 +23,15 @@ static double small_groups_factor(const c4j_conv2d_desc *d, int route) {
 }
 
 double c4j_conv2d_backward_input_estimate_seconds(const c4j_conv2d_desc *d, int route) {
-    c4j_conv2d_desc f;
     if (d == NULL) return -1;
-    if (route == C4J_BWD_GEMM) return small_groups_factor(d, route) * c4j_bxg_estimate(d);
-    if (route == C4J_BWD_TAPS) return c4j_bxt_applicable(d) ? small_groups_factor(d, C4J_BWD_GEMM) * c4j_bxt_estimate(d) : -1;
-    if (route == C4J_BWD_SCATTER)
-        return c4j_bxs_applicable(d) ? small_groups_factor(d, route) * c4j_bxs_estimate(d) +
-                                           (double)c4j_filter_floats(d) * C4J_BW_REARRANGE_NS * 1e-9
-                                     : -1;
-    if (!c4j_bxf_route(d, route, &f)) return -1;
-    return c4j_bxf_estimate(d, &f, route);
+    const c4j_input_gradient_route *r = c4j_input_gradient_route_of(route);
+    return r != NULL && r->applies(d) ? r->estimate(d) : -1;
+}
+
+double c4j_conv2d_backward_filter_estimate_seconds(const c4j_conv2d_desc *d, int route) {
+    if (d == NULL) return -1;
+    const c4j_filter_gradient_route *r = c4j_filter_gradient_route_of(route);
+    return r != NULL && r->applies(d) ? r->estimate(d) : -1;
 }
 
 /* Another route replaces a GEMM route only when its estimate is at least this much smaller: the
@@ -43,10 +42,8 @@ int c4j_conv2d_backward_input_route(const c4j_conv2d_desc *d) {
     int best = C4J_BWD_GEMM;
     double best_s = c4j_conv2d_backward_input_estimate_seconds(d, C4J_BWD_GEMM);
     if (best_s > 0) best_s *= ROUTE_MARGIN;
-    const int cand[8] = {C4J_BWD_TAPS, C4J_BWD_SCATTER, C4J_ALGO_GEMM_DIRECT, C4J_ALGO_GEMM_TILED, C4J_ALGO_WINOGRAD_2X2,
-                         C4J_ALGO_WINOGRAD_4X4, C4J_ALGO_FFT, C4J_ALGO_GROUPED_DIRECT};
-    for (int i = 0; i < 8; i++) {
-        const int r = cand[i];
+    for (int i = 1; i < c4j_input_gradient_rows(); i++) {
+        const int r = c4j_input_gradient_row(i)->id;
         const double s = c4j_conv2d_backward_input_estimate_seconds(d, r);
         if (s >= 0 && (best_s < 0 || s < best_s)) {
             best = r;
@@ -56,25 +53,15 @@ int c4j_conv2d_backward_input_route(const c4j_conv2d_desc *d) {
     return best;
 }
 
-double c4j_conv2d_backward_filter_estimate_seconds(const c4j_conv2d_desc *d, int route) {
-    if (d == NULL || !c4j_bw_route_ok(d, route)) return -1;
-    if (route == C4J_BWD_GEMM) return small_groups_factor(d, route) * c4j_bwg_estimate(d);
-    const int64_t r = c4j_bw_route_ranges(d, route);
-    const double run = route == C4J_ALGO_GROUPED_DIRECT ? c4j_gdw_estimate(d)
-                       : route == C4J_ALGO_FFT          ? c4j_bwf_estimate(d)
-                                                        : small_groups_factor(d, route) * c4j_bwino_estimate(d, (c4j_algo)route);
-    return run + (double)(r - 1) * (double)(c4j_filter_floats(d) + d->out_c) * C4J_BW_REDUCE_NS * 1e-9;
-}
-
 int c4j_conv2d_backward_filter_route(const c4j_conv2d_desc *d) {
     int best = C4J_BWD_GEMM;
     double best_s = c4j_conv2d_backward_filter_estimate_seconds(d, C4J_BWD_GEMM);
     if (best_s > 0) best_s *= ROUTE_MARGIN;
-    const int cand[4] = {C4J_ALGO_WINOGRAD_4X4, C4J_ALGO_WINOGRAD_2X2, C4J_ALGO_GROUPED_DIRECT, C4J_ALGO_FFT};
-    for (int i = 0; i < 4; i++) {
-        const double s = c4j_conv2d_backward_filter_estimate_seconds(d, cand[i]);
+    for (int i = 1; i < c4j_filter_gradient_rows(); i++) {
+        const int r = c4j_filter_gradient_row(i)->id;
+        const double s = c4j_conv2d_backward_filter_estimate_seconds(d, r);
         if (s >= 0 && (best_s < 0 || s < best_s)) {
-            best = cand[i];
+            best = r;
             best_s = s;
         }
     }

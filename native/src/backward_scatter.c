@@ -187,3 +187,35 @@ double c4j_bxs_estimate(const c4j_conv2d_desc *d) {
     const double store = (double)d->in_h * (double)d->in_w * (double)p.cg * 2 * STORE_NS * 1e-9;
     return (double)d->groups * (double)d->batch * (s + (adds * SCATTER_NS + runs * RUN_NS) * 1e-9 + store);
 }
+
+/* ------------------------------------------------------------------ input-gradient table row */
+
+static int64_t bxs_prepared_floats(const c4j_conv2d_desc *d) { return c4j_filter_floats(d); }
+
+static c4j_status bxs_prepare_row(const c4j_conv2d_desc *d, const float *filter, float *prepared, char *err,
+                                  size_t err_len) {
+    (void)err;
+    (void)err_len;
+    c4j_bxs_prepare(d, filter, prepared);
+    return C4J_OK;
+}
+
+static double bxs_estimate_row(const c4j_conv2d_desc *d) {
+    return c4j_bw_small_groups_factor(d, C4J_BWD_SCATTER) * c4j_bxs_estimate(d) +
+           (double)c4j_filter_floats(d) * C4J_BW_REARRANGE_NS * 1e-9;
+}
+
+static c4j_status bxs_run_row(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *dy, const float *prepared,
+                              float *dx, void *workspace, int64_t workspace_bytes, int64_t u0, int64_t u1, char *err,
+                              size_t err_len) {
+    (void)workspace_bytes;
+    (void)err;
+    (void)err_len;
+    c4j_bxs_run(blas, d, dy, prepared, dx, workspace, u0, u1);
+    return C4J_OK;
+}
+
+const c4j_input_gradient_route c4j_bx_scatter = {"scatter",          C4J_BWD_SCATTER,  1,
+                                                 c4j_bxs_applicable, c4j_bxs_units,    c4j_bxs_workspace,
+                                                 bxs_prepared_floats, bxs_prepare_row, bxs_estimate_row,
+                                                 bxs_run_row};

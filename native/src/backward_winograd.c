@@ -498,3 +498,26 @@ double c4j_bwino_estimate(const c4j_conv2d_desc *d, c4j_algo algo) {
     const double out = (double)p.ranges * (double)p.K * (double)p.N * (double)p.npts * 0.06e-9;
     return (double)d->groups * (transforms + 1.15 * products + streams + blocks * (double)p.slices * 1e-6 + out);
 }
+
+/* ------------------------------------------------------------------ filter-gradient table rows */
+
+#define BWINO_ROW(M, ALGO, NAME)                                                                                      \
+    static int applies_##M(const c4j_conv2d_desc *d) { return c4j_bwino_applicable(d, ALGO); }                        \
+    static int64_t units_##M(const c4j_conv2d_desc *d) { return c4j_bwino_units(d, ALGO); }                           \
+    static int64_t workspace_##M(const c4j_conv2d_desc *d) { return c4j_bwino_workspace(d, ALGO); }                   \
+    static int64_t ranges_##M(const c4j_conv2d_desc *d) { return c4j_bwino_ranges(d, ALGO); }                         \
+    static double estimate_##M(const c4j_conv2d_desc *d) {                                                            \
+        const double run = c4j_bw_small_groups_factor(d, ALGO) * c4j_bwino_estimate(d, ALGO);                         \
+        return run + (double)(ranges_##M(d) - 1) * (double)(c4j_filter_floats(d) + d->out_c) * C4J_BW_REDUCE_NS *     \
+                         1e-9;                                                                                        \
+    }                                                                                                                 \
+    static void run_##M(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in, const float *dy, float *dw,  \
+                        float *db, float *partials, void *workspace, int64_t u0, int64_t u1) {                        \
+        c4j_bwino_run(blas, d, ALGO, in, dy, dw, db, partials, workspace, u0, u1);                                    \
+    }                                                                                                                 \
+    const c4j_filter_gradient_route c4j_bw_winograd_##M = {NAME,       ALGO,          0,          applies_##M,        \
+                                                           units_##M,  workspace_##M, ranges_##M, estimate_##M,       \
+                                                           run_##M};
+
+BWINO_ROW(4x4, C4J_ALGO_WINOGRAD_4X4, "winograd_4x4")
+BWINO_ROW(2x2, C4J_ALGO_WINOGRAD_2X2, "winograd_2x2")

@@ -128,3 +128,20 @@ double c4j_gdw_estimate(const c4j_conv2d_desc *d) {
     const double staged = rows * (double)d->kernel_h * (double)d->in_w * (double)c4j_cin_g(d) * lanes;
     return mac * (6.0 * macs + 10.0 * staged + 10.0 * rows * (double)d->out_w * lanes);
 }
+
+/* ------------------------------------------------------------------ filter-gradient table row */
+
+static double gdw_estimate_row(const c4j_conv2d_desc *d) {
+    return c4j_gdw_estimate(d) +
+           (double)(c4j_gdw_ranges(d) - 1) * (double)(c4j_filter_floats(d) + d->out_c) * C4J_BW_REDUCE_NS * 1e-9;
+}
+
+static void gdw_run_row(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in, const float *dy, float *dw,
+                        float *db, float *partials, void *workspace, int64_t u0, int64_t u1) {
+    (void)blas;
+    c4j_gdw_run(d, in, dy, dw, db, partials, (float *)workspace, u0, u1);
+}
+
+const c4j_filter_gradient_route c4j_bw_grouped_direct = {"grouped_direct",  C4J_ALGO_GROUPED_DIRECT, 1,
+                                                         c4j_gd_applicable, c4j_gdw_units,           c4j_gdw_workspace,
+                                                         c4j_gdw_ranges,    gdw_estimate_row,        gdw_run_row};

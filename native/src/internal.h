@@ -193,6 +193,69 @@ void c4j_im2col(const c4j_conv2d_desc *d, const float *in, int64_t g, int64_t r0
 
 /* ---- backward pass (backward*.c) */
 
+/*
+ * The backward routes, as rows of two tables (conv2d_table.c) in the style of the forward one:
+ * one row per route, defined in the route's own file. Adding a route is one file and one table
+ * line. Estimates are per call, the filter's rearrangement or preparation and the reduction of
+ * pixel ranges included (in training the filter changes every step). `id` names the route across
+ * JNI: C4J_BWD_GEMM, C4J_BWD_SCATTER, or the c4j_algo of a forward algorithm (input gradient of a
+ * stride-1 layer as a forward convolution) or of a Winograd filter gradient.
+ */
+typedef struct {
+    const char *name;
+    int id;
+    int exact;
+    int (*applies)(const c4j_conv2d_desc *d);
+    int64_t (*units)(const c4j_conv2d_desc *d);
+    int64_t (*workspace)(const c4j_conv2d_desc *d);
+    int64_t (*prepared_floats)(const c4j_conv2d_desc *d);
+    c4j_status (*prepare)(const c4j_conv2d_desc *d, const float *filter, float *prepared, char *err,
+                          size_t err_len);
+    double (*estimate)(const c4j_conv2d_desc *d);
+    c4j_status (*run)(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *dy, const float *prepared,
+                      float *dx, void *workspace, int64_t workspace_bytes, int64_t u0, int64_t u1, char *err,
+                      size_t err_len);
+} c4j_input_gradient_route;
+
+/* Filter-gradient routes sum pixel ranges r > 0 into partial copies at partials + (r - 1) *
+   (|dW| + out_c), added up by backward_reduce.c; `ranges` is 1 when there are none. */
+typedef struct {
+    const char *name;
+    int id;
+    int exact;
+    int (*applies)(const c4j_conv2d_desc *d);
+    int64_t (*units)(const c4j_conv2d_desc *d);
+    int64_t (*workspace)(const c4j_conv2d_desc *d);
+    int64_t (*ranges)(const c4j_conv2d_desc *d);
+    double (*estimate)(const c4j_conv2d_desc *d);
+    void (*run)(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in, const float *dy, float *dw,
+                float *db, float *partials, void *workspace, int64_t u0, int64_t u1);
+} c4j_filter_gradient_route;
+
+extern const c4j_input_gradient_route c4j_bx_gemm;    /* backward_input_gemm.c */
+extern const c4j_input_gradient_route c4j_bx_scatter; /* backward_scatter.c */
+extern const c4j_input_gradient_route c4j_bx_taps;    /* backward_input_taps.c */
+/* backward_input_forward.c: one per forward algorithm */
+extern const c4j_input_gradient_route c4j_bx_gemm_direct, c4j_bx_gemm_tiled, c4j_bx_winograd_2x2,
+    c4j_bx_winograd_4x4, c4j_bx_fft, c4j_bx_grouped_direct;
+extern const c4j_filter_gradient_route c4j_bw_gemm;                         /* backward_filter_gemm.c */
+extern const c4j_filter_gradient_route c4j_bw_winograd_4x4, c4j_bw_winograd_2x2; /* backward_winograd.c */
+extern const c4j_filter_gradient_route c4j_bw_grouped_direct;              /* grouped_direct_backward.c */
+extern const c4j_filter_gradient_route c4j_bw_fft;                         /* backward_filter_fft.c */
+
+/* The two backward tables (conv2d_table.c): rows in order (the first is the general GEMM route)
+   and the row of an id (NULL if none). */
+int c4j_input_gradient_rows(void);
+const c4j_input_gradient_route *c4j_input_gradient_row(int index);
+const c4j_input_gradient_route *c4j_input_gradient_route_of(int id);
+int c4j_filter_gradient_rows(void);
+const c4j_filter_gradient_route *c4j_filter_gradient_row(int index);
+const c4j_filter_gradient_route *c4j_filter_gradient_route_of(int id);
+
+/* How much slower than estimated the sgemm-based backward routes run on layers of small groups
+   (backward_route.c); 1 elsewhere. route: the row's id. */
+double c4j_bw_small_groups_factor(const c4j_conv2d_desc *d, int route);
+
 /* Per float, in the backward routes' estimates: rearranging the filter (a strided scatter), adding
    a partial sum in the reduction. Measured on the benchmark layers (native/bench/backward_bench.c). */
 #define C4J_BW_REARRANGE_NS 0.4
@@ -209,10 +272,6 @@ void c4j_bw_bias_rows(const c4j_blas *blas, const c4j_conv2d_desc *d, const floa
 int64_t c4j_bw_reduce_units(const c4j_conv2d_desc *d, int64_t r_chunks);
 void c4j_bw_reduce_ranges(const c4j_conv2d_desc *d, int64_t r_chunks, float *dw, float *db, const float *partials,
                           int64_t u0, int64_t u1);
-
-/* Filter-gradient routes (backward.c): whether `route` runs d, and its pixel ranges (1: no partials) */
-int c4j_bw_route_ok(const c4j_conv2d_desc *d, int route);
-int64_t c4j_bw_route_ranges(const c4j_conv2d_desc *d, int route);
 
 /* Input gradient by stride phases (C4J_BWD_GEMM), backward_input_gemm.c; the prepared filter has
    the filter's size */
