@@ -29,18 +29,6 @@ static int rows_uniform_across_n(const c4j_conv2d_desc *d) {
            d->out_stride[0] == d->out_h * d->out_stride[1];
 }
 
-/* End of the sgemm call that starts at row r of a unit ending at r_end: the longest run from r that
-   stays evenly spaced in memory, at most `piece` rows */
-static int64_t call_end(const c4j_conv2d_desc *d, int uniform_h, int uniform_n, int64_t r, int64_t r_end,
-                        int64_t piece) {
-    const int64_t hw = d->out_h * d->out_w;
-    int64_t end;
-    if (uniform_n) end = r_end;
-    else if (uniform_h) end = C4J_MIN(r_end, (r / hw + 1) * hw);
-    else end = C4J_MIN(r_end, r - r % d->out_w + d->out_w);
-    return C4J_MIN(end, r + piece);
-}
-
 void c4j_gemm_direct_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in,
                          const float *filter, const float *bias, float *out, int64_t u0, int64_t u1) {
     const int64_t rows = total_rows(d);
@@ -59,7 +47,12 @@ void c4j_gemm_direct_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const f
         const int64_t r_end = C4J_MIN(rows, r + DIRECT_ROWS_PER_UNIT);
         while (r < r_end) {
             const int64_t n = r / hw, oh = (r % hw) / d->out_w, ow = r % d->out_w;
-            const int64_t run_end = call_end(d, uniform_h, uniform_n, r, r_end, piece);
+            /* longest run from r that stays evenly spaced in memory */
+            int64_t run_end;
+            if (uniform_n) run_end = r_end;
+            else if (uniform_h) run_end = C4J_MIN(r_end, (n + 1) * hw);
+            else run_end = C4J_MIN(r_end, r - ow + d->out_w);
+            run_end = C4J_MIN(run_end, r + piece);
             const float *a = in + n * d->in_stride[0] + oh * d->stride_h * d->in_stride[1] +
                              ow * d->stride_w * d->in_stride[2] + g * cin_g * d->in_stride[3];
             float *c = out + n * d->out_stride[0] + oh * d->out_stride[1] + ow * ldc + g * cout_g;
@@ -72,41 +65,16 @@ void c4j_gemm_direct_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const f
     }
 }
 
-/* Adds the sgemm calls of the unit of rows [r0, r_end) to calls[length]. */
-static void count_calls(const c4j_conv2d_desc *d, int uniform_h, int uniform_n, int64_t r0, int64_t r_end,
-                        int64_t piece, int64_t *calls) {
-    for (int64_t r = r0, e; r < r_end; r = e) {
-        e = call_end(d, uniform_h, uniform_n, r, r_end, piece);
-        calls[e - r]++;
-    }
-}
-
-/* Units counted call by call for the estimate; a layer with more full units is charged the
-   average of these (the cost of an estimate stays bounded whatever the descriptor). */
-#define ESTIMATE_UNITS 256
-
-/* Estimated single-thread seconds: the sgemm calls the run issues, counted by length (the last
-   unit and runs cut at image or row ends are shorter than the others). */
+/* Estimated single-thread seconds: one sgemm per run piece of each unit, per group. */
 double c4j_gemm_direct_estimate(const c4j_conv2d_desc *d) {
     const int64_t rows = total_rows(d);
     if (rows == 0) return 0;
-    const int uniform_h = rows_uniform_across_h(d);
-    const int uniform_n = uniform_h && rows_uniform_across_n(d);
-    const int64_t cin_g = c4j_cin_g(d), cout_g = c4j_cout_g(d);
-    const int64_t piece = c4j_sgemm_piece_rows(NULL, DIRECT_ROWS_PER_UNIT, cin_g, cout_g);
-    const int64_t full = (rows - 1) / DIRECT_ROWS_PER_UNIT; /* units before the last */
-    const int64_t counted = C4J_MIN(full, ESTIMATE_UNITS);
-    int64_t calls[DIRECT_ROWS_PER_UNIT + 1] = {0}, last[DIRECT_ROWS_PER_UNIT + 1] = {0};
-    for (int64_t u = 0; u < counted; u++)
-        count_calls(d, uniform_h, uniform_n, u * DIRECT_ROWS_PER_UNIT, (u + 1) * DIRECT_ROWS_PER_UNIT, piece, calls);
-    count_calls(d, uniform_h, uniform_n, full * DIRECT_ROWS_PER_UNIT, rows, piece, last);
-    double s_full = 0, s_last = 0;
-    for (int64_t m = 1; m <= DIRECT_ROWS_PER_UNIT; m++) {
-        if (calls[m] > 0) s_full += (double)calls[m] * c4j_cost_sgemm(m, cin_g, cout_g);
-        if (last[m] > 0) s_last += (double)last[m] * c4j_cost_sgemm(m, cin_g, cout_g);
-    }
-    const double per_unit = counted > 0 ? s_full / (double)counted : 0;
-    return (double)d->groups * (per_unit * (double)full + s_last);
+    int64_t run = DIRECT_ROWS_PER_UNIT;
+    if (!rows_uniform_across_h(d)) run = C4J_MIN(run, d->out_w);
+    else if (!rows_uniform_across_n(d)) run = C4J_MIN(run, d->out_h * d->out_w);
+    const int64_t piece = c4j_sgemm_piece_rows(NULL, DIRECT_ROWS_PER_UNIT, c4j_cin_g(d), c4j_cout_g(d));
+    const double runs = (double)d->groups * (double)c4j_ceil_div(rows, run);
+    return runs * c4j_cost_sgemm_pieces(run, c4j_cin_g(d), c4j_cout_g(d), piece);
 }
 
 /* ------------------------------------------------------------------ forward table row */
