@@ -66,8 +66,8 @@ final class BackwardCall {
             Prepare k = new Prepare();
             k.desc = desc;
             k.route = route;
-            k.filter = filter;
-            k.prepared = prepared;
+            k.operand(0, filter);
+            k.operand(1, prepared);
             k.executeHere();
         }
 
@@ -82,14 +82,10 @@ final class BackwardCall {
             if (preparedFloats > 0) prepare(filter, prepared);
             k.desc = desc;
             k.route = route;
-            k.gradOut = gradOut;
-            k.prepared = preparedFloats > 0 ? prepared : filter;
-            k.gradIn = gradIn;
-            try {
-                k.execute(units, workspaceBytes, seconds(geo));
-            } finally {
-                k.gradOut = k.prepared = k.gradIn = null;
-            }
+            k.operand(0, gradOut);
+            k.operand(1, preparedFloats > 0 ? prepared : filter);
+            k.operand(2, gradIn);
+            k.execute(units, workspaceBytes, seconds(geo));
         }
     }
 
@@ -135,127 +131,66 @@ final class BackwardCall {
                      Tensor partials) {
             k.desc = desc;
             k.route = route;
-            k.input = input;
-            k.gradOut = gradOut;
-            k.gradFilter = gradFilter;
-            k.gradBias = gradBias;
-            k.partials = partials;
-            try {
-                k.execute(units, workspaceBytes, seconds(geo));
-            } finally {
-                k.input = k.gradOut = k.gradFilter = k.gradBias = k.partials = null;
-            }
+            k.operand(0, gradFilter == null ? null : input); // the bias gradient alone reads no input
+            k.operand(1, gradOut);
+            k.operand(2, gradFilter);
+            k.operand(3, gradBias);
+            k.operand(4, partials);
+            k.execute(units, workspaceBytes, seconds(geo));
             if (partialFloats <= 0) return;
             r.desc = desc;
             r.route = route;
-            r.gradFilter = gradFilter;
-            r.gradBias = gradBias;
-            r.partials = partials;
-            try {
-                r.execute(reduceUnits, 0, partialFloats * (double) Float.BYTES / REDUCE_BYTES_PER_SECOND);
-            } finally {
-                r.gradFilter = r.gradBias = r.partials = null;
-            }
+            r.operand(0, gradFilter);
+            r.operand(1, gradBias);
+            r.operand(2, partials);
+            r.execute(reduceUnits, 0, partialFloats * (double) Float.BYTES / REDUCE_BYTES_PER_SECOND);
         }
     }
 
     // ------------------------------------------------------------------ native kernels
 
-    /** The native input-gradient call. */
+    /** The native input-gradient call: slots grad output, prepared filter (or the filter), grad input. */
     static final class InputKernel extends NativeCall {
         private long[] desc;
         private int route;
-        private Tensor gradOut, prepared, gradIn;
-        private ByteBuffer dy, p, dx;
-        private long dyOff, pOff, dxOff;
-
-        @Override
-        void acquire() {
-            dy = hold(gradOut);
-            p = hold(prepared);
-            dx = hold(gradIn);
-            dyOff = bytes(gradOut);
-            pOff = bytes(prepared);
-            dxOff = bytes(gradIn);
-        }
 
         @Override
         public void run(long u0, long u1, ByteBuffer workspace) {
-            NativeBackward.backwardInput(desc, route, dy, dyOff, p, pOff, dx, dxOff, workspace, u0, u1);
+            NativeBackward.backwardInput(desc, route, buffer(0), offset(0), buffer(1), offset(1), buffer(2), offset(2), workspace, u0, u1);
         }
     }
 
-    /** The native rearrangement of the filter for the input gradient. */
+    /** The native rearrangement of the filter for the input gradient: slots filter, prepared. */
     private static final class Prepare extends NativeCall {
         long[] desc;
         int route;
-        Tensor filter, prepared;
-        private ByteBuffer f, p;
-        private long fOff, pOff;
-
-        @Override
-        void acquire() {
-            f = hold(filter);
-            p = hold(prepared);
-            fOff = bytes(filter);
-            pOff = bytes(prepared);
-        }
 
         @Override
         public void run(long u0, long u1, ByteBuffer workspace) {
-            NativeBackward.prepareInput(desc, route, f, fOff, p, pOff);
+            NativeBackward.prepareInput(desc, route, buffer(0), offset(0), buffer(1), offset(1));
         }
     }
 
-    /** The native filter- and bias-gradient call (the input is not read when the filter gradient is skipped). */
+    /** The native filter- and bias-gradient call: slots input, grad output, grad filter, grad bias, partials. */
     static final class FilterKernel extends NativeCall {
         private long[] desc;
         private int route;
-        private Tensor input, gradOut, gradFilter, gradBias, partials;
-        private ByteBuffer x, dy, dw, db, p;
-        private long xOff, dyOff, dwOff, dbOff, pOff;
-
-        @Override
-        void acquire() {
-            x = gradFilter == null ? null : hold(input);
-            dy = hold(gradOut);
-            dw = hold(gradFilter);
-            db = hold(gradBias);
-            p = hold(partials);
-            xOff = gradFilter == null ? 0 : bytes(input);
-            dyOff = bytes(gradOut);
-            dwOff = bytes(gradFilter);
-            dbOff = bytes(gradBias);
-            pOff = bytes(partials);
-        }
 
         @Override
         public void run(long u0, long u1, ByteBuffer workspace) {
-            NativeBackward.backwardFilter(desc, route, x, xOff, dy, dyOff, dw, dwOff, db, dbOff, p, pOff, workspace, u0, u1);
+            NativeBackward.backwardFilter(desc, route, buffer(0), offset(0), buffer(1), offset(1), buffer(2), offset(2), buffer(3),
+                    offset(3), buffer(4), offset(4), workspace, u0, u1);
         }
     }
 
-    /** The native sum of a split filter gradient's partial sums into dL/d(filter) and dL/d(bias). */
+    /** The native sum of a split filter gradient's partial sums: slots grad filter, grad bias, partials. */
     static final class ReduceKernel extends NativeCall {
         private long[] desc;
         private int route;
-        private Tensor gradFilter, gradBias, partials;
-        private ByteBuffer dw, db, p;
-        private long dwOff, dbOff, pOff;
-
-        @Override
-        void acquire() {
-            dw = hold(gradFilter);
-            db = hold(gradBias);
-            p = hold(partials);
-            dwOff = bytes(gradFilter);
-            dbOff = bytes(gradBias);
-            pOff = bytes(partials);
-        }
 
         @Override
         public void run(long u0, long u1, ByteBuffer workspace) {
-            NativeBackward.backwardFilterReduce(desc, route, dw, dwOff, db, dbOff, p, pOff, u0, u1);
+            NativeBackward.backwardFilterReduce(desc, route, buffer(0), offset(0), buffer(1), offset(1), buffer(2), offset(2), u0, u1);
         }
     }
 
@@ -267,36 +202,29 @@ final class BackwardCall {
         ActivationKernel k = new ActivationKernel();
         k.activation = act;
         k.nd = nd;
-        k.output = output;
-        k.gradOut = gradOut;
-        k.gradPre = gradPre;
+        k.dtype = gradPre.dtype();
+        k.count = gradPre.shape().numElements();
+        k.operand(0, output);
+        k.operand(1, gradOut);
+        k.operand(2, gradPre);
         k.executeHere();
     }
 
+    /** The native activation derivative: slots output, grad output, grad pre-activation. */
     private static final class ActivationKernel extends NativeCall {
         Activation activation;
         boolean nd;
-        Tensor output, gradOut, gradPre;
-        private ByteBuffer y, g, p;
-        private long yOff, gOff, pOff;
-
-        @Override
-        void acquire() {
-            y = hold(output);
-            g = hold(gradOut);
-            p = hold(gradPre);
-            yOff = bytes(output);
-            gOff = bytes(gradOut);
-            pOff = bytes(gradPre);
-        }
+        DType dtype;
+        long count;
 
         @Override
         public void run(long u0, long u1, ByteBuffer workspace) {
-            long count = gradPre.shape().numElements();
             if (nd) {
-                NativeNd.activationBackward(gradPre.dtype().nativeId, activation.nativeId, y, yOff, g, gOff, p, pOff, count);
+                NativeNd.activationBackward(dtype.nativeId, activation.nativeId, buffer(0), offset(0), buffer(1), offset(1), buffer(2),
+                        offset(2), count);
             } else {
-                NativeBackward.activationBackward(activation.nativeId, y, yOff, g, gOff, p, pOff, count);
+                NativeBackward.activationBackward(activation.nativeId, buffer(0), offset(0), buffer(1), offset(1), buffer(2), offset(2),
+                        count);
             }
         }
     }

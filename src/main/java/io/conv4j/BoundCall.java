@@ -9,7 +9,8 @@ import java.lang.ref.WeakReference;
  * <p>Tensors are immutable views (shape, strides, offset and memory never change), so a call with
  * the very same tensor objects and options as the previous call on this thread needs no new
  * validation, description or planning: {@link Conv2d} keeps the last bound call per thread and
- * reuses it. Only weak references are kept, so the cache never keeps a tensor alive, and every
+ * reuses it, also for a call into a fresh output (bound with none: every fresh output is
+ * contiguous, as the descriptor says). Only weak references are kept, so the cache never keeps a tensor alive, and every
  * invocation still acquires each tensor's memory (a tensor closed since then is refused).
  */
 final class BoundCall {
@@ -19,26 +20,29 @@ final class BoundCall {
     private final WeakReference<PreparedFilter> prepared;
     private final Conv2dOptions options;
     private final ForwardCall call;
+    private final Shape outputShape;
     /** This thread's kernel object (a bound call is only ever used by the thread that made it). */
     private final ForwardCall.Kernel kernel = new ForwardCall.Kernel();
 
     BoundCall(Tensor input, Tensor filter, Tensor bias, Tensor output, PreparedFilter prepared, Conv2dOptions options,
-              ForwardCall call, Tensor transformed) {
+              ForwardCall call, Tensor transformed, Shape outputShape) {
         this.input = new WeakReference<>(input);
         this.filter = new WeakReference<>(filter);
         this.bias = bias == null ? null : new WeakReference<>(bias);
-        this.output = new WeakReference<>(output);
+        this.output = output == null ? null : new WeakReference<>(output);
         this.transformed = transformed == null ? null : new WeakReference<>(transformed);
         this.prepared = prepared == null ? null : new WeakReference<>(prepared);
         this.options = options;
         this.call = call;
+        this.outputShape = outputShape;
     }
 
     /** The last bound call of this thread if it has exactly these arguments, else null. */
     static BoundCall lookup(Tensor input, Tensor filter, Tensor bias, Conv2dOptions options, Tensor output,
                             PreparedFilter prepared) {
         BoundCall c = LAST.get();
-        if (c == null || c.input.get() != input || c.filter.get() != filter || c.output.get() != output
+        if (c == null || c.input.get() != input || c.filter.get() != filter
+                || (c.output == null ? output != null : c.output.get() != output)
                 || (c.bias == null ? bias != null : c.bias.get() != bias)
                 || (c.prepared == null ? prepared != null : c.prepared.get() != prepared)
                 || (c.transformed != null && c.transformed.get() == null)
@@ -55,6 +59,26 @@ final class BoundCall {
 
     void remember() {
         LAST.set(this);
+    }
+
+    /**
+     * Runs the convolution on the given tensors (the ones this call was bound to, which the caller
+     * holds) into {@code output}, or into a fresh tensor when the call was bound without one
+     * ({@code output} null). Returns the tensor written.
+     */
+    Tensor invokeInto(Tensor in, Tensor w, Tensor b, Tensor output) {
+        if (output != null) {
+            invoke(in, w, b, output);
+            return output;
+        }
+        Tensor y = Tensor.allocate(outputShape);
+        try {
+            invoke(in, w, b, y);
+        } catch (RuntimeException | Error e) {
+            y.close();
+            throw e;
+        }
+        return y;
     }
 
     /** Runs the convolution on the given tensors (the ones this call was bound to, which the caller holds). */

@@ -184,12 +184,13 @@ public final class Conv2d {
             Objects.requireNonNull(options, "options");
             return Conv.conv(input, filter, bias, ConvOptions.of(options), output);
         }
-        if (output != null) {
-            BoundCall same = BoundCall.lookup(input, filter, bias, options, output, prepared);
-            if (same != null && same.dataAllowsPlan(input, filter, prepared)) {
-                same.invoke(input, filter, bias, output);
-                return output;
-            }
+        BoundCall same = BoundCall.lookup(input, filter, bias, options, output, prepared);
+        if (same != null) { // the same tensors as the last call: only what can have changed since is checked
+            Operands.requireOpen("input", input);
+            Operands.requireOpen("filter", filter);
+            if (bias != null) Operands.requireOpen("bias", bias);
+            if (output != null) Operands.requireOpen("output", output);
+            if (same.dataAllowsPlan(input, filter, prepared)) return same.invokeInto(input, filter, bias, output);
         }
         Objects.requireNonNull(input, "input");
         Objects.requireNonNull(options, "options");
@@ -234,9 +235,12 @@ public final class Conv2d {
                     ownTransform = true;
                 }
             }
-            BoundCall bound = new BoundCall(input, w, b, target, prepared, options, call, transformed);
+            BoundCall bound = new BoundCall(input, w, b, output == null ? null : target, prepared, options, call, transformed,
+                    geo.outputShape());
             bound.invoke(input, w, b, target);
-            boolean reusable = output != null && target == result && w == filter && b == bias && !ownTransform && refused == null;
+            // a fresh output is contiguous, as the descriptor says: a later call with the same
+            // tensors may reuse the call with another fresh output
+            boolean reusable = target == result && w == filter && b == bias && !ownTransform && refused == null;
             if (reusable) bound.remember();
             if (target != result) result.copyFrom(target);
             done = true;

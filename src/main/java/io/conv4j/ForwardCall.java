@@ -94,8 +94,8 @@ final class ForwardCall {
         Transform k = new Transform();
         k.desc = desc;
         k.algo = plan.algorithm().nativeId;
-        k.filter = filter;
-        k.into = into;
+        k.operand(0, filter);
+        k.operand(1, into);
         k.executeHere();
     }
 
@@ -107,65 +107,34 @@ final class ForwardCall {
     void execute(Kernel k, Tensor input, Tensor filter, Tensor transformed, Tensor bias, Tensor output) {
         k.desc = desc;
         k.algo = plan.algorithm().nativeId;
-        k.input = input;
-        k.filter = filter;
-        k.transformed = transformed;
-        k.bias = bias;
-        k.output = output;
-        try {
-            k.execute(plan.units(), plan.workspaceBytes(), plan.estimatedSeconds());
-        } finally { // the kernel may live long (a layer's): it keeps no tensor alive
-            k.input = k.filter = k.transformed = k.bias = k.output = null;
-        }
+        k.operand(0, input);
+        k.operand(1, filter);
+        k.operand(2, transformed);
+        k.operand(3, bias);
+        k.operand(4, output);
+        k.execute(plan.units(), plan.workspaceBytes(), plan.estimatedSeconds());
     }
 
     /** The native forward call; one object per caller, reused. */
     static final class Kernel extends NativeCall {
         private long[] desc;
         private int algo;
-        private Tensor input, filter, transformed, bias, output;
-        private ByteBuffer x, w, p, b, y;
-        private long xOff, wOff, pOff, bOff, yOff;
-
-        @Override
-        void acquire() {
-            x = hold(input);
-            w = hold(filter);
-            p = hold(transformed);
-            b = hold(bias);
-            y = hold(output);
-            xOff = bytes(input);
-            wOff = bytes(filter);
-            pOff = bytes(transformed);
-            bOff = bytes(bias);
-            yOff = bytes(output);
-        }
 
         @Override
         public void run(long u0, long u1, ByteBuffer workspace) {
-            NativeCore.forward(desc, algo, x, xOff, w, wOff, p, pOff, b, bOff, y, yOff, workspace, u0, u1);
+            NativeCore.forward(desc, algo, buffer(0), offset(0), buffer(1), offset(1), buffer(2), offset(2), buffer(3), offset(3),
+                    buffer(4), offset(4), workspace, u0, u1);
         }
     }
 
-    /** The native filter transform of an algorithm. */
+    /** The native filter transform of an algorithm: slot 0 the filter, slot 1 the transform. */
     private static final class Transform extends NativeCall {
         long[] desc;
         int algo;
-        Tensor filter, into;
-        private ByteBuffer f, t;
-        private long fOff, tOff;
-
-        @Override
-        void acquire() {
-            f = hold(filter);
-            t = hold(into);
-            fOff = bytes(filter);
-            tOff = bytes(into);
-        }
 
         @Override
         public void run(long u0, long u1, ByteBuffer workspace) {
-            NativeCore.prepare(desc, algo, f, fOff, t, tOff);
+            NativeCore.prepare(desc, algo, buffer(0), offset(0), buffer(1), offset(1));
         }
     }
 }

@@ -6,35 +6,41 @@ import java.nio.ByteBuffer;
 
 /**
  * The last step of the pipeline every entry point runs (validate, describe, plan, execute): one
- * native operation on validated tensors. A subclass names its operands in fields and its native
- * function in {@link #run(long, long, ByteBuffer)}; {@link #execute} acquires every operand's
- * memory ({@link #acquire}, so a tensor closed meanwhile is refused and none is freed while native
- * code reads it), runs all work units on conv4j's executor, and releases them in reverse order.
+ * native operation on validated tensors. The caller puts the operands in numbered slots
+ * ({@link #operand}); {@link #execute} acquires each one's memory (so a tensor closed meanwhile is
+ * refused and none is freed while native code reads it), runs all work units on conv4j's executor
+ * through the subclass's {@link #run(long, long, ByteBuffer)}, which reads the slots' buffers and
+ * byte offsets ({@link #buffer}, {@link #offset}), then releases them in reverse order and
+ * forgets the operands (a long-lived call object keeps no tensor alive).
  *
  * <p>The executor's cost argument is always the estimated single-thread time in seconds (the
  * planner's estimate), which sizes the thread split. Objects are reusable (a layer calls the same
  * one in a loop without allocating) and not thread-safe: one per caller.
  */
 abstract class NativeCall implements ConvExecutor.UnitRunner {
-    private final Storage[] held = new Storage[5];
+    /** The most operands of any native call (the forward pass: input, filter, transform, bias, output). */
+    private static final int SLOTS = 5;
+
+    private final Tensor[] operands = new Tensor[SLOTS];
+    private final ByteBuffer[] buffers = new ByteBuffer[SLOTS];
+    private final long[] offsets = new long[SLOTS];
+    private final Storage[] held = new Storage[SLOTS];
     private int count;
 
-    /** Acquires {@code t}'s memory until the end of {@link #execute} and returns its buffer; null for null. */
-    final ByteBuffer hold(Tensor t) {
-        if (t == null) return null;
-        Storage s = t.storage();
-        s.acquire(); // throws IllegalStateException for a closed tensor; execute() releases the rest
-        held[count++] = s;
-        return s.buffer();
+    /** Puts {@code t} (may be null: the native call gets a null buffer) in {@code slot} for the next execution. */
+    final void operand(int slot, Tensor t) {
+        operands[slot] = t;
     }
 
-    /** Byte offset of {@code t}'s element 0 in its buffer; 0 for null. */
-    static long bytes(Tensor t) {
-        return t == null ? 0 : t.offset() * t.dtype().bytes();
+    /** The buffer of the operand in {@code slot} while it runs; null for a null operand. */
+    final ByteBuffer buffer(int slot) {
+        return buffers[slot];
     }
 
-    /** Calls {@link #hold} for every tensor the operation reads or writes, and keeps the buffers and offsets. */
-    abstract void acquire();
+    /** The byte offset of the operand's element 0 in its buffer; 0 for a null operand. */
+    final long offset(int slot) {
+        return offsets[slot];
+    }
 
     /**
      * Acquires the operands, runs units [0, units) over conv4j's executor, releases.
@@ -42,7 +48,7 @@ abstract class NativeCall implements ConvExecutor.UnitRunner {
      */
     final void execute(long units, long workspaceBytes, double seconds) {
         try {
-            acquire();
+            acquireAll();
             ConvExecutor.get().run(units, workspaceBytes, seconds, this);
         } finally {
             releaseAll();
@@ -55,10 +61,26 @@ abstract class NativeCall implements ConvExecutor.UnitRunner {
      */
     final void executeHere() {
         try {
-            acquire();
+            acquireAll();
             run(0, 1, null);
         } finally {
             releaseAll();
+        }
+    }
+
+    private void acquireAll() {
+        for (int i = 0; i < SLOTS; i++) {
+            Tensor t = operands[i];
+            if (t == null) {
+                buffers[i] = null;
+                offsets[i] = 0;
+                continue;
+            }
+            Storage s = t.storage();
+            s.acquire(); // throws IllegalStateException for a closed tensor; releaseAll() releases the rest
+            held[count++] = s;
+            buffers[i] = s.buffer();
+            offsets[i] = t.offset() * t.dtype().bytes();
         }
     }
 
@@ -66,6 +88,10 @@ abstract class NativeCall implements ConvExecutor.UnitRunner {
         while (count > 0) {
             held[--count].release();
             held[count] = null;
+        }
+        for (int i = 0; i < SLOTS; i++) {
+            operands[i] = null;
+            buffers[i] = null;
         }
     }
 }

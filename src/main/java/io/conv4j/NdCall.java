@@ -24,37 +24,23 @@ final class NdCall {
         k.desc = desc;
         k.dir = dir;
         k.algo = algo;
-        k.a = a;
-        k.b = b;
-        k.bias = bias;
-        k.c = c;
+        k.operand(0, a);
+        k.operand(1, b);
+        k.operand(2, bias);
+        k.operand(3, c);
         k.execute(NativeNd.units(desc, dir, algo), Math.max(NativeNd.workspaceBytes(desc, dir, algo), 0),
                 NativeNd.estimateSeconds(desc, dir, algo));
     }
 
-    /** The native call of one direction of the N-d engine. */
+    /** The native call of one direction of the N-d engine: slots a, b, bias, c as in {@link NativeNd#run}. */
     private static final class Kernel extends NativeCall {
         long[] desc;
         int dir, algo;
-        Tensor a, b, bias, c;
-        private ByteBuffer ab, bb, biasb, cb;
-        private long ao, bo, biaso, co;
-
-        @Override
-        void acquire() {
-            ab = hold(a);
-            bb = hold(b);
-            biasb = hold(bias);
-            cb = hold(c);
-            ao = bytes(a);
-            bo = bytes(b);
-            biaso = bytes(bias);
-            co = bytes(c);
-        }
 
         @Override
         public void run(long u0, long u1, ByteBuffer workspace) {
-            NativeNd.run(desc, dir, algo, ab, ao, bb, bo, biasb, biaso, cb, co, workspace, u0, u1);
+            NativeNd.run(desc, dir, algo, buffer(0), offset(0), buffer(1), offset(1), buffer(2), offset(2), buffer(3), offset(3),
+                    workspace, u0, u1);
         }
     }
 
