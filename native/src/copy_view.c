@@ -1,8 +1,9 @@
 /*
  * Copies one strided 4-D float view into another of the same dimensions: how an output computed
- * channels last reaches a channels-first (NCHW) tensor. When the source has its channels
- * contiguous and the destination its pixels, each image is a matrix transpose, done in cache
- * blocks (c4j_transpose) instead of element by element with one of the two sides strided.
+ * channels last reaches a channels-first (NCHW) tensor, and how a channels-first input becomes a
+ * channels-last copy for the routes that read channels contiguously. When one side has its channels
+ * contiguous and the other its pixels, each image is a matrix transpose, done in cache blocks
+ * (c4j_transpose) instead of element by element with one of the two sides strided.
  */
 #include "internal.h"
 
@@ -34,13 +35,19 @@ c4j_status c4j_copy_view(const float *src, int64_t src_avail, const int64_t src_
         rows = 1;
         ss1 = ds1 = 0;
     }
-    const int transpose = src_stride[3] == 1 && dst_stride[2] == 1 && dst_stride[3] > 1;
+    /* [pixels, C] to [C, pixels] (channels last to first), or back */
+    const int to_first = src_stride[3] == 1 && dst_stride[2] == 1 && dst_stride[3] > 1;
+    const int to_last = !to_first && src_stride[2] == 1 && src_stride[3] > 1 && dst_stride[3] == 1;
     for (int64_t n = 0; n < dim[0]; n++)
         for (int64_t r = 0; r < rows; r++) {
             const float *s = src + n * src_stride[0] + r * ss1;
             float *o = dst + n * dst_stride[0] + r * ds1;
-            if (transpose) {
+            if (to_first) {
                 c4j_transpose(s, src_stride[2], cols, dim[3], o, dst_stride[3]);
+                continue;
+            }
+            if (to_last) {
+                c4j_transpose(s, src_stride[3], dim[3], cols, o, dst_stride[2]);
                 continue;
             }
             for (int64_t w = 0; w < cols; w++)

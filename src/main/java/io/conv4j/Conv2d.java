@@ -115,11 +115,7 @@ public final class Conv2d {
             throw new IllegalArgumentException("bias has " + bias.length + " values but the filter has "
                     + filterOutputChannels(fShape, options) + " output channels");
         }
-        try (Tensor x = Tensor.fromNested(input); Tensor w = Tensor.fromNested(filter);
-             Tensor b = bias == null ? null : Tensor.fromArray(bias, Shape.of(bias.length));
-             Tensor y = conv2d(x, w, b, options, null)) {
-            return y.toNested();
-        }
+        return NestedArrays.conv2d(input, inShape, filter, fShape, bias, options, out);
     }
 
     // ------------------------------------------------------------------ introspection

@@ -126,27 +126,70 @@ public final class Tensor implements AutoCloseable {
         Shape shape = NestedArrays.shapeOf("data", data);
         Tensor t = allocate(shape);
         try {
-            t.storage.acquire();
-            try {
-                // one bulk put per image row: bulk calls on a direct buffer cost far more per call
-                // than a short arraycopy, and the innermost arrays are often a few channels
-                FloatBuffer fb = t.storage.buffer().asFloatBuffer();
-                int w = (int) shape.size(2), c = (int) shape.size(3);
-                float[] row = new float[w * c];
-                int p = 0;
-                for (float[][][] a : data)
-                    for (float[][] b : a) {
-                        for (int k = 0; k < w; k++) System.arraycopy(b[k], 0, row, k * c, c);
-                        fb.put(p, row, 0, row.length);
-                        p += row.length;
-                    }
-            } finally {
-                t.storage.release();
-            }
+            t.fillFromNested(data);
             return t;
         } catch (RuntimeException | Error e) {
             t.close();
             throw e;
+        }
+    }
+
+    /**
+     * Copies a rectangular nested array of exactly this contiguous float32 tensor's shape (the caller
+     * checked it, {@link NestedArrays#shapeOf}) into this tensor.
+     */
+    void fillFromNested(float[][][][] data) {
+        storage.acquire();
+        try {
+            // one bulk put per image row: bulk calls on a direct buffer cost far more per call than
+            // a short copy, and the innermost arrays are often a few channels, which a plain loop
+            // copies faster than arraycopy's per-call checks
+            FloatBuffer fb = storage.buffer().asFloatBuffer();
+            int w = (int) shape.size(2), c = (int) shape.size(3);
+            float[] row = new float[w * c];
+            long p = offset;
+            for (float[][][] a : data)
+                for (float[][] b : a) {
+                    if (c < 16) {
+                        for (int k = 0, q = 0; k < w; k++, q += c) {
+                            float[] px = b[k];
+                            for (int l = 0; l < c; l++) row[q + l] = px[l];
+                        }
+                    } else {
+                        for (int k = 0; k < w; k++) System.arraycopy(b[k], 0, row, k * c, c);
+                    }
+                    fb.put((int) p, row, 0, row.length);
+                    p += row.length;
+                }
+        } finally {
+            storage.release();
+        }
+    }
+
+    /**
+     * Whether this contiguous float32 tensor holds exactly the values of a nested array of its shape
+     * (bit for bit: -0.0 differs from 0.0, and NaNs compare by their bits).
+     */
+    boolean sameValues(float[][][][] data) {
+        storage.acquire();
+        try {
+            FloatBuffer fb = storage.buffer().asFloatBuffer();
+            int w = (int) shape.size(2), c = (int) shape.size(3);
+            float[] row = new float[w * c];
+            long p = offset;
+            for (float[][][] a : data)
+                for (float[][] b : a) {
+                    fb.get((int) p, row, 0, row.length);
+                    p += row.length;
+                    for (int k = 0, q = 0; k < w; k++, q += c) {
+                        float[] px = b[k];
+                        for (int l = 0; l < c; l++)
+                            if (Float.floatToRawIntBits(row[q + l]) != Float.floatToRawIntBits(px[l])) return false;
+                    }
+                }
+            return true;
+        } finally {
+            storage.release();
         }
     }
 

@@ -21,6 +21,7 @@ public final class Main {
             "  transpose     the conv arguments without --activation, input N,I..,COUT, plus [--output-padding P,..]",
             "                or [--output-shape N,S..,CIN]: the transposed convolution (gradient of the input)",
             "  bench         [SHAPES.csv] --threads T [--shapes a,b] [--dump DIR --check-shapes a,b] [--version]",
+            "  bench-layout  [SHAPES.csv] --threads T [--shapes a,b]   (NCHW/OIHW against NHWC/HWIO, one process)",
             "  grad          the conv arguments (--output optional) plus --grad-output F --grad-input-out F",
             "                --grad-filter-out F [--grad-bias-out F]: gradients of the convolution given dL/d(output)",
             "  train-demo    [--steps N] [--lr X] [--batch N] [--size N] [--seed S]: learn Sobel filters by SGD",
@@ -48,6 +49,7 @@ public final class Main {
             switch (argv[0]) {
                 case "conv": return ConvCommand.run(argv, out, err);
                 case "bench": return BenchCommand.run(argv, out, err);
+                case "bench-layout": return LayoutBenchCommand.run(argv, out, err);
                 case "grad": return GradCommand.run(argv, out, err);
                 case "transpose": return TransposeCommand.run(argv, out, err);
                 case "train-demo": return TrainDemo.run(argv, out);
