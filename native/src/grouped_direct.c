@@ -7,11 +7,12 @@
  * channels-last data the channels of a pixel are contiguous, so one vector holds the same pixel
  * of GD_V channels and every tap is a vector multiply-add:
  *   acc[ow][o..o+V) += x[ih][iw][o..o+V) * w[kh][kw][o..o+V)
- * Depthwise lanes with a column stride of 1 or 2, column dilation 1 and up to 8 taps per kernel
- * row (nearly every depthwise layer) run strip kernels, one per tap count and stride: a run of
- * GD_SNB output pixels loads the input vectors of each kernel row once into registers and takes
- * all its products from there, and border runs load padded columns as zeros, so small maps and
- * wide kernels run the same code as the interior. Other geometries run a register block of GD_NB
+ * Layers with a column stride of 1 or 2, column dilation 1 and up to 8 taps per kernel row
+ * (nearly every depthwise and small-group layer) run strip kernels, one per tap count and stride:
+ * a run of GD_SNB output pixels loads the input vectors of each kernel row (and input channel of
+ * the group) once into registers and takes all its products from there, and border runs load
+ * padded columns as zeros, so small maps and wide kernels run the same code as the interior.
+ * Other geometries (and the broadcast below) run a register block of GD_NB
  * output pixels along W sharing each filter vector load, with the padding handled by clipping
  * the tap range per output row and per border pixel, never by a test in the inner loop.
  *
@@ -130,10 +131,10 @@ static int64_t band_in_rows(const c4j_conv2d_desc *d) {
    overlaps the one before instead of reading past the pixel's channels). */
 static int reads_input(const c4j_conv2d_desc *d, int64_t o0) { return in_place(d) && d->out_c - o0 >= 16; }
 
-/* depthwise lanes, column dilation 1, a column stride of 1 or 2 and at most 8 taps per kernel row:
-   the strip kernels of grouped_direct_simd.h run the rows */
+/* lanes read in place or staged (not broadcast), column dilation 1, a column stride of 1 or 2 and
+   at most 8 taps per kernel row: the strip kernels of grouped_direct_simd.h run the rows */
 static int runs_strips(const c4j_conv2d_desc *d) {
-    return c4j_cin_g(d) == 1 && d->dilation_w == 1 && d->stride_w <= 2 && d->kernel_w <= 8;
+    return !broadcasts(d) && d->dilation_w == 1 && d->stride_w <= 2 && d->kernel_w <= 8;
 }
 
 /* staged rows needed: neither read in place nor broadcast */

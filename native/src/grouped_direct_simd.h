@@ -4,8 +4,8 @@
  *   GD_ISA     suffix of every name defined here (portable, avx2, avx512)
  *   GD_V       lanes = output channels per vector (4, 8, 16)
  *   GD_TARGET  the target attribute of the functions (empty for the portable build)
- * Every width sums each output in the same order (taps in row-major order, then the group's input
- * channels, then the bias), so widths differ only in which channels share a vector.
+ * Every width picks the same kernel for a layer (the choice depends on the layer alone), and each
+ * kernel sums an output in one order, so widths differ only in which channels share a vector.
  */
 #define GD_CAT2(a, b) a##_##b
 #define GD_CAT(a, b) GD_CAT2(a, b)
@@ -108,21 +108,22 @@ GAI GD(vec) GD(pin)(GD(vec) x) {
 }
 
 /*
- * nr runs of GD_SNB pixels of one row, for every vector of the block, depthwise (one input
- * channel per lane), KW taps per kernel row and a column stride of SW, both constants. Each
- * kernel row loads the (GD_SNB - 1) * SW + KW input vectors a run reads once and multiplies them
- * from registers: KW products per load instead of one. CHECKED runs may reach past the row's
- * ends: input columns outside it load as zeros (padding), so border pixels run the same code;
- * their first `npix` pixels are stored. Vectors in the inner loop over a tile of runs: the input
- * window of a tile stays in L1 for every vector. Sums in the order of GD(pixels): taps row by
- * row, then bias.
+ * nr runs of GD_SNB pixels of one row, for every vector of the block, lanes with cg input
+ * channels each (1: depthwise; more: staged rows, [iw][c][lanes]), KW taps per kernel row and a
+ * column stride of SW, all constants but a cg above 1. For each kernel row and input channel a
+ * run loads the (GD_SNB - 1) * SW + KW input vectors it reads once and multiplies them from
+ * registers: KW products per load instead of one. CHECKED runs may reach past the row's ends:
+ * input columns outside it load as zeros (padding), so border pixels run the same code; their
+ * first `npix` pixels are stored. Vectors in the inner loop over a tile of runs: the input window
+ * of a tile stays in L1 for every vector. Sums taps row by row, within a row input channel by
+ * channel (then the row's taps), then the bias: with one channel, the order of GD(pixels).
  */
-GAI void GD(strip)(const gd_unit *u, const int KW, const int SW, const int CHECKED, int64_t ih0, int64_t kh0,
-                   int64_t kh1, int64_t iw0, int64_t nr, int npix, float *o) {
+GAI void GD(strip)(const gd_unit *u, const int KW, const int SW, const int CHECKED, const int64_t cg, int64_t ih0,
+                   int64_t kh0, int64_t kh1, int64_t iw0, int64_t nr, int npix, float *o) {
     enum { NX = (GD_SNB - 1) * 2 + 8 }; /* enough for SW <= 2 and KW <= 8 */
     const int64_t ps = u->ps, rs = u->rs * u->dh, cwp = u->cwp, ostep = u->ostep;
     const float *s_row = u->src + (ih0 + kh0 * u->dh - u->row0) * u->rs;
-    const float *w_row = u->w + kh0 * KW * cwp;
+    const float *w_row = u->w + kh0 * KW * cg * cwp;
     const int lanes_last = (int)(u->cw - (u->cw - 1) / GD_V * GD_V);
     for (int64_t r0 = 0; r0 < nr; r0 += GD_TILE) {
         const int64_t r1 = C4J_MIN(nr, r0 + GD_TILE);
@@ -136,17 +137,18 @@ GAI void GD(strip)(const gd_unit *u, const int KW, const int SW, const int CHECK
                 GD(vec) acc[GD_SNB];
                 _Pragma("GCC unroll 16") for (int j = 0; j < GD_SNB; j++) acc[j] = (GD(vec)){0};
                 const float *s = s_row + iw * ps + v, *w = w_row + v;
-                for (int64_t kh = kh0; kh < kh1; kh++, s += rs, w += KW * cwp) {
-                    GD(vec) x[NX];
-                    _Pragma("GCC unroll 32") for (int i = 0; i < (GD_SNB - 1) * SW + KW; i++) {
-                        if (CHECKED && (iw + i < 0 || iw + i >= u->in_w)) x[i] = (GD(vec)){0};
-                        else x[i] = GD(pin)(*(const GD(uvec) *)(const void *)(s + i * ps));
+                for (int64_t kh = kh0; kh < kh1; kh++, s += rs, w += KW * cg * cwp)
+                    for (int64_t c = 0; c < cg; c++) {
+                        GD(vec) x[NX];
+                        _Pragma("GCC unroll 32") for (int i = 0; i < (GD_SNB - 1) * SW + KW; i++) {
+                            if (CHECKED && (iw + i < 0 || iw + i >= u->in_w)) x[i] = (GD(vec)){0};
+                            else x[i] = GD(pin)(*(const GD(uvec) *)(const void *)(s + i * ps + c * u->cs));
+                        }
+                        _Pragma("GCC unroll 8") for (int kw = 0; kw < KW; kw++) {
+                            const GD(vec) wv = *(const GD(uvec) *)(const void *)(w + (kw * cg + c) * cwp);
+                            _Pragma("GCC unroll 16") for (int j = 0; j < GD_SNB; j++) acc[j] += x[j * SW + kw] * wv;
+                        }
                     }
-                    _Pragma("GCC unroll 8") for (int kw = 0; kw < KW; kw++) {
-                        const GD(vec) wv = *(const GD(uvec) *)(const void *)(w + kw * cwp);
-                        _Pragma("GCC unroll 16") for (int j = 0; j < GD_SNB; j++) acc[j] += x[j * SW + kw] * wv;
-                    }
-                }
                 float *op = o + (r * GD_SNB) * ostep + v;
                 _Pragma("GCC unroll 16") for (int j = 0; j < GD_SNB; j++) {
                     if (CHECKED && j >= npix) break;
@@ -157,15 +159,16 @@ GAI void GD(strip)(const gd_unit *u, const int KW, const int SW, const int CHECK
     }
 }
 
-#define GD_STRIP(KW, SW)                                                                                     \
-    static __attribute__((noinline)) GD_TARGET void GD(strip_##KW##_##SW)(                                   \
+#define GD_STRIP1(name, KW, SW, CHECKED, CG)                                                                  \
+    static __attribute__((noinline)) GD_TARGET void GD(name##_##KW##_##SW)(                                  \
         const gd_unit *u, int64_t ih0, int64_t kh0, int64_t kh1, int64_t iw0, int64_t nr, int npix, float *o) {  \
-        GD(strip)(u, KW, SW, 0, ih0, kh0, kh1, iw0, nr, npix, o);                                             \
-    }                                                                                                        \
-    static __attribute__((noinline)) GD_TARGET void GD(edge_##KW##_##SW)(                                    \
-        const gd_unit *u, int64_t ih0, int64_t kh0, int64_t kh1, int64_t iw0, int64_t nr, int npix, float *o) {  \
-        GD(strip)(u, KW, SW, 1, ih0, kh0, kh1, iw0, nr, npix, o);                                             \
+        GD(strip)(u, KW, SW, CHECKED, CG, ih0, kh0, kh1, iw0, nr, npix, o);                                   \
     }
+#define GD_STRIP(KW, SW)                                                                                     \
+    GD_STRIP1(strip, KW, SW, 0, 1)                                                                           \
+    GD_STRIP1(edge, KW, SW, 1, 1)                                                                            \
+    GD_STRIP1(gstrip, KW, SW, 0, u->cg)                                                                      \
+    GD_STRIP1(gedge, KW, SW, 1, u->cg)
 GD_STRIP(1, 1)
 GD_STRIP(2, 1)
 GD_STRIP(3, 1)
@@ -183,6 +186,7 @@ GD_STRIP(6, 2)
 GD_STRIP(7, 2)
 GD_STRIP(8, 2)
 #undef GD_STRIP
+#undef GD_STRIP1
 
 typedef void (*GD(strip_fn))(const gd_unit *, int64_t, int64_t, int64_t, int64_t, int64_t, int, float *);
 
@@ -195,8 +199,15 @@ static GD_TARGET int GD(strips_for)(const gd_unit *u, GD(strip_fn) *inner, GD(st
     static const GD(strip_fn) edge_fn[2][8] = {
         {GD(edge_1_1), GD(edge_2_1), GD(edge_3_1), GD(edge_4_1), GD(edge_5_1), GD(edge_6_1), GD(edge_7_1), GD(edge_8_1)},
         {GD(edge_1_2), GD(edge_2_2), GD(edge_3_2), GD(edge_4_2), GD(edge_5_2), GD(edge_6_2), GD(edge_7_2), GD(edge_8_2)}};
+    static const GD(strip_fn) ginner_fn[2][8] = {
+        {GD(gstrip_1_1), GD(gstrip_2_1), GD(gstrip_3_1), GD(gstrip_4_1), GD(gstrip_5_1), GD(gstrip_6_1), GD(gstrip_7_1), GD(gstrip_8_1)},
+        {GD(gstrip_1_2), GD(gstrip_2_2), GD(gstrip_3_2), GD(gstrip_4_2), GD(gstrip_5_2), GD(gstrip_6_2), GD(gstrip_7_2), GD(gstrip_8_2)}};
+    static const GD(strip_fn) gedge_fn[2][8] = {
+        {GD(gedge_1_1), GD(gedge_2_1), GD(gedge_3_1), GD(gedge_4_1), GD(gedge_5_1), GD(gedge_6_1), GD(gedge_7_1), GD(gedge_8_1)},
+        {GD(gedge_1_2), GD(gedge_2_2), GD(gedge_3_2), GD(gedge_4_2), GD(gedge_5_2), GD(gedge_6_2), GD(gedge_7_2), GD(gedge_8_2)}};
     if (!u->strips) return 0;
-    *inner = inner_fn[u->sw - 1][u->kw - 1], *edge = edge_fn[u->sw - 1][u->kw - 1];
+    const int s = u->sw == 2, k = (int)((u->kw - 1) & 7); /* runs_strips: stride 1 or 2, 1 to 8 taps */
+    *inner = u->cg > 1 ? ginner_fn[s][k] : inner_fn[s][k], *edge = u->cg > 1 ? gedge_fn[s][k] : edge_fn[s][k];
     return 1;
 }
 
