@@ -174,7 +174,7 @@ C4J_API double c4j_conv2d_estimate_seconds(const c4j_conv2d_desc *d, c4j_algo al
 /*
  * The plain im2col + sgemm design's time on the same cost model: one single-threaded sgemm of
  * M = N*OH*OW, K = KH*KW*Cin/groups, N = Cout/groups per group, the patch matrix built for free.
- * The floor AUTO compares its choice with (see io.conv4j.Planner).
+ * The floor AUTO compares a transform route with (see c4j_conv2d_plan).
  */
 C4J_API double c4j_conv2d_roofline_seconds(const c4j_conv2d_desc *d);
 
@@ -204,6 +204,31 @@ C4J_API c4j_status c4j_conv2d_forward(const c4j_blas *blas, const c4j_conv2d_des
                                       const float *bias, float *out, void *workspace,
                                       int64_t workspace_bytes, int64_t unit_begin, int64_t unit_end,
                                       char *err, size_t err_len);
+
+/* ------------------------------------------------------------------ the planner */
+
+/* The three directions of a convolution, each with its table of routes. Route ids: c4j_algo
+   (forward), C4J_BWD_* or c4j_algo (gradients). */
+#define C4J_DIR_FORWARD 0
+#define C4J_DIR_INPUT_GRADIENT 1
+#define C4J_DIR_FILTER_GRADIENT 2
+
+/* A transform route (Winograd, FFT) replaces the best exact one only below this fraction of its
+   estimate (and below plain im2col + sgemm). */
+#define C4J_TRANSFORM_MARGIN 0.8
+
+/*
+ * AUTO, one rule for every direction (planner.c): the route of `direction` for `d`, a function of
+ * the descriptor and exact_only alone (never of the entry point). exact_only: transform routes
+ * are left out. The reasoning, every route's estimate included, goes to `why` (may be NULL,
+ * truncated to why_len). -1 for a NULL descriptor or an unknown direction.
+ */
+C4J_API int c4j_conv2d_plan(const c4j_conv2d_desc *d, int direction, int exact_only, char *why, size_t why_len);
+
+/* The routes of a direction's table: how many, and route `index`'s id, exactness (1: plain sums
+   of products; 0: a transform) and lower-case name. 0 when index is out of range. */
+C4J_API int c4j_conv2d_routes(int direction);
+C4J_API int c4j_conv2d_route_info(int direction, int index, int *id, int *exact, const char **name);
 
 /* ------------------------------------------------------------------ backward pass */
 
@@ -258,7 +283,7 @@ C4J_API c4j_status c4j_scan_range(const float *base, const int64_t shape[4], con
 #define C4J_BWD_SCATTER 16
 #define C4J_BWD_TAPS 17
 
-/* The route AUTO takes (the cheapest estimate), and a route's estimated single-thread seconds
+/* The route AUTO takes (c4j_conv2d_plan's rule), and a route's estimated single-thread seconds
    per call, everything included (filter preparation, reduction); -1 when it cannot run. */
 C4J_API int c4j_conv2d_backward_input_route(const c4j_conv2d_desc *d);
 C4J_API int c4j_conv2d_backward_filter_route(const c4j_conv2d_desc *d);

@@ -125,6 +125,41 @@ JNIEXPORT jdouble JNICALL Java_io_conv4j_internal_NativeCore_rooflineSeconds(JNI
     return c4j_conv2d_roofline_seconds(&d);
 }
 
+JNIEXPORT jint JNICALL Java_io_conv4j_internal_NativeCore_plan(JNIEnv *env, jclass cls, jlongArray desc,
+                                                               jint direction, jboolean exact_only, jobjectArray why) {
+    (void)cls;
+    c4j_conv2d_desc d;
+    if (!c4j_jni_read_checked_desc(env, desc, &d)) return -1;
+    char text[4096];
+    const int route = c4j_conv2d_plan(&d, direction, exact_only ? 1 : 0, text, sizeof text);
+    if (why != NULL && (*env)->GetArrayLength(env, why) > 0) {
+        jstring s = (*env)->NewStringUTF(env, text);
+        if (s == NULL) return -1; /* OutOfMemoryError pending */
+        (*env)->SetObjectArrayElement(env, why, 0, s);
+    }
+    return route;
+}
+
+JNIEXPORT jobjectArray JNICALL Java_io_conv4j_internal_NativeCore_routes(JNIEnv *env, jclass cls, jint direction) {
+    (void)cls;
+    const int n = c4j_conv2d_routes(direction);
+    jclass str = (*env)->FindClass(env, "java/lang/String");
+    if (str == NULL) return NULL;
+    jobjectArray out = (*env)->NewObjectArray(env, n, str, NULL);
+    for (int i = 0; out != NULL && i < n; i++) {
+        int id, exact;
+        const char *name;
+        char row[96];
+        c4j_conv2d_route_info(direction, i, &id, &exact, &name);
+        snprintf(row, sizeof row, "%s:%d:%d", name, id, exact);
+        jstring s = (*env)->NewStringUTF(env, row);
+        if (s == NULL) return NULL;
+        (*env)->SetObjectArrayElement(env, out, i, s);
+        (*env)->DeleteLocalRef(env, s);
+    }
+    return out;
+}
+
 JNIEXPORT void JNICALL Java_io_conv4j_internal_NativeCore_copyView(JNIEnv *env, jclass cls, jobject src, jlong src_off,
                                                                   jlongArray src_stride, jobject dst, jlong dst_off,
                                                                   jlongArray dst_stride, jlongArray dim) {

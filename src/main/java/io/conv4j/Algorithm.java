@@ -58,8 +58,20 @@ public enum Algorithm {
         try {
             return valueOf(text.trim().toUpperCase(Locale.ROOT).replace('-', '_'));
         } catch (IllegalArgumentException | NullPointerException e) {
-            throw new IllegalArgumentException("unknown algorithm \"" + text + "\"; one of auto, gemm_direct, gemm_tiled,"
-                    + " winograd_2x2, winograd_4x4, fft, grouped_direct");
+            StringBuilder names = new StringBuilder();
+            for (Algorithm a : values()) names.append(names.length() == 0 ? "" : ", ").append(a.name().toLowerCase(Locale.ROOT));
+            throw new IllegalArgumentException("unknown algorithm \"" + text + "\"; one of " + names);
         }
+    }
+
+    /**
+     * The constant of a row of the native forward table (its c4j_algo id). The constants mirror
+     * that table (native/src/conv2d_table.c): name, id and exactness, checked by a test.
+     */
+    static Algorithm ofNativeId(int id) {
+        for (Algorithm a : values()) {
+            if (a != AUTO && a.nativeId == id) return a;
+        }
+        throw new IllegalStateException("the native planner chose algorithm id " + id + ", which Algorithm does not name");
     }
 }

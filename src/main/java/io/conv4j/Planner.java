@@ -18,23 +18,21 @@ final class Planner {
     private static final class Key {
         final long[] desc;
         final Algorithm requested;
-        final boolean exactOnly, prepared;
+        final boolean exactOnly;
         final int hash;
 
-        Key(long[] desc, Algorithm requested, boolean exactOnly, boolean prepared) {
+        Key(long[] desc, Algorithm requested, boolean exactOnly) {
             this.desc = desc;
             this.requested = requested;
             this.exactOnly = exactOnly;
-            this.prepared = prepared;
-            this.hash = ((Arrays.hashCode(desc) * 31 + requested.ordinal()) * 2 + (exactOnly ? 1 : 0)) * 2 + (prepared ? 1 : 0);
+            this.hash = (Arrays.hashCode(desc) * 31 + requested.ordinal()) * 2 + (exactOnly ? 1 : 0);
         }
 
         @Override
         public boolean equals(Object o) {
             if (!(o instanceof Key)) return false;
             Key k = (Key) o;
-            return hash == k.hash && requested == k.requested && exactOnly == k.exactOnly && prepared == k.prepared
-                    && Arrays.equals(desc, k.desc);
+            return hash == k.hash && requested == k.requested && exactOnly == k.exactOnly && Arrays.equals(desc, k.desc);
         }
 
         @Override
@@ -44,14 +42,20 @@ final class Planner {
     }
 
     /**
-     * The plan for a descriptor (see {@link Conv2d#plan}). {@code prepared}: the filter transform
-     * is kept by a {@link PreparedFilter}, so its cost is not paid per call.
+     * The plan for a descriptor (see {@link Conv2d#plan}). {@code prepared} (whether the caller
+     * keeps the filter transform) is accepted from the entry points and deliberately ignored: the
+     * plan of a convolution is the same through every entry point.
      */
     static Plan plan(ConvGeometry geo, long[] desc, Conv2dOptions options, boolean prepared) {
-        Key key = new Key(desc, options.algorithm(), options.exactOnly(), prepared);
+        return plan(geo, desc, options);
+    }
+
+    /** The plan for a descriptor and options (see {@link Conv2d#plan}), cached. */
+    static Plan plan(ConvGeometry geo, long[] desc, Conv2dOptions options) {
+        Key key = new Key(desc, options.algorithm(), options.exactOnly());
         Plan p = CACHE.get(key);
         if (p != null) return p;
-        p = decide(geo, desc, options, prepared);
+        p = decide(geo, desc, options);
         if (CACHE.size() >= CACHE_LIMIT) CACHE.clear();
         CACHE.put(key, p);
         return p;
@@ -62,28 +66,24 @@ final class Planner {
         CACHE.clear();
     }
 
-    static Plan plan(ConvGeometry geo, long[] desc, Conv2dOptions options) {
-        return plan(geo, desc, options, false);
-    }
-
     /**
      * A transform algorithm (Winograd, FFT) replaces the best exact one only when its estimate is
-     * below this fraction of the exact one's: only its sgemm calls are timed on this machine, its
-     * transforms are modelled, so its estimate errs more (a 7x1 layer estimated 0.650 ms by the FFT
-     * against 0.656 ms by the tiled GEMM took 1.17 ms by the FFT).
+     * below this fraction of the exact one's: the native planner's {@code C4J_TRANSFORM_MARGIN}
+     * (checked against it by a test).
      */
     static final double TRANSFORM_MARGIN = 0.8;
 
     /**
-     * AUTO: every algorithm that can run the convolution (only exact ones under exactOnly) is
-     * costed by the native cost model, from its real blocking and sgemm times measured on this
-     * machine; the cheapest exact algorithm wins unless a transform algorithm is estimated clearly
-     * faster ({@link #TRANSFORM_MARGIN}) and faster than plain im2col + sgemm. Transform
-     * algorithms are left out when the padding exceeds half the kernel extent: their rounding
-     * error follows a whole tile's magnitude, which for windows lying mostly in wide padding can
-     * exceed the golden tolerance. Plans are cached, so one convolution keeps its route in a process.
+     * AUTO is decided by the native planner (native/src/planner.c), one rule for the forward pass
+     * and both gradients: every algorithm that can run the convolution (only exact ones under
+     * exactOnly; transforms left out when the padding exceeds half the kernel extent) is costed by
+     * its own estimate, and the cheapest exact algorithm wins unless a transform algorithm is
+     * estimated clearly faster ({@link #TRANSFORM_MARGIN}) and faster than plain im2col + sgemm.
+     * The decision is a function of the descriptor and options alone: a prepared filter, a layer
+     * and a plain call get the same algorithm, hence the same bits. Here: the requested algorithm,
+     * the empty batch, and the cache.
      */
-    private static Plan decide(ConvGeometry geo, long[] desc, Conv2dOptions options, boolean prepared) {
+    private static Plan decide(ConvGeometry geo, long[] desc, Conv2dOptions options) {
         Algorithm requested = options.algorithm();
         if (geo.batch() == 0) { // as Conv2d.run: nothing to compute, no native call (the output may be beyond int)
             return new Plan(requested == Algorithm.AUTO ? Algorithm.GEMM_TILED : requested, 0, 0, 0, 0, "empty batch: nothing to compute");
@@ -96,41 +96,15 @@ final class Planner {
             }
             return make(requested, desc, "requested explicitly");
         }
-        Algorithm exact = null, transform = null;
-        double exactCost = Double.POSITIVE_INFINITY, transformCost = Double.POSITIVE_INFINITY;
-        StringBuilder why = new StringBuilder();
-        for (Algorithm a : Algorithm.values()) {
-            if (a == Algorithm.AUTO) continue;
-            String skip = null;
-            if (!a.isExact() && options.exactOnly()) skip = "excluded by exactOnly";
-            else if (!a.isExact() && wideUnevenPadding(geo)) skip = "excluded: padding wider than half the kernel";
-            double cost = skip == null ? NativeCore.estimateSeconds(desc, a.nativeId, !prepared) : -1;
-            if (skip == null && cost < 0) skip = "not applicable";
-            if (why.length() > 0) why.append("; ");
-            why.append(a.name().toLowerCase(java.util.Locale.ROOT)).append(' ');
-            if (skip != null) {
-                why.append(skip);
-                continue;
-            }
-            why.append(String.format(java.util.Locale.ROOT, "%.3f ms", cost * 1e3));
-            if (!a.isExact() && (geo.strideHeight() > 1 || geo.strideWidth() > 1)) why.append(" (space to depth)");
-            if (a.isExact() && cost < exactCost) {
-                exactCost = cost;
-                exact = a;
-            } else if (!a.isExact() && cost < transformCost) {
-                transformCost = cost;
-                transform = a;
-            }
-        }
-        if (exact == null) exact = Algorithm.GEMM_TILED; // always applicable; reached only for an empty batch
-        double floor = NativeCore.rooflineSeconds(desc);
-        why.append(String.format(java.util.Locale.ROOT, "; plain im2col + sgemm %.3f ms", floor * 1e3));
-        Algorithm best = exact;
-        if (transform != null && transformCost < TRANSFORM_MARGIN * exactCost && transformCost < floor) best = transform;
-        return make(best, desc, "cost model, estimated single-thread time" + (prepared ? "" : " incl. filter transform")
-                + " (a transform algorithm needs < " + TRANSFORM_MARGIN + " x the best exact one): " + why);
+        String[] why = new String[1];
+        int id = NativeCore.plan(desc, NativeCore.FORWARD, options.exactOnly(), why);
+        return make(Algorithm.ofNativeId(id), desc, why[0]);
     }
 
+    /**
+     * The native planner's padding rule as the tests see it (planner.c decides): padding wider
+     * than half the dilated kernel extent on some side keeps the transform algorithms out.
+     */
     static boolean wideUnevenPadding(ConvGeometry g) {
         long eh = (g.kernelHeight() - 1) * g.dilationHeight() + 1, ew = (g.kernelWidth() - 1) * g.dilationWidth() + 1;
         long mh = eh / 2, mw = ew / 2;

@@ -36,6 +36,19 @@ public final class NativeCore {
     /** Plain im2col + one sgemm on the same cost model: the floor AUTO's choice is held to. */
     public static native double rooflineSeconds(long[] desc);
 
+    /** Directions of {@link #plan} and {@link #routes} ({@code C4J_DIR_*} in conv4j.h). */
+    public static final int FORWARD = 0, INPUT_GRADIENT = 1, FILTER_GRADIENT = 2;
+
+    /**
+     * AUTO, the native planner's one rule for every direction (native/src/planner.c): the route
+     * id it picks for the descriptor, a function of the descriptor and {@code exactOnly} alone;
+     * its reasoning, every route's estimate included, goes to {@code why[0]}.
+     */
+    public static native int plan(long[] desc, int direction, boolean exactOnly, String[] why);
+
+    /** The routes of a direction's native table, in order, each as {@code name:id:exact} (exact 1 or 0). */
+    public static native String[] routes(int direction);
+
     /**
      * dst = src for two strided 4-D float32 views of dimensions {@code dim} (byte offsets, element
      * strides) that do not overlap; bounds are checked again natively.
