@@ -89,11 +89,6 @@ int64_t c4j_bwg_units(const c4j_conv2d_desc *d) {
     return d->groups * t.t_chunks * t.n_chunks * t.r_chunks;
 }
 
-int64_t c4j_bwg_partial_floats(const c4j_conv2d_desc *d) {
-    bw_tiling t = make_bw_tiling(d);
-    return (t.r_chunks - 1) * (t.filter_floats + d->out_c);
-}
-
 static int64_t bw_tile_bytes(const bw_tiling *t) { return align_bytes(t->tile_rows * t->kc_max * 4); }
 
 int64_t c4j_bwg_workspace(const c4j_conv2d_desc *d) {

@@ -299,7 +299,6 @@ double c4j_bxf_estimate(const c4j_conv2d_desc *d, const c4j_conv2d_desc *f, int 
    ranges r > 0 at partials + (r - 1) * (|dW| + out_c). */
 int64_t c4j_bwg_ranges(const c4j_conv2d_desc *d);
 int64_t c4j_bwg_units(const c4j_conv2d_desc *d);
-int64_t c4j_bwg_partial_floats(const c4j_conv2d_desc *d);
 int64_t c4j_bwg_workspace(const c4j_conv2d_desc *d);
 void c4j_bwg_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in, const float *dy, float *dw,
                  float *db, float *partials, void *workspace, int64_t u0, int64_t u1);
