@@ -40,7 +40,7 @@ class AlgorithmTableTest {
         ConvGeometry geo = ConvGeometry.of(Shape.of(1, 20, 20, 16), Shape.of(3, 3, 16, 16), o);
         String[] why = new String[1];
         for (int dir : new int[] {NativeCore.FORWARD, NativeCore.INPUT_GRADIENT, NativeCore.FILTER_GRADIENT}) {
-            int id = NativeCore.plan(Conv2d.denseDescriptor(geo, o), dir, false, why);
+            int id = NativeCore.plan(ForwardCall.dense(geo, o, false, false).desc, dir, false, why);
             for (String row : NativeCore.routes(dir)) {
                 String name = row.substring(0, row.indexOf(':'));
                 assertEquals(true, why[0].contains(name + " "), dir + ": " + why[0]);
