@@ -53,8 +53,11 @@ typedef enum {
     C4J_ALGO_WINOGRAD_2X2 = 3,  /* F(2x2,3x3), stride 1, dilation 1: 16 batched sgemm per tile block */
     C4J_ALGO_WINOGRAD_4X4 = 4,  /* F(4x4,3x3): 36 batched sgemm per tile block */
     C4J_ALGO_FFT = 5,           /* tiled FFT (overlap-save) for large kernels, products as sgemm */
-    C4J_ALGO_GROUPED_DIRECT = 6 /* groups > 1 with <= 16 input channels per group (depthwise): a direct
+    C4J_ALGO_GROUPED_DIRECT = 6, /* groups > 1 with <= 16 input channels per group (depthwise): a direct
                                    kernel vectorised over output channels, no sgemm */
+    C4J_ALGO_GEMM_NCHW = 7      /* channels-first data (input rows and output channel planes contiguous):
+                                   per row block, patches [KH*KW*Cin/g, pixels] gathered as runs of input
+                                   rows and one sgemm writing the NCHW output planes in place */
 } c4j_algo;
 
 /* Number of int64 fields in c4j_conv2d_desc, in declaration order (the JNI layer copies a long[]). */
@@ -69,7 +72,8 @@ typedef struct {
     int64_t dilation_h, dilation_w;
     int64_t pad_top, pad_left;          /* virtual zeros; bottom/right follow from out_h/out_w */
     int64_t out_h, out_w;
-    int64_t out_stride[4];              /* element strides of the output view: n, h, w, c (c must be 1) */
+    int64_t out_stride[4];              /* element strides of the output view: n, h, w, c (c must be 1,
+                                           or w must be 1: channels first, run by C4J_ALGO_GEMM_NCHW only) */
     int64_t flip;                       /* 1: true convolution (kernel rotated 180 degrees) */
     int64_t activation;                 /* c4j_activation, applied after the bias */
     int64_t has_bias;                   /* 1: bias[out_c] is added */

@@ -91,9 +91,10 @@ static c4j_status check_fields(const c4j_conv2d_desc *d, char *err, size_t err_l
         REQUIRE(d->out_stride[i] >= 0 && d->out_stride[i] <= INT_MAX,
                 "output stride %d out of range: %lld", i, (long long)d->out_stride[i]);
     }
-    REQUIRE(d->out_stride[3] == 1, "output channel stride must be 1, got %lld",
-            (long long)d->out_stride[3]);
-    REQUIRE(d->out_stride[2] >= d->out_c, "output pixel stride %lld is smaller than out_c %lld",
+    REQUIRE(d->out_stride[3] == 1 || d->out_stride[2] == 1 || d->out_w == 1,
+            "output channel stride must be 1 (channels last), or the pixel stride 1 (channels first), got %lld and %lld",
+            (long long)d->out_stride[3], (long long)d->out_stride[2]);
+    REQUIRE(d->out_stride[3] != 1 || d->out_stride[2] >= d->out_c, "output pixel stride %lld is smaller than out_c %lld",
             (long long)d->out_stride[2], (long long)d->out_c);
     REQUIRE(d->flip == 0 || d->flip == 1, "flip must be 0 or 1");
     REQUIRE(d->activation >= C4J_ACT_NONE && d->activation <= C4J_ACT_RELU6, "unknown activation %lld",

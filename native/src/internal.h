@@ -90,6 +90,7 @@ extern const c4j_conv2d_algorithm c4j_conv2d_winograd_2x2; /* winograd.c */
 extern const c4j_conv2d_algorithm c4j_conv2d_winograd_4x4; /* winograd.c */
 extern const c4j_conv2d_algorithm c4j_conv2d_fft;          /* fft.c */
 extern const c4j_conv2d_algorithm c4j_conv2d_grouped_direct; /* grouped_direct.c */
+extern const c4j_conv2d_algorithm c4j_conv2d_gemm_nchw;     /* gemm_nchw.c */
 
 /* The forward table (conv2d_table.c): its rows in order, and the row of a c4j_algo (NULL if none). */
 int c4j_conv2d_forward_rows(void);
@@ -124,6 +125,14 @@ int64_t c4j_gemm_tiled_workspace(const c4j_conv2d_desc *d);
 void c4j_gemm_tiled_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in,
                         const float *filter, const float *bias, float *out, float *workspace, int64_t u0,
                         int64_t u1);
+
+/* Channels-first im2col + sgemm (C4J_ALGO_GEMM_NCHW), gemm_nchw.c; reads the raw HWIO filter */
+int c4j_gemm_nchw_applicable(const c4j_conv2d_desc *d);
+int64_t c4j_gemm_nchw_units(const c4j_conv2d_desc *d);
+int64_t c4j_gemm_nchw_workspace(const c4j_conv2d_desc *d);
+double c4j_gemm_nchw_estimate(const c4j_conv2d_desc *d);
+void c4j_gemm_nchw_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in, const float *filter,
+                       const float *bias, float *out, float *workspace, int64_t u0, int64_t u1);
 
 /* FFT (overlap-save tiles, stride 1): fft.c */
 int c4j_fft_supported(const c4j_conv2d_desc *d);

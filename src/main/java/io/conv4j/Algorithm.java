@@ -34,7 +34,14 @@ public enum Algorithm {
      * them contiguous), each tap one vector multiply-add, no sgemm: a depthwise layer is no
      * contraction over channels, and sgemm calls with one column per group run far below its speed.
      */
-    GROUPED_DIRECT(6, true);
+    GROUPED_DIRECT(6, true),
+    /**
+     * Channels-first data (layout NCHW) as it is, Caffe's design: per block of output rows, a patch
+     * matrix with one row per filter tap and channel (runs of input rows) and one sgemm that writes
+     * the output's channel planes in place; a 1x1 stride-1 layer reads the input planes directly.
+     * Needs input rows and output planes contiguous, i.e. NCHW tensors (see {@link DataLayout#NCHW}).
+     */
+    GEMM_NCHW(7, true);
 
     final int nativeId;
     private final boolean exact;

@@ -42,6 +42,7 @@ public final class Conv2d {
      */
     public static Tensor conv2d(Tensor input, Tensor filter, Tensor bias, Conv2dOptions options, Tensor output) {
         Objects.requireNonNull(filter, "filter");
+        refuseChannelsFirstRoute(options);
         return run(input, filter, bias, options, output, null);
     }
 
@@ -68,6 +69,7 @@ public final class Conv2d {
     /** Convolution with a prepared filter into {@code output} (or a fresh tensor when null). */
     public static Tensor conv2d(Tensor input, PreparedFilter filter, Tensor output) {
         Objects.requireNonNull(filter, "prepared filter");
+        refuseChannelsFirstRoute(filter.options());
         return filter.use(f -> run(input, f.filter(), f.bias(), f.options(), output, f));
     }
 
@@ -136,9 +138,10 @@ public final class Conv2d {
     /** The algorithm that would run for this input view, filter shape and options, and why. */
     public static Plan plan(Tensor input, Shape filterShape, Conv2dOptions options) {
         Objects.requireNonNull(input, "input");
+        refuseChannelsFirstRoute(options);
         if (options != null && options.layout() == DataLayout.NCHW) {
             checkOihw(input.shape(), filterShape, options);
-            return plan(input.permute(0, 2, 3, 1), DataLayout.NCHW.toHwio(filterShape), options.toBuilder().layout(DataLayout.NHWC).build());
+            return channelsFirstPlan(input, DataLayout.NCHW.toHwio(filterShape), options.toBuilder().layout(DataLayout.NHWC).build(), false, false);
         }
         ConvGeometry geo = ConvGeometry.of(input.shape(), filterShape, options);
         ForwardCall call = ForwardCall.of(geo, input, ForwardCall.denseOutputStrides(geo.outputShape()), options, false, false);
@@ -151,10 +154,15 @@ public final class Conv2d {
         Objects.requireNonNull(input, "input");
         Objects.requireNonNull(filter, "prepared filter");
         Conv2dOptions o = filter.options();
+        refuseChannelsFirstRoute(o);
         if (o.layout() == DataLayout.NCHW) { // the prepared filter is kept HWIO
             if (input.rank() != 4) throw new IllegalArgumentException("layout NCHW: input must have rank 4 [N,C,H,W], got shape " + input.shape());
+            Conv2dOptions nhwc = o.toBuilder().layout(DataLayout.NHWC).build();
+            if (nhwc.algorithm() == Algorithm.AUTO || nhwc.algorithm() == Algorithm.GEMM_NCHW) {
+                return channelsFirstPlan(input, filter.filterShape(), nhwc, true, filter.bias() != null);
+            }
             input = input.permute(0, 2, 3, 1);
-            o = o.toBuilder().layout(DataLayout.NHWC).build();
+            o = nhwc;
         }
         Tensor x = input;
         ConvGeometry geo = ConvGeometry.of(x.shape(), filter.filterShape(), o);
@@ -165,17 +173,25 @@ public final class Conv2d {
 
     /** A readable account of the geometry, the patch view and the chosen algorithm for a dense input. */
     public static String explain(Shape inputShape, Shape filterShape, Conv2dOptions options) {
+        refuseChannelsFirstRoute(options);
         ConvGeometry geo = geometryOf(inputShape, filterShape, options);
         NativeLibrary.ensureLoaded();
         Conv2dOptions nhwc = options.toBuilder().layout(DataLayout.NHWC).build();
-        Plan plan = ForwardCall.dense(geo, nhwc, false, false).plan;
+        Plan plan;
+        if (options.layout() == DataLayout.NCHW && geo.batch() > 0 && nhwc.algorithm() == Algorithm.AUTO) {
+            plan = ChannelsFirst.route(geo, ChannelsFirst.denseFirst(geo, nhwc, false), nhwc, false);
+        } else if (options.layout() == DataLayout.NCHW && nhwc.algorithm() == Algorithm.GEMM_NCHW) {
+            plan = Planner.plan(geo, ChannelsFirst.denseFirst(geo, nhwc, false), nhwc);
+        } else {
+            plan = ForwardCall.dense(geo, nhwc, false, false).plan;
+        }
         return geo + "\n" + options + "\nplan: " + plan;
     }
 
     // ------------------------------------------------------------------ the one path every call takes
 
     static Tensor run(Tensor input, Tensor filter, Tensor bias, Conv2dOptions options, Tensor output, PreparedFilter prepared) {
-        if (options != null && options.layout() == DataLayout.NCHW) return runChannelsFirst(input, filter, bias, options, output, prepared);
+        if (options != null && options.layout() == DataLayout.NCHW) return ChannelsFirst.run(input, filter, bias, options, output, prepared);
         if (prepared == null && Conv.anyFloat64(input, filter, bias, output)) { // the N-d engine runs float64
             Objects.requireNonNull(options, "options");
             return Conv.conv(input, filter, bias, ConvOptions.of(options), output);
@@ -215,11 +231,13 @@ public final class Conv2d {
         boolean done = false, ownTransform = false;
         try {
             if (result == null) result = Tensor.allocate(geo.outputShape());
-            target = result.stride(3) == 1 || geo.outputChannels() == 1 ? result : Tensor.allocate(geo.outputShape());
+            // the channels-first route writes channel planes in place (ChannelsFirst asks for it by name)
+            boolean anyStride = options.algorithm() == Algorithm.GEMM_NCHW;
+            target = result.stride(3) == 1 || geo.outputChannels() == 1 || anyStride ? result : Tensor.allocate(geo.outputShape());
             w = filter.contiguous();
             b = bias == null ? null : bias.contiguous();
             Tensor y = target.canonical();
-            long[] outStrides = {y.stride(0), y.stride(1), y.stride(2), 1};
+            long[] outStrides = {y.stride(0), y.stride(1), y.stride(2), geo.outputChannels() == 1 ? 1 : y.stride(3)};
             ForwardCall call = ForwardCall.of(geo, input, outStrides, options, b != null, prepared != null);
             String refused = refusal(call.plan.algorithm(), input, filter, prepared);
             if (refused != null) call = call.exact(refused);
@@ -263,44 +281,18 @@ public final class Conv2d {
         return prepared != null ? prepared.refusal(algorithm) : TransformGuard.refusal(algorithm, filter, "filter");
     }
 
-    // ------------------------------------------------------------------ channels first (NCHW, OIHW)
+    // ------------------------------------------------------------------ channels first (NCHW, OIHW): see ChannelsFirst
 
     /**
-     * NCHW input and output, OIHW filter: the same convolution on channels-last views of them (no
-     * copy of the input; the filter is copied to HWIO per call unless prepared). The core writes
-     * channels last, so the NCHW output is filled from a temporary by blocked transposes.
+     * GEMM_NCHW runs channels-first calls only: whether it could run a channels-last one would
+     * depend on the output view's strides, which a plan from shapes does not know, so the request is
+     * refused by its layout, the same way by every entry point.
      */
-    private static Tensor runChannelsFirst(Tensor input, Tensor filter, Tensor bias, Conv2dOptions options, Tensor output,
-                                           PreparedFilter prepared) {
-        Objects.requireNonNull(input, "input");
-        Objects.requireNonNull(filter, "filter");
-        requireOpen("input", input);
-        requireOpen("filter", filter);
-        if (input.rank() != 4) throw new IllegalArgumentException("layout NCHW: input must have rank 4 [N,C,H,W], got shape " + input.shape());
-        Tensor w = filter; // a prepared filter is kept HWIO
-        if (prepared == null) {
-            checkOihw(input.shape(), filter.shape(), options);
-            w = filter.permute(2, 3, 1, 0);
+    private static void refuseChannelsFirstRoute(Conv2dOptions o) {
+        if (o != null && o.algorithm() == Algorithm.GEMM_NCHW && o.layout() != DataLayout.NCHW) {
+            throw new IllegalArgumentException("algorithm GEMM_NCHW " + Planner.requirements(Algorithm.GEMM_NCHW)
+                    + "; these options have layout " + o.layout());
         }
-        Tensor x = input.permute(0, 2, 3, 1);
-        Conv2dOptions nhwc = options.toBuilder().layout(DataLayout.NHWC).build();
-        Shape out = DataLayout.NCHW.fromNhwc(ConvGeometry.of(x.shape(), w.shape(), nhwc).outputShape());
-        if (output != null) {
-            requireOpen("output", output);
-            if (!output.shape().equals(out)) {
-                throw new IllegalArgumentException("layout NCHW: output must have shape " + out + " [N,Cout,OH,OW], got " + output.shape());
-            }
-            run(x, w, bias, nhwc, output.permute(0, 2, 3, 1), prepared);
-            return output;
-        }
-        Tensor y = Tensor.allocate(out);
-        try {
-            run(x, w, bias, nhwc, y.permute(0, 2, 3, 1), prepared);
-        } catch (RuntimeException | Error e) {
-            y.close();
-            throw e;
-        }
-        return y;
     }
 
     /** A filter in HWIO order given for layout NCHW is refused here, by its input-channel dimension. */
@@ -331,6 +323,23 @@ public final class Conv2d {
     /** Output channels of a filter shape in the options' layout. */
     private static long filterOutputChannels(Shape filter, Conv2dOptions options) {
         return options.layout() == DataLayout.NCHW ? filter.size(0) : filter.size(3);
+    }
+
+    /**
+     * The plan of a channels-first input (NCHW, viewed here as NHWC) with an HWIO filter shape into a
+     * dense NCHW output: under AUTO, the route {@link ChannelsFirst} takes; GEMM_NCHW by name; any other
+     * algorithm runs through channels-last copies.
+     */
+    private static Plan channelsFirstPlan(Tensor input, Shape hwio, Conv2dOptions nhwc, boolean prepared, boolean hasBias) {
+        Tensor x = input.permute(0, 2, 3, 1);
+        ConvGeometry geo = ConvGeometry.of(x.shape(), hwio, nhwc);
+        if (geo.batch() == 0 || (nhwc.algorithm() != Algorithm.AUTO && nhwc.algorithm() != Algorithm.GEMM_NCHW)) {
+            return prepared ? ForwardCall.dense(geo, nhwc, hasBias, true).plan : plan(x, hwio, nhwc);
+        }
+        NativeLibrary.ensureLoaded();
+        long[] first = geo.toNative(x, ChannelsFirst.outputStrides(geo), nhwc, hasBias);
+        return nhwc.algorithm() == Algorithm.GEMM_NCHW ? Planner.plan(geo, first, nhwc, prepared)
+                : ChannelsFirst.route(geo, first, nhwc, prepared);
     }
 
     // The rules themselves live in Operands; these names stay for the N-d entry points (Conv).

@@ -5,31 +5,25 @@ import java.util.Objects;
 /**
  * Nested {@code float[][][][]} arrays: their shape checks, and the drop-in convolution on them.
  *
- * <p>The drop-in copies its arrays into direct memory and the result back out. Fresh native memory
- * costs more than the copies (the pages are zeroed and faulted in on first touch, then returned), so
- * each thread keeps the tensors of its last call, one per operand, and reuses them while the shapes
- * stay the same. It also keeps the filter (and bias) of its last call as a {@link PreparedFilter}:
+ * <p>The drop-in copies its arrays into direct memory and the result back out, through tensors each
+ * thread keeps between calls ({@link ThreadScratch}: fresh native memory costs more than the copies).
+ * It also keeps the filter (and bias) of its last call as a {@link PreparedFilter}:
  * the drop-in is called again and again with one filter, and a filter whose values equal the kept
  * one's, bit for bit, with the same options, reuses its transforms instead of recomputing them.
  * Every call runs on a prepared filter, so a call's result depends only on its arguments, never on
  * what the thread computed before. None of this leaves the class: the call fills the tensors,
  * convolves, and copies the output into new arrays before it returns, so concurrent callers (each
- * with its own) and later calls see nothing of each other. Operands above {@link #KEPT_FLOATS}
- * floats are not kept: such a call is dominated by its arithmetic, and a thread should not hold
- * that much memory after it.
+ * with its own) and later calls see nothing of each other.
  */
 final class NestedArrays {
     private NestedArrays() {}
-
-    /** Largest operand (floats) a thread keeps between calls: 16 MiB. */
-    static final long KEPT_FLOATS = 4L << 20;
 
     private static final int INPUT = 0, FILTER = 1, BIAS = 2, OUTPUT = 3;
     private static final ThreadLocal<Kept> KEPT = ThreadLocal.withInitial(Kept::new);
 
     /** What one thread keeps between its drop-in calls. */
     private static final class Kept {
-        final Tensor[] tensors = new Tensor[4];
+        final ThreadScratch tensors = new ThreadScratch(4);
         PreparedFilter prepared; // from `preparedFrom`'s values, `bias` and `options`
         Tensor preparedFrom;
         float[] bias;
@@ -46,9 +40,9 @@ final class NestedArrays {
         Kept kept = KEPT.get();
         Tensor x = null, w = null, b = null, y = null;
         try {
-            x = operand(kept.tensors, INPUT, inShape);
+            x = kept.tensors.get(INPUT, inShape);
             x.fillFromNested(input);
-            w = operand(kept.tensors, FILTER, filterShape);
+            w = kept.tensors.get(FILTER, filterShape);
             boolean sameFilter = kept.prepared != null && w == kept.preparedFrom && w.sameValues(filter)
                     && sameBits(kept.bias, bias) && kept.options.equals(options);
             PreparedFilter pf = sameFilter ? kept.prepared : null;
@@ -56,18 +50,18 @@ final class NestedArrays {
                 forget(kept);
                 w.fillFromNested(filter);
                 if (bias != null) {
-                    b = operand(kept.tensors, BIAS, Shape.of(bias.length));
+                    b = kept.tensors.get(BIAS, Shape.of(bias.length));
                     b.copyFrom(bias);
                 }
                 pf = Conv2d.prepare(w, b, options);
-                if (w == kept.tensors[FILTER]) {
+                if (kept.tensors.keeps(w)) {
                     kept.prepared = pf;
                     kept.preparedFrom = w;
                     kept.bias = bias == null ? null : bias.clone();
                     kept.options = options;
                 }
             }
-            y = operand(kept.tensors, OUTPUT, out);
+            y = kept.tensors.get(OUTPUT, out);
             try {
                 Conv2d.conv2d(x, pf, y);
             } finally {
@@ -75,7 +69,7 @@ final class NestedArrays {
             }
             return y.toNested();
         } finally {
-            for (Tensor t : new Tensor[] {x, w, b, y}) if (t != null && !isKept(kept.tensors, t)) t.close();
+            for (Tensor t : new Tensor[] {x, w, b, y}) kept.tensors.release(t);
         }
     }
 
@@ -87,30 +81,12 @@ final class NestedArrays {
         kept.options = null;
     }
 
-    /** This thread's tensor of {@code shape} for an operand: the kept one, a new kept one, or (too large) a temporary. */
-    private static Tensor operand(Tensor[] kept, int slot, Shape shape) {
-        Tensor t = kept[slot];
-        if (t != null && t.shape().equals(shape) && t.isOpen()) return t;
-        if (t != null) {
-            kept[slot] = null;
-            t.close();
-        }
-        t = Tensor.allocate(shape);
-        if (shape.numElements() <= KEPT_FLOATS) kept[slot] = t;
-        return t;
-    }
-
     /** Equal arrays bit for bit (or both null). */
     private static boolean sameBits(float[] a, float[] b) {
         if (a == null || b == null) return a == b;
         if (a.length != b.length) return false;
         for (int i = 0; i < a.length; i++) if (Float.floatToRawIntBits(a[i]) != Float.floatToRawIntBits(b[i])) return false;
         return true;
-    }
-
-    private static boolean isKept(Tensor[] kept, Tensor t) {
-        for (Tensor k : kept) if (k == t) return true;
-        return false;
     }
 
     /** The shape of a rectangular 4-D array; a null or ragged array is refused, naming the element. */

@@ -1,0 +1,207 @@
+package io.conv4j;
+
+import io.conv4j.internal.NativeCore;
+import java.lang.ref.WeakReference;
+import java.util.Locale;
+import java.util.Objects;
+
+/**
+ * Channels-first calls (layout NCHW: input {@code [N,C,H,W]}, filter OIHW, output {@code [N,Cout,OH,OW]}).
+ *
+ * <p>Two designs, both costed with the planner's estimates for the layer at hand, the cheaper taken:
+ * <ul>
+ * <li>in place ({@link Algorithm#GEMM_NCHW}): Caffe's im2col + sgemm on the channels-first data as it
+ *     is, writing the output planes directly; no transpose anywhere;
+ * <li>through channels-last copies: the input is transposed once into a channels-last copy, the
+ *     cheapest channels-last route (Winograd, FFT, tiled GEMM...) runs on it, and its result is
+ *     transposed into the output, both by blocked transposes whose cost is counted per float moved.
+ *     This wins where a transform algorithm saves more than the two copies cost.
+ * </ul>
+ * Either way the filter is read as HWIO (an OIHW tensor viewed as HWIO, copied per call unless prepared).
+ * Each thread remembers its last call's views and route, so a loop over the same tensors pays neither
+ * the planning nor the validation again (the convolution's own per-thread call cache then applies),
+ * and keeps the channels-last copies of the staged route between calls ({@link ThreadScratch}).
+ */
+final class ChannelsFirst {
+    private ChannelsFirst() {}
+
+    /**
+     * Seconds per float moved by one layout transpose (read and written; measured 0.3 ns on images
+     * of 0.1-1 M floats, about 1 ns on 3 M). Its error matters little: it decides only between
+     * routes whose estimates differ by at least the two transposes.
+     */
+    static final double TRANSPOSE_SECONDS_PER_FLOAT = 0.5e-9;
+
+    private static final ThreadLocal<Last> LAST = new ThreadLocal<>();
+
+    /** The channels-last copies of the staged route, kept per thread (see {@link ThreadScratch}). */
+    private static final ThreadLocal<ThreadScratch> STAGING = ThreadLocal.withInitial(() -> new ThreadScratch(2));
+    private static final int STAGED_INPUT = 0, STAGED_OUTPUT = 1;
+
+    /** A thread's last channels-first call into a caller's output: the tensors, and the views it ran on. */
+    private static final class Last {
+        final WeakReference<Tensor> input, filter, bias, output, x, w, y;
+        final WeakReference<PreparedFilter> prepared;
+        final Conv2dOptions options, run;
+        final Shape staged; // the channels-last output shape of the staged route, null in place
+
+        Last(Tensor input, Tensor filter, Tensor bias, Tensor output, PreparedFilter prepared, Conv2dOptions options,
+             Tensor x, Tensor w, Tensor y, Conv2dOptions run, Shape staged) {
+            this.input = new WeakReference<>(input);
+            this.filter = new WeakReference<>(filter);
+            this.bias = new WeakReference<>(bias);
+            this.output = new WeakReference<>(output);
+            this.prepared = new WeakReference<>(prepared);
+            this.options = options;
+            this.x = new WeakReference<>(x);
+            this.w = new WeakReference<>(w);
+            this.y = new WeakReference<>(y);
+            this.run = run;
+            this.staged = staged;
+        }
+
+        boolean matches(Tensor in, Tensor f, Tensor b, Tensor out, PreparedFilter p, Conv2dOptions o) {
+            return input.get() == in && filter.get() == f && bias.get() == b && output.get() == out && prepared.get() == p
+                    && (options == o || options.equals(o));
+        }
+    }
+
+    /**
+     * Runs a channels-first convolution ({@code options.layout()} is NCHW); {@code filter} is OIHW,
+     * or, with a prepared filter, the HWIO filter it keeps. Returns the tensor written.
+     */
+    static Tensor run(Tensor input, Tensor filter, Tensor bias, Conv2dOptions options, Tensor output, PreparedFilter prepared) {
+        Objects.requireNonNull(input, "input");
+        Objects.requireNonNull(filter, "filter");
+        Objects.requireNonNull(options, "options");
+        Last last = output == null ? null : LAST.get();
+        if (last != null && last.matches(input, filter, bias, output, prepared, options)) {
+            Tensor x = last.x.get(), w = last.w.get(), y = last.y.get();
+            if (x != null && w != null && y != null) {
+                execute(x, w, bias, last.run, y, last.staged, prepared);
+                return output;
+            }
+        }
+        Operands.requireOpen("input", input);
+        Operands.requireOpen("filter", filter);
+        if (input.rank() != 4) throw new IllegalArgumentException("layout NCHW: input must have rank 4 [N,C,H,W], got shape " + input.shape());
+        Tensor w = filter; // a prepared filter is kept HWIO
+        if (prepared == null) {
+            Conv2d.checkOihw(input.shape(), filter.shape(), options);
+            w = filter.permute(2, 3, 1, 0);
+        }
+        Tensor x = input.permute(0, 2, 3, 1);
+        Conv2dOptions nhwc = options.toBuilder().layout(DataLayout.NHWC).build();
+        ConvGeometry geo = ConvGeometry.of(x.shape(), w.shape(), nhwc);
+        Shape out = DataLayout.NCHW.fromNhwc(geo.outputShape());
+        if (output != null) {
+            Operands.requireOpen("output", output);
+            if (!output.shape().equals(out)) {
+                throw new IllegalArgumentException("layout NCHW: output must have shape " + out + " [N,Cout,OH,OW], got " + output.shape());
+            }
+        }
+        Tensor result = output != null ? output : Tensor.allocate(out);
+        try {
+            Tensor y = result.permute(0, 2, 3, 1);
+            boolean inPlace = geo.batch() > 0 && inPlace(geo, x, y, nhwc, prepared != null, bias != null);
+            Conv2dOptions run = inPlace ? nhwc.toBuilder().algorithm(Algorithm.GEMM_NCHW).build() : nhwc;
+            Shape staged = inPlace ? null : geo.outputShape();
+            execute(x, w, bias, run, y, staged, prepared);
+            if (output != null) LAST.set(new Last(input, filter, bias, output, prepared, options, x, w, y, run, staged));
+            return result;
+        } catch (RuntimeException | Error e) {
+            if (output == null) result.close();
+            throw e;
+        }
+    }
+
+    /** In place when {@code staged} is null, else through channels-last copies (that output shape). */
+    private static void execute(Tensor x, Tensor w, Tensor bias, Conv2dOptions run, Tensor y, Shape staged, PreparedFilter prepared) {
+        if (staged == null) {
+            Conv2d.run(x, w, bias, run, y, prepared);
+        } else {
+            ThreadScratch copies = STAGING.get();
+            Tensor xs = null, ys = null;
+            try {
+                xs = x.isContiguous() ? x : copies.get(STAGED_INPUT, x.shape());
+                if (xs != x) xs.copyFrom(x); // a blocked transpose
+                ys = copies.get(STAGED_OUTPUT, staged);
+                Conv2d.run(xs, w, bias, run, ys, prepared);
+                y.copyFrom(ys); // a blocked transpose into the output planes
+            } finally {
+                if (xs != x) copies.release(xs);
+                copies.release(ys);
+            }
+        }
+    }
+
+    /** Whether the call runs in place ({@link Algorithm#GEMM_NCHW}) rather than through channels-last copies. */
+    private static boolean inPlace(ConvGeometry geo, Tensor x, Tensor y, Conv2dOptions nhwc, boolean prepared, boolean hasBias) {
+        Algorithm requested = nhwc.algorithm();
+        if (requested == Algorithm.GEMM_NCHW) return true; // the planner refuses it, naming why, if it cannot run
+        if (requested != Algorithm.AUTO) return false;
+        Tensor c = y.canonical();
+        long[] first = geo.toNative(x, new long[] {c.stride(0), c.stride(1), c.stride(2), c.stride(3)}, nhwc, hasBias);
+        return route(geo, first, nhwc, prepared).algorithm() == Algorithm.GEMM_NCHW;
+    }
+
+    /**
+     * The route for a channels-first descriptor {@code first} (NHWC views of NCHW memory) under AUTO:
+     * the in-place plan, or the channels-last plan on dense copies, whichever the estimates favour
+     * (a transform route needs the planner's margin, {@link Planner#TRANSFORM_MARGIN}).
+     */
+    static Plan route(ConvGeometry geo, long[] first, Conv2dOptions nhwc, boolean prepared) {
+        io.conv4j.internal.NativeLibrary.ensureLoaded();
+        ForwardCall copies = ForwardCall.dense(geo, nhwc, first[ConvGeometry.NATIVE_FIELDS - 1] != 0, prepared);
+        long[] dense = copies.desc;
+        Plan last = copies.plan;
+        double transposes = TRANSPOSE_SECONDS_PER_FLOAT
+                * ((double) geo.batch() * geo.inputHeight() * geo.inputWidth() * geo.inputChannels()
+                + (double) geo.batch() * geo.outputHeight() * geo.outputWidth() * geo.outputChannels());
+        double lastCost = Math.max(0, NativeCore.estimateSeconds(dense, last.algorithm().nativeId, !prepared)) + transposes;
+        String via = String.format(Locale.ROOT, "channels first: in place (gemm_nchw) %%s; through channels-last copies %.3f ms"
+                + " (%s %.3f ms + transposes %.3f ms)", lastCost * 1e3, last.algorithm().name().toLowerCase(Locale.ROOT),
+                (lastCost - transposes) * 1e3, transposes * 1e3);
+        long units;
+        try {
+            units = NativeCore.units(first, Algorithm.GEMM_NCHW.nativeId);
+        } catch (IllegalArgumentException e) { // an output view the core cannot address as channels first
+            units = 0;
+        }
+        if (units <= 0) return withReason(last, String.format(Locale.ROOT, via, "not applicable") + "; " + last.reason());
+        double direct = NativeCore.estimateSeconds(first, Algorithm.GEMM_NCHW.nativeId, false);
+        boolean copiesWin = last.algorithm().isExact() ? lastCost < direct : lastCost < Planner.TRANSFORM_MARGIN * direct;
+        String why = String.format(Locale.ROOT, via, String.format(Locale.ROOT, "%.3f ms", direct * 1e3));
+        if (copiesWin) return withReason(last, why + "; " + last.reason());
+        return new Plan(Algorithm.GEMM_NCHW, units, NativeCore.workspaceBytes(first, Algorithm.GEMM_NCHW.nativeId), 0, direct, why);
+    }
+
+    private static Plan withReason(Plan p, String reason) {
+        return new Plan(p.algorithm(), p.units(), p.workspaceBytes(), p.preparedFloats(), p.estimatedSeconds(), reason);
+    }
+
+    /** The descriptor of dense channels-first input and output as the NHWC views the core reads. */
+    static long[] denseFirst(ConvGeometry geo, Conv2dOptions nhwc, boolean hasBias) {
+        return geo.toNative(strides(geo.batch(), geo.inputHeight(), geo.inputWidth(), geo.inputChannels()),
+                outputStrides(geo), nhwc.flipKernel(), nhwc.activation(), hasBias);
+    }
+
+    /** The strides of a dense channels-first output as the NHWC view the core writes. */
+    static long[] outputStrides(ConvGeometry geo) {
+        return strides(geo.batch(), geo.outputHeight(), geo.outputWidth(), geo.outputChannels());
+    }
+
+    /**
+     * Element strides (n, h, w, c) of a dense NCHW tensor viewed as NHWC, those of axes of size 1 set
+     * as {@link Tensor#canonical} sets them, so the descriptor is the one a call on such a tensor builds.
+     */
+    private static long[] strides(long n, long h, long w, long c) {
+        long[] dims = {n, h, w, c}, st = {c * h * w, w, 1, h * w};
+        long inner = 1;
+        for (int i = 3; i >= 0; i--) {
+            if (dims[i] == 1) st[i] = inner;
+            inner = Math.multiplyExact(dims[i], st[i]);
+        }
+        return st;
+    }
+}
