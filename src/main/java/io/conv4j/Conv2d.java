@@ -290,8 +290,8 @@ public final class Conv2d {
      */
     private static void refuseChannelsFirstRoute(Conv2dOptions o) {
         if (o != null && o.algorithm() == Algorithm.GEMM_NCHW && o.layout() != DataLayout.NCHW) {
-            throw new IllegalArgumentException("algorithm GEMM_NCHW " + Planner.requirements(Algorithm.GEMM_NCHW)
-                    + "; these options have layout " + o.layout());
+            throw new IllegalArgumentException("algorithm GEMM_NCHW cannot run these options: it "
+                    + Planner.requirements(Algorithm.GEMM_NCHW) + "; these options have layout " + o.layout());
         }
     }
 
