@@ -53,7 +53,7 @@ final class BackwardCall {
          */
         static Input of(ConvGeometry geo, Conv2dOptions o, Tensor gradInput, long[] gradOutStrides, Conv2dGradients cache) {
             long[] desc = geo.toNative(gradInput, gradOutStrides, o, false);
-            return new Input(geo, desc, Conv2dBackward.inputRoute(desc, cache));
+            return new Input(geo, desc, Conv2dBackward.inputRoute(desc, o.exactOnly(), cache));
         }
 
         /** This gradient on another route (the exact one, when {@link TransformGuard} refuses a transform for the data). */
@@ -114,7 +114,7 @@ final class BackwardCall {
         static Filter of(ConvGeometry geo, Conv2dOptions o, Tensor input, long[] gradOutStrides, boolean hasBias,
                          Conv2dGradients cache) {
             long[] desc = geo.toNative(input, gradOutStrides, o, hasBias);
-            return new Filter(geo, desc, Conv2dBackward.filterRoute(desc, cache));
+            return new Filter(geo, desc, Conv2dBackward.filterRoute(desc, o.exactOnly(), cache));
         }
 
         /** This gradient on another route (the exact one, when {@link TransformGuard} refuses a transform for the data). */

@@ -1,6 +1,7 @@
 package io.conv4j;
 
 import io.conv4j.internal.NativeBackward;
+import io.conv4j.internal.NativeCore;
 import io.conv4j.internal.NativeLibrary;
 import java.util.Objects;
 
@@ -353,19 +354,28 @@ public final class Conv2dBackward {
     static volatile int inputRouteOverride = NativeBackward.AUTO, filterRouteOverride = NativeBackward.AUTO;
 
     /** The route of the input gradient for {@code desc}: forced, remembered in {@code cache}, or the cost model's. */
-    static int inputRoute(long[] desc, Conv2dGradients cache) {
+    static int inputRoute(long[] desc, boolean exactOnly, Conv2dGradients cache) {
         int forced = inputRouteOverride;
         if (forced != NativeBackward.AUTO) return forced;
-        if (cache == null) return NativeBackward.inputRoute(desc);
-        return cache.route(Conv2dGradients.INPUT_ROUTE, desc);
+        if (cache == null) return planRoute(NativeCore.INPUT_GRADIENT, desc, exactOnly);
+        return cache.route(Conv2dGradients.INPUT_ROUTE, desc, exactOnly);
     }
 
     /** The route of the filter gradient for {@code desc}, as {@link #inputRoute}. */
-    static int filterRoute(long[] desc, Conv2dGradients cache) {
+    static int filterRoute(long[] desc, boolean exactOnly, Conv2dGradients cache) {
         int forced = filterRouteOverride;
         if (forced != NativeBackward.AUTO) return forced;
-        if (cache == null) return NativeBackward.filterRoute(desc);
-        return cache.route(Conv2dGradients.FILTER_ROUTE, desc);
+        if (cache == null) return planRoute(NativeCore.FILTER_GRADIENT, desc, exactOnly);
+        return cache.route(Conv2dGradients.FILTER_ROUTE, desc, exactOnly);
+    }
+
+    /**
+     * The native planner's route for a gradient direction ({@link NativeCore#INPUT_GRADIENT},
+     * {@link NativeCore#FILTER_GRADIENT}): the same rule as the forward pass, so
+     * {@link Conv2dOptions#exactOnly()} keeps the gradients off the transform routes too.
+     */
+    static int planRoute(int direction, long[] desc, boolean exactOnly) {
+        return NativeCore.plan(desc, direction, exactOnly, null);
     }
 
     static IllegalArgumentException tooLarge(ConvGeometry geo) {

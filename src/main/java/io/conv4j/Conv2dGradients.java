@@ -26,6 +26,7 @@ public final class Conv2dGradients implements AutoCloseable {
     private final Tensor[] scratch = new Tensor[3];
     private final long[][] routeDesc = new long[2][];
     private final int[] route = new int[2];
+    private final boolean[] routeExactOnly = new boolean[2];
 
     Conv2dGradients(Tensor gradInput, Tensor gradFilter, Tensor gradBias) {
         this.gradInput = gradInput;
@@ -103,11 +104,12 @@ public final class Conv2dGradients implements AutoCloseable {
      * The cost model's route for gradient {@code which} ({@link #INPUT_ROUTE}, {@link #FILTER_ROUTE})
      * of {@code desc}, asked once per descriptor and remembered (a loop over one layer asks once).
      */
-    synchronized int route(int which, long[] desc) {
-        if (!java.util.Arrays.equals(routeDesc[which], desc)) {
-            route[which] = which == INPUT_ROUTE ? io.conv4j.internal.NativeBackward.inputRoute(desc)
-                    : io.conv4j.internal.NativeBackward.filterRoute(desc);
+    synchronized int route(int which, long[] desc, boolean exactOnly) {
+        if (!java.util.Arrays.equals(routeDesc[which], desc) || routeExactOnly[which] != exactOnly) {
+            route[which] = Conv2dBackward.planRoute(which == INPUT_ROUTE ? io.conv4j.internal.NativeCore.INPUT_GRADIENT
+                    : io.conv4j.internal.NativeCore.FILTER_GRADIENT, desc, exactOnly);
             routeDesc[which] = desc.clone();
+            routeExactOnly[which] = exactOnly;
         }
         return route[which];
     }

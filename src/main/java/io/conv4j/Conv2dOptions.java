@@ -78,7 +78,8 @@ public final class Conv2dOptions {
 
     /**
      * True when {@link Algorithm#AUTO} may only pick exact algorithms (plain sums of products), never
-     * the transform-based Winograd or FFT ones. An explicitly requested algorithm is always honoured.
+     * the transform-based Winograd or FFT ones, for the forward pass and for both gradients
+     * ({@link Conv2dBackward}, {@link Conv2dLayer}). An explicitly requested algorithm is always honoured.
      */
     public boolean exactOnly() { return exactOnly; }
 
