@@ -18,9 +18,9 @@ static void counting_sgemm(int order, int ta, int tb, int m, int n, int k, float
 }
 
 static const c4j_algo ALGOS[] = {C4J_ALGO_GEMM_DIRECT, C4J_ALGO_GEMM_TILED, C4J_ALGO_WINOGRAD_2X2,
-                                 C4J_ALGO_WINOGRAD_4X4, C4J_ALGO_FFT};
+                                 C4J_ALGO_WINOGRAD_4X4, C4J_ALGO_FFT, C4J_ALGO_WINOGRAD_1D};
 #define N_ALGOS (sizeof ALGOS / sizeof ALGOS[0])
-static int runs_per_algo[6];
+static int runs_per_algo[C4J_ALGO_WINOGRAD_1D + 1];
 
 /* |got - want| <= tol_scale * (1 + sum over the window of |x*w|), computed by a second reference */
 static double window_abs_sum(const c4j_conv2d_desc *d, const float *in, const float *f, int64_t n,
@@ -223,6 +223,25 @@ int main(void) {
         if (i % 2) T_CHECK(c4j_conv2d_supports(&s, C4J_ALGO_WINOGRAD_4X4) == C4J_OK, "strided case %d: no Winograd", i);
         check_case(&s, &rng, i);
     }
+    /* 1xK and Kx1 kernels of 2 to 9 taps (1-D Winograd with every window size), rows longer than a
+       tile, over 64 output channels in some (several panels), other-axis stride and dilation */
+    for (int i = 0; i < 120; i++) {
+        c4j_conv2d_desc s;
+        const int64_t k = t_rand_range(&rng, 2, 9), across = i % 5 == 4 ? t_rand_range(&rng, 2, 3) : 1;
+        const int64_t sa = t_rand_range(&rng, 1, 2), da = across > 1 ? t_rand_range(&rng, 1, 2) : 1;
+        const int64_t len = t_rand_range(&rng, k, 40), other = t_rand_range(&rng, (across - 1) * da + 1, 9);
+        const int64_t pk = t_rand_range(&rng, 0, k / 2), pk2 = t_rand_range(&rng, 0, k / 2);
+        const int64_t cin = t_rand_range(&rng, 1, i % 3 ? 20 : 90), cout = t_rand_range(&rng, 1, i % 4 ? 20 : 140);
+        if (i % 2)
+            t_dense_desc(&s, t_rand_range(&rng, 1, 2), other, len, cin, across, k, cout, 1, sa, 1, da, 1, 0, 0, pk, pk2);
+        else
+            t_dense_desc(&s, t_rand_range(&rng, 1, 2), len, other, cin, k, across, cout, 1, 1, sa, 1, da, pk, pk2, 0, 0);
+        s.flip = i % 3 == 1;
+        s.has_bias = i % 4 < 2;
+        s.activation = i % 5 == 3 ? C4J_ACT_RELU : C4J_ACT_NONE;
+        T_CHECK(c4j_conv2d_supports(&s, C4J_ALGO_WINOGRAD_1D) == C4J_OK, "1-D case %d: not applicable", i);
+        check_case(&s, &rng, i);
+    }
     /* X2 rows of 1000 columns x 256 channels: a band holds a few output rows, so the image is cut into
        bands (and the last one is shorter) */
     {
@@ -242,6 +261,7 @@ int main(void) {
     T_CHECK(runs_per_algo[C4J_ALGO_GEMM_DIRECT] > 30, "too few direct cases");
     T_CHECK(runs_per_algo[C4J_ALGO_WINOGRAD_2X2] > 250, "too few Winograd 2x2 cases");
     T_CHECK(runs_per_algo[C4J_ALGO_WINOGRAD_4X4] > 250, "too few Winograd 4x4 cases");
+    T_CHECK(runs_per_algo[C4J_ALGO_WINOGRAD_1D] > 400, "too few 1-D Winograd cases");
     T_CHECK(c4j_allocated_bytes() == 0, "%lld bytes still allocated", (long long)c4j_allocated_bytes());
     if (t_failures) fprintf(stderr, "%d failures\n", t_failures);
     return t_failures ? 1 : 0;

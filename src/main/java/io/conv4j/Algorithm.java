@@ -41,7 +41,14 @@ public enum Algorithm {
      * the output's channel planes in place; a 1x1 stride-1 layer reads the input planes directly.
      * Needs input rows and output planes contiguous, i.e. NCHW tensors (see {@link DataLayout#NCHW}).
      */
-    GEMM_NCHW(7, true);
+    GEMM_NCHW(7, true),
+    /**
+     * One-dimensional Winograd F(m, r) along one kernel axis at stride 1 and dilation 1 (2 to 9 taps
+     * there), first of all for the asymmetric 1xK and Kx1 kernels: alpha = m + r - 1 sgemm per
+     * block of tiles instead of m x r multiplies per channel pair (a 1x7 kernel over 4 outputs: 10
+     * instead of 28). The other axis's taps join the channels in the contraction.
+     */
+    WINOGRAD_1D(8, false);
 
     final int nativeId;
     private final boolean exact;

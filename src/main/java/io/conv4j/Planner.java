@@ -126,6 +126,7 @@ final class Planner {
             case FFT: return "needs a dilated kernel extent of at most 48 at stride 1, or, when strided, one group,"
                     + " dilation 1 and a kernel larger than the stride";
             case GROUPED_DIRECT: return "needs groups > 1 and at most 16 input channels per group";
+            case WINOGRAD_1D: return "needs 2 to 9 taps at stride 1 and dilation 1 along the kernel's width or height";
             case GEMM_NCHW: return "needs channels-first data (layout NCHW): input rows and output channel planes contiguous";
             default: return "not applicable";
         }

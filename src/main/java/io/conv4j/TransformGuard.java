@@ -16,7 +16,8 @@ import io.conv4j.internal.Storage;
  * <ul>
  *   <li>every value is finite,</li>
  *   <li>the largest magnitude is below 2^{@value #MAX_EXPONENT} (no transform overflows), and</li>
- *   <li>the largest magnitude is within 2^{@value #RANGE_WINOGRAD_4X4} (F(4x4)) or
+ *   <li>the largest magnitude is within 2^{@value #RANGE_WINOGRAD_4X4} (F(4x4), and the 1-D Winograd, whose
+ *       windows of up to 10 points mix as much) or
  *       2^{@value #RANGE_OTHER} (F(2x2), FFT) of the geometric mean of the nonzero magnitudes
  *       (robust to a few outliers, unlike the arithmetic mean: 1% of values at 1e5 are caught).</li>
  * </ul>
@@ -65,7 +66,7 @@ final class TransformGuard {
         int maxExp = (int) (scan & 0xff), mean16 = (int) ((scan >>> 8) & 0xfff);
         if (maxExp == 0xff) return what + " holds non-finite values";
         if (maxExp - 127 >= MAX_EXPONENT) return what + " holds magnitudes of 2^" + MAX_EXPONENT + " or more";
-        int range = algorithm == Algorithm.WINOGRAD_4X4 ? RANGE_WINOGRAD_4X4 : RANGE_OTHER;
+        int range = algorithm == Algorithm.WINOGRAD_4X4 || algorithm == Algorithm.WINOGRAD_1D ? RANGE_WINOGRAD_4X4 : RANGE_OTHER;
         if (maxExp * 16 - mean16 > range * 16) {
             return what + "'s largest magnitude exceeds 2^" + range + " times its typical one";
         }

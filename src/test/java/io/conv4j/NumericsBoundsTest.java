@@ -19,10 +19,11 @@ class NumericsBoundsTest {
     static final long SEED = 20261206L;
     static final int CASES = Integer.getInteger("conv4j.numerics.cases", 300);
     /** The promised bounds (README "Numerics"): about twice the maxima measured over 3000 cases each. */
-    static final double BOUND_WINOGRAD_2X2 = 5e-7, BOUND_WINOGRAD_4X4 = 8e-6, BOUND_FFT = 6e-7;
+    static final double BOUND_WINOGRAD_2X2 = 5e-7, BOUND_WINOGRAD_4X4 = 8e-6, BOUND_FFT = 6e-7, BOUND_WINOGRAD_1D = 8e-6;
 
     /** A random convolution the algorithm can run, or null (then another draw). */
     static Object[] draw(SplittableRandom r, Algorithm a) {
+        if (a == Algorithm.WINOGRAD_1D) return draw1d(r);
         boolean strided = r.nextInt(4) == 0;
         int s = strided ? 2 + r.nextInt(2) : 1;
         int k, dil = 1;
@@ -46,6 +47,34 @@ class NumericsBoundsTest {
         Conv2dOptions o = Conv2dOptions.builder().strides(s, s).dilations(dil, dil).padding(pad).flipKernel(r.nextBoolean())
                 .algorithm(a).build();
         Shape xs = Shape.of(n, h, w, cin), ws = Shape.of(k, k, cin, cout);
+        try (Tensor probe = Tensor.allocate(Shape.of(1, h, w, cin))) {
+            if (Planner.wideUnevenPadding(ConvGeometry.of(xs, ws, o)) || Conv2d.plan(probe, ws, o).units() <= 0) return null;
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+        return new Object[] {xs, ws, o, r.nextBoolean()};
+    }
+
+    /**
+     * For the 1-D Winograd: 1xK and Kx1 kernels of 2 to 9 taps (every window size it picks), and
+     * now and then 2 or 3 taps across with stride or dilation there.
+     */
+    static Object[] draw1d(SplittableRandom r) {
+        int k = 2 + r.nextInt(8), across = r.nextInt(4) == 0 ? 2 + r.nextInt(2) : 1;
+        int sa = 1 + r.nextInt(2), da = across > 1 ? 1 + r.nextInt(2) : 1;
+        boolean alongW = r.nextBoolean();
+        int kh = alongW ? across : k, kw = alongW ? k : across;
+        int eh = (kh - 1) * (alongW ? da : 1) + 1, ew = (kw - 1) * (alongW ? 1 : da) + 1;
+        int h = eh + r.nextInt(20), w = ew + r.nextInt(20), n = 1 + r.nextInt(2);
+        int cin = 1 + r.nextInt(r.nextBoolean() ? 8 : 48), cout = 1 + r.nextInt(r.nextBoolean() ? 8 : 48);
+        Padding pad;
+        int kind = r.nextInt(3);
+        if (kind == 0) pad = Padding.VALID;
+        else if (kind == 1) pad = Padding.SAME;
+        else pad = Padding.explicit(r.nextInt(eh / 2 + 1), r.nextInt(eh / 2 + 1), r.nextInt(ew / 2 + 1), r.nextInt(ew / 2 + 1));
+        Conv2dOptions o = Conv2dOptions.builder().strides(alongW ? sa : 1, alongW ? 1 : sa).dilations(alongW ? da : 1, alongW ? 1 : da)
+                .padding(pad).flipKernel(r.nextBoolean()).algorithm(Algorithm.WINOGRAD_1D).build();
+        Shape xs = Shape.of(n, h, w, cin), ws = Shape.of(kh, kw, cin, cout);
         try (Tensor probe = Tensor.allocate(Shape.of(1, h, w, cin))) {
             if (Planner.wideUnevenPadding(ConvGeometry.of(xs, ws, o)) || Conv2d.plan(probe, ws, o).units() <= 0) return null;
         } catch (IllegalArgumentException e) {
@@ -95,6 +124,12 @@ class NumericsBoundsTest {
     void winograd4x4StaysWithinTheReadmeBound() {
         double m = measure(Algorithm.WINOGRAD_4X4, SEED + 1);
         assertTrue(m <= BOUND_WINOGRAD_4X4, "Winograd F(4x4) " + m + " over the README's " + BOUND_WINOGRAD_4X4);
+    }
+
+    @Test
+    void winograd1dStaysWithinTheReadmeBound() {
+        double m = measure(Algorithm.WINOGRAD_1D, SEED + 3);
+        assertTrue(m <= BOUND_WINOGRAD_1D, "1-D Winograd " + m + " over the README's " + BOUND_WINOGRAD_1D);
     }
 
     @Test
