@@ -64,6 +64,10 @@ static void lane_channels(const c4j_conv2d_desc *d, int64_t o0, int64_t cw, int3
     for (int64_t l = 0; l < cw; l++) chan[l] = (int32_t)(((o0 + l) / c4j_cout_g(d)) * c4j_cin_g(d) * d->in_stride[3]);
 }
 
+/* what a strip kernel reads for an input column outside the row (padding): one vector of the
+   widest width, read-only */
+static const float GD_ZEROS[16] __attribute__((aligned(64))) = {0};
+
 #define GD_ISA portable
 #define GD_V 4
 #define GD_SNB 4

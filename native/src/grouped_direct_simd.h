@@ -134,6 +134,12 @@ GAI void GD(strip)(const gd_unit *u, const int KW, const int SW, const int CHECK
             const float *bias = u->bias != NULL ? u->bias + v : NULL;
             for (int64_t r = r0; r < r1; r++) {
                 const int64_t iw = iw0 + r * GD_SNB * SW;
+                /* a checked run's window columns outside the row read a zero vector instead: a
+                   pointer select per load, not a branch, as the column's place in the window
+                   changes from run to run */
+                int64_t inside[NX];
+                _Pragma("GCC unroll 32") for (int i = 0; i < (GD_SNB - 1) * SW + KW; i++)
+                    inside[i] = !CHECKED || (iw + i >= 0 && iw + i < u->in_w);
                 GD(vec) acc[GD_SNB];
                 _Pragma("GCC unroll 16") for (int j = 0; j < GD_SNB; j++) acc[j] = (GD(vec)){0};
                 const float *s = s_row + iw * ps + v, *w = w_row + v;
@@ -141,8 +147,9 @@ GAI void GD(strip)(const gd_unit *u, const int KW, const int SW, const int CHECK
                     for (int64_t c = 0; c < cg; c++) {
                         GD(vec) x[NX];
                         _Pragma("GCC unroll 32") for (int i = 0; i < (GD_SNB - 1) * SW + KW; i++) {
-                            if (CHECKED && (iw + i < 0 || iw + i >= u->in_w)) x[i] = (GD(vec)){0};
-                            else x[i] = GD(pin)(*(const GD(uvec) *)(const void *)(s + i * ps + c * u->cs));
+                            const float *p = s + i * ps + c * u->cs;
+                            if (CHECKED) p = inside[i] ? p : GD_ZEROS;
+                            x[i] = GD(pin)(*(const GD(uvec) *)(const void *)p);
                         }
                         _Pragma("GCC unroll 8") for (int kw = 0; kw < KW; kw++) {
                             const GD(vec) wv = *(const GD(uvec) *)(const void *)(w + (kw * cg + c) * cwp);
