@@ -276,15 +276,17 @@ void c4j_gd_run(const c4j_conv2d_desc *d, const float *in, const float *filter, 
 }
 
 /*
- * Estimated single-thread seconds, in units of the cost table's large-sgemm time per
- * multiply-add (so that it follows the table to another machine): per lane multiply-add (lanes
- * padded to whole vectors), per output written (bias, activation, store), per input float read
- * and per staged float, with their own weights where the strip kernels run (more products per
- * load, the input's size counting more than the output's). Fitted to the kernels on the grouped
- * peer layers (test_grouped_direct bench); within about 30% of them.
+ * Estimated single-thread seconds, in units of this process's sgemm time per multiply-add on a
+ * 256^3 product (so that it follows the machine, and is in the same units as the sgemm routes'
+ * estimates it is ranked against): per lane multiply-add (lanes padded to whole vectors), per
+ * output written (bias, activation, store), per input float read and per staged float, with their
+ * own weights for the strip kernels (more products per load) and for the broadcast kernel. Fitted
+ * to the kernels with sgemm times measured as conv4j measures them (test_grouped_direct bench; a
+ * fit against the built-in sgemm table had put every estimate 2-3x above the kernel's time in a
+ * real process, so a layer of 16 channels per group went to a slower sgemm route).
  */
 double c4j_gd_estimate(const c4j_conv2d_desc *d) {
-    const double mac = c4j_cost_sgemm(1024, 1024, 1024) / (1024.0 * 1024.0 * 1024.0);
+    const double mac = c4j_cost_sgemm(256, 256, 256) / (256.0 * 256.0 * 256.0);
     const int64_t bw = block_width(d), full = d->out_c / bw, rest = d->out_c - full * bw;
     const double lanes = (double)(full * bw + round16(rest));
     const double pixels = (double)d->batch * (double)d->out_h * (double)d->out_w;
@@ -295,8 +297,9 @@ double c4j_gd_estimate(const c4j_conv2d_desc *d) {
         staged = (double)d->batch * (double)bands(d) * (double)band_in_rows(d) * (double)d->in_w *
                  (double)c4j_cin_g(d) * lanes;
     const double outs = pixels * (double)d->out_c;
-    if (runs_strips(d)) return mac * (1.8 * macs + 4.0 * outs + 5.0 * ins + 9.5 * staged);
-    return mac * (2.1 * macs + 25.0 * outs + 8.5 * ins + 9.5 * staged);
+    if (runs_strips(d)) return mac * (0.75 * macs + 2.0 * outs + 2.0 * ins + 3.6 * staged);
+    if (broadcasts(d)) return mac * (0.95 * macs + 2.5 * ins);
+    return mac * (1.0 * macs + 11.0 * outs + 4.0 * ins + 4.5 * staged);
 }
 
 /* ------------------------------------------------------------------ forward table row */

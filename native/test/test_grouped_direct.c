@@ -171,6 +171,8 @@ static const gd_layer LAYERS[] = {
     {"eff_dw5x5s2_28x240", 1, 28, 28, 240, 5, 240, 2, 240},   {"dw3x3_mult2_56x32", 1, 56, 56, 32, 3, 64, 1, 32},
     {"g8_3x3_28x128", 1, 28, 28, 128, 3, 128, 1, 8},          {"b3_dw3x3_17x37", 3, 17, 17, 37, 3, 37, 1, 37},
     {"g4_5x5_14x64_s2", 2, 14, 14, 64, 5, 32, 2, 4},        {"l1_dw3x3_16x64", 1, 16, 40, 64, 3, 64, 1, 64},
+    /* 16 input and output channels per group (the broadcast kernel), stride 1 and 2 */
+    {"g32_3x3_14x512", 1, 14, 14, 512, 3, 512, 1, 32},      {"g8_3x3s2_56x128", 1, 56, 56, 128, 3, 128, 2, 8},
 };
 
 /* seconds of thread CPU time per call of body(ctx), best of 7 rounds of 5 */
@@ -188,6 +190,8 @@ static double cpu_seconds(void (*body)(void *), void *ctx) {
 }
 
 static void bench(const char *only) {
+    /* estimates as conv4j makes them: from sgemm times measured in this process */
+    c4j_cost_measure_with(t_blas());
     if (getenv("GD_ONLY") == NULL) {
         /* the machine's state right now: a large sgemm on the same clock */
         enum { S = 512 };
