@@ -1,5 +1,6 @@
 package io.conv4j;
 
+import io.conv4j.internal.ConvExecutor;
 import io.conv4j.internal.NativeCore;
 import java.lang.ref.WeakReference;
 import java.util.Locale;
@@ -14,7 +15,8 @@ import java.util.Objects;
  *     is, writing the output planes directly; no transpose anywhere;
  * <li>through channels-last copies: the input is transposed once into a channels-last copy, the
  *     cheapest channels-last route (Winograd, FFT, tiled GEMM...) runs on it, and its result is
- *     transposed into the output, both by blocked transposes whose cost is counted per float moved.
+ *     transposed into the output, both by blocked transposes whose cost is counted per float moved
+ *     (bands of image rows on conv4j's threads, {@link #transpose}).
  *     This wins where a transform algorithm saves more than the two copies cost.
  * </ul>
  * Either way the filter is read as HWIO (an OIHW tensor viewed as HWIO, copied per call unless prepared).
@@ -124,15 +126,48 @@ final class ChannelsFirst {
             Tensor xs = null, ys = null;
             try {
                 xs = x.isContiguous() ? x : copies.get(STAGED_INPUT, x.shape());
-                if (xs != x) xs.copyFrom(x); // a blocked transpose
+                if (xs != x) transpose(x, xs);
                 ys = copies.get(STAGED_OUTPUT, staged);
                 Conv2d.run(xs, w, bias, run, ys, prepared);
-                y.copyFrom(ys); // a blocked transpose into the output planes
+                transpose(ys, y); // into the output planes
             } finally {
                 if (xs != x) copies.release(xs);
                 copies.release(ys);
             }
         }
+    }
+
+    /** Floats of a unit of a split transpose: large beside its hand-off, small enough to spread over threads. */
+    static final long TRANSPOSE_UNIT_FLOATS = 64 * 1024;
+
+    /**
+     * Copies {@code src} into {@code dst} (rank 4, same shape, one channels last and the other
+     * first): blocked transposes of bands of image rows, as units on conv4j's executor, so a
+     * staged call's two copies use the threads its convolution does. The bands depend on the shape
+     * alone, and each element is copied once whoever copies it, so the result is the same for any
+     * thread count.
+     */
+    static void transpose(Tensor src, Tensor dst) {
+        Shape s = src.shape();
+        long images = s.size(0), rows = s.size(1), rowFloats = Math.multiplyExact(s.size(2), s.size(3));
+        long floats = Math.multiplyExact(Math.multiplyExact(images, rows), rowFloats);
+        long band = Math.max(1, TRANSPOSE_UNIT_FLOATS / Math.max(1, rowFloats));
+        long bands = (rows + band - 1) / band;
+        long units = Math.multiplyExact(images, bands);
+        if (units <= 1) {
+            dst.copyFrom(src);
+            return;
+        }
+        ConvExecutor.get().run(units, 0, floats * TRANSPOSE_SECONDS_PER_FLOAT, (u0, u1, workspace) -> {
+            // the bands of a range that lie in one image as one copy (a thread that runs them all
+            // makes one call per image)
+            for (long u = u0; u < u1; ) {
+                long image = u / bands, last = Math.min(u1, (image + 1) * bands);
+                long r0 = (u % bands) * band, r1 = Math.min(rows, (last - image * bands) * band);
+                dst.slice(0, image, 1).slice(1, r0, r1 - r0).copyFrom(src.slice(0, image, 1).slice(1, r0, r1 - r0));
+                u = last;
+            }
+        });
     }
 
     /** Whether the call runs in place ({@link Algorithm#GEMM_NCHW}) rather than through channels-last copies. */

@@ -92,4 +92,47 @@ class ChannelsFirstTest {
                         for (int k = 0; k < 19; k++) assertEquals(a.get(n, i, j, k), c.get(n, k, i, j));
         }
     }
+
+    /**
+     * The staged route's transposes run as bands of image rows on conv4j's threads: a layer whose
+     * input and output span several bands gives the channels-last call's bits for any thread count,
+     * and a split transpose moves every element where the index arithmetic says.
+     */
+    @Test
+    void splitTransposesGiveTheSameBitsForAnyThreadCount() {
+        int saved = Conv4j.threads();
+        Random r = new Random(13);
+        long n = 2, h = 70, w = 69, ci = 16, co = 32;
+        assertTrue(h * w * ci > ChannelsFirst.TRANSPOSE_UNIT_FLOATS && w * ci < ChannelsFirst.TRANSPOSE_UNIT_FLOATS / 8,
+                "the layer must span several bands per image");
+        try (Tensor xh = Tensor.fromArray(random(n * h * w * ci, r), Shape.of(n, h, w, ci));
+             Tensor wh = Tensor.fromArray(random(3 * 3 * ci * co, r), Shape.of(3, 3, ci, co));
+             Tensor xc = xh.permute(0, 3, 1, 2).contiguous(); Tensor wc = wh.permute(3, 2, 0, 1).contiguous()) {
+            for (Algorithm a : new Algorithm[] {Algorithm.WINOGRAD_4X4, Algorithm.GEMM_TILED}) {
+                Conv2dOptions nhwc = Conv2dOptions.builder().padding(Padding.SAME).algorithm(a).build();
+                Conv2dOptions nchw = nhwc.toBuilder().layout(DataLayout.NCHW).build();
+                float[] want;
+                try (Tensor y = Conv2d.conv2d(xh, wh, nhwc)) {
+                    want = y.toArray();
+                }
+                for (int threads : new int[] {1, 2, 3}) {
+                    Conv4j.setThreads(threads);
+                    try (Tensor y = Conv2d.conv2d(xc, wc, nchw); Tensor back = y.permute(0, 2, 3, 1).contiguous()) {
+                        assertArrayEquals(want, back.toArray(), a + " with " + threads + " threads");
+                    }
+                }
+            }
+            Conv4j.setThreads(2);
+            try (Tensor c = Tensor.allocate(Shape.of(n, ci, h, w))) {
+                ChannelsFirst.transpose(xh, c.permute(0, 2, 3, 1));
+                for (int b = 0; b < n; b++)
+                    for (int i = 0; i < h; i += 3)
+                        for (int j = 0; j < w; j++)
+                            for (int k = 0; k < ci; k++) assertEquals(xh.get(b, i, j, k), c.get(b, k, i, j));
+                assertArrayEquals(xc.toArray(), c.toArray());
+            }
+        } finally {
+            Conv4j.setThreads(saved);
+        }
+    }
 }
