@@ -46,7 +46,8 @@ public enum Algorithm {
      * One-dimensional Winograd F(m, r) along one kernel axis at stride 1 and dilation 1 (2 to 9 taps
      * there), first of all for the asymmetric 1xK and Kx1 kernels: alpha = m + r - 1 sgemm per
      * block of tiles instead of m x r multiplies per channel pair (a 1x7 kernel over 4 outputs: 10
-     * instead of 28). The other axis's taps join the channels in the contraction.
+     * instead of 28). The other axis's taps join the channels in the contraction; a stride along
+     * the kernel is taken apart into its phases (a 3x3 stride-2 kernel: two 2-tap phases).
      */
     WINOGRAD_1D(8, false);
 

@@ -126,7 +126,8 @@ final class Planner {
             case FFT: return "needs a dilated kernel extent of at most 48 at stride 1, or, when strided, one group,"
                     + " dilation 1 and a kernel larger than the stride";
             case GROUPED_DIRECT: return "needs groups > 1 and at most 16 input channels per group";
-            case WINOGRAD_1D: return "needs 2 to 9 taps at stride 1 and dilation 1 along the kernel's width or height";
+            case WINOGRAD_1D: return "needs dilation 1 and 2 to 7 taps per stride phase (stride 1 to 4) along the kernel's width or height, or 8 to 9"
+                    + " with at least 16 input channels times taps across";
             case GEMM_NCHW: return "needs channels-first data (layout NCHW): input rows and output channel planes contiguous";
             default: return "not applicable";
         }

@@ -56,11 +56,13 @@ class NumericsBoundsTest {
     }
 
     /**
-     * For the 1-D Winograd: 1xK and Kx1 kernels of 2 to 9 taps (every window size it picks), and
-     * now and then 2 or 3 taps across with stride or dilation there.
+     * For the 1-D Winograd: 1xK and Kx1 kernels of 2 to 9 taps (every window size it picks), now
+     * and then 2 or 3 taps across with stride or dilation there, and now and then stride 2 along
+     * the kernel (two phases of 2 to 5 taps).
      */
     static Object[] draw1d(SplittableRandom r) {
-        int k = 2 + r.nextInt(8), across = r.nextInt(4) == 0 ? 2 + r.nextInt(2) : 1;
+        int sk = r.nextInt(4) == 0 ? 2 : 1;
+        int k = sk == 1 ? 2 + r.nextInt(8) : 3 + r.nextInt(8), across = r.nextInt(4) == 0 ? 2 + r.nextInt(2) : 1;
         int sa = 1 + r.nextInt(2), da = across > 1 ? 1 + r.nextInt(2) : 1;
         boolean alongW = r.nextBoolean();
         int kh = alongW ? across : k, kw = alongW ? k : across;
@@ -72,7 +74,7 @@ class NumericsBoundsTest {
         if (kind == 0) pad = Padding.VALID;
         else if (kind == 1) pad = Padding.SAME;
         else pad = Padding.explicit(r.nextInt(eh / 2 + 1), r.nextInt(eh / 2 + 1), r.nextInt(ew / 2 + 1), r.nextInt(ew / 2 + 1));
-        Conv2dOptions o = Conv2dOptions.builder().strides(alongW ? sa : 1, alongW ? 1 : sa).dilations(alongW ? da : 1, alongW ? 1 : da)
+        Conv2dOptions o = Conv2dOptions.builder().strides(alongW ? sa : sk, alongW ? sk : sa).dilations(alongW ? da : 1, alongW ? 1 : da)
                 .padding(pad).flipKernel(r.nextBoolean()).algorithm(Algorithm.WINOGRAD_1D).build();
         Shape xs = Shape.of(n, h, w, cin), ws = Shape.of(kh, kw, cin, cout);
         try (Tensor probe = Tensor.allocate(Shape.of(1, h, w, cin))) {
