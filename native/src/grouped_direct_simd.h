@@ -108,19 +108,19 @@ GAI GD(vec) GD(pin)(GD(vec) x) {
 }
 
 /*
- * nr runs of GD_SNB pixels of one row, for every vector of the block, lanes with cg input
+ * nr runs of NB (GD_SNB or half that) pixels of one row, for every vector of the block, lanes with cg input
  * channels each (1: depthwise; more: staged rows, [iw][c][lanes]), KW taps per kernel row and a
  * column stride of SW, all constants but a cg above 1. For each kernel row and input channel a
- * run loads the (GD_SNB - 1) * SW + KW input vectors it reads once and multiplies them from
+ * run loads the (NB - 1) * SW + KW input vectors it reads once and multiplies them from
  * registers: KW products per load instead of one. CHECKED runs may reach past the row's ends:
  * input columns outside it load as zeros (padding), so border pixels run the same code; their
  * first `npix` pixels are stored. Vectors in the inner loop over a tile of runs: the input window
  * of a tile stays in L1 for every vector. Sums taps row by row, within a row input channel by
  * channel (then the row's taps), then the bias: with one channel, the order of GD(pixels).
  */
-GAI void GD(strip)(const gd_unit *u, const int KW, const int SW, const int CHECKED, const int64_t cg, int64_t ih0,
-                   int64_t kh0, int64_t kh1, int64_t iw0, int64_t nr, int npix, float *o) {
-    enum { NX = (GD_SNB - 1) * 2 + 8 }; /* enough for SW <= 2 and KW <= 8 */
+GAI void GD(strip)(const gd_unit *u, const int NB, const int KW, const int SW, const int CHECKED, const int64_t cg,
+                   int64_t ih0, int64_t kh0, int64_t kh1, int64_t iw0, int64_t nr, int npix, float *o) {
+    enum { NX = (GD_SNB - 1) * 2 + 8 }; /* enough for NB <= GD_SNB, SW <= 2 and KW <= 8 */
     const int64_t ps = u->ps, rs = u->rs * u->dh, cwp = u->cwp, ostep = u->ostep;
     const float *s_row = u->src + (ih0 + kh0 * u->dh - u->row0) * u->rs;
     const float *w_row = u->w + kh0 * KW * cg * cwp;
@@ -133,31 +133,31 @@ GAI void GD(strip)(const gd_unit *u, const int KW, const int SW, const int CHECK
             const int lanes = v0 + GD_V <= u->cw || u->overlap_tail ? GD_V : lanes_last;
             const float *bias = u->bias != NULL ? u->bias + v : NULL;
             for (int64_t r = r0; r < r1; r++) {
-                const int64_t iw = iw0 + r * GD_SNB * SW;
+                const int64_t iw = iw0 + r * NB * SW;
                 /* a checked run's window columns outside the row read a zero vector instead: a
                    pointer select per load, not a branch, as the column's place in the window
                    changes from run to run */
                 int64_t inside[NX];
-                _Pragma("GCC unroll 32") for (int i = 0; i < (GD_SNB - 1) * SW + KW; i++)
+                _Pragma("GCC unroll 32") for (int i = 0; i < (NB - 1) * SW + KW; i++)
                     inside[i] = !CHECKED || (iw + i >= 0 && iw + i < u->in_w);
                 GD(vec) acc[GD_SNB];
-                _Pragma("GCC unroll 16") for (int j = 0; j < GD_SNB; j++) acc[j] = (GD(vec)){0};
+                _Pragma("GCC unroll 16") for (int j = 0; j < NB; j++) acc[j] = (GD(vec)){0};
                 const float *s = s_row + iw * ps + v, *w = w_row + v;
                 for (int64_t kh = kh0; kh < kh1; kh++, s += rs, w += KW * cg * cwp)
                     for (int64_t c = 0; c < cg; c++) {
                         GD(vec) x[NX];
-                        _Pragma("GCC unroll 32") for (int i = 0; i < (GD_SNB - 1) * SW + KW; i++) {
+                        _Pragma("GCC unroll 32") for (int i = 0; i < (NB - 1) * SW + KW; i++) {
                             const float *p = s + i * ps + c * u->cs;
                             if (CHECKED) p = inside[i] ? p : GD_ZEROS;
                             x[i] = GD(pin)(*(const GD(uvec) *)(const void *)p);
                         }
                         _Pragma("GCC unroll 8") for (int kw = 0; kw < KW; kw++) {
                             const GD(vec) wv = *(const GD(uvec) *)(const void *)(w + (kw * cg + c) * cwp);
-                            _Pragma("GCC unroll 16") for (int j = 0; j < GD_SNB; j++) acc[j] += x[j * SW + kw] * wv;
+                            _Pragma("GCC unroll 16") for (int j = 0; j < NB; j++) acc[j] += x[j * SW + kw] * wv;
                         }
                     }
-                float *op = o + (r * GD_SNB) * ostep + v;
-                _Pragma("GCC unroll 16") for (int j = 0; j < GD_SNB; j++) {
+                float *op = o + (r * NB) * ostep + v;
+                _Pragma("GCC unroll 16") for (int j = 0; j < NB; j++) {
                     if (CHECKED && j >= npix) break;
                     GD(finish)(u, acc[j], bias, op + j * ostep, lanes);
                 }
@@ -166,16 +166,19 @@ GAI void GD(strip)(const gd_unit *u, const int KW, const int SW, const int CHECK
     }
 }
 
-#define GD_STRIP1(name, KW, SW, CHECKED, CG)                                                                  \
+#define GD_STRIP1(name, NB, KW, SW, CHECKED, CG)                                                              \
     static __attribute__((noinline)) GD_TARGET void GD(name##_##KW##_##SW)(                                  \
         const gd_unit *u, int64_t ih0, int64_t kh0, int64_t kh1, int64_t iw0, int64_t nr, int npix, float *o) {  \
-        GD(strip)(u, KW, SW, CHECKED, CG, ih0, kh0, kh1, iw0, nr, npix, o);                                   \
+        GD(strip)(u, NB, KW, SW, CHECKED, CG, ih0, kh0, kh1, iw0, nr, npix, o);                               \
     }
+/* full runs (interior and border) and, for a row's last few pixels, border runs of half the width */
 #define GD_STRIP(KW, SW)                                                                                     \
-    GD_STRIP1(strip, KW, SW, 0, 1)                                                                           \
-    GD_STRIP1(edge, KW, SW, 1, 1)                                                                            \
-    GD_STRIP1(gstrip, KW, SW, 0, u->cg)                                                                      \
-    GD_STRIP1(gedge, KW, SW, 1, u->cg)
+    GD_STRIP1(strip, GD_SNB, KW, SW, 0, 1)                                                                   \
+    GD_STRIP1(edge, GD_SNB, KW, SW, 1, 1)                                                                    \
+    GD_STRIP1(hedge, GD_SNB / 2, KW, SW, 1, 1)                                                               \
+    GD_STRIP1(gstrip, GD_SNB, KW, SW, 0, u->cg)                                                              \
+    GD_STRIP1(gedge, GD_SNB, KW, SW, 1, u->cg)                                                               \
+    GD_STRIP1(hgedge, GD_SNB / 2, KW, SW, 1, u->cg)
 GD_STRIP(1, 1)
 GD_STRIP(2, 1)
 GD_STRIP(3, 1)
@@ -197,44 +200,63 @@ GD_STRIP(8, 2)
 
 typedef void (*GD(strip_fn))(const gd_unit *, int64_t, int64_t, int64_t, int64_t, int64_t, int, float *);
 
-/* the strip kernels of this unit's geometry (interior runs, and runs with padded columns), or
-   none (see runs_strips in grouped_direct.c) */
-static GD_TARGET int GD(strips_for)(const gd_unit *u, GD(strip_fn) *inner, GD(strip_fn) *edge) {
-    static const GD(strip_fn) inner_fn[2][8] = {
+/* the strip kernels of one geometry: interior runs, border runs (padded columns) and half-width
+   border runs for a row's last few pixels */
+typedef struct {
+    GD(strip_fn) inner, edge, half;
+} GD(strip_set);
+
+/* the strip kernels of this unit's geometry, or none (see runs_strips in grouped_direct.c) */
+static GD_TARGET int GD(strips_for)(const gd_unit *u, GD(strip_set) *set) {
+    static const GD(strip_fn) fn[6][2][8] = {
+        {
         {GD(strip_1_1), GD(strip_2_1), GD(strip_3_1), GD(strip_4_1), GD(strip_5_1), GD(strip_6_1), GD(strip_7_1), GD(strip_8_1)},
-        {GD(strip_1_2), GD(strip_2_2), GD(strip_3_2), GD(strip_4_2), GD(strip_5_2), GD(strip_6_2), GD(strip_7_2), GD(strip_8_2)}};
-    static const GD(strip_fn) edge_fn[2][8] = {
+        {GD(strip_1_2), GD(strip_2_2), GD(strip_3_2), GD(strip_4_2), GD(strip_5_2), GD(strip_6_2), GD(strip_7_2), GD(strip_8_2)}},
+        {
         {GD(edge_1_1), GD(edge_2_1), GD(edge_3_1), GD(edge_4_1), GD(edge_5_1), GD(edge_6_1), GD(edge_7_1), GD(edge_8_1)},
-        {GD(edge_1_2), GD(edge_2_2), GD(edge_3_2), GD(edge_4_2), GD(edge_5_2), GD(edge_6_2), GD(edge_7_2), GD(edge_8_2)}};
-    static const GD(strip_fn) ginner_fn[2][8] = {
+        {GD(edge_1_2), GD(edge_2_2), GD(edge_3_2), GD(edge_4_2), GD(edge_5_2), GD(edge_6_2), GD(edge_7_2), GD(edge_8_2)}},
+        {
+        {GD(hedge_1_1), GD(hedge_2_1), GD(hedge_3_1), GD(hedge_4_1), GD(hedge_5_1), GD(hedge_6_1), GD(hedge_7_1), GD(hedge_8_1)},
+        {GD(hedge_1_2), GD(hedge_2_2), GD(hedge_3_2), GD(hedge_4_2), GD(hedge_5_2), GD(hedge_6_2), GD(hedge_7_2), GD(hedge_8_2)}},
+        {
         {GD(gstrip_1_1), GD(gstrip_2_1), GD(gstrip_3_1), GD(gstrip_4_1), GD(gstrip_5_1), GD(gstrip_6_1), GD(gstrip_7_1), GD(gstrip_8_1)},
-        {GD(gstrip_1_2), GD(gstrip_2_2), GD(gstrip_3_2), GD(gstrip_4_2), GD(gstrip_5_2), GD(gstrip_6_2), GD(gstrip_7_2), GD(gstrip_8_2)}};
-    static const GD(strip_fn) gedge_fn[2][8] = {
+        {GD(gstrip_1_2), GD(gstrip_2_2), GD(gstrip_3_2), GD(gstrip_4_2), GD(gstrip_5_2), GD(gstrip_6_2), GD(gstrip_7_2), GD(gstrip_8_2)}},
+        {
         {GD(gedge_1_1), GD(gedge_2_1), GD(gedge_3_1), GD(gedge_4_1), GD(gedge_5_1), GD(gedge_6_1), GD(gedge_7_1), GD(gedge_8_1)},
-        {GD(gedge_1_2), GD(gedge_2_2), GD(gedge_3_2), GD(gedge_4_2), GD(gedge_5_2), GD(gedge_6_2), GD(gedge_7_2), GD(gedge_8_2)}};
+        {GD(gedge_1_2), GD(gedge_2_2), GD(gedge_3_2), GD(gedge_4_2), GD(gedge_5_2), GD(gedge_6_2), GD(gedge_7_2), GD(gedge_8_2)}},
+        {
+        {GD(hgedge_1_1), GD(hgedge_2_1), GD(hgedge_3_1), GD(hgedge_4_1), GD(hgedge_5_1), GD(hgedge_6_1), GD(hgedge_7_1), GD(hgedge_8_1)},
+        {GD(hgedge_1_2), GD(hgedge_2_2), GD(hgedge_3_2), GD(hgedge_4_2), GD(hgedge_5_2), GD(hgedge_6_2), GD(hgedge_7_2), GD(hgedge_8_2)}}};
     if (!u->strips) return 0;
     const int s = u->sw == 2, k = (int)((u->kw - 1) & 7); /* runs_strips: stride 1 or 2, 1 to 8 taps */
-    *inner = u->cg > 1 ? ginner_fn[s][k] : inner_fn[s][k], *edge = u->cg > 1 ? gedge_fn[s][k] : edge_fn[s][k];
+    const int g = u->cg > 1 ? 3 : 0;
+    set->inner = fn[g][s][k], set->edge = fn[g + 1][s][k], set->half = fn[g + 2][s][k];
     return 1;
 }
 
-/* one output row by the strip kernels: runs of GD_SNB pixels, the interior ones unchecked; a
-   last partial run moves back to end at the row's last pixel (its overlap computed again bit for
-   bit), or on a row narrower than a run stores only the row's pixels */
-GAI void GD(row_strips)(const gd_unit *u, GD(strip_fn) inner, GD(strip_fn) edge, int64_t oh, float *orow) {
+/* one output row by the strip kernels: runs of GD_SNB pixels, the interior ones unchecked; the
+   row's last pixels, if at most half a run, in a half run, else in a run moved back to end at the
+   row's last pixel (its overlap computed again bit for bit; each pixel sums its products in the
+   same order in any run); on a row narrower than a run, only the row's pixels are stored */
+GAI void GD(row_strips)(const gd_unit *u, const GD(strip_set) *set, int64_t oh, float *orow) {
     const int64_t ih0 = oh * u->sh - u->pt;
     const int64_t kh0 = ih0 < 0 ? c4j_ceil_div(-ih0, u->dh) : 0;
     const int64_t kh1 = C4J_MIN(u->kh, u->in_h - ih0 <= 0 ? 0 : c4j_ceil_div(u->in_h - ih0, u->dh));
     for (int64_t ow = 0; ow < u->out_w;) {
         if (ow >= u->ow_lo && u->ow_hi - ow >= GD_SNB) {
             const int64_t nr = (u->ow_hi - ow) / GD_SNB;
-            inner(u, ih0, kh0, kh1, ow * u->sw - u->pl, nr, GD_SNB, orow + ow * u->ostep);
+            set->inner(u, ih0, kh0, kh1, ow * u->sw - u->pl, nr, GD_SNB, orow + ow * u->ostep);
             ow += nr * GD_SNB;
             continue;
         }
-        int64_t first = ow, npix = C4J_MIN(GD_SNB, u->out_w - ow);
+        const int64_t left = u->out_w - ow;
+        if (left <= GD_SNB / 2 && ow > 0) {
+            set->half(u, ih0, kh0, kh1, ow * u->sw - u->pl, 1, (int)left, orow + ow * u->ostep);
+            break;
+        }
+        int64_t first = ow, npix = C4J_MIN(GD_SNB, left);
         if (npix < GD_SNB && u->out_w >= GD_SNB) first = u->out_w - GD_SNB, npix = GD_SNB;
-        edge(u, ih0, kh0, kh1, first * u->sw - u->pl, 1, (int)npix, orow + first * u->ostep);
+        set->edge(u, ih0, kh0, kh1, first * u->sw - u->pl, 1, (int)npix, orow + first * u->ostep);
         ow = first + npix;
     }
 }
@@ -323,9 +345,9 @@ static GD_TARGET void GD(stage)(const c4j_conv2d_desc *d, const float *img, int6
 }
 
 static GD_TARGET void GD(rows)(const gd_unit *u, int64_t oh0, int64_t oh1, float *out_img) {
-    GD(strip_fn) inner, edge;
-    if (GD(strips_for)(u, &inner, &edge)) {
-        for (int64_t oh = oh0; oh < oh1; oh++) GD(row_strips)(u, inner, edge, oh, out_img + oh * u->os_h);
+    GD(strip_set) set;
+    if (GD(strips_for)(u, &set)) {
+        for (int64_t oh = oh0; oh < oh1; oh++) GD(row_strips)(u, &set, oh, out_img + oh * u->os_h);
         return;
     }
     for (int64_t oh = oh0; oh < oh1; oh++) GD(row_cg)(u, u->cg == 1, oh, out_img + oh * u->os_h);
