@@ -36,18 +36,23 @@ class NumericsBoundsTest {
         int ext = (k - 1) * dil + 1;
         int h = ext + r.nextInt(20), w = ext + r.nextInt(20), n = 1 + r.nextInt(2);
         int cin = 1 + r.nextInt(r.nextBoolean() ? 8 : 48), cout = 1 + r.nextInt(r.nextBoolean() ? 8 : 48);
-        Padding pad;
-        int kind = r.nextInt(3);
-        if (kind == 0) pad = Padding.VALID;
-        else if (kind == 1) pad = Padding.SAME;
-        else {
-            int half = ext / 2;
-            pad = Padding.explicit(r.nextInt(half + 1), r.nextInt(half + 1), r.nextInt(half + 1), r.nextInt(half + 1));
-        }
+        Padding pad = padding(r, ext, ext);
         Conv2dOptions o = Conv2dOptions.builder().strides(s, s).dilations(dil, dil).padding(pad).flipKernel(r.nextBoolean())
                 .algorithm(a).build();
-        Shape xs = Shape.of(n, h, w, cin), ws = Shape.of(k, k, cin, cout);
-        try (Tensor probe = Tensor.allocate(Shape.of(1, h, w, cin))) {
+        return runnable(Shape.of(n, h, w, cin), Shape.of(k, k, cin, cout), o, r);
+    }
+
+    /** VALID, SAME or explicit padding of at most half the kernel extent (eh, ew) on each side. */
+    static Padding padding(SplittableRandom r, int eh, int ew) {
+        int kind = r.nextInt(3);
+        if (kind == 0) return Padding.VALID;
+        if (kind == 1) return Padding.SAME;
+        return Padding.explicit(r.nextInt(eh / 2 + 1), r.nextInt(eh / 2 + 1), r.nextInt(ew / 2 + 1), r.nextInt(ew / 2 + 1));
+    }
+
+    /** The drawn case (with a coin for the bias), or null when AUTO's rules or the algorithm would not run it. */
+    static Object[] runnable(Shape xs, Shape ws, Conv2dOptions o, SplittableRandom r) {
+        try (Tensor probe = Tensor.allocate(Shape.of(1, xs.size(1), xs.size(2), xs.size(3)))) {
             if (Planner.wideUnevenPadding(ConvGeometry.of(xs, ws, o)) || Conv2d.plan(probe, ws, o).units() <= 0) return null;
         } catch (IllegalArgumentException e) {
             return null;
@@ -69,20 +74,10 @@ class NumericsBoundsTest {
         int eh = (kh - 1) * (alongW ? da : 1) + 1, ew = (kw - 1) * (alongW ? 1 : da) + 1;
         int h = eh + r.nextInt(20), w = ew + r.nextInt(20), n = 1 + r.nextInt(2);
         int cin = 1 + r.nextInt(r.nextBoolean() ? 8 : 48), cout = 1 + r.nextInt(r.nextBoolean() ? 8 : 48);
-        Padding pad;
-        int kind = r.nextInt(3);
-        if (kind == 0) pad = Padding.VALID;
-        else if (kind == 1) pad = Padding.SAME;
-        else pad = Padding.explicit(r.nextInt(eh / 2 + 1), r.nextInt(eh / 2 + 1), r.nextInt(ew / 2 + 1), r.nextInt(ew / 2 + 1));
+        Padding pad = padding(r, eh, ew);
         Conv2dOptions o = Conv2dOptions.builder().strides(alongW ? sa : sk, alongW ? sk : sa).dilations(alongW ? da : 1, alongW ? 1 : da)
                 .padding(pad).flipKernel(r.nextBoolean()).algorithm(Algorithm.WINOGRAD_1D).build();
-        Shape xs = Shape.of(n, h, w, cin), ws = Shape.of(kh, kw, cin, cout);
-        try (Tensor probe = Tensor.allocate(Shape.of(1, h, w, cin))) {
-            if (Planner.wideUnevenPadding(ConvGeometry.of(xs, ws, o)) || Conv2d.plan(probe, ws, o).units() <= 0) return null;
-        } catch (IllegalArgumentException e) {
-            return null;
-        }
-        return new Object[] {xs, ws, o, r.nextBoolean()};
+        return runnable(Shape.of(n, h, w, cin), Shape.of(kh, kw, cin, cout), o, r);
     }
 
     static double measure(Algorithm a, long seed) {
