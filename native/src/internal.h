@@ -152,6 +152,10 @@ int64_t c4j_winograd_units(const c4j_conv2d_desc *d, c4j_algo algo);
 int64_t c4j_winograd_workspace(const c4j_conv2d_desc *d, c4j_algo algo);
 int64_t c4j_winograd_prepared_floats(const c4j_conv2d_desc *d, c4j_algo algo);
 void c4j_winograd_prepare(const c4j_conv2d_desc *d, c4j_algo algo, const float *filter, float *prepared);
+/* the prepared filter of f, the forward convolution computing d's input gradient
+   (backward_input_forward.c), from d's filter as it is */
+void c4j_winograd_prepare_transposed(const c4j_conv2d_desc *d, const c4j_conv2d_desc *f, c4j_algo algo,
+                                     const float *filter, float *prepared);
 void c4j_winograd_run(const c4j_blas *blas, const c4j_conv2d_desc *d, c4j_algo algo, const float *in,
                       const float *prepared, const float *bias, float *out, float *workspace, int64_t u0,
                       int64_t u1);
