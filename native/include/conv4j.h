@@ -303,14 +303,21 @@ C4J_API double c4j_conv2d_backward_filter_estimate_seconds(const c4j_conv2d_desc
  * of input pixels. Forward routes: the forward algorithm's units on the transposed descriptor.
  * The filter is rearranged (and transformed, for Winograd and FFT) by
  * c4j_conv2d_backward_input_prepare into `prepared` (prepared_floats floats) before the units
- * run: on every call where the filter has changed. Units and workspace: 0 and -1 when the sizes
- * exceed what the core's int arithmetic holds or the route cannot run `d`.
+ * run: on every call where the filter has changed; or in prepare_units independent parts, units
+ * [unit_begin, unit_end) per c4j_conv2d_backward_input_prepare_units call (any split gives the same
+ * bits). Units and workspace: 0 and -1 when the sizes exceed what the core's int arithmetic holds
+ * or the route cannot run `d`.
  */
 C4J_API int64_t c4j_conv2d_backward_input_units(const c4j_conv2d_desc *d, int route);
 C4J_API int64_t c4j_conv2d_backward_input_workspace_bytes(const c4j_conv2d_desc *d, int route);
 C4J_API int64_t c4j_conv2d_backward_input_prepared_floats(const c4j_conv2d_desc *d, int route);
 C4J_API c4j_status c4j_conv2d_backward_input_prepare(const c4j_conv2d_desc *d, int route, const float *filter,
                                                      float *prepared, char *err, size_t err_len);
+C4J_API int64_t c4j_conv2d_backward_input_prepare_units(const c4j_conv2d_desc *d, int route);
+C4J_API c4j_status c4j_conv2d_backward_input_prepare_units_run(const c4j_conv2d_desc *d, int route,
+                                                               const float *filter, float *prepared,
+                                                               int64_t unit_begin, int64_t unit_end, char *err,
+                                                               size_t err_len);
 C4J_API c4j_status c4j_conv2d_backward_input(const c4j_blas *blas, const c4j_conv2d_desc *d, int route,
                                              const float *grad_out, const float *prepared, float *grad_in,
                                              void *workspace, int64_t workspace_bytes, int64_t unit_begin,

@@ -82,9 +82,17 @@ JNIEXPORT jlong JNICALL Java_io_conv4j_internal_NativeBackward_inputPreparedFloa
     return read_checked(env, desc, &d) ? c4j_conv2d_backward_input_prepared_floats(&d, route) : -1;
 }
 
+JNIEXPORT jlong JNICALL Java_io_conv4j_internal_NativeBackward_inputPrepareUnits(JNIEnv *env, jclass cls,
+                                                                                jlongArray desc, jint route) {
+    (void)cls;
+    c4j_conv2d_desc d;
+    return read_checked(env, desc, &d) ? c4j_conv2d_backward_input_prepare_units(&d, route) : 0;
+}
+
 JNIEXPORT void JNICALL Java_io_conv4j_internal_NativeBackward_prepareInput(JNIEnv *env, jclass cls, jlongArray desc,
                                                                          jint route, jobject filter, jlong f_off,
-                                                                         jobject prepared, jlong p_off) {
+                                                                         jobject prepared, jlong p_off,
+                                                                         jlong unit_begin, jlong unit_end) {
     (void)cls;
     c4j_conv2d_desc d;
     c4j_region f, p;
@@ -94,7 +102,8 @@ JNIEXPORT void JNICALL Java_io_conv4j_internal_NativeBackward_prepareInput(JNIEn
         return;
     c4j_status st = c4j_conv2d_check(&d, INT64_MAX, f.avail, INT64_MAX, INT64_MAX, err, sizeof err);
     if (st == C4J_OK) st = check_prepared(&d, route, p.avail, err);
-    if (st == C4J_OK) st = c4j_conv2d_backward_input_prepare(&d, route, f.ptr, p.ptr, err, sizeof err);
+    if (st == C4J_OK)
+        st = c4j_conv2d_backward_input_prepare_units_run(&d, route, f.ptr, p.ptr, unit_begin, unit_end, err, sizeof err);
     if (st != C4J_OK) c4j_jni_throw_status(env, st, err);
 }
 

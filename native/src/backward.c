@@ -64,6 +64,28 @@ c4j_status c4j_conv2d_backward_input_prepare(const c4j_conv2d_desc *d, int route
     return r->prepare(d, filter, prepared, err, err_len);
 }
 
+int64_t c4j_conv2d_backward_input_prepare_units(const c4j_conv2d_desc *d, int route) {
+    const c4j_input_gradient_route *r = input_route(d, route);
+    return r == NULL ? 0 : r->prepare_part == NULL ? 1 : r->prepare_units(d);
+}
+
+c4j_status c4j_conv2d_backward_input_prepare_units_run(const c4j_conv2d_desc *d, int route, const float *filter,
+                                                       float *prepared, int64_t unit_begin, int64_t unit_end,
+                                                       char *err, size_t err_len) {
+    if (d == NULL) return c4j_fail(C4J_ERR_ARG, err, err_len, "null descriptor");
+    const int64_t units = c4j_conv2d_backward_input_prepare_units(d, route);
+    if (units <= 0)
+        return c4j_fail(C4J_ERR_UNSUPPORTED, err, err_len, "input-gradient route %d cannot run this convolution", route);
+    if (unit_begin < 0 || unit_end > units || unit_begin > unit_end)
+        return c4j_fail(C4J_ERR_ARG, err, err_len, "unit range [%lld, %lld) outside [0, %lld)", (long long)unit_begin,
+                        (long long)unit_end, (long long)units);
+    const c4j_input_gradient_route *r = input_route(d, route);
+    if (r->prepare_part == NULL) return unit_begin < unit_end ? c4j_conv2d_backward_input_prepare(d, route, filter, prepared, err, err_len) : C4J_OK;
+    if (filter == NULL || prepared == NULL) return c4j_fail(C4J_ERR_ARG, err, err_len, "null filter or prepared buffer");
+    r->prepare_part(d, filter, prepared, unit_begin, unit_end);
+    return C4J_OK;
+}
+
 c4j_status c4j_conv2d_backward_input(const c4j_blas *blas, const c4j_conv2d_desc *d, int route, const float *grad_out,
                                      const float *prepared, float *grad_in, void *workspace, int64_t workspace_bytes,
                                      int64_t unit_begin, int64_t unit_end, char *err, size_t err_len) {

@@ -75,12 +75,23 @@ static void transpose_filter(const c4j_conv2d_desc *d, const float *w, float *wt
 c4j_status c4j_bxf_prepare(const c4j_conv2d_desc *d, const c4j_conv2d_desc *f, int route, const float *filter,
                            float *prepared, char *err, size_t err_len) {
     if (transforms_in_place(route)) {
-        c4j_winograd_prepare_transposed(d, f, (c4j_algo)route, filter, prepared);
+        c4j_winograd_prepare_transposed(d, f, (c4j_algo)route, filter, prepared, 0, c4j_winograd_prepare_units(f, route));
         return C4J_OK;
     }
     float *wt = prepared + align16(c4j_conv2d_prepared_floats(f, (c4j_algo)route));
     transpose_filter(d, filter, wt);
     return c4j_conv2d_prepare(f, (c4j_algo)route, wt, prepared, err, err_len);
+}
+
+/* Winograd's preparation in parallel units (see c4j_winograd_prepare_units); the others as one */
+int64_t c4j_bxf_prepare_units(const c4j_conv2d_desc *f, int route) {
+    return transforms_in_place(route) ? c4j_winograd_prepare_units(f, (c4j_algo)route) : 1;
+}
+
+void c4j_bxf_prepare_part(const c4j_conv2d_desc *d, const c4j_conv2d_desc *f, int route, const float *filter,
+                          float *prepared, int64_t u0, int64_t u1) {
+    if (transforms_in_place(route)) c4j_winograd_prepare_transposed(d, f, (c4j_algo)route, filter, prepared, u0, u1);
+    else if (u0 < u1) c4j_bxf_prepare(d, f, route, filter, prepared, NULL, 0);
 }
 
 c4j_status c4j_bxf_run(const c4j_blas *blas, const c4j_conv2d_desc *f, int route, const float *grad_out,
@@ -134,6 +145,16 @@ double c4j_bxf_estimate(const c4j_conv2d_desc *d, const c4j_conv2d_desc *f, int 
         c4j_bxf_route(d, ALGO, &f);                                                                                   \
         return c4j_bxf_prepare(d, &f, ALGO, filter, prepared, err, err_len);                                          \
     }                                                                                                                 \
+    static int64_t prepare_units_##NAME(const c4j_conv2d_desc *d) {                                                   \
+        c4j_conv2d_desc f;                                                                                            \
+        return c4j_bxf_route(d, ALGO, &f) ? c4j_bxf_prepare_units(&f, ALGO) : 0;                                      \
+    }                                                                                                                 \
+    static void prepare_part_##NAME(const c4j_conv2d_desc *d, const float *filter, float *prepared, int64_t u0,       \
+                                    int64_t u1) {                                                                     \
+        c4j_conv2d_desc f;                                                                                            \
+        c4j_bxf_route(d, ALGO, &f);                                                                                   \
+        c4j_bxf_prepare_part(d, &f, ALGO, filter, prepared, u0, u1);                                                  \
+    }                                                                                                                 \
     static double estimate_##NAME(const c4j_conv2d_desc *d) {                                                         \
         c4j_conv2d_desc f;                                                                                            \
         return c4j_bxf_route(d, ALGO, &f) ? c4j_bxf_estimate(d, &f, ALGO) : -1;                                       \
@@ -148,7 +169,7 @@ double c4j_bxf_estimate(const c4j_conv2d_desc *d, const c4j_conv2d_desc *f, int 
     const c4j_input_gradient_route c4j_bx_##NAME = {#NAME,           ALGO,           EXACT,                           \
                                                     applies_##NAME,  units_##NAME,   workspace_##NAME,                \
                                                     prepared_##NAME, prepare_##NAME, estimate_##NAME,                 \
-                                                    run_##NAME};
+                                                    run_##NAME,      prepare_units_##NAME, prepare_part_##NAME};
 
 BXF_ROW(gemm_direct, C4J_ALGO_GEMM_DIRECT, 1)
 BXF_ROW(gemm_tiled, C4J_ALGO_GEMM_TILED, 1)

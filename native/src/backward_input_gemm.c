@@ -408,4 +408,4 @@ static c4j_status bxg_run_row(const c4j_blas *blas, const c4j_conv2d_desc *d, co
 const c4j_input_gradient_route c4j_bx_gemm = {"gemm",           C4J_BWD_GEMM,     1,
                                               bxg_applies,      c4j_bxg_units,    c4j_bxg_workspace,
                                               bxg_prepared_floats, c4j_bxg_prepare, bxg_estimate_row,
-                                              bxg_run_row};
+                                              bxg_run_row, NULL, NULL};

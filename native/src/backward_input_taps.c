@@ -210,4 +210,4 @@ static c4j_status bxt_run_row(const c4j_blas *blas, const c4j_conv2d_desc *d, co
 const c4j_input_gradient_route c4j_bx_taps = {"taps",           C4J_BWD_TAPS,        1,
                                               c4j_bxt_applicable, c4j_bxt_units,     c4j_bxt_workspace,
                                               bxt_prepared_floats, bxt_prepare_row, bxt_estimate_row,
-                                              bxt_run_row};
+                                              bxt_run_row, NULL, NULL};

@@ -218,4 +218,4 @@ static c4j_status bxs_run_row(const c4j_blas *blas, const c4j_conv2d_desc *d, co
 const c4j_input_gradient_route c4j_bx_scatter = {"scatter",          C4J_BWD_SCATTER,  1,
                                                  c4j_bxs_applicable, c4j_bxs_units,    c4j_bxs_workspace,
                                                  bxs_prepared_floats, bxs_prepare_row, bxs_estimate_row,
-                                                 bxs_run_row};
+                                                 bxs_run_row, NULL, NULL};

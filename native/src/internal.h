@@ -154,8 +154,9 @@ int64_t c4j_winograd_prepared_floats(const c4j_conv2d_desc *d, c4j_algo algo);
 void c4j_winograd_prepare(const c4j_conv2d_desc *d, c4j_algo algo, const float *filter, float *prepared);
 /* the prepared filter of f, the forward convolution computing d's input gradient
    (backward_input_forward.c), from d's filter as it is */
+int64_t c4j_winograd_prepare_units(const c4j_conv2d_desc *f, c4j_algo algo);
 void c4j_winograd_prepare_transposed(const c4j_conv2d_desc *d, const c4j_conv2d_desc *f, c4j_algo algo,
-                                     const float *filter, float *prepared);
+                                     const float *filter, float *prepared, int64_t u0, int64_t u1);
 void c4j_winograd_run(const c4j_blas *blas, const c4j_conv2d_desc *d, c4j_algo algo, const float *in,
                       const float *prepared, const float *bias, float *out, float *workspace, int64_t u0,
                       int64_t u1);
@@ -230,6 +231,10 @@ typedef struct {
     c4j_status (*run)(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *dy, const float *prepared,
                       float *dx, void *workspace, int64_t workspace_bytes, int64_t u0, int64_t u1, char *err,
                       size_t err_len);
+    /* a preparation split into independent units, run in parallel: their count, and units [u0, u1);
+       NULL when `prepare` runs it whole (one unit) */
+    int64_t (*prepare_units)(const c4j_conv2d_desc *d);
+    void (*prepare_part)(const c4j_conv2d_desc *d, const float *filter, float *prepared, int64_t u0, int64_t u1);
 } c4j_input_gradient_route;
 
 /* Filter-gradient routes sum pixel ranges r > 0 into partial copies at partials + (r - 1) *
@@ -309,6 +314,9 @@ c4j_status c4j_bxf_run(const c4j_blas *blas, const c4j_conv2d_desc *f, int route
                        const float *prepared, float *grad_in, void *workspace, int64_t workspace_bytes,
                        int64_t unit_begin, int64_t unit_end, char *err, size_t err_len);
 double c4j_bxf_estimate(const c4j_conv2d_desc *d, const c4j_conv2d_desc *f, int route);
+int64_t c4j_bxf_prepare_units(const c4j_conv2d_desc *f, int route);
+void c4j_bxf_prepare_part(const c4j_conv2d_desc *d, const c4j_conv2d_desc *f, int route, const float *filter,
+                          float *prepared, int64_t u0, int64_t u1);
 
 /* Filter and bias gradients by sgemm (C4J_BWD_GEMM), backward_filter_gemm.c. Partial sums of
    ranges r > 0 at partials + (r - 1) * (|dW| + out_c). */

@@ -303,55 +303,71 @@ FILTER_CLONES static void transform_kernels(int alpha, const float (*w)[3][64], 
  * kernel w of (c, o), 64 output channels at a time so the loops over o vectorise. Element (tap t,
  * group g, input channel c, output channel o of the group) of the filter is
  * filter[t * st + g * sg + c * sc + o * so]: HWIO as it is (so = 1), or read transposed (sc = 1,
- * the input gradient's).
+ * the input gradient's). Only stages [s0, s1) of STAGE_C input channels (group-major) are written.
  */
 static void prepare_from(const c4j_conv2d_desc *d, c4j_algo algo, const float *filter, int64_t st, int64_t sg,
-                         int64_t sc, int64_t so, float *prepared) {
+                         int64_t sc, int64_t so, float *prepared, int64_t s0, int64_t s1) {
     const int alpha = tile_m(algo) + 2, npts = alpha * alpha;
     const int64_t cin_g = c4j_cin_g(d), cout_g = c4j_cout_g(d), P = panel_width(cin_g, cout_g);
+    const int64_t stages = c4j_ceil_div(cin_g, STAGE_C);
     float w[STAGE_C][3][3][64];
-    for (int64_t g = 0; g < d->groups; g++)
-        for (int64_t c0 = 0; c0 < cin_g; c0 += STAGE_C) {
-            const int64_t nc = C4J_MIN(STAGE_C, cin_g - c0);
-            for (int64_t p0 = 0; p0 < cout_g; p0 += P) {
-                const int64_t pw = C4J_MIN(P, cout_g - p0);
-                float *panel = prepared + g * npts * cin_g * cout_g + p0 * npts * cin_g;
-                for (int64_t o0 = p0; o0 < p0 + pw; o0 += 64) {
-                    const int64_t no = C4J_MIN(64, p0 + pw - o0);
-                    for (int kh = 0; kh < 3; kh++)
-                        for (int kw = 0; kw < 3; kw++) {
-                            const int fh = d->flip ? 2 - kh : kh, fw = d->flip ? 2 - kw : kw;
-                            const float *f = filter + (fh * 3 + fw) * st + g * sg + c0 * sc + o0 * so;
-                            if (so == 1) {
-                                for (int64_t c = 0; c < nc; c++)
-                                    for (int64_t o = 0; o < no; o++) w[c][kh][kw][o] = f[c * sc + o];
-                            } else {
-                                for (int64_t o = 0; o < no; o++)
-                                    for (int64_t c = 0; c < nc; c++) w[c][kh][kw][o] = f[c * sc + o * so];
-                            }
+    for (int64_t s = s0; s < s1; s++) {
+        const int64_t g = s / stages, c0 = s % stages * STAGE_C;
+        const int64_t nc = C4J_MIN(STAGE_C, cin_g - c0);
+        for (int64_t p0 = 0; p0 < cout_g; p0 += P) {
+            const int64_t pw = C4J_MIN(P, cout_g - p0);
+            float *panel = prepared + g * npts * cin_g * cout_g + p0 * npts * cin_g;
+            for (int64_t o0 = p0; o0 < p0 + pw; o0 += 64) {
+                const int64_t no = C4J_MIN(64, p0 + pw - o0);
+                for (int kh = 0; kh < 3; kh++)
+                    for (int kw = 0; kw < 3; kw++) {
+                        const int fh = d->flip ? 2 - kh : kh, fw = d->flip ? 2 - kw : kw;
+                        const float *f = filter + (fh * 3 + fw) * st + g * sg + c0 * sc + o0 * so;
+                        if (so == 1) {
+                            for (int64_t c = 0; c < nc; c++)
+                                for (int64_t o = 0; o < no; o++) w[c][kh][kw][o] = f[c * sc + o];
+                        } else {
+                            for (int64_t o = 0; o < no; o++)
+                                for (int64_t c = 0; c < nc; c++) w[c][kh][kw][o] = f[c * sc + o * so];
                         }
-                    for (int64_t c = 0; c < nc; c++)
-                        transform_kernels(alpha, (const float(*)[3][64])w[c], no, panel + (c0 + c) * pw + (o0 - p0),
-                                          cin_g * pw);
-                }
+                    }
+                for (int64_t c = 0; c < nc; c++)
+                    transform_kernels(alpha, (const float(*)[3][64])w[c], no, panel + (c0 + c) * pw + (o0 - p0),
+                                      cin_g * pw);
             }
         }
+    }
 }
+
+static int64_t prepare_stages(const c4j_conv2d_desc *d) { return d->groups * c4j_ceil_div(c4j_cin_g(d), STAGE_C); }
 
 void c4j_winograd_prepare(const c4j_conv2d_desc *d, c4j_algo algo, const float *filter, float *prepared) {
     const int64_t cin_g = c4j_cin_g(d), oc = d->out_c;
-    prepare_from(d, algo, filter, cin_g * oc, c4j_cout_g(d), oc, 1, prepared);
+    prepare_from(d, algo, filter, cin_g * oc, c4j_cout_g(d), oc, 1, prepared, 0, prepare_stages(d));
+}
+
+/* Units of c4j_winograd_prepare_transposed: about PREPARE_UNIT_FLOATS of U each, at most
+   PREPARE_MAX_UNITS; a function of the descriptor only, and every element of U is computed by one
+   unit the same way, so any split gives the same bits. */
+#define PREPARE_UNIT_FLOATS (256 * 1024)
+#define PREPARE_MAX_UNITS 8
+
+int64_t c4j_winograd_prepare_units(const c4j_conv2d_desc *f, c4j_algo algo) {
+    const int64_t by_size = c4j_winograd_prepared_floats(f, algo) / PREPARE_UNIT_FLOATS;
+    return C4J_MAX(1, C4J_MIN(C4J_MIN(by_size, PREPARE_MAX_UNITS), prepare_stages(f)));
 }
 
 /*
  * The same U for f, the forward convolution that computes the input gradient of d (stride 1; see
  * backward_input_forward.c), straight from d's HWIO filter W: f's filter is W'[t][o][g*cg + c] =
- * W[t][c][g*og + o], read here in place rather than transposed into a copy first.
+ * W[t][c][g*og + o], read here in place rather than transposed into a copy first. Units [u0, u1) of
+ * c4j_winograd_prepare_units(f), which run in parallel (the filter changes every training step).
  */
 void c4j_winograd_prepare_transposed(const c4j_conv2d_desc *d, const c4j_conv2d_desc *f, c4j_algo algo,
-                                     const float *filter, float *prepared) {
+                                     const float *filter, float *prepared, int64_t u0, int64_t u1) {
     const int64_t cg = c4j_cin_g(d), og = c4j_cout_g(d), oc = d->out_c;
-    prepare_from(f, algo, filter, cg * oc, og, 1, oc, prepared);
+    const int64_t stages = prepare_stages(f), units = c4j_winograd_prepare_units(f, algo);
+    prepare_from(f, algo, filter, cg * oc, og, 1, oc, prepared, stages * u0 / units, stages * u1 / units);
 }
 
 /* ------------------------------------------------------------------ transform kernels */

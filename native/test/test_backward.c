@@ -140,6 +140,22 @@ static double check_input_route(const tcase *tc, int route) {
     T_CHECK(c4j_conv2d_backward_input_prepare(d, route, tc->f, prep, err, sizeof err) == C4J_OK, "%s", err);
     for (int64_t i = -GUARD; i < 0; i++)
         T_CHECK(is_canary(&prep[i]) && is_canary(&prep[pf - 1 - i]), "route %d: prepare wrote outside", route);
+    {   /* the preparation in its units, one at a time in reverse order: the same bits, nothing outside */
+        const int64_t pu = c4j_conv2d_backward_input_prepare_units(d, route);
+        T_CHECK(pu >= 1, "case %d route %d: %lld prepare units", tc->case_no, route, (long long)pu);
+        float *prep2 = guarded(pf);
+        for (int64_t u = pu - 1; u >= 0; u--)
+            T_CHECK(c4j_conv2d_backward_input_prepare_units_run(d, route, tc->f, prep2, u, u + 1, err, sizeof err) ==
+                        C4J_OK, "%s", err);
+        T_CHECK(c4j_conv2d_backward_input_prepare_units_run(d, route, tc->f, prep2, 0, pu + 1, err, sizeof err) ==
+                    C4J_ERR_ARG, "case %d route %d: prepare unit range past the end accepted", tc->case_no, route);
+        for (int64_t i = -GUARD; i < 0; i++)
+            T_CHECK(is_canary(&prep2[i]) && is_canary(&prep2[pf - 1 - i]), "route %d: prepare units wrote outside",
+                    route);
+        T_CHECK(memcmp(prep, prep2, (size_t)pf * sizeof(float)) == 0,
+                "case %d route %d: prepared filter differs between unit splits", tc->case_no, route);
+        guarded_free(prep2);
+    }
     const int64_t units = c4j_conv2d_backward_input_units(d, route);
     const int64_t ws_bytes = c4j_conv2d_backward_input_workspace_bytes(d, route);
     T_CHECK(n == 0 ? units == 0 : units >= 1, "input units %lld", (long long)units);

@@ -28,12 +28,15 @@ final class BackwardCall {
     /** Bytes per second of the reduction of partial filter gradients (a streaming sum), for its thread split. */
     private static final double REDUCE_BYTES_PER_SECOND = 10e9;
 
+    /** Estimated single-thread seconds per prepared float of a filter transform, for its thread split (the core's estimate). */
+    private static final double PREPARE_SECONDS_PER_FLOAT = 0.55e-9;
+
     /** dL/d(input), planned: from the gradient of the pre-activation output and the rearranged filter. */
     static final class Input {
         final ConvGeometry geo;
         final long[] desc;
         final int route;
-        final long units, workspaceBytes, preparedFloats;
+        final long units, workspaceBytes, preparedFloats, prepareUnits;
 
         private Input(ConvGeometry geo, long[] desc, int route) {
             this.geo = geo;
@@ -44,6 +47,7 @@ final class BackwardCall {
             if ((units <= 0 && geo.batch() > 0) || workspaceBytes < 0) throw Conv2dBackward.tooLarge(geo);
             // the tap-wise route reads the contiguous filter as it is: nothing to rearrange
             this.preparedFloats = route == NativeBackward.TAPS ? 0 : NativeBackward.inputPreparedFloats(desc, route);
+            this.prepareUnits = preparedFloats > 0 ? NativeBackward.inputPrepareUnits(desc, route) : 0;
         }
 
         /**
@@ -61,14 +65,19 @@ final class BackwardCall {
             return other == route ? this : new Input(geo, desc, other);
         }
 
-        /** Rearranges (transforms) {@code filter} (contiguous HWIO) into {@code prepared} ({@link #preparedFloats} floats). */
+        /**
+         * Rearranges (transforms) {@code filter} (contiguous HWIO) into {@code prepared} ({@link #preparedFloats}
+         * floats): on the executor's threads when the route splits it into units (a deep layer's
+         * Winograd transform, paid on every training step), else on the calling thread.
+         */
         private void prepare(Tensor filter, Tensor prepared) {
             Prepare k = new Prepare();
             k.desc = desc;
             k.route = route;
             k.operand(0, filter);
             k.operand(1, prepared);
-            k.executeHere();
+            if (prepareUnits > 1) k.execute(prepareUnits, 0, preparedFloats * PREPARE_SECONDS_PER_FLOAT);
+            else k.executeHere();
         }
 
         /**
@@ -167,7 +176,7 @@ final class BackwardCall {
 
         @Override
         public void run(long u0, long u1, ByteBuffer workspace) {
-            NativeBackward.prepareInput(desc, route, buffer(0), offset(0), buffer(1), offset(1));
+            NativeBackward.prepareInput(desc, route, buffer(0), offset(0), buffer(1), offset(1), u0, u1);
         }
     }
 

@@ -53,9 +53,12 @@ public final class NativeBackward {
     /** Floats of the rearranged (GEMM: the filter's size) or transformed filter {@link #backwardInput} reads. */
     public static native long inputPreparedFloats(long[] desc, int route);
 
-    /** Writes the rearranged filter the input gradient needs. */
+    /** Independent units of {@link #prepareInput} (1 when the route prepares its filter in one piece); 0 when it cannot run. */
+    public static native long inputPrepareUnits(long[] desc, int route);
+
+    /** Units [unitBegin, unitEnd) of the rearranged (transformed) filter the input gradient needs. */
     public static native void prepareInput(long[] desc, int route, ByteBuffer filter, long filterOffset, ByteBuffer prepared,
-                                           long preparedOffset);
+                                           long preparedOffset, long unitBegin, long unitEnd);
 
     /** Units [unitBegin, unitEnd) of dL/d(input) from dL/d(pre-activation output). */
     public static native void backwardInput(long[] desc, int route, ByteBuffer gradOut, long gradOutOffset, ByteBuffer prepared,
