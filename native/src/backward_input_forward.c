@@ -83,15 +83,56 @@ c4j_status c4j_bxf_prepare(const c4j_conv2d_desc *d, const c4j_conv2d_desc *f, i
     return c4j_conv2d_prepare(f, (c4j_algo)route, wt, prepared, err, err_len);
 }
 
-/* Winograd's preparation in parallel units (see c4j_winograd_prepare_units); the others as one */
+/* The FFT's preparation in units of f's (group, input channel) pairs, each unit transposing the
+   rows of W' it reads itself: about FFT_PREPARE_UNIT_SECONDS of estimated work each (the spectra's
+   DFT sums, 1.0 of the 11x11 layer's 1.4 ms input gradient), at most FFT_PREPARE_MAX_UNITS; a
+   function of the descriptor only */
+#define FFT_PREPARE_UNIT_SECONDS 100e-6
+#define FFT_PREPARE_MAX_UNITS 8
+
+static int fft_splits(const c4j_conv2d_desc *f, int route) {
+    return route == C4J_ALGO_FFT && !c4j_via_s2d(f, C4J_ALGO_FFT);
+}
+
+static int64_t fft_prepare_units(const c4j_conv2d_desc *f) {
+    const int64_t pairs = f->groups * c4j_cin_g(f);
+    const int64_t by_work = (int64_t)(c4j_fft_prepare_estimate(f) / FFT_PREPARE_UNIT_SECONDS);
+    return C4J_MAX(1, C4J_MIN(C4J_MIN(by_work, FFT_PREPARE_MAX_UNITS), pairs));
+}
+
+/* the rows of W' (see transpose_filter) of f's (group, input channel) pairs [s0, s1), group-major:
+   W'[t][o][g*cg + c] = W[t][c][g*og + o] */
+static void transpose_rows(const c4j_conv2d_desc *d, const float *w, float *wt, int64_t s0, int64_t s1) {
+    const int64_t taps = d->kernel_h * d->kernel_w, cg = c4j_cin_g(d), og = c4j_cout_g(d);
+    const int64_t ic = d->in_c, oc = d->out_c;
+    for (int64_t t = 0; t < taps; t++)
+        for (int64_t s = s0; s < s1; s++) {
+            const int64_t g = s / og, o = s % og;
+            const float *src = w + t * cg * oc + g * og + o;
+            float *dst = wt + t * og * ic + o * ic + g * cg;
+            for (int64_t c = 0; c < cg; c++) dst[c] = src[c * oc];
+        }
+}
+
+/* Winograd's and the FFT's preparation in parallel units; the others' as one */
 int64_t c4j_bxf_prepare_units(const c4j_conv2d_desc *f, int route) {
-    return transforms_in_place(route) ? c4j_winograd_prepare_units(f, (c4j_algo)route) : 1;
+    if (transforms_in_place(route)) return c4j_winograd_prepare_units(f, (c4j_algo)route);
+    return fft_splits(f, route) ? fft_prepare_units(f) : 1;
 }
 
 void c4j_bxf_prepare_part(const c4j_conv2d_desc *d, const c4j_conv2d_desc *f, int route, const float *filter,
                           float *prepared, int64_t u0, int64_t u1) {
-    if (transforms_in_place(route)) c4j_winograd_prepare_transposed(d, f, (c4j_algo)route, filter, prepared, u0, u1);
-    else if (u0 < u1) c4j_bxf_prepare(d, f, route, filter, prepared, NULL, 0);
+    if (transforms_in_place(route)) {
+        c4j_winograd_prepare_transposed(d, f, (c4j_algo)route, filter, prepared, u0, u1);
+    } else if (fft_splits(f, route)) {
+        const int64_t pairs = f->groups * c4j_cin_g(f), units = fft_prepare_units(f);
+        const int64_t s0 = pairs * u0 / units, s1 = pairs * u1 / units;
+        float *wt = prepared + align16(c4j_conv2d_prepared_floats(f, (c4j_algo)route));
+        transpose_rows(d, filter, wt, s0, s1);
+        c4j_fft_prepare_range(f, wt, prepared, s0, s1);
+    } else if (u0 < u1) {
+        c4j_bxf_prepare(d, f, route, filter, prepared, NULL, 0);
+    }
 }
 
 c4j_status c4j_bxf_run(const c4j_blas *blas, const c4j_conv2d_desc *f, int route, const float *grad_out,

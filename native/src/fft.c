@@ -543,6 +543,11 @@ static int64_t column_of(int64_t k, int64_t hw) { return k < hw ? bitrev(k, hw) 
  */
 #define FFT_PREP_BLOCK 8 /* divides FFT_SLICE: a block never straddles a column group */
 void c4j_fft_prepare(const c4j_conv2d_desc *d, const float *filter, float *prepared) {
+    c4j_fft_prepare_range(d, filter, prepared, 0, d->groups * c4j_cin_g(d));
+}
+
+/* the spectra of (group, input channel) pairs [s0, s1), group-major */
+void c4j_fft_prepare_range(const c4j_conv2d_desc *d, const float *filter, float *prepared, int64_t s0, int64_t s1) {
     fft_plan p;
     if (!make_plan(d, &p)) return;
     const int64_t KH = d->kernel_h, KW = d->kernel_w, dh = d->dilation_h, dw = d->dilation_w;
@@ -565,56 +570,57 @@ void c4j_fft_prepare(const c4j_conv2d_desc *d, const float *filter, float *prepa
     const double scale = 1.0 / (2.0 * (double)p.fh * (double)p.fw);
     double row[FFT_MAX_KERNEL][2][FFT_PREP_BLOCK]; /* DFT along w of each kernel row, column k */
     const int64_t bsize = p.kb * p.nc;
-    for (int64_t g = 0; g < d->groups; g++)
-        for (int64_t c = 0; c < p.cin_g; c++)
-            for (int64_t o0 = 0; o0 < p.cout_g; o0 += FFT_PREP_BLOCK) {
-                const int64_t no = C4J_MIN(FFT_PREP_BLOCK, p.cout_g - o0);
-                /* column group of FFT_SLICE channels: [Ur | Ui] of its channels */
-                const int64_t grp = o0 / FFT_SLICE, o_re = grp * 2 * FFT_SLICE + o0 % FFT_SLICE;
-                const int64_t o_im = o_re + C4J_MIN(FFT_SLICE, p.cout_g - grp * FFT_SLICE);
-                const float *fo = filter + c * d->out_c + g * p.cout_g + o0;
-                for (int64_t k = 0; k < p.nfw; k++) {
-                    for (int64_t b = 0; b < KW; b++) ang_w[b] = (uint8_t)((k * b * dw) % p.fw);
-                    for (int64_t a = 0; a < KH; a++) {
-                        const int64_t fa = d->flip ? KH - 1 - a : a;
-                        double re[FFT_PREP_BLOCK] = {0}, im[FFT_PREP_BLOCK] = {0};
-                        for (int64_t b = 0; b < KW; b++) {
-                            const int64_t fb = d->flip ? KW - 1 - b : b;
-                            const float *v = fo + (fa * KW + fb) * p.cin_g * d->out_c;
-                            const double cv = cw[ang_w[b]], sv = sw[ang_w[b]];
-                            for (int64_t j = 0; j < no; j++) {
-                                re[j] += (double)v[j] * cv;
-                                im[j] -= (double)v[j] * sv;
-                            }
-                        }
-                        for (int64_t j = 0; j < FFT_PREP_BLOCK; j++) {
-                            row[a][0][j] = re[j];
-                            row[a][1][j] = im[j];
+    for (int64_t s = s0; s < s1; s++) {
+        const int64_t g = s / p.cin_g, c = s % p.cin_g;
+        for (int64_t o0 = 0; o0 < p.cout_g; o0 += FFT_PREP_BLOCK) {
+            const int64_t no = C4J_MIN(FFT_PREP_BLOCK, p.cout_g - o0);
+            /* column group of FFT_SLICE channels: [Ur | Ui] of its channels */
+            const int64_t grp = o0 / FFT_SLICE, o_re = grp * 2 * FFT_SLICE + o0 % FFT_SLICE;
+            const int64_t o_im = o_re + C4J_MIN(FFT_SLICE, p.cout_g - grp * FFT_SLICE);
+            const float *fo = filter + c * d->out_c + g * p.cout_g + o0;
+            for (int64_t k = 0; k < p.nfw; k++) {
+                for (int64_t b = 0; b < KW; b++) ang_w[b] = (uint8_t)((k * b * dw) % p.fw);
+                for (int64_t a = 0; a < KH; a++) {
+                    const int64_t fa = d->flip ? KH - 1 - a : a;
+                    double re[FFT_PREP_BLOCK] = {0}, im[FFT_PREP_BLOCK] = {0};
+                    for (int64_t b = 0; b < KW; b++) {
+                        const int64_t fb = d->flip ? KW - 1 - b : b;
+                        const float *v = fo + (fa * KW + fb) * p.cin_g * d->out_c;
+                        const double cv = cw[ang_w[b]], sv = sw[ang_w[b]];
+                        for (int64_t j = 0; j < no; j++) {
+                            re[j] += (double)v[j] * cv;
+                            im[j] -= (double)v[j] * sv;
                         }
                     }
-                    for (int64_t r = 0; r < p.fh; r++) {
-                        double re[FFT_PREP_BLOCK] = {0}, im[FFT_PREP_BLOCK] = {0};
-                        for (int64_t a = 0; a < KH; a++) {
-                            /* row[a][k] * exp(-i angle) */
-                            const double cv = ch[ang_h[r][a]], sv = sh[ang_h[r][a]];
-                            for (int64_t j = 0; j < FFT_PREP_BLOCK; j++) {
-                                re[j] += row[a][0][j] * cv + row[a][1][j] * sv;
-                                im[j] += row[a][1][j] * cv - row[a][0][j] * sv;
-                            }
+                    for (int64_t j = 0; j < FFT_PREP_BLOCK; j++) {
+                        row[a][0][j] = re[j];
+                        row[a][1][j] = im[j];
+                    }
+                }
+                for (int64_t r = 0; r < p.fh; r++) {
+                    double re[FFT_PREP_BLOCK] = {0}, im[FFT_PREP_BLOCK] = {0};
+                    for (int64_t a = 0; a < KH; a++) {
+                        /* row[a][k] * exp(-i angle) */
+                        const double cv = ch[ang_h[r][a]], sv = sh[ang_h[r][a]];
+                        for (int64_t j = 0; j < FFT_PREP_BLOCK; j++) {
+                            re[j] += row[a][0][j] * cv + row[a][1][j] * sv;
+                            im[j] += row[a][1][j] * cv - row[a][0][j] * sv;
                         }
-                        float *bf = prepared + (g * p.nfreq + r * p.nfw + col[k]) * bsize;
-                        for (int64_t j = 0; j < no; j++) {
-                            const float ur = (float)(re[j] * scale), ui = (float)(-im[j] * scale); /* conjugate */
-                            bf[c * p.nc + o_re + j] = ur;
-                            bf[c * p.nc + o_im + j] = ui;
-                            if (!p.stacked) {
-                                bf[(p.cin_g + c) * p.nc + o_re + j] = -ui;
-                                bf[(p.cin_g + c) * p.nc + o_im + j] = ur;
-                            }
+                    }
+                    float *bf = prepared + (g * p.nfreq + r * p.nfw + col[k]) * bsize;
+                    for (int64_t j = 0; j < no; j++) {
+                        const float ur = (float)(re[j] * scale), ui = (float)(-im[j] * scale); /* conjugate */
+                        bf[c * p.nc + o_re + j] = ur;
+                        bf[c * p.nc + o_im + j] = ui;
+                        if (!p.stacked) {
+                            bf[(p.cin_g + c) * p.nc + o_re + j] = -ui;
+                            bf[(p.cin_g + c) * p.nc + o_im + j] = ur;
                         }
                     }
                 }
             }
+        }
+    }
 }
 /* ------------------------------------------------------------------ vector kernels, one per width */
 

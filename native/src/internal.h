@@ -143,6 +143,7 @@ int64_t c4j_fft_tile_rows(const c4j_conv2d_desc *d); /* output rows per tile; de
 int64_t c4j_fft_workspace(const c4j_conv2d_desc *d);
 int64_t c4j_fft_prepared_floats(const c4j_conv2d_desc *d);
 void c4j_fft_prepare(const c4j_conv2d_desc *d, const float *filter, float *prepared);
+void c4j_fft_prepare_range(const c4j_conv2d_desc *d, const float *filter, float *prepared, int64_t s0, int64_t s1);
 void c4j_fft_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in, const float *prepared,
                  const float *bias, float *out, float *workspace, int64_t u0, int64_t u1);
 

@@ -104,6 +104,7 @@ static int64_t taps_reaching(int64_t i, int64_t k, int64_t s, int64_t dil, int64
 }
 
 static int cases_run, strided_dx_cases, stride_cases, split_cases;
+static int split_prepare_cases[2]; /* input gradients whose filter preparation ran in units: Winograd, FFT */
 static int input_route_cases[C4J_BWD_TAPS + 1], filter_route_cases[8];
 
 typedef struct {
@@ -143,6 +144,7 @@ static double check_input_route(const tcase *tc, int route) {
     {   /* the preparation in its units, one at a time in reverse order: the same bits, nothing outside */
         const int64_t pu = c4j_conv2d_backward_input_prepare_units(d, route);
         T_CHECK(pu >= 1, "case %d route %d: %lld prepare units", tc->case_no, route, (long long)pu);
+        if (pu > 1) split_prepare_cases[route == C4J_ALGO_FFT]++;
         float *prep2 = guarded(pf);
         for (int64_t u = pu - 1; u >= 0; u--)
             T_CHECK(c4j_conv2d_backward_input_prepare_units_run(d, route, tc->f, prep2, u, u + 1, err, sizeof err) ==
@@ -428,6 +430,8 @@ static void layer_cases(void) {
         {"30x30 3->16 VALID", 3, 30, 30, 3, 16, 1, 0, 0, 0, 0, 0, 0, 0, 0},
         {"17x33 48->40 padded views", 2, 17, 33, 48, 40, 1, 0, 2, 1, 1, 1, 2, 0, 0},
         {"7x7 s2 RGB 45x50 3->16", 2, 45, 50, 3, 16, 1, 3, 2, 3, 3, 0, 2, 7, 2},
+        /* an FFT input gradient whose filter preparation is split into units (transposed rows per unit) */
+        {"11x11 g2 20x22 32->24 flip", 1, 20, 22, 32, 24, 2, 5, 5, 5, 5, 1, 0, 11, 1},
     };
     static const char *NAMES[] = {"gemm", "gemm_direct", "gemm_tiled", "winograd_2x2", "winograd_4x4", "fft", "scatter", "taps"};
     double worst_in[8] = {0}, worst_f[7] = {0};
@@ -598,6 +602,8 @@ int main(void) {
     for (int r = 3; r <= 6; r++)
         T_CHECK(filter_route_cases[r] > (r == C4J_ALGO_FFT ? 30 : 50), "too few filter-gradient cases of route %d", r);
     T_CHECK(split_cases > 30, "too few split filter gradients: %d", split_cases);
+    T_CHECK(split_prepare_cases[0] >= 3 && split_prepare_cases[1] >= 1, "too few split preparations: %d Winograd, %d FFT",
+            split_prepare_cases[0], split_prepare_cases[1]);
     T_CHECK(cases_run > 400, "too few cases: %d", cases_run);
     T_CHECK(stride_cases > 150, "too few strided cases: %d", stride_cases);
     T_CHECK(c4j_allocated_bytes() == 0, "%lld bytes still allocated", (long long)c4j_allocated_bytes());
