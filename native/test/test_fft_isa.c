@@ -43,7 +43,7 @@ static double max_rel_error(const c4j_conv2d_desc *d, const float *in, const flo
 
 static void check(const c4j_blas *blas, c4j_conv2d_desc *d, const char *what, uint64_t *rng) {
     fft_plan p;
-    if (!make_plan(d, &p)) {
+    if (!c4j_fft_make_plan(d, &p)) {
         T_CHECK(0, "%s: no plan", what);
         return;
     }

@@ -1,0 +1,394 @@
+/*
+ * The transforms of fft_simd.h on vectors of FK_V channels: butterflies, loads and stores between
+ * lanes and memory, and the fused first and last passes next to A, C and the output pixels.
+ * Included by fft_simd.h only, once per instruction set, with its FK_* macros defined.
+ */
+/* (*r + i *im) *= (wr + i wi): one twiddle factor on a vector of complex points */
+FAI void FK(cmul)(FK(vec) *r, FK(vec) *im, float wr, float wi) {
+    const FK(vec) t = *r * wr - *im * wi;
+    *im = *r * wi + *im * wr;
+    *r = t;
+}
+
+/* ------------------------------------------------------------------ transforms on vectors of channels */
+
+/*
+ * A batch of `w` complex FFTs of n points (n a power of two, 2..FFT_MAX): point k of transform c is
+ * the complex vector at p + k * s + c * ws (real parts, then imaginary parts at + FK_V).
+ * Radix-4 passes (two radix-2 stages fused), plus one radix-2 pass when log2(n) is odd; butterflies
+ * whose twiddles are all 1 (j = 0) skip the multiplications.
+ */
+
+/* forward, decimation in frequency: natural order in, bit-reversed out. skip_last leaves the last
+   pass (radix-4 over groups of 4 points, or radix-2 over pairs when log2(n) is odd) to the caller
+   (FK(dif_last_to_a)). */
+FAI void FK(fft_dif)(float *p, int64_t n, int64_t s, int64_t ws, int64_t w, int skip_last) {
+    const int odd = __builtin_ctzll((unsigned long long)n) & 1;
+    int64_t L = n;
+    for (; L >= 4; L >>= 2) {
+        if (skip_last && !odd && L == 4) return;
+        const int64_t q = L >> 2, step = FFT_MAX / L;
+        for (int64_t j = 0; j < q; j++) {
+            const float w1r = TW[j * step][0], w1i = TW[j * step][1];
+            const float w2r = TW[2 * j * step][0], w2i = TW[2 * j * step][1];
+            const float w3r = TW[3 * j * step][0], w3i = TW[3 * j * step][1];
+            for (int64_t blk = 0; blk < n; blk += L) {
+                float *x0 = p + (blk + j) * s, *x1 = x0 + q * s, *x2 = x1 + q * s, *x3 = x2 + q * s;
+                for (int64_t c = 0; c < w; c++) {
+                    const int64_t o = c * ws;
+                    const FK(vec) a0r = VLD(x0 + o), a0i = VLD(x0 + o + FK_V);
+                    const FK(vec) a1r = VLD(x1 + o), a1i = VLD(x1 + o + FK_V);
+                    const FK(vec) a2r = VLD(x2 + o), a2i = VLD(x2 + o + FK_V);
+                    const FK(vec) a3r = VLD(x3 + o), a3i = VLD(x3 + o + FK_V);
+                    const FK(vec) t0r = a0r + a2r, t0i = a0i + a2i;
+                    const FK(vec) t1r = a1r + a3r, t1i = a1i + a3i;
+                    const FK(vec) t2r = a0r - a2r, t2i = a0i - a2i;
+                    const FK(vec) t3r = a1i - a3i, t3i = a3r - a1r; /* -i (x1 - x3) */
+                    VST(x0 + o, t0r + t1r);
+                    VST(x0 + o + FK_V, t0i + t1i);
+                    if (j == 0) {
+                        VST(x1 + o, t0r - t1r);
+                        VST(x1 + o + FK_V, t0i - t1i);
+                        VST(x2 + o, t2r + t3r);
+                        VST(x2 + o + FK_V, t2i + t3i);
+                        VST(x3 + o, t2r - t3r);
+                        VST(x3 + o + FK_V, t2i - t3i);
+                        continue;
+                    }
+                    FK(vec) ur = t0r - t1r, ui = t0i - t1i;
+                    VST(x1 + o, ur * w2r - ui * w2i);
+                    VST(x1 + o + FK_V, ur * w2i + ui * w2r);
+                    ur = t2r + t3r;
+                    ui = t2i + t3i;
+                    VST(x2 + o, ur * w1r - ui * w1i);
+                    VST(x2 + o + FK_V, ur * w1i + ui * w1r);
+                    ur = t2r - t3r;
+                    ui = t2i - t3i;
+                    VST(x3 + o, ur * w3r - ui * w3i);
+                    VST(x3 + o + FK_V, ur * w3i + ui * w3r);
+                }
+            }
+        }
+    }
+    if (L == 2 && !skip_last) {
+        for (int64_t blk = 0; blk < n; blk += 2) {
+            float *x0 = p + blk * s, *x1 = x0 + s;
+            for (int64_t c = 0; c < w; c++) {
+                const int64_t o = c * ws;
+                const FK(vec) a0r = VLD(x0 + o), a0i = VLD(x0 + o + FK_V);
+                const FK(vec) a1r = VLD(x1 + o), a1i = VLD(x1 + o + FK_V);
+                VST(x0 + o, a0r + a1r);
+                VST(x0 + o + FK_V, a0i + a1i);
+                VST(x1 + o, a0r - a1r);
+                VST(x1 + o + FK_V, a0i - a1i);
+            }
+        }
+    }
+}
+
+/* inverse (conjugate twiddles, unnormalised), decimation in time: bit-reversed in, natural out.
+   skip_first leaves the first pass (radix-2 when log2(n) is odd, else radix-4 over groups of 4
+   points) to the caller (FK(dit_first_from_c)); skip_last the last (radix-4 over all n points) to
+   FK(dit_last_to_out). */
+FAI void FK(fft_dit)(float *p, int64_t n, int64_t s, int64_t ws, int64_t w, int skip_first, int skip_last) {
+    int64_t L = 4;
+    if (__builtin_ctzll((unsigned long long)n) & 1) {
+        for (int64_t blk = 0; blk < n && !skip_first; blk += 2) {
+            float *x0 = p + blk * s, *x1 = x0 + s;
+            for (int64_t c = 0; c < w; c++) {
+                const int64_t o = c * ws;
+                const FK(vec) a0r = VLD(x0 + o), a0i = VLD(x0 + o + FK_V);
+                const FK(vec) a1r = VLD(x1 + o), a1i = VLD(x1 + o + FK_V);
+                VST(x0 + o, a0r + a1r);
+                VST(x0 + o + FK_V, a0i + a1i);
+                VST(x1 + o, a0r - a1r);
+                VST(x1 + o + FK_V, a0i - a1i);
+            }
+        }
+        L = 8;
+    } else if (skip_first) {
+        L = 16;
+    }
+    for (; L <= n; L <<= 2) {
+        if (skip_last && L == n) return;
+        const int64_t q = L >> 2, step = FFT_MAX / L;
+        for (int64_t j = 0; j < q; j++) {
+            /* conjugates of W^j, W^2j, W^3j */
+            const float w1r = TW[j * step][0], w1i = -TW[j * step][1];
+            const float w2r = TW[2 * j * step][0], w2i = -TW[2 * j * step][1];
+            const float w3r = TW[3 * j * step][0], w3i = -TW[3 * j * step][1];
+            for (int64_t blk = 0; blk < n; blk += L) {
+                float *x0 = p + (blk + j) * s, *x1 = x0 + q * s, *x2 = x1 + q * s, *x3 = x2 + q * s;
+                for (int64_t c = 0; c < w; c++) {
+                    const int64_t o = c * ws;
+                    const FK(vec) y0r = VLD(x0 + o), y0i = VLD(x0 + o + FK_V);
+                    FK(vec) u1r = VLD(x1 + o), u1i = VLD(x1 + o + FK_V);
+                    FK(vec) u2r = VLD(x2 + o), u2i = VLD(x2 + o + FK_V);
+                    FK(vec) u3r = VLD(x3 + o), u3i = VLD(x3 + o + FK_V);
+                    if (j != 0) {
+                        FK(cmul)(&u1r, &u1i, w2r, w2i);
+                        FK(cmul)(&u2r, &u2i, w1r, w1i);
+                        FK(cmul)(&u3r, &u3i, w3r, w3i);
+                    }
+                    const FK(vec) a0r = y0r + u1r, a0i = y0i + u1i;
+                    const FK(vec) a1r = y0r - u1r, a1i = y0i - u1i;
+                    const FK(vec) c2r = u2r + u3r, c2i = u2i + u3i;
+                    const FK(vec) c3r = u2r - u3r, c3i = u2i - u3i;
+                    VST(x0 + o, a0r + c2r);
+                    VST(x0 + o + FK_V, a0i + c2i);
+                    VST(x2 + o, a0r - c2r);
+                    VST(x2 + o + FK_V, a0i - c2i);
+                    VST(x1 + o, a1r - c3i); /* a1 + i c3 */
+                    VST(x1 + o + FK_V, a1i + c3r);
+                    VST(x3 + o, a1r + c3i); /* a1 - i c3 */
+                    VST(x3 + o + FK_V, a1i - c3r);
+                }
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ lanes <-> memory */
+
+/* dst (FK_V lanes, aligned) = nb channels at src with channel stride sc, zeros above */
+FAI void FK(load)(float *restrict dst, const float *restrict src, int64_t sc, int64_t nb) {
+#ifdef FK_MASKED
+    if (sc == 1) {
+        _mm512_store_ps(dst, _mm512_maskz_loadu_ps((__mmask16)((1u << nb) - 1u), src));
+        return;
+    }
+#else
+    if (sc == 1 && nb == FK_V) {
+        FK(vec) v;
+        memcpy(&v, src, sizeof v);
+        VST(dst, v);
+        return;
+    }
+#endif
+    int64_t l = 0;
+    for (; l < nb; l++) dst[l] = src[l * sc];
+    for (; l < FK_V; l++) dst[l] = 0.0f;
+}
+
+/* dst[0..nb) = nb channels at src with channel stride sc (dst need not be aligned; the lanes
+   around it are left alone) */
+FAI void FK(load_part)(float *restrict dst, const float *restrict src, int64_t sc, int64_t nb) {
+    for (int64_t l = 0; l < nb; l++) dst[l] = src[l * sc];
+}
+
+/* dst[0..nb) = the first nb lanes of src (aligned) */
+FAI void FK(store)(float *restrict dst, const float *restrict src, int64_t nb) {
+#ifdef FK_MASKED
+    _mm512_mask_storeu_ps(dst, (__mmask16)((1u << nb) - 1u), _mm512_load_ps(src));
+#else
+    if (nb == FK_V) {
+        memcpy(dst, src, FK_V * sizeof(float));
+        return;
+    }
+    for (int64_t l = 0; l < nb; l++) dst[l] = src[l];
+#endif
+}
+
+#ifdef FK_MASKED
+/*
+ * Packed lanes -> rows of A: re and im hold np tiles' cin channels in lanes q * cin + c; the rows
+ * of consecutive tiles are consecutive in A, so dst gets [Xr | Xi] of tile 0, then of tile 1, ...:
+ * 2 * np * cin <= 32 floats, two permutes of the lanes and two masked stores.
+ */
+FAI void FK(store_packed)(const tile_ctx *t, float *restrict dst, FK(vec) re, FK(vec) im, int64_t cin, int64_t np) {
+    const int64_t n = 2 * np * cin;
+    const __m512i lo = _mm512_load_si512((const void *)t->perm[0]), hi = _mm512_load_si512((const void *)t->perm[1]);
+    _mm512_mask_storeu_ps(dst, (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1u),
+                          _mm512_permutex2var_ps((__m512)re, lo, (__m512)im));
+    if (n > 16)
+        _mm512_mask_storeu_ps(dst + 16, (__mmask16)((1u << (n - 16)) - 1u),
+                              _mm512_permutex2var_ps((__m512)re, hi, (__m512)im));
+}
+#endif
+
+/* nb lanes at src (unaligned), zeros above */
+FAI FK(vec) FK(vload)(const float *src, int64_t nb) {
+#ifdef FK_MASKED
+    return (FK(vec))_mm512_maskz_loadu_ps((__mmask16)((1u << nb) - 1u), src);
+#else
+    FK(vec) v;
+    if (nb == FK_V) {
+        memcpy(&v, src, sizeof v);
+        return v;
+    }
+    float tmp[FK_V] __attribute__((aligned(64))) = {0};
+    for (int64_t l = 0; l < nb; l++) tmp[l] = src[l];
+    return VLD(tmp);
+#endif
+}
+
+/* dst[0..nb) = the first nb lanes of v */
+FAI void FK(vstore)(float *dst, FK(vec) v, int64_t nb) {
+#ifdef FK_MASKED
+    _mm512_mask_storeu_ps(dst, (__mmask16)((1u << nb) - 1u), (__m512)v);
+#else
+    if (nb == FK_V) {
+        memcpy(dst, &v, sizeof v);
+        return;
+    }
+    float tmp[FK_V] __attribute__((aligned(64)));
+    VST(tmp, v);
+    for (int64_t l = 0; l < nb; l++) dst[l] = tmp[l];
+#endif
+}
+
+/* ------------------------------------------------------------------ fused first and last passes */
+
+/* Where the forward column transform's last pass puts its results: frequency f of the tile(s) goes
+   to A_f (a_t + f * a_step), nb channels of one tile at lane 0 (np == 0) or np packed tiles. */
+typedef struct {
+    float *a_t;
+    int64_t a_step, cin, nb, np;
+} FK(a_dst);
+
+FAI void FK(to_a)(const tile_ctx *t, const FK(a_dst) *ad, int64_t f, FK(vec) re, FK(vec) im) {
+    float *a = ad->a_t + f * ad->a_step;
+#ifdef FK_MASKED
+    if (ad->np > 0) {
+        FK(store_packed)(t, a, re, im, ad->cin, ad->np);
+        return;
+    }
+#else
+    (void)t;
+#endif
+    FK(vstore)(a, re, ad->nb);
+    FK(vstore)(a + ad->cin, im, ad->nb);
+}
+
+/* The last DIF pass of the column transforms (fh points, nfw columns of the tile buffer, see
+   fft_dif), its results stored straight into A instead of back into the tile buffer. */
+FAI void FK(dif_last_to_a)(const tile_ctx *t, const FK(a_dst) *ad) {
+    const fft_plan *p = t->p;
+    const int64_t n = p->fh, nfw = p->nfw, rs = nfw * FK_CV;
+    const float *sp = t->sp;
+    if (__builtin_ctzll((unsigned long long)n) & 1) {
+        for (int64_t blk = 0; blk < n; blk += 2)
+            for (int64_t c = 0; c < nfw; c++) {
+                const float *x0 = sp + blk * rs + c * FK_CV, *x1 = x0 + rs;
+                const FK(vec) a0r = VLD(x0), a0i = VLD(x0 + FK_V), a1r = VLD(x1), a1i = VLD(x1 + FK_V);
+                FK(to_a)(t, ad, blk * nfw + c, a0r + a1r, a0i + a1i);
+                FK(to_a)(t, ad, (blk + 1) * nfw + c, a0r - a1r, a0i - a1i);
+            }
+        return;
+    }
+    for (int64_t blk = 0; blk < n; blk += 4)
+        for (int64_t c = 0; c < nfw; c++) {
+            const float *x0 = sp + blk * rs + c * FK_CV, *x1 = x0 + rs, *x2 = x1 + rs, *x3 = x2 + rs;
+            const FK(vec) a0r = VLD(x0), a0i = VLD(x0 + FK_V), a1r = VLD(x1), a1i = VLD(x1 + FK_V);
+            const FK(vec) a2r = VLD(x2), a2i = VLD(x2 + FK_V), a3r = VLD(x3), a3i = VLD(x3 + FK_V);
+            const FK(vec) t0r = a0r + a2r, t0i = a0i + a2i;
+            const FK(vec) t1r = a1r + a3r, t1i = a1i + a3i;
+            const FK(vec) t2r = a0r - a2r, t2i = a0i - a2i;
+            const FK(vec) t3r = a1i - a3i, t3i = a3r - a1r; /* -i (x1 - x3) */
+            FK(to_a)(t, ad, blk * nfw + c, t0r + t1r, t0i + t1i);
+            FK(to_a)(t, ad, (blk + 1) * nfw + c, t0r - t1r, t0i - t1i);
+            FK(to_a)(t, ad, (blk + 2) * nfw + c, t2r + t3r, t2i + t3i);
+            FK(to_a)(t, ad, (blk + 3) * nfw + c, t2r - t3r, t2i - t3i);
+        }
+}
+
+/* Frequency f of one tile's products, one vector of output channels: block form [Yr | Yi] at re
+   and im; stacked, Y = (Xr Ur - Xi Ui) + i (Xr Ui + Xi Ur) from the rows Xr and Xi (xi floats on). */
+typedef struct {
+    const float *c_t;
+    int64_t nc, re, im, xi, nb, stacked;
+} FK(c_src);
+
+FAI void FK(from_c)(const FK(c_src) *cs, int64_t f, FK(vec) *re, FK(vec) *im) {
+    const float *r = cs->c_t + f * cs->nc;
+    if (!cs->stacked) {
+        *re = FK(vload)(r + cs->re, cs->nb);
+        *im = FK(vload)(r + cs->im, cs->nb);
+        return;
+    }
+    *re = FK(vload)(r + cs->re, cs->nb) - FK(vload)(r + cs->xi + cs->im, cs->nb);
+    *im = FK(vload)(r + cs->im, cs->nb) + FK(vload)(r + cs->xi + cs->re, cs->nb);
+}
+
+/* The first DIT pass of the inverse column transforms (fh points, nfw columns, see fft_dit), its
+   inputs read straight from C instead of the tile buffer. */
+FAI void FK(dit_first_from_c)(const tile_ctx *t, const FK(c_src) *cs) {
+    const fft_plan *p = t->p;
+    const int64_t n = p->fh, nfw = p->nfw, rs = nfw * FK_CV;
+    float *sp = t->sp;
+    if (__builtin_ctzll((unsigned long long)n) & 1) {
+        for (int64_t blk = 0; blk < n; blk += 2)
+            for (int64_t c = 0; c < nfw; c++) {
+                float *x0 = sp + blk * rs + c * FK_CV, *x1 = x0 + rs;
+                FK(vec) a0r, a0i, a1r, a1i;
+                FK(from_c)(cs, blk * nfw + c, &a0r, &a0i);
+                FK(from_c)(cs, (blk + 1) * nfw + c, &a1r, &a1i);
+                VST(x0, a0r + a1r);
+                VST(x0 + FK_V, a0i + a1i);
+                VST(x1, a0r - a1r);
+                VST(x1 + FK_V, a0i - a1i);
+            }
+        return;
+    }
+    for (int64_t blk = 0; blk < n; blk += 4)
+        for (int64_t c = 0; c < nfw; c++) {
+            float *x0 = sp + blk * rs + c * FK_CV, *x1 = x0 + rs, *x2 = x1 + rs, *x3 = x2 + rs;
+            FK(vec) y0r, y0i, u1r, u1i, u2r, u2i, u3r, u3i;
+            FK(from_c)(cs, blk * nfw + c, &y0r, &y0i);
+            FK(from_c)(cs, (blk + 1) * nfw + c, &u1r, &u1i);
+            FK(from_c)(cs, (blk + 2) * nfw + c, &u2r, &u2i);
+            FK(from_c)(cs, (blk + 3) * nfw + c, &u3r, &u3i);
+            const FK(vec) a0r = y0r + u1r, a0i = y0i + u1i;
+            const FK(vec) a1r = y0r - u1r, a1i = y0i - u1i;
+            const FK(vec) c2r = u2r + u3r, c2i = u2i + u3i;
+            const FK(vec) c3r = u2r - u3r, c3i = u2i - u3i;
+            VST(x0, a0r + c2r);
+            VST(x0 + FK_V, a0i + c2i);
+            VST(x2, a0r - c2r);
+            VST(x2 + FK_V, a0i - c2i);
+            VST(x1, a1r - c3i); /* a1 + i c3 */
+            VST(x1 + FK_V, a1i + c3r);
+            VST(x3, a1r + c3i); /* a1 - i c3 */
+            VST(x3 + FK_V, a1i - c3r);
+        }
+}
+
+/* The last DIT pass of the inverse row transforms (hw points, rows [0, vh), radix-4 over all
+   points), its results stored straight into the output: point k holds pixels 2k and 2k + 1. */
+FAI void FK(dit_last_to_out)(const tile_ctx *t, float *out, int64_t os1, int64_t os2, int64_t vh, int64_t vw,
+                             int64_t nb) {
+    const fft_plan *p = t->p;
+    const int64_t n = p->hw, rs = p->nfw * FK_CV, q = n >> 2, step = FFT_MAX / n;
+    const float *sp = t->sp;
+    for (int64_t j = 0; j < q; j++) {
+        const float w1r = TW[j * step][0], w1i = -TW[j * step][1];
+        const float w2r = TW[2 * j * step][0], w2i = -TW[2 * j * step][1];
+        const float w3r = TW[3 * j * step][0], w3i = -TW[3 * j * step][1];
+        const int64_t px0 = 2 * j, px1 = 2 * (j + q), px2 = 2 * (j + 2 * q), px3 = 2 * (j + 3 * q);
+        for (int64_t r = 0; r < vh; r++) {
+            const float *x0 = sp + r * rs + j * FK_CV, *x1 = x0 + q * FK_CV, *x2 = x1 + q * FK_CV, *x3 = x2 + q * FK_CV;
+            const FK(vec) y0r = VLD(x0), y0i = VLD(x0 + FK_V);
+            FK(vec) u1r = VLD(x1), u1i = VLD(x1 + FK_V);
+            FK(vec) u2r = VLD(x2), u2i = VLD(x2 + FK_V);
+            FK(vec) u3r = VLD(x3), u3i = VLD(x3 + FK_V);
+            if (j != 0) {
+                FK(cmul)(&u1r, &u1i, w2r, w2i);
+                FK(cmul)(&u2r, &u2i, w1r, w1i);
+                FK(cmul)(&u3r, &u3i, w3r, w3i);
+            }
+            const FK(vec) a0r = y0r + u1r, a0i = y0i + u1i;
+            const FK(vec) a1r = y0r - u1r, a1i = y0i - u1i;
+            const FK(vec) c2r = u2r + u3r, c2i = u2i + u3i;
+            const FK(vec) c3r = u2r - u3r, c3i = u2i - u3i;
+            float *o = out + r * os1;
+            if (px0 < vw) FK(vstore)(o + px0 * os2, a0r + c2r, nb);
+            if (px0 + 1 < vw) FK(vstore)(o + (px0 + 1) * os2, a0i + c2i, nb);
+            if (px2 < vw) FK(vstore)(o + px2 * os2, a0r - c2r, nb);
+            if (px2 + 1 < vw) FK(vstore)(o + (px2 + 1) * os2, a0i - c2i, nb);
+            if (px1 < vw) FK(vstore)(o + px1 * os2, a1r - c3i, nb); /* a1 + i c3 */
+            if (px1 + 1 < vw) FK(vstore)(o + (px1 + 1) * os2, a1i + c3r, nb);
+            if (px3 < vw) FK(vstore)(o + px3 * os2, a1r + c3i, nb); /* a1 - i c3 */
+            if (px3 + 1 < vw) FK(vstore)(o + (px3 + 1) * os2, a1i - c3r, nb);
+        }
+    }
+}
