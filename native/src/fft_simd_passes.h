@@ -10,6 +10,23 @@ FAI void FK(cmul)(FK(vec) *r, FK(vec) *im, float wr, float wi) {
     *r = t;
 }
 
+/* a radix-2 pass over pairs of adjacent points (x0 + x1, x0 - x1): the last pass of the forward
+   transform and the first of the inverse when log2(n) is odd; no twiddles either way */
+FAI void FK(radix2_pass)(float *p, int64_t n, int64_t s, int64_t ws, int64_t w) {
+    for (int64_t blk = 0; blk < n; blk += 2) {
+        float *x0 = p + blk * s, *x1 = x0 + s;
+        for (int64_t c = 0; c < w; c++) {
+            const int64_t o = c * ws;
+            const FK(vec) a0r = VLD(x0 + o), a0i = VLD(x0 + o + FK_V);
+            const FK(vec) a1r = VLD(x1 + o), a1i = VLD(x1 + o + FK_V);
+            VST(x0 + o, a0r + a1r);
+            VST(x0 + o + FK_V, a0i + a1i);
+            VST(x1 + o, a0r - a1r);
+            VST(x1 + o + FK_V, a0i - a1i);
+        }
+    }
+}
+
 /* ------------------------------------------------------------------ transforms on vectors of channels */
 
 /*
@@ -70,20 +87,7 @@ FAI void FK(fft_dif)(float *p, int64_t n, int64_t s, int64_t ws, int64_t w, int 
             }
         }
     }
-    if (L == 2 && !skip_last) {
-        for (int64_t blk = 0; blk < n; blk += 2) {
-            float *x0 = p + blk * s, *x1 = x0 + s;
-            for (int64_t c = 0; c < w; c++) {
-                const int64_t o = c * ws;
-                const FK(vec) a0r = VLD(x0 + o), a0i = VLD(x0 + o + FK_V);
-                const FK(vec) a1r = VLD(x1 + o), a1i = VLD(x1 + o + FK_V);
-                VST(x0 + o, a0r + a1r);
-                VST(x0 + o + FK_V, a0i + a1i);
-                VST(x1 + o, a0r - a1r);
-                VST(x1 + o + FK_V, a0i - a1i);
-            }
-        }
-    }
+    if (L == 2 && !skip_last) FK(radix2_pass)(p, n, s, ws, w);
 }
 
 /* inverse (conjugate twiddles, unnormalised), decimation in time: bit-reversed in, natural out.
@@ -93,18 +97,7 @@ FAI void FK(fft_dif)(float *p, int64_t n, int64_t s, int64_t ws, int64_t w, int 
 FAI void FK(fft_dit)(float *p, int64_t n, int64_t s, int64_t ws, int64_t w, int skip_first, int skip_last) {
     int64_t L = 4;
     if (__builtin_ctzll((unsigned long long)n) & 1) {
-        for (int64_t blk = 0; blk < n && !skip_first; blk += 2) {
-            float *x0 = p + blk * s, *x1 = x0 + s;
-            for (int64_t c = 0; c < w; c++) {
-                const int64_t o = c * ws;
-                const FK(vec) a0r = VLD(x0 + o), a0i = VLD(x0 + o + FK_V);
-                const FK(vec) a1r = VLD(x1 + o), a1i = VLD(x1 + o + FK_V);
-                VST(x0 + o, a0r + a1r);
-                VST(x0 + o + FK_V, a0i + a1i);
-                VST(x1 + o, a0r - a1r);
-                VST(x1 + o + FK_V, a0i - a1i);
-            }
-        }
+        if (!skip_first) FK(radix2_pass)(p, n, s, ws, w);
         L = 8;
     } else if (skip_first) {
         L = 16;
