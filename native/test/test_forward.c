@@ -1,7 +1,8 @@
 /*
  * Forward convolution of every algorithm against the plain double reference, over random
  * geometries and strided input/output views; the memory around and between the output elements
- * must stay untouched, and all multiply-adds of the contraction must go through sgemm.
+ * must stay untouched, and all multiply-adds of the contraction must go through sgemm (none of
+ * them for the direct kernel).
  */
 #include <math.h>
 #include <string.h>
@@ -18,9 +19,9 @@ static void counting_sgemm(int order, int ta, int tb, int m, int n, int k, float
 }
 
 static const c4j_algo ALGOS[] = {C4J_ALGO_GEMM_DIRECT, C4J_ALGO_GEMM_TILED, C4J_ALGO_WINOGRAD_2X2,
-                                 C4J_ALGO_WINOGRAD_4X4, C4J_ALGO_FFT, C4J_ALGO_WINOGRAD_1D};
+                                 C4J_ALGO_WINOGRAD_4X4, C4J_ALGO_FFT, C4J_ALGO_WINOGRAD_1D, C4J_ALGO_DIRECT_DENSE};
 #define N_ALGOS (sizeof ALGOS / sizeof ALGOS[0])
-static int runs_per_algo[C4J_ALGO_WINOGRAD_1D + 1];
+static int runs_per_algo[C4J_ALGO_DIRECT_DENSE + 1];
 
 /* |got - want| <= tol_scale * (1 + sum over the window of |x*w|), computed by a second reference */
 static double window_abs_sum(const c4j_conv2d_desc *d, const float *in, const float *f, int64_t n,
@@ -131,7 +132,9 @@ static void check_case(c4j_conv2d_desc *dp, uint64_t *rng, int case_no) {
         if (st == C4J_OK)
             st = c4j_conv2d_forward(&counting, &d, ALGOS[a], in, f, prep, bias, out, ws, ws_bytes, units / 2, units, err, sizeof err);
         T_CHECK(st == C4J_OK, "algo %d: %s", ALGOS[a], err);
-        if (ALGOS[a] == C4J_ALGO_GEMM_DIRECT || ALGOS[a] == C4J_ALGO_GEMM_TILED) {
+        if (ALGOS[a] == C4J_ALGO_DIRECT_DENSE) {
+            T_CHECK(sgemm_macs == 0, "direct kernel: sgemm did %.0f MACs", sgemm_macs);
+        } else if (ALGOS[a] == C4J_ALGO_GEMM_DIRECT || ALGOS[a] == C4J_ALGO_GEMM_TILED) {
             double expect = (double)d.batch * d.out_h * d.out_w * d.out_c * kh * kw * cg;
             T_CHECK(sgemm_macs == expect, "algo %d: sgemm did %.0f MACs, the convolution has %.0f",
                     ALGOS[a], sgemm_macs, expect);
@@ -162,7 +165,7 @@ static void check_case(c4j_conv2d_desc *dp, uint64_t *rng, int case_no) {
             T_CHECK(st == C4J_OK && sgemm_macs == 2 * split_macs, "algo %d: %.0f MACs unit by unit, %.0f split",
                     ALGOS[a], sgemm_macs - split_macs, split_macs);
         }
-        const double tol = ALGOS[a] >= C4J_ALGO_WINOGRAD_2X2 ? 1e-4 : 1e-5;
+        const double tol = ALGOS[a] >= C4J_ALGO_WINOGRAD_2X2 && ALGOS[a] != C4J_ALGO_DIRECT_DENSE ? 1e-4 : 1e-5;
         int bad = 0;
         for (int64_t i = 0; i < out_len + 2 * guard && bad < 3; i++) {
             uint32_t bits;
@@ -266,6 +269,7 @@ int main(void) {
     T_CHECK(runs_per_algo[C4J_ALGO_WINOGRAD_2X2] > 250, "too few Winograd 2x2 cases");
     T_CHECK(runs_per_algo[C4J_ALGO_WINOGRAD_4X4] > 250, "too few Winograd 4x4 cases");
     T_CHECK(runs_per_algo[C4J_ALGO_WINOGRAD_1D] > 400, "too few 1-D Winograd cases");
+    T_CHECK(runs_per_algo[C4J_ALGO_DIRECT_DENSE] > 450, "too few direct kernel cases");
     T_CHECK(c4j_allocated_bytes() == 0, "%lld bytes still allocated", (long long)c4j_allocated_bytes());
     if (t_failures) fprintf(stderr, "%d failures\n", t_failures);
     return t_failures ? 1 : 0;

@@ -49,7 +49,15 @@ public enum Algorithm {
      * instead of 28). The other axis's taps join the channels in the contraction; a stride along
      * the kernel is taken apart into its phases (a 3x3 stride-2 kernel: two 2-tap phases).
      */
-    WINOGRAD_1D(8, false);
+    WINOGRAD_1D(8, false),
+    /**
+     * A direct convolution kernel of our own for one group (no sgemm): the channels-last input is
+     * read in place (no im2col, no packing), the filter is packed in blocks of 32 output channels,
+     * and a tile of output pixels times a block's channels is summed in vector registers, one
+     * input value broadcast per pixel and step. Any kernel, stride, dilation and padding; needs the
+     * input's channels contiguous in memory.
+     */
+    DIRECT_DENSE(9, true);
 
     final int nativeId;
     private final boolean exact;
