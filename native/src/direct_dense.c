@@ -39,9 +39,10 @@ enum {
 /* One tile's kernel arguments. */
 typedef struct {
     const float *img;           /* the image's input */
-    const float *zeros;         /* cin zeros: what a tap in the padding reads */
+    const float *zeros;         /* kw x cin zeros: what a tap (or fused kernel row) in the padding reads */
     int64_t rs, ps;             /* input row and pixel strides */
-    int64_t in_h, in_w, kh, kw, dh, dw, cin;
+    int64_t in_h, in_w, kh, dh, dw;
+    int64_t kw, cin;            /* column taps and values per tap the kernel loops over (fused rows: 1, kw x cin) */
     int act;
     const float *w;             /* the block's filter at the pass's first lane */
     const float *bias;          /* bias at the pass's first lane, or NULL */
@@ -49,6 +50,13 @@ typedef struct {
     int64_t ih0[DD_MAX_NB], iw0[DD_MAX_NB]; /* each pixel's input position of tap (0, 0) */
     float *o[DD_MAX_NB];        /* each pixel's output at the pass's first lane */
 } dd_tile;
+
+static int64_t dd_block_floats(const c4j_conv2d_desc *d) { return d->kernel_h * d->kernel_w * d->in_c * DD_CB; }
+
+/* a kernel row's kw x cin input values lie side by side: column dilation 1, pixels contiguous */
+static int dd_fuses_rows(const c4j_conv2d_desc *d) {
+    return d->dilation_w == 1 && (d->in_stride[2] == d->in_c || d->kernel_w == 1);
+}
 
 #define DD_ISA portable
 #define DD_V 4
@@ -90,20 +98,20 @@ static int dd_applies(const c4j_conv2d_desc *d) { return d->groups == 1 && (d->i
 static int64_t blocks(const c4j_conv2d_desc *d) { return c4j_ceil_div(d->out_c, DD_CB); }
 static int64_t block_groups(const c4j_conv2d_desc *d) { return c4j_ceil_div(blocks(d), DD_UNIT_BLOCKS); }
 static int64_t bands(const c4j_conv2d_desc *d) { return c4j_ceil_div(d->out_h * d->out_w, DD_UNIT_PIXELS); }
-static int64_t block_floats(const c4j_conv2d_desc *d) { return d->kernel_h * d->kernel_w * d->in_c * DD_CB; }
 
 static int64_t dd_units(const c4j_conv2d_desc *d) { return d->batch * bands(d) * block_groups(d); }
 
-static int64_t dd_prepared_floats(const c4j_conv2d_desc *d) { return blocks(d) * block_floats(d); }
+static int64_t dd_prepared_floats(const c4j_conv2d_desc *d) { return blocks(d) * dd_block_floats(d); }
 
-/* the zero row */
-static int64_t dd_workspace(const c4j_conv2d_desc *d) { return d->in_c * (int64_t)sizeof(float); }
+/* the zero row: the values of one kernel row */
+static int64_t dd_zeros(const c4j_conv2d_desc *d) { return d->kernel_w * d->in_c; }
+static int64_t dd_workspace(const c4j_conv2d_desc *d) { return dd_zeros(d) * (int64_t)sizeof(float); }
 
 static void dd_prepare(const c4j_conv2d_desc *d, const float *filter, float *prepared) {
     const int64_t kh = d->kernel_h, kw = d->kernel_w, cin = d->in_c;
     for (int64_t b = 0; b < blocks(d); b++) {
         const int64_t o0 = b * DD_CB, cw = C4J_MIN(DD_CB, d->out_c - o0);
-        float *dst = prepared + b * block_floats(d);
+        float *dst = prepared + b * dd_block_floats(d);
         for (int64_t i = 0; i < kh; i++)
             for (int64_t j = 0; j < kw; j++) {
                 const int64_t fi = d->flip ? kh - 1 - i : i, fj = d->flip ? kw - 1 - j : j;
@@ -117,38 +125,34 @@ static void dd_prepare(const c4j_conv2d_desc *d, const float *filter, float *pre
 
 static void run_isa(int isa, const c4j_conv2d_desc *d, const float *in, const float *prepared, const float *bias,
                     float *out, float *zeros, int64_t u0, int64_t u1) {
-    memset(zeros, 0, sizeof(float) * (size_t)d->in_c);
+    memset(zeros, 0, sizeof(float) * (size_t)dd_zeros(d));
     dd_tile t;
     t.zeros = zeros;
     t.rs = d->in_stride[1], t.ps = d->in_stride[2];
-    t.in_h = d->in_h, t.in_w = d->in_w, t.kh = d->kernel_h, t.kw = d->kernel_w;
-    t.dh = d->dilation_h, t.dw = d->dilation_w, t.cin = d->in_c;
+    t.in_h = d->in_h, t.in_w = d->in_w, t.kh = d->kernel_h;
+    t.dh = d->dilation_h, t.dw = d->dilation_w;
     t.act = (int)d->activation;
+    const float *b = d->has_bias ? bias : NULL;
     const int64_t ngroup = block_groups(d), nband = bands(d), pixels = d->out_h * d->out_w;
     for (int64_t unit = u0; unit < u1; unit++) {
         /* block groups innermost: consecutive units share the input band */
         const int64_t grp = unit % ngroup, band = (unit / ngroup) % nband, n = unit / (ngroup * nband);
         const int64_t q0 = band * DD_UNIT_PIXELS, q1 = C4J_MIN(pixels, q0 + DD_UNIT_PIXELS);
+        const int64_t b0 = grp * DD_UNIT_BLOCKS, b1 = C4J_MIN(blocks(d), b0 + DD_UNIT_BLOCKS);
         t.img = in + n * d->in_stride[0];
-        const int64_t b1 = C4J_MIN(blocks(d), (grp + 1) * DD_UNIT_BLOCKS);
-        for (int64_t b = grp * DD_UNIT_BLOCKS; b < b1; b++) {
-            const int64_t o0 = b * DD_CB, cw = C4J_MIN(DD_CB, d->out_c - o0);
-            const float *wblk = prepared + b * block_floats(d);
-            const float *bblk = d->has_bias ? bias + o0 : NULL;
-            float *oimg = out + n * d->out_stride[0] + o0;
+        float *oimg = out + n * d->out_stride[0];
 #ifdef C4J_HAVE_X86_DD
-            if (isa == 2) {
-                pixels_avx512(&t, d, q0, q1, wblk, bblk, oimg, cw);
-                continue;
-            }
-            if (isa == 1) {
-                pixels_avx2(&t, d, q0, q1, wblk, bblk, oimg, cw);
-                continue;
-            }
-#endif
-            (void)isa;
-            pixels_portable(&t, d, q0, q1, wblk, bblk, oimg, cw);
+        if (isa == 2) {
+            pixels_avx512(&t, d, q0, q1, prepared, b0, b1, b, oimg);
+            continue;
         }
+        if (isa == 1) {
+            pixels_avx2(&t, d, q0, q1, prepared, b0, b1, b, oimg);
+            continue;
+        }
+#endif
+        (void)isa;
+        pixels_portable(&t, d, q0, q1, prepared, b0, b1, b, oimg);
     }
 }
 
@@ -169,7 +173,8 @@ static void isa_shape(int isa, int64_t *nb, int64_t *pass_lanes, int64_t *v) {
 }
 
 /* What the kernel does on d: lane multiply-adds (padded lanes and padded taps included) and tap
-   steps (a tile's pass over one tap: choosing its pixels' input rows and starting the channel loop). */
+   steps (a tile's pass over one tap, or one fused kernel row: choosing its pixels' input and
+   starting the loop over values), following DD(pixels) tile by tile. */
 static void work(const c4j_conv2d_desc *d, int isa, double *lane_macs, double *tap_steps) {
     int64_t nb, pass_lanes, v;
     isa_shape(isa, &nb, &pass_lanes, &v);
@@ -184,16 +189,24 @@ static void work(const c4j_conv2d_desc *d, int isa, double *lane_macs, double *t
             passes += 1;
         }
     }
-    /* tiles per band: bands of DD_UNIT_PIXELS, the last one shorter */
-    double tiles = 0;
+    /* tap steps per pass of an image: bands of DD_UNIT_PIXELS (the last one shorter), tiles as run */
+    const int rows_fuse = dd_fuses_rows(d);
+    double steps = 0;
     for (int64_t q0 = 0; q0 < pixels; q0 += DD_UNIT_PIXELS) {
-        int64_t left = C4J_MIN(DD_UNIT_PIXELS, pixels - q0);
-        tiles += (double)(left / nb);
-        left %= nb;
-        tiles += (double)(left / 4 + left % 4);
+        const int64_t q1 = C4J_MIN(pixels, q0 + DD_UNIT_PIXELS);
+        for (int64_t q = q0; q < q1;) {
+            const int64_t left = q1 - q, n = left >= nb ? nb : left >= 4 ? 4 : 1;
+            int fused = rows_fuse;
+            for (int64_t j = 0; j < n && fused; j++) {
+                const int64_t iw0 = ((q + j) % d->out_w) * d->stride_w - d->pad_left;
+                fused = iw0 >= 0 && iw0 + d->kernel_w <= d->in_w;
+            }
+            steps += (double)(fused ? d->kernel_h : taps);
+            q += n;
+        }
     }
     *lane_macs = (double)d->batch * (double)pixels * lanes * (double)(taps * d->in_c);
-    *tap_steps = (double)d->batch * tiles * passes * (double)taps;
+    *tap_steps = (double)d->batch * steps * passes;
 }
 
 static double thread_seconds(void) {
@@ -207,7 +220,7 @@ static double thread_seconds(void) {
 static double time_layer(const c4j_conv2d_desc *d, int isa) {
     const int64_t in_floats = d->batch * d->in_stride[0], out_floats = d->batch * d->out_stride[0];
     const int64_t prep = dd_prepared_floats(d);
-    float *buf = calloc((size_t)(in_floats + out_floats + prep + d->in_c), sizeof(float));
+    float *buf = calloc((size_t)(in_floats + out_floats + prep + dd_zeros(d)), sizeof(float));
     if (buf == NULL) return -1;
     float *in = buf, *out = in + in_floats, *prepared = out + out_floats, *zeros = prepared + prep;
     for (int64_t i = 0; i < in_floats; i++) in[i] = (float)(i % 7) * 0.25f;

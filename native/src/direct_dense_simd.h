@@ -104,38 +104,49 @@ DD_VARIANT(one1, 1, 1)
 #undef DD_VARIANT
 
 /*
- * Output pixels [q0, q1) of one image (row-major over the output rows) for the output channels of
- * one filter block: tiles of DD_NB pixels, then of 4, then single pixels; each tile runs the
- * block's lanes pass by pass, the tile's input pixels staying in L1 across the passes.
+ * Output pixels [q0, q1) of one image (row-major over the output rows) for filter blocks [b0, b1):
+ * tiles of DD_NB pixels, then of 4, then single pixels; each tile runs every block's lanes pass by
+ * pass, its input pixels staying in L1 across blocks and passes. A tile whose pixels all read
+ * whole input rows segments (column dilation 1, every column tap inside the row, pixels
+ * contiguous) runs each kernel row as one loop over its kw x cin values, which lie side by side
+ * in the input and in the filter block: the same products in the same order with KW times fewer
+ * tap steps.
  */
-static DD_TARGET void DD(pixels)(dd_tile *t, const c4j_conv2d_desc *d, int64_t q0, int64_t q1, const float *wblk,
-                                 const float *bblk, float *oimg, int64_t cw) {
-    const int64_t pass_lanes = DD_NV * DD_V;
+static DD_TARGET void DD(pixels)(dd_tile *t, const c4j_conv2d_desc *d, int64_t q0, int64_t q1, const float *prepared,
+                                 int64_t b0, int64_t b1, const float *bias, float *oimg) {
+    const int64_t pass_lanes = DD_NV * DD_V, bf = dd_block_floats(d);
+    const int rows_fuse = dd_fuses_rows(d);
     for (int64_t q = q0; q < q1;) {
         const int64_t left = q1 - q, nb = left >= DD_NB ? DD_NB : left >= 4 ? 4 : 1;
+        int fused = rows_fuse;
+        float *o0[DD_NB];
         for (int64_t j = 0; j < nb; j++) {
             const int64_t oh = (q + j) / d->out_w, ow = (q + j) % d->out_w;
             t->ih0[j] = oh * d->stride_h - d->pad_top;
             t->iw0[j] = ow * d->stride_w - d->pad_left;
-            t->o[j] = oimg + oh * d->out_stride[1] + ow * d->out_stride[2];
+            fused &= t->iw0[j] >= 0 && t->iw0[j] + d->kernel_w <= d->in_w;
+            o0[j] = oimg + oh * d->out_stride[1] + ow * d->out_stride[2];
         }
-        float *o0[DD_NB];
-        memcpy(o0, t->o, sizeof(float *) * (size_t)nb);
-        for (int64_t l0 = 0; l0 < cw; l0 += pass_lanes) {
-            t->lanes = C4J_MIN(pass_lanes, cw - l0);
-            t->w = wblk + l0;
-            t->bias = bblk != NULL ? bblk + l0 : NULL;
-            for (int64_t j = 0; j < nb; j++) t->o[j] = o0[j] + l0;
-            const int narrow = t->lanes <= DD_V;
-            if (nb == DD_NB) {
-                if (narrow) DD(full1)(t);
-                else DD(full)(t);
-            } else if (nb == 4) {
-                if (narrow) DD(four1)(t);
-                else DD(four)(t);
-            } else {
-                if (narrow) DD(one1)(t);
-                else DD(one)(t);
+        t->kw = fused ? 1 : d->kernel_w;
+        t->cin = fused ? d->kernel_w * d->in_c : d->in_c;
+        for (int64_t b = b0; b < b1; b++) {
+            const int64_t ob = b * DD_CB, cw = C4J_MIN(DD_CB, d->out_c - ob);
+            for (int64_t l0 = 0; l0 < cw; l0 += pass_lanes) {
+                t->lanes = C4J_MIN(pass_lanes, cw - l0);
+                t->w = prepared + b * bf + l0;
+                t->bias = bias != NULL ? bias + ob + l0 : NULL;
+                for (int64_t j = 0; j < nb; j++) t->o[j] = o0[j] + ob + l0;
+                const int narrow = t->lanes <= DD_V;
+                if (nb == DD_NB) {
+                    if (narrow) DD(full1)(t);
+                    else DD(full)(t);
+                } else if (nb == 4) {
+                    if (narrow) DD(four1)(t);
+                    else DD(four)(t);
+                } else {
+                    if (narrow) DD(one1)(t);
+                    else DD(one)(t);
+                }
             }
         }
         q += nb;

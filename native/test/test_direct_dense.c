@@ -129,7 +129,7 @@ static void entry_point(void) {
     T_CHECK(c4j_conv2d_supports(&v, C4J_ALGO_DIRECT_DENSE) != C4J_OK, "strided channels accepted");
     /* NaN in the input stays NaN through ReLU and ReLU6 */
     d.activation = C4J_ACT_RELU6;
-    float in[75], f[216], out[200], prep[2048], zeros[3];
+    float in[75], f[216], out[200], prep[2048], zeros[9];
     for (int i = 0; i < 75; i++) in[i] = 0.5f;
     for (int i = 0; i < 216; i++) f[i] = 1.0f;
     in[3 * 12] = NAN; /* pixel (2, 2) */
@@ -153,7 +153,7 @@ static void bench(int argc, char **argv) {
         t_layer_desc(&T_PEER_LAYERS[l], &d);
         const int64_t in_len = d.batch * d.in_stride[0], out_len = d.batch * d.out_stride[0];
         float *in = calloc((size_t)in_len, 4), *out = calloc((size_t)out_len, 4);
-        float *prep = calloc((size_t)dd_prepared_floats(&d), 4), *zeros = calloc((size_t)d.in_c, 4);
+        float *prep = calloc((size_t)dd_prepared_floats(&d), 4), *zeros = calloc((size_t)dd_zeros(&d), 4);
         double best = 1e9;
         for (int r = 0; r < 20; r++) {
             const double t0 = cpu_now();
