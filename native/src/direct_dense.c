@@ -10,17 +10,20 @@
  * tile of DD_NB output pixels x one pass of a block's lanes lives in vector accumulators; each
  * step (one input channel of one tap) broadcasts one input value per pixel against the pass's
  * filter vectors. Taps run row by row, input channels innermost. A tile's pixels are consecutive
- * in the output image, across row ends; a pixel whose tap falls into the padding reads a row of
- * zeros instead (a pointer chosen per tap, not a test per step), so stride, dilation, padding,
- * borders and short rows all run the same loop.
+ * in the output image, across row ends, each with its own window start, so stride, dilation,
+ * borders and short rows all run the same loop. A layer that reads padding runs on a zero-padded
+ * copy of each unit's input rows (the window never leaves it: no test per tap or step); with
+ * column dilation 1 and pixels side by side (always so in the copy), a kernel row's kw x cin values
+ * are adjacent in the input and in the filter block and run as one loop: the same products in the
+ * same order with KW times fewer tap steps.
  *
  * Units: images x bands of DD_UNIT_PIXELS output pixels x groups of DD_UNIT_BLOCKS filter
  * blocks, fixed by the layer. Each output is summed in one fixed order (taps, input channels,
  * bias) whatever the unit, tile or thread, so any thread count gives the same bits.
  *
  * The estimate is measured where it runs: the first estimate of the process times the kernel on
- * two small layers (one deep 1x1, one 3x3 of few channels) and solves for its time per lane
- * multiply-add and per tap step (cost model off: multiples of the built-in sgemm table's time).
+ * three small layers and solves for its time per lane multiply-add, per tap step and per float of
+ * the padded copy (cost model off: multiples of the built-in sgemm table's time).
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -38,24 +41,35 @@ enum {
 
 /* One tile's kernel arguments. */
 typedef struct {
-    const float *img;           /* the image's input */
-    const float *zeros;         /* kw x cin zeros: what a tap (or fused kernel row) in the padding reads */
-    int64_t rs, ps;             /* input row and pixel strides */
-    int64_t in_h, in_w, kh, dh, dw;
-    int64_t kw, cin;            /* column taps and values per tap the kernel loops over (fused rows: 1, kw x cin) */
+    const float *p0[DD_MAX_NB]; /* each pixel's window: its tap (0, 0) value 0 */
+    int64_t hoff, woff;         /* floats between kernel rows, and between the column taps looped over */
+    int64_t kh, kw, values;     /* kernel rows, column taps looped over, values per tap (fused: 1, kw x cin) */
     int act;
     const float *w;             /* the block's filter at the pass's first lane */
     const float *bias;          /* bias at the pass's first lane, or NULL */
     int64_t lanes;              /* valid lanes of the pass */
-    int64_t ih0[DD_MAX_NB], iw0[DD_MAX_NB]; /* each pixel's input position of tap (0, 0) */
     float *o[DD_MAX_NB];        /* each pixel's output at the pass's first lane */
 } dd_tile;
 
+/* What a unit's windows read: output row oh's window starts at base + (oh - oh0) * stride_h * rs
+   + ow * stride_w * ps (the input in place, or the unit's padded copy). */
+typedef struct {
+    const float *base;
+    int64_t oh0, rs, ps;
+} dd_source;
+
 static int64_t dd_block_floats(const c4j_conv2d_desc *d) { return d->kernel_h * d->kernel_w * d->in_c * DD_CB; }
+
+/* some window reads padding: the unit's rows are copied with their padding (see stage) */
+static int dd_stages(const c4j_conv2d_desc *d) {
+    const int64_t bottom = (d->out_h - 1) * d->stride_h + (d->kernel_h - 1) * d->dilation_h - d->pad_top;
+    const int64_t right = (d->out_w - 1) * d->stride_w + (d->kernel_w - 1) * d->dilation_w - d->pad_left;
+    return d->pad_top > 0 || d->pad_left > 0 || bottom >= d->in_h || right >= d->in_w;
+}
 
 /* a kernel row's kw x cin input values lie side by side: column dilation 1, pixels contiguous */
 static int dd_fuses_rows(const c4j_conv2d_desc *d) {
-    return d->dilation_w == 1 && (d->in_stride[2] == d->in_c || d->kernel_w == 1);
+    return d->dilation_w == 1 && (dd_stages(d) || d->in_stride[2] == d->in_c || d->kernel_w == 1);
 }
 
 #define DD_ISA portable
@@ -92,7 +106,7 @@ static int best_isa(void) {
     return 0;
 }
 
-/* one group, input channels contiguous (the zero row stands for a padded pixel's channels) */
+/* one group, input channels contiguous */
 static int dd_applies(const c4j_conv2d_desc *d) { return d->groups == 1 && (d->in_stride[3] == 1 || d->in_c == 1); }
 
 static int64_t blocks(const c4j_conv2d_desc *d) { return c4j_ceil_div(d->out_c, DD_CB); }
@@ -103,9 +117,40 @@ static int64_t dd_units(const c4j_conv2d_desc *d) { return d->batch * bands(d) *
 
 static int64_t dd_prepared_floats(const c4j_conv2d_desc *d) { return blocks(d) * dd_block_floats(d); }
 
-/* the zero row: the values of one kernel row */
-static int64_t dd_zeros(const c4j_conv2d_desc *d) { return d->kernel_w * d->in_c; }
-static int64_t dd_workspace(const c4j_conv2d_desc *d) { return dd_zeros(d) * (int64_t)sizeof(float); }
+/* The padded copy of a unit: the input rows of at most stage_out_rows output rows, each as wide
+   as the output's windows reach (padding included), pixels of cin floats. */
+static int64_t stage_out_rows(const c4j_conv2d_desc *d) { return C4J_MIN(d->out_h, (DD_UNIT_PIXELS - 1) / d->out_w + 2); }
+static int64_t stage_width(const c4j_conv2d_desc *d) { return (d->out_w - 1) * d->stride_w + (d->kernel_w - 1) * d->dilation_w + 1; }
+static int64_t stage_rows(int64_t out_rows, const c4j_conv2d_desc *d) {
+    return (out_rows - 1) * d->stride_h + (d->kernel_h - 1) * d->dilation_h + 1;
+}
+static int64_t stage_floats(const c4j_conv2d_desc *d) {
+    return dd_stages(d) ? stage_rows(stage_out_rows(d), d) * stage_width(d) * d->in_c : 0;
+}
+static int64_t dd_workspace(const c4j_conv2d_desc *d) { return stage_floats(d) * (int64_t)sizeof(float); }
+
+/* the input of output rows [oh0, oh1] of image img, zero-padded, into dst (row stride width x cin) */
+static void stage(const c4j_conv2d_desc *d, const float *img, int64_t oh0, int64_t oh1, float *dst) {
+    const int64_t width = stage_width(d), cin = d->in_c, rows = stage_rows(oh1 - oh0 + 1, d);
+    /* staged columns [x0, x1) hold input columns [x0 - pad_left, x1 - pad_left) */
+    const int64_t x0 = C4J_MIN(width, d->pad_left), x1 = C4J_MAX(x0, C4J_MIN(width, d->pad_left + d->in_w));
+    for (int64_t r = 0; r < rows; r++) {
+        const int64_t ih = oh0 * d->stride_h - d->pad_top + r;
+        float *row = dst + r * width * cin;
+        if (ih < 0 || ih >= d->in_h) {
+            memset(row, 0, sizeof(float) * (size_t)(width * cin));
+            continue;
+        }
+        memset(row, 0, sizeof(float) * (size_t)(x0 * cin));
+        const float *src = img + ih * d->in_stride[1] + (x1 > x0 ? (x0 - d->pad_left) * d->in_stride[2] : 0);
+        if (d->in_stride[2] == cin) {
+            memcpy(row + x0 * cin, src, sizeof(float) * (size_t)((x1 - x0) * cin));
+        } else {
+            for (int64_t x = x0; x < x1; x++) memcpy(row + x * cin, src + (x - x0) * d->in_stride[2], sizeof(float) * (size_t)cin);
+        }
+        memset(row + x1 * cin, 0, sizeof(float) * (size_t)((width - x1) * cin));
+    }
+}
 
 static void dd_prepare(const c4j_conv2d_desc *d, const float *filter, float *prepared) {
     const int64_t kh = d->kernel_h, kw = d->kernel_w, cin = d->in_c;
@@ -124,14 +169,18 @@ static void dd_prepare(const c4j_conv2d_desc *d, const float *filter, float *pre
 }
 
 static void run_isa(int isa, const c4j_conv2d_desc *d, const float *in, const float *prepared, const float *bias,
-                    float *out, float *zeros, int64_t u0, int64_t u1) {
-    memset(zeros, 0, sizeof(float) * (size_t)dd_zeros(d));
+                    float *out, float *workspace, int64_t u0, int64_t u1) {
+    const int staged = dd_stages(d), fused = dd_fuses_rows(d);
     dd_tile t;
-    t.zeros = zeros;
-    t.rs = d->in_stride[1], t.ps = d->in_stride[2];
-    t.in_h = d->in_h, t.in_w = d->in_w, t.kh = d->kernel_h;
-    t.dh = d->dilation_h, t.dw = d->dilation_w;
+    t.kh = d->kernel_h;
+    t.kw = fused ? 1 : d->kernel_w;
+    t.values = fused ? d->kernel_w * d->in_c : d->in_c;
     t.act = (int)d->activation;
+    dd_source src;
+    src.rs = staged ? stage_width(d) * d->in_c : d->in_stride[1];
+    src.ps = staged ? d->in_c : d->in_stride[2];
+    t.hoff = d->dilation_h * src.rs;
+    t.woff = d->dilation_w * src.ps;
     const float *b = d->has_bias ? bias : NULL;
     const int64_t ngroup = block_groups(d), nband = bands(d), pixels = d->out_h * d->out_w;
     for (int64_t unit = u0; unit < u1; unit++) {
@@ -139,20 +188,28 @@ static void run_isa(int isa, const c4j_conv2d_desc *d, const float *in, const fl
         const int64_t grp = unit % ngroup, band = (unit / ngroup) % nband, n = unit / (ngroup * nband);
         const int64_t q0 = band * DD_UNIT_PIXELS, q1 = C4J_MIN(pixels, q0 + DD_UNIT_PIXELS);
         const int64_t b0 = grp * DD_UNIT_BLOCKS, b1 = C4J_MIN(blocks(d), b0 + DD_UNIT_BLOCKS);
-        t.img = in + n * d->in_stride[0];
+        const float *img = in + n * d->in_stride[0];
+        if (staged) {
+            src.oh0 = q0 / d->out_w;
+            stage(d, img, src.oh0, (q1 - 1) / d->out_w, workspace);
+            src.base = workspace;
+        } else { /* no padding read: pad_top = pad_left = 0 */
+            src.oh0 = 0;
+            src.base = img;
+        }
         float *oimg = out + n * d->out_stride[0];
 #ifdef C4J_HAVE_X86_DD
         if (isa == 2) {
-            pixels_avx512(&t, d, q0, q1, prepared, b0, b1, b, oimg);
+            pixels_avx512(&t, d, &src, q0, q1, prepared, b0, b1, b, oimg);
             continue;
         }
         if (isa == 1) {
-            pixels_avx2(&t, d, q0, q1, prepared, b0, b1, b, oimg);
+            pixels_avx2(&t, d, &src, q0, q1, prepared, b0, b1, b, oimg);
             continue;
         }
 #endif
         (void)isa;
-        pixels_portable(&t, d, q0, q1, prepared, b0, b1, b, oimg);
+        pixels_portable(&t, d, &src, q0, q1, prepared, b0, b1, b, oimg);
     }
 }
 
@@ -172,10 +229,10 @@ static void isa_shape(int isa, int64_t *nb, int64_t *pass_lanes, int64_t *v) {
     *pass_lanes = 2 * *v;
 }
 
-/* What the kernel does on d: lane multiply-adds (padded lanes and padded taps included) and tap
-   steps (a tile's pass over one tap, or one fused kernel row: choosing its pixels' input and
-   starting the loop over values), following DD(pixels) tile by tile. */
-static void work(const c4j_conv2d_desc *d, int isa, double *lane_macs, double *tap_steps) {
+/* What the kernel does on d: lane multiply-adds (padded lanes and padded taps included), tap
+   steps (a tile's pass over one tap, or one fused kernel row: its pixels' window starts and the
+   start of the loop over values) and floats of the padded copies, following run_isa. */
+static void work(const c4j_conv2d_desc *d, int isa, double *lane_macs, double *tap_steps, double *staged) {
     int64_t nb, pass_lanes, v;
     isa_shape(isa, &nb, &pass_lanes, &v);
     const int64_t pixels = d->out_h * d->out_w, taps = d->kernel_h * d->kernel_w;
@@ -189,24 +246,19 @@ static void work(const c4j_conv2d_desc *d, int isa, double *lane_macs, double *t
             passes += 1;
         }
     }
-    /* tap steps per pass of an image: bands of DD_UNIT_PIXELS (the last one shorter), tiles as run */
-    const int rows_fuse = dd_fuses_rows(d);
-    double steps = 0;
+    /* tiles and copied rows per image: bands of DD_UNIT_PIXELS (the last one shorter) */
+    double tiles = 0, rows = 0;
     for (int64_t q0 = 0; q0 < pixels; q0 += DD_UNIT_PIXELS) {
-        const int64_t q1 = C4J_MIN(pixels, q0 + DD_UNIT_PIXELS);
-        for (int64_t q = q0; q < q1;) {
-            const int64_t left = q1 - q, n = left >= nb ? nb : left >= 4 ? 4 : 1;
-            int fused = rows_fuse;
-            for (int64_t j = 0; j < n && fused; j++) {
-                const int64_t iw0 = ((q + j) % d->out_w) * d->stride_w - d->pad_left;
-                fused = iw0 >= 0 && iw0 + d->kernel_w <= d->in_w;
-            }
-            steps += (double)(fused ? d->kernel_h : taps);
-            q += n;
-        }
+        int64_t left = C4J_MIN(DD_UNIT_PIXELS, pixels - q0);
+        rows += (double)stage_rows((q0 + left - 1) / d->out_w - q0 / d->out_w + 1, d);
+        tiles += (double)(left / nb);
+        left %= nb;
+        tiles += (double)(left / 4 + left % 4);
     }
+    const double steps_per_tile = (double)(dd_fuses_rows(d) ? d->kernel_h : taps);
     *lane_macs = (double)d->batch * (double)pixels * lanes * (double)(taps * d->in_c);
-    *tap_steps = (double)d->batch * steps * passes;
+    *tap_steps = (double)d->batch * tiles * passes * steps_per_tile;
+    *staged = dd_stages(d) ? (double)d->batch * (double)block_groups(d) * rows * (double)(stage_width(d) * d->in_c) : 0;
 }
 
 static double thread_seconds(void) {
@@ -220,17 +272,17 @@ static double thread_seconds(void) {
 static double time_layer(const c4j_conv2d_desc *d, int isa) {
     const int64_t in_floats = d->batch * d->in_stride[0], out_floats = d->batch * d->out_stride[0];
     const int64_t prep = dd_prepared_floats(d);
-    float *buf = calloc((size_t)(in_floats + out_floats + prep + dd_zeros(d)), sizeof(float));
+    float *buf = calloc((size_t)(in_floats + out_floats + prep + stage_floats(d)), sizeof(float));
     if (buf == NULL) return -1;
-    float *in = buf, *out = in + in_floats, *prepared = out + out_floats, *zeros = prepared + prep;
+    float *in = buf, *out = in + in_floats, *prepared = out + out_floats, *ws = prepared + prep;
     for (int64_t i = 0; i < in_floats; i++) in[i] = (float)(i % 7) * 0.25f;
     for (int64_t i = 0; i < prep; i++) prepared[i] = (float)(i % 5) * 0.5f;
     const int64_t units = dd_units(d);
-    run_isa(isa, d, in, prepared, NULL, out, zeros, 0, units);
+    run_isa(isa, d, in, prepared, NULL, out, ws, 0, units);
     double best = -1;
     for (int rep = 0; rep < 15; rep++) {
         const double t0 = thread_seconds();
-        for (int i = 0; i < 8; i++) run_isa(isa, d, in, prepared, NULL, out, zeros, 0, units);
+        for (int i = 0; i < 8; i++) run_isa(isa, d, in, prepared, NULL, out, ws, 0, units);
         const double t = (thread_seconds() - t0) / 8;
         if (best < 0 || t < best) best = t;
     }
@@ -238,66 +290,70 @@ static double time_layer(const c4j_conv2d_desc *d, int isa) {
     return best;
 }
 
-static void probe_desc(c4j_conv2d_desc *d, int64_t cin, int64_t k) {
+static void probe_desc(c4j_conv2d_desc *d, int64_t cin, int64_t k, int64_t pad) {
     memset(d, 0, sizeof *d);
     d->batch = 1, d->in_h = 8, d->in_w = 12, d->in_c = cin;
     d->kernel_h = d->kernel_w = k, d->out_c = DD_CB, d->groups = 1;
     d->stride_h = d->stride_w = d->dilation_h = d->dilation_w = 1;
-    d->pad_top = d->pad_left = k / 2;
-    d->out_h = 8, d->out_w = 12;
+    d->pad_top = d->pad_left = pad;
+    d->out_h = 8 + 2 * pad - k + 1, d->out_w = 12 + 2 * pad - k + 1;
     d->in_stride[3] = 1, d->in_stride[2] = cin, d->in_stride[1] = 12 * cin, d->in_stride[0] = 96 * cin;
-    d->out_stride[3] = 1, d->out_stride[2] = DD_CB, d->out_stride[1] = 12 * DD_CB, d->out_stride[0] = 96 * DD_CB;
+    d->out_stride[3] = 1, d->out_stride[2] = DD_CB, d->out_stride[1] = d->out_w * DD_CB;
+    d->out_stride[0] = d->out_h * d->out_stride[1];
 }
 
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
-/* seconds per lane multiply-add and per tap step on this machine; written once, under g_once */
-static double g_mac_s, g_tap_s;
+/* seconds per lane multiply-add, per tap step and per copied float on this machine; written once,
+   under g_once */
+static double g_mac_s, g_tap_s, g_stage_s;
 
 /*
- * Two small layers, each run in a few microseconds: a 1x1 layer of 64 input channels (the
- * multiply-adds dominate) and a 3x3 layer of 2 (the tap steps dominate). Their times give the
- * two per-unit costs (a 2x2 solve, kept non-negative).
+ * Three small layers, each run in a few microseconds: a 1x1 layer of 64 input channels (the
+ * multiply-adds dominate), a 3x3 layer of 2 without padding (the tap steps dominate) and the same
+ * with padding (copied). The first two give the multiply-add and the tap step (a 2x2 solve, kept
+ * non-negative), the third what remains per copied float.
  */
 static void measure(void) {
     const int isa = best_isa();
-    c4j_conv2d_desc a, b;
-    probe_desc(&a, 64, 1);
-    probe_desc(&b, 2, 3);
-    const double ta = time_layer(&a, isa), tb = time_layer(&b, isa);
-    double ma, sa, mb, sb;
-    work(&a, isa, &ma, &sa);
-    work(&b, isa, &mb, &sb);
-    if (ta > 0 && tb > 0) {
+    c4j_conv2d_desc a, b, c;
+    probe_desc(&a, 64, 1, 0);
+    probe_desc(&b, 2, 3, 0);
+    probe_desc(&c, 2, 3, 1);
+    const double ta = time_layer(&a, isa), tb = time_layer(&b, isa), tc = time_layer(&c, isa);
+    double ma, sa, ca, mb, sb, cb, mc, sc, cc;
+    work(&a, isa, &ma, &sa, &ca);
+    work(&b, isa, &mb, &sb, &cb);
+    work(&c, isa, &mc, &sc, &cc);
+    if (ta > 0 && tb > 0 && tc > 0) {
         const double det = ma * sb - mb * sa;
         double mac = (ta * sb - tb * sa) / det, tap = (ma * tb - mb * ta) / det;
         if (!(mac > 0)) mac = ta / ma;
         if (!(tap > 0)) tap = 0;
-        g_mac_s = mac, g_tap_s = tap;
+        const double copy = (tc - mac * mc - tap * sc) / cc;
+        g_mac_s = mac, g_tap_s = tap, g_stage_s = copy > 0 ? copy : 0;
     }
 }
 
 /*
  * Single-thread seconds: the measured costs times the kernel's work on d, plus the filter packing
- * when include_prepare (one lane multiply-add per packed float, about a load and a store). Cost
- * model off (or measuring impossible): the built-in sgemm model's time per multiply-add of a
- * large product for a lane multiply-add and 32 of them for a tap step.
+ * when include_prepare (as a copied float each). Cost model off (or measuring impossible): the
+ * built-in sgemm model's time per multiply-add of a large product for a lane multiply-add, 32 of
+ * them for a tap step and 4 for a copied float.
  */
 static double dd_estimate(const c4j_conv2d_desc *d, int include_prepare) {
-    double mac, tap;
+    double mac = 0, tap = 0, copy = 0;
     if (c4j_cost_is_measured()) {
         pthread_once(&g_once, measure);
-        mac = g_mac_s, tap = g_tap_s;
-    } else {
-        mac = 0;
+        mac = g_mac_s, tap = g_tap_s, copy = g_stage_s;
     }
     if (!(mac > 0)) {
         mac = c4j_cost_sgemm_model(256, 256, 256) / (256.0 * 256.0 * 256.0);
-        tap = 32 * mac;
+        tap = 32 * mac, copy = 4 * mac;
     }
-    double lane_macs, tap_steps;
-    work(d, best_isa(), &lane_macs, &tap_steps);
-    const double prep = include_prepare ? mac * (double)dd_prepared_floats(d) : 0;
-    return mac * lane_macs + tap * tap_steps + prep;
+    double lane_macs, tap_steps, staged;
+    work(d, best_isa(), &lane_macs, &tap_steps, &staged);
+    const double prep = include_prepare ? copy * (double)dd_prepared_floats(d) : 0;
+    return mac * lane_macs + tap * tap_steps + copy * staged + prep;
 }
 
 const c4j_conv2d_algorithm c4j_conv2d_direct_dense = {

@@ -53,26 +53,23 @@ DAI void DD(finish)(DD(vec) acc, const float *bias, int act, float *o, int64_t l
 }
 
 /*
- * nb output pixels x nv vectors of output channels (constants where inlined). For every tap each
- * pixel reads its input pixel, or the zero row where the tap falls into the padding: border
- * pixels, and pixels of the next output row, run the same loop as the interior.
+ * nb output pixels x nv vectors of output channels (constants where inlined). Each pixel reads its
+ * window from its own start p0[j] (input in place, or the unit's zero-padded copy of it), so
+ * pixels of the next output row and border pixels run the same loop as the interior.
  */
 DAI void DD(tile)(const dd_tile *t, const int nb, const int nv) {
     DD(vec) acc[DD_NB][DD_NV];
     _Pragma("GCC unroll 16") for (int j = 0; j < nb; j++) {
         _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++) acc[j][v] = (DD(vec)){0};
     }
-    const int64_t cin = t->cin;
+    const int64_t values = t->values;
     const float *w = t->w;
     for (int64_t kh = 0; kh < t->kh; kh++) {
-        for (int64_t kw = 0; kw < t->kw; kw++, w += cin * DD_CB) {
+        for (int64_t kw = 0; kw < t->kw; kw++, w += values * DD_CB) {
+            const int64_t off = kh * t->hoff + kw * t->woff;
             const float *p[DD_NB];
-            _Pragma("GCC unroll 16") for (int j = 0; j < nb; j++) {
-                const int64_t ih = t->ih0[j] + kh * t->dh, iw = t->iw0[j] + kw * t->dw;
-                const int inside = (uint64_t)ih < (uint64_t)t->in_h && (uint64_t)iw < (uint64_t)t->in_w;
-                p[j] = inside ? t->img + ih * t->rs + iw * t->ps : t->zeros;
-            }
-            for (int64_t c = 0; c < cin; c++) {
+            _Pragma("GCC unroll 16") for (int j = 0; j < nb; j++) p[j] = t->p0[j] + off;
+            for (int64_t c = 0; c < values; c++) {
                 DD(vec) wv[DD_NV];
                 _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++)
                     wv[v] = *(const DD(uvec) *)(const void *)(w + c * DD_CB + v * DD_V);
@@ -104,31 +101,21 @@ DD_VARIANT(one1, 1, 1)
 #undef DD_VARIANT
 
 /*
- * Output pixels [q0, q1) of one image (row-major over the output rows) for filter blocks [b0, b1):
- * tiles of DD_NB pixels, then of 4, then single pixels; each tile runs every block's lanes pass by
- * pass, its input pixels staying in L1 across blocks and passes. A tile whose pixels all read
- * whole input rows segments (column dilation 1, every column tap inside the row, pixels
- * contiguous) runs each kernel row as one loop over its kw x cin values, which lie side by side
- * in the input and in the filter block: the same products in the same order with KW times fewer
- * tap steps.
+ * Output pixels [q0, q1) of one image (row-major over the output rows) for filter blocks [b0, b1),
+ * reading src (see dd_source): tiles of DD_NB pixels, then of 4, then single pixels; each tile
+ * runs every block's lanes pass by pass, its input pixels staying in L1 across blocks and passes.
  */
-static DD_TARGET void DD(pixels)(dd_tile *t, const c4j_conv2d_desc *d, int64_t q0, int64_t q1, const float *prepared,
-                                 int64_t b0, int64_t b1, const float *bias, float *oimg) {
+static DD_TARGET void DD(pixels)(dd_tile *t, const c4j_conv2d_desc *d, const dd_source *src, int64_t q0, int64_t q1,
+                                 const float *prepared, int64_t b0, int64_t b1, const float *bias, float *oimg) {
     const int64_t pass_lanes = DD_NV * DD_V, bf = dd_block_floats(d);
-    const int rows_fuse = dd_fuses_rows(d);
     for (int64_t q = q0; q < q1;) {
         const int64_t left = q1 - q, nb = left >= DD_NB ? DD_NB : left >= 4 ? 4 : 1;
-        int fused = rows_fuse;
         float *o0[DD_NB];
         for (int64_t j = 0; j < nb; j++) {
             const int64_t oh = (q + j) / d->out_w, ow = (q + j) % d->out_w;
-            t->ih0[j] = oh * d->stride_h - d->pad_top;
-            t->iw0[j] = ow * d->stride_w - d->pad_left;
-            fused &= t->iw0[j] >= 0 && t->iw0[j] + d->kernel_w <= d->in_w;
+            t->p0[j] = src->base + (oh - src->oh0) * d->stride_h * src->rs + ow * d->stride_w * src->ps;
             o0[j] = oimg + oh * d->out_stride[1] + ow * d->out_stride[2];
         }
-        t->kw = fused ? 1 : d->kernel_w;
-        t->cin = fused ? d->kernel_w * d->in_c : d->in_c;
         for (int64_t b = b0; b < b1; b++) {
             const int64_t ob = b * DD_CB, cw = C4J_MIN(DD_CB, d->out_c - ob);
             for (int64_t l0 = 0; l0 < cw; l0 += pass_lanes) {
