@@ -32,6 +32,7 @@
  * every split over threads gives the same bits. Outputs whose window along b is padding only are
  * written as exactly the epilogue of 0 (the transform would leave other inputs' rounding there).
  */
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -90,13 +91,35 @@ static double rows_seconds(double rows, double nnz_per_row, int64_t channels) {
 
 static void toom_cook(int m, int r, double AT[][MAX_ALPHA], double G[][MAX_ALPHA], double BT[][MAX_ALPHA]);
 
+/*
+ * Nonzeros of BT (in) and AT (out) of F(m, r), packed as in * 1024 + out + 1 (0: not yet counted).
+ * make_plan runs on every native call (the entry point's checks and the run each make one), and
+ * building the three matrices for each candidate window there cost several microseconds a call,
+ * paid again by every chunk a thread split runs. The counts are a function of (m, r) alone, so each
+ * is counted once per process; threads that race count the same value.
+ */
+static _Atomic int transform_nonzeros[MAX_ALPHA + 1][MAX_ALPHA + 1];
+
+static void count_nonzeros(int m, int r, int *nnz_in, int *nnz_out) {
+    int packed = atomic_load_explicit(&transform_nonzeros[m][r], memory_order_relaxed);
+    if (packed == 0) {
+        const int alpha = m + r - 1;
+        double AT[MAX_ALPHA][MAX_ALPHA], G[MAX_ALPHA][MAX_ALPHA], BT[MAX_ALPHA][MAX_ALPHA];
+        toom_cook(m, r, AT, G, BT);
+        int in = 0, out = 0;
+        for (int i = 0; i < alpha; i++)
+            for (int j = 0; j < alpha; j++) in += BT[i][j] != 0, out += i < m && AT[i][j] != 0;
+        packed = in * 1024 + out + 1;
+        atomic_store_explicit(&transform_nonzeros[m][r], packed, memory_order_relaxed);
+    }
+    *nnz_in = (packed - 1) / 1024;
+    *nnz_out = (packed - 1) % 1024;
+}
+
 static double tile_transform_seconds(int m, int r, int64_t kb, int64_t cin_g, int64_t panel, int64_t cout_g) {
     const int alpha = m + r - 1;
-    double AT[MAX_ALPHA][MAX_ALPHA], G[MAX_ALPHA][MAX_ALPHA], BT[MAX_ALPHA][MAX_ALPHA];
-    toom_cook(m, r, AT, G, BT);
-    int nnz_in = 0, nnz_out = 0;
-    for (int i = 0; i < alpha; i++)
-        for (int j = 0; j < alpha; j++) nnz_in += BT[i][j] != 0, nnz_out += i < m && AT[i][j] != 0;
+    int nnz_in, nnz_out;
+    count_nonzeros(m, r, &nnz_in, &nnz_out);
     /* the kernels run at most CB channels per call: chunks of the input, of each panel of the output */
     double s = 0;
     for (int64_t c0 = 0; c0 < cin_g; c0 += CB)
