@@ -12,7 +12,10 @@
  * its own workspace. Results do not depend on the split (units are fixed by the descriptor).
  * --spin makes a worker poll (sched_yield) for 2 ms after each job before it sleeps, which leaves
  * the wake-up latency of a sleeping thread (tens of microseconds on some machines) out of the
- * back-to-back timed calls.
+ * back-to-back timed calls. --serial runs each split's chunks one after another on the calling thread
+ * instead, each timed (fastest of the repetitions), and prints their sum against one call of all
+ * units (the work the split adds) and the makespan of the threads claiming them in order: what the
+ * split allows where the other cores are busy with other processes.
  *
  * SHAPES.csv has the columns of ../shared/bench/shapes.csv (name,N,H,W,Cin,KH,KW,Cout,stride,padding);
  * without it a built-in list of the same layer shapes is used. Data and timing policy follow the
@@ -72,8 +75,7 @@ static pthread_cond_t pool_cv = PTHREAD_COND_INITIALIZER;
 static long pool_gen;               /* bumped per job; workers with index < pool_want - 1 join */
 static int pool_want;
 static t_forward *pool_job;
-static int64_t pool_chunks;
-static atomic_llong pool_next, pool_done;
+static atomic_llong pool_next, pool_done; /* units claimed, units run */
 
 static void ensure_ws(int t, int64_t bytes) {
     if (worker_ws_bytes[t] >= bytes) return;
@@ -82,13 +84,30 @@ static void ensure_ws(int t, int64_t bytes) {
     worker_ws_bytes[t] = bytes;
 }
 
+/* --claims fixed: the split before guided claims, min(units, 4 per thread) equal chunks */
+static int fixed_chunks;
+
+/* The end of the claim that starts at unit `next` of `units` on `want` threads: as ConvExecutor,
+   a share of what is left, ceil(left / want) units (guided self-scheduling), or with --claims
+   fixed the chunk of min(units, 4 per thread) equal ones that starts there. */
+static int64_t pool_claim_end(int64_t next, int64_t units, int want) {
+    if (want <= 1) return units;
+    if (!fixed_chunks) return next + (units - next + want - 1) / want;
+    const int64_t chunks = units < 4 * want ? units : 4 * want;
+    int64_t k = next * chunks / units;
+    while (units * (k + 1) / chunks <= next) k++;
+    return units * (k + 1) / chunks;
+}
+
 static void pool_work(int t) {
     t_forward *c = pool_job;
-    long long k;
-    while ((k = atomic_fetch_add(&pool_next, 1)) < pool_chunks) {
-        const int64_t b = c->units * k / pool_chunks, e = c->units * (k + 1) / pool_chunks;
+    long long b = atomic_load(&pool_next);
+    while (b < c->units) {
+        const int64_t e = pool_claim_end(b, c->units, pool_want);
+        if (!atomic_compare_exchange_weak(&pool_next, &b, e)) continue; /* b now holds the new next */
         t_forward_range(c, worker_ws[t], worker_ws_bytes[t], b, e);
-        atomic_fetch_add(&pool_done, 1);
+        atomic_fetch_add(&pool_done, e - b);
+        b = atomic_load(&pool_next);
     }
 }
 
@@ -135,7 +154,6 @@ static void run_conv_threads(void *p) {
     }
     for (int t = 0; t < want; t++) ensure_ws(t, c->ws_bytes > 0 ? c->ws_bytes : 64);
     pool_job = c;
-    pool_chunks = c->units < 4 * want ? c->units : 4 * want;
     atomic_store(&pool_next, 0);
     atomic_store(&pool_done, 0);
     pthread_mutex_lock(&pool_mu);
@@ -145,7 +163,36 @@ static void run_conv_threads(void *p) {
     pthread_cond_broadcast(&pool_cv);
     pthread_mutex_unlock(&pool_mu);
     pool_work(0);
-    while (atomic_load(&pool_done) < pool_chunks) sched_yield();
+    while (atomic_load(&pool_done) < c->units) sched_yield();
+}
+
+/* --serial: the claims of a `threads` split run one after another on the calling thread, each
+   timed, the threads' clocks simulated (the thread free first claims next; the caller first on a
+   tie), so the work a split adds (per-call set-up, shared stages redone) and its balance can be
+   measured on a machine whose other cores are busy. Fastest of the repetitions. */
+static int serial_split;
+static double serial_sum, serial_span;
+
+static void run_conv_serial(void *p) {
+    t_forward *c = p;
+    const int want = (int)(c->units < pool_threads ? c->units : pool_threads);
+    ensure_ws(0, c->ws_bytes > 0 ? c->ws_bytes : 64);
+    double clock[MAX_THREADS] = {0}, sum = 0;
+    for (int64_t next = 0; next < c->units;) {
+        int t = 0;
+        for (int i = 1; i < want; i++) if (clock[i] < clock[t]) t = i;
+        const int64_t end = pool_claim_end(next, c->units, want);
+        const double a = t_now();
+        t_forward_range(c, worker_ws[0], worker_ws_bytes[0], next, end);
+        const double e = t_now() - a;
+        clock[t] += e;
+        sum += e;
+        next = end;
+    }
+    double span = 0;
+    for (int i = 0; i < want; i++) span = clock[i] > span ? clock[i] : span;
+    if (serial_sum == 0 || sum < serial_sum) serial_sum = sum;
+    if (serial_span == 0 || span < serial_span) serial_span = span;
 }
 
 static const char *only_algos;
@@ -190,9 +237,18 @@ static void bench_shape(const t_layer *s) {
         double t1 = 0;
         for (int i = 0; i < n_thread_counts; i++) {
             pool_threads = thread_counts[i];
+            char label[32];
+            if (serial_split) { /* one call (1 thread) timed the same way, as t1 */
+                serial_sum = serial_span = 0;
+                median_seconds(run_conv_serial, &c);
+                if (pool_threads == 1) t1 = serial_sum;
+                snprintf(label, sizeof label, "%s/%dt", ALGOS[a].name, pool_threads);
+                printf("%-24s %-14s claims summed %.4f ms (x%.2f of one call), makespan %.4f ms, speed-up bound %.2f\n",
+                       s->name, label, serial_sum * 1e3, serial_sum / t1, serial_span * 1e3, t1 / serial_span);
+                continue;
+            }
             const double t = median_seconds(run_conv_threads, &c);
             if (i == 0) t1 = t;
-            char label[32];
             if (pool_threads == 1) snprintf(label, sizeof label, "%s", ALGOS[a].name);
             else snprintf(label, sizeof label, "%s/%dt", ALGOS[a].name, pool_threads);
             if (pool_threads == 1)
@@ -218,6 +274,8 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "--min-time") == 0 && i + 1 < argc) min_time = atof(argv[++i]);
         else if (strcmp(argv[i], "--algos") == 0 && i + 1 < argc) only_algos = argv[++i];
         else if (strcmp(argv[i], "--spin") == 0) spin_workers = 1;
+        else if (strcmp(argv[i], "--serial") == 0) serial_split = 1;
+        else if (strcmp(argv[i], "--claims") == 0 && i + 1 < argc) fixed_chunks = strcmp(argv[++i], "fixed") == 0;
         else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
             n_thread_counts = 0;
             for (char *p = argv[++i]; *p && n_thread_counts < 8;) {
@@ -232,7 +290,7 @@ int main(int argc, char **argv) {
         }
         else if (argv[i][0] != '-') csv = argv[i];
         else {
-            fprintf(stderr, "usage: %s [SHAPES.csv] [--shapes a,b] [--algos a,b] [--threads 1,2] [--spin] [--min-time S]\n",
+            fprintf(stderr, "usage: %s [SHAPES.csv] [--shapes a,b] [--algos a,b] [--threads 1,2] [--spin] [--serial] [--claims guided|fixed] [--min-time S]\n",
                     argv[0]);
             return 2;
         }

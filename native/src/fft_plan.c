@@ -201,17 +201,19 @@ static double range_seconds(const fft_model *m, int64_t u0, int64_t u1) {
     return t;
 }
 
-/* seconds on `threads` (<= 16) threads sharing the units as ConvExecutor does: min(units, 4 per
-   thread) contiguous chunks, each taken in order by the thread that is free first */
+/* seconds on `threads` (<= 16) threads sharing the units as ConvExecutor does: claims of a share
+   of what is left, ceil(left / threads) units, each taken in order by the thread that is free first */
 static double threads_seconds(const fft_model *m, int64_t units, int64_t threads) {
-    const int64_t chunks = C4J_MIN(units, 4 * threads), n = C4J_MIN(threads, chunks);
+    const int64_t n = C4J_MIN(threads, units);
     double busy[16] = {0}, end = 0;
-    for (int64_t c = 0; c < chunks; c++) {
+    for (int64_t u = 0; u < units;) {
         int64_t k = 0;
         for (int64_t i = 1; i < n; i++)
             if (busy[i] < busy[k]) k = i;
-        busy[k] += range_seconds(m, units * c / chunks, units * (c + 1) / chunks) + FFT_CHUNK_SECONDS;
+        const int64_t e = u + c4j_ceil_div(units - u, n);
+        busy[k] += range_seconds(m, u, e) + FFT_CHUNK_SECONDS;
         end = C4J_MAX(end, busy[k]);
+        u = e;
     }
     return end;
 }

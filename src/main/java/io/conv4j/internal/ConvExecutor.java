@@ -5,6 +5,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -28,16 +29,14 @@ public final class ConvExecutor {
     /**
      * Below this much estimated single-thread time per extra thread, handing work to a worker costs
      * more than it saves. The caller never waits for a worker to wake: it offers a ticket and runs
-     * chunks itself, and a worker that arrives after the last chunk was claimed does not join. So
-     * the price of offering is the ticket and the workers' per-chunk calls, a few microseconds,
+     * units itself, and a worker that arrives after the last unit was claimed does not join. So
+     * the price of offering is the ticket and the workers' per-claim calls, a few microseconds,
      * not a sleeping thread's wake-up (tens of microseconds), which only the worker pays.
      */
     private static final double MIN_SECONDS_PER_THREAD = 10e-6;
 
     /** Direct-convolution flops per second used to turn a flop count into time (sgemm-bound code). */
     public static final double GEMM_FLOPS_PER_SECOND = 150e9;
-    /** Chunks per thread: small enough to balance uneven units, large enough to keep overhead low. */
-    private static final int CHUNKS_PER_THREAD = 4;
 
     private static volatile ConvExecutor current;
 
@@ -155,8 +154,7 @@ public final class ConvExecutor {
             }
             return;
         }
-        int chunks = (int) Math.min(units, (long) want * CHUNKS_PER_THREAD);
-        Job job = new Job(units, chunks, workspaceBytes, runner, Thread.currentThread());
+        Job job = new Job(units, want, workspaceBytes, runner, Thread.currentThread());
 
         permits.acquireUninterruptibly();
         try {
@@ -171,21 +169,22 @@ public final class ConvExecutor {
         } finally {
             permits.release();
         }
-        job.awaitCompletion(callerSpinNanos(seconds, chunks));
+        job.awaitCompletion(callerSpinNanos(seconds, want));
         job.rethrow();
     }
 
     /**
-     * How long a caller that finds no chunk left watches for the workers' last chunks before it
-     * parks. A worker still inside holds at most the one chunk it claimed before the caller ran
-     * out, so the wait is about one chunk's time: twice the estimate of one (estimates can be off
-     * by that much), at least {@link #CALLER_SPIN_MIN_NANOS}, at most {@link #CALLER_SPIN_MAX_NANOS}.
-     * Waking a parked caller costs tens of microseconds here, as much as the second thread saved
-     * on a 50-100 us layer.
+     * How long a caller that finds no unit left watches for the workers' last claims before it
+     * parks. A worker still inside holds at most the one claim it made before the caller ran out,
+     * at most 1/{@code want} of the units (see {@link Job#claimEnd}): the estimate of that much
+     * (twice that of a fair share of what was left, which is the usual case), at least
+     * {@link #CALLER_SPIN_MIN_NANOS}, at most {@link #CALLER_SPIN_MAX_NANOS}. Waking a parked
+     * caller costs tens of microseconds here, as much as the second thread saved on a 50-100 us
+     * layer.
      */
-    static long callerSpinNanos(double seconds, int chunks) {
-        double chunkNanos = seconds * 1e9 / Math.max(1, chunks);
-        return (long) Math.min(CALLER_SPIN_MAX_NANOS, Math.max(CALLER_SPIN_MIN_NANOS, 2 * chunkNanos));
+    static long callerSpinNanos(double seconds, int want) {
+        double claimNanos = seconds * 1e9 / Math.max(1, want);
+        return (long) Math.min(CALLER_SPIN_MAX_NANOS, Math.max(CALLER_SPIN_MIN_NANOS, claimNanos));
     }
 
     /** The shortest watch of a caller for its workers (see {@link #callerSpinNanos}). */
@@ -226,11 +225,11 @@ public final class ConvExecutor {
             if (job == Job.STOP) return;
             if (!job.hasUnclaimed()) continue;
             permits.acquireUninterruptibly();
-            if (!job.enter()) { // the caller has claimed every chunk and waits: too late to join
+            if (!job.enter()) { // the caller has claimed every unit and waits: too late to join
                 permits.release();
                 continue;
             }
-            int finished = 0;
+            long finished = 0;
             try {
                 Workspace ws = takeWorkspace();
                 try {
@@ -282,50 +281,67 @@ public final class ConvExecutor {
         freeWorkspaces();
     }
 
-    /** One convolution's units, cut into chunks that threads claim one at a time. */
+    /**
+     * One convolution's units, which threads claim as ranges, each a share of what is left
+     * (guided self-scheduling): a thread takes ceil(left / want) units. The first claims are large,
+     * so each thread runs few native calls over long runs of consecutive units (a call pays its
+     * set-up once, and routes whose consecutive units share a stage, such as a Winograd block's
+     * input transform for its panels of output channels, compute it once per call); the last
+     * claims are single units, so a worker that starts late or runs slower leaves little
+     * imbalance. Which thread runs which range varies; the units, and so the result, do not.
+     */
     private static final class Job {
-        static final Job STOP = new Job(0, 0, 0, null, null);
+        static final Job STOP = new Job(0, 1, 0, null, null);
 
         final long units;
-        final int chunks;
+        final int want;
         final long workspaceBytes;
         final UnitRunner runner;
         final Thread caller;
-        final AtomicInteger next = new AtomicInteger();
-        final AtomicInteger done = new AtomicInteger();
+        /** The first unit not yet claimed. */
+        final AtomicLong next = new AtomicLong();
+        /** Units run (by the caller, and by workers that have left). */
+        final AtomicLong done = new AtomicLong();
         /** Workers inside the job, plus CLOSED once the caller admits no more. */
         final AtomicInteger joined = new AtomicInteger();
         static final int CLOSED = 1 << 30;
         volatile Throwable error;
 
-        Job(long units, int chunks, long workspaceBytes, UnitRunner runner, Thread caller) {
+        Job(long units, int want, long workspaceBytes, UnitRunner runner, Thread caller) {
             this.units = units;
-            this.chunks = chunks;
+            this.want = want;
             this.workspaceBytes = workspaceBytes;
             this.runner = runner;
             this.caller = caller;
         }
 
         boolean hasUnclaimed() {
-            return next.get() < chunks;
+            return next.get() < units;
+        }
+
+        /** The end of the claim that starts at unit {@code begin}: ceil(left / want) units. */
+        long claimEnd(long begin) {
+            long left = units - begin;
+            return begin + left / want + (left % want != 0 ? 1 : 0);
         }
 
         /**
-         * Runs chunks until none is unclaimed; returns how many this thread ran. They count
-         * towards completion at once when {@code count} (the caller), else when the worker
+         * Runs claims until no unit is unclaimed; returns how many units this thread ran. They
+         * count towards completion at once when {@code count} (the caller), else when the worker
          * calls {@link #leave} after handing back its workspace.
          */
-        int work(Workspace ws, boolean count) {
-            int c, ran = 0;
-            while ((c = next.getAndIncrement()) < chunks) {
-                long begin = units * c / chunks, end = units * (c + 1) / chunks;
+        long work(Workspace ws, boolean count) {
+            long ran = 0;
+            for (long begin = next.get(); begin < units; begin = next.get()) {
+                long end = claimEnd(begin);
+                if (!next.compareAndSet(begin, end)) continue; // another thread claimed from there
                 try {
                     runner.run(begin, end, ws.buffer);
                 } catch (Throwable t) {
                     if (error == null) error = t;
                 } finally {
-                    if (count) done.incrementAndGet();
-                    else ran++;
+                    if (count) done.addAndGet(end - begin);
+                    else ran += end - begin;
                 }
             }
             return ran;
@@ -340,17 +356,17 @@ public final class ConvExecutor {
             }
         }
 
-        /** A worker that joined leaves, with the chunks it ran; its workspace and permit are back. */
-        void leave(int ran) {
+        /** A worker that joined leaves, with the units it ran; its workspace and permit are back. */
+        void leave(long ran) {
             if (ran > 0) done.addAndGet(ran);
             joined.decrementAndGet();
             LockSupport.unpark(caller);
         }
 
         /**
-         * The caller, after running chunks until none was unclaimed: admits no more workers and
+         * The caller, after running claims until no unit was unclaimed: admits no more workers and
          * waits for those inside to leave: watching for up to {@code spinNanos}, then parked.
-         * Every chunk was claimed by the caller or by a worker inside, so then all have run.
+         * Every unit was claimed by the caller or by a worker inside, so then all have run.
          */
         void awaitCompletion(long spinNanos) {
             joined.getAndUpdate(s -> s | CLOSED);
@@ -361,7 +377,7 @@ public final class ConvExecutor {
                 if (finished()) return;
             } while (System.nanoTime() < until);
             // park returns at once while the interrupt flag is set: clear it for the wait (the
-            // workers finish their chunks regardless) and set it again for the caller afterwards
+            // workers finish their claims regardless) and set it again for the caller afterwards
             boolean interrupted = false;
             while (!finished()) {
                 LockSupport.park(this);
@@ -370,9 +386,9 @@ public final class ConvExecutor {
             if (interrupted) Thread.currentThread().interrupt();
         }
 
-        /** Every chunk has run and every worker that joined has left (only once the caller closed the job). */
+        /** Every unit has run and every worker that joined has left (only once the caller closed the job). */
         private boolean finished() {
-            return (joined.get() & ~CLOSED) == 0 && done.get() >= chunks;
+            return (joined.get() & ~CLOSED) == 0 && done.get() >= units;
         }
 
         void rethrow() {
