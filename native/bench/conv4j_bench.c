@@ -7,15 +7,16 @@
  *
  * --threads times every algorithm once per listed thread count (same run, same buffers). With more
  * than one thread the units are shared out the way Java's ConvExecutor does it: min(threads, units)
- * threads, min(units, 4 per thread) contiguous chunks claimed one at a time, the caller working
+ * threads, each claiming a share of the units left (ceil(left / threads), guided self-scheduling;
+ * --claims fixed: the earlier min(units, 4 per thread) equal chunks), the caller working
  * alongside persistent workers that sleep on a condition variable between calls, each thread with
  * its own workspace. Results do not depend on the split (units are fixed by the descriptor).
  * --spin makes a worker poll (sched_yield) for 2 ms after each job before it sleeps, which leaves
  * the wake-up latency of a sleeping thread (tens of microseconds on some machines) out of the
- * back-to-back timed calls. --serial runs each split's chunks one after another on the calling thread
- * instead, each timed (fastest of the repetitions), and prints their sum against one call of all
- * units (the work the split adds) and the makespan of the threads claiming them in order: what the
- * split allows where the other cores are busy with other processes.
+ * back-to-back timed calls. --serial runs each split's claims one after another on the calling thread
+ * instead, each timed, the threads' clocks simulated, and prints their sum against one call of all
+ * units (the work the split adds) and the makespan (fastest of the repetitions): what the split
+ * allows, measurable where the other cores are busy with other processes.
  *
  * SHAPES.csv has the columns of ../shared/bench/shapes.csv (name,N,H,W,Cin,KH,KW,Cout,stride,padding);
  * without it a built-in list of the same layer shapes is used. Data and timing policy follow the
