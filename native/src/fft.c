@@ -111,14 +111,150 @@ static int64_t column_of(int64_t k, int64_t hw) { return k < hw ? bitrev(k, hw) 
  */
 /*
  * The filter's spectra, B_f (see above): for each output channel, the DFT of its kernel along w
- * (row[a][k]), then along h, in double. Output channels of one input channel are contiguous in the
- * HWIO filter and in B_f's rows, so the work runs on blocks of FFT_PREP_BLOCK of them at once: one
- * frequency column k at a time (its KH row DFTs, then every h frequency of it), each sum in the
- * same order for every channel. The angles are looked up in tables (no division in the loops):
- * the whole preparation costs about what one forward call does, so the input gradient, which
- * prepares the filter on every call, can run through this algorithm.
+ * (row[a][k]), then along h, in double and rounded once. Output channels of one input channel are
+ * contiguous in the HWIO filter and in B_f's rows, so the work runs on vectors of 8 of them (at
+ * most FFT_PREP_BLOCK at once, a short block padded with zeros), one frequency column k at a time
+ * (its KH row DFTs, then every h frequency of it), each sum in the same order for every channel;
+ * the h frequencies u and u + fh/2 come from one pass (even and odd taps summed apart). The angles
+ * are looked up in tables (no division in the loops). The arithmetic is cloned for AVX-512 and
+ * AVX2 (the input gradient prepares the filter on every training step); those clones fuse
+ * multiply-adds, so the prepared filter may differ in the last bit from a CPU without FMA, but it
+ * is the same for every entry point and thread count on one machine.
  */
-#define FFT_PREP_BLOCK 8 /* divides FFT_SLICE: a block never straddles a column group */
+#define FFT_PREP_BLOCK 16 /* divides FFT_SLICE: a block never straddles a column group */
+#define PREP_V 8           /* lanes of a double vector; a block is 1 or 2 of them */
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(CONV4J_NO_CLONES)
+#define PREP_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define PREP_CLONES
+#endif
+
+typedef double prep_vd __attribute__((vector_size(PREP_V * sizeof(double))));
+typedef float prep_vf __attribute__((vector_size(PREP_V * sizeof(float))));
+
+/* what every block of one preparation shares: plan, angle tables, bit reversals */
+typedef struct {
+    const fft_plan *p;
+    const c4j_conv2d_desc *d;
+    double ch[FFT_MAX], sh[FFT_MAX], cw[FFT_MAX], sw[FFT_MAX];
+    int64_t col[FFT_MAX / 2 + 1];
+    uint8_t ang_h[FFT_MAX][FFT_MAX_KERNEL]; /* (rev[r] * a * dh) mod fh per tap a */
+    double scale;
+} prep_tables;
+
+/* lanes [0, no) of NV vectors to dst (no <= NV * PREP_V) */
+static inline __attribute__((always_inline)) void store_vectors(float *dst, const prep_vf *v, int64_t no,
+                                                                const int NV) {
+    if (no == NV * PREP_V) memcpy(dst, v, (size_t)NV * sizeof(prep_vf));
+    else
+        for (int64_t j = 0; j < no; j++) dst[j] = v[j / PREP_V][j % PREP_V];
+}
+
+/* one frequency (storage row r, column k) of the block: U = conj(re + i im) * scale into B_f */
+static inline __attribute__((always_inline)) void store_spectrum(const prep_tables *t, const prep_vd *re,
+                                                                 const prep_vd *im, int64_t g, int64_t c, int64_t o_re,
+                                                                 int64_t o_im, int64_t r, int64_t k, int64_t no,
+                                                                 const int NV, float *prepared) {
+    const fft_plan *p = t->p;
+    prep_vf ur[2], ui[2], nui[2];
+    for (int q = 0; q < NV; q++) {
+        ur[q] = __builtin_convertvector(re[q] * t->scale, prep_vf);
+        ui[q] = __builtin_convertvector(-(im[q] * t->scale), prep_vf); /* conjugate */
+        nui[q] = -ui[q];
+    }
+    float *bf = prepared + (g * p->nfreq + r * p->nfw + t->col[k]) * p->kb * p->nc;
+    store_vectors(bf + c * p->nc + o_re, ur, no, NV);
+    store_vectors(bf + c * p->nc + o_im, ui, no, NV);
+    if (!p->stacked) {
+        store_vectors(bf + (p->cin_g + c) * p->nc + o_re, nui, no, NV);
+        store_vectors(bf + (p->cin_g + c) * p->nc + o_im, ur, no, NV);
+    }
+}
+
+/* B_f's entries in frequency column k of input channel c of group g and output channels
+   o0 .. o0 + no of the group (no <= NV * PREP_V); fo points at the filter element (tap 0, c, o0) */
+static inline __attribute__((always_inline)) void prepare_lanes(const prep_tables *t, const float *fo, int64_t g,
+                                                                int64_t c, int64_t o0, int64_t no, int64_t k,
+                                                                float *prepared, const int NV) {
+    const fft_plan *p = t->p;
+    const c4j_conv2d_desc *d = t->d;
+    const int64_t KH = d->kernel_h, KW = d->kernel_w, dw = d->dilation_w, dh = d->dilation_h;
+    /* column group of FFT_SLICE channels: [Ur | Ui] of its channels */
+    const int64_t grp = o0 / FFT_SLICE, o_re = grp * 2 * FFT_SLICE + o0 % FFT_SLICE;
+    const int64_t o_im = o_re + C4J_MIN(FFT_SLICE, p->cout_g - grp * FFT_SLICE);
+    uint8_t ang_w[FFT_MAX_KERNEL];
+    prep_vd v[FFT_MAX_KERNEL][2];      /* one kernel row of the block, zero-padded lanes */
+    prep_vd row[FFT_MAX_KERNEL][2][2]; /* DFT along w of each kernel row (re, im), column k */
+    {
+        for (int64_t b = 0; b < KW; b++) ang_w[b] = (uint8_t)((k * b * dw) % p->fw);
+        for (int64_t a = 0; a < KH; a++) {
+            const int64_t fa = d->flip ? KH - 1 - a : a;
+            for (int64_t b = 0; b < KW; b++) {
+                const int64_t fb = d->flip ? KW - 1 - b : b;
+                const float *src = fo + (fa * KW + fb) * p->cin_g * d->out_c;
+                prep_vf f[2] = {{0}, {0}};
+                if (no == NV * PREP_V) memcpy(f, src, (size_t)NV * sizeof(prep_vf));
+                else
+                    for (int64_t j = 0; j < no; j++) f[j / PREP_V][j % PREP_V] = src[j];
+                for (int q = 0; q < NV; q++) v[b][q] = __builtin_convertvector(f[q], prep_vd);
+            }
+            for (int q = 0; q < NV; q++) {
+                prep_vd re = {0}, im = {0};
+                for (int64_t b = 0; b < KW; b++) {
+                    re += v[b][q] * t->cw[ang_w[b]];
+                    im -= v[b][q] * t->sw[ang_w[b]];
+                }
+                row[a][0][q] = re;
+                row[a][1][q] = im;
+            }
+        }
+        /* storage rows r and r + 1 (r even) hold vertical frequencies u and u + fh / 2, whose
+           angles differ by pi per unit of a * dh: one pass gives both, the taps with an even
+           a * dh summed apart from the odd ones (half the multiplies of two passes) */
+        const int64_t step = p->fh > 1 ? 2 : 1;
+        for (int64_t r = 0; r < p->fh; r += step) {
+            prep_vd er[2] = {{0}, {0}}, ei[2] = {{0}, {0}}, od_r[2] = {{0}, {0}}, od_i[2] = {{0}, {0}};
+            for (int64_t a = 0; a < KH; a++) {
+                /* row[a][k] * exp(-i angle) */
+                const double cv = t->ch[t->ang_h[r][a]], sv = t->sh[t->ang_h[r][a]];
+                const int odd = (int)((a * dh) % 2);
+                for (int q = 0; q < NV; q++) {
+                    const prep_vd xr = row[a][0][q] * cv + row[a][1][q] * sv;
+                    const prep_vd xi = row[a][1][q] * cv - row[a][0][q] * sv;
+                    if (odd) {
+                        od_r[q] += xr;
+                        od_i[q] += xi;
+                    } else {
+                        er[q] += xr;
+                        ei[q] += xi;
+                    }
+                }
+            }
+            prep_vd re[2], im[2];
+            for (int q = 0; q < NV; q++) {
+                re[q] = er[q] + od_r[q];
+                im[q] = ei[q] + od_i[q];
+            }
+            store_spectrum(t, re, im, g, c, o_re, o_im, r, k, no, NV, prepared);
+            if (step == 2) {
+                for (int q = 0; q < NV; q++) {
+                    re[q] = er[q] - od_r[q];
+                    im[q] = ei[q] - od_i[q];
+                }
+                store_spectrum(t, re, im, g, c, o_re, o_im, r + 1, k, no, NV, prepared);
+            }
+        }
+    }
+}
+
+/* the block's lanes as one vector of PREP_V doubles, or two (more than PREP_V output channels) */
+PREP_CLONES static void prepare_block(const prep_tables *t, const float *fo, int64_t g, int64_t c, int64_t o0,
+                                      int64_t no, int64_t k, float *prepared) {
+    if (no > PREP_V) prepare_lanes(t, fo, g, c, o0, no, k, prepared, 2);
+    else prepare_lanes(t, fo, g, c, o0, no, k, prepared, 1);
+}
+
 void c4j_fft_prepare(const c4j_conv2d_desc *d, const float *filter, float *prepared) {
     c4j_fft_prepare_range(d, filter, prepared, 0, d->groups * c4j_cin_g(d));
 }
@@ -127,77 +263,31 @@ void c4j_fft_prepare(const c4j_conv2d_desc *d, const float *filter, float *prepa
 void c4j_fft_prepare_range(const c4j_conv2d_desc *d, const float *filter, float *prepared, int64_t s0, int64_t s1) {
     fft_plan p;
     if (!c4j_fft_make_plan(d, &p)) return;
-    const int64_t KH = d->kernel_h, KW = d->kernel_w, dh = d->dilation_h, dw = d->dilation_w;
-    double ch[FFT_MAX], sh[FFT_MAX], cw[FFT_MAX], sw[FFT_MAX];
+    prep_tables t;
+    t.p = &p;
+    t.d = d;
     for (int64_t i = 0; i < p.fh; i++) {
-        ch[i] = cos(2.0 * M_PI * (double)i / (double)p.fh);
-        sh[i] = sin(2.0 * M_PI * (double)i / (double)p.fh);
+        t.ch[i] = cos(2.0 * M_PI * (double)i / (double)p.fh);
+        t.sh[i] = sin(2.0 * M_PI * (double)i / (double)p.fh);
     }
     for (int64_t i = 0; i < p.fw; i++) {
-        cw[i] = cos(2.0 * M_PI * (double)i / (double)p.fw);
-        sw[i] = sin(2.0 * M_PI * (double)i / (double)p.fw);
+        t.cw[i] = cos(2.0 * M_PI * (double)i / (double)p.fw);
+        t.sw[i] = sin(2.0 * M_PI * (double)i / (double)p.fw);
     }
-    int64_t rev[FFT_MAX], col[FFT_MAX / 2 + 1];
-    for (int64_t r = 0; r < p.fh; r++) rev[r] = bitrev(r, p.fh);
-    for (int64_t k = 0; k < p.nfw; k++) col[k] = column_of(k, p.hw);
-    /* angle tables: (k * b * dw) mod fw per tap b, (rev[r] * a * dh) mod fh per tap a */
-    uint8_t ang_w[FFT_MAX_KERNEL], ang_h[FFT_MAX][FFT_MAX_KERNEL];
+    for (int64_t k = 0; k < p.nfw; k++) t.col[k] = column_of(k, p.hw);
     for (int64_t r = 0; r < p.fh; r++)
-        for (int64_t a = 0; a < KH; a++) ang_h[r][a] = (uint8_t)((rev[r] * a * dh) % p.fh);
-    const double scale = 1.0 / (2.0 * (double)p.fh * (double)p.fw);
-    double row[FFT_MAX_KERNEL][2][FFT_PREP_BLOCK]; /* DFT along w of each kernel row, column k */
-    const int64_t bsize = p.kb * p.nc;
-    for (int64_t s = s0; s < s1; s++) {
-        const int64_t g = s / p.cin_g, c = s % p.cin_g;
-        for (int64_t o0 = 0; o0 < p.cout_g; o0 += FFT_PREP_BLOCK) {
-            const int64_t no = C4J_MIN(FFT_PREP_BLOCK, p.cout_g - o0);
-            /* column group of FFT_SLICE channels: [Ur | Ui] of its channels */
-            const int64_t grp = o0 / FFT_SLICE, o_re = grp * 2 * FFT_SLICE + o0 % FFT_SLICE;
-            const int64_t o_im = o_re + C4J_MIN(FFT_SLICE, p.cout_g - grp * FFT_SLICE);
-            const float *fo = filter + c * d->out_c + g * p.cout_g + o0;
-            for (int64_t k = 0; k < p.nfw; k++) {
-                for (int64_t b = 0; b < KW; b++) ang_w[b] = (uint8_t)((k * b * dw) % p.fw);
-                for (int64_t a = 0; a < KH; a++) {
-                    const int64_t fa = d->flip ? KH - 1 - a : a;
-                    double re[FFT_PREP_BLOCK] = {0}, im[FFT_PREP_BLOCK] = {0};
-                    for (int64_t b = 0; b < KW; b++) {
-                        const int64_t fb = d->flip ? KW - 1 - b : b;
-                        const float *v = fo + (fa * KW + fb) * p.cin_g * d->out_c;
-                        const double cv = cw[ang_w[b]], sv = sw[ang_w[b]];
-                        for (int64_t j = 0; j < no; j++) {
-                            re[j] += (double)v[j] * cv;
-                            im[j] -= (double)v[j] * sv;
-                        }
-                    }
-                    for (int64_t j = 0; j < FFT_PREP_BLOCK; j++) {
-                        row[a][0][j] = re[j];
-                        row[a][1][j] = im[j];
-                    }
-                }
-                for (int64_t r = 0; r < p.fh; r++) {
-                    double re[FFT_PREP_BLOCK] = {0}, im[FFT_PREP_BLOCK] = {0};
-                    for (int64_t a = 0; a < KH; a++) {
-                        /* row[a][k] * exp(-i angle) */
-                        const double cv = ch[ang_h[r][a]], sv = sh[ang_h[r][a]];
-                        for (int64_t j = 0; j < FFT_PREP_BLOCK; j++) {
-                            re[j] += row[a][0][j] * cv + row[a][1][j] * sv;
-                            im[j] += row[a][1][j] * cv - row[a][0][j] * sv;
-                        }
-                    }
-                    float *bf = prepared + (g * p.nfreq + r * p.nfw + col[k]) * bsize;
-                    for (int64_t j = 0; j < no; j++) {
-                        const float ur = (float)(re[j] * scale), ui = (float)(-im[j] * scale); /* conjugate */
-                        bf[c * p.nc + o_re + j] = ur;
-                        bf[c * p.nc + o_im + j] = ui;
-                        if (!p.stacked) {
-                            bf[(p.cin_g + c) * p.nc + o_re + j] = -ui;
-                            bf[(p.cin_g + c) * p.nc + o_im + j] = ur;
-                        }
-                    }
-                }
-            }
+        for (int64_t a = 0; a < d->kernel_h; a++)
+            t.ang_h[r][a] = (uint8_t)((bitrev(r, p.fh) * a * d->dilation_h) % p.fh);
+    t.scale = 1.0 / (2.0 * (double)p.fh * (double)p.fw);
+    /* frequency column outermost: the writes of consecutive blocks go to the same fh matrices B_f
+       (a few pages) instead of sweeping all of them (megabytes, a TLB miss per store) per block */
+    for (int64_t k = 0; k < p.nfw; k++)
+        for (int64_t s = s0; s < s1; s++) {
+            const int64_t g = s / p.cin_g, c = s % p.cin_g;
+            for (int64_t o0 = 0; o0 < p.cout_g; o0 += FFT_PREP_BLOCK)
+                prepare_block(&t, filter + c * d->out_c + g * p.cout_g + o0, g, c, o0,
+                              C4J_MIN(FFT_PREP_BLOCK, p.cout_g - o0), k, prepared);
         }
-    }
 }
 /* ------------------------------------------------------------------ vector kernels, one per width */
 

@@ -364,6 +364,10 @@ double c4j_fft_estimate(const c4j_conv2d_desc *d) {
 double c4j_fft_prepare_estimate(const c4j_conv2d_desc *d) {
     fft_plan p;
     if (!c4j_fft_make_plan(d, &p)) return -1;
-    const double macs = (double)(d->kernel_h * d->kernel_w * p.nfw + p.fh * p.nfw * d->kernel_h);
-    return (double)d->groups * (double)p.cin_g * (double)p.cout_g * macs * 0.5e-9;
+    /* per lane (output channels in vectors of 8): the row DFTs, then the column DFTs, which give
+       two frequencies per pass (fft.c: prepare_lanes); the time per lane and term is fitted on the
+       benchmark layers with small and large prepared filters (see the README) */
+    const double macs = (double)(d->kernel_h * d->kernel_w * p.nfw) + (double)(p.fh * p.nfw * d->kernel_h) / 2;
+    const double lanes = (double)p.cin_g * (double)(c4j_ceil_div(p.cout_g, 8) * 8);
+    return (double)d->groups * lanes * macs * 0.45e-9;
 }
