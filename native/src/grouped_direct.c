@@ -23,12 +23,16 @@
  * channel multiplier run the same kernel on a staged copy of the input rows in which lane o of input
  * channel c holds x[(o / cout_g) * cg + c]: acc[o] += x'[c][o] * w[kh][kw][c][o]. The copy also
  * serves channel blocks whose vectors would read past the last input channel and strided
- * channel views. The filter block is copied per unit (flipped when asked, zero-padded to whole
- * vectors) so every filter load is an aligned full vector.
+ * channel views. Where a filter vector could reach past the last output channel, or the filter is
+ * flipped, the filter block is copied per unit (flipped, zero-padded to whole vectors).
  *
- * Units: images x bands of GD_ROWS output rows x blocks of output channels (up to GD_WIDE read in
- * place, so that a unit streams whole pixels; up to GD_BLOCK staged), fixed by
- * the descriptor, so any thread count gives the same bits. The multiply-adds run outside sgemm.
+ * Units: images x bands of output rows x blocks of output channels (up to GD_WIDE read in place,
+ * so that a unit streams whole pixels; up to GD_BLOCK staged), fixed by the descriptor, so any
+ * thread count gives the same bits. Bands hold GD_ROWS rows, fewer on layers that would otherwise
+ * have under GD_MIN_UNITS units: a 14x14 or 7x7 map in bands of 4 gave 4 to 12 units, too few and
+ * too uneven (a last band of 2 or 3 rows) for two threads to share evenly. The filter is read in
+ * place where its vectors fit (no flip, whole or overlapping vectors), so a unit's only fixed cost
+ * is its row set-up. The multiply-adds run outside sgemm.
  */
 #include <stdint.h>
 
@@ -37,7 +41,8 @@
 enum {
     GD_BLOCK = 64,     /* output channels per unit when staged (a multiple of every vector width) */
     GD_WIDE = 256,     /* output channels per unit when read in place */
-    GD_ROWS = 4,       /* output rows per unit */
+    GD_ROWS = 4,       /* output rows per unit, at most */
+    GD_MIN_UNITS = 16, /* units a layer gets from narrower bands, down to one row (see band_rows) */
     GD_MAX_CG = 16,    /* input channels per group this kernel takes; more is a contraction for sgemm */
     GD_NB = 8          /* output pixels per register block */
 };
@@ -46,8 +51,9 @@ enum {
 typedef struct {
     const float *src;            /* input (or staged rows) at the block's first lane; row `row0` */
     int64_t row0, rs, ps, cs;    /* first row held, row / pixel / group-channel strides of src */
-    const float *w;              /* filter block [kh][kw][cg][cwp], flipped if asked */
-    const float *bias;           /* cwp floats, or NULL */
+    const float *w;              /* filter block [kh][kw][cg][wl] at the block's first lane, flipped if asked */
+    const float *bias;           /* at the block's first lane, or NULL */
+    int64_t wl;                  /* floats between the filter's lane vectors of neighbouring (tap, channel) */
     int64_t cg, cw, cwp;         /* input channels per group, valid lanes, lanes padded to 16 */
     int64_t kh, kw, sh, sw, dh, dw, pt, pl, in_h, in_w, out_w;
     int64_t ow_lo, ow_hi;        /* output columns whose taps all lie inside the input */
@@ -121,14 +127,6 @@ static int64_t block_width(const c4j_conv2d_desc *d) {
 }
 
 static int64_t blocks(const c4j_conv2d_desc *d) { return c4j_ceil_div(d->out_c, block_width(d)); }
-static int64_t bands(const c4j_conv2d_desc *d) { return c4j_ceil_div(d->out_h, GD_ROWS); }
-
-int64_t c4j_gd_units(const c4j_conv2d_desc *d) { return d->batch * bands(d) * blocks(d); }
-
-/* input rows a band of GD_ROWS output rows reads */
-static int64_t band_in_rows(const c4j_conv2d_desc *d) {
-    return C4J_MIN(d->in_h, (GD_ROWS - 1) * d->stride_h + (d->kernel_h - 1) * d->dilation_h + 1);
-}
 
 /* The block at channel o0 reads the input in place: depthwise with multiplier 1, channels
    contiguous, and at least one whole vector of every width wide (a partial last vector then
@@ -146,13 +144,40 @@ static int stages(const c4j_conv2d_desc *d) {
     return !broadcasts(d) && (!reads_input(d, 0) || !reads_input(d, (blocks(d) - 1) * block_width(d)));
 }
 
+/* output rows per band: GD_ROWS, halved while the layer has fewer than GD_MIN_UNITS units (a
+   property of the layer, not of the thread count); not where the input rows are staged, as each
+   band stages the rows its neighbours read too (3x3 in bands of 2 staged a third more rows and
+   ran 1.24x slower on 56x56x32 with a channel multiplier of 2) */
+static int64_t band_rows(const c4j_conv2d_desc *d) {
+    int64_t rows = GD_ROWS;
+    if (stages(d)) return rows;
+    while (rows > 1 && d->batch * c4j_ceil_div(d->out_h, rows) * blocks(d) < GD_MIN_UNITS) rows /= 2;
+    return rows;
+}
+
+static int64_t bands(const c4j_conv2d_desc *d) { return c4j_ceil_div(d->out_h, band_rows(d)); }
+
+int64_t c4j_gd_units(const c4j_conv2d_desc *d) { return d->batch * bands(d) * blocks(d); }
+
+/* input rows a band of band_rows output rows reads */
+static int64_t band_in_rows(const c4j_conv2d_desc *d) {
+    return C4J_MIN(d->in_h, (band_rows(d) - 1) * d->stride_h + (d->kernel_h - 1) * d->dilation_h + 1);
+}
+
+/* The kernel reads the filter and bias in place: unflipped, and every vector it loads lies inside
+   the output channels (whole 16-lane blocks, or a partial last vector moved back to overlap the
+   one before, as when reading the input in place). Else each unit copies its block. */
+static int reads_filter(const c4j_conv2d_desc *d) {
+    return !d->flip && (d->out_c % 16 == 0 || reads_input(d, (blocks(d) - 1) * block_width(d)));
+}
+
 static int64_t filter_floats(const c4j_conv2d_desc *d) {
-    return d->kernel_h * d->kernel_w * c4j_cin_g(d) * block_width(d);
+    return reads_filter(d) ? 0 : d->kernel_h * d->kernel_w * c4j_cin_g(d) * block_width(d);
 }
 
 int64_t c4j_gd_workspace(const c4j_conv2d_desc *d) {
     const int64_t bw = block_width(d);
-    int64_t floats = filter_floats(d) + bw;
+    int64_t floats = filter_floats(d) + (reads_filter(d) ? 0 : bw);
     if (stages(d)) floats += band_in_rows(d) * d->in_w * c4j_cin_g(d) * bw;
     return floats * (int64_t)sizeof(float);
 }
@@ -213,9 +238,10 @@ void c4j_gd_stage_rows(const c4j_conv2d_desc *d, const float *img, int64_t r0, i
 
 static void run_isa(int isa, const c4j_conv2d_desc *d, const float *in, const float *filter, const float *bias,
                     float *out, float *workspace, int64_t u0, int64_t u1) {
-    const int64_t nblk = blocks(d), nband = bands(d);
+    const int64_t nblk = blocks(d), nband = bands(d), nrows = band_rows(d);
     const int64_t bw = block_width(d);
-    float *wbuf = workspace, *bbuf = workspace + filter_floats(d), *rows = bbuf + bw;
+    const int in_place_filter = reads_filter(d);
+    float *wbuf = workspace, *bbuf = workspace + filter_floats(d), *rows = bbuf + (in_place_filter ? 0 : bw);
     gd_unit u;
     u.cg = c4j_cin_g(d);
     u.kh = d->kernel_h, u.kw = d->kernel_w, u.sh = d->stride_h, u.sw = d->stride_w;
@@ -223,19 +249,24 @@ static void run_isa(int isa, const c4j_conv2d_desc *d, const float *in, const fl
     u.in_h = d->in_h, u.in_w = d->in_w, u.out_w = d->out_w;
     u.act = (int)d->activation;
     u.ostep = d->out_stride[2], u.os_h = d->out_stride[1];
-    u.w = wbuf;
     u.bcast = broadcasts(d), u.cout_g = c4j_cout_g(d), u.strips = runs_strips(d);
-    u.bias = d->has_bias ? bbuf : NULL;
     /* interior columns: ow * sw - pl >= 0 and ow * sw - pl + (kw - 1) * dw <= in_w - 1 */
     u.ow_lo = C4J_MIN(d->out_w, d->pad_left > 0 ? c4j_ceil_div(d->pad_left, d->stride_w) : 0);
     const int64_t last = d->in_w - 1 + d->pad_left - (d->kernel_w - 1) * d->dilation_w;
     u.ow_hi = C4J_MAX(u.ow_lo, C4J_MIN(d->out_w, last < 0 ? 0 : last / d->stride_w + 1));
     for (int64_t unit = u0; unit < u1; unit++) {
         const int64_t blk = unit % nblk, band = (unit / nblk) % nband, n = unit / (nblk * nband);
-        const int64_t o0 = blk * bw, oh0 = band * GD_ROWS, oh1 = C4J_MIN(d->out_h, oh0 + GD_ROWS);
+        const int64_t o0 = blk * bw, oh0 = band * nrows, oh1 = C4J_MIN(d->out_h, oh0 + nrows);
         u.cw = C4J_MIN(bw, d->out_c - o0);
         u.cwp = round16(u.cw);
-        stage_filter(d, filter, bias, o0, u.cw, u.cwp, wbuf, bbuf);
+        if (in_place_filter) {
+            u.w = filter + o0, u.wl = d->out_c;
+            u.bias = d->has_bias ? bias + o0 : NULL;
+        } else {
+            stage_filter(d, filter, bias, o0, u.cw, u.cwp, wbuf, bbuf);
+            u.w = wbuf, u.wl = u.cwp;
+            u.bias = d->has_bias ? bbuf : NULL;
+        }
         const float *img = in + n * d->in_stride[0];
         u.overlap_tail = reads_input(d, o0);
         u.o0 = o0;

@@ -53,12 +53,12 @@ GAI void GD(pixels)(const gd_unit *u, int nb, int64_t cg, const int bcast, int64
     const int64_t xo = bcast ? (u->o0 + v) / u->cout_g * cg * u->cs : v;
     for (int64_t kh = kh0; kh < kh1; kh++) {
         const float *srow = u->src + (ih0 + kh * u->dh - u->row0) * u->rs + xo;
-        const float *wrow = u->w + kh * u->kw * cg * u->cwp + v;
+        const float *wrow = u->w + kh * u->kw * cg * u->wl + v;
         for (int64_t kw = kw0; kw < kw1; kw++) {
             const float *s = srow + (iw0 + kw * u->dw) * u->ps;
-            const float *wp = wrow + kw * cg * u->cwp;
+            const float *wp = wrow + kw * cg * u->wl;
             for (int64_t c = 0; c < cg; c++) {
-                const GD(vec) wv = *(const GD(uvec) *)(const void *)(wp + c * u->cwp);
+                const GD(vec) wv = *(const GD(uvec) *)(const void *)(wp + c * u->wl);
                 const float *sc = s + c * u->cs;
                 if (bcast) {
                     _Pragma("GCC unroll 16") for (int j = 0; j < nb; j++) acc[j] += sc[j * step] * wv;
@@ -121,9 +121,9 @@ GAI GD(vec) GD(pin)(GD(vec) x) {
 GAI void GD(strip)(const gd_unit *u, const int NB, const int KW, const int SW, const int CHECKED, const int64_t cg,
                    int64_t ih0, int64_t kh0, int64_t kh1, int64_t iw0, int64_t nr, int npix, float *o) {
     enum { NX = (GD_SNB - 1) * 2 + 8 }; /* enough for NB <= GD_SNB, SW <= 2 and KW <= 8 */
-    const int64_t ps = u->ps, rs = u->rs * u->dh, cwp = u->cwp, ostep = u->ostep;
+    const int64_t ps = u->ps, rs = u->rs * u->dh, wl = u->wl, ostep = u->ostep;
     const float *s_row = u->src + (ih0 + kh0 * u->dh - u->row0) * u->rs;
-    const float *w_row = u->w + kh0 * KW * cg * cwp;
+    const float *w_row = u->w + kh0 * KW * cg * wl;
     const int lanes_last = (int)(u->cw - (u->cw - 1) / GD_V * GD_V);
     for (int64_t r0 = 0; r0 < nr; r0 += GD_TILE) {
         const int64_t r1 = C4J_MIN(nr, r0 + GD_TILE);
@@ -143,7 +143,7 @@ GAI void GD(strip)(const gd_unit *u, const int NB, const int KW, const int SW, c
                 GD(vec) acc[GD_SNB];
                 _Pragma("GCC unroll 16") for (int j = 0; j < NB; j++) acc[j] = (GD(vec)){0};
                 const float *s = s_row + iw * ps + v, *w = w_row + v;
-                for (int64_t kh = kh0; kh < kh1; kh++, s += rs, w += KW * cg * cwp)
+                for (int64_t kh = kh0; kh < kh1; kh++, s += rs, w += KW * cg * wl)
                     for (int64_t c = 0; c < cg; c++) {
                         GD(vec) x[NX];
                         _Pragma("GCC unroll 32") for (int i = 0; i < (NB - 1) * SW + KW; i++) {
@@ -152,7 +152,7 @@ GAI void GD(strip)(const gd_unit *u, const int NB, const int KW, const int SW, c
                             x[i] = GD(pin)(*(const GD(uvec) *)(const void *)p);
                         }
                         _Pragma("GCC unroll 8") for (int kw = 0; kw < KW; kw++) {
-                            const GD(vec) wv = *(const GD(uvec) *)(const void *)(w + (kw * cg + c) * cwp);
+                            const GD(vec) wv = *(const GD(uvec) *)(const void *)(w + (kw * cg + c) * wl);
                             _Pragma("GCC unroll 16") for (int j = 0; j < NB; j++) acc[j] += x[j * SW + kw] * wv;
                         }
                     }
