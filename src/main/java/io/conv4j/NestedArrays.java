@@ -82,7 +82,7 @@ final class NestedArrays {
     }
 
     /** Equal arrays bit for bit (or both null). */
-    private static boolean sameBits(float[] a, float[] b) {
+    static boolean sameBits(float[] a, float[] b) {
         if (a == null || b == null) return a == b;
         if (a.length != b.length) return false;
         for (int i = 0; i < a.length; i++) if (Float.floatToRawIntBits(a[i]) != Float.floatToRawIntBits(b[i])) return false;

@@ -142,22 +142,14 @@ public final class Tensor implements AutoCloseable {
         storage.acquire();
         try {
             // one bulk put per image row: bulk calls on a direct buffer cost far more per call than
-            // a short copy, and the innermost arrays are often a few channels, which a plain loop
-            // copies faster than arraycopy's per-call checks
+            // a short copy
             FloatBuffer fb = storage.buffer().asFloatBuffer();
             int w = (int) shape.size(2), c = (int) shape.size(3);
             float[] row = new float[w * c];
             long p = offset;
             for (float[][][] a : data)
                 for (float[][] b : a) {
-                    if (c < 16) {
-                        for (int k = 0, q = 0; k < w; k++, q += c) {
-                            float[] px = b[k];
-                            for (int l = 0; l < c; l++) row[q + l] = px[l];
-                        }
-                    } else {
-                        for (int k = 0; k < w; k++) System.arraycopy(b[k], 0, row, k * c, c);
-                    }
+                    gatherRow(b, row, w, c);
                     fb.put((int) p, row, 0, row.length);
                     p += row.length;
                 }
@@ -175,21 +167,55 @@ public final class Tensor implements AutoCloseable {
         try {
             FloatBuffer fb = storage.buffer().asFloatBuffer();
             int w = (int) shape.size(2), c = (int) shape.size(3);
-            float[] row = new float[w * c];
+            float[] row = new float[w * c], held = new float[w * c];
             long p = offset;
             for (float[][][] a : data)
                 for (float[][] b : a) {
-                    fb.get((int) p, row, 0, row.length);
-                    p += row.length;
-                    for (int k = 0, q = 0; k < w; k++, q += c) {
-                        float[] px = b[k];
-                        for (int l = 0; l < c; l++)
-                            if (Float.floatToRawIntBits(row[q + l]) != Float.floatToRawIntBits(px[l])) return false;
-                    }
+                    gatherRow(b, row, w, c);
+                    fb.get((int) p, held, 0, held.length);
+                    p += held.length;
+                    if (!NestedArrays.sameBits(row, held)) return false;
                 }
             return true;
         } finally {
             storage.release();
+        }
+    }
+
+    /**
+     * The {@code w} pixels of one image row of a nested array, {@code c} channels each, into
+     * {@code row} (the layout of a contiguous tensor's row). The innermost arrays are often a few
+     * channels, which a plain loop copies faster than arraycopy's per-call checks; gray, RGB and
+     * RGBA pixels (a network's input) are copied without the inner loop, whose set-up per pixel
+     * costs as much as the copy.
+     */
+    private static void gatherRow(float[][] pixels, float[] row, int w, int c) {
+        if (c == 1) {
+            for (int k = 0; k < w; k++) row[k] = pixels[k][0];
+        } else if (c == 3) {
+            for (int k = 0, q = 0; k < w; k++, q += 3) {
+                float[] px = pixels[k];
+                float r = px[0], g = px[1], b = px[2];
+                row[q] = r;
+                row[q + 1] = g;
+                row[q + 2] = b;
+            }
+        } else if (c == 4) {
+            for (int k = 0, q = 0; k < w; k++, q += 4) {
+                float[] px = pixels[k];
+                float r = px[0], g = px[1], b = px[2], a = px[3];
+                row[q] = r;
+                row[q + 1] = g;
+                row[q + 2] = b;
+                row[q + 3] = a;
+            }
+        } else if (c < 16) {
+            for (int k = 0, q = 0; k < w; k++, q += c) {
+                float[] px = pixels[k];
+                for (int l = 0; l < c; l++) row[q + l] = px[l];
+            }
+        } else {
+            for (int k = 0; k < w; k++) System.arraycopy(pixels[k], 0, row, k * c, c);
         }
     }
 
