@@ -12,8 +12,9 @@
  * "mt" prints another table instead: each Winograd algorithm's units, its single-thread cost
  * estimate, and its wall time on 1 and on 2 threads (timed alternately in the same loop), with
  * the units split over the 2 threads the way io.conv4j.internal.ConvExecutor splits them: no
- * second thread below 4 MFLOP per thread, else min(units, 4 per thread) contiguous chunks that
- * the threads claim one at a time, each thread with its own workspace.
+ * second thread below 4 MFLOP per thread, else ranges of consecutive units that the threads claim
+ * one at a time, each a share of what is left (ceil(left / 2) units), each thread with its own
+ * workspace.
  * OpenBLAS runs one thread (OPENBLAS_NUM_THREADS=1 unless set otherwise). Other heavy processes on
  * the machine distort the medians: the load average is printed before and after.
  */
@@ -90,14 +91,13 @@ static double median_time(run_fn fn, void *ctx, double min_s) {
 /* ------------------------------------------------------------------ two threads, ConvExecutor's split */
 
 #define MT_THREADS 2
-#define MT_CHUNKS_PER_THREAD 4
 #define MT_MIN_FLOPS_PER_THREAD 4e6
 
 typedef struct {
     t_forward *c;
     int64_t units;
-    int chunks;
-    atomic_int next, done, active; /* active: threads inside mt_work */
+    atomic_llong next, done; /* units claimed, units run */
+    atomic_int active;       /* threads inside mt_work */
 } mt_job;
 
 static struct {
@@ -110,11 +110,13 @@ static struct {
 } mt = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, NULL, NULL};
 
 static void mt_work(mt_job *j, void *ws) {
-    int k;
-    while ((k = atomic_fetch_add(&j->next, 1)) < j->chunks) {
-        const int64_t b = j->units * k / j->chunks, e = j->units * (k + 1) / j->chunks;
+    long long b = atomic_load(&j->next);
+    while (b < j->units) {
+        const int64_t e = b + (j->units - b + MT_THREADS - 1) / MT_THREADS;
+        if (!atomic_compare_exchange_weak(&j->next, &b, e)) continue; /* b now holds the new next */
         t_forward_range(j->c, ws, j->c->ws_bytes, b, e);
-        atomic_fetch_add(&j->done, 1);
+        atomic_fetch_add(&j->done, e - b);
+        b = atomic_load(&j->next);
     }
 }
 
@@ -152,7 +154,6 @@ static void run_conv_mt(void *p) {
     mt_job j;
     j.c = c;
     j.units = c->units;
-    j.chunks = (int)C4J_MIN_I(c->units, want * MT_CHUNKS_PER_THREAD);
     atomic_init(&j.next, 0);
     atomic_init(&j.done, 0);
     atomic_init(&j.active, 0);
@@ -162,7 +163,7 @@ static void run_conv_mt(void *p) {
     pthread_cond_signal(&mt.cv);
     pthread_mutex_unlock(&mt.mu);
     mt_work(&j, c->ws);
-    while (atomic_load(&j.done) < j.chunks) sched_yield();
+    while (atomic_load(&j.done) < j.units) sched_yield();
     /* j lives on this stack: a worker that has not picked it up yet never will, one that has is
        at most one failed claim away from leaving it */
     pthread_mutex_lock(&mt.mu);
