@@ -7,8 +7,8 @@
  * may be written, and any split of the units must give the same bits. Includes direct_dense.c to
  * reach the per-width kernels.
  *
- * With arguments `bench [layers]` it times the kernel against its estimate on the peer harness's
- * layers (shapes.csv) instead (thread CPU time, one thread).
+ * With arguments `bench SHAPES.csv [layers]` it times the kernel against the sgemm routes and the
+ * route AUTO takes instead (thread CPU time, one thread).
  */
 #include <math.h>
 #include <string.h>
@@ -142,30 +142,70 @@ static void entry_point(void) {
 
 /* ------------------------------------------------------------------ bench */
 
-static double cpu_now(void) { return thread_seconds(); }
+/* fastest of 15 calls of algorithm a on d through the public entry point (thread CPU time), in
+   seconds; -1 when a cannot run d */
+static double time_route(const c4j_conv2d_desc *d, c4j_algo a, const float *in, const float *f, float *out) {
+    if (c4j_conv2d_supports(d, a) != C4J_OK) return -1;
+    const int64_t pf = c4j_conv2d_prepared_floats(d, a), ws_bytes = c4j_conv2d_workspace_bytes(d, a);
+    float *prep = pf > 0 ? malloc(sizeof(float) * (size_t)pf) : NULL;
+    void *ws = ws_bytes > 0 ? c4j_alloc((size_t)ws_bytes, 0) : NULL;
+    char err[256];
+    if (prep != NULL) c4j_conv2d_prepare(d, a, f, prep, err, sizeof err);
+    double best = -1;
+    for (int r = 0; r < 15; r++) {
+        const double t0 = thread_seconds();
+        if (c4j_conv2d_forward(t_blas(), d, a, in, f, prep, NULL, out, ws, ws_bytes, 0, c4j_conv2d_units(d, a), err,
+                               sizeof err) != C4J_OK) {
+            fprintf(stderr, "algorithm %d: %s\n", (int)a, err);
+            exit(1);
+        }
+        const double t = thread_seconds() - t0;
+        if (best < 0 || t < best) best = t;
+    }
+    free(prep);
+    c4j_free(ws);
+    return best;
+}
 
+/* `bench SHAPES.csv [a,b]`: per layer, this kernel against the sgemm routes and the route AUTO
+   takes, one thread, thread CPU time (a busy machine disturbs it less than wall time) */
 static void bench(int argc, char **argv) {
     c4j_cost_measure_with(t_blas());
-    const char *only = argc > 2 ? argv[2] : NULL;
-    for (int l = 0; l < T_N_PEER_LAYERS; l++) {
-        if (only != NULL && !t_wanted(only, T_PEER_LAYERS[l].name)) continue;
-        c4j_conv2d_desc d;
-        t_layer_desc(&T_PEER_LAYERS[l], &d);
-        const int64_t in_len = d.batch * d.in_stride[0], out_len = d.batch * d.out_stride[0];
-        float *in = calloc((size_t)in_len, 4), *out = calloc((size_t)out_len, 4);
-        float *prep = calloc((size_t)dd_prepared_floats(&d), 4), *ws = calloc((size_t)C4J_MAX(1, stage_floats(&d)), 4);
-        double best = 1e9;
-        for (int r = 0; r < 20; r++) {
-            const double t0 = cpu_now();
-            run_isa(best_isa(), &d, in, prep, NULL, out, ws, 0, dd_units(&d));
-            const double t = cpu_now() - t0;
-            if (t < best) best = t;
-        }
-        const double flops = 2.0 * (double)d.batch * d.out_h * d.out_w * d.out_c * d.kernel_h * d.kernel_w * d.in_c;
-        printf("%-24s %8.3f ms  %6.1f GFLOP/s  estimate %8.3f ms  tiled %8.3f ms\n", T_PEER_LAYERS[l].name, best * 1e3,
-               flops / best * 1e-9, dd_estimate(&d, 0) * 1e3, c4j_conv2d_estimate_seconds(&d, C4J_ALGO_GEMM_TILED, 0) * 1e3);
-        free(in), free(out), free(prep), free(ws);
+    FILE *fp = argc > 2 ? fopen(argv[2], "r") : NULL;
+    if (fp == NULL) {
+        fprintf(stderr, "usage: test_direct_dense bench SHAPES.csv [names]\n");
+        exit(2);
     }
+    const char *only = argc > 3 ? argv[3] : NULL;
+    char line[512], pad[32];
+    printf("%-24s %10s %10s %10s %10s  %s\n", "layer (ms, 1 thread)", "direct", "gemm_dir", "gemm_tiled", "auto", "auto route");
+    while (fgets(line, sizeof line, fp) != NULL) {
+        t_layer s;
+        long long v[8];
+        if (sscanf(line, "%63[^,],%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%31[A-Za-z]", s.name, &v[0], &v[1], &v[2], &v[3],
+                   &v[4], &v[5], &v[6], &v[7], pad) != 10)
+            continue;
+        if (only != NULL && !t_wanted(only, s.name)) continue;
+        s.n = v[0], s.h = v[1], s.w = v[2], s.c = v[3], s.kh = v[4], s.kw = v[5], s.cout = v[6], s.stride = v[7];
+        s.same = strcmp(pad, "SAME") == 0;
+        c4j_conv2d_desc d;
+        t_layer_desc(&s, &d);
+        const int64_t in_len = d.batch * d.in_stride[0], out_len = d.batch * d.out_stride[0];
+        float *in = calloc((size_t)in_len, 4), *out = calloc((size_t)out_len, 4), *f = calloc((size_t)c4j_filter_floats(&d), 4);
+        uint64_t rng = 7;
+        t_fill(in, in_len, &rng);
+        t_fill(f, c4j_filter_floats(&d), &rng);
+        const int auto_id = c4j_conv2d_plan(&d, C4J_DIR_FORWARD, 0, NULL, 0);
+        const char *auto_name = "?";
+        for (int i = 0; i < c4j_conv2d_forward_rows(); i++)
+            if (c4j_conv2d_forward_row(i)->id == auto_id) auto_name = c4j_conv2d_forward_row(i)->name;
+        const double td = time_route(&d, C4J_ALGO_DIRECT_DENSE, in, f, out), tg = time_route(&d, C4J_ALGO_GEMM_DIRECT, in, f, out);
+        const double tt = time_route(&d, C4J_ALGO_GEMM_TILED, in, f, out), ta = time_route(&d, (c4j_algo)auto_id, in, f, out);
+        printf("%-24s %10.4f %10.4f %10.4f %10.4f  %s (direct estimate %.4f)\n", s.name, td * 1e3, tg * 1e3, tt * 1e3,
+               ta * 1e3, auto_name, dd_estimate(&d, 0) * 1e3);
+        free(in), free(out), free(f);
+    }
+    fclose(fp);
     printf("measured: %.3g ns per lane multiply-add, %.3g ns per tap step, %.3g ns per copied float\n", g_mac_s * 1e9,
            g_tap_s * 1e9, g_stage_s * 1e9);
 }
