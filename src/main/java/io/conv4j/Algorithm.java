@@ -3,8 +3,9 @@ package io.conv4j;
 import java.util.Locale;
 
 /**
- * How the contraction is organised. Every algorithm but {@link #GROUPED_DIRECT} runs its
- * multiply-adds as OpenBLAS sgemm calls; they differ in how the patch view is fed to sgemm.
+ * How the contraction is organised. Every algorithm but {@link #GROUPED_DIRECT} and
+ * {@link #DIRECT_DENSE} runs its multiply-adds as OpenBLAS sgemm calls; they differ in how the
+ * patch view is fed to sgemm.
  * {@link #AUTO} lets the cost model choose (see {@link Conv2d#explain}).
  */
 public enum Algorithm {
