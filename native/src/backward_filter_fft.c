@@ -146,12 +146,21 @@ static void twiddles(int64_t n, float *wr, float *wi) {
     }
 }
 
-/* in-place radix-2 FFT of n complex vectors at re/im + k * s (k < n); inverse: conjugate twiddles */
-BWF_INLINE void fft_vec(v16 *re, v16 *im, int64_t n, int64_t logn, int64_t s, const float *wr, const float *wi,
-                        int inverse) {
+/* rev[i] = bit reversal of i < n (n = 2^logn) */
+static void bit_reversal(int64_t n, int64_t logn, uint8_t *rev) {
     for (int64_t i = 0; i < n; i++) {
         int64_t j = 0;
         for (int64_t b = 0; b < logn; b++) j |= ((i >> b) & 1) << (logn - 1 - b);
+        rev[i] = (uint8_t)j;
+    }
+}
+
+/* in-place radix-2 FFT of n complex vectors at re/im + k * s (k < n); inverse: conjugate twiddles;
+   rev: bit_reversal(n) */
+BWF_INLINE void fft_vec(v16 *re, v16 *im, int64_t n, int64_t s, const uint8_t *rev, const float *wr,
+                        const float *wi, int inverse) {
+    for (int64_t i = 0; i < n; i++) {
+        const int64_t j = rev[i];
         if (j > i) {
             v16 t = re[i * s];
             re[i * s] = re[j * s];
@@ -178,10 +187,11 @@ BWF_INLINE void fft_vec(v16 *re, v16 *im, int64_t n, int64_t logn, int64_t s, co
 }
 
 /* forward 2-D transform of the real tile in re (im zero): rows with data only, columns v <= F/2 */
-BWF_INLINE void fft2_forward(const bwf_plan *p, v16 *re, v16 *im, int64_t rows, const float *wr, const float *wi) {
+BWF_INLINE void fft2_forward(const bwf_plan *p, v16 *re, v16 *im, int64_t rows, const uint8_t *rev, const float *wr,
+                             const float *wi) {
     const int64_t P = pitch(p);
-    for (int64_t u = 0; u < rows; u++) fft_vec(re + u * P, im + u * P, p->F, p->logF, 1, wr, wi, 0);
-    for (int64_t v = 0; v < p->half; v++) fft_vec(re + v, im + v, p->F, p->logF, P, wr, wi, 0);
+    for (int64_t u = 0; u < rows; u++) fft_vec(re + u * P, im + u * P, p->F, 1, rev, wr, wi, 0);
+    for (int64_t v = 0; v < p->half; v++) fft_vec(re + v, im + v, p->F, P, rev, wr, wi, 0);
 }
 
 /* ------------------------------------------------------------------ one unit */
@@ -200,7 +210,9 @@ BWF_INLINE void run_unit(const c4j_conv2d_desc *d, const bwf_plan *p, const floa
     v16 *sy = (v16 *)(sx + sx_floats(p));
     v16 *acc = sy + nf * p->coutv * 2;
     float wr[BWF_MAX_F / 2], wi[BWF_MAX_F / 2];
+    uint8_t rev[BWF_MAX_F];
     twiddles(F, wr, wi);
+    bit_reversal(F, p->logF, rev);
     const int64_t c0 = cblk * p->cb, nc = C4J_MIN(p->cb, p->cin - c0);
     const int64_t t0 = p->tiles * range / p->ranges, t1 = p->tiles * (range + 1) / p->ranges;
     const v16 zero = {0};
@@ -221,7 +233,7 @@ BWF_INLINE void run_unit(const c4j_conv2d_desc *d, const bwf_plan *p, const floa
                     float *dst = (float *)&bre[i * P + j];
                     for (int64_t l = 0; l < no; l++) dst[l] = src[l * so3];
                 }
-            fft2_forward(p, bre, bim, rows, wr, wi);
+            fft2_forward(p, bre, bim, rows, rev, wr, wi);
             for (int64_t u = 0; u < F; u++)
                 for (int64_t v = 0; v < half; v++) {
                     sy[((u * half + v) * p->coutv + ov) * 2] = bre[u * P + v];
@@ -243,7 +255,7 @@ BWF_INLINE void run_unit(const c4j_conv2d_desc *d, const bwf_plan *p, const floa
                     for (int64_t l = 0; l < nl; l++) dst[l] = src[l * si3];
                 }
             }
-            fft2_forward(p, bre, bim, F, wr, wi);
+            fft2_forward(p, bre, bim, F, rev, wr, wi);
             for (int64_t f = 0; f < nf; f++) {
                 const int64_t u = f / half, v = f % half;
                 const float *r = (const float *)&bre[u * P + v], *im = (const float *)&bim[u * P + v];
@@ -266,8 +278,9 @@ BWF_INLINE void run_unit(const c4j_conv2d_desc *d, const bwf_plan *p, const floa
                 }
             }
     }
-    /* back: per input channel and vector of output channels, the full spectrum from the half
-       (Z[-u][-v] = conj(Z[u][v])), inverse along h then along w for the kernel's rows only */
+    /* back: per input channel and vector of output channels, inverse along h of the half spectrum's
+       columns, then for the kernel's rows only the other half of each row (the result is real:
+       Z[-u][-v] = conj(Z[u][v]), so G[y][-v] = conj(G[y][v])) and the inverse along w */
     const float scale = 1.0f / (float)(F * F);
     for (int64_t c = 0; c < nc && dw != NULL; c++)
         for (int64_t ov = 0; ov < p->coutv; ov++) {
@@ -278,15 +291,14 @@ BWF_INLINE void run_unit(const c4j_conv2d_desc *d, const bwf_plan *p, const floa
                     bre[u * P + v] = a[0];
                     bim[u * P + v] = a[1];
                 }
-            for (int64_t u = 0; u < F; u++)
-                for (int64_t v = half; v < F; v++) {
-                    const int64_t su = (F - u) % F, sv = F - v;
-                    bre[u * P + v] = bre[su * P + sv];
-                    bim[u * P + v] = -bim[su * P + sv];
-                }
-            for (int64_t v = 0; v < F; v++) fft_vec(bre + v, bim + v, F, p->logF, P, wr, wi, 1);
+            for (int64_t v = 0; v < half; v++) fft_vec(bre + v, bim + v, F, P, rev, wr, wi, 1);
             for (int64_t kh = 0; kh < d->kernel_h; kh++) {
-                fft_vec(bre + kh * P, bim + kh * P, F, p->logF, 1, wr, wi, 1);
+                /* a row of the real result's transform along h only: G[kh][F - v] = conj(G[kh][v]) */
+                for (int64_t v = half; v < F; v++) {
+                    bre[kh * P + v] = bre[kh * P + F - v];
+                    bim[kh * P + v] = -bim[kh * P + F - v];
+                }
+                fft_vec(bre + kh * P, bim + kh * P, F, 1, rev, wr, wi, 1);
                 const int64_t fkh = d->flip ? d->kernel_h - 1 - kh : kh;
                 for (int64_t kw = 0; kw < d->kernel_w; kw++) {
                     const int64_t fkw = d->flip ? d->kernel_w - 1 - kw : kw;
