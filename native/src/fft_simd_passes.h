@@ -10,6 +10,47 @@ FAI void FK(cmul)(FK(vec) *r, FK(vec) *im, float wr, float wi) {
     *r = t;
 }
 
+/* Four complex vectors, points 0..3 of one radix-4 butterfly. */
+typedef struct {
+    FK(vec) r[4], i[4];
+} FK(quad);
+
+/* The radix-4 butterfly of the inverse (DIT) transforms, in place on points whose twiddles are
+   already applied: z0 + z1 + (z2 + z3), (z0 - z1) + i (z2 - z3), (z0 + z1) - (z2 + z3),
+   (z0 - z1) - i (z2 - z3). One helper for the transform and its fused first and last passes. */
+FAI void FK(dit4)(FK(quad) *z) {
+    const FK(vec) a0r = z->r[0] + z->r[1], a0i = z->i[0] + z->i[1];
+    const FK(vec) a1r = z->r[0] - z->r[1], a1i = z->i[0] - z->i[1];
+    const FK(vec) c2r = z->r[2] + z->r[3], c2i = z->i[2] + z->i[3];
+    const FK(vec) c3r = z->r[2] - z->r[3], c3i = z->i[2] - z->i[3];
+    z->r[0] = a0r + c2r, z->i[0] = a0i + c2i;
+    z->r[1] = a1r - c3i, z->i[1] = a1i + c3r; /* a1 + i c3 */
+    z->r[2] = a0r - c2r, z->i[2] = a0i - c2i;
+    z->r[3] = a1r + c3i, z->i[3] = a1i - c3r; /* a1 - i c3 */
+}
+
+/* The twiddles of a DIT butterfly's points 1..3 (w1 = conj W^j, w2 = conj W^2j, w3 = conj W^3j):
+   its inputs are in bit-reversed order, so point 1 takes W^2j and point 2 takes W^j. */
+FAI void FK(twiddle3)(FK(quad) *z, float w1r, float w1i, float w2r, float w2i, float w3r, float w3i) {
+    FK(cmul)(&z->r[1], &z->i[1], w2r, w2i);
+    FK(cmul)(&z->r[2], &z->i[2], w1r, w1i);
+    FK(cmul)(&z->r[3], &z->i[3], w3r, w3i);
+}
+
+/* the butterfly's four points at x0..x3 (real lanes, then FK_V imaginary lanes); written out
+   point by point, as in dit4, so that the quad stays in registers */
+FAI FK(quad) FK(load4)(const float *x0, const float *x1, const float *x2, const float *x3) {
+    return (FK(quad)){{VLD(x0), VLD(x1), VLD(x2), VLD(x3)},
+                      {VLD(x0 + FK_V), VLD(x1 + FK_V), VLD(x2 + FK_V), VLD(x3 + FK_V)}};
+}
+
+FAI void FK(store4)(float *x0, float *x1, float *x2, float *x3, const FK(quad) *z) {
+    VST(x0, z->r[0]), VST(x0 + FK_V, z->i[0]);
+    VST(x2, z->r[2]), VST(x2 + FK_V, z->i[2]);
+    VST(x1, z->r[1]), VST(x1 + FK_V, z->i[1]);
+    VST(x3, z->r[3]), VST(x3 + FK_V, z->i[3]);
+}
+
 /* a radix-2 pass over pairs of adjacent points (x0 + x1, x0 - x1): the last pass of the forward
    transform and the first of the inverse when log2(n) is odd; no twiddles either way */
 FAI void FK(radix2_pass)(float *p, int64_t n, int64_t s, int64_t ws, int64_t w) {
@@ -114,27 +155,10 @@ FAI void FK(fft_dit)(float *p, int64_t n, int64_t s, int64_t ws, int64_t w, int 
                 float *x0 = p + (blk + j) * s, *x1 = x0 + q * s, *x2 = x1 + q * s, *x3 = x2 + q * s;
                 for (int64_t c = 0; c < w; c++) {
                     const int64_t o = c * ws;
-                    const FK(vec) y0r = VLD(x0 + o), y0i = VLD(x0 + o + FK_V);
-                    FK(vec) u1r = VLD(x1 + o), u1i = VLD(x1 + o + FK_V);
-                    FK(vec) u2r = VLD(x2 + o), u2i = VLD(x2 + o + FK_V);
-                    FK(vec) u3r = VLD(x3 + o), u3i = VLD(x3 + o + FK_V);
-                    if (j != 0) {
-                        FK(cmul)(&u1r, &u1i, w2r, w2i);
-                        FK(cmul)(&u2r, &u2i, w1r, w1i);
-                        FK(cmul)(&u3r, &u3i, w3r, w3i);
-                    }
-                    const FK(vec) a0r = y0r + u1r, a0i = y0i + u1i;
-                    const FK(vec) a1r = y0r - u1r, a1i = y0i - u1i;
-                    const FK(vec) c2r = u2r + u3r, c2i = u2i + u3i;
-                    const FK(vec) c3r = u2r - u3r, c3i = u2i - u3i;
-                    VST(x0 + o, a0r + c2r);
-                    VST(x0 + o + FK_V, a0i + c2i);
-                    VST(x2 + o, a0r - c2r);
-                    VST(x2 + o + FK_V, a0i - c2i);
-                    VST(x1 + o, a1r - c3i); /* a1 + i c3 */
-                    VST(x1 + o + FK_V, a1i + c3r);
-                    VST(x3 + o, a1r + c3i); /* a1 - i c3 */
-                    VST(x3 + o + FK_V, a1i - c3r);
+                    FK(quad) z = FK(load4)(x0 + o, x1 + o, x2 + o, x3 + o);
+                    if (j != 0) FK(twiddle3)(&z, w1r, w1i, w2r, w2i, w3r, w3i);
+                    FK(dit4)(&z);
+                    FK(store4)(x0 + o, x1 + o, x2 + o, x3 + o, &z);
                 }
             }
         }
@@ -326,23 +350,13 @@ FAI void FK(dit_first_from_c)(const tile_ctx *t, const FK(c_src) *cs) {
     for (int64_t blk = 0; blk < n; blk += 4)
         for (int64_t c = 0; c < nfw; c++) {
             float *x0 = sp + blk * rs + c * FK_CV, *x1 = x0 + rs, *x2 = x1 + rs, *x3 = x2 + rs;
-            FK(vec) y0r, y0i, u1r, u1i, u2r, u2i, u3r, u3i;
-            FK(from_c)(cs, blk * nfw + c, &y0r, &y0i);
-            FK(from_c)(cs, (blk + 1) * nfw + c, &u1r, &u1i);
-            FK(from_c)(cs, (blk + 2) * nfw + c, &u2r, &u2i);
-            FK(from_c)(cs, (blk + 3) * nfw + c, &u3r, &u3i);
-            const FK(vec) a0r = y0r + u1r, a0i = y0i + u1i;
-            const FK(vec) a1r = y0r - u1r, a1i = y0i - u1i;
-            const FK(vec) c2r = u2r + u3r, c2i = u2i + u3i;
-            const FK(vec) c3r = u2r - u3r, c3i = u2i - u3i;
-            VST(x0, a0r + c2r);
-            VST(x0 + FK_V, a0i + c2i);
-            VST(x2, a0r - c2r);
-            VST(x2 + FK_V, a0i - c2i);
-            VST(x1, a1r - c3i); /* a1 + i c3 */
-            VST(x1 + FK_V, a1i + c3r);
-            VST(x3, a1r + c3i); /* a1 - i c3 */
-            VST(x3 + FK_V, a1i - c3r);
+            FK(quad) z;
+            FK(from_c)(cs, blk * nfw + c, &z.r[0], &z.i[0]);
+            FK(from_c)(cs, (blk + 1) * nfw + c, &z.r[1], &z.i[1]);
+            FK(from_c)(cs, (blk + 2) * nfw + c, &z.r[2], &z.i[2]);
+            FK(from_c)(cs, (blk + 3) * nfw + c, &z.r[3], &z.i[3]);
+            FK(dit4)(&z);
+            FK(store4)(x0, x1, x2, x3, &z);
         }
 }
 
@@ -360,28 +374,18 @@ FAI void FK(dit_last_to_out)(const tile_ctx *t, float *out, int64_t os1, int64_t
         const int64_t px0 = 2 * j, px1 = 2 * (j + q), px2 = 2 * (j + 2 * q), px3 = 2 * (j + 3 * q);
         for (int64_t r = 0; r < vh; r++) {
             const float *x0 = sp + r * rs + j * FK_CV, *x1 = x0 + q * FK_CV, *x2 = x1 + q * FK_CV, *x3 = x2 + q * FK_CV;
-            const FK(vec) y0r = VLD(x0), y0i = VLD(x0 + FK_V);
-            FK(vec) u1r = VLD(x1), u1i = VLD(x1 + FK_V);
-            FK(vec) u2r = VLD(x2), u2i = VLD(x2 + FK_V);
-            FK(vec) u3r = VLD(x3), u3i = VLD(x3 + FK_V);
-            if (j != 0) {
-                FK(cmul)(&u1r, &u1i, w2r, w2i);
-                FK(cmul)(&u2r, &u2i, w1r, w1i);
-                FK(cmul)(&u3r, &u3i, w3r, w3i);
-            }
-            const FK(vec) a0r = y0r + u1r, a0i = y0i + u1i;
-            const FK(vec) a1r = y0r - u1r, a1i = y0i - u1i;
-            const FK(vec) c2r = u2r + u3r, c2i = u2i + u3i;
-            const FK(vec) c3r = u2r - u3r, c3i = u2i - u3i;
+            FK(quad) z = FK(load4)(x0, x1, x2, x3);
+            if (j != 0) FK(twiddle3)(&z, w1r, w1i, w2r, w2i, w3r, w3i);
+            FK(dit4)(&z);
             float *o = out + r * os1;
-            if (px0 < vw) FK(vstore)(o + px0 * os2, a0r + c2r, nb);
-            if (px0 + 1 < vw) FK(vstore)(o + (px0 + 1) * os2, a0i + c2i, nb);
-            if (px2 < vw) FK(vstore)(o + px2 * os2, a0r - c2r, nb);
-            if (px2 + 1 < vw) FK(vstore)(o + (px2 + 1) * os2, a0i - c2i, nb);
-            if (px1 < vw) FK(vstore)(o + px1 * os2, a1r - c3i, nb); /* a1 + i c3 */
-            if (px1 + 1 < vw) FK(vstore)(o + (px1 + 1) * os2, a1i + c3r, nb);
-            if (px3 < vw) FK(vstore)(o + px3 * os2, a1r + c3i, nb); /* a1 - i c3 */
-            if (px3 + 1 < vw) FK(vstore)(o + (px3 + 1) * os2, a1i - c3r, nb);
+            if (px0 < vw) FK(vstore)(o + px0 * os2, z.r[0], nb);
+            if (px0 + 1 < vw) FK(vstore)(o + (px0 + 1) * os2, z.i[0], nb);
+            if (px2 < vw) FK(vstore)(o + px2 * os2, z.r[2], nb);
+            if (px2 + 1 < vw) FK(vstore)(o + (px2 + 1) * os2, z.i[2], nb);
+            if (px1 < vw) FK(vstore)(o + px1 * os2, z.r[1], nb);
+            if (px1 + 1 < vw) FK(vstore)(o + (px1 + 1) * os2, z.i[1], nb);
+            if (px3 < vw) FK(vstore)(o + px3 * os2, z.r[3], nb);
+            if (px3 + 1 < vw) FK(vstore)(o + (px3 + 1) * os2, z.i[3], nb);
         }
     }
 }
