@@ -54,6 +54,19 @@ int64_t c4j_sgemm_piece_rows(const c4j_blas *blas, int64_t m, int64_t k, int64_t
 double c4j_cost_sgemm_pieces(int64_t m, int64_t k, int64_t n, int64_t piece);
 
 /*
+ * The fields every row of the three route tables (forward, input gradient, filter gradient)
+ * starts with, in this order, so that a row's positional initializer begins the same way in each
+ * table and the fields' meaning (below, at the forward row) is written once.
+ */
+#define C4J_ROUTE_ROW_HEAD                      \
+    const char *name;                           \
+    int id;                                     \
+    int exact;                                  \
+    int (*applies)(const c4j_conv2d_desc *d);   \
+    int64_t (*units)(const c4j_conv2d_desc *d); \
+    int64_t (*workspace)(const c4j_conv2d_desc *d);
+
+/*
  * One 2-D forward algorithm: a row of the forward table (conv2d_table.c), defined in the
  * algorithm's own file. Adding an algorithm is one new file defining such a row and one line in
  * the table (plus its id in conv4j.h's c4j_algo and Java's Algorithm enum, which names it).
@@ -71,12 +84,7 @@ double c4j_cost_sgemm_pieces(int64_t m, int64_t k, int64_t n, int64_t piece);
  * The table walk (conv2d.c) checks applies, units, workspace and buffers before any of the rest.
  */
 typedef struct {
-    const char *name;
-    int id;
-    int exact;
-    int (*applies)(const c4j_conv2d_desc *d);
-    int64_t (*units)(const c4j_conv2d_desc *d);
-    int64_t (*workspace)(const c4j_conv2d_desc *d);
+    C4J_ROUTE_ROW_HEAD
     int64_t (*prepared_floats)(const c4j_conv2d_desc *d);
     void (*prepare)(const c4j_conv2d_desc *d, const float *filter, float *prepared);
     double (*estimate)(const c4j_conv2d_desc *d, int include_prepare);
@@ -220,12 +228,7 @@ void c4j_im2col(const c4j_conv2d_desc *d, const float *in, int64_t g, int64_t r0
  * stride-1 layer as a forward convolution) or of a Winograd filter gradient.
  */
 typedef struct {
-    const char *name;
-    int id;
-    int exact;
-    int (*applies)(const c4j_conv2d_desc *d);
-    int64_t (*units)(const c4j_conv2d_desc *d);
-    int64_t (*workspace)(const c4j_conv2d_desc *d);
+    C4J_ROUTE_ROW_HEAD
     int64_t (*prepared_floats)(const c4j_conv2d_desc *d);
     c4j_status (*prepare)(const c4j_conv2d_desc *d, const float *filter, float *prepared, char *err,
                           size_t err_len);
@@ -242,12 +245,7 @@ typedef struct {
 /* Filter-gradient routes sum pixel ranges r > 0 into partial copies at partials + (r - 1) *
    (|dW| + out_c), added up by backward_reduce.c; `ranges` is 1 when there are none. */
 typedef struct {
-    const char *name;
-    int id;
-    int exact;
-    int (*applies)(const c4j_conv2d_desc *d);
-    int64_t (*units)(const c4j_conv2d_desc *d);
-    int64_t (*workspace)(const c4j_conv2d_desc *d);
+    C4J_ROUTE_ROW_HEAD
     int64_t (*ranges)(const c4j_conv2d_desc *d);
     double (*estimate)(const c4j_conv2d_desc *d);
     void (*run)(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in, const float *dy, float *dw,
