@@ -7,7 +7,8 @@
  *
  * --threads times every algorithm once per listed thread count (same run, same buffers). With more
  * than one thread the units are shared out the way Java's ConvExecutor does it: min(threads, units)
- * threads, each claiming a share of the units left (ceil(left / threads), guided self-scheduling;
+ * threads, each claiming a share of the units left (ceil(left / threads), at most floor(units /
+ * threads): guided self-scheduling;
  * --claims fixed: the earlier min(units, 4 per thread) equal chunks), the caller working
  * alongside persistent workers that sleep on a condition variable between calls, each thread with
  * its own workspace. Results do not depend on the split (units are fixed by the descriptor).
@@ -89,11 +90,15 @@ static void ensure_ws(int t, int64_t bytes) {
 static int fixed_chunks;
 
 /* The end of the claim that starts at unit `next` of `units` on `want` threads: as ConvExecutor,
-   a share of what is left, ceil(left / want) units (guided self-scheduling), or with --claims
+   a share of what is left, ceil(left / want) units but at most floor(units / want) (guided
+   self-scheduling), or with --claims
    fixed the chunk of min(units, 4 per thread) equal ones that starts there. */
 static int64_t pool_claim_end(int64_t next, int64_t units, int want) {
     if (want <= 1) return units;
-    if (!fixed_chunks) return next + (units - next + want - 1) / want;
+    if (!fixed_chunks) {
+        const int64_t share = (units - next + want - 1) / want, fair = units / want > 0 ? units / want : 1;
+        return next + (share < fair ? share : fair);
+    }
     const int64_t chunks = units < 4 * want ? units : 4 * want;
     int64_t k = next * chunks / units;
     while (units * (k + 1) / chunks <= next) k++;

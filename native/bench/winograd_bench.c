@@ -13,8 +13,8 @@
  * estimate, and its wall time on 1 and on 2 threads (timed alternately in the same loop), with
  * the units split over the 2 threads the way io.conv4j.internal.ConvExecutor splits them: no
  * second thread below 4 MFLOP per thread, else ranges of consecutive units that the threads claim
- * one at a time, each a share of what is left (ceil(left / 2) units), each thread with its own
- * workspace.
+ * one at a time, each a share of what is left (ceil(left / 2) units, at most half of all units),
+ * each thread with its own workspace.
  * OpenBLAS runs one thread (OPENBLAS_NUM_THREADS=1 unless set otherwise). Other heavy processes on
  * the machine distort the medians: the load average is printed before and after.
  */
@@ -112,7 +112,8 @@ static struct {
 static void mt_work(mt_job *j, void *ws) {
     long long b = atomic_load(&j->next);
     while (b < j->units) {
-        const int64_t e = b + (j->units - b + MT_THREADS - 1) / MT_THREADS;
+        const int64_t share = (j->units - b + MT_THREADS - 1) / MT_THREADS;
+        const int64_t e = b + C4J_MIN_I(share, C4J_MAX_I(1, j->units / MT_THREADS));
         if (!atomic_compare_exchange_weak(&j->next, &b, e)) continue; /* b now holds the new next */
         t_forward_range(j->c, ws, j->c->ws_bytes, b, e);
         atomic_fetch_add(&j->done, e - b);

@@ -202,7 +202,8 @@ static double range_seconds(const fft_model *m, int64_t u0, int64_t u1) {
 }
 
 /* seconds on `threads` (<= 16) threads sharing the units as ConvExecutor does: claims of a share
-   of what is left, ceil(left / threads) units, each taken in order by the thread that is free first */
+   of what is left, ceil(left / threads) units but at most floor(units / threads), each taken in
+   order by the thread that is free first */
 static double threads_seconds(const fft_model *m, int64_t units, int64_t threads) {
     const int64_t n = C4J_MIN(threads, units);
     double busy[16] = {0}, end = 0;
@@ -210,7 +211,7 @@ static double threads_seconds(const fft_model *m, int64_t units, int64_t threads
         int64_t k = 0;
         for (int64_t i = 1; i < n; i++)
             if (busy[i] < busy[k]) k = i;
-        const int64_t e = u + c4j_ceil_div(units - u, n);
+        const int64_t e = u + C4J_MIN(c4j_ceil_div(units - u, n), C4J_MAX(1, units / n));
         busy[k] += range_seconds(m, u, e) + FFT_CHUNK_SECONDS;
         end = C4J_MAX(end, busy[k]);
         u = e;

@@ -283,7 +283,8 @@ public final class ConvExecutor {
 
     /**
      * One convolution's units, which threads claim as ranges, each a share of what is left
-     * (guided self-scheduling): a thread takes ceil(left / want) units. The first claims are large,
+     * (guided self-scheduling): a thread takes ceil(left / want) units, at most its fair share of
+     * all units (see {@link #claimEnd}). The first claims are large,
      * so each thread runs few native calls over long runs of consecutive units (a call pays its
      * set-up once, and routes whose consecutive units share a stage, such as a Winograd block's
      * input transform for its panels of output channels, compute it once per call); the last
@@ -319,10 +320,16 @@ public final class ConvExecutor {
             return next.get() < units;
         }
 
-        /** The end of the claim that starts at unit {@code begin}: ceil(left / want) units. */
+        /**
+         * The end of the claim that starts at unit {@code begin}: ceil(left / want) units, but never
+         * more than a thread's fair share of all units, floor(units / want) (at least 1): rounded
+         * up, the first claim of 9 units on 2 threads would take 5, leaving the other thread 4 units
+         * of work against 5.
+         */
         long claimEnd(long begin) {
             long left = units - begin;
-            return begin + left / want + (left % want != 0 ? 1 : 0);
+            long share = left / want + (left % want != 0 ? 1 : 0), fair = Math.max(1, units / want);
+            return begin + Math.min(share, fair);
         }
 
         /**

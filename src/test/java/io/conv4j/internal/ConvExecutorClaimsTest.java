@@ -63,6 +63,18 @@ class ConvExecutorClaimsTest {
     }
 
     @Test
+    void noClaimExceedsAFairShareOfTheUnits() {
+        ConvExecutor.setThreads(2);
+        List<long[]> ranges = new ArrayList<>();
+        ConvExecutor.get().run(9, 0, LARGE, (u0, u1, ws) -> {
+            synchronized (ranges) {
+                ranges.add(new long[] {u0, u1});
+            }
+        });
+        for (long[] r : ranges) assertTrue(r[1] - r[0] <= 4, "9 units on 2 threads, claims of at most 4: " + show(ranges));
+    }
+
+    @Test
     void anErrorInOneClaimReachesTheCallerAfterEveryUnitRan() {
         ConvExecutor.setThreads(2);
         AtomicIntegerArray visits = new AtomicIntegerArray(20);
