@@ -111,10 +111,12 @@ static DD_TARGET void DD(pixels)(dd_tile *t, const c4j_conv2d_desc *d, const dd_
     for (int64_t q = q0; q < q1;) {
         const int64_t left = q1 - q, nb = left >= DD_NB ? DD_NB : left >= 4 ? 4 : 1;
         float *o0[DD_NB];
+        /* pixel q + j at (oh, ow), stepped along the row (no division per pixel) */
+        int64_t oh = q / d->out_w, ow = q % d->out_w;
         for (int64_t j = 0; j < nb; j++) {
-            const int64_t oh = (q + j) / d->out_w, ow = (q + j) % d->out_w;
             t->p0[j] = src->base + (oh - src->oh0) * d->stride_h * src->rs + ow * d->stride_w * src->ps;
             o0[j] = oimg + oh * d->out_stride[1] + ow * d->out_stride[2];
+            if (++ow == d->out_w) ow = 0, oh++;
         }
         for (int64_t b = b0; b < b1; b++) {
             const int64_t ob = b * DD_CB, cw = C4J_MIN(DD_CB, d->out_c - ob);
