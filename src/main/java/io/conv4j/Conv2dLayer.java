@@ -147,6 +147,11 @@ public final class Conv2dLayer implements AutoCloseable {
             if (b.exactForward == null) b.exactForward = call.exact(refused);
             call = b.exactForward;
             transformed = null;
+            if (call.transformFloats() > 0) { // an exact route may pack the filter too (DIRECT_DENSE)
+                if (b.exactTransformed == null) b.exactTransformed = Tensor.allocate(Shape.of(call.transformFloats()));
+                transformed = b.exactTransformed;
+                call.transformInto(filter, transformed);
+            }
         } else if (transformed != null) {
             call.transformInto(filter, transformed); // the filter may have changed since the last call
         }
@@ -355,7 +360,7 @@ public final class Conv2dLayer implements AutoCloseable {
         ForwardCall forward, exactForward;
         BackwardCall.Filter gradFilterCall;
         BackwardCall.Input gradInputCall;
-        Tensor output, gradPre, gradInput, forwardTransformed, inputPrepared, filterPartials;
+        Tensor output, gradPre, gradInput, forwardTransformed, exactTransformed, inputPrepared, filterPartials;
         /** The handles of {@link #output} and {@link #gradInput} last returned to the caller. */
         Tensor outputLent, gradInputLent;
 
@@ -374,8 +379,8 @@ public final class Conv2dLayer implements AutoCloseable {
         }
 
         void close() {
-            for (Tensor t : new Tensor[] {output, gradPre, gradInput, forwardTransformed, inputPrepared, filterPartials, outputLent,
-                    gradInputLent}) {
+            for (Tensor t : new Tensor[] {output, gradPre, gradInput, forwardTransformed, exactTransformed, inputPrepared,
+                    filterPartials, outputLent, gradInputLent}) {
                 if (t != null) t.close();
             }
         }
