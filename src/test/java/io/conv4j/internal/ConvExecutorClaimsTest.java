@@ -49,28 +49,28 @@ class ConvExecutorClaimsTest {
         }
     }
 
-    @Test
-    void theFirstClaimIsAShareOfTheUnitsNotAllOfThem() {
+    /** The ranges the threads claim when {@code units} units run on 2 threads. */
+    private static List<long[]> claimsOnTwoThreads(long units) {
         ConvExecutor.setThreads(2);
         List<long[]> ranges = new ArrayList<>();
-        ConvExecutor.get().run(16, 0, LARGE, (u0, u1, ws) -> {
+        ConvExecutor.get().run(units, 0, LARGE, (u0, u1, ws) -> {
             synchronized (ranges) {
                 ranges.add(new long[] {u0, u1});
             }
         });
+        return ranges;
+    }
+
+    @Test
+    void theFirstClaimIsAShareOfTheUnitsNotAllOfThem() {
+        List<long[]> ranges = claimsOnTwoThreads(16);
         long first = ranges.stream().filter(r -> r[0] == 0).findFirst().orElseThrow()[1];
         assertEquals(8, first, "the first claim on 2 threads takes half of 16 units: " + show(ranges));
     }
 
     @Test
     void noClaimExceedsAFairShareOfTheUnits() {
-        ConvExecutor.setThreads(2);
-        List<long[]> ranges = new ArrayList<>();
-        ConvExecutor.get().run(9, 0, LARGE, (u0, u1, ws) -> {
-            synchronized (ranges) {
-                ranges.add(new long[] {u0, u1});
-            }
-        });
+        List<long[]> ranges = claimsOnTwoThreads(9);
         for (long[] r : ranges) assertTrue(r[1] - r[0] <= 4, "9 units on 2 threads, claims of at most 4: " + show(ranges));
     }
 
