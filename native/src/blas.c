@@ -20,6 +20,15 @@ int c4j_cpu_has_avx512(void) {
 #endif
 }
 
+int c4j_cpu_vector_tier(void) {
+    if (c4j_cpu_has_avx512()) return 2;
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
+#endif
+    return 0;
+}
+
 /* The OPENBLAS_CORETYPE value to set while loading, or NULL to leave the environment alone. */
 static const char *coretype_to_force(const char *coretype) {
     if (coretype == NULL || coretype[0] == '\0') return NULL;

@@ -96,14 +96,14 @@ static int dd_fuses_rows(const c4j_conv2d_desc *d) {
 #include "direct_dense_simd.h"
 #endif
 
-/* the widest kernel this CPU runs: 2 AVX-512, 1 AVX2 + FMA, 0 portable */
+/* the widest kernel this CPU runs: 2 AVX-512, 1 AVX2 + FMA, 0 portable (the widths this file
+   builds: only the portable one off x86-64) */
 static int best_isa(void) {
 #ifdef C4J_HAVE_X86_DD
-    if (c4j_cpu_has_avx512()) return 2;
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
-#endif
+    return c4j_cpu_vector_tier();
+#else
     return 0;
+#endif
 }
 
 /* one group, input channels contiguous */

@@ -325,14 +325,12 @@ void c4j_fft_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in
     fft_plan p;
     if (!c4j_fft_make_plan(d, &p)) return;
 #ifdef C4J_HAVE_X86_FFT
-#endif
-#ifdef C4J_HAVE_X86_FFT
-    if (c4j_cpu_has_avx512()) {
+    const int tier = c4j_cpu_vector_tier();
+    if (tier == 2) {
         run_avx512(blas, d, &p, in, prepared, bias, out, workspace, u0, u1);
         return;
     }
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    if (tier == 1) {
         run_avx2(blas, d, &p, in, prepared, bias, out, workspace, u0, u1);
         return;
     }

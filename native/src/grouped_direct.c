@@ -202,14 +202,14 @@ static void stage_filter(const c4j_conv2d_desc *d, const float *filter, const fl
     }
 }
 
-/* the widest kernel this CPU runs: 2 AVX-512, 1 AVX2 + FMA, 0 portable */
+/* the widest kernel this CPU runs: 2 AVX-512, 1 AVX2 + FMA, 0 portable (the widths this file
+   builds: only the portable one off x86-64) */
 static int best_isa(void) {
 #ifdef C4J_HAVE_X86_GD
-    if (c4j_cpu_has_avx512()) return 2;
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
-#endif
+    return c4j_cpu_vector_tier();
+#else
     return 0;
+#endif
 }
 
 /* input rows [r0, r1) of image img staged for output channels [o0, o0 + cw) (see GD(stage)) */

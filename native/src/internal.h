@@ -211,6 +211,11 @@ void c4j_gdw_run(const c4j_conv2d_desc *d, const float *in, const float *dy, flo
 void c4j_transpose(const float *restrict src, int64_t lds, int64_t rows, int64_t cols, float *restrict dst,
                    int64_t ldd);
 
+/* The widest kernels this CPU runs where a route has one per instruction set (blas.c): 2 AVX-512
+   (c4j_cpu_has_avx512), 1 AVX2 with FMA, 0 the portable build (always 0 off x86-64). One answer
+   for every such route (direct_dense.c, grouped_direct.c, fft.c), so they cannot disagree. */
+int c4j_cpu_vector_tier(void);
+
 /* The 2-D im2col (gemm_tiled.c): the patch columns of filter taps [t0, t1) (filter order, the
    flipped kernel's taps mirrored) for patch rows [r0, r0 + m) of group g, into tile with row
    length ld; zeros where a tap reads padding. avx512: c4j_cpu_has_avx512() (same values). */

@@ -50,24 +50,7 @@ static void check(const c4j_conv2d_desc *d, int isa, uint64_t *rng, const char *
             run_isa(isa, d, in, f, bias, out, ws, cut, units);
             run_isa(isa, d, in, f, bias, out, ws, 0, cut);
         }
-        for (int64_t i = 0; i < GUARD; i++) {
-            T_CHECK(isnan(mem[i]) && isnan(mem[GUARD + out_len + i]), "%s isa %d: wrote outside the output", what, isa);
-        }
-        double worst = 0;
-        int64_t written = 0;
-        for (int64_t n = 0; n < d->batch; n++)
-            for (int64_t oh = 0; oh < d->out_h; oh++)
-                for (int64_t ow = 0; ow < d->out_w; ow++)
-                    for (int64_t o = 0; o < d->out_c; o++) {
-                        const int64_t e = n * d->out_stride[0] + oh * d->out_stride[1] + ow * d->out_stride[2] + o;
-                        const double err = fabs((double)out[e] - want[e]) / (1.0 + fabs(want[e]));
-                        if (!(err <= worst)) worst = err;
-                        written++;
-                    }
-        int64_t touched = 0;
-        for (int64_t i = 0; i < out_len; i++) touched += !isnan(out[i]);
-        T_CHECK(touched == written, "%s isa %d: %lld elements written, %lld in the view", what, isa, (long long)touched,
-                (long long)written);
+        const double worst = t_check_output_view(d, mem, GUARD, out_len, want, what, isa);
         T_CHECK(worst < 2e-5 * (double)(d->kernel_h * d->kernel_w * c4j_cin_g(d)), "%s isa %d split %d: error %g", what,
                 isa, split, worst);
         if (split == 0) memcpy(first, out, sizeof(float) * (size_t)out_len);

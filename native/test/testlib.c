@@ -89,6 +89,30 @@ int64_t t_view_len(const int64_t dim[4], const int64_t stride[4]) {
     return reach + 1;
 }
 
+double t_check_output_view(const c4j_conv2d_desc *d, const float *mem, int64_t guard, int64_t out_len,
+                           const double *want, const char *what, int isa) {
+    const float *out = mem + guard;
+    for (int64_t i = 0; i < guard; i++) {
+        T_CHECK(isnan(mem[i]) && isnan(out[out_len + i]), "%s isa %d: wrote outside the output", what, isa);
+    }
+    double worst = 0;
+    int64_t written = 0;
+    for (int64_t n = 0; n < d->batch; n++)
+        for (int64_t oh = 0; oh < d->out_h; oh++)
+            for (int64_t ow = 0; ow < d->out_w; ow++)
+                for (int64_t o = 0; o < d->out_c; o++) {
+                    const int64_t e = n * d->out_stride[0] + oh * d->out_stride[1] + ow * d->out_stride[2] + o;
+                    const double err = fabs((double)out[e] - want[e]) / (1.0 + fabs(want[e]));
+                    if (!(err <= worst)) worst = err;
+                    written++;
+                }
+    int64_t touched = 0;
+    for (int64_t i = 0; i < out_len; i++) touched += !isnan(out[i]);
+    T_CHECK(touched == written, "%s isa %d: %lld elements written, %lld in the view", what, isa, (long long)touched,
+            (long long)written);
+    return worst;
+}
+
 double t_now(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);

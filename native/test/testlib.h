@@ -37,6 +37,16 @@ void t_dense_desc(c4j_conv2d_desc *d, int64_t n, int64_t h, int64_t w, int64_t c
 void t_reference(const c4j_conv2d_desc *d, const float *in, const float *filter, const float *bias,
                  double *out);
 
+/*
+ * The checks of one kernel run into a guarded output buffer: mem holds guard NaNs, the out_len
+ * elements the output view of d spans (all NaN before the run), then guard NaNs again. The run
+ * must have written every element of the view and nothing else (the guards and the view's gaps
+ * still NaN). Returns the largest |out - want| / (1 + |want|) over the view (want laid out as the
+ * view, as t_reference writes it). what and isa name the case in failure messages.
+ */
+double t_check_output_view(const c4j_conv2d_desc *d, const float *mem, int64_t guard, int64_t out_len,
+                           const double *want, const char *what, int isa);
+
 /* Elements a dense buffer for a view needs: max reach + 1. */
 int64_t t_view_len(const int64_t dim[4], const int64_t stride[4]);
 
