@@ -52,10 +52,9 @@ int c4j_cost_is_measured(void) {
     return on;
 }
 
-/* CPU time of the calling thread: time the thread spent descheduled, which on a busy machine is a
-   property of the moment and not of the shape, does not count. Reading it is a system call on
-   some kernels (about a microsecond at worst), so short calls are timed in batches. */
-static double thread_seconds(void) {
+/* Reading the thread's CPU clock is a system call on some kernels (about a microsecond at worst),
+   so short calls are timed in batches. */
+double c4j_thread_seconds(void) {
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
@@ -77,15 +76,15 @@ static double time_sgemm(const c4j_blas *blas, int64_t m, int64_t k, int64_t n) 
     if (a == NULL) return -1;
     float *b = a + m * k, *c = b + k * n;
     call_sgemm(blas, m, k, n, a, b, c);
-    double t0 = thread_seconds();
+    double t0 = c4j_thread_seconds();
     call_sgemm(blas, m, k, n, a, b, c);
-    const double first = thread_seconds() - t0;
+    const double first = c4j_thread_seconds() - t0;
     const int batch = first >= BATCH_SECONDS ? 1 : (int)C4J_MIN(MAX_BATCH, BATCH_SECONDS / C4J_MAX(first, 1e-9) + 1);
     double best = first, total = first;
     for (int rep = 0; rep < MAX_REPS && (rep < 3 || total < MIN_SECONDS); rep++) {
-        t0 = thread_seconds();
+        t0 = c4j_thread_seconds();
         for (int i = 0; i < batch; i++) call_sgemm(blas, m, k, n, a, b, c);
-        const double t = thread_seconds() - t0;
+        const double t = c4j_thread_seconds() - t0;
         total += t;
         if (t / batch < best) best = t / batch;
     }

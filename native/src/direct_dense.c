@@ -28,7 +28,6 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "internal.h"
 
@@ -222,11 +221,20 @@ static void dd_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *
 
 /* ------------------------------------------------------------------ the estimate */
 
-/* tile width and vectors per pass of an instruction set */
+/* tile width, lanes per pass and per vector of an instruction set, as its kernel defines them */
 static void isa_shape(int isa, int64_t *nb, int64_t *pass_lanes, int64_t *v) {
-    *nb = isa == 2 ? 12 : 6;
-    *v = isa == 2 ? 16 : isa == 1 ? 8 : 4;
-    *pass_lanes = 2 * *v;
+#ifdef C4J_HAVE_X86_DD
+    if (isa == 2) {
+        *nb = tile_pixels_avx512, *pass_lanes = pass_lanes_avx512, *v = lanes_avx512;
+        return;
+    }
+    if (isa == 1) {
+        *nb = tile_pixels_avx2, *pass_lanes = pass_lanes_avx2, *v = lanes_avx2;
+        return;
+    }
+#endif
+    (void)isa;
+    *nb = tile_pixels_portable, *pass_lanes = pass_lanes_portable, *v = lanes_portable;
 }
 
 /* What the kernel does on d: lane multiply-adds (padded lanes and padded taps included), tap
@@ -261,12 +269,6 @@ static void work(const c4j_conv2d_desc *d, int isa, double *lane_macs, double *t
     *staged = dd_stages(d) ? (double)d->batch * (double)block_groups(d) * rows * (double)(stage_width(d) * d->in_c) : 0;
 }
 
-static double thread_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* Fastest of a few runs of the whole layer d (thread CPU time), or -1 when memory is short. Plain
    malloc: measuring is not part of any convolution's accounted memory. */
 static double time_layer(const c4j_conv2d_desc *d, int isa) {
@@ -281,9 +283,9 @@ static double time_layer(const c4j_conv2d_desc *d, int isa) {
     run_isa(isa, d, in, prepared, NULL, out, ws, 0, units);
     double best = -1;
     for (int rep = 0; rep < 15; rep++) {
-        const double t0 = thread_seconds();
+        const double t0 = c4j_thread_seconds();
         for (int i = 0; i < 8; i++) run_isa(isa, d, in, prepared, NULL, out, ws, 0, units);
-        const double t = (thread_seconds() - t0) / 8;
+        const double t = (c4j_thread_seconds() - t0) / 8;
         if (best < 0 || t < best) best = t;
     }
     free(buf);

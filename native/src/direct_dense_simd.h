@@ -142,6 +142,9 @@ static DD_TARGET void DD(pixels)(dd_tile *t, const c4j_conv2d_desc *d, const dd_
     }
 }
 
+/* this width's tile: what the estimate counts (see work in direct_dense.c) */
+enum { DD(tile_pixels) = DD_NB, DD(pass_lanes) = DD_NV * DD_V, DD(lanes) = DD_V };
+
 #undef DD_ISA
 #undef DD_V
 #undef DD_NV

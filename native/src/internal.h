@@ -48,6 +48,10 @@ double c4j_cost_sgemm_model(int64_t m, int64_t k, int64_t n);
 /* The measured time of the shape (timed once per process), or -1 (cost_measure.c). */
 double c4j_cost_sgemm_measured(int64_t m, int64_t k, int64_t n);
 int c4j_cost_is_measured(void);
+/* CPU seconds of the calling thread (cost_measure.c), the clock every measured estimate uses: time
+   the thread spent descheduled, which on a busy machine is a property of the moment and not of the
+   work, does not count. */
+double c4j_thread_seconds(void);
 
 /* Rows per call when an M-row sgemm is issued in row pieces (cost.c), and the time of doing so. */
 int64_t c4j_sgemm_piece_rows(const c4j_blas *blas, int64_t m, int64_t k, int64_t n);

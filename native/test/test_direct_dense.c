@@ -136,13 +136,13 @@ static double time_route(const c4j_conv2d_desc *d, c4j_algo a, const float *in, 
     if (prep != NULL) c4j_conv2d_prepare(d, a, f, prep, err, sizeof err);
     double best = -1;
     for (int r = 0; r < 15; r++) {
-        const double t0 = thread_seconds();
+        const double t0 = c4j_thread_seconds();
         if (c4j_conv2d_forward(t_blas(), d, a, in, f, prep, NULL, out, ws, ws_bytes, 0, c4j_conv2d_units(d, a), err,
                                sizeof err) != C4J_OK) {
             fprintf(stderr, "algorithm %d: %s\n", (int)a, err);
             exit(1);
         }
-        const double t = thread_seconds() - t0;
+        const double t = c4j_thread_seconds() - t0;
         if (best < 0 || t < best) best = t;
     }
     free(prep);
