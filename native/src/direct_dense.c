@@ -95,15 +95,9 @@ static int dd_fuses_rows(const c4j_conv2d_desc *d) {
 #include "direct_dense_simd.h"
 #endif
 
-/* the widest kernel this CPU runs: 2 AVX-512, 1 AVX2 + FMA, 0 portable (the widths this file
-   builds: only the portable one off x86-64) */
-static int best_isa(void) {
-#ifdef C4J_HAVE_X86_DD
-    return c4j_cpu_vector_tier();
-#else
-    return 0;
-#endif
-}
+/* the widest kernel this CPU runs: 2 AVX-512, 1 AVX2 + FMA, 0 portable (c4j_cpu_vector_tier is 0
+   off x86-64, where this file builds only the portable width) */
+static int best_isa(void) { return c4j_cpu_vector_tier(); }
 
 /* one group, input channels contiguous */
 static int dd_applies(const c4j_conv2d_desc *d) { return d->groups == 1 && (d->in_stride[3] == 1 || d->in_c == 1); }

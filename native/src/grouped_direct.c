@@ -202,15 +202,9 @@ static void stage_filter(const c4j_conv2d_desc *d, const float *filter, const fl
     }
 }
 
-/* the widest kernel this CPU runs: 2 AVX-512, 1 AVX2 + FMA, 0 portable (the widths this file
-   builds: only the portable one off x86-64) */
-static int best_isa(void) {
-#ifdef C4J_HAVE_X86_GD
-    return c4j_cpu_vector_tier();
-#else
-    return 0;
-#endif
-}
+/* the widest kernel this CPU runs: 2 AVX-512, 1 AVX2 + FMA, 0 portable (c4j_cpu_vector_tier is 0
+   off x86-64, where this file builds only the portable width) */
+static int best_isa(void) { return c4j_cpu_vector_tier(); }
 
 /* input rows [r0, r1) of image img staged for output channels [o0, o0 + cw) (see GD(stage)) */
 static void stage_isa(int isa, const c4j_conv2d_desc *d, const float *img, int64_t r0, int64_t r1, int64_t o0,
