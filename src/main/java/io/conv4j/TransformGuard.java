@@ -66,7 +66,7 @@ final class TransformGuard {
         int maxExp = (int) (scan & 0xff), mean16 = (int) ((scan >>> 8) & 0xfff);
         if (maxExp == 0xff) return what + " holds non-finite values";
         if (maxExp - 127 >= MAX_EXPONENT) return what + " holds magnitudes of 2^" + MAX_EXPONENT + " or more";
-        int range = algorithm == Algorithm.WINOGRAD_4X4 || algorithm == Algorithm.WINOGRAD_1D ? RANGE_WINOGRAD_4X4 : RANGE_OTHER;
+        int range = algorithm.transformRangeLog2;
         if (maxExp * 16 - mean16 > range * 16) {
             return what + "'s largest magnitude exceeds 2^" + range + " times its typical one";
         }

@@ -174,6 +174,18 @@ class TransformGuardTest {
         for (Activation act : Activation.values()) checkForward(l, a, prepared, x, w, null, act, act + ", NaN input");
     }
 
+    /** A new transform algorithm without a range would be guarded by a range of 2^0: every call sent to the exact route. */
+    @Test
+    void everyTransformAlgorithmDeclaresItsRangeAndNoExactOneDoes() {
+        for (Algorithm a : Algorithm.values()) {
+            assertEquals(a.isExact(), a.transformRangeLog2 == 0, a + ": exact " + a.isExact() + ", range 2^" + a.transformRangeLog2);
+        }
+        assertEquals(TransformGuard.RANGE_WINOGRAD_4X4, Algorithm.WINOGRAD_4X4.transformRangeLog2);
+        assertEquals(TransformGuard.RANGE_WINOGRAD_4X4, Algorithm.WINOGRAD_1D.transformRangeLog2);
+        assertEquals(TransformGuard.RANGE_OTHER, Algorithm.WINOGRAD_2X2.transformRangeLog2);
+        assertEquals(TransformGuard.RANGE_OTHER, Algorithm.FFT.transformRangeLog2);
+    }
+
     @Test
     void theIssuesExampleKeepsNaNThroughEveryActivation() {
         for (Algorithm a : new Algorithm[] {Algorithm.AUTO, Algorithm.GEMM_DIRECT, Algorithm.GEMM_TILED}) {
