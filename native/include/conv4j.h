@@ -220,6 +220,9 @@ C4J_API c4j_status c4j_conv2d_forward(const c4j_blas *blas, const c4j_conv2d_des
 #define C4J_DIR_FORWARD 0
 #define C4J_DIR_INPUT_GRADIENT 1
 #define C4J_DIR_FILTER_GRADIENT 2
+/* The input gradient's table with estimates that leave the filter's rearrangement (transform) out,
+   as the forward ones do: for a filter prepared once per weight version (PreparedFilter). */
+#define C4J_DIR_INPUT_GRADIENT_PREPARED 3
 
 /* A transform route (Winograd, FFT) replaces the best exact one only below this fraction of its
    estimate (and below plain im2col + sgemm). */

@@ -145,12 +145,13 @@ c4j_status c4j_bxf_run(const c4j_blas *blas, const c4j_conv2d_desc *f, int route
                               workspace_bytes, unit_begin, unit_end, err, err_len);
 }
 
-/* Single-thread seconds of the route, the filter's transpose and preparation included: the filter
-   is transposed and prepared on every call (in training it changes every step); the forward cost
+/* Single-thread seconds of the route, with include_prepare the filter's transpose and preparation:
+   a plain call pays them every time (in training the filter changes every step); the forward cost
    model's Winograd preparation estimates (1 ns per prepared float) measure 0.4-0.55x here, where
    Winograd reads the filter in place (no transpose). */
-double c4j_bxf_estimate(const c4j_conv2d_desc *d, const c4j_conv2d_desc *f, int route) {
+double c4j_bxf_estimate(const c4j_conv2d_desc *d, const c4j_conv2d_desc *f, int route, int include_prepare) {
     const double run = c4j_conv2d_estimate_seconds(f, (c4j_algo)route, 0);
+    if (!include_prepare) return run;
     const double prep = c4j_conv2d_estimate_seconds(f, (c4j_algo)route, 1) - run;
     const double scale = route == C4J_ALGO_FFT || route == C4J_ALGO_GEMM_DIRECT || route == C4J_ALGO_GEMM_TILED ||
                                  route == C4J_ALGO_GROUPED_DIRECT
@@ -196,9 +197,9 @@ double c4j_bxf_estimate(const c4j_conv2d_desc *d, const c4j_conv2d_desc *f, int 
         c4j_bxf_route(d, ALGO, &f);                                                                                   \
         c4j_bxf_prepare_part(d, &f, ALGO, filter, prepared, u0, u1);                                                  \
     }                                                                                                                 \
-    static double estimate_##NAME(const c4j_conv2d_desc *d) {                                                         \
+    static double estimate_##NAME(const c4j_conv2d_desc *d, int include_prepare) {                                    \
         c4j_conv2d_desc f;                                                                                            \
-        return c4j_bxf_route(d, ALGO, &f) ? c4j_bxf_estimate(d, &f, ALGO) : -1;                                       \
+        return c4j_bxf_route(d, ALGO, &f) ? c4j_bxf_estimate(d, &f, ALGO, include_prepare) : -1;                      \
     }                                                                                                                 \
     static c4j_status run_##NAME(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *dy,                     \
                                  const float *prepared, float *dx, void *workspace, int64_t workspace_bytes,          \

@@ -382,7 +382,7 @@ double c4j_bxg_estimate(const c4j_conv2d_desc *d) {
             s += (double)full * c4j_cost_sgemm(t.tile_rows, kp, t.cg) + c4j_cost_sgemm(last, kp, t.cg);
             s += (double)rows * (double)kp * GATHER_NS * 1e-9;
         }
-    return (double)d->groups * s + (double)c4j_filter_floats(d) * C4J_BW_REARRANGE_NS * 1e-9;
+    return (double)d->groups * s;
 }
 
 /* ------------------------------------------------------------------ input-gradient table row */
@@ -391,8 +391,11 @@ static int bxg_applies(const c4j_conv2d_desc *d) { return c4j_bxg_supported(d, N
 
 static int64_t bxg_prepared_floats(const c4j_conv2d_desc *d) { return c4j_filter_floats(d); }
 
-static double bxg_estimate_row(const c4j_conv2d_desc *d) {
-    return c4j_bw_small_groups_factor(d, C4J_BWD_GEMM) * c4j_bxg_estimate(d);
+static double bxg_estimate_row(const c4j_conv2d_desc *d, int include_prepare) {
+    const double run = c4j_bxg_estimate(d);
+    if (run < 0) return run;
+    return c4j_bw_small_groups_factor(d, C4J_BWD_GEMM) *
+           (run + (include_prepare ? (double)c4j_filter_floats(d) * C4J_BW_REARRANGE_NS * 1e-9 : 0));
 }
 
 static c4j_status bxg_run_row(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *dy, const float *prepared,

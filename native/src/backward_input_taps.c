@@ -193,7 +193,8 @@ static c4j_status bxt_prepare_row(const c4j_conv2d_desc *d, const float *filter,
     return C4J_OK;
 }
 
-static double bxt_estimate_row(const c4j_conv2d_desc *d) {
+static double bxt_estimate_row(const c4j_conv2d_desc *d, int include_prepare) {
+    (void)include_prepare; /* it reads the filter as it is */
     return c4j_bw_small_groups_factor(d, C4J_BWD_GEMM) * c4j_bxt_estimate(d);
 }
 

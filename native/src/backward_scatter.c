@@ -200,9 +200,9 @@ static c4j_status bxs_prepare_row(const c4j_conv2d_desc *d, const float *filter,
     return C4J_OK;
 }
 
-static double bxs_estimate_row(const c4j_conv2d_desc *d) {
+static double bxs_estimate_row(const c4j_conv2d_desc *d, int include_prepare) {
     return c4j_bw_small_groups_factor(d, C4J_BWD_SCATTER) * c4j_bxs_estimate(d) +
-           (double)c4j_filter_floats(d) * C4J_BW_REARRANGE_NS * 1e-9;
+           (include_prepare ? (double)c4j_filter_floats(d) * C4J_BW_REARRANGE_NS * 1e-9 : 0);
 }
 
 static c4j_status bxs_run_row(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *dy, const float *prepared,

@@ -241,7 +241,9 @@ typedef struct {
     int64_t (*prepared_floats)(const c4j_conv2d_desc *d);
     c4j_status (*prepare)(const c4j_conv2d_desc *d, const float *filter, float *prepared, char *err,
                           size_t err_len);
-    double (*estimate)(const c4j_conv2d_desc *d);
+    /* single-thread seconds; include_prepare 0: without the filter's rearrangement or transform
+       (a filter prepared once per weight version, see C4J_DIR_INPUT_GRADIENT_PREPARED) */
+    double (*estimate)(const c4j_conv2d_desc *d, int include_prepare);
     c4j_status (*run)(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *dy, const float *prepared,
                       float *dx, void *workspace, int64_t workspace_bytes, int64_t u0, int64_t u1, char *err,
                       size_t err_len);
@@ -322,7 +324,7 @@ c4j_status c4j_bxf_prepare(const c4j_conv2d_desc *d, const c4j_conv2d_desc *f, i
 c4j_status c4j_bxf_run(const c4j_blas *blas, const c4j_conv2d_desc *f, int route, const float *grad_out,
                        const float *prepared, float *grad_in, void *workspace, int64_t workspace_bytes,
                        int64_t unit_begin, int64_t unit_end, char *err, size_t err_len);
-double c4j_bxf_estimate(const c4j_conv2d_desc *d, const c4j_conv2d_desc *f, int route);
+double c4j_bxf_estimate(const c4j_conv2d_desc *d, const c4j_conv2d_desc *f, int route, int include_prepare);
 int64_t c4j_bxf_prepare_units(const c4j_conv2d_desc *f, int route);
 void c4j_bxf_prepare_part(const c4j_conv2d_desc *d, const c4j_conv2d_desc *f, int route, const float *filter,
                           float *prepared, int64_t u0, int64_t u1);

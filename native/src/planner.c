@@ -6,7 +6,8 @@
  *     out: the plan is a function of the convolution alone, whichever entry point asks (a
  *     prepared filter or a layer pays the transform once; a plain call pays it per call). The
  *     backward routes transform the filter on every call (in training it changes every step), so
- *     their estimates include it;
+ *     their estimates include it, except in C4J_DIR_INPUT_GRADIENT_PREPARED (a filter prepared once
+ *     per weight version);
  *   - transform routes (Winograd, FFT: not exact) are left out under exact_only, and when the
  *     padding a window reads exceeds half the kernel extent (their rounding error follows a whole
  *     tile's magnitude, which for windows lying mostly in wide padding can exceed the golden
@@ -38,10 +39,15 @@ double c4j_bw_small_groups_factor(const c4j_conv2d_desc *d, int route) {
     return f > hi ? hi : f < 1.5 ? 1.5 : f;
 }
 
-double c4j_conv2d_backward_input_estimate_seconds(const c4j_conv2d_desc *d, int route) {
+/* include_prepare 0: the filter rearranged (transformed) already, C4J_DIR_INPUT_GRADIENT_PREPARED */
+static double input_estimate(const c4j_conv2d_desc *d, int route, int include_prepare) {
     if (d == NULL) return -1;
     const c4j_input_gradient_route *r = c4j_input_gradient_route_of(route);
-    return r != NULL && r->applies(d) ? r->estimate(d) : -1;
+    return r != NULL && r->applies(d) ? r->estimate(d, include_prepare) : -1;
+}
+
+double c4j_conv2d_backward_input_estimate_seconds(const c4j_conv2d_desc *d, int route) {
+    return input_estimate(d, route, 1);
 }
 
 double c4j_conv2d_backward_filter_estimate_seconds(const c4j_conv2d_desc *d, int route) {
@@ -55,7 +61,8 @@ double c4j_conv2d_backward_filter_estimate_seconds(const c4j_conv2d_desc *d, int
 static int direction_rows(int direction) {
     switch (direction) {
     case C4J_DIR_FORWARD: return c4j_conv2d_forward_rows();
-    case C4J_DIR_INPUT_GRADIENT: return c4j_input_gradient_rows();
+    case C4J_DIR_INPUT_GRADIENT:
+    case C4J_DIR_INPUT_GRADIENT_PREPARED: return c4j_input_gradient_rows();
     case C4J_DIR_FILTER_GRADIENT: return c4j_filter_gradient_rows();
     default: return 0;
     }
@@ -70,7 +77,7 @@ int c4j_conv2d_route_info(int direction, int index, int *id, int *exact, const c
     if (direction == C4J_DIR_FORWARD) {
         const c4j_conv2d_algorithm *a = c4j_conv2d_forward_row(index);
         n = a->name, i = a->id, e = a->exact;
-    } else if (direction == C4J_DIR_INPUT_GRADIENT) {
+    } else if (direction == C4J_DIR_INPUT_GRADIENT || direction == C4J_DIR_INPUT_GRADIENT_PREPARED) {
         const c4j_input_gradient_route *r = c4j_input_gradient_row(index);
         n = r->name, i = r->id, e = r->exact;
     } else {
@@ -85,13 +92,15 @@ int c4j_conv2d_route_info(int direction, int index, int *id, int *exact, const c
 
 static double route_estimate(const c4j_conv2d_desc *d, int direction, int id) {
     if (direction == C4J_DIR_FORWARD) return c4j_conv2d_estimate_seconds(d, (c4j_algo)id, 0);
-    if (direction == C4J_DIR_INPUT_GRADIENT) return c4j_conv2d_backward_input_estimate_seconds(d, id);
+    if (direction == C4J_DIR_INPUT_GRADIENT) return input_estimate(d, id, 1);
+    if (direction == C4J_DIR_INPUT_GRADIENT_PREPARED) return input_estimate(d, id, 0);
     return c4j_conv2d_backward_filter_estimate_seconds(d, id);
 }
 
 /* Plain im2col + one sgemm per group of the direction's GEMM (the same multiply-adds). */
 static double floor_seconds(const c4j_conv2d_desc *d, int direction) {
-    if (direction != C4J_DIR_INPUT_GRADIENT) return c4j_conv2d_roofline_seconds(d);
+    if (direction != C4J_DIR_INPUT_GRADIENT && direction != C4J_DIR_INPUT_GRADIENT_PREPARED)
+        return c4j_conv2d_roofline_seconds(d);
     return (double)d->groups *
            c4j_cost_sgemm(d->batch * d->in_h * d->in_w, d->kernel_h * d->kernel_w * c4j_cout_g(d), c4j_cin_g(d));
 }
@@ -130,7 +139,8 @@ int c4j_conv2d_plan(const c4j_conv2d_desc *d, int direction, int exact_only, cha
     double exact_s = 0, transform_s = 0;
     say(&t, "cost model, estimated single-thread time%s (a transform route needs < %.1f x the best exact one and "
             "less than plain im2col + sgemm): ",
-        direction == C4J_DIR_FORWARD ? " without the filter transform" : " incl. filter rearrangement",
+        direction == C4J_DIR_FORWARD || direction == C4J_DIR_INPUT_GRADIENT_PREPARED ? " without the filter transform"
+                                                                                     : " incl. filter rearrangement",
         C4J_TRANSFORM_MARGIN);
     for (int i = 0; i < rows; i++) {
         int id, is_exact;

@@ -57,7 +57,17 @@ final class BackwardCall {
          */
         static Input of(ConvGeometry geo, Conv2dOptions o, Tensor gradInput, long[] gradOutStrides, Conv2dGradients cache) {
             long[] desc = geo.toNative(gradInput, gradOutStrides, o, false);
-            return new Input(geo, desc, Conv2dBackward.inputRoute(desc, o.exactOnly(), cache));
+            return new Input(geo, desc, Conv2dBackward.inputRoute(desc, o.exactOnly(), false, cache));
+        }
+
+        /**
+         * As {@link #of}, for a filter whose rearrangement is prepared once ({@link PreparedFilter#inputGradientFilter}):
+         * the route the cost model estimates fastest without that preparation.
+         */
+        static Input ofPrepared(ConvGeometry geo, Conv2dOptions o, Tensor gradInput, long[] gradOutStrides,
+                                Conv2dGradients cache) {
+            long[] desc = geo.toNative(gradInput, gradOutStrides, o, false);
+            return new Input(geo, desc, Conv2dBackward.inputRoute(desc, o.exactOnly(), true, cache));
         }
 
         /** This gradient on another route (the exact one, when {@link TransformGuard} refuses a transform for the data). */
@@ -70,7 +80,7 @@ final class BackwardCall {
          * floats): on the executor's threads when the route splits it into units (a deep layer's
          * Winograd transform, paid on every training step), else on the calling thread.
          */
-        private void prepare(Tensor filter, Tensor prepared) {
+        void prepare(Tensor filter, Tensor prepared) {
             Prepare k = new Prepare();
             k.desc = desc;
             k.route = route;
@@ -89,6 +99,12 @@ final class BackwardCall {
         void execute(InputKernel k, Tensor gradOut, Tensor filter, Tensor prepared, Tensor gradIn) {
             if (geo.batch() == 0) return;
             if (preparedFloats > 0) prepare(filter, prepared);
+            run(k, gradOut, filter, prepared, gradIn);
+        }
+
+        /** As {@link #execute}, with {@code prepared} already rearranged from {@code filter} ({@link #prepare}). */
+        void run(InputKernel k, Tensor gradOut, Tensor filter, Tensor prepared, Tensor gradIn) {
+            if (geo.batch() == 0) return;
             k.desc = desc;
             k.route = route;
             k.operand(0, gradOut);

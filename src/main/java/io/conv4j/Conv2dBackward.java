@@ -28,7 +28,9 @@ import java.util.Objects;
  * forward convolution of dL/d(output) with the rotated, channel-transposed filter (Winograd for
  * 3x3, FFT for large kernels), with few input channels as patch gradients added up per input
  * pixel, and dL/d(filter) of 3x3 stride-1 layers as Winograd
- * F(3x3, 4x4) or F(3x3, 2x2); the filter is transformed on every call. {@link Conv2dOptions#algorithm()}
+ * F(3x3, 4x4) or F(3x3, 2x2). With a filter tensor, the input gradient's filter is rearranged
+ * (transformed) on every call; with a {@link PreparedFilter} (the weights of one training step,
+ * shared with its forward pass) it is computed once and kept there. {@link Conv2dOptions#algorithm()}
  * only steers the forward pass that {@link #backward} may recompute.
  *
  * <p>Arguments are validated in Java first with the same rules and exceptions as {@link Conv2d}
@@ -226,6 +228,30 @@ public final class Conv2dBackward {
      */
     public static Conv2dGradients backward(Tensor input, Tensor filter, Tensor bias, Tensor output, Tensor gradOutput,
                                            Conv2dOptions options, Conv2dGradients into) {
+        return backward(input, filter, bias, output, gradOutput, options, into, null);
+    }
+
+    /**
+     * The backward pass of a training step whose weights are {@code filter}, the prepared filter its
+     * forward pass ran with: as
+     * {@link #backward(Tensor, Tensor, Tensor, Tensor, Tensor, Conv2dOptions, Conv2dGradients)} with
+     * the filter, bias and options of {@code filter} (layout NHWC), into {@code into} or, when it
+     * is null, fresh gradients. The input gradient reads the rearranged or transformed filter that
+     * {@code filter} keeps ({@link PreparedFilter}: computed on its first backward call for an input
+     * shape), so one preparation per weight version serves every forward and backward call of
+     * that version; its route is the cost model's without that preparation, so it may differ from
+     * the plain call's (results agree within the routes' rounding and are bit-identical for any
+     * thread count).
+     */
+    public static Conv2dGradients backward(Tensor input, PreparedFilter filter, Tensor output, Tensor gradOutput,
+                                           Conv2dGradients into) {
+        Objects.requireNonNull(filter, "prepared filter");
+        return filter.use(f -> backward(input, f.filter(), f.bias(), output, gradOutput, f.options(), into, f));
+    }
+
+    /** The backward pass; {@code prepared}: the prepared filter {@code filter} and {@code bias} are of, or null. */
+    private static Conv2dGradients backward(Tensor input, Tensor filter, Tensor bias, Tensor output, Tensor gradOutput,
+                                            Conv2dOptions options, Conv2dGradients into, PreparedFilter prepared) {
         Operands.requireFloat32("input", input);
         Operands.requireFloat32("filter", filter);
         Operands.requireFloat32("gradOutput", gradOutput);
@@ -268,7 +294,7 @@ public final class Conv2dBackward {
             if (act == Activation.NONE) {
                 dz = BackwardCall.usableAsOutputView(gradOutput) ? gradOutput : gradOutput.contiguous();
             } else {
-                y = output != null ? output : Conv2d.run(input, filter, bias, options, null, null);
+                y = output != null ? output : Conv2d.run(input, filter, bias, options, null, prepared);
                 yc = y.contiguous();
                 gc = gradOutput.contiguous();
                 dz = result.scratch(Conv2dGradients.GRAD_PRE, geo.outputShape());
@@ -277,7 +303,8 @@ public final class Conv2dBackward {
             dw = result.filter().isContiguous() ? result.filter() : Tensor.allocate(filter.shape());
             db = bias == null ? null : result.bias().isContiguous() ? result.bias() : Tensor.allocate(bias.shape());
             runGradFilter(geo, options, input, dz, dw, db, result);
-            runGradInput(geo, options, dz, filter, result.input(), result);
+            if (prepared != null) runGradInput(geo, options, dz, prepared, result.input(), result);
+            else runGradInput(geo, options, dz, filter, result.input(), result);
             if (dw != result.filter()) result.filter().copyFrom(dw);
             if (db != null && db != result.bias()) result.bias().copyFrom(db);
             if (into == null) result.releaseScratch();
@@ -331,6 +358,34 @@ public final class Conv2dBackward {
         }
     }
 
+    /**
+     * As {@link #runGradInput(ConvGeometry, Conv2dOptions, Tensor, Tensor, Tensor, Conv2dGradients)}
+     * with the filter of {@code pf}, reading the input-gradient filter {@code pf} keeps; data that
+     * {@link TransformGuard} refuses to a transform route takes the plain call's exact route.
+     */
+    static void runGradInput(ConvGeometry geo, Conv2dOptions o, Tensor dz, PreparedFilter pf, Tensor target,
+                             Conv2dGradients cache) {
+        if (geo.batch() == 0) return;
+        BackwardCall.Input call = BackwardCall.Input.ofPrepared(geo, o, target, BackwardCall.outputViewStrides(dz), cache);
+        Algorithm a = TransformGuard.transformOf(call.route);
+        if (a != null && (TransformGuard.refusal(a, dz, "gradient of the output") != null || pf.refusal(a) != null)) {
+            runGradInput(geo, o, dz, pf.filter(), target, cache);
+            return;
+        }
+        Tensor kept = pf.inputGradientFilter(call);
+        if (kept != null || call.preparedFloats <= 0) {
+            call.run(new BackwardCall.InputKernel(), dz, pf.filter(), kept, target);
+            return;
+        }
+        Shape ps = Shape.of(call.preparedFloats); // more descriptors than the prepared filter keeps: prepared for this call
+        Tensor scratch = cache != null ? cache.scratch(Conv2dGradients.PREPARED, ps) : Tensor.allocate(ps);
+        try {
+            call.execute(new BackwardCall.InputKernel(), dz, pf.filter(), scratch, target);
+        } finally {
+            if (cache == null) scratch.close();
+        }
+    }
+
     /** Runs the filter (contiguous target or null) and bias (contiguous target or null) gradients. */
     static void runGradFilter(ConvGeometry geo, Conv2dOptions o, Tensor input, Tensor dz, Tensor dw, Tensor db,
                               Conv2dGradients cache) {
@@ -353,12 +408,16 @@ public final class Conv2dBackward {
      */
     static volatile int inputRouteOverride = NativeBackward.AUTO, filterRouteOverride = NativeBackward.AUTO;
 
-    /** The route of the input gradient for {@code desc}: forced, remembered in {@code cache}, or the cost model's. */
-    static int inputRoute(long[] desc, boolean exactOnly, Conv2dGradients cache) {
+    /**
+     * The route of the input gradient for {@code desc}: forced, remembered in {@code cache}, or the
+     * cost model's ({@code preparedFilter}: estimated without the filter's rearrangement, which a
+     * {@link PreparedFilter} pays once).
+     */
+    static int inputRoute(long[] desc, boolean exactOnly, boolean preparedFilter, Conv2dGradients cache) {
         int forced = inputRouteOverride;
         if (forced != NativeBackward.AUTO) return forced;
-        if (cache == null) return planRoute(NativeCore.INPUT_GRADIENT, desc, exactOnly);
-        return cache.route(Conv2dGradients.INPUT_ROUTE, desc, exactOnly);
+        if (cache == null) return planRoute(preparedFilter ? NativeCore.INPUT_GRADIENT_PREPARED : NativeCore.INPUT_GRADIENT, desc, exactOnly);
+        return cache.route(preparedFilter ? Conv2dGradients.INPUT_PREPARED_ROUTE : Conv2dGradients.INPUT_ROUTE, desc, exactOnly);
     }
 
     /** The route of the filter gradient for {@code desc}, as {@link #inputRoute}. */

@@ -1,5 +1,6 @@
 package io.conv4j;
 
+import io.conv4j.internal.NativeCore;
 import java.util.Objects;
 
 /**
@@ -17,16 +18,21 @@ public final class Conv2dGradients implements AutoCloseable {
     /** Scratch kept between calls: the rearranged filter, the filter gradient's partial sums, dL/d(pre-activation). */
     static final int PREPARED = 0, PARTIALS = 1, GRAD_PRE = 2;
 
-    /** Routes remembered per gradient, for the descriptor they were chosen for. */
-    static final int INPUT_ROUTE = 0, FILTER_ROUTE = 1;
+    /**
+     * Routes remembered per gradient, for the descriptor they were chosen for; the input gradient
+     * with its filter prepared once (a {@link PreparedFilter}) is planned apart.
+     */
+    static final int INPUT_ROUTE = 0, FILTER_ROUTE = 1, INPUT_PREPARED_ROUTE = 2;
+    private static final int[] DIRECTIONS = {NativeCore.INPUT_GRADIENT, NativeCore.FILTER_GRADIENT,
+            NativeCore.INPUT_GRADIENT_PREPARED};
 
     private final Tensor gradInput, gradFilter, gradBias;
     /** The handles the accessors returned last ({@link Tensor#lend}). */
     private Tensor inputLent, filterLent, biasLent;
     private final Tensor[] scratch = new Tensor[3];
-    private final long[][] routeDesc = new long[2][];
-    private final int[] route = new int[2];
-    private final boolean[] routeExactOnly = new boolean[2];
+    private final long[][] routeDesc = new long[DIRECTIONS.length][];
+    private final int[] route = new int[DIRECTIONS.length];
+    private final boolean[] routeExactOnly = new boolean[DIRECTIONS.length];
 
     Conv2dGradients(Tensor gradInput, Tensor gradFilter, Tensor gradBias) {
         this.gradInput = gradInput;
@@ -101,13 +107,12 @@ public final class Conv2dGradients implements AutoCloseable {
     }
 
     /**
-     * The cost model's route for gradient {@code which} ({@link #INPUT_ROUTE}, {@link #FILTER_ROUTE})
+     * The cost model's route for gradient {@code which} ({@link #INPUT_ROUTE}, {@link #FILTER_ROUTE}, {@link #INPUT_PREPARED_ROUTE})
      * of {@code desc}, asked once per descriptor and remembered (a loop over one layer asks once).
      */
     synchronized int route(int which, long[] desc, boolean exactOnly) {
         if (!java.util.Arrays.equals(routeDesc[which], desc) || routeExactOnly[which] != exactOnly) {
-            route[which] = Conv2dBackward.planRoute(which == INPUT_ROUTE ? io.conv4j.internal.NativeCore.INPUT_GRADIENT
-                    : io.conv4j.internal.NativeCore.FILTER_GRADIENT, desc, exactOnly);
+            route[which] = Conv2dBackward.planRoute(DIRECTIONS[which], desc, exactOnly);
             routeDesc[which] = desc.clone();
             routeExactOnly[which] = exactOnly;
         }

@@ -1,5 +1,7 @@
 package io.conv4j;
 
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
@@ -9,13 +11,28 @@ import java.util.function.Function;
  * A filter (and optional bias) made ready for repeated convolutions with fixed options: both are
  * copied into conv4j memory, and the transformed filters some algorithms need (Winograd, FFT) are
  * computed on first use and kept, so repeated calls pay only for work that depends on the input.
- * Thread-safe. {@link #close()} frees the copies and transforms.
+ *
+ * <p>For training, one prepared filter per weight version serves the forward pass
+ * ({@link Conv2d#conv2d(Tensor, PreparedFilter, Tensor)}) and the backward pass
+ * ({@link Conv2dBackward#backward(Tensor, PreparedFilter, Tensor, Tensor, Conv2dGradients)}): the
+ * input gradient's rearranged or transformed filter (the rotated, channel-swapped filter's
+ * Winograd transform or FFT spectra, or its transpose) is likewise computed on first use and kept.
+ * The weights are a copy taken at {@link Conv2d#prepare}, so a prepared filter never sees later
+ * changes of the tensor it was made from: after an update step, prepare the new weights (and
+ * close the old prepared filter).
+ *
+ * <p>Thread-safe. {@link #close()} frees the copies and transforms.
  */
 public final class PreparedFilter implements AutoCloseable {
+    /** Input-gradient filters kept (one per route and descriptor); a call beyond them prepares its own. */
+    private static final int MAX_INPUT_GRADIENT_FILTERS = 8;
+
     private final Tensor filter;
     private final Tensor bias;
     private final Conv2dOptions options;
     private final Map<Algorithm, Tensor> transforms = new ConcurrentHashMap<>();
+    /** The input gradient's rearranged filters, guarded by {@link #transforms} as its lock. */
+    private final Map<InputGradientKey, Tensor> inputGradientFilters = new HashMap<>();
     /** {@link TransformGuard#scan} of the filter, -1 until first needed (a benign race: any thread computes the same). */
     private volatile long scan = -1;
 
@@ -104,6 +121,53 @@ public final class PreparedFilter implements AutoCloseable {
         return t;
     }
 
+    /**
+     * The rearranged (transformed) filter {@code call}'s input-gradient route reads, computed from
+     * this filter once per route and descriptor; null when {@link #MAX_INPUT_GRADIENT_FILTERS}
+     * others are kept already (the caller then prepares its own) or the route reads the filter as it is.
+     */
+    Tensor inputGradientFilter(BackwardCall.Input call) {
+        if (call.preparedFloats <= 0) return null;
+        InputGradientKey key = new InputGradientKey(call.route, call.desc);
+        synchronized (transforms) { // with close(), as transformed()
+            if (!filter.isOpen()) throw new IllegalStateException("prepared filter is closed");
+            Tensor t = inputGradientFilters.get(key);
+            if (t == null) {
+                if (inputGradientFilters.size() >= MAX_INPUT_GRADIENT_FILTERS) return null;
+                t = Tensor.allocate(Shape.of(call.preparedFloats));
+                try {
+                    call.prepare(filter, t);
+                } catch (RuntimeException | Error e) {
+                    t.close();
+                    throw e;
+                }
+                inputGradientFilters.put(key, t);
+            }
+            if (t.shape().numElements() != call.preparedFloats) {
+                throw new IllegalStateException("prepared input-gradient filter size changed for route " + call.route);
+            }
+            return t;
+        }
+    }
+
+    /** What an input-gradient filter is prepared for: its route and the gradient's descriptor. */
+    private record InputGradientKey(int route, long[] desc) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof InputGradientKey k && k.route == route && Arrays.equals(k.desc, desc);
+        }
+
+        @Override
+        public int hashCode() {
+            return 31 * route + Arrays.hashCode(desc);
+        }
+
+        @Override
+        public String toString() {
+            return "route " + route + " " + Arrays.toString(desc);
+        }
+    }
+
     @Override
     public void close() {
         synchronized (transforms) {
@@ -111,6 +175,8 @@ public final class PreparedFilter implements AutoCloseable {
             if (bias != null) bias.close();
             transforms.values().forEach(Tensor::close);
             transforms.clear();
+            inputGradientFilters.values().forEach(Tensor::close);
+            inputGradientFilters.clear();
         }
     }
 }

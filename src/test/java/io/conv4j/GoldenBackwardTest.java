@@ -21,8 +21,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Every backward case of the golden vectors (PyTorch, float64): gradinput, gradfilter and, where
- * the case has a bias, gradbias, through the Java API ({@link Conv2dBackward#backward} and the
- * single-gradient functions; gradInput and gradFilter must agree with it bit for bit) and through the {@code grad} command
+ * the case has a bias, gradbias, through the Java API ({@link Conv2dBackward#backward} with a filter
+ * tensor and with a {@link PreparedFilter}, and the single-gradient functions; gradInput and
+ * gradFilter must agree with it bit for bit) and through the {@code grad} command
  * on the golden files. Tolerance as in the golden README: |got - want| <= 1e-5 (1 + sum of the
  * |terms| of that gradient element).
  */
@@ -99,6 +100,13 @@ class GoldenBackwardTest {
                 // gradBias alone sums over all channels at once, backward per group: the same sums,
                 // possibly rounded in another order
                 check(d, "gradBias", gb.toArray(), d.ref.gradBias, d.ref.biasScale);
+            }
+            // with the filter prepared once (a training step's weights): the input gradient may take
+            // another route, so it is checked against the golden vectors; the filter gradient is the same
+            try (PreparedFilter pf = Conv2d.prepare(w, b, o); Conv2dGradients p = Conv2dBackward.backward(x, pf, null, dy, null)) {
+                float[] pdb = p.gradBias() == null ? null : p.gradBias().toArray();
+                d.check(p.gradInput().toArray(), p.gradFilter().toArray(), pdb, "backward with a prepared filter");
+                assertArrayEquals(dw, p.gradFilter().toArray(), "gradFilter with a prepared filter");
             }
         }
     }

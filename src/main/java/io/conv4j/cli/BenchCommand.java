@@ -3,6 +3,7 @@ package io.conv4j.cli;
 import io.conv4j.Conv2d;
 import io.conv4j.Conv2dBackward;
 import io.conv4j.Conv2dGradients;
+import io.conv4j.Conv2dLayer;
 import io.conv4j.Conv2dOptions;
 import io.conv4j.Conv4j;
 import io.conv4j.Padding;
@@ -35,8 +36,12 @@ import java.util.stream.Collectors;
  * once (each on its own output) for BENCH_MIN_TIME seconds. With {@code --backward} (the harness's
  * {@code MODE=backward}), each shape gets a row {@code conv4j_bwd,T,shape,median_ms,gflops} instead, timing
  * one full backward pass (dL/d(input) and dL/d(filter) for a fixed dL/d(output), into preallocated
- * gradients; flops = 2 x forward), and {@code --dump} also writes the two gradients of the check shapes
- * ({@code conv4j_bwd__SHAPE.dx.f32}, {@code .dw.f32}); the forward row then goes to stderr.
+ * gradients; flops = 2 x forward) as a training step runs it after its forward pass: with the same
+ * {@link PreparedFilter} as the forward figure, so the input gradient's rearranged (transformed)
+ * filter is computed once, untimed, as the forward pass's transform is. stderr also gets the backward
+ * pass with a plain filter tensor (that rearrangement paid in every call) and a {@link Conv2dLayer}
+ * training step (forward and backward, each filter transform paid in every step), both timed. {@code --dump} also writes the two gradients of
+ * the check shapes ({@code conv4j_bwd__SHAPE.dx.f32}, {@code .dw.f32}); the forward row then goes to stderr.
  */
 final class BenchCommand {
     private BenchCommand() {}
@@ -136,12 +141,23 @@ final class BenchCommand {
                     for (long i = 0; i < g.length; i++) g[(int) i] = (float) (((i * 29 + 3) % 89) - 44) / 44.0f;
                     try (Tensor dy = Tensor.fromArray(g, outShape);
                          Conv2dGradients grads = Conv2dGradients.allocate(s.input(), s.filter(), false)) {
-                        double bmed = Timing.median(() -> Conv2dBackward.backward(tx, tw, null, null, dy, o, grads));
+                        double bmed = Timing.median(() -> Conv2dBackward.backward(tx, pf, null, dy, grads));
                         out.printf(Locale.ROOT, "conv4j_bwd,%d,%s,%.4f,%.3f%n", threads, s.name, bmed * 1e3,
                                 bflops / bmed * 1e-9);
-                        err.printf(Locale.ROOT, "# conv4j %s backward/forward GFLOP/s ratio %.2f%n", s.name,
-                                (bflops / bmed) / (flops / med));
                         out.flush();
+                        err.printf(Locale.ROOT, "# conv4j %s backward/forward GFLOP/s ratio %.2f (both with the filter prepared once)%n",
+                                s.name, (bflops / bmed) / (flops / med));
+                        double plain = Timing.median(() -> Conv2dBackward.backward(tx, tw, null, null, dy, o, grads));
+                        err.printf(Locale.ROOT, "# conv4j %s backward with the filter rearranged per call: %.4f ms, %.3f GFLOP/s,"
+                                + " ratio %.2f%n", s.name, plain * 1e3, bflops / plain * 1e-9, (bflops / plain) / (flops / med));
+                        try (Conv2dLayer layer = new Conv2dLayer(tw, null, o)) { // its filter transforms are paid every step
+                            double step = Timing.median(() -> {
+                                layer.forward(tx);
+                                layer.backward(dy, true);
+                            });
+                            err.printf(Locale.ROOT, "# conv4j %s Conv2dLayer forward + backward (filter transforms paid per step): %.4f ms,"
+                                    + " %.3f GFLOP/s (3 x forward flops)%n", s.name, step * 1e3, (flops + bflops) / step * 1e-9);
+                        }
                         if (dump != null && check.contains(s.name)) { // the gradients of the last timed call
                             dump(dump, "conv4j_bwd__" + s.name + ".dx.f32", grads.gradInput().toArray());
                             dump(dump, "conv4j_bwd__" + s.name + ".dw.f32", grads.gradFilter().toArray());

@@ -21,6 +21,8 @@ public final class Main {
             "  transpose     the conv arguments without --activation, input N,I..,COUT, plus [--output-padding P,..]",
             "                or [--output-shape N,S..,CIN]: the transposed convolution (gradient of the input)",
             "  bench         [SHAPES.csv] --threads T [--shapes a,b] [--dump DIR --check-shapes a,b] [--version]",
+            "                [--backward]: dX + dW with the filter prepared once (as forward's) instead of the forward",
+            "                rows; stderr: forward, backward with the filter rearranged per call, a Conv2dLayer step",
             "  bench-layout  [SHAPES.csv] --threads T [--shapes a,b]   (NCHW/OIHW against NHWC/HWIO, one process)",
             "  grad          the conv arguments (--output optional) plus --grad-output F --grad-input-out F",
             "                --grad-filter-out F [--grad-bias-out F]: gradients of the convolution given dL/d(output)",

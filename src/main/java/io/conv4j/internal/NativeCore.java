@@ -38,6 +38,8 @@ public final class NativeCore {
 
     /** Directions of {@link #plan} and {@link #routes} ({@code C4J_DIR_*} in conv4j.h). */
     public static final int FORWARD = 0, INPUT_GRADIENT = 1, FILTER_GRADIENT = 2;
+    /** The input gradient's routes estimated without the filter's rearrangement: for a filter prepared once (a PreparedFilter). */
+    public static final int INPUT_GRADIENT_PREPARED = 3;
 
     /**
      * AUTO, the native planner's one rule for every direction (native/src/planner.c): the route
