@@ -76,22 +76,25 @@ __attribute__((target("avx512f"))) static void block16(const float *restrict src
     for (int j = 0; j < 16; j++) _mm512_storeu_ps(dst + j * ldd, r[j]);
 }
 
-/* to_planes with whole blocks in registers; the strips left over (fewer than 16 wide) as before */
+/* to_planes with whole blocks in registers; the strips left over (fewer than 16 wide) as before.
+   16 channels at a time walk the whole pixel range: the planes side then advances as 16 sequential
+   streams, which the prefetcher follows, instead of one stream per channel of the image (64-512),
+   which left the next line of most planes a miss on every block. */
 __attribute__((target("avx512f"))) static void to_planes_avx512(const float *restrict src, int64_t lds, int64_t pixels,
                                                                int64_t c, float *restrict dst, int64_t ldd) {
     const int64_t p16 = pixels / 16 * 16, c16 = c / 16 * 16;
-    for (int64_t p0 = 0; p0 < p16; p0 += 16)
-        for (int64_t c0 = 0; c0 < c16; c0 += 16) block16(src + p0 * lds + c0, lds, dst + c0 * ldd + p0, ldd);
+    for (int64_t c0 = 0; c0 < c16; c0 += 16)
+        for (int64_t p0 = 0; p0 < p16; p0 += 16) block16(src + p0 * lds + c0, lds, dst + c0 * ldd + p0, ldd);
     if (c16 < c) to_planes(src + c16, lds, p16, c - c16, dst + c16 * ldd, ldd);
     if (p16 < pixels) to_planes(src + p16 * lds, lds, pixels - p16, c, dst + p16, ldd);
 }
 
-/* from_planes likewise */
+/* from_planes likewise (16 planes read as sequential streams) */
 __attribute__((target("avx512f"))) static void from_planes_avx512(const float *restrict src, int64_t lds, int64_t c,
                                                                  int64_t pixels, float *restrict dst, int64_t ldd) {
     const int64_t p16 = pixels / 16 * 16, c16 = c / 16 * 16;
-    for (int64_t p0 = 0; p0 < p16; p0 += 16)
-        for (int64_t c0 = 0; c0 < c16; c0 += 16) block16(src + c0 * lds + p0, lds, dst + p0 * ldd + c0, ldd);
+    for (int64_t c0 = 0; c0 < c16; c0 += 16)
+        for (int64_t p0 = 0; p0 < p16; p0 += 16) block16(src + c0 * lds + p0, lds, dst + p0 * ldd + c0, ldd);
     if (c16 < c) from_planes(src + c16 * lds, lds, c - c16, p16, dst + c16, ldd);
     if (p16 < pixels) from_planes(src + p16, lds, c, pixels - p16, dst + p16 * ldd, ldd);
 }

@@ -17,7 +17,10 @@ import java.util.Objects;
  *     cheapest channels-last route (Winograd, FFT, tiled GEMM...) runs on it, and its result is
  *     transposed into the output, both by blocked transposes whose cost is counted per float moved
  *     (bands of image rows on conv4j's threads, {@link #transpose}).
- *     This wins where a transform algorithm saves more than the two copies cost.
+ *     This wins where a transform algorithm saves more than the two copies cost. On a layer too
+ *     large for the cache, the route runs band by band instead ({@link ChannelsFirstBands}): each
+ *     band of output rows copies in the input rows it reads and copies out its result while both
+ *     are in cache, so the copies add no trip to memory.
  * </ul>
  * Either way the filter is read as HWIO (an OIHW tensor viewed as HWIO, copied per call unless prepared).
  * Each thread remembers its last call's views and route, so a loop over the same tensors pays neither
@@ -46,9 +49,10 @@ final class ChannelsFirst {
         final WeakReference<PreparedFilter> prepared;
         final Conv2dOptions options, run;
         final Shape staged; // the channels-last output shape of the staged route, null in place
+        final ChannelsFirstBands cut; // the staged route by bands, or null
 
         Last(Tensor input, Tensor filter, Tensor bias, Tensor output, PreparedFilter prepared, Conv2dOptions options,
-             Tensor x, Tensor w, Tensor y, Conv2dOptions run, Shape staged) {
+             Tensor x, Tensor w, Tensor y, Conv2dOptions run, Shape staged, ChannelsFirstBands cut) {
             this.input = new WeakReference<>(input);
             this.filter = new WeakReference<>(filter);
             this.bias = new WeakReference<>(bias);
@@ -60,6 +64,7 @@ final class ChannelsFirst {
             this.y = new WeakReference<>(y);
             this.run = run;
             this.staged = staged;
+            this.cut = cut;
         }
 
         boolean matches(Tensor in, Tensor f, Tensor b, Tensor out, PreparedFilter p, Conv2dOptions o) {
@@ -80,7 +85,7 @@ final class ChannelsFirst {
         if (last != null && last.matches(input, filter, bias, output, prepared, options)) {
             Tensor x = last.x.get(), w = last.w.get(), y = last.y.get();
             if (x != null && w != null && y != null) {
-                execute(x, w, bias, last.run, y, last.staged, prepared);
+                execute(x, w, bias, last.run, y, last.staged, last.cut, prepared);
                 return output;
             }
         }
@@ -108,8 +113,10 @@ final class ChannelsFirst {
             boolean inPlace = geo.batch() > 0 && inPlace(geo, x, y, nhwc, prepared != null, bias != null);
             Conv2dOptions run = inPlace ? nhwc.toBuilder().algorithm(Algorithm.GEMM_NCHW).build() : nhwc;
             Shape staged = inPlace ? null : geo.outputShape();
-            execute(x, w, bias, run, y, staged, prepared);
-            if (output != null) LAST.set(new Last(input, filter, bias, output, prepared, options, x, w, y, run, staged));
+            ChannelsFirstBands cut = inPlace || !cuttable(x, w, bias, y, geo) ? null
+                    : ChannelsFirstBands.of(geo, ForwardCall.dense(geo, run, bias != null, prepared != null));
+            execute(x, w, bias, run, y, staged, cut, prepared);
+            if (output != null) LAST.set(new Last(input, filter, bias, output, prepared, options, x, w, y, run, staged, cut));
             return result;
         } catch (RuntimeException | Error e) {
             if (output == null) result.close();
@@ -117,10 +124,18 @@ final class ChannelsFirst {
         }
     }
 
-    /** In place when {@code staged} is null, else through channels-last copies (that output shape). */
-    private static void execute(Tensor x, Tensor w, Tensor bias, Conv2dOptions run, Tensor y, Shape staged, PreparedFilter prepared) {
+    /**
+     * In place when {@code staged} is null, else through channels-last copies (that output shape):
+     * by bands when {@code cut} is not null and the route's transform may run on this data, else
+     * of whole images.
+     */
+    private static void execute(Tensor x, Tensor w, Tensor bias, Conv2dOptions run, Tensor y, Shape staged, ChannelsFirstBands cut,
+                                PreparedFilter prepared) {
         if (staged == null) {
             Conv2d.run(x, w, bias, run, y, prepared);
+        } else if (cut != null && Conv2d.refusal(cut.whole.plan.algorithm(), x.permute(0, 3, 1, 2), w, prepared) == null) {
+            // (the guard scans the input in its own order, channels first: the same values, read in runs)
+            runBands(cut, x, w, bias, y, prepared);
         } else {
             ThreadScratch copies = STAGING.get();
             Tensor xs = null, ys = null;
@@ -135,6 +150,45 @@ final class ChannelsFirst {
                 copies.release(ys);
             }
         }
+    }
+
+    /** The cut's call: the filter (and bias) contiguous and the route's filter transform, as {@link Conv2d#run} makes them. */
+    private static void runBands(ChannelsFirstBands cut, Tensor x, Tensor w, Tensor bias, Tensor y, PreparedFilter prepared) {
+        Tensor wc = null, b = null, transformed = null;
+        boolean ownTransform = false;
+        try {
+            wc = w.contiguous();
+            b = bias == null ? null : bias.contiguous();
+            if (cut.whole.transformFloats() > 0) {
+                if (prepared != null) {
+                    transformed = prepared.transformed(cut.whole);
+                } else {
+                    transformed = cut.whole.transform(wc);
+                    ownTransform = true;
+                }
+            }
+            cut.execute(x, wc, transformed, b, y);
+        } finally {
+            if (wc != null && wc != w) wc.close();
+            if (b != null && b != bias) b.close();
+            if (ownTransform) transformed.close();
+        }
+    }
+
+    /**
+     * Whether the operands allow the staged route by bands: float32 and aligned throughout, a bias of
+     * the layer's output channels, and an output that shares no memory with what it is computed
+     * from (bands are written while later bands are still read). Anything else takes whole-image
+     * copies, which the convolution then checks as it checks any call.
+     */
+    private static boolean cuttable(Tensor x, Tensor w, Tensor bias, Tensor y, ConvGeometry geo) {
+        for (Tensor t : new Tensor[] {x, w, bias, y}) {
+            if (t == null) continue;
+            if (t.dtype() != DType.FLOAT32 || (t.storage().address() & 3) != 0) return false;
+            if (t != y && Overlap.of(y, t) != Overlap.DISJOINT) return false;
+        }
+        if (y.isReadOnly() || !Operands.injective(y.shape().toArray(), y.strides())) return false;
+        return (bias == null || bias.shape().equals(Shape.of(geo.outputChannels()))) && w.shape().equals(geo.filterShape());
     }
 
     /** Floats of a unit of a split transpose: large beside its hand-off, small enough to spread over threads. */
@@ -190,12 +244,14 @@ final class ChannelsFirst {
         ForwardCall copies = ForwardCall.dense(geo, nhwc, first[ConvGeometry.NATIVE_FIELDS - 1] != 0, prepared);
         long[] dense = copies.desc;
         Plan last = copies.plan;
-        double transposes = TRANSPOSE_SECONDS_PER_FLOAT
+        ChannelsFirstBands cut = ChannelsFirstBands.of(geo, copies);
+        double transposes = cut != null ? cut.transposeSeconds() : TRANSPOSE_SECONDS_PER_FLOAT
                 * ((double) geo.batch() * geo.inputHeight() * geo.inputWidth() * geo.inputChannels()
                 + (double) geo.batch() * geo.outputHeight() * geo.outputWidth() * geo.outputChannels());
         double lastCost = Math.max(0, NativeCore.estimateSeconds(dense, last.algorithm().nativeId, !prepared)) + transposes;
-        String via = String.format(Locale.ROOT, "channels first: in place (gemm_nchw) %%s; through channels-last copies %.3f ms"
-                + " (%s %.3f ms + transposes %.3f ms)", lastCost * 1e3, last.algorithm().name().toLowerCase(Locale.ROOT),
+        String via = String.format(Locale.ROOT, "channels first: in place (gemm_nchw) %%s; through channels-last %s %.3f ms"
+                + " (%s %.3f ms + transposes %.3f ms)", cut != null ? "bands of " + cut.rows() + " rows" : "copies",
+                lastCost * 1e3, last.algorithm().name().toLowerCase(Locale.ROOT),
                 (lastCost - transposes) * 1e3, transposes * 1e3);
         long units;
         try {
