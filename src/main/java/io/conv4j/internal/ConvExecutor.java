@@ -27,13 +27,26 @@ import java.util.concurrent.locks.LockSupport;
  */
 public final class ConvExecutor {
     /**
-     * Below this much estimated single-thread time per extra thread, handing work to a worker costs
-     * more than it saves. The caller never waits for a worker to wake: it offers a ticket and runs
-     * units itself, and a worker that arrives after the last unit was claimed does not join. So
-     * the price of offering is the ticket and the workers' per-claim calls, a few microseconds,
-     * not a sleeping thread's wake-up (tens of microseconds), which only the worker pays.
+     * What handing work to a worker costs, measured here as the executor runs (see {@link
+     * HandOff}): how long after a ticket is offered a worker takes it, and how long the caller's
+     * offer takes, each for a worker that was still spinning after its last job and for one that
+     * was parked. A parked worker is woken by a system call that the caller pays (several
+     * microseconds on a VM), a spinning one only reads the queue. How many threads a job is offered
+     * follows from these (see {@link #threadsWorthOffering}), not from a fixed amount of work.
+     * Until the first samples: a parked worker's pickup 10 us and offer 5 us (a second thread from
+     * 20 us of work, as the executor offered before it measured), a spinning worker's 1 us and
+     * 0.5 us (reading a queue); samples replace them within a few dozen hand-offs.
      */
-    private static final double MIN_SECONDS_PER_THREAD = 10e-6;
+    private final HandOff fromSpinning = new HandOff(1_000, 500), fromParked = new HandOff(10_000, 5_000);
+    /** Workers now watching the queue (between jobs, before they park). */
+    private final AtomicInteger spinning = new AtomicInteger();
+    /**
+     * When a caller last finished a job it ran alone although the executor has more threads. A
+     * job that a spinning worker would share, but too small to pay for waking a parked one, is
+     * offered anyway when it starts within a worker's spin time of that: jobs then come back to
+     * back, so the wake-up is paid once and the calls that follow find the worker spinning.
+     */
+    private volatile long lastAloneNanos = Long.MIN_VALUE / 2;
 
     /** Direct-convolution flops per second used to turn a flop count into time (sgemm-bound code). */
     public static final double GEMM_FLOPS_PER_SECOND = 150e9;
@@ -135,7 +148,7 @@ public final class ConvExecutor {
      */
     public void run(long units, long workspaceBytes, double seconds, UnitRunner runner) {
         if (units <= 0) return;
-        int want = (int) Math.min(Math.min(threads, units), Math.max(1, (long) (seconds / MIN_SECONDS_PER_THREAD)));
+        int want = threadsToOffer((int) Math.min(threads, units), seconds);
         // A permit is released by the finally that follows its acquire and nothing else: whatever
         // the runner, the workspace or a concurrent setThreads does, it is never lost (a lost
         // permit would leave every later caller of this executor waiting for good).
@@ -152,6 +165,7 @@ public final class ConvExecutor {
             } finally {
                 permits.release();
             }
+            if (threads > 1 && units > 1) lastAloneNanos = System.nanoTime();
             return;
         }
         Job job = new Job(units, want, workspaceBytes, runner, Thread.currentThread());
@@ -161,7 +175,10 @@ public final class ConvExecutor {
             Workspace ws = takeWorkspace();
             try {
                 ws.ensure(workspaceBytes); // may throw OutOfMemoryError: nothing has run yet
+                HandOff handOff = spinning.get() > 0 ? fromSpinning : fromParked;
+                job.offeredNanos = System.nanoTime();
                 for (int i = 1; i < want; i++) tickets.add(job);
+                handOff.offer.record(System.nanoTime() - job.offeredNanos);
                 job.work(ws, true);
             } finally {
                 returnWorkspace(ws);
@@ -171,6 +188,50 @@ public final class ConvExecutor {
         }
         job.awaitCompletion(callerSpinNanos(seconds, want));
         job.rethrow();
+    }
+
+    /**
+     * How many threads to offer a job of {@code seconds} estimated single-thread time, at most
+     * {@code most}: as many as the measured hand-off makes worth it. A job too small to pay for
+     * waking a parked worker gets what a spinning worker makes worth it when a worker spins now,
+     * or when jobs come back to back (see {@link #lastAloneNanos}) and waking one costs the caller
+     * less than the job itself (paid once for the calls that follow); not while a ticket still waits
+     * in the queue: then the workers are behind (descheduled, or busy with other callers' jobs),
+     * and small jobs would only pile up tickets that are taken after their job has finished.
+     */
+    private int threadsToOffer(int most, double seconds) {
+        if (most <= 1) return 1;
+        int cold = threadsWorthOffering(most, seconds, fromParked.pickup.seconds(), fromParked.offer.seconds());
+        if (cold == most || tickets.size() > 0) return cold;
+        int warm = threadsWorthOffering(most, seconds, fromSpinning.pickup.seconds(), fromSpinning.offer.seconds());
+        if (warm <= cold) return cold;
+        if (spinning.get() > 0) return warm;
+        // jobs come back to back: wake a worker for the ones that follow, unless the wake-up costs
+        // the caller more than this job (a loaded machine: the woken worker takes the caller's core)
+        boolean burst = System.nanoTime() - lastAloneNanos < SPIN_NANOS;
+        return burst && fromParked.offer.seconds() < seconds ? warm : cold;
+    }
+
+    /**
+     * The thread count, from 1 to {@code most}, that finishes a job of {@code seconds} soonest
+     * when each worker starts {@code pickupSeconds} after the offer and the caller spends {@code
+     * offerSeconds} per ticket before its own work: the caller and {@code want - 1} workers share
+     * the work, so the job ends after {@code (seconds + (want - 1) * pickup) / want + (want - 1) *
+     * offer}. Ties go to fewer threads.
+     */
+    static int threadsWorthOffering(int most, double seconds, double pickupSeconds, double offerSeconds) {
+        int best = 1;
+        double bestTime = seconds;
+        for (int want = 2; want <= most; want++) {
+            double time = (seconds + (want - 1) * pickupSeconds) / want + (want - 1) * offerSeconds;
+            if (time < bestTime) {
+                best = want;
+                bestTime = time;
+            } else {
+                break; // the time is convex in want: once it grows, it keeps growing
+            }
+        }
+        return best;
     }
 
     /**
@@ -199,19 +260,28 @@ public final class ConvExecutor {
      */
     private static final long SPIN_NANOS = 100_000;
 
+    /**
+     * The next ticket: one already queued, else one that comes while this worker spins, else one
+     * it is woken for. Each records its pickup delay with the state the worker was in.
+     */
     private Job nextTicket() throws InterruptedException {
         Job job = tickets.poll();
-        if (job != null) return job;
-        long until = System.nanoTime() + SPIN_NANOS;
-        while (System.nanoTime() < until) {
-            Thread.onSpinWait();
-            // size() reads a counter; poll() takes the queue's lock, which the caller's add needs
-            // too, so polling in a loop would slow down the very hand-off it waits for
-            if (tickets.size() == 0) continue;
-            job = tickets.poll();
-            if (job != null) return job;
+        if (job != null) return fromSpinning.tookTicket(job);
+        spinning.incrementAndGet();
+        try {
+            long until = System.nanoTime() + SPIN_NANOS;
+            while (System.nanoTime() < until) {
+                Thread.onSpinWait();
+                // size() reads a counter; poll() takes the queue's lock, which the caller's add needs
+                // too, so polling in a loop would slow down the very hand-off it waits for
+                if (tickets.size() == 0) continue;
+                job = tickets.poll();
+                if (job != null) return fromSpinning.tookTicket(job);
+            }
+        } finally {
+            spinning.decrementAndGet();
         }
-        return tickets.take();
+        return fromParked.tookTicket(tickets.take());
     }
 
     private void workerLoop() {
@@ -299,6 +369,8 @@ public final class ConvExecutor {
         final long workspaceBytes;
         final UnitRunner runner;
         final Thread caller;
+        /** When the caller offered the tickets ({@link System#nanoTime}), for the pickup delay. */
+        volatile long offeredNanos;
         /** The first unit not yet claimed. */
         final AtomicLong next = new AtomicLong();
         /** Units run (by the caller, and by workers that have left). */
@@ -403,6 +475,51 @@ public final class ConvExecutor {
             if (t instanceof RuntimeException) throw (RuntimeException) t;
             if (t instanceof Error) throw (Error) t;
             if (t != null) throw new IllegalStateException(t);
+        }
+    }
+
+    /**
+     * The measured cost of a hand-off to a worker in one state (spinning or parked), from the
+     * given values until samples replace them.
+     */
+    private static final class HandOff {
+        /** From the offer to a worker taking the ticket. */
+        final Median pickup;
+        /** The caller's offer: queueing the tickets, waking a parked worker. */
+        final Median offer;
+
+        HandOff(double pickupNanos, double offerNanos) {
+            pickup = new Median(pickupNanos);
+            offer = new Median(offerNanos);
+        }
+
+        Job tookTicket(Job job) {
+            if (job != Job.STOP) pickup.record(System.nanoTime() - job.offeredNanos);
+            return job;
+        }
+    }
+
+    /**
+     * A running median of durations: each sample moves the estimate 1/16 of itself towards the
+     * sample, so a descheduled thread's rare milliseconds move it no more than an ordinary sample
+     * (a mean would follow them). Stays within [{@link #LEAST_NANOS}, {@link #MOST_NANOS}].
+     * Updates from several threads may overwrite each other, which only drops samples.
+     */
+    static final class Median {
+        static final double LEAST_NANOS = 50, MOST_NANOS = 1_000_000;
+        private volatile double nanos;
+
+        Median(double startNanos) {
+            nanos = startNanos;
+        }
+
+        void record(long sample) {
+            double m = nanos;
+            nanos = Math.max(LEAST_NANOS, Math.min(MOST_NANOS, sample > m ? m * 17 / 16 : m * 15 / 16));
+        }
+
+        double seconds() {
+            return nanos * 1e-9;
         }
     }
 

@@ -1,0 +1,81 @@
+package io.conv4j.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * How many threads the executor offers a job: from the measured hand-off (the delay before a
+ * worker takes a ticket, the caller's cost of offering it), not from a fixed amount of work, so a
+ * job of a few microseconds is shared with a worker that is still spinning after the last job.
+ */
+class ConvExecutorOfferTest {
+
+    @AfterAll
+    static void restoreThreads() {
+        ConvExecutor.setThreads(ConvExecutor.defaultThreads());
+    }
+
+    @Test
+    void aSecondThreadOnlyWhereItFinishesSooner() {
+        // two threads finish at (s + pickup) / 2 + offer, sooner than s exactly when s > pickup + 2 * offer
+        assertEquals(1, ConvExecutor.threadsWorthOffering(2, 1.9e-6, 1e-6, 0.45e-6));
+        assertEquals(2, ConvExecutor.threadsWorthOffering(2, 2.1e-6, 1e-6, 0.45e-6));
+        // a parked worker's wake-up: the same job stays on the caller
+        assertEquals(1, ConvExecutor.threadsWorthOffering(2, 8e-6, 4e-6, 6e-6));
+        assertEquals(2, ConvExecutor.threadsWorthOffering(2, 30e-6, 4e-6, 6e-6));
+        // never more than offered, never fewer than one
+        assertEquals(1, ConvExecutor.threadsWorthOffering(1, 1.0, 1e-6, 1e-6));
+        assertEquals(1, ConvExecutor.threadsWorthOffering(8, 0, 1e-6, 1e-6));
+        assertEquals(8, ConvExecutor.threadsWorthOffering(8, 1.0, 1e-6, 1e-6));
+    }
+
+    @Test
+    void moreThreadsAsTheJobGrows() {
+        for (int most = 1; most <= 16; most++) {
+            int before = 1;
+            for (double s = 1e-7; s < 1e-2; s *= 1.1) {
+                int want = ConvExecutor.threadsWorthOffering(most, s, 2e-6, 0.5e-6);
+                assertTrue(want >= before && want <= most, "most " + most + ", " + s + " s: " + want + " after " + before);
+                before = want;
+            }
+            assertEquals(most, before, "a 10 ms job on " + most + " threads");
+        }
+    }
+
+    @Test
+    void aRunningMedianIgnoresRareStalls() {
+        ConvExecutor.Median m = new ConvExecutor.Median(10_000);
+        for (int i = 0; i < 400; i++) m.record(i % 50 == 0 ? 20_000_000 : 1_000); // 2% descheduled for 20 ms
+        assertTrue(m.seconds() > 0.8e-6 && m.seconds() < 1.3e-6, "median " + m.seconds());
+    }
+
+    /**
+     * A job estimated at 8 us, under the 20 us from which the executor offered a second thread
+     * before it measured hand-offs, runs partly on a worker when calls come back to back (the
+     * worker spins between them). Each unit takes long enough that a worker which takes the ticket
+     * joins; retried, as a loaded machine may deschedule the worker.
+     */
+    @Test
+    void backToBackSmallJobsAreShared() {
+        ConvExecutor.setThreads(2);
+        ConvExecutor ex = ConvExecutor.get();
+        Thread caller = Thread.currentThread();
+        AtomicBoolean shared = new AtomicBoolean();
+        for (int call = 0; call < 2000 && !shared.get(); call++) {
+            ex.run(16, 0, 8e-6, (u0, u1, ws) -> {
+                if (Thread.currentThread() != caller) shared.set(true);
+                spin(20_000 * (u1 - u0));
+            });
+        }
+        assertTrue(shared.get(), "no unit of 2000 back-to-back 8 us jobs ran on a worker");
+    }
+
+    private static void spin(long nanos) {
+        long end = System.nanoTime() + nanos;
+        while (System.nanoTime() < end) Thread.onSpinWait();
+    }
+}
