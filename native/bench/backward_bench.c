@@ -5,8 +5,12 @@
  * the cost model picks, with each route's estimate, so the cost model can be checked against
  * what it ranks. GFLOP/s are direct-convolution flops (2*N*OH*OW*Cout*KH*KW*Cin/g per gradient).
  *
- *   backward_bench [--shapes a,b] [--min-time SECONDS] [--cpu]
+ *   backward_bench [--shapes a,b] [--min-time SECONDS] [--cpu] [--prepared]
  *
+ * --prepared prepares each input-gradient route's filter once, untimed (a PreparedFilter's weights,
+ * kept for the forward and backward passes of one training step), and takes AUTO's input route by
+ * the estimates without that preparation (C4J_DIR_INPUT_GRADIENT_PREPARED; the estimates printed
+ * still include it).
  * --cpu times each call in thread CPU time and keeps the fastest call instead of the wall-clock
  * median: on a machine shared with other processes that is what stays comparable between runs.
  *
@@ -30,7 +34,7 @@ static const t_layer EXTRA[] = {
 static const char *ROUTE_NAMES[] = {"gemm", "gemm_direct", "gemm_tiled", "winograd_2x2", "winograd_4x4", "fft"};
 
 static double min_time = 0.3;
-static int cpu_time = 0;
+static int cpu_time = 0, prepared_once = 0;
 
 typedef void (*body_fn)(void *ctx);
 
@@ -77,7 +81,8 @@ static void die(const char *what, const char *err) {
 static void run_input(void *p) {
     bctx *c = p;
     char err[256];
-    if (c4j_conv2d_backward_input_prepare(c->d, c->route, c->f, c->prep, err, sizeof err) != C4J_OK) die("prepare", err);
+    if (!prepared_once && c4j_conv2d_backward_input_prepare(c->d, c->route, c->f, c->prep, err, sizeof err) != C4J_OK)
+        die("prepare", err);
     if (c4j_conv2d_backward_input(t_blas(), c->d, c->route, c->dy, c->prep, c->dx, c->ws, c->ws_bytes, 0, c->units, err,
                                   sizeof err) != C4J_OK)
         die("input gradient", err);
@@ -151,7 +156,9 @@ static void bench_shape(const t_layer *s) {
     printf("%-22s forward %-14s %9.4f ms %7.1f GFLOP/s (est %.4f ms)\n", s->name, ROUTE_NAMES[best],
            t_fwd * 1e3, flops / t_fwd * 1e-9, best_s * 1e3);
 
-    const int auto_in = c4j_conv2d_backward_input_route(&d), auto_f = c4j_conv2d_backward_filter_route(&d);
+    const int auto_in = prepared_once ? c4j_conv2d_plan(&d, C4J_DIR_INPUT_GRADIENT_PREPARED, 0, NULL, 0)
+                                      : c4j_conv2d_backward_input_route(&d);
+    const int auto_f = c4j_conv2d_backward_filter_route(&d);
     double best_in = 1e9, best_f = 1e9, auto_in_t = 0, auto_f_t = 0;
     for (int ri = 0; ri <= C4J_ALGO_FFT + 2; ri++) {
         const int r = ri == C4J_ALGO_FFT + 1 ? C4J_BWD_SCATTER : ri == C4J_ALGO_FFT + 2 ? C4J_BWD_TAPS : ri;
@@ -163,6 +170,9 @@ static void bench_shape(const t_layer *s) {
         c.ws_bytes = c4j_conv2d_backward_input_workspace_bytes(&d, r);
         c.ws = c4j_alloc((size_t)c.ws_bytes + 64, 0);
         c.units = c4j_conv2d_backward_input_units(&d, r);
+        char err[256];
+        if (prepared_once && c4j_conv2d_backward_input_prepare(&d, r, f, c.prep, err, sizeof err) != C4J_OK)
+            die("prepare", err);
         const double t = median_seconds(run_input, &c);
         printf("%-22s   dX %-17s %9.4f ms %7.1f GFLOP/s  est %9.4f ms  est/real %.2f  %lld units%s\n", s->name,
                r == 0 ? "gather" : r == C4J_BWD_SCATTER ? "scatter" : r == C4J_BWD_TAPS ? "taps" : ROUTE_NAMES[r], t * 1e3, flops / t * 1e-9, est * 1e3, est / t, (long long)c.units,
@@ -203,8 +213,9 @@ int main(int argc, char **argv) {
         if (strcmp(argv[i], "--shapes") == 0 && i + 1 < argc) only = argv[++i];
         else if (strcmp(argv[i], "--min-time") == 0 && i + 1 < argc) min_time = atof(argv[++i]);
         else if (strcmp(argv[i], "--cpu") == 0) cpu_time = 1;
+        else if (strcmp(argv[i], "--prepared") == 0) prepared_once = 1;
         else {
-            fprintf(stderr, "usage: %s [--shapes a,b] [--min-time S] [--cpu]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--shapes a,b] [--min-time S] [--cpu] [--prepared]\n", argv[0]);
             return 2;
         }
     }

@@ -65,8 +65,14 @@ static bw_tiling make_bw_tiling(const c4j_conv2d_desc *d) {
     t.taps_per_chunk = C4J_MAX(1, C4J_MIN(t.taps, BW_C_BLOCK_FLOATS / C4J_MAX(1, t.cg * t.cout_g)));
     t.t_chunks = c4j_ceil_div(t.taps, t.taps_per_chunk);
     t.taps_per_chunk = c4j_ceil_div(t.taps, t.t_chunks); /* even chunks */
+    t.kc_max = t.taps_per_chunk * t.cg;
+    t.tile_rows = C4J_MAX(BW_TILE_MIN_ROWS, C4J_MIN(BW_TILE_MAX_ROWS, BW_TILE_TARGET_FLOATS / t.kc_max));
     t.n_chunk = t.cout_g;
-    if (t.taps_per_chunk * t.cg * t.cout_g > BW_C_BLOCK_FLOATS) {
+    /* all output pixels in one patch tile (a deep layer at batch 1): each dW element is written by
+       one sgemm call, never accumulated, so there is nothing to keep in cache, and one call over
+       every output channel packs the patch tile once instead of once per chunk */
+    const int one_tile = t.rows <= t.tile_rows;
+    if (!one_tile && t.taps_per_chunk * t.cg * t.cout_g > BW_C_BLOCK_FLOATS) {
         int64_t cols = c4j_ceil_div(BW_C_BLOCK_FLOATS / (t.taps_per_chunk * t.cg), 16) * 16;
         t.n_chunk = C4J_MIN(t.cout_g, C4J_MAX(BW_MIN_COLS, cols));
     }
@@ -77,8 +83,6 @@ static bw_tiling make_bw_tiling(const c4j_conv2d_desc *d) {
     int64_t r = C4J_MIN(c4j_ceil_div(BW_MIN_UNITS, base), t.rows / BW_MIN_SPLIT_ROWS);
     r = C4J_MIN(r, 1 + BW_MAX_PARTIAL_FLOATS / (t.filter_floats + d->out_c));
     t.r_chunks = C4J_MAX(1, r);
-    t.kc_max = t.taps_per_chunk * t.cg;
-    t.tile_rows = C4J_MAX(BW_TILE_MIN_ROWS, C4J_MIN(BW_TILE_MAX_ROWS, BW_TILE_TARGET_FLOATS / t.kc_max));
     return t;
 }
 

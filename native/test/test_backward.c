@@ -426,6 +426,9 @@ static void layer_cases(void) {
         {"56x56 64->64 SAME", 1, 56, 56, 64, 64, 1, 1, 1, 1, 1, 0, 0, 0, 0},
         {"14x14 256->256 SAME n4", 4, 14, 14, 256, 256, 1, 1, 1, 1, 1, 0, 0, 0, 0},
         {"28x28 128->128 SAME n2", 2, 28, 28, 128, 128, 1, 1, 1, 1, 1, 0, 0, 0, 0},
+        /* all output pixels in one patch tile and a filter above the GEMM dW block: one unit per tap
+           over every output channel */
+        {"5x5 320->256 SAME", 1, 5, 5, 320, 256, 1, 1, 1, 1, 1, 0, 0, 0, 0},
         {"23x19 70->96 g2 flip views", 2, 23, 19, 140, 96, 2, 2, 0, 0, 1, 1, 1, 0, 0},
         {"30x30 3->16 VALID", 3, 30, 30, 3, 16, 1, 0, 0, 0, 0, 0, 0, 0, 0},
         {"17x33 48->40 padded views", 2, 17, 33, 48, 40, 1, 0, 2, 1, 1, 1, 2, 0, 0},
