@@ -44,7 +44,8 @@ enum {
     GD_ROWS = 4,       /* output rows per unit, at most */
     GD_MIN_UNITS = 16, /* units a layer gets from narrower bands, down to one row (see band_rows) */
     GD_MAX_CG = 16,    /* input channels per group this kernel takes; more is a contraction for sgemm */
-    GD_NB = 8          /* output pixels per register block */
+    GD_NB = 8,         /* output pixels per register block */
+    GD_PV = 4          /* vectors a lone pixel computes at once (see GD(pixel_vectors)) */
 };
 
 /* Everything one unit's kernel reads, with the channel block's offsets applied. */

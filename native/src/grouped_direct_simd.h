@@ -98,6 +98,66 @@ GD_VARIANT(one_b, 1, u->cg, 1)
 typedef void (*GD(kernel))(const gd_unit *, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, float *,
                            int);
 
+/*
+ * NP output pixels for PV whole vectors of the block at once (lanes v, v + GD_V, ...): a short
+ * run's few accumulators are chains of dependent multiply-adds, each waiting for the last (border
+ * pixels with clipped taps, a row's last interior pixels), while PV vectors per pixel give the
+ * core NP * PV independent chains. Each vector sums its taps in GD(pixels)'s order, so the bits
+ * are the same as one vector at a time.
+ */
+GAI void GD(run_vectors)(const gd_unit *u, const int NP, const int PV, int64_t cg, const int bcast, int64_t ih0,
+                         int64_t kh0, int64_t kh1, int64_t iw0, int64_t kw0, int64_t kw1, int64_t v, float *o) {
+    GD(vec) acc[4][GD_PV];
+    int64_t xo[GD_PV];
+    const int64_t step = u->step;
+    _Pragma("GCC unroll 8") for (int p = 0; p < PV; p++) {
+        _Pragma("GCC unroll 4") for (int j = 0; j < NP; j++) acc[j][p] = (GD(vec)){0};
+        xo[p] = bcast ? (u->o0 + v + p * GD_V) / u->cout_g * cg * u->cs : v + p * GD_V;
+    }
+    for (int64_t kh = kh0; kh < kh1; kh++) {
+        const int64_t srow = (ih0 + kh * u->dh - u->row0) * u->rs;
+        const float *wrow = u->w + kh * u->kw * cg * u->wl + v;
+        for (int64_t kw = kw0; kw < kw1; kw++) {
+            const float *s = u->src + srow + (iw0 + kw * u->dw) * u->ps;
+            const float *wp = wrow + kw * cg * u->wl;
+            for (int64_t c = 0; c < cg; c++) {
+                _Pragma("GCC unroll 8") for (int p = 0; p < PV; p++) {
+                    const GD(vec) wv = *(const GD(uvec) *)(const void *)(wp + c * u->wl + p * GD_V);
+                    const float *sc = s + xo[p] + c * u->cs;
+                    _Pragma("GCC unroll 4") for (int j = 0; j < NP; j++) {
+                        if (bcast) acc[j][p] += sc[j * step] * wv;
+                        else acc[j][p] += *(const GD(uvec) *)(const void *)(sc + j * step) * wv;
+                    }
+                }
+            }
+        }
+    }
+    const float *bias = u->bias != NULL ? u->bias + v : NULL;
+    _Pragma("GCC unroll 4") for (int j = 0; j < NP; j++)
+        _Pragma("GCC unroll 8") for (int p = 0; p < PV; p++)
+            GD(finish)(u, acc[j][p], bias != NULL ? bias + p * GD_V : NULL, o + j * u->ostep + p * GD_V, GD_V);
+}
+
+#define GD_RUN_VECTORS(name, NP, PV, CG, BC)                                                                  \
+    static __attribute__((noinline)) GD_TARGET void GD(name)(const gd_unit *u, int64_t ih0, int64_t kh0,       \
+                                                            int64_t kh1, int64_t iw0, int64_t kw0, int64_t kw1, \
+                                                            int64_t v, float *o) {                              \
+        GD(run_vectors)(u, NP, PV, CG, BC, ih0, kh0, kh1, iw0, kw0, kw1, v, o);                             \
+    }
+GD_RUN_VECTORS(one_pv_dw, 1, GD_PV, 1, 0)
+GD_RUN_VECTORS(one_pv_g, 1, GD_PV, u->cg, 0)
+GD_RUN_VECTORS(one_pv_b, 1, GD_PV, u->cg, 1)
+GD_RUN_VECTORS(two_pv_dw, 2, GD_PV, 1, 0)
+GD_RUN_VECTORS(two_pv_g, 2, GD_PV, u->cg, 0)
+GD_RUN_VECTORS(two_pv_b, 2, GD_PV, u->cg, 1)
+GD_RUN_VECTORS(four_pv_dw, 4, GD_PV / 2, 1, 0)
+GD_RUN_VECTORS(four_pv_g, 4, GD_PV / 2, u->cg, 0)
+GD_RUN_VECTORS(four_pv_b, 4, GD_PV / 2, u->cg, 1)
+#undef GD_RUN_VECTORS
+
+typedef void (*GD(run_vectors_fn))(const gd_unit *, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
+                                   float *);
+
 /* x in a register: keeps GCC from folding each of the strip's input loads into every multiply-add
    that uses it (one load per product again); only where 32 vector registers hold the window */
 GAI GD(vec) GD(pin)(GD(vec) x) {
@@ -284,7 +344,16 @@ GAI void GD(row_cg)(const gd_unit *u, int dw, int64_t oh, float *orow) {
                        : run == 2   ? (dw ? GD(two_dw) : u->bcast ? GD(two_b) : GD(two_g))
                                     : (dw ? GD(one_dw) : u->bcast ? GD(one_b) : GD(one_g));
         float *o = orow + ow * u->ostep;
-        for (int64_t v0 = 0; v0 < u->cw; v0 += GD_V) {
+        /* short runs: whole vectors several at a time, for independent chains */
+        int64_t v0 = 0;
+        const int pv = run == 4 ? GD_PV / 2 : GD_PV;
+        GD(run_vectors_fn) rv = run == 1 ? (dw ? GD(one_pv_dw) : u->bcast ? GD(one_pv_b) : GD(one_pv_g))
+                                : run == 2 ? (dw ? GD(two_pv_dw) : u->bcast ? GD(two_pv_b) : GD(two_pv_g))
+                                : run == 4 ? (dw ? GD(four_pv_dw) : u->bcast ? GD(four_pv_b) : GD(four_pv_g))
+                                           : NULL;
+        if (rv != NULL)
+            for (; v0 + pv * GD_V <= u->cw; v0 += pv * GD_V) rv(u, ih0, kh0, kh1, iw0, kw0, kw1, v0, o + v0);
+        for (; v0 < u->cw; v0 += GD_V) {
             /* reading the input in place, a last partial vector moves back to end at the block's
                last channel: its lanes overlap the previous vector's, computed again bit for bit */
             const int64_t v = u->overlap_tail && v0 + GD_V > u->cw ? u->cw - GD_V : v0;
