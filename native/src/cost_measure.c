@@ -52,6 +52,13 @@ int c4j_cost_is_measured(void) {
     return on;
 }
 
+const c4j_blas *c4j_cost_blas(void) {
+    pthread_mutex_lock(&g_lock);
+    const c4j_blas *blas = g_blas;
+    pthread_mutex_unlock(&g_lock);
+    return blas;
+}
+
 /* Reading the thread's CPU clock is a system call on some kernels (about a microsecond at worst),
    so short calls are timed in batches. */
 double c4j_thread_seconds(void) {

@@ -52,6 +52,24 @@ int c4j_cost_is_measured(void);
    the thread spent descheduled, which on a busy machine is a property of the moment and not of the
    work, does not count. */
 double c4j_thread_seconds(void);
+/* The BLAS the cost model measures with (c4j_cost_measure_with), or NULL (cost_measure.c). */
+const c4j_blas *c4j_cost_blas(void);
+
+/* The planner's trial (cost_trial.c): single-thread seconds of each forward route ids[i] (at most
+   C4J_TRIAL_MAX; estimates[i] its estimate) run on d's geometry, measured at the first ask and kept
+   for the process; 0 when there is no measured cost model or the trial cannot run. */
+#define C4J_TRIAL_MAX 6
+/* The forward planner's band and margin for it (planner.c, forward_choice): a transform estimated
+   below C4J_TRIAL_LOW x the best exact route wins, at C4J_TRIAL_HIGH x or more loses; in between
+   the trial decides, the fastest transform winning below C4J_TRIAL_MARGIN x the exact one. */
+#define C4J_TRIAL_LOW 0.5
+#define C4J_TRIAL_HIGH 1.25
+#define C4J_TRIAL_MARGIN 0.95
+int c4j_cost_trial(const c4j_conv2d_desc *d, int n, const int *ids, const double *estimates, double *seconds);
+/* Tests only: a route's trial time is timer(geometry, id, estimate) instead of a run; NULL runs
+   routes again. Forgets every verdict. */
+typedef double (*c4j_trial_timer)(const c4j_conv2d_desc *g, int id, double estimate);
+void c4j_cost_trial_set_timer(c4j_trial_timer timer);
 
 /* Rows per call when an M-row sgemm is issued in row pieces (cost.c), and the time of doing so. */
 int64_t c4j_sgemm_piece_rows(const c4j_blas *blas, int64_t m, int64_t k, int64_t n);

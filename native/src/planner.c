@@ -12,10 +12,14 @@
  *     padding a window reads exceeds half the kernel extent (their rounding error follows a whole
  *     tile's magnitude, which for windows lying mostly in wide padding can exceed the golden
  *     tolerance);
- *   - the cheapest exact route wins unless a transform route is estimated below
- *     C4J_TRANSFORM_MARGIN x it (only its sgemm calls are timed, its transforms are modelled, so
- *     its estimate errs more: a 7x1 layer estimated 0.650 ms by the FFT against 0.656 ms by the
- *     tiled GEMM took 1.17 ms by the FFT) and below plain im2col + one sgemm of the same GEMM.
+ *   - the cheapest exact route wins unless a transform route beats it, and a transform route never
+ *     wins unless estimated below plain im2col + one sgemm of the same GEMM. Forward: below
+ *     C4J_TRIAL_LOW x the best exact estimate it wins; from there to C4J_TRIAL_HIGH x the candidates run
+ *     once on the layer's geometry (forward_choice, cost_trial.c) and the measured times decide.
+ *     Backward, and forward without a measured cost model: a transform route needs an estimate
+ *     below C4J_TRANSFORM_MARGIN x the exact one (only its sgemm calls are timed, its transforms
+ *     are modelled, so its estimate errs more: a 7x1 layer estimated 0.650 ms by the FFT against
+ *     0.656 ms by the tiled GEMM took 1.17 ms by the FFT).
  * The reasoning, every estimate included, is written for explain()/plan().
  */
 #include <stdarg.h>
@@ -129,19 +133,79 @@ static void say(text *t, const char *fmt, ...) {
     if (n > 0) t->used = C4J_MIN(t->len - 1, t->used + (size_t)n);
 }
 
+/*
+ * The forward pass's band: a transform estimated below C4J_TRIAL_LOW x the best exact route wins on
+ * the estimates (their error, up to about 2x, cannot reverse that); one estimated at C4J_TRIAL_HIGH x
+ * or more loses on them. In between, the estimates cannot rank the two (a fixed margin there was
+ * a cliff: a layer whose FFT estimate lay within 0.2% of 0.8 x the tiled GEMM's ran either route
+ * depending on each process's sgemm timings, 1.8x apart), so the exact route and every transform
+ * in the band run once on the layer's geometry (cost_trial.c) and the fastest transform wins
+ * below C4J_TRIAL_MARGIN x the exact route's measured time: exact routes round as a dot product, so
+ * a near tie keeps them, and a layer can flip between processes only where the two measured
+ * times lie within the timing noise of that ratio, that is where either route is about as fast.
+ */
+
+typedef struct {
+    int id;
+    double s;
+    const char *name;
+} costed;
+
+/* The forward rule with the trial: see C4J_TRIAL_LOW. cand[0] is the best exact route, cand[1..n)
+   the transforms below plain im2col + sgemm. */
+static int forward_choice(const c4j_conv2d_desc *d, const costed *cand, int n, text *t) {
+    if (n < 2) return cand[0].id;
+    int best_t = 1;
+    for (int i = 2; i < n; i++)
+        if (cand[i].s < cand[best_t].s) best_t = i;
+    if (cand[best_t].s < C4J_TRIAL_LOW * cand[0].s) {
+        say(t, "; %s below %.2f x %s on the estimates", cand[best_t].name, C4J_TRIAL_LOW, cand[0].name);
+        return cand[best_t].id;
+    }
+    int ids[C4J_TRIAL_MAX], m = 0;
+    double est[C4J_TRIAL_MAX], measured[C4J_TRIAL_MAX];
+    const char *names[C4J_TRIAL_MAX];
+    for (int i = 0; i < n && m < C4J_TRIAL_MAX; i++)
+        if (i == 0 || cand[i].s < C4J_TRIAL_HIGH * cand[0].s) ids[m] = cand[i].id, est[m] = cand[i].s, names[m++] = cand[i].name;
+    if (m < 2) return cand[0].id;
+    if (!c4j_cost_trial(d, m, ids, est, measured)) {
+        say(t, "; no trial (cost model not measured here, or no memory for it): %s needs < %.1f x %s",
+            cand[best_t].name, C4J_TRANSFORM_MARGIN, cand[0].name);
+        return cand[best_t].s < C4J_TRANSFORM_MARGIN * cand[0].s ? cand[best_t].id : cand[0].id;
+    }
+    say(t, "; run once on this geometry at first plan (thread CPU time):");
+    int fastest = 1;
+    for (int i = 0; i < m; i++) {
+        say(t, "%s %s %.3f ms", i > 0 ? "," : "", names[i], measured[i] * 1e3);
+        if (i > 1 && measured[i] < measured[fastest]) fastest = i;
+    }
+    const int wins = measured[fastest] < C4J_TRIAL_MARGIN * measured[0];
+    say(t, "; %s %s %.2f x %s", names[fastest], wins ? "below" : "not below", C4J_TRIAL_MARGIN, names[0]);
+    return wins ? ids[fastest] : ids[0];
+}
+
 int c4j_conv2d_plan(const c4j_conv2d_desc *d, int direction, int exact_only, char *why, size_t why_len) {
     text t = {why, why_len, 0};
     if (why != NULL && why_len > 0) why[0] = 0;
     const int rows = direction_rows(direction);
     if (d == NULL || rows == 0) return -1;
     const int strided = d->stride_h != 1 || d->stride_w != 1, wide = wide_padding(d);
-    int exact = -1, transform = -1, first_exact = -1;
-    double exact_s = 0, transform_s = 0;
-    say(&t, "cost model, estimated single-thread time%s (a transform route needs < %.1f x the best exact one and "
-            "less than plain im2col + sgemm): ",
-        direction == C4J_DIR_FORWARD || direction == C4J_DIR_INPUT_GRADIENT_PREPARED ? " without the filter transform"
-                                                                                     : " incl. filter rearrangement",
-        C4J_TRANSFORM_MARGIN);
+    const int forward = direction == C4J_DIR_FORWARD;
+    int first_exact = -1;
+    costed exact = {-1, 0, NULL}, transform = {-1, 0, NULL};
+    costed transforms[C4J_TRIAL_MAX];
+    int nt = 0;
+    if (forward)
+        say(&t, "cost model, estimated single-thread time without the filter transform (a transform route needs less "
+                "than plain im2col + sgemm and, against the best exact route: below %.2f x it wins; from there to "
+                "%.2f x, both run once on this geometry and it needs < %.2f x the exact one's time; without a "
+                "measured cost model, < %.1f x the best exact one's estimate): ",
+            C4J_TRIAL_LOW, C4J_TRIAL_HIGH, C4J_TRIAL_MARGIN, C4J_TRANSFORM_MARGIN);
+    else
+        say(&t, "cost model, estimated single-thread time%s (a transform route needs < %.1f x the best exact one and "
+                "less than plain im2col + sgemm): ",
+            direction == C4J_DIR_INPUT_GRADIENT_PREPARED ? " without the filter transform" : " incl. filter rearrangement",
+            C4J_TRANSFORM_MARGIN);
     for (int i = 0; i < rows; i++) {
         int id, is_exact;
         const char *name;
@@ -161,19 +225,24 @@ int c4j_conv2d_plan(const c4j_conv2d_desc *d, int direction, int exact_only, cha
             say(&t, "not applicable");
             continue;
         }
-        say(&t, "%.3f ms%s", s * 1e3, direction == C4J_DIR_FORWARD && !is_exact && strided ? " (space to depth)" : "");
-        if (is_exact && (exact < 0 || s < exact_s)) {
-            exact = id;
-            exact_s = s;
-        } else if (!is_exact && (transform < 0 || s < transform_s)) {
-            transform = id;
-            transform_s = s;
-        }
+        say(&t, "%.3f ms%s", s * 1e3, forward && !is_exact && strided ? " (space to depth)" : "");
+        const costed c = {id, s, name};
+        if (is_exact && (exact.id < 0 || s < exact.s)) exact = c;
+        if (!is_exact && (transform.id < 0 || s < transform.s)) transform = c;
+        if (!is_exact && nt < C4J_TRIAL_MAX - 1) transforms[nt++] = c;
     }
     const double floor = floor_seconds(d, direction);
     say(&t, "; plain im2col + sgemm %.3f ms", floor * 1e3);
-    if (exact < 0) return first_exact; /* the GEMM routes apply to every convolution */
-    return transform >= 0 && transform_s < C4J_TRANSFORM_MARGIN * exact_s && transform_s < floor ? transform : exact;
+    if (exact.id < 0) return first_exact; /* the GEMM routes apply to every convolution */
+    if (!forward)
+        return transform.id >= 0 && transform.s < floor && transform.s < C4J_TRANSFORM_MARGIN * exact.s ? transform.id
+                                                                                                      : exact.id;
+    costed cand[C4J_TRIAL_MAX];
+    int n = 0;
+    cand[n++] = exact;
+    for (int i = 0; i < nt; i++)
+        if (transforms[i].s < floor) cand[n++] = transforms[i];
+    return forward_choice(d, cand, n, &t);
 }
 
 int c4j_conv2d_backward_input_route(const c4j_conv2d_desc *d) {

@@ -74,11 +74,24 @@ final class Planner {
     static final double TRANSFORM_MARGIN = 0.8;
 
     /**
+     * The forward pass's band (the native planner's {@code C4J_TRIAL_LOW}, {@code C4J_TRIAL_HIGH},
+     * {@code C4J_TRIAL_MARGIN}): with the cost model measured here, a transform algorithm estimated
+     * below {@code TRIAL_LOW} x the best exact one wins, one at {@code TRIAL_HIGH} x or more loses,
+     * and in between both run once on the convolution's geometry at its first plan (the verdict
+     * kept for the process) and the transform wins below {@code TRIAL_MARGIN} x the exact one's
+     * measured time. The gradients, and the forward pass on the built-in model, use
+     * {@link #TRANSFORM_MARGIN} on the estimates.
+     */
+    static final double TRIAL_LOW = 0.5, TRIAL_HIGH = 1.25, TRIAL_MARGIN = 0.95;
+
+    /**
      * AUTO is decided by the native planner (native/src/planner.c), one rule for the forward pass
      * and both gradients: every algorithm that can run the convolution (only exact ones under
      * exactOnly; transforms left out when the padding exceeds half the kernel extent) is costed by
      * its own estimate, and the cheapest exact algorithm wins unless a transform algorithm is
-     * estimated clearly faster ({@link #TRANSFORM_MARGIN}) and faster than plain im2col + sgemm.
+     * estimated faster than plain im2col + sgemm and either clearly faster than the exact one or,
+     * when the estimates lie too close to rank them, measured faster on the convolution itself
+     * ({@link #TRIAL_LOW}; {@link #TRANSFORM_MARGIN} on the built-in model).
      * The decision is a function of the descriptor and options alone: a prepared filter, a layer
      * and a plain call get the same algorithm, hence the same bits. Here: the requested algorithm,
      * the empty batch, and the cache.

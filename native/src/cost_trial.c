@@ -1,0 +1,223 @@
+/*
+ * The planner's trial (planner.c): when a transform route's estimate and the best exact route's
+ * lie too close for the estimates to rank them (a transform's estimate times its sgemm calls but
+ * models its transforms, and errs up to about 2x), the candidates run once on the layer's own
+ * geometry, one after the other on the calling thread, and their thread CPU time decides.
+ *
+ * What is timed: each route's run on a dense copy of the descriptor's geometry (same sizes,
+ * kernel, strides, padding, bias and activation; the views' strides are not part of it), with
+ * its filter prepared beforehand (the forward estimates leave the filter transform out too), on
+ * made-up values. A route whose estimate exceeds TRIAL_SECONDS runs only some of its units,
+ * spread over the layer, and its time is scaled by units / units timed (see sample). The
+ * candidates take turns, one warm-up and TRIAL_REPS timed rounds: with at most a few
+ * milliseconds per candidate and round, the first plan of a layer costs some tens of
+ * milliseconds more (the sgemm shapes its estimates time cost as much).
+ *
+ * The verdicts are the process's knowledge of its own machine, hence global like the measured
+ * sgemm table (cost_measure.c): kept per geometry and candidate set for the life of the process,
+ * measured exactly once (the lock is held while measuring, so concurrent first plans neither
+ * disturb each other nor measure twice), so one convolution gets one route in every later plan
+ * and through every entry point. The table is bounded; once full, new layers go without a trial
+ * (and stay so). Nothing here depends on the thread count: the route, hence the bits, are the
+ * same for any number of threads.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "internal.h"
+
+#define SLOTS 1024                 /* power of two */
+#define MAX_ENTRIES 768            /* load factor 3/4 */
+#define TRIAL_SECONDS 2e-3         /* estimated work per candidate per round, at most (then units are sampled) */
+#define TRIAL_CHUNKS 6             /* runs of consecutive units a round is timed in */
+#define TRIAL_REPS 5               /* timed rounds (after one warm-up), each chunk's fastest kept */
+#define TRIAL_MIN_ROUND 50e-6      /* a chunk repeats within its timing until about this much work (clock granularity) */
+#define TRIAL_MAX_REPEAT 1000
+#define TRIAL_MAX_FLOATS ((int64_t)1 << 25) /* 128 MiB of operands at most; larger layers go without */
+
+typedef struct {
+    c4j_conv2d_desc geometry; /* batch == 0: empty slot */
+    int n, ids[C4J_TRIAL_MAX];
+    int ok; /* 0: the trial could not run (memory short, a route not applicable to the dense copy) */
+    double seconds[C4J_TRIAL_MAX];
+} entry;
+
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static entry g_table[SLOTS];
+static int g_entries;
+/* Tests only (c4j_cost_trial_set_timer): the time a route "takes", instead of running it. */
+static c4j_trial_timer g_timer;
+
+void c4j_cost_trial_set_timer(c4j_trial_timer timer) {
+    pthread_mutex_lock(&g_lock);
+    g_timer = timer;
+    memset(g_table, 0, sizeof g_table);
+    g_entries = 0;
+    pthread_mutex_unlock(&g_lock);
+}
+
+/* d's geometry on dense NHWC views: what a trial runs, and its key. */
+static c4j_conv2d_desc dense_geometry(const c4j_conv2d_desc *d) {
+    c4j_conv2d_desc g = *d;
+    g.in_stride[3] = 1, g.in_stride[2] = d->in_c, g.in_stride[1] = d->in_w * d->in_c, g.in_stride[0] = d->in_h * g.in_stride[1];
+    g.out_stride[3] = 1, g.out_stride[2] = d->out_c, g.out_stride[1] = d->out_w * d->out_c;
+    g.out_stride[0] = d->out_h * g.out_stride[1];
+    g.flip = 0; /* the same work either way */
+    return g;
+}
+
+static size_t slot_of(const c4j_conv2d_desc *g, int n, const int *ids) {
+    const int64_t *f = (const int64_t *)g;
+    uint64_t h = 0x9E3779B97F4A7C15ull;
+    for (int i = 0; i < C4J_DESC_FIELDS; i++) h = (h ^ (uint64_t)f[i]) * 0x100000001B3ull;
+    for (int i = 0; i < n; i++) h = (h ^ (uint64_t)ids[i]) * 0x100000001B3ull;
+    return (size_t)(h ^ (h >> 29)) & (SLOTS - 1);
+}
+
+static int same_key(const entry *e, const c4j_conv2d_desc *g, int n, const int *ids) {
+    if (e->n != n || memcmp(&e->geometry, g, sizeof *g) != 0) return 0;
+    for (int i = 0; i < n; i++)
+        if (e->ids[i] != ids[i]) return 0;
+    return 1;
+}
+
+/* One candidate's buffers and the pieces of it a round times. */
+typedef struct {
+    const c4j_conv2d_algorithm *a;
+    float *prepared;
+    void *workspace;
+    int64_t units, timed;            /* all units, and how many a round runs */
+    int chunks;
+    int64_t begin[TRIAL_CHUNKS], end[TRIAL_CHUNKS];
+    int64_t repeat[TRIAL_CHUNKS];    /* runs of a chunk per timing (short chunks: clock granularity) */
+    double best[TRIAL_CHUNKS];       /* fastest run of each chunk over the rounds */
+} candidate;
+
+/*
+ * The units a round of c runs: all of them, or about units x TRIAL_SECONDS / estimate, in up to
+ * TRIAL_CHUNKS runs of consecutive units spread evenly (the first at unit 0), so border and
+ * interior units both count. Each chunk is timed on its own and keeps its fastest round: a short
+ * interval is less likely to hold an interruption (on a busy machine another process evicting
+ * the caches between two time slices), and one undisturbed round per chunk is enough.
+ */
+static void sample(candidate *c, double estimate) {
+    int64_t want = c->units;
+    if (estimate > TRIAL_SECONDS) want = C4J_MAX(1, (int64_t)((double)c->units * TRIAL_SECONDS / estimate));
+    c->chunks = (int)C4J_MIN(TRIAL_CHUNKS, want);
+    const int64_t per = want / c->chunks;
+    c->timed = 0;
+    for (int i = 0; i < c->chunks; i++) {
+        c->begin[i] = (int64_t)i * c->units / c->chunks;
+        c->end[i] = want == c->units ? (int64_t)(i + 1) * c->units / c->chunks : C4J_MIN(c->units, c->begin[i] + per);
+        c->timed += c->end[i] - c->begin[i];
+        const double chunk = estimate * (double)(c->end[i] - c->begin[i]) / (double)c->units;
+        c->repeat[i] = chunk >= TRIAL_MIN_ROUND ? 1
+                                                : C4J_MIN(TRIAL_MAX_REPEAT, (int64_t)(TRIAL_MIN_ROUND / C4J_MAX(chunk, 1e-9)) + 1);
+        c->best[i] = -1;
+    }
+}
+
+/* One round of c: each chunk timed on its own (thread CPU time), its fastest kept. */
+static void run_round(const c4j_blas *blas, const c4j_conv2d_desc *g, const float *in, const float *filter,
+                      const float *bias, float *out, candidate *c) {
+    for (int i = 0; i < c->chunks; i++) {
+        const double t0 = c4j_thread_seconds();
+        for (int64_t r = 0; r < c->repeat[i]; r++)
+            c->a->run(blas, g, in, filter, c->prepared, bias, out, c->workspace, c->begin[i], c->end[i]);
+        const double t = (c4j_thread_seconds() - t0) / (double)c->repeat[i];
+        if (c->best[i] < 0 || t < c->best[i]) c->best[i] = t;
+    }
+}
+
+/* Single-thread seconds of the whole layer: the chunks' fastest runs, scaled to all units. */
+static double candidate_seconds(const candidate *c) {
+    double sum = 0;
+    for (int i = 0; i < c->chunks; i++) sum += c->best[i];
+    return sum * (double)c->units / (double)c->timed;
+}
+
+static void *aligned(int64_t bytes) {
+    return aligned_alloc(64, (size_t)c4j_ceil_div(C4J_MAX(bytes, 64), 64) * 64);
+}
+
+/* Runs the candidates on g; 0 when memory is short or a route cannot run the dense geometry.
+   Plain allocation, not c4j_alloc: measuring is not part of any convolution's accounted memory. */
+static int measure(const c4j_blas *blas, const c4j_conv2d_desc *g, int n, const int *ids, const double *estimates,
+                   double *seconds) {
+    const int64_t in_floats = g->batch * g->in_stride[0], out_floats = g->batch * g->out_stride[0];
+    const int64_t filter_floats = c4j_filter_floats(g);
+    int64_t total = in_floats + out_floats + filter_floats + g->out_c;
+    candidate c[C4J_TRIAL_MAX];
+    memset(c, 0, sizeof c);
+    for (int i = 0; i < n; i++) {
+        c[i].a = c4j_conv2d_forward_algorithm(ids[i]);
+        if (c[i].a == NULL || !c[i].a->applies(g)) return 0;
+        if (c[i].a->prepared_floats != NULL) total += c[i].a->prepared_floats(g);
+        total += c[i].a->workspace(g) / (int64_t)sizeof(float);
+    }
+    if (total > TRIAL_MAX_FLOATS) return 0;
+    int ok = 1;
+    float *in = aligned(in_floats * (int64_t)sizeof(float)), *out = aligned(out_floats * (int64_t)sizeof(float));
+    float *filter = aligned((filter_floats + g->out_c) * (int64_t)sizeof(float));
+    if (in == NULL || out == NULL || filter == NULL) ok = 0;
+    for (int i = 0; ok && i < n; i++) {
+        const int64_t p = c[i].a->prepared_floats != NULL ? c[i].a->prepared_floats(g) : 0;
+        if (p > 0 && (c[i].prepared = aligned(p * (int64_t)sizeof(float))) == NULL) ok = 0;
+        if (ok && (c[i].workspace = aligned(c[i].a->workspace(g))) == NULL) ok = 0;
+    }
+    if (ok) {
+        for (int64_t i = 0; i < in_floats; i++) in[i] = (float)(i % 7 - 3) * 0.25f;
+        for (int64_t i = 0; i < filter_floats + g->out_c; i++) filter[i] = (float)(i % 5 - 2) * 0.125f;
+        memset(out, 0, (size_t)out_floats * sizeof(float));
+        const float *bias = g->has_bias ? filter + filter_floats : NULL;
+        for (int i = 0; i < n; i++) {
+            if (c[i].prepared != NULL) c[i].a->prepare(g, filter, c[i].prepared);
+            c[i].units = c[i].a->units(g);
+            sample(&c[i], estimates[i]);
+            run_round(blas, g, in, filter, bias, out, &c[i]); /* warm-up: caches, lazily built tables */
+            for (int k = 0; k < c[i].chunks; k++) c[i].best[k] = -1;
+        }
+        for (int rep = 0; rep < TRIAL_REPS; rep++)
+            for (int i = 0; i < n; i++) run_round(blas, g, in, filter, bias, out, &c[i]);
+        for (int i = 0; i < n; i++) seconds[i] = candidate_seconds(&c[i]);
+    }
+    for (int i = 0; i < n; i++) {
+        free(c[i].prepared);
+        free(c[i].workspace);
+    }
+    free(in);
+    free(out);
+    free(filter);
+    return ok;
+}
+
+int c4j_cost_trial(const c4j_conv2d_desc *d, int n, const int *ids, const double *estimates, double *seconds) {
+    if (d == NULL || n < 1 || n > C4J_TRIAL_MAX || d->batch <= 0) return 0;
+    const c4j_blas *blas = c4j_cost_blas();
+    const c4j_conv2d_desc g = dense_geometry(d);
+    int ok = 0;
+    pthread_mutex_lock(&g_lock);
+    if (g_timer != NULL || blas != NULL) {
+        size_t s = slot_of(&g, n, ids);
+        while (g_table[s].geometry.batch != 0 && !same_key(&g_table[s], &g, n, ids)) s = (s + 1) & (SLOTS - 1);
+        entry *e = &g_table[s];
+        if (e->geometry.batch == 0 && g_entries < MAX_ENTRIES) {
+            /* a trial that could not run is kept as such too: the layer's plan must not change later */
+            if (g_timer != NULL) {
+                for (int i = 0; i < n; i++) e->seconds[i] = g_timer(&g, ids[i], estimates[i]);
+                e->ok = 1;
+            } else {
+                e->ok = measure(blas, &g, n, ids, estimates, e->seconds);
+            }
+            e->geometry = g, e->n = n;
+            for (int i = 0; i < n; i++) e->ids[i] = ids[i];
+            g_entries++;
+        }
+        if (e->geometry.batch != 0 && e->ok) {
+            ok = 1;
+            for (int i = 0; i < n; i++) seconds[i] = e->seconds[i];
+        }
+    }
+    pthread_mutex_unlock(&g_lock);
+    return ok;
+}

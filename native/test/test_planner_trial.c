@@ -1,0 +1,198 @@
+/*
+ * The forward planner's trial (planner.c forward_choice, cost_trial.c):
+ *   - the rule, on random layers, with trial times from a stand-in timer (no timing is asserted):
+ *     transforms measured faster than their estimates say are taken inside the band, ones
+ *     measured slower are left out, both where the old fixed margin (C4J_TRANSFORM_MARGIN on the
+ *     estimates) decided the other way; never a transform estimated at or above plain im2col +
+ *     sgemm; the reasoning names the measured times;
+ *   - one trial per geometry and candidate set for the process: repeated plans, strided views of
+ *     the same geometry and concurrent first plans ask the timer once and agree;
+ *   - the real trial (routes run on the BLAS) measures, keeps its verdict, and runs clean under
+ *     the sanitizers on layers with bias, activation, strides, batches and sampled units.
+ */
+#include <pthread.h>
+#include <string.h>
+
+#include "../src/internal.h"
+#include "testlib.h"
+
+static double g_transform_factor = 1.0;
+static int g_timer_calls;
+
+/* a transform takes g_transform_factor x its estimate, an exact route its estimate */
+static double stand_in(const c4j_conv2d_desc *g, int id, double estimate) {
+    (void)g;
+    g_timer_calls++; /* called under the trial's lock */
+    const c4j_conv2d_algorithm *a = c4j_conv2d_forward_algorithm(id);
+    return a->exact ? estimate : g_transform_factor * estimate;
+}
+
+/* The rule written out from the estimates and the stand-in timer; *old: the fixed margin's choice. */
+static int expected(const c4j_conv2d_desc *d, int *old) {
+    int exact = -1, best_t = -1, in_band_fastest = -1;
+    double e = 0, bt = 0, fastest = 0;
+    const double floor = c4j_conv2d_roofline_seconds(d);
+    for (int i = 0; i < c4j_conv2d_forward_rows(); i++) {
+        const c4j_conv2d_algorithm *a = c4j_conv2d_forward_row(i);
+        const double s = c4j_conv2d_estimate_seconds(d, (c4j_algo)a->id, 0);
+        if (s < 0) continue;
+        if (a->exact && (exact < 0 || s < e)) exact = a->id, e = s;
+        if (!a->exact && s < floor && (best_t < 0 || s < bt)) best_t = a->id, bt = s;
+    }
+    *old = best_t >= 0 && bt < C4J_TRANSFORM_MARGIN * e ? best_t : exact;
+    if (best_t < 0) return exact;
+    if (bt < C4J_TRIAL_LOW * e) return best_t;
+    for (int i = 0; i < c4j_conv2d_forward_rows(); i++) {
+        const c4j_conv2d_algorithm *a = c4j_conv2d_forward_row(i);
+        const double s = c4j_conv2d_estimate_seconds(d, (c4j_algo)a->id, 0);
+        if (a->exact || s < 0 || s >= floor || s >= C4J_TRIAL_HIGH * e) continue;
+        if (in_band_fastest < 0 || g_transform_factor * s < fastest) in_band_fastest = a->id, fastest = g_transform_factor * s;
+    }
+    return in_band_fastest >= 0 && fastest < C4J_TRIAL_MARGIN * e ? in_band_fastest : exact;
+}
+
+static void random_layer(uint64_t *st, c4j_conv2d_desc *d) {
+    int64_t k = t_rand_range(st, 1, 7);
+    if (t_rand_range(st, 0, 1)) k = t_rand_range(st, 0, 1) ? 3 : 5;
+    const int64_t kw = t_rand_range(st, 0, 3) == 0 ? 1 : k; /* some 1xK / Kx1 */
+    const int64_t s = t_rand_range(st, 0, 3) == 0 ? 2 : 1;
+    const int64_t h = t_rand_range(st, k, 48), w = t_rand_range(st, kw, 48);
+    const int64_t p = t_rand_range(st, 0, k / 2), pw = kw / 2;
+    t_dense_desc(d, t_rand_range(st, 1, 4), h, w, t_rand_range(st, 1, 96), k, kw, t_rand_range(st, 1, 96), 1, s, s, 1, 1,
+                 p, p, pw, pw);
+}
+
+/* The rule on random layers under one stand-in factor; returns the cases where it differs from
+   the fixed margin. */
+static int rule_cases(double factor, uint64_t seed) {
+    c4j_cost_trial_set_timer(stand_in);
+    g_transform_factor = factor;
+    int differ = 0, trials = 0;
+    uint64_t st = seed;
+    for (int c = 0; c < 600; c++) {
+        c4j_conv2d_desc d;
+        random_layer(&st, &d);
+        char why[4096];
+        int old;
+        const int want = expected(&d, &old);
+        const int before = g_timer_calls;
+        const int got = c4j_conv2d_plan(&d, C4J_DIR_FORWARD, 0, why, sizeof why);
+        T_CHECK(got == want, "factor %.2f case %d: route %d, the rule says %d: %s", factor, c, got, want, why);
+        if (g_timer_calls > before) {
+            trials++;
+            T_CHECK(strstr(why, "run once on this geometry") != NULL, "case %d: trial not in the reasoning: %s", c, why);
+        }
+        const c4j_conv2d_algorithm *a = c4j_conv2d_forward_algorithm(got);
+        T_CHECK(a->exact || c4j_conv2d_estimate_seconds(&d, (c4j_algo)got, 0) < c4j_conv2d_roofline_seconds(&d),
+                "case %d: a transform above plain im2col + sgemm: %s", c, why);
+        if (got != old) differ++;
+    }
+    printf("stand-in factor %.2f: %d trials, %d of 600 routes differ from the fixed margin's\n", factor, trials, differ);
+    return differ;
+}
+
+/* Repeated plans, a strided view of the same geometry, concurrent first plans: one trial. */
+typedef struct {
+    const c4j_conv2d_desc *d;
+    int route;
+} planning;
+
+static void *plan_thread(void *p) {
+    planning *q = p;
+    q->route = c4j_conv2d_plan(q->d, C4J_DIR_FORWARD, 0, NULL, 0);
+    return NULL;
+}
+
+static void one_trial_per_geometry(void) {
+    c4j_cost_trial_set_timer(stand_in);
+    g_transform_factor = 0.6;
+    uint64_t st = 77;
+    int checked = 0, views = 0;
+    for (int c = 0; c < 400 && checked < 20; c++) {
+        c4j_conv2d_desc d;
+        random_layer(&st, &d);
+        const int before = g_timer_calls;
+        enum { THREADS = 4 };
+        pthread_t th[THREADS];
+        planning q[THREADS];
+        for (int i = 0; i < THREADS; i++) {
+            q[i].d = &d;
+            T_CHECK(pthread_create(&th[i], NULL, plan_thread, &q[i]) == 0, "thread");
+        }
+        for (int i = 0; i < THREADS; i++) pthread_join(th[i], NULL);
+        const int calls = g_timer_calls - before;
+        if (calls == 0) continue; /* no trial for this layer */
+        checked++;
+        for (int i = 1; i < THREADS; i++) T_CHECK(q[i].route == q[0].route, "case %d: concurrent plans disagree", c);
+        T_CHECK(c4j_conv2d_plan(&d, C4J_DIR_FORWARD, 0, NULL, 0) == q[0].route, "case %d: again", c);
+        T_CHECK(g_timer_calls == before + calls, "case %d: %d timer calls after the first plan's %d", c,
+                g_timer_calls - before, calls);
+        /* the same geometry in wider rows: the trial is the geometry's, so no new one when the
+           view has the same candidates (then the same route) */
+        c4j_conv2d_desc view = d;
+        view.in_stride[1] += 8, view.in_stride[0] = view.in_stride[1] * d.in_h + 3;
+        view.out_stride[1] += 16, view.out_stride[0] = view.out_stride[1] * d.out_h;
+        const int via_view = c4j_conv2d_plan(&view, C4J_DIR_FORWARD, 0, NULL, 0);
+        if (g_timer_calls == before + calls) {
+            views++;
+            T_CHECK(via_view == q[0].route, "case %d: the view took another route", c);
+        }
+        T_CHECK(calls >= 2 && calls <= C4J_TRIAL_MAX, "case %d: %d candidates timed", c, calls);
+    }
+    T_CHECK(checked >= 5, "only %d layers went to a trial", checked);
+    T_CHECK(views >= 1, "no view shared its geometry's trial");
+}
+
+/* The real trial: routes run on the BLAS, the verdict kept. */
+static void real_trial(void) {
+    c4j_cost_trial_set_timer(NULL);
+    c4j_cost_measure_with(t_blas());
+    static const int64_t layers[][12] = {
+        /* n, h, w, c, kh, kw, cout, stride, pad, bias, activation, flip */
+        {2, 23, 19, 7, 5, 5, 13, 1, 0, 1, C4J_ACT_RELU, 0}, {1, 30, 30, 16, 3, 3, 24, 2, 1, 0, C4J_ACT_NONE, 1},
+        {1, 17, 17, 24, 1, 7, 24, 1, 0, 1, C4J_ACT_RELU6, 0}, {3, 64, 64, 8, 3, 3, 16, 1, 1, 1, C4J_ACT_NONE, 0},
+        {1, 6, 6, 3, 3, 3, 4, 1, 1, 0, C4J_ACT_NONE, 0}};
+    for (size_t i = 0; i < sizeof layers / sizeof layers[0]; i++) {
+        const int64_t *l = layers[i];
+        c4j_conv2d_desc d;
+        const int64_t pw = l[5] == 1 ? 0 : l[8], ph = l[4] == 1 ? 0 : l[8];
+        t_dense_desc(&d, l[0], l[1], l[2], l[3], l[4], l[5], l[6], 1, l[7], l[7], 1, 1, ph, ph, pw, pw);
+        d.has_bias = l[9], d.activation = l[10], d.flip = l[11];
+        int ids[C4J_TRIAL_MAX], n = 0;
+        double est[C4J_TRIAL_MAX], first[C4J_TRIAL_MAX], again[C4J_TRIAL_MAX];
+        for (int r = 0; r < c4j_conv2d_forward_rows() && n < C4J_TRIAL_MAX; r++) {
+            const c4j_conv2d_algorithm *a = c4j_conv2d_forward_row(r);
+            const double s = c4j_conv2d_estimate_seconds(&d, (c4j_algo)a->id, 0);
+            if (s >= 0) ids[n] = a->id, est[n++] = s;
+        }
+        T_CHECK(n >= 2, "layer %zu: %d routes", i, n);
+        T_CHECK(c4j_cost_trial(&d, n, ids, est, first), "layer %zu: no trial", i);
+        T_CHECK(c4j_cost_trial(&d, n, ids, est, again), "layer %zu: no trial the second time", i);
+        for (int r = 0; r < n; r++) {
+            T_CHECK(first[r] > 0, "layer %zu route %d: %g s", i, ids[r], first[r]);
+            T_CHECK(first[r] == again[r], "layer %zu route %d: measured twice", i, ids[r]);
+        }
+        char why[4096];
+        const int route = c4j_conv2d_plan(&d, C4J_DIR_FORWARD, 0, why, sizeof why);
+        T_CHECK(route == c4j_conv2d_plan(&d, C4J_DIR_FORWARD, 0, NULL, 0), "layer %zu: two plans", i);
+    }
+    c4j_cost_measure_with(NULL);
+    double s[2];
+    c4j_conv2d_desc d;
+    t_dense_desc(&d, 1, 9, 9, 5, 3, 3, 7, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    const int ids[2] = {C4J_ALGO_GEMM_TILED, C4J_ALGO_WINOGRAD_2X2};
+    const double est[2] = {1e-5, 1e-5};
+    T_CHECK(!c4j_cost_trial(&d, 2, ids, est, s), "a trial without a measured cost model");
+}
+
+int main(void) {
+    const int faster = rule_cases(0.6, 99), slower = rule_cases(1.6, 99);
+    T_CHECK(faster > 0, "no layer where a transform measured faster changed the fixed margin's choice");
+    T_CHECK(slower > 0, "no layer where a transform measured slower changed the fixed margin's choice");
+    one_trial_per_geometry();
+    real_trial();
+    c4j_cost_trial_set_timer(NULL);
+    if (t_failures) fprintf(stderr, "%d failures\n", t_failures);
+    else printf("planner trial: OK\n");
+    return t_failures != 0;
+}
