@@ -5,7 +5,8 @@
  * geometry, one after the other on the calling thread, and their thread CPU time decides.
  *
  * What is timed: each route's run on a dense copy of the descriptor's geometry (same sizes,
- * kernel, strides, padding, bias and activation; the views' strides are not part of it), with
+ * kernel, strides and padding; the views' strides, bias, activation and flip are not part of it:
+ * every entry point of one convolution must find the same verdict), with
  * its filter prepared beforehand (the forward estimates leave the filter transform out too), on
  * made-up values. A route whose estimate exceeds TRIAL_SECONDS runs only some of its units,
  * spread over the layer, and its time is scaled by units / units timed (see sample). The
@@ -62,7 +63,9 @@ static c4j_conv2d_desc dense_geometry(const c4j_conv2d_desc *d) {
     g.in_stride[3] = 1, g.in_stride[2] = d->in_c, g.in_stride[1] = d->in_w * d->in_c, g.in_stride[0] = d->in_h * g.in_stride[1];
     g.out_stride[3] = 1, g.out_stride[2] = d->out_c, g.out_stride[1] = d->out_w * d->out_c;
     g.out_stride[0] = d->out_h * g.out_stride[1];
-    g.flip = 0; /* the same work either way */
+    /* the same work either way, within a few percent for every route: the key must be the same
+       for a plain call (which plans without the bias) and a prepared filter (with it) */
+    g.flip = 0, g.has_bias = 0, g.activation = C4J_ACT_NONE;
     return g;
 }
 
@@ -118,12 +121,12 @@ static void sample(candidate *c, double estimate) {
 }
 
 /* One round of c: each chunk timed on its own (thread CPU time), its fastest kept. */
-static void run_round(const c4j_blas *blas, const c4j_conv2d_desc *g, const float *in, const float *filter,
-                      const float *bias, float *out, candidate *c) {
+static void run_round(const c4j_blas *blas, const c4j_conv2d_desc *g, const float *in, const float *filter, float *out,
+                      candidate *c) {
     for (int i = 0; i < c->chunks; i++) {
         const double t0 = c4j_thread_seconds();
         for (int64_t r = 0; r < c->repeat[i]; r++)
-            c->a->run(blas, g, in, filter, c->prepared, bias, out, c->workspace, c->begin[i], c->end[i]);
+            c->a->run(blas, g, in, filter, c->prepared, NULL, out, c->workspace, c->begin[i], c->end[i]);
         const double t = (c4j_thread_seconds() - t0) / (double)c->repeat[i];
         if (c->best[i] < 0 || t < c->best[i]) c->best[i] = t;
     }
@@ -146,7 +149,7 @@ static int measure(const c4j_blas *blas, const c4j_conv2d_desc *g, int n, const 
                    double *seconds) {
     const int64_t in_floats = g->batch * g->in_stride[0], out_floats = g->batch * g->out_stride[0];
     const int64_t filter_floats = c4j_filter_floats(g);
-    int64_t total = in_floats + out_floats + filter_floats + g->out_c;
+    int64_t total = in_floats + out_floats + filter_floats;
     candidate c[C4J_TRIAL_MAX];
     memset(c, 0, sizeof c);
     for (int i = 0; i < n; i++) {
@@ -158,7 +161,7 @@ static int measure(const c4j_blas *blas, const c4j_conv2d_desc *g, int n, const 
     if (total > TRIAL_MAX_FLOATS) return 0;
     int ok = 1;
     float *in = aligned(in_floats * (int64_t)sizeof(float)), *out = aligned(out_floats * (int64_t)sizeof(float));
-    float *filter = aligned((filter_floats + g->out_c) * (int64_t)sizeof(float));
+    float *filter = aligned(filter_floats * (int64_t)sizeof(float));
     if (in == NULL || out == NULL || filter == NULL) ok = 0;
     for (int i = 0; ok && i < n; i++) {
         const int64_t p = c[i].a->prepared_floats != NULL ? c[i].a->prepared_floats(g) : 0;
@@ -167,18 +170,17 @@ static int measure(const c4j_blas *blas, const c4j_conv2d_desc *g, int n, const 
     }
     if (ok) {
         for (int64_t i = 0; i < in_floats; i++) in[i] = (float)(i % 7 - 3) * 0.25f;
-        for (int64_t i = 0; i < filter_floats + g->out_c; i++) filter[i] = (float)(i % 5 - 2) * 0.125f;
+        for (int64_t i = 0; i < filter_floats; i++) filter[i] = (float)(i % 5 - 2) * 0.125f;
         memset(out, 0, (size_t)out_floats * sizeof(float));
-        const float *bias = g->has_bias ? filter + filter_floats : NULL;
         for (int i = 0; i < n; i++) {
             if (c[i].prepared != NULL) c[i].a->prepare(g, filter, c[i].prepared);
             c[i].units = c[i].a->units(g);
             sample(&c[i], estimates[i]);
-            run_round(blas, g, in, filter, bias, out, &c[i]); /* warm-up: caches, lazily built tables */
+            run_round(blas, g, in, filter, out, &c[i]); /* warm-up: caches, lazily built tables */
             for (int k = 0; k < c[i].chunks; k++) c[i].best[k] = -1;
         }
         for (int rep = 0; rep < TRIAL_REPS; rep++)
-            for (int i = 0; i < n; i++) run_round(blas, g, in, filter, bias, out, &c[i]);
+            for (int i = 0; i < n; i++) run_round(blas, g, in, filter, out, &c[i]);
         for (int i = 0; i < n; i++) seconds[i] = candidate_seconds(&c[i]);
     }
     for (int i = 0; i < n; i++) {

@@ -6,7 +6,8 @@
  *     estimates) decided the other way; never a transform estimated at or above plain im2col +
  *     sgemm; the reasoning names the measured times;
  *   - one trial per geometry and candidate set for the process: repeated plans, strided views of
- *     the same geometry and concurrent first plans ask the timer once and agree;
+ *     the same geometry, bias / activation / flip (which a prepared filter plans with and a plain
+ *     call without) and concurrent first plans ask the timer once and agree;
  *   - the real trial (routes run on the BLAS) measures, keeps its verdict, and runs clean under
  *     the sanitizers on layers with bias, activation, strides, batches and sampled units.
  */
@@ -127,6 +128,12 @@ static void one_trial_per_geometry(void) {
         T_CHECK(c4j_conv2d_plan(&d, C4J_DIR_FORWARD, 0, NULL, 0) == q[0].route, "case %d: again", c);
         T_CHECK(g_timer_calls == before + calls, "case %d: %d timer calls after the first plan's %d", c,
                 g_timer_calls - before, calls);
+        /* with a bias, an activation, flipped (a prepared filter plans with them, a plain call
+           without): the same trial */
+        c4j_conv2d_desc dressed = d;
+        dressed.has_bias = 1, dressed.activation = C4J_ACT_RELU6, dressed.flip = 1;
+        T_CHECK(c4j_conv2d_plan(&dressed, C4J_DIR_FORWARD, 0, NULL, 0) == q[0].route, "case %d: with bias", c);
+        T_CHECK(g_timer_calls == before + calls, "case %d: a second trial for bias, activation, flip", c);
         /* the same geometry in wider rows: the trial is the geometry's, so no new one when the
            view has the same candidates (then the same route) */
         c4j_conv2d_desc view = d;
