@@ -58,7 +58,7 @@ void c4j_cost_trial_set_timer(c4j_trial_timer timer) {
 }
 
 /* d's geometry on dense NHWC views: what a trial runs, and its key. */
-static c4j_conv2d_desc dense_geometry(const c4j_conv2d_desc *d) {
+c4j_conv2d_desc c4j_trial_geometry(const c4j_conv2d_desc *d) {
     c4j_conv2d_desc g = *d;
     g.in_stride[3] = 1, g.in_stride[2] = d->in_c, g.in_stride[1] = d->in_w * d->in_c, g.in_stride[0] = d->in_h * g.in_stride[1];
     g.out_stride[3] = 1, g.out_stride[2] = d->out_c, g.out_stride[1] = d->out_w * d->out_c;
@@ -196,7 +196,7 @@ static int measure(const c4j_blas *blas, const c4j_conv2d_desc *g, int n, const 
 int c4j_cost_trial(const c4j_conv2d_desc *d, int n, const int *ids, const double *estimates, double *seconds) {
     if (d == NULL || n < 1 || n > C4J_TRIAL_MAX || d->batch <= 0) return 0;
     const c4j_blas *blas = c4j_cost_blas();
-    const c4j_conv2d_desc g = dense_geometry(d);
+    const c4j_conv2d_desc g = c4j_trial_geometry(d);
     int ok = 0;
     pthread_mutex_lock(&g_lock);
     if (g_timer != NULL || blas != NULL) {

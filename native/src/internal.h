@@ -66,6 +66,9 @@ const c4j_blas *c4j_cost_blas(void);
 #define C4J_TRIAL_HIGH 1.25
 #define C4J_TRIAL_MARGIN 0.95
 int c4j_cost_trial(const c4j_conv2d_desc *d, int n, const int *ids, const double *estimates, double *seconds);
+/* d's geometry on dense views without bias, activation and flip: what the trial of d runs, its
+   key, and what the forward planner asks "transform or exact" about. */
+c4j_conv2d_desc c4j_trial_geometry(const c4j_conv2d_desc *d);
 /* Tests only: a route's trial time is timer(geometry, id, estimate) instead of a run; NULL runs
    routes again. Forgets every verdict. */
 typedef double (*c4j_trial_timer)(const c4j_conv2d_desc *g, int id, double estimate);

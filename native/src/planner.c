@@ -193,8 +193,7 @@ int c4j_conv2d_plan(const c4j_conv2d_desc *d, int direction, int exact_only, cha
     const int forward = direction == C4J_DIR_FORWARD;
     int first_exact = -1;
     costed exact = {-1, 0, NULL}, transform = {-1, 0, NULL};
-    costed transforms[C4J_TRIAL_MAX];
-    int nt = 0;
+    int nt = 0; /* transform routes that apply */
     if (forward)
         say(&t, "cost model, estimated single-thread time without the filter transform (a transform route needs less "
                 "than plain im2col + sgemm and, against the best exact route: below %.2f x it wins; from there to "
@@ -229,7 +228,7 @@ int c4j_conv2d_plan(const c4j_conv2d_desc *d, int direction, int exact_only, cha
         const costed c = {id, s, name};
         if (is_exact && (exact.id < 0 || s < exact.s)) exact = c;
         if (!is_exact && (transform.id < 0 || s < transform.s)) transform = c;
-        if (!is_exact && nt < C4J_TRIAL_MAX - 1) transforms[nt++] = c;
+        if (!is_exact) nt++;
     }
     const double floor = floor_seconds(d, direction);
     say(&t, "; plain im2col + sgemm %.3f ms", floor * 1e3);
@@ -237,12 +236,27 @@ int c4j_conv2d_plan(const c4j_conv2d_desc *d, int direction, int exact_only, cha
     if (!forward)
         return transform.id >= 0 && transform.s < floor && transform.s < C4J_TRANSFORM_MARGIN * exact.s ? transform.id
                                                                                                       : exact.id;
+    if (nt == 0) return exact.id;
+    /* Transform or exact is a question about the geometry, asked on dense views of it: an input
+       or output view changes some exact estimates (the tiled GEMM's), and a view and its
+       contiguous copy must not land on either side of the band (they would round differently). */
+    const c4j_conv2d_desc g = c4j_trial_geometry(d);
     costed cand[C4J_TRIAL_MAX];
-    int n = 0;
-    cand[n++] = exact;
-    for (int i = 0; i < nt; i++)
-        if (transforms[i].s < floor) cand[n++] = transforms[i];
-    return forward_choice(d, cand, n, &t);
+    int n = 1;
+    cand[0].id = -1;
+    for (int i = 0; i < rows; i++) {
+        const c4j_conv2d_algorithm *a = c4j_conv2d_forward_row(i);
+        if (route_estimate(d, direction, a->id) < 0) continue; /* not applicable to d (view rules) */
+        const double s = route_estimate(&g, direction, a->id);
+        const costed c = {a->id, s, a->name};
+        if (s < 0) continue;
+        if (a->exact && (cand[0].id < 0 || s < cand[0].s)) cand[0] = c;
+        if (!a->exact && s < floor && n < C4J_TRIAL_MAX) cand[n++] = c;
+    }
+    if (cand[0].id < 0) return exact.id;
+    if (memcmp(&g, d, sizeof g) != 0) say(&t, "; on dense views, best exact %s %.3f ms", cand[0].name, cand[0].s * 1e3);
+    const int chosen = forward_choice(&g, cand, n, &t);
+    return chosen == cand[0].id ? exact.id : chosen;
 }
 
 int c4j_conv2d_backward_input_route(const c4j_conv2d_desc *d) {
