@@ -45,7 +45,8 @@ enum {
     GD_MIN_UNITS = 16, /* units a layer gets from narrower bands, down to one row (see band_rows) */
     GD_MAX_CG = 16,    /* input channels per group this kernel takes; more is a contraction for sgemm */
     GD_NB = 8,         /* output pixels per register block */
-    GD_PV = 4          /* vectors a lone pixel computes at once (see GD(pixel_vectors)) */
+    GD_PV = 4,         /* vectors a short run computes at once (see GD(run_vectors)) */
+    GD_SNB_MAX = 8     /* the widest width's strip run (GD_SNB of the AVX-512 kernel) */
 };
 
 /* Everything one unit's kernel reads, with the channel block's offsets applied. */
@@ -63,6 +64,7 @@ typedef struct {
     int overlap_tail;            /* a partial last vector is read as the block's last GD_V lanes */
     int bcast;                   /* lanes of one group: each input channel broadcast from in place */
     int strips;                  /* the strip kernels run the rows (see runs_strips) */
+    int lone_borders;            /* strips: border pixels alone, the interior unchecked (see lone_borders) */
     int64_t o0, cout_g;          /* the block's first output channel; output channels per group */
 } gd_unit;
 
@@ -138,6 +140,16 @@ static int reads_input(const c4j_conv2d_desc *d, int64_t o0) { return in_place(d
    at most 8 taps per kernel row: the strip kernels of grouped_direct_simd.h run the rows */
 static int runs_strips(const c4j_conv2d_desc *d) {
     return !broadcasts(d) && d->dilation_w == 1 && d->stride_w <= 2 && d->kernel_w <= 8;
+}
+
+/* Strip rows with at most one border pixel on each side and an interior of at least one run of
+   the widest width (GD_SNB_MAX, so every width decides alike) compute the border pixels alone,
+   their taps clipped, and the interior in unchecked runs: a run that reads padding (a pointer
+   select per load) costs about 1.25x an interior run, and on a 14-pixel row two such runs
+   were all of the row. Wider borders (5x5, 7x7) keep their checked runs: there a lone pixel's
+   many taps, one filter load per multiply-add, cost more than the select. */
+static int lone_borders(int64_t ow_lo, int64_t ow_hi, int64_t out_w) {
+    return ow_lo <= 1 && out_w - ow_hi <= 1 && ow_hi - ow_lo >= GD_SNB_MAX;
 }
 
 /* staged rows needed: neither read in place nor broadcast */
@@ -249,6 +261,7 @@ static void run_isa(int isa, const c4j_conv2d_desc *d, const float *in, const fl
     u.ow_lo = C4J_MIN(d->out_w, d->pad_left > 0 ? c4j_ceil_div(d->pad_left, d->stride_w) : 0);
     const int64_t last = d->in_w - 1 + d->pad_left - (d->kernel_w - 1) * d->dilation_w;
     u.ow_hi = C4J_MAX(u.ow_lo, C4J_MIN(d->out_w, last < 0 ? 0 : last / d->stride_w + 1));
+    u.lone_borders = u.strips && lone_borders(u.ow_lo, u.ow_hi, d->out_w);
     for (int64_t unit = u0; unit < u1; unit++) {
         const int64_t blk = unit % nblk, band = (unit / nblk) % nband, n = unit / (nblk * nband);
         const int64_t o0 = blk * bw, oh0 = band * nrows, oh1 = C4J_MIN(d->out_h, oh0 + nrows);

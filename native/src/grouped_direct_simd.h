@@ -99,30 +99,34 @@ typedef void (*GD(kernel))(const gd_unit *, int64_t, int64_t, int64_t, int64_t, 
                            int);
 
 /*
- * NP output pixels for PV whole vectors of the block at once (lanes v, v + GD_V, ...): a short
- * run's few accumulators are chains of dependent multiply-adds, each waiting for the last (border
- * pixels with clipped taps, a row's last interior pixels), while PV vectors per pixel give the
- * core NP * PV independent chains. Each vector sums its taps in GD(pixels)'s order, so the bits
- * are the same as one vector at a time.
+ * NP output pixels for PV vectors of the block at once, at lanes v, v + GD_V, ..., each at most
+ * vmax (reading the input in place, the vectors past the last one repeat the last, moved back to
+ * end at the block's last channel, and store the same bits again): a short run's few accumulators
+ * are chains of dependent multiply-adds, each waiting for the last (border pixels with clipped
+ * taps, a row's last interior pixels), while PV vectors per pixel give the core NP * PV
+ * independent chains. Each vector sums its taps in GD(pixels)'s order, so the bits are the same
+ * as one vector at a time. o: the first pixel's lane 0.
  */
 GAI void GD(run_vectors)(const gd_unit *u, const int NP, const int PV, int64_t cg, const int bcast, int64_t ih0,
-                         int64_t kh0, int64_t kh1, int64_t iw0, int64_t kw0, int64_t kw1, int64_t v, float *o) {
+                         int64_t kh0, int64_t kh1, int64_t iw0, int64_t kw0, int64_t kw1, int64_t v, int64_t vmax,
+                         float *o) {
     GD(vec) acc[4][GD_PV];
-    int64_t xo[GD_PV];
+    int64_t lane[GD_PV], xo[GD_PV];
     const int64_t step = u->step;
     _Pragma("GCC unroll 8") for (int p = 0; p < PV; p++) {
         _Pragma("GCC unroll 4") for (int j = 0; j < NP; j++) acc[j][p] = (GD(vec)){0};
-        xo[p] = bcast ? (u->o0 + v + p * GD_V) / u->cout_g * cg * u->cs : v + p * GD_V;
+        lane[p] = C4J_MIN(v + p * GD_V, vmax);
+        xo[p] = bcast ? (u->o0 + lane[p]) / u->cout_g * cg * u->cs : lane[p];
     }
     for (int64_t kh = kh0; kh < kh1; kh++) {
         const int64_t srow = (ih0 + kh * u->dh - u->row0) * u->rs;
-        const float *wrow = u->w + kh * u->kw * cg * u->wl + v;
+        const float *wrow = u->w + kh * u->kw * cg * u->wl;
         for (int64_t kw = kw0; kw < kw1; kw++) {
             const float *s = u->src + srow + (iw0 + kw * u->dw) * u->ps;
             const float *wp = wrow + kw * cg * u->wl;
             for (int64_t c = 0; c < cg; c++) {
                 _Pragma("GCC unroll 8") for (int p = 0; p < PV; p++) {
-                    const GD(vec) wv = *(const GD(uvec) *)(const void *)(wp + c * u->wl + p * GD_V);
+                    const GD(vec) wv = *(const GD(uvec) *)(const void *)(wp + c * u->wl + lane[p]);
                     const float *sc = s + xo[p] + c * u->cs;
                     _Pragma("GCC unroll 4") for (int j = 0; j < NP; j++) {
                         if (bcast) acc[j][p] += sc[j * step] * wv;
@@ -132,17 +136,16 @@ GAI void GD(run_vectors)(const gd_unit *u, const int NP, const int PV, int64_t c
             }
         }
     }
-    const float *bias = u->bias != NULL ? u->bias + v : NULL;
     _Pragma("GCC unroll 4") for (int j = 0; j < NP; j++)
         _Pragma("GCC unroll 8") for (int p = 0; p < PV; p++)
-            GD(finish)(u, acc[j][p], bias != NULL ? bias + p * GD_V : NULL, o + j * u->ostep + p * GD_V, GD_V);
+            GD(finish)(u, acc[j][p], u->bias != NULL ? u->bias + lane[p] : NULL, o + j * u->ostep + lane[p], GD_V);
 }
 
 #define GD_RUN_VECTORS(name, NP, PV, CG, BC)                                                                  \
     static __attribute__((noinline)) GD_TARGET void GD(name)(const gd_unit *u, int64_t ih0, int64_t kh0,       \
                                                             int64_t kh1, int64_t iw0, int64_t kw0, int64_t kw1, \
-                                                            int64_t v, float *o) {                              \
-        GD(run_vectors)(u, NP, PV, CG, BC, ih0, kh0, kh1, iw0, kw0, kw1, v, o);                             \
+                                                            int64_t v, int64_t vmax, float *o) {                \
+        GD(run_vectors)(u, NP, PV, CG, BC, ih0, kh0, kh1, iw0, kw0, kw1, v, vmax, o);                       \
     }
 GD_RUN_VECTORS(one_pv_dw, 1, GD_PV, 1, 0)
 GD_RUN_VECTORS(one_pv_g, 1, GD_PV, u->cg, 0)
@@ -156,7 +159,7 @@ GD_RUN_VECTORS(four_pv_b, 4, GD_PV / 2, u->cg, 1)
 #undef GD_RUN_VECTORS
 
 typedef void (*GD(run_vectors_fn))(const gd_unit *, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
-                                   float *);
+                                   int64_t, float *);
 
 /* x in a register: keeps GCC from folding each of the strip's input loads into every multiply-add
    that uses it (one load per product again); only where 32 vector registers hold the window */
@@ -236,9 +239,11 @@ GAI void GD(strip)(const gd_unit *u, const int NB, const int KW, const int SW, c
     GD_STRIP1(strip, GD_SNB, KW, SW, 0, 1)                                                                   \
     GD_STRIP1(edge, GD_SNB, KW, SW, 1, 1)                                                                    \
     GD_STRIP1(hedge, GD_SNB / 2, KW, SW, 1, 1)                                                               \
+    GD_STRIP1(hstrip, GD_SNB / 2, KW, SW, 0, 1)                                                              \
     GD_STRIP1(gstrip, GD_SNB, KW, SW, 0, u->cg)                                                              \
     GD_STRIP1(gedge, GD_SNB, KW, SW, 1, u->cg)                                                               \
-    GD_STRIP1(hgedge, GD_SNB / 2, KW, SW, 1, u->cg)
+    GD_STRIP1(hgedge, GD_SNB / 2, KW, SW, 1, u->cg)                                                          \
+    GD_STRIP1(hgstrip, GD_SNB / 2, KW, SW, 0, u->cg)
 GD_STRIP(1, 1)
 GD_STRIP(2, 1)
 GD_STRIP(3, 1)
@@ -260,15 +265,15 @@ GD_STRIP(8, 2)
 
 typedef void (*GD(strip_fn))(const gd_unit *, int64_t, int64_t, int64_t, int64_t, int64_t, int, float *);
 
-/* the strip kernels of one geometry: interior runs, border runs (padded columns) and half-width
-   border runs for a row's last few pixels */
+/* the strip kernels of one geometry: interior runs, border runs (padded columns), half-width
+   border runs for a row's last few pixels and half-width interior runs */
 typedef struct {
-    GD(strip_fn) inner, edge, half;
+    GD(strip_fn) inner, edge, half, inner_half;
 } GD(strip_set);
 
 /* the strip kernels of this unit's geometry, or none (see runs_strips in grouped_direct.c) */
 static GD_TARGET int GD(strips_for)(const gd_unit *u, GD(strip_set) *set) {
-    static const GD(strip_fn) fn[6][2][8] = {
+    static const GD(strip_fn) fn[8][2][8] = {
         {
         {GD(strip_1_1), GD(strip_2_1), GD(strip_3_1), GD(strip_4_1), GD(strip_5_1), GD(strip_6_1), GD(strip_7_1), GD(strip_8_1)},
         {GD(strip_1_2), GD(strip_2_2), GD(strip_3_2), GD(strip_4_2), GD(strip_5_2), GD(strip_6_2), GD(strip_7_2), GD(strip_8_2)}},
@@ -279,6 +284,9 @@ static GD_TARGET int GD(strips_for)(const gd_unit *u, GD(strip_set) *set) {
         {GD(hedge_1_1), GD(hedge_2_1), GD(hedge_3_1), GD(hedge_4_1), GD(hedge_5_1), GD(hedge_6_1), GD(hedge_7_1), GD(hedge_8_1)},
         {GD(hedge_1_2), GD(hedge_2_2), GD(hedge_3_2), GD(hedge_4_2), GD(hedge_5_2), GD(hedge_6_2), GD(hedge_7_2), GD(hedge_8_2)}},
         {
+        {GD(hstrip_1_1), GD(hstrip_2_1), GD(hstrip_3_1), GD(hstrip_4_1), GD(hstrip_5_1), GD(hstrip_6_1), GD(hstrip_7_1), GD(hstrip_8_1)},
+        {GD(hstrip_1_2), GD(hstrip_2_2), GD(hstrip_3_2), GD(hstrip_4_2), GD(hstrip_5_2), GD(hstrip_6_2), GD(hstrip_7_2), GD(hstrip_8_2)}},
+        {
         {GD(gstrip_1_1), GD(gstrip_2_1), GD(gstrip_3_1), GD(gstrip_4_1), GD(gstrip_5_1), GD(gstrip_6_1), GD(gstrip_7_1), GD(gstrip_8_1)},
         {GD(gstrip_1_2), GD(gstrip_2_2), GD(gstrip_3_2), GD(gstrip_4_2), GD(gstrip_5_2), GD(gstrip_6_2), GD(gstrip_7_2), GD(gstrip_8_2)}},
         {
@@ -286,12 +294,51 @@ static GD_TARGET int GD(strips_for)(const gd_unit *u, GD(strip_set) *set) {
         {GD(gedge_1_2), GD(gedge_2_2), GD(gedge_3_2), GD(gedge_4_2), GD(gedge_5_2), GD(gedge_6_2), GD(gedge_7_2), GD(gedge_8_2)}},
         {
         {GD(hgedge_1_1), GD(hgedge_2_1), GD(hgedge_3_1), GD(hgedge_4_1), GD(hgedge_5_1), GD(hgedge_6_1), GD(hgedge_7_1), GD(hgedge_8_1)},
-        {GD(hgedge_1_2), GD(hgedge_2_2), GD(hgedge_3_2), GD(hgedge_4_2), GD(hgedge_5_2), GD(hgedge_6_2), GD(hgedge_7_2), GD(hgedge_8_2)}}};
+        {GD(hgedge_1_2), GD(hgedge_2_2), GD(hgedge_3_2), GD(hgedge_4_2), GD(hgedge_5_2), GD(hgedge_6_2), GD(hgedge_7_2), GD(hgedge_8_2)}},
+        {
+        {GD(hgstrip_1_1), GD(hgstrip_2_1), GD(hgstrip_3_1), GD(hgstrip_4_1), GD(hgstrip_5_1), GD(hgstrip_6_1), GD(hgstrip_7_1), GD(hgstrip_8_1)},
+        {GD(hgstrip_1_2), GD(hgstrip_2_2), GD(hgstrip_3_2), GD(hgstrip_4_2), GD(hgstrip_5_2), GD(hgstrip_6_2), GD(hgstrip_7_2), GD(hgstrip_8_2)}}};
     if (!u->strips) return 0;
     const int s = u->sw == 2, k = (int)((u->kw - 1) & 7); /* runs_strips: stride 1 or 2, 1 to 8 taps */
-    const int g = u->cg > 1 ? 3 : 0;
+    const int g = u->cg > 1 ? 4 : 0;
     set->inner = fn[g][s][k], set->edge = fn[g + 1][s][k], set->half = fn[g + 2][s][k];
+    set->inner_half = fn[g + 3][s][k];
     return 1;
+}
+
+/* `run` output pixels of a row from column ow (a run of 1 where the pixel's taps reach the
+   padding, which it skips), every vector of the block: the input window of the run stays in L1
+   for every vector */
+GAI void GD(pixel_run)(const gd_unit *u, int dw, int64_t ih0, int64_t kh0, int64_t kh1, int64_t ow, int64_t run,
+                       int interior, float *orow) {
+    const int64_t iw0 = ow * u->sw - u->pl;
+    int64_t kw0 = 0, kw1 = u->kw;
+    if (!interior) {
+        kw0 = iw0 < 0 ? c4j_ceil_div(-iw0, u->dw) : 0;
+        kw1 = C4J_MAX(kw0, C4J_MIN(u->kw, u->in_w - iw0 <= 0 ? 0 : c4j_ceil_div(u->in_w - iw0, u->dw)));
+    }
+    GD(kernel) k = run == GD_NB ? (dw ? GD(block_dw) : u->bcast ? GD(block_b) : GD(block_g))
+                   : run == 4   ? (dw ? GD(four_dw) : u->bcast ? GD(four_b) : GD(four_g))
+                   : run == 2   ? (dw ? GD(two_dw) : u->bcast ? GD(two_b) : GD(two_g))
+                                : (dw ? GD(one_dw) : u->bcast ? GD(one_b) : GD(one_g));
+    float *o = orow + ow * u->ostep;
+    /* short runs: whole vectors several at a time, for independent chains */
+    int64_t v0 = 0;
+    const int pv = run == 4 ? GD_PV / 2 : GD_PV;
+    GD(run_vectors_fn) rv = run == 1 ? (dw ? GD(one_pv_dw) : u->bcast ? GD(one_pv_b) : GD(one_pv_g))
+                            : run == 2 ? (dw ? GD(two_pv_dw) : u->bcast ? GD(two_pv_b) : GD(two_pv_g))
+                            : run == 4 ? (dw ? GD(four_pv_dw) : u->bcast ? GD(four_pv_b) : GD(four_pv_g))
+                                       : NULL;
+    if (rv != NULL && u->overlap_tail) /* every vector whole, the last moved back: all of them */
+        for (; v0 < u->cw; v0 += pv * GD_V) rv(u, ih0, kh0, kh1, iw0, kw0, kw1, v0, u->cw - GD_V, o);
+    else if (rv != NULL)
+        for (; v0 + pv * GD_V <= u->cw; v0 += pv * GD_V) rv(u, ih0, kh0, kh1, iw0, kw0, kw1, v0, v0 + (pv - 1) * GD_V, o);
+    for (; v0 < u->cw; v0 += GD_V) {
+        /* reading the input in place, a last partial vector moves back to end at the block's
+           last channel: its lanes overlap the previous vector's, computed again bit for bit */
+        const int64_t v = u->overlap_tail && v0 + GD_V > u->cw ? u->cw - GD_V : v0;
+        k(u, ih0, kh0, kh1, iw0, kw0, kw1, v, o + v, (int)C4J_MIN(GD_V, u->cw - v));
+    }
 }
 
 /* one output row by the strip kernels: runs of GD_SNB pixels, the interior ones unchecked; the
@@ -302,6 +349,23 @@ GAI void GD(row_strips)(const gd_unit *u, const GD(strip_set) *set, int64_t oh, 
     const int64_t ih0 = oh * u->sh - u->pt;
     const int64_t kh0 = ih0 < 0 ? c4j_ceil_div(-ih0, u->dh) : 0;
     const int64_t kh1 = C4J_MIN(u->kh, u->in_h - ih0 <= 0 ? 0 : c4j_ceil_div(u->in_h - ih0, u->dh));
+    if (u->lone_borders) {
+        /* the border pixels alone with their taps clipped; the interior in unchecked runs, its
+           last pixels in a half or a full run moved back to end at the last interior pixel (the
+           overlap computed again bit for bit) */
+        for (int64_t ow = 0; ow < u->ow_lo; ow++) GD(pixel_run)(u, u->cg == 1, ih0, kh0, kh1, ow, 1, 0, orow);
+        const int64_t nr = (u->ow_hi - u->ow_lo) / GD_SNB, rest = (u->ow_hi - u->ow_lo) % GD_SNB;
+        const int64_t iw_lo = u->ow_lo * u->sw - u->pl;
+        set->inner(u, ih0, kh0, kh1, iw_lo, nr, GD_SNB, orow + u->ow_lo * u->ostep);
+        if (rest > 0) {
+            const int64_t first = u->ow_hi - (rest <= GD_SNB / 2 ? GD_SNB / 2 : GD_SNB);
+            (rest <= GD_SNB / 2 ? set->inner_half : set->inner)(u, ih0, kh0, kh1, first * u->sw - u->pl, 1,
+                                                                 rest <= GD_SNB / 2 ? GD_SNB / 2 : GD_SNB,
+                                                                 orow + first * u->ostep);
+        }
+        for (int64_t ow = u->ow_hi; ow < u->out_w; ow++) GD(pixel_run)(u, u->cg == 1, ih0, kh0, kh1, ow, 1, 0, orow);
+        return;
+    }
     for (int64_t ow = 0; ow < u->out_w;) {
         if (ow >= u->ow_lo && u->ow_hi - ow >= GD_SNB) {
             const int64_t nr = (u->ow_hi - ow) / GD_SNB;
@@ -327,38 +391,11 @@ GAI void GD(row_cg)(const gd_unit *u, int dw, int64_t oh, float *orow) {
     const int64_t ih0 = oh * u->sh - u->pt;
     const int64_t kh0 = ih0 < 0 ? c4j_ceil_div(-ih0, u->dh) : 0;
     const int64_t kh1 = C4J_MIN(u->kh, u->in_h - ih0 <= 0 ? 0 : c4j_ceil_div(u->in_h - ih0, u->dh));
-    /* all vectors of the block for one run of pixels before the next run: the input window of
-       the run stays in L1 for every vector */
     for (int64_t ow = 0; ow < u->out_w;) {
-        const int64_t iw0 = ow * u->sw - u->pl;
         const int interior = ow >= u->ow_lo && ow < u->ow_hi;
         const int64_t left = u->ow_hi - ow;
         const int64_t run = !interior ? 1 : left >= GD_NB ? GD_NB : left >= 4 ? 4 : left >= 2 ? 2 : 1;
-        int64_t kw0 = 0, kw1 = u->kw;
-        if (!interior) {
-            kw0 = iw0 < 0 ? c4j_ceil_div(-iw0, u->dw) : 0;
-            kw1 = C4J_MAX(kw0, C4J_MIN(u->kw, u->in_w - iw0 <= 0 ? 0 : c4j_ceil_div(u->in_w - iw0, u->dw)));
-        }
-        GD(kernel) k = run == GD_NB ? (dw ? GD(block_dw) : u->bcast ? GD(block_b) : GD(block_g))
-                       : run == 4   ? (dw ? GD(four_dw) : u->bcast ? GD(four_b) : GD(four_g))
-                       : run == 2   ? (dw ? GD(two_dw) : u->bcast ? GD(two_b) : GD(two_g))
-                                    : (dw ? GD(one_dw) : u->bcast ? GD(one_b) : GD(one_g));
-        float *o = orow + ow * u->ostep;
-        /* short runs: whole vectors several at a time, for independent chains */
-        int64_t v0 = 0;
-        const int pv = run == 4 ? GD_PV / 2 : GD_PV;
-        GD(run_vectors_fn) rv = run == 1 ? (dw ? GD(one_pv_dw) : u->bcast ? GD(one_pv_b) : GD(one_pv_g))
-                                : run == 2 ? (dw ? GD(two_pv_dw) : u->bcast ? GD(two_pv_b) : GD(two_pv_g))
-                                : run == 4 ? (dw ? GD(four_pv_dw) : u->bcast ? GD(four_pv_b) : GD(four_pv_g))
-                                           : NULL;
-        if (rv != NULL)
-            for (; v0 + pv * GD_V <= u->cw; v0 += pv * GD_V) rv(u, ih0, kh0, kh1, iw0, kw0, kw1, v0, o + v0);
-        for (; v0 < u->cw; v0 += GD_V) {
-            /* reading the input in place, a last partial vector moves back to end at the block's
-               last channel: its lanes overlap the previous vector's, computed again bit for bit */
-            const int64_t v = u->overlap_tail && v0 + GD_V > u->cw ? u->cw - GD_V : v0;
-            k(u, ih0, kh0, kh1, iw0, kw0, kw1, v, o + v, (int)C4J_MIN(GD_V, u->cw - v));
-        }
+        GD(pixel_run)(u, dw, ih0, kh0, kh1, ow, run, interior, orow);
         ow += run;
     }
 }
