@@ -139,8 +139,9 @@ static void say(text *t, const char *fmt, ...) {
  * or more loses on them. In between, the estimates cannot rank the two (a fixed margin there was
  * a cliff: a layer whose FFT estimate lay within 0.2% of 0.8 x the tiled GEMM's ran either route
  * depending on each process's sgemm timings, 1.8x apart), so the exact route and every transform
- * in the band run once on the layer's geometry (cost_trial.c) and the fastest transform wins
- * below C4J_TRIAL_MARGIN x the exact route's measured time: exact routes round as a dot product, so
+ * in the band run once on the layer's geometry (cost_trial.c) and the transform (the best
+ * estimated one, or another measured below C4J_TRIAL_MARGIN x it) wins below C4J_TRIAL_MARGIN x
+ * the exact route's measured time: exact routes round as a dot product, so
  * a near tie keeps them, and a layer can flip between processes only where the two measured
  * times lie within the timing noise of that ratio, that is where either route is about as fast.
  */
@@ -174,10 +175,18 @@ static int forward_choice(const c4j_conv2d_desc *d, const costed *cand, int n, t
         return cand[best_t].s < C4J_TRANSFORM_MARGIN * cand[0].s ? cand[best_t].id : cand[0].id;
     }
     say(t, "; run once on this geometry at first plan (thread CPU time):");
+    /* among the transforms, the best estimated one unless another ran below C4J_TRIAL_MARGIN x
+       it: two transforms about as fast (Winograd F(2x2) and F(4x4) on a deep layer) must not
+       swap between processes by timing noise, as they round differently */
     int fastest = 1;
+    for (int i = 2; i < m; i++)
+        if (est[i] < est[fastest]) fastest = i;
+    const int by_estimate = fastest;
     for (int i = 0; i < m; i++) {
         say(t, "%s %s %.3f ms", i > 0 ? "," : "", names[i], measured[i] * 1e3);
-        if (i > 1 && measured[i] < measured[fastest]) fastest = i;
+        if (i > 0 && i != by_estimate && measured[i] < C4J_TRIAL_MARGIN * measured[by_estimate] &&
+            measured[i] < measured[fastest])
+            fastest = i;
     }
     const int wins = measured[fastest] < C4J_TRIAL_MARGIN * measured[0];
     say(t, "; %s %s %.2f x %s", names[fastest], wins ? "below" : "not below", C4J_TRIAL_MARGIN, names[0]);
