@@ -57,10 +57,12 @@ class ConvExecutorOfferTest {
      * A job estimated at 8 us, under the 20 us from which the executor offered a second thread
      * before it measured hand-offs, runs partly on a worker when calls come back to back (the
      * worker spins between them). Each unit takes long enough that a worker which takes the ticket
-     * joins; retried, as a loaded machine may deschedule the worker.
+     * joins; retried, as a loaded machine may deschedule the worker. A fresh executor, so that
+     * what earlier tests' hand-offs taught the shared one does not decide.
      */
     @Test
     void backToBackSmallJobsAreShared() {
+        ConvExecutor.setThreads(1);
         ConvExecutor.setThreads(2);
         ConvExecutor ex = ConvExecutor.get();
         Thread caller = Thread.currentThread();
