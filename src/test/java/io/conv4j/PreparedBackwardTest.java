@@ -25,8 +25,16 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class PreparedBackwardTest {
 
-    /** Gradients [dX, dW, dB] of {@code c} with the filter prepared ({@code pf}) or plain, at {@code threads}. */
-    private static float[][] gradients(Layer c, float[] x, float[] w, float[] dy, int inputRoute, boolean prepared, int threads) {
+    /** Random input, filter and output gradient {x, w, dy} of {@code c}. */
+    private static float[][] data(Layer c, long seed) {
+        Shape out = Conv2d.outputShape(c.input(), c.filter(), c.options());
+        return new float[][] {ConvCase.data(c.input().numElements(), seed), ConvCase.data(c.filter().numElements(), seed + 1),
+                ConvCase.data(out.numElements(), seed + 2)};
+    }
+
+    /** Gradients [dX, dW, dB] of {@code c} on {@code data} ({@link #data}), the filter prepared or plain, at {@code threads}. */
+    private static float[][] gradients(Layer c, float[][] data, int inputRoute, boolean prepared, int threads) {
+        float[] x = data[0], w = data[1], dy = data[2];
         int before = Conv4j.threads();
         Conv2dBackward.inputRouteOverride = inputRoute;
         Shape out = Conv2d.outputShape(c.input(), c.filter(), c.options());
@@ -54,16 +62,14 @@ class PreparedBackwardTest {
     @MethodSource("io.conv4j.BackwardRoutesTest#layers")
     void everyInputRouteGivesThePlainCallsBitsForAnyThreadCount(Layer c) {
         NativeLibrary.ensureLoaded();
-        ConvGeometry geo = ConvGeometry.of(c.input(), c.filter(), c.options());
-        float[] x = ConvCase.data(c.input().numElements(), 21), w = ConvCase.data(c.filter().numElements(), 22);
-        float[] dy = ConvCase.data(geo.outputShape().numElements(), 23);
+        float[][] data = data(c, 21);
         long[] desc = BackwardRoutesTest.inputDesc(c);
         int routes = 0;
         for (int id : BackwardRoutesTest.IDS) {
             if (NativeBackward.inputUnits(desc, id) <= 0) continue;
-            float[][] plain = gradients(c, x, w, dy, id, false, 1);
+            float[][] plain = gradients(c, data, id, false, 1);
             for (int threads : new int[] {1, 2, 3}) {
-                float[][] kept = gradients(c, x, w, dy, id, true, threads);
+                float[][] kept = gradients(c, data, id, true, threads);
                 for (int i = 0; i < 3; i++) {
                     assertArrayEquals(plain[i], kept[i], c + " route " + id + ", " + threads + " threads, gradient " + i);
                 }
@@ -77,20 +83,18 @@ class PreparedBackwardTest {
     @MethodSource("io.conv4j.BackwardRoutesTest#layers")
     void theCostModelsRouteForAPreparedFilterMatchesTheReference(Layer c) {
         NativeLibrary.ensureLoaded();
-        ConvGeometry geo = ConvGeometry.of(c.input(), c.filter(), c.options());
-        float[] x = ConvCase.data(c.input().numElements(), 31), w = ConvCase.data(c.filter().numElements(), 32);
-        float[] dy = ConvCase.data(geo.outputShape().numElements(), 33);
-        ReferenceConv2dBackward ref = ReferenceConv2dBackward.of(x, w, ReferenceConv2dBackward.toDouble(dy), geo,
-                c.options().flipKernel());
-        float[][] one = gradients(c, x, w, dy, NativeBackward.AUTO, true, 1);
+        float[][] data = data(c, 31);
+        ReferenceConv2dBackward ref = ReferenceConv2dBackward.of(data[0], data[1], ReferenceConv2dBackward.toDouble(data[2]),
+                ConvGeometry.of(c.input(), c.filter(), c.options()), c.options().flipKernel());
+        float[][] one = gradients(c, data, NativeBackward.AUTO, true, 1);
         int bad = ReferenceConv2dBackward.firstMismatch(one[0], ref.gradInput, ref.inputScale, BackwardRoutesTest.TOL);
         assertTrue(bad < 0, () -> c + " gradInput element " + bad);
         int badW = ReferenceConv2dBackward.firstMismatch(one[1], ref.gradFilter, ref.filterScale, BackwardRoutesTest.TOL);
         assertTrue(badW < 0, () -> c + " gradFilter element " + badW);
-        assertArrayEquals(one[0], gradients(c, x, w, dy, NativeBackward.AUTO, true, 2)[0], c + ": 2 threads");
+        assertArrayEquals(one[0], gradients(c, data, NativeBackward.AUTO, true, 2)[0], c + ": 2 threads");
     }
 
-    /** Estimated without the preparation, a transform route can only gain: never a slower estimate than the plain plan's. */
+    /** The prepared plan says it leaves the filter's transform out, and then takes Winograd on a deep layer at batch 1. */
     @Test
     void thePreparedPlanLeavesTheFilterRearrangementOut() {
         NativeLibrary.ensureLoaded();
