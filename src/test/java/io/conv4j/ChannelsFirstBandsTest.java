@@ -1,7 +1,6 @@
 package io.conv4j;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -81,28 +80,9 @@ class ChannelsFirstBandsTest {
                             assertArrayEquals(last, back.toArray(), what + (t == yp ? " prepared" : "") + " with " + threads + " threads");
                         }
                     }
-                    intoChannelSlice(what, xc, wc, b, nchw, y);
+                    ChannelsFirstRouteTest.intoChannelSlice(what, xc, wc, b, nchw, y);
                 }
             }
-        }
-    }
-
-    /** Into channels [1, 1 + Cout) of a buffer with two more channels: the same values, the rest untouched. */
-    private static void intoChannelSlice(String what, Tensor xc, Tensor wc, Tensor b, Conv2dOptions o, Tensor y) {
-        Shape s = y.shape();
-        try (Tensor big = Tensor.allocate(Shape.of(s.size(0), s.size(1) + 2, s.size(2), s.size(3)))) {
-            float[] canary = new float[(int) big.shape().numElements()];
-            java.util.Arrays.fill(canary, 7.5f);
-            big.copyFrom(canary);
-            Conv2d.conv2d(xc, wc, b, o, big.slice(1, 1, s.size(1)));
-            assertArrayEquals(y.toArray(), big.slice(1, 1, s.size(1)).toArray(), what + ": into a channel slice");
-            float[] all = big.toArray();
-            long plane = s.size(2) * s.size(3), per = (s.size(1) + 2) * plane;
-            for (long n = 0; n < s.size(0); n++)
-                for (long p = 0; p < plane; p++) {
-                    assertEquals(7.5f, all[(int) (n * per + p)], what + ": channel before the slice");
-                    assertEquals(7.5f, all[(int) (n * per + (s.size(1) + 1) * plane + p)], what + ": channel after the slice");
-                }
         }
     }
 

@@ -57,8 +57,8 @@ class ChannelsFirstRouteTest {
         }
     }
 
-    /** Into channels [1, 1 + Cout) of a buffer with two more channels: same values, the rest untouched. */
-    private static void intoChannelSlice(String what, Tensor xc, Tensor wc, Tensor b, Conv2dOptions o, Tensor y) {
+    /** Into channels [1, 1 + Cout) of a buffer with two more channels: same values, the rest untouched (also {@link ChannelsFirstBandsTest}). */
+    static void intoChannelSlice(String what, Tensor xc, Tensor wc, Tensor b, Conv2dOptions o, Tensor y) {
         Shape s = y.shape();
         try (Tensor big = Tensor.allocate(Shape.of(s.size(0), s.size(1) + 2, s.size(2), s.size(3)))) {
             float[] canary = new float[(int) big.shape().numElements()];
