@@ -65,6 +65,11 @@ const c4j_blas *c4j_cost_blas(void);
 #define C4J_TRIAL_LOW 0.5
 #define C4J_TRIAL_HIGH 1.25
 #define C4J_TRIAL_MARGIN 0.95
+/* Among the transforms in the band, the best estimated one unless another ran below this x it:
+   their sgemm parts, which the estimates time, rank them well; their transforms (modelled) and
+   a busy machine's cache traffic (Winograd F(4x4)'s 9 MB filter on a deep layer ran 1.26-1.92 ms
+   in successive processes at load 6-9) do not. */
+#define C4J_TRIAL_SWAP_MARGIN 0.85
 int c4j_cost_trial(const c4j_conv2d_desc *d, int n, const int *ids, const double *estimates, double *seconds);
 /* d's geometry on dense views without bias, activation and flip: what the trial of d runs, its
    key, and what the forward planner asks "transform or exact" about. */

@@ -140,7 +140,7 @@ static void say(text *t, const char *fmt, ...) {
  * a cliff: a layer whose FFT estimate lay within 0.2% of 0.8 x the tiled GEMM's ran either route
  * depending on each process's sgemm timings, 1.8x apart), so the exact route and every transform
  * in the band run once on the layer's geometry (cost_trial.c) and the transform (the best
- * estimated one, or another measured below C4J_TRIAL_MARGIN x it) wins below C4J_TRIAL_MARGIN x
+ * estimated one, or another measured below C4J_TRIAL_SWAP_MARGIN x it) wins below C4J_TRIAL_MARGIN x
  * the exact route's measured time: exact routes round as a dot product, so
  * a near tie keeps them, and a layer can flip between processes only where the two measured
  * times lie within the timing noise of that ratio, that is where either route is about as fast.
@@ -175,8 +175,8 @@ static int forward_choice(const c4j_conv2d_desc *d, const costed *cand, int n, t
         return cand[best_t].s < C4J_TRANSFORM_MARGIN * cand[0].s ? cand[best_t].id : cand[0].id;
     }
     say(t, "; run once on this geometry at first plan (thread CPU time):");
-    /* among the transforms, the best estimated one unless another ran below C4J_TRIAL_MARGIN x
-       it: two transforms about as fast (Winograd F(2x2) and F(4x4) on a deep layer) must not
+    /* among the transforms, the best estimated one unless another ran below C4J_TRIAL_SWAP_MARGIN
+       x it: two transforms about as fast (Winograd F(2x2) and F(4x4) on a deep layer) must not
        swap between processes by timing noise, as they round differently */
     int fastest = 1;
     for (int i = 2; i < m; i++)
@@ -184,7 +184,7 @@ static int forward_choice(const c4j_conv2d_desc *d, const costed *cand, int n, t
     const int by_estimate = fastest;
     for (int i = 0; i < m; i++) {
         say(t, "%s %s %.3f ms", i > 0 ? "," : "", names[i], measured[i] * 1e3);
-        if (i > 0 && i != by_estimate && measured[i] < C4J_TRIAL_MARGIN * measured[by_estimate] &&
+        if (i > 0 && i != by_estimate && measured[i] < C4J_TRIAL_SWAP_MARGIN * measured[by_estimate] &&
             measured[i] < measured[fastest])
             fastest = i;
     }
