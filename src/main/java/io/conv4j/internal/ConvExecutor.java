@@ -37,7 +37,9 @@ public final class ConvExecutor {
      * 20 us of work, as the executor offered before it measured), a spinning worker's 1 us and
      * 0.5 us (reading a queue); samples replace them within a few dozen hand-offs.
      */
-    private final HandOff fromSpinning = new HandOff(1_000, 500), fromParked = new HandOff(10_000, 5_000);
+    private static final double SPIN_PICKUP_START_NANOS = 1_000, SPIN_OFFER_START_NANOS = 500;
+    final HandOff fromSpinning = new HandOff(SPIN_PICKUP_START_NANOS, SPIN_OFFER_START_NANOS);
+    final HandOff fromParked = new HandOff(10_000, 5_000);
     /** Workers now watching the queue (between jobs, before they park). */
     private final AtomicInteger spinning = new AtomicInteger();
     /**
@@ -204,13 +206,28 @@ public final class ConvExecutor {
         int cold = threadsWorthOffering(most, seconds, fromParked.pickup.seconds(), fromParked.offer.seconds());
         if (cold == most || tickets.size() > 0) return cold;
         int warm = threadsWorthOffering(most, seconds, fromSpinning.pickup.seconds(), fromSpinning.offer.seconds());
-        if (warm <= cold) return cold;
-        if (spinning.get() > 0) return warm;
+        boolean awake = spinning.get() > 0, burst = !awake && System.nanoTime() - lastAloneNanos < SPIN_NANOS;
+        if (warm <= cold) return awake || burst ? probe(most, seconds, cold) : cold;
+        if (awake) return warm;
         // jobs come back to back: wake a worker for the ones that follow, unless the wake-up costs
         // the caller more than this job (a loaded machine: the woken worker takes the caller's core)
-        boolean burst = System.nanoTime() - lastAloneNanos < SPIN_NANOS;
-        return burst && fromParked.offer.seconds() < seconds ? warm : cold;
+        return burst && fromParked.offer.seconds() < seconds ? warm : probe(most, seconds, cold);
     }
+
+    /**
+     * A measured hand-off is only measured again when work is offered, so one learned in a busy
+     * moment (a descheduled worker) would keep small jobs on the caller for good: one job in
+     * {@link #PROBE_EVERY} that a worker at the starting values would share is offered anyway.
+     */
+    private int probe(int most, double seconds, int cold) {
+        int start = threadsWorthOffering(most, seconds, SPIN_PICKUP_START_NANOS * 1e-9, SPIN_OFFER_START_NANOS * 1e-9);
+        return start > cold && ++probes % PROBE_EVERY == 0 ? start : cold;
+    }
+
+    /** How often a stale hand-off is probed (see {@link #probe}). */
+    private static final int PROBE_EVERY = 64;
+    /** Jobs that could have been probed; racy, it only spaces the probes out. */
+    private int probes;
 
     /**
      * The thread count, from 1 to {@code most}, that finishes a job of {@code seconds} soonest
@@ -482,7 +499,7 @@ public final class ConvExecutor {
      * The measured cost of a hand-off to a worker in one state (spinning or parked), from the
      * given values until samples replace them.
      */
-    private static final class HandOff {
+    static final class HandOff {
         /** From the offer to a worker taking the ticket. */
         final Median pickup;
         /** The caller's offer: queueing the tickets, waking a parked worker. */

@@ -76,6 +76,31 @@ class ConvExecutorOfferTest {
         assertTrue(shared.get(), "no unit of 2000 back-to-back 8 us jobs ran on a worker");
     }
 
+    /**
+     * A hand-off learned in a busy moment (here: a spinning worker's pickup of 1 ms) does not keep
+     * small jobs on the caller for good: now and then one is offered anyway, and the samples it
+     * brings move the estimate back.
+     */
+    @Test
+    void aStaleHandOffIsProbedAgain() {
+        ConvExecutor.setThreads(1);
+        ConvExecutor.setThreads(2);
+        ConvExecutor ex = ConvExecutor.get();
+        for (int i = 0; i < 400; i++) {
+            ex.fromSpinning.pickup.record(1_000_000);
+            ex.fromParked.offer.record(1_000_000);
+        }
+        Thread caller = Thread.currentThread();
+        AtomicBoolean shared = new AtomicBoolean();
+        for (int call = 0; call < 2000 && !shared.get(); call++) {
+            ex.run(16, 0, 8e-6, (u0, u1, ws) -> {
+                if (Thread.currentThread() != caller) shared.set(true);
+                spin(20_000 * (u1 - u0));
+            });
+        }
+        assertTrue(shared.get(), "no unit of 2000 back-to-back 8 us jobs ran on a worker after a stale 1 ms pickup");
+    }
+
     private static void spin(long nanos) {
         long end = System.nanoTime() + nanos;
         while (System.nanoTime() < end) Thread.onSpinWait();
