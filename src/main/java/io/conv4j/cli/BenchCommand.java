@@ -158,7 +158,8 @@ final class BenchCommand {
                             err.printf(Locale.ROOT, "# conv4j %s Conv2dLayer forward + backward (filter transforms paid per step): %.4f ms,"
                                     + " %.3f GFLOP/s (3 x forward flops)%n", s.name, step * 1e3, (flops + bflops) / step * 1e-9);
                         }
-                        if (dump != null && check.contains(s.name)) { // the gradients of the last timed call
+                        if (dump != null && check.contains(s.name)) { // the gradients of the call the conv4j_bwd row timed
+                            Conv2dBackward.backward(tx, pf, null, dy, grads); // (the per-call timing wrote grads since)
                             dump(dump, "conv4j_bwd__" + s.name + ".dx.f32", grads.gradInput().toArray());
                             dump(dump, "conv4j_bwd__" + s.name + ".dw.f32", grads.gradFilter().toArray());
                         }

@@ -4,10 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.conv4j.Conv2d;
 import io.conv4j.Conv2dBackward;
 import io.conv4j.Conv2dGradients;
 import io.conv4j.Conv2dOptions;
 import io.conv4j.Padding;
+import io.conv4j.PreparedFilter;
 import io.conv4j.Shape;
 import io.conv4j.Tensor;
 import java.io.ByteArrayOutputStream;
@@ -43,8 +45,8 @@ class BenchBackwardTest {
         try (Tensor x = Tensor.fromArray(pattern(xs, 37, 11, 101, 50, 50f), xs);
              Tensor w = Tensor.fromArray(pattern(ws, 53, 7, 97, 48, 480f), ws);
              Tensor dy = Tensor.fromArray(pattern(ys, 29, 3, 89, 44, 44f), ys);
-             Conv2dGradients g = Conv2dGradients.allocate(xs, ws, false)) {
-            Conv2dBackward.backward(x, w, null, null, dy, o, g);
+             PreparedFilter pf = Conv2d.prepare(w, null, o); Conv2dGradients g = Conv2dGradients.allocate(xs, ws, false)) {
+            Conv2dBackward.backward(x, pf, null, dy, g); // what the conv4j_bwd row times
             assertArrayEquals(g.gradInput().toArray(), read(dir.resolve("conv4j_bwd__small.dx.f32")));
             assertArrayEquals(g.gradFilter().toArray(), read(dir.resolve("conv4j_bwd__small.dw.f32")));
         }
