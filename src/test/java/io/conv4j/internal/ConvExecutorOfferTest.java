@@ -57,23 +57,11 @@ class ConvExecutorOfferTest {
      * A job estimated at 8 us, under the 20 us from which the executor offered a second thread
      * before it measured hand-offs, runs partly on a worker when calls come back to back (the
      * worker spins between them). Each unit takes long enough that a worker which takes the ticket
-     * joins; retried, as a loaded machine may deschedule the worker. A fresh executor, so that
-     * what earlier tests' hand-offs taught the shared one does not decide.
+     * joins; retried, as a loaded machine may deschedule the worker.
      */
     @Test
     void backToBackSmallJobsAreShared() {
-        ConvExecutor.setThreads(1);
-        ConvExecutor.setThreads(2);
-        ConvExecutor ex = ConvExecutor.get();
-        Thread caller = Thread.currentThread();
-        AtomicBoolean shared = new AtomicBoolean();
-        for (int call = 0; call < 2000 && !shared.get(); call++) {
-            ex.run(16, 0, 8e-6, (u0, u1, ws) -> {
-                if (Thread.currentThread() != caller) shared.set(true);
-                spin(20_000 * (u1 - u0));
-            });
-        }
-        assertTrue(shared.get(), "no unit of 2000 back-to-back 8 us jobs ran on a worker");
+        assertTrue(sharedWithin2000Calls(freshExecutor()), "no unit of 2000 back-to-back 8 us jobs ran on a worker");
     }
 
     /**
@@ -83,13 +71,26 @@ class ConvExecutorOfferTest {
      */
     @Test
     void aStaleHandOffIsProbedAgain() {
-        ConvExecutor.setThreads(1);
-        ConvExecutor.setThreads(2);
-        ConvExecutor ex = ConvExecutor.get();
+        ConvExecutor ex = freshExecutor();
         for (int i = 0; i < 400; i++) {
             ex.fromSpinning.pickup.record(1_000_000);
             ex.fromParked.offer.record(1_000_000);
         }
+        assertTrue(sharedWithin2000Calls(ex), "no unit of 2000 back-to-back 8 us jobs ran on a worker after a stale 1 ms pickup");
+    }
+
+    /** A new 2-thread executor, so that what earlier tests' hand-offs taught the shared one does not decide. */
+    private static ConvExecutor freshExecutor() {
+        ConvExecutor.setThreads(1);
+        ConvExecutor.setThreads(2);
+        return ConvExecutor.get();
+    }
+
+    /**
+     * Whether a unit of up to 2000 back-to-back jobs, each estimated at 8 us, ran on a worker. Each
+     * unit takes long enough that a worker which takes the ticket joins.
+     */
+    private static boolean sharedWithin2000Calls(ConvExecutor ex) {
         Thread caller = Thread.currentThread();
         AtomicBoolean shared = new AtomicBoolean();
         for (int call = 0; call < 2000 && !shared.get(); call++) {
@@ -98,7 +99,7 @@ class ConvExecutorOfferTest {
                 spin(20_000 * (u1 - u0));
             });
         }
-        assertTrue(shared.get(), "no unit of 2000 back-to-back 8 us jobs ran on a worker after a stale 1 ms pickup");
+        return shared.get();
     }
 
     private static void spin(long nanos) {
