@@ -37,6 +37,14 @@ public final class ConvExecutor {
      * 20 us of work, as the executor offered before it measured), a spinning worker's 1 us and
      * 0.5 us (reading a queue); samples replace them within a few dozen hand-offs.
      */
+    /**
+     * The measured hand-off only ever adds threads to what this much estimated work per thread
+     * (the rule before it measured) offers, never takes them away. On a 2-core VM the caller's
+     * measured offer to a parked worker reached 100-125 us (the woken worker lands on the caller's
+     * core), above what a 40 us layer saves, so depthwise layers that had shared their work ran on
+     * one thread (docs/results/2026-12-07_0840_executor_floor.txt).
+     */
+    private static final double FIXED_SECONDS_PER_THREAD = 10e-6;
     private static final double SPIN_PICKUP_START_NANOS = 1_000, SPIN_OFFER_START_NANOS = 500;
     final HandOff fromSpinning = new HandOff(SPIN_PICKUP_START_NANOS, SPIN_OFFER_START_NANOS);
     final HandOff fromParked = new HandOff(10_000, 5_000);
@@ -150,7 +158,8 @@ public final class ConvExecutor {
      */
     public void run(long units, long workspaceBytes, double seconds, UnitRunner runner) {
         if (units <= 0) return;
-        int want = threadsToOffer((int) Math.min(threads, units), seconds);
+        int most = (int) Math.min(threads, units);
+        int want = Math.max(threadsToOffer(most, seconds), (int) Math.min(most, Math.max(1, (long) (seconds / FIXED_SECONDS_PER_THREAD))));
         // A permit is released by the finally that follows its acquire and nothing else: whatever
         // the runner, the workspace or a concurrent setThreads does, it is never lost (a lost
         // permit would leave every later caller of this executor waiting for good).

@@ -79,6 +79,31 @@ class ConvExecutorOfferTest {
         assertTrue(sharedWithin2000Calls(ex), "no unit of 2000 back-to-back 8 us jobs ran on a worker after a stale 1 ms pickup");
     }
 
+    /**
+     * A measured hand-off never keeps on one thread a job the fixed rule (20 us of work for a
+     * second thread) would share: even after a 1 ms offer and pickup were learned, a 100 us job's
+     * units reach the worker within 50 calls (fewer than the probe's spacing, so no probe does it).
+     */
+    @Test
+    void aCostlyHandOffNeverTakesAwayTheFixedRulesSecondThread() {
+        ConvExecutor ex = freshExecutor();
+        for (int i = 0; i < 400; i++) {
+            ex.fromParked.pickup.record(1_000_000);
+            ex.fromParked.offer.record(1_000_000);
+            ex.fromSpinning.pickup.record(1_000_000);
+            ex.fromSpinning.offer.record(1_000_000);
+        }
+        Thread caller = Thread.currentThread();
+        AtomicBoolean shared = new AtomicBoolean();
+        for (int call = 0; call < 50 && !shared.get(); call++) {
+            ex.run(16, 0, 100e-6, (u0, u1, ws) -> {
+                if (Thread.currentThread() != caller) shared.set(true);
+                spin(20_000 * (u1 - u0));
+            });
+        }
+        assertTrue(shared.get(), "no unit of 50 jobs of 100 us ran on a worker after a 1 ms hand-off was learned");
+    }
+
     /** A new 2-thread executor, so that what earlier tests' hand-offs taught the shared one does not decide. */
     private static ConvExecutor freshExecutor() {
         ConvExecutor.setThreads(1);
