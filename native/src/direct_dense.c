@@ -17,8 +17,8 @@
  * are adjacent in the input and in the filter block and run as one loop: the same products in the
  * same order with KW times fewer tap steps.
  *
- * Units: images x bands of DD_UNIT_PIXELS output pixels x groups of DD_UNIT_BLOCKS filter
- * blocks, fixed by the layer. Each output is summed in one fixed order (taps, input channels,
+ * Units: images x bands of at most DD_UNIT_PIXELS output pixels x groups of DD_UNIT_BLOCKS
+ * filter blocks, fixed by the layer. Each output is summed in one fixed order (taps, input channels,
  * bias) whatever the unit, tile or thread, so any thread count gives the same bits.
  *
  * The estimate is measured where it runs: the first estimate of the process times the kernel on
@@ -33,7 +33,8 @@
 
 enum {
     DD_CB = 32,           /* output channels per filter block: the prepared filter's lane count */
-    DD_UNIT_PIXELS = 96,  /* output pixels per unit (a multiple of every tile width: 12, 6, 4) */
+    DD_UNIT_PIXELS = 96,  /* output pixels per unit at most */
+    DD_BAND_ROUND = 12,   /* bands are whole multiples of this (a multiple of every tile width: 12, 6, 4) */
     DD_UNIT_BLOCKS = 2,   /* filter blocks per unit: the input band is reread from L2 per block */
     DD_MAX_NB = 16        /* the widest tile of any width */
 };
@@ -104,7 +105,17 @@ static int dd_applies(const c4j_conv2d_desc *d) { return d->groups == 1 && (d->i
 
 static int64_t blocks(const c4j_conv2d_desc *d) { return c4j_ceil_div(d->out_c, DD_CB); }
 static int64_t block_groups(const c4j_conv2d_desc *d) { return c4j_ceil_div(blocks(d), DD_UNIT_BLOCKS); }
-static int64_t bands(const c4j_conv2d_desc *d) { return c4j_ceil_div(d->out_h * d->out_w, DD_UNIT_PIXELS); }
+/*
+ * Output pixels per band: an image's pixels split evenly into as many bands as DD_UNIT_PIXELS
+ * needs, rounded up to whole DD_BAND_ROUND, so the last band is no sliver: threads claim runs of
+ * consecutive units, and bands of 96, 96, 96 and 1 pixels (a 17x17 output) left one of two
+ * threads 2x the other's work.
+ */
+static int64_t band_pixels(const c4j_conv2d_desc *d) {
+    const int64_t pixels = d->out_h * d->out_w, n = C4J_MAX(1, c4j_ceil_div(pixels, DD_UNIT_PIXELS));
+    return C4J_MIN(DD_UNIT_PIXELS, c4j_ceil_div(c4j_ceil_div(pixels, n), DD_BAND_ROUND) * DD_BAND_ROUND);
+}
+static int64_t bands(const c4j_conv2d_desc *d) { return c4j_ceil_div(d->out_h * d->out_w, band_pixels(d)); }
 
 static int64_t dd_units(const c4j_conv2d_desc *d) { return d->batch * bands(d) * block_groups(d); }
 
@@ -179,7 +190,7 @@ static void run_isa(int isa, const c4j_conv2d_desc *d, const float *in, const fl
     for (int64_t unit = u0; unit < u1; unit++) {
         /* block groups innermost: consecutive units share the input band */
         const int64_t grp = unit % ngroup, band = (unit / ngroup) % nband, n = unit / (ngroup * nband);
-        const int64_t q0 = band * DD_UNIT_PIXELS, q1 = C4J_MIN(pixels, q0 + DD_UNIT_PIXELS);
+        const int64_t q0 = band * band_pixels(d), q1 = C4J_MIN(pixels, q0 + band_pixels(d));
         const int64_t b0 = grp * DD_UNIT_BLOCKS, b1 = C4J_MIN(blocks(d), b0 + DD_UNIT_BLOCKS);
         const float *img = in + n * d->in_stride[0];
         if (staged) {
@@ -248,10 +259,11 @@ static void work(const c4j_conv2d_desc *d, int isa, double *lane_macs, double *t
             passes += 1;
         }
     }
-    /* tiles and copied rows per image: bands of DD_UNIT_PIXELS (the last one shorter) */
+    /* tiles and copied rows per image: bands of band_pixels (the last one shorter) */
     double tiles = 0, rows = 0;
-    for (int64_t q0 = 0; q0 < pixels; q0 += DD_UNIT_PIXELS) {
-        int64_t left = C4J_MIN(DD_UNIT_PIXELS, pixels - q0);
+    const int64_t band = band_pixels(d);
+    for (int64_t q0 = 0; q0 < pixels; q0 += band) {
+        int64_t left = C4J_MIN(band, pixels - q0);
         rows += (double)stage_rows((q0 + left - 1) / d->out_w - q0 / d->out_w + 1, d);
         tiles += (double)(left / nb);
         left %= nb;
