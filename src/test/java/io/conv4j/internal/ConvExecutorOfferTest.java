@@ -61,7 +61,7 @@ class ConvExecutorOfferTest {
      */
     @Test
     void backToBackSmallJobsAreShared() {
-        assertTrue(sharedWithin2000Calls(freshExecutor()), "no unit of 2000 back-to-back 8 us jobs ran on a worker");
+        assertTrue(sharedWithin(freshExecutor(), 2000, 8e-6), "no unit of 2000 back-to-back 8 us jobs ran on a worker");
     }
 
     /**
@@ -72,11 +72,8 @@ class ConvExecutorOfferTest {
     @Test
     void aStaleHandOffIsProbedAgain() {
         ConvExecutor ex = freshExecutor();
-        for (int i = 0; i < 400; i++) {
-            ex.fromSpinning.pickup.record(1_000_000);
-            ex.fromParked.offer.record(1_000_000);
-        }
-        assertTrue(sharedWithin2000Calls(ex), "no unit of 2000 back-to-back 8 us jobs ran on a worker after a stale 1 ms pickup");
+        learnOneMillisecond(ex.fromSpinning.pickup, ex.fromParked.offer);
+        assertTrue(sharedWithin(ex, 2000, 8e-6), "no unit of 2000 back-to-back 8 us jobs ran on a worker after a stale 1 ms pickup");
     }
 
     /**
@@ -87,21 +84,15 @@ class ConvExecutorOfferTest {
     @Test
     void aCostlyHandOffNeverTakesAwayTheFixedRulesSecondThread() {
         ConvExecutor ex = freshExecutor();
+        learnOneMillisecond(ex.fromParked.pickup, ex.fromParked.offer, ex.fromSpinning.pickup, ex.fromSpinning.offer);
+        assertTrue(sharedWithin(ex, 50, 100e-6), "no unit of 50 jobs of 100 us ran on a worker after a 1 ms hand-off was learned");
+    }
+
+    /** Teaches each running median a hand-off of 1 ms (400 samples: far past its starting value). */
+    private static void learnOneMillisecond(ConvExecutor.Median... medians) {
         for (int i = 0; i < 400; i++) {
-            ex.fromParked.pickup.record(1_000_000);
-            ex.fromParked.offer.record(1_000_000);
-            ex.fromSpinning.pickup.record(1_000_000);
-            ex.fromSpinning.offer.record(1_000_000);
+            for (ConvExecutor.Median m : medians) m.record(1_000_000);
         }
-        Thread caller = Thread.currentThread();
-        AtomicBoolean shared = new AtomicBoolean();
-        for (int call = 0; call < 50 && !shared.get(); call++) {
-            ex.run(16, 0, 100e-6, (u0, u1, ws) -> {
-                if (Thread.currentThread() != caller) shared.set(true);
-                spin(20_000 * (u1 - u0));
-            });
-        }
-        assertTrue(shared.get(), "no unit of 50 jobs of 100 us ran on a worker after a 1 ms hand-off was learned");
     }
 
     /** A new 2-thread executor, so that what earlier tests' hand-offs taught the shared one does not decide. */
@@ -112,14 +103,14 @@ class ConvExecutorOfferTest {
     }
 
     /**
-     * Whether a unit of up to 2000 back-to-back jobs, each estimated at 8 us, ran on a worker. Each
-     * unit takes long enough that a worker which takes the ticket joins.
+     * Whether a unit of up to {@code calls} back-to-back jobs, each estimated at {@code jobSeconds},
+     * ran on a worker. Each unit takes long enough that a worker which takes the ticket joins.
      */
-    private static boolean sharedWithin2000Calls(ConvExecutor ex) {
+    private static boolean sharedWithin(ConvExecutor ex, int calls, double jobSeconds) {
         Thread caller = Thread.currentThread();
         AtomicBoolean shared = new AtomicBoolean();
-        for (int call = 0; call < 2000 && !shared.get(); call++) {
-            ex.run(16, 0, 8e-6, (u0, u1, ws) -> {
+        for (int call = 0; call < calls && !shared.get(); call++) {
+            ex.run(16, 0, jobSeconds, (u0, u1, ws) -> {
                 if (Thread.currentThread() != caller) shared.set(true);
                 spin(20_000 * (u1 - u0));
             });
