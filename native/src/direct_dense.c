@@ -186,11 +186,11 @@ static void run_isa(int isa, const c4j_conv2d_desc *d, const float *in, const fl
     t.hoff = d->dilation_h * src.rs;
     t.woff = d->dilation_w * src.ps;
     const float *b = d->has_bias ? bias : NULL;
-    const int64_t ngroup = block_groups(d), nband = bands(d), pixels = d->out_h * d->out_w;
+    const int64_t ngroup = block_groups(d), nband = bands(d), pixels = d->out_h * d->out_w, band_px = band_pixels(d);
     for (int64_t unit = u0; unit < u1; unit++) {
         /* block groups innermost: consecutive units share the input band */
         const int64_t grp = unit % ngroup, band = (unit / ngroup) % nband, n = unit / (ngroup * nband);
-        const int64_t q0 = band * band_pixels(d), q1 = C4J_MIN(pixels, q0 + band_pixels(d));
+        const int64_t q0 = band * band_px, q1 = C4J_MIN(pixels, q0 + band_px);
         const int64_t b0 = grp * DD_UNIT_BLOCKS, b1 = C4J_MIN(blocks(d), b0 + DD_UNIT_BLOCKS);
         const float *img = in + n * d->in_stride[0];
         if (staged) {
