@@ -2,7 +2,11 @@
  * The planner's trial (planner.c): when a transform route's estimate and the best exact route's
  * lie too close for the estimates to rank them (a transform's estimate times its sgemm calls but
  * models its transforms, and errs up to about 2x), the candidates run once on the layer's own
- * geometry, one after the other on the calling thread, and their thread CPU time decides.
+ * geometry, one after the other on the calling thread, and their thread CPU time decides. The
+ * forward pass's candidates are forward algorithms; the input gradient's are its routes, each
+ * timed with its filter preparation when the direction's estimates count it (a plain call pays it
+ * on every training step, C4J_DIR_INPUT_GRADIENT) and without it otherwise (a filter prepared once,
+ * C4J_DIR_INPUT_GRADIENT_PREPARED).
  *
  * What is timed: each route's run on a dense copy of the descriptor's geometry (same sizes,
  * kernel, strides and padding; the views' strides, bias, activation and flip are not part of it:
@@ -38,6 +42,7 @@
 
 typedef struct {
     c4j_conv2d_desc geometry; /* batch == 0: empty slot */
+    int direction;            /* C4J_DIR_*: the ids are forward algorithms or input-gradient routes */
     int n, ids[C4J_TRIAL_MAX];
     int ok; /* 0: the trial could not run (memory short, a route not applicable to the dense copy) */
     double seconds[C4J_TRIAL_MAX];
@@ -69,16 +74,16 @@ c4j_conv2d_desc c4j_trial_geometry(const c4j_conv2d_desc *d) {
     return g;
 }
 
-static size_t slot_of(const c4j_conv2d_desc *g, int n, const int *ids) {
+static size_t slot_of(const c4j_conv2d_desc *g, int direction, int n, const int *ids) {
     const int64_t *f = (const int64_t *)g;
-    uint64_t h = 0x9E3779B97F4A7C15ull;
+    uint64_t h = (0x9E3779B97F4A7C15ull ^ (uint64_t)direction) * 0x100000001B3ull;
     for (int i = 0; i < C4J_DESC_FIELDS; i++) h = (h ^ (uint64_t)f[i]) * 0x100000001B3ull;
     for (int i = 0; i < n; i++) h = (h ^ (uint64_t)ids[i]) * 0x100000001B3ull;
     return (size_t)(h ^ (h >> 29)) & (SLOTS - 1);
 }
 
-static int same_key(const entry *e, const c4j_conv2d_desc *g, int n, const int *ids) {
-    if (e->n != n || memcmp(&e->geometry, g, sizeof *g) != 0) return 0;
+static int same_key(const entry *e, const c4j_conv2d_desc *g, int direction, int n, const int *ids) {
+    if (e->direction != direction || e->n != n || memcmp(&e->geometry, g, sizeof *g) != 0) return 0;
     for (int i = 0; i < n; i++)
         if (e->ids[i] != ids[i]) return 0;
     return 1;
@@ -86,7 +91,10 @@ static int same_key(const entry *e, const c4j_conv2d_desc *g, int n, const int *
 
 /* One candidate's buffers and the pieces of it a round times. */
 typedef struct {
-    const c4j_conv2d_algorithm *a;
+    const c4j_conv2d_algorithm *a;      /* a forward trial's route, or */
+    const c4j_input_gradient_route *bx; /* an input-gradient trial's */
+    int with_prepare;                   /* bx: each round also prepares the filter, whole */
+    double prepare_best;                /* its fastest preparation (seconds) */
     float *prepared;
     void *workspace;
     int64_t units, timed;            /* all units, and how many a round runs */
@@ -120,23 +128,40 @@ static void sample(candidate *c, double estimate) {
     }
 }
 
-/* One round of c: each chunk timed on its own (thread CPU time), its fastest kept. */
-static void run_round(const c4j_blas *blas, const c4j_conv2d_desc *g, const float *in, const float *filter, float *out,
+/* Units [u0, u1) of c. A forward trial runs g from in to out; an input-gradient trial runs the
+   gradient of g from dY (out) into dX (in). */
+static void run_units(const c4j_blas *blas, const c4j_conv2d_desc *g, float *in, const float *filter, float *out,
+                      const candidate *c, int64_t u0, int64_t u1) {
+    if (c->a != NULL)
+        c->a->run(blas, g, in, filter, c->prepared, NULL, out, c->workspace, u0, u1);
+    else
+        c->bx->run(blas, g, out, c->prepared, in, c->workspace, c->bx->workspace(g), u0, u1, NULL, 0);
+}
+
+/* One round of c: each chunk timed on its own (thread CPU time), its fastest kept; the filter
+   preparation, when counted, timed whole. */
+static void run_round(const c4j_blas *blas, const c4j_conv2d_desc *g, float *in, const float *filter, float *out,
                       candidate *c) {
+    if (c->with_prepare) {
+        const double t0 = c4j_thread_seconds();
+        c->bx->prepare(g, filter, c->prepared, NULL, 0);
+        const double t = c4j_thread_seconds() - t0;
+        if (c->prepare_best < 0 || t < c->prepare_best) c->prepare_best = t;
+    }
     for (int i = 0; i < c->chunks; i++) {
         const double t0 = c4j_thread_seconds();
-        for (int64_t r = 0; r < c->repeat[i]; r++)
-            c->a->run(blas, g, in, filter, c->prepared, NULL, out, c->workspace, c->begin[i], c->end[i]);
+        for (int64_t r = 0; r < c->repeat[i]; r++) run_units(blas, g, in, filter, out, c, c->begin[i], c->end[i]);
         const double t = (c4j_thread_seconds() - t0) / (double)c->repeat[i];
         if (c->best[i] < 0 || t < c->best[i]) c->best[i] = t;
     }
 }
 
-/* Single-thread seconds of the whole layer: the chunks' fastest runs, scaled to all units. */
+/* Single-thread seconds of the whole layer: the chunks' fastest runs, scaled to all units, and the
+   preparation when counted. */
 static double candidate_seconds(const candidate *c) {
     double sum = 0;
     for (int i = 0; i < c->chunks; i++) sum += c->best[i];
-    return sum * (double)c->units / (double)c->timed;
+    return sum * (double)c->units / (double)c->timed + (c->with_prepare ? c->prepare_best : 0);
 }
 
 static void *aligned(int64_t bytes) {
@@ -145,18 +170,42 @@ static void *aligned(int64_t bytes) {
 
 /* Runs the candidates on g; 0 when memory is short or a route cannot run the dense geometry.
    Plain allocation, not c4j_alloc: measuring is not part of any convolution's accounted memory. */
-static int measure(const c4j_blas *blas, const c4j_conv2d_desc *g, int n, const int *ids, const double *estimates,
-                   double *seconds) {
+/* c's route for ids[i] in direction; 0 when it cannot run g */
+static int bind(candidate *c, const c4j_conv2d_desc *g, int direction, int id) {
+    if (direction == C4J_DIR_FORWARD) {
+        c->a = c4j_conv2d_forward_algorithm(id);
+        return c->a != NULL && c->a->applies(g);
+    }
+    c->bx = c4j_input_gradient_route_of(id);
+    c->with_prepare = direction == C4J_DIR_INPUT_GRADIENT;
+    c->prepare_best = -1;
+    return c->bx != NULL && c->bx->applies(g) && c->bx->prepared_floats(g) >= 0 && c->bx->workspace(g) >= 0;
+}
+
+static int64_t prepared_floats(const candidate *c, const c4j_conv2d_desc *g) {
+    if (c->a != NULL) return c->a->prepared_floats != NULL ? c->a->prepared_floats(g) : 0;
+    return c->bx->prepared_floats(g);
+}
+
+static int64_t workspace_bytes(const candidate *c, const c4j_conv2d_desc *g) {
+    return c->a != NULL ? c->a->workspace(g) : c->bx->workspace(g);
+}
+
+static void prepare(const candidate *c, const c4j_conv2d_desc *g, const float *filter) {
+    if (c->a != NULL) c->a->prepare(g, filter, c->prepared);
+    else c->bx->prepare(g, filter, c->prepared, NULL, 0);
+}
+
+static int measure(const c4j_blas *blas, const c4j_conv2d_desc *g, int direction, int n, const int *ids,
+                   const double *estimates, double *seconds) {
     const int64_t in_floats = g->batch * g->in_stride[0], out_floats = g->batch * g->out_stride[0];
     const int64_t filter_floats = c4j_filter_floats(g);
     int64_t total = in_floats + out_floats + filter_floats;
     candidate c[C4J_TRIAL_MAX];
     memset(c, 0, sizeof c);
     for (int i = 0; i < n; i++) {
-        c[i].a = c4j_conv2d_forward_algorithm(ids[i]);
-        if (c[i].a == NULL || !c[i].a->applies(g)) return 0;
-        if (c[i].a->prepared_floats != NULL) total += c[i].a->prepared_floats(g);
-        total += c[i].a->workspace(g) / (int64_t)sizeof(float);
+        if (!bind(&c[i], g, direction, ids[i])) return 0;
+        total += prepared_floats(&c[i], g) + workspace_bytes(&c[i], g) / (int64_t)sizeof(float);
     }
     if (total > TRIAL_MAX_FLOATS) return 0;
     int ok = 1;
@@ -164,20 +213,21 @@ static int measure(const c4j_blas *blas, const c4j_conv2d_desc *g, int n, const 
     float *filter = aligned(filter_floats * (int64_t)sizeof(float));
     if (in == NULL || out == NULL || filter == NULL) ok = 0;
     for (int i = 0; ok && i < n; i++) {
-        const int64_t p = c[i].a->prepared_floats != NULL ? c[i].a->prepared_floats(g) : 0;
+        const int64_t p = prepared_floats(&c[i], g);
         if (p > 0 && (c[i].prepared = aligned(p * (int64_t)sizeof(float))) == NULL) ok = 0;
-        if (ok && (c[i].workspace = aligned(c[i].a->workspace(g))) == NULL) ok = 0;
+        if (ok && (c[i].workspace = aligned(workspace_bytes(&c[i], g))) == NULL) ok = 0;
     }
     if (ok) {
         for (int64_t i = 0; i < in_floats; i++) in[i] = (float)(i % 7 - 3) * 0.25f;
         for (int64_t i = 0; i < filter_floats; i++) filter[i] = (float)(i % 5 - 2) * 0.125f;
         memset(out, 0, (size_t)out_floats * sizeof(float));
         for (int i = 0; i < n; i++) {
-            if (c[i].prepared != NULL) c[i].a->prepare(g, filter, c[i].prepared);
-            c[i].units = c[i].a->units(g);
+            if (c[i].prepared != NULL) prepare(&c[i], g, filter);
+            c[i].units = c[i].a != NULL ? c[i].a->units(g) : c[i].bx->units(g);
             sample(&c[i], estimates[i]);
             run_round(blas, g, in, filter, out, &c[i]); /* warm-up: caches, lazily built tables */
             for (int k = 0; k < c[i].chunks; k++) c[i].best[k] = -1;
+            c[i].prepare_best = -1;
         }
         for (int rep = 0; rep < TRIAL_REPS; rep++)
             for (int i = 0; i < n; i++) run_round(blas, g, in, filter, out, &c[i]);
@@ -194,24 +244,33 @@ static int measure(const c4j_blas *blas, const c4j_conv2d_desc *g, int n, const 
 }
 
 int c4j_cost_trial(const c4j_conv2d_desc *d, int n, const int *ids, const double *estimates, double *seconds) {
+    return c4j_cost_trial_direction(d, C4J_DIR_FORWARD, n, ids, estimates, seconds);
+}
+
+int c4j_cost_trial_direction(const c4j_conv2d_desc *d, int direction, int n, const int *ids, const double *estimates,
+                             double *seconds) {
     if (d == NULL || n < 1 || n > C4J_TRIAL_MAX || d->batch <= 0) return 0;
+    if (direction != C4J_DIR_FORWARD && direction != C4J_DIR_INPUT_GRADIENT &&
+        direction != C4J_DIR_INPUT_GRADIENT_PREPARED)
+        return 0;
     const c4j_blas *blas = c4j_cost_blas();
     const c4j_conv2d_desc g = c4j_trial_geometry(d);
     int ok = 0;
     pthread_mutex_lock(&g_lock);
     if (g_timer != NULL || blas != NULL) {
-        size_t s = slot_of(&g, n, ids);
-        while (g_table[s].geometry.batch != 0 && !same_key(&g_table[s], &g, n, ids)) s = (s + 1) & (SLOTS - 1);
+        size_t s = slot_of(&g, direction, n, ids);
+        while (g_table[s].geometry.batch != 0 && !same_key(&g_table[s], &g, direction, n, ids))
+            s = (s + 1) & (SLOTS - 1);
         entry *e = &g_table[s];
         if (e->geometry.batch == 0 && g_entries < MAX_ENTRIES) {
             /* a trial that could not run is kept as such too: the layer's plan must not change later */
             if (g_timer != NULL) {
-                for (int i = 0; i < n; i++) e->seconds[i] = g_timer(&g, ids[i], estimates[i]);
+                for (int i = 0; i < n; i++) e->seconds[i] = g_timer(&g, direction, ids[i], estimates[i]);
                 e->ok = 1;
             } else {
-                e->ok = measure(blas, &g, n, ids, estimates, e->seconds);
+                e->ok = measure(blas, &g, direction, n, ids, estimates, e->seconds);
             }
-            e->geometry = g, e->n = n;
+            e->geometry = g, e->direction = direction, e->n = n;
             for (int i = 0; i < n; i++) e->ids[i] = ids[i];
             g_entries++;
         }

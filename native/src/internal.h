@@ -59,7 +59,7 @@ const c4j_blas *c4j_cost_blas(void);
    C4J_TRIAL_MAX; estimates[i] its estimate) run on d's geometry, measured at the first ask and kept
    for the process; 0 when there is no measured cost model or the trial cannot run. */
 #define C4J_TRIAL_MAX 6
-/* The forward planner's band and margin for it (planner.c, forward_choice): a transform estimated
+/* The planner's band and margin for it (planner.c, trial_choice; forward and input gradient): a transform estimated
    below C4J_TRIAL_LOW x the best exact route wins, at C4J_TRIAL_HIGH x or more loses; in between
    the trial decides, the fastest transform winning below C4J_TRIAL_MARGIN x the exact one. */
 #define C4J_TRIAL_LOW 0.5
@@ -71,12 +71,16 @@ const c4j_blas *c4j_cost_blas(void);
    in successive processes at load 6-9) do not. */
 #define C4J_TRIAL_SWAP_MARGIN 0.85
 int c4j_cost_trial(const c4j_conv2d_desc *d, int n, const int *ids, const double *estimates, double *seconds);
+/* The same for a direction: C4J_DIR_FORWARD (c4j_cost_trial), or C4J_DIR_INPUT_GRADIENT(_PREPARED),
+   whose ids are input-gradient routes timed with (without) their filter preparation. */
+int c4j_cost_trial_direction(const c4j_conv2d_desc *d, int direction, int n, const int *ids, const double *estimates,
+                             double *seconds);
 /* d's geometry on dense views without bias, activation and flip: what the trial of d runs, its
    key, and what the forward planner asks "transform or exact" about. */
 c4j_conv2d_desc c4j_trial_geometry(const c4j_conv2d_desc *d);
-/* Tests only: a route's trial time is timer(geometry, id, estimate) instead of a run; NULL runs
-   routes again. Forgets every verdict. */
-typedef double (*c4j_trial_timer)(const c4j_conv2d_desc *g, int id, double estimate);
+/* Tests only: a route's trial time is timer(geometry, direction, id, estimate) instead of a run;
+   NULL runs routes again. Forgets every verdict. */
+typedef double (*c4j_trial_timer)(const c4j_conv2d_desc *g, int direction, int id, double estimate);
 void c4j_cost_trial_set_timer(c4j_trial_timer timer);
 
 /* Rows per call when an M-row sgemm is issued in row pieces (cost.c), and the time of doing so. */

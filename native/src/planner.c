@@ -13,13 +13,14 @@
  *     tile's magnitude, which for windows lying mostly in wide padding can exceed the golden
  *     tolerance);
  *   - the cheapest exact route wins unless a transform route beats it, and a transform route never
- *     wins unless estimated below plain im2col + one sgemm of the same GEMM. Forward: below
- *     C4J_TRIAL_LOW x the best exact estimate it wins; from there to C4J_TRIAL_HIGH x the candidates run
- *     once on the layer's geometry (forward_choice, cost_trial.c) and the measured times decide.
- *     Backward, and forward without a measured cost model: a transform route needs an estimate
- *     below C4J_TRANSFORM_MARGIN x the exact one (only its sgemm calls are timed, its transforms
- *     are modelled, so its estimate errs more: a 7x1 layer estimated 0.650 ms by the FFT against
- *     0.656 ms by the tiled GEMM took 1.17 ms by the FFT).
+ *     wins unless estimated below plain im2col + one sgemm of the same GEMM. Forward and input
+ *     gradient: below C4J_TRIAL_LOW x the best exact estimate it wins; from there to C4J_TRIAL_HIGH x
+ *     the candidates run once on the layer's geometry (trial_choice, cost_trial.c) and the measured
+ *     times decide. Filter gradient, and any direction without a measured cost model: a transform
+ *     route needs an estimate below C4J_TRANSFORM_MARGIN x the exact one (only its sgemm calls are
+ *     timed, its transforms are modelled, so its estimate errs more: a 7x1 layer estimated 0.650 ms
+ *     by the FFT against 0.656 ms by the tiled GEMM took 1.17 ms by the FFT; seed_5x5_n4's FFT input
+ *     gradient, estimated 0.89 x the scatter route, ran in half its time and was not taken).
  * The reasoning, every estimate included, is written for explain()/plan().
  */
 #include <stdarg.h>
@@ -134,9 +135,9 @@ static void say(text *t, const char *fmt, ...) {
 }
 
 /*
- * The forward pass's band: a transform estimated below C4J_TRIAL_LOW x the best exact route wins on
- * the estimates (their error, up to about 2x, cannot reverse that); one estimated at C4J_TRIAL_HIGH x
- * or more loses on them. In between, the estimates cannot rank the two (a fixed margin there was
+ * The band of the forward pass and the input gradient: a transform estimated below C4J_TRIAL_LOW
+ * x the best exact route wins on the estimates (their error, up to about 2x, cannot reverse that);
+ * one estimated at C4J_TRIAL_HIGH x or more loses on them. In between, the estimates cannot rank the two (a fixed margin there was
  * a cliff: a layer whose FFT estimate lay within 0.2% of 0.8 x the tiled GEMM's ran either route
  * depending on each process's sgemm timings, 1.8x apart), so the exact route and every transform
  * in the band run once on the layer's geometry (cost_trial.c) and the transform (the best
@@ -152,9 +153,9 @@ typedef struct {
     const char *name;
 } costed;
 
-/* The forward rule with the trial: see C4J_TRIAL_LOW. cand[0] is the best exact route, cand[1..n)
-   the transforms below plain im2col + sgemm. */
-static int forward_choice(const c4j_conv2d_desc *d, const costed *cand, int n, text *t) {
+/* The rule with the trial: see C4J_TRIAL_LOW. cand[0] is the best exact route of direction,
+   cand[1..n) the transforms below plain im2col + sgemm. */
+static int trial_choice(const c4j_conv2d_desc *d, int direction, const costed *cand, int n, text *t) {
     if (n < 2) return cand[0].id;
     int best_t = 1;
     for (int i = 2; i < n; i++)
@@ -169,7 +170,7 @@ static int forward_choice(const c4j_conv2d_desc *d, const costed *cand, int n, t
     for (int i = 0; i < n && m < C4J_TRIAL_MAX; i++)
         if (i == 0 || cand[i].s < C4J_TRIAL_HIGH * cand[0].s) ids[m] = cand[i].id, est[m] = cand[i].s, names[m++] = cand[i].name;
     if (m < 2) return cand[0].id;
-    if (!c4j_cost_trial(d, m, ids, est, measured)) {
+    if (!c4j_cost_trial_direction(d, direction, m, ids, est, measured)) {
         say(t, "; no trial (cost model not measured here, or no memory for it): %s needs < %.1f x %s",
             cand[best_t].name, C4J_TRANSFORM_MARGIN, cand[0].name);
         return cand[best_t].s < C4J_TRANSFORM_MARGIN * cand[0].s ? cand[best_t].id : cand[0].id;
@@ -199,7 +200,7 @@ int c4j_conv2d_plan(const c4j_conv2d_desc *d, int direction, int exact_only, cha
     const int rows = direction_rows(direction);
     if (d == NULL || rows == 0) return -1;
     const int strided = d->stride_h != 1 || d->stride_w != 1, wide = wide_padding(d);
-    const int forward = direction == C4J_DIR_FORWARD;
+    const int forward = direction == C4J_DIR_FORWARD, by_trial = direction != C4J_DIR_FILTER_GRADIENT;
     int first_exact = -1;
     costed exact = {-1, 0, NULL}, transform = {-1, 0, NULL};
     int nt = 0; /* transform routes that apply */
@@ -209,10 +210,16 @@ int c4j_conv2d_plan(const c4j_conv2d_desc *d, int direction, int exact_only, cha
                 "%.2f x, both run once on this geometry and it needs < %.2f x the exact one's time; without a "
                 "measured cost model, < %.1f x the best exact one's estimate): ",
             C4J_TRIAL_LOW, C4J_TRIAL_HIGH, C4J_TRIAL_MARGIN, C4J_TRANSFORM_MARGIN);
-    else
-        say(&t, "cost model, estimated single-thread time%s (a transform route needs < %.1f x the best exact one and "
-                "less than plain im2col + sgemm): ",
+    else if (by_trial)
+        say(&t, "cost model, estimated single-thread time%s (a transform route needs less than plain im2col + sgemm "
+                "and, against the best exact route: below %.2f x it wins; from there to %.2f x, both run once on this "
+                "geometry and it needs < %.2f x the exact one's time; without a measured cost model, < %.1f x the "
+                "best exact one's estimate): ",
             direction == C4J_DIR_INPUT_GRADIENT_PREPARED ? " without the filter transform" : " incl. filter rearrangement",
+            C4J_TRIAL_LOW, C4J_TRIAL_HIGH, C4J_TRIAL_MARGIN, C4J_TRANSFORM_MARGIN);
+    else
+        say(&t, "cost model, estimated single-thread time incl. filter rearrangement (a transform route needs < %.1f x "
+                "the best exact one and less than plain im2col + sgemm): ",
             C4J_TRANSFORM_MARGIN);
     for (int i = 0; i < rows; i++) {
         int id, is_exact;
@@ -242,7 +249,7 @@ int c4j_conv2d_plan(const c4j_conv2d_desc *d, int direction, int exact_only, cha
     const double floor = floor_seconds(d, direction);
     say(&t, "; plain im2col + sgemm %.3f ms", floor * 1e3);
     if (exact.id < 0) return first_exact; /* the GEMM routes apply to every convolution */
-    if (!forward)
+    if (!by_trial)
         return transform.id >= 0 && transform.s < floor && transform.s < C4J_TRANSFORM_MARGIN * exact.s ? transform.id
                                                                                                       : exact.id;
     if (nt == 0) return exact.id;
@@ -254,17 +261,19 @@ int c4j_conv2d_plan(const c4j_conv2d_desc *d, int direction, int exact_only, cha
     int n = 1;
     cand[0].id = -1;
     for (int i = 0; i < rows; i++) {
-        const c4j_conv2d_algorithm *a = c4j_conv2d_forward_row(i);
-        if (route_estimate(d, direction, a->id) < 0) continue; /* not applicable to d (view rules) */
-        const double s = route_estimate(&g, direction, a->id);
-        const costed c = {a->id, s, a->name};
+        int id, is_exact;
+        const char *name;
+        c4j_conv2d_route_info(direction, i, &id, &is_exact, &name);
+        if (route_estimate(d, direction, id) < 0) continue; /* not applicable to d (view rules) */
+        const double s = route_estimate(&g, direction, id);
+        const costed c = {id, s, name};
         if (s < 0) continue;
-        if (a->exact && (cand[0].id < 0 || s < cand[0].s)) cand[0] = c;
-        if (!a->exact && s < floor && n < C4J_TRIAL_MAX) cand[n++] = c;
+        if (is_exact && (cand[0].id < 0 || s < cand[0].s)) cand[0] = c;
+        if (!is_exact && s < floor && n < C4J_TRIAL_MAX) cand[n++] = c;
     }
     if (cand[0].id < 0) return exact.id;
     if (memcmp(&g, d, sizeof g) != 0) say(&t, "; on dense views, best exact %s %.3f ms", cand[0].name, cand[0].s * 1e3);
-    const int chosen = forward_choice(&g, cand, n, &t);
+    const int chosen = trial_choice(&g, direction, cand, n, &t);
     return chosen == cand[0].id ? exact.id : chosen;
 }
 
