@@ -220,12 +220,19 @@ static double threads_seconds(const fft_model *m, int64_t units, int64_t threads
 }
 
 /*
- * Blocks and slices (see "Work units" above). Of the blockings whose single-thread time is within
- * FFT_SPLIT_SLACK of the fewest-units one (the largest L2-sized blocks), the one with the least
- * product of its times on 2, 4, 8 and 16 threads (so each thread count weighs by its speed-up).
- * A small layer keeps few units: each costs nfreq sgemm calls, and run apart its own forward
- * transforms and streaming of B.
+ * Blocks and slices (see "Work units" above). The candidates are the blockings whose single-thread
+ * time is within FFT_SPLIT_SLACK of the fewest-units one (the largest L2-sized blocks); of them,
+ * the one whose worst ratio to the best candidate, over 1, 2, 4, 8 and 16 threads, is least: no
+ * thread count is left with a blocking much slower than another candidate would give it. (A sum of
+ * logarithms of the times on 2-16 threads let 3 units win on the strength of 8 and 16 threads,
+ * which 2 threads run as 2 + 1.) A small layer keeps few units: each costs nfreq sgemm calls, and
+ * run apart its own forward transforms and streaming of B.
  */
+#define FFT_THREAD_COUNTS 5 /* 1, 2, 4, 8, 16 */
+/* blockings of at most 4 * FFT_UNITS_TARGET units: 4 * FFT_UNITS_TARGET / s block counts per slice
+   count s, summed over s = 1..FFT_MAX_SLICES (the harmonic sum of 1..8 is below 3) */
+#define FFT_MAX_CANDIDATES (3 * 4 * FFT_UNITS_TARGET)
+
 static void choose_units(const c4j_conv2d_desc *d, fft_plan *p, int64_t cap) {
     const int64_t blocks0 = c4j_ceil_div(p->total, cap);
     p->blocks = blocks0;
@@ -236,20 +243,36 @@ static void choose_units(const c4j_conv2d_desc *d, fft_plan *p, int64_t cap) {
     fft_model m;
     make_model(p, blocks0, 1, cap, &mm, &m);
     const double limit = (1.0 + FFT_SPLIT_SLACK) * range_seconds(&m, 0, d->groups * blocks0);
-    double best = HUGE_VAL; /* the fewest-units blocking is a candidate, so one is always taken */
+    /* the candidates' times per thread count, then the least worst ratio to the best of each count;
+       the fewest-units blocking is a candidate, so one is always taken */
+    double times[FFT_MAX_CANDIDATES][FFT_THREAD_COUNTS];
+    int64_t shape[FFT_MAX_CANDIDATES][2];
+    double best_of[FFT_THREAD_COUNTS];
+    for (int t = 0; t < FFT_THREAD_COUNTS; t++) best_of[t] = HUGE_VAL;
+    int n = 0;
     for (int64_t s = 1; s <= C4J_MIN(p->ngrp, FFT_MAX_SLICES); s++)
         for (int64_t b = blocks0; b <= p->total && d->groups * b * s <= 4 * FFT_UNITS_TARGET; b++) {
             const int64_t units = d->groups * b * s;
             make_model(p, b, s, cap, &mm, &m);
-            if (range_seconds(&m, 0, units) > limit) continue;
-            double score = 0;
-            for (int64_t threads = 2; threads <= 16; threads *= 2) score += log(threads_seconds(&m, units, threads));
-            if (score < best) {
-                best = score;
-                p->blocks = b;
-                p->slices = s;
+            if (range_seconds(&m, 0, units) > limit || n == FFT_MAX_CANDIDATES) continue;
+            for (int t = 0; t < FFT_THREAD_COUNTS; t++) {
+                times[n][t] = threads_seconds(&m, units, (int64_t)1 << t);
+                best_of[t] = C4J_MIN(best_of[t], times[n][t]);
             }
+            shape[n][0] = b;
+            shape[n][1] = s;
+            n++;
         }
+    double least = HUGE_VAL;
+    for (int i = 0; i < n; i++) {
+        double worst = 0;
+        for (int t = 0; t < FFT_THREAD_COUNTS; t++) worst = C4J_MAX(worst, times[i][t] / best_of[t]);
+        if (worst < least) {
+            least = worst;
+            p->blocks = shape[i][0];
+            p->slices = shape[i][1];
+        }
+    }
 }
 
 /* returns 0 when the convolution does not fit (kernel too large, one tile over the workspace) */

@@ -236,6 +236,37 @@ static void layer_shapes(uint64_t *rng) {
     }
 }
 
+/* Small layers with few tiles: when the blocking splits one, two threads must get a fair share.
+   ConvExecutor's claims (ceil(left / 2), at most floor(units / 2)) run 3 units as 2 + 1, so a
+   blocking of 3 leaves two threads 1.5x short of what 2 or 4 units give; the blockings used to
+   be scored on 2-16 threads alike and took 3 on these layers. */
+static void two_thread_shares(void) {
+    static const struct {
+        const char *name;
+        int64_t n, h, w, c, k, cout, valid;
+    } S[] = {
+        {"n3_25x25x23to31_k3", 3, 25, 25, 23, 3, 31, 0},
+        {"n7_17x29x5to9_k5", 7, 17, 29, 5, 5, 9, 1},
+    };
+    for (size_t i = 0; i < sizeof S / sizeof S[0]; i++) {
+        c4j_conv2d_desc d = same_desc(S[i].n, S[i].h, S[i].w, S[i].c, S[i].k, S[i].cout);
+        if (S[i].valid)
+            t_dense_desc(&d, S[i].n, S[i].h, S[i].w, S[i].c, S[i].k, S[i].k, S[i].cout, 1, 1, 1, 1, 1, 0, 0, 0, 0);
+        const int64_t units = c4j_conv2d_units(&d, C4J_ALGO_FFT);
+        /* the busier thread's units when 2 threads claim as ConvExecutor does, units taken as equal */
+        int64_t busy[2] = {0, 0};
+        for (int64_t u = 0; u < units;) {
+            const int64_t half = (units - u + 1) / 2, cap = units / 2 > 1 ? units / 2 : 1;
+            const int64_t t = busy[1] < busy[0], k = half < cap ? half : cap;
+            busy[t] += k;
+            u += k;
+        }
+        const double share = (double)(busy[0] > busy[1] ? busy[0] : busy[1]) / (double)units;
+        printf("%-20s %lld units, the busier of 2 threads runs %.2f of them\n", S[i].name, (long long)units, share);
+        T_CHECK(units >= 2 && share <= 0.6, "%s: %lld units, %.2f on one of 2 threads", S[i].name, (long long)units, share);
+    }
+}
+
 /* random convolutions with large, odd-sized kernels and everything FFT supports */
 static void random_cases(uint64_t *rng, int count) {
     double worst = 0, worst_scaled = 0;
@@ -382,6 +413,7 @@ int main(void) {
     blas = t_blas();
     uint64_t rng = 20240611;
     layer_shapes(&rng);
+    two_thread_shares();
     random_cases(&rng, 60);
     prepared_independent_of_input(&rng);
     limits();
