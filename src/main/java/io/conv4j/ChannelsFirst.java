@@ -9,7 +9,8 @@ import java.util.Objects;
 /**
  * Channels-first calls (layout NCHW: input {@code [N,C,H,W]}, filter OIHW, output {@code [N,Cout,OH,OW]}).
  *
- * <p>Two designs, both costed with the planner's estimates for the layer at hand, the cheaper taken:
+ * <p>Two designs, both costed with the planner's estimates for the layer at hand, the cheaper taken
+ * (where the estimates are a near tie, the one that ran faster on the layer, {@link ChannelsFirstTrial}):
  * <ul>
  * <li>in place ({@link Algorithm#GEMM_NCHW}): Caffe's im2col + sgemm on the channels-first data as it
  *     is, writing the output planes directly; no transpose anywhere;
@@ -237,7 +238,8 @@ final class ChannelsFirst {
     /**
      * The route for a channels-first descriptor {@code first} (NHWC views of NCHW memory) under AUTO:
      * the in-place plan, or the channels-last plan on dense copies, whichever the estimates favour
-     * (a transform route needs the planner's margin, {@link Planner#TRANSFORM_MARGIN}).
+     * (a transform route needs the planner's margin, {@link Planner#TRANSFORM_MARGIN}); where the
+     * estimates are a near tie, whichever ran faster on the layer's geometry ({@link ChannelsFirstTrial}).
      */
     static Plan route(ConvGeometry geo, long[] first, Conv2dOptions nhwc, boolean prepared) {
         io.conv4j.internal.NativeLibrary.ensureLoaded();
@@ -248,7 +250,10 @@ final class ChannelsFirst {
         double transposes = cut != null ? cut.transposeSeconds() : TRANSPOSE_SECONDS_PER_FLOAT
                 * ((double) geo.batch() * geo.inputHeight() * geo.inputWidth() * geo.inputChannels()
                 + (double) geo.batch() * geo.outputHeight() * geo.outputWidth() * geo.outputChannels());
-        double lastCost = Math.max(0, NativeCore.estimateSeconds(dense, last.algorithm().nativeId, !prepared)) + transposes;
+        double route = Math.max(0, NativeCore.estimateSeconds(dense, last.algorithm().nativeId, false));
+        // the filter transform a plain call pays per call (none for a prepared filter)
+        double transform = prepared ? 0 : Math.max(0, NativeCore.estimateSeconds(dense, last.algorithm().nativeId, true) - route);
+        double lastCost = route + transform + transposes;
         String via = String.format(Locale.ROOT, "channels first: in place (gemm_nchw) %%s; through channels-last %s %.3f ms"
                 + " (%s %.3f ms + transposes %.3f ms)", cut != null ? "bands of " + cut.rows() + " rows" : "copies",
                 lastCost * 1e3, last.algorithm().name().toLowerCase(Locale.ROOT),
@@ -263,6 +268,16 @@ final class ChannelsFirst {
         double direct = NativeCore.estimateSeconds(first, Algorithm.GEMM_NCHW.nativeId, false);
         boolean copiesWin = last.algorithm().isExact() ? lastCost < direct : lastCost < Planner.TRANSFORM_MARGIN * direct;
         String why = String.format(Locale.ROOT, via, String.format(Locale.ROOT, "%.3f ms", direct * 1e3));
+        // the near tie and the trial leave the filter transform out, as the planner's estimates do, so
+        // a plain call and a prepared filter find the same verdict
+        double[] measured = ChannelsFirstTrial.nearTie(direct, lastCost - transform)
+                ? ChannelsFirstTrial.seconds(geo, nhwc, last.algorithm()) : null;
+        if (measured != null) {
+            double copiesMeasured = measured[1] + transform;
+            copiesWin = last.algorithm().isExact() ? copiesMeasured < measured[0] : copiesMeasured < Planner.TRIAL_MARGIN * measured[0];
+            why += String.format(Locale.ROOT, "; a near tie, both run once on this geometry: in place %.3f ms, through channels-last %.3f ms",
+                    measured[0] * 1e3, copiesMeasured * 1e3);
+        }
         if (copiesWin) return withReason(last, why + "; " + last.reason());
         return new Plan(Algorithm.GEMM_NCHW, units, NativeCore.workspaceBytes(first, Algorithm.GEMM_NCHW.nativeId), 0, direct, why);
     }

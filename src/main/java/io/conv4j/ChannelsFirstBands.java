@@ -152,13 +152,27 @@ final class ChannelsFirstBands {
      * filter transform (or null when it needs none), {@code bias} contiguous or null.
      */
     void execute(Tensor x, Tensor w, Tensor transformed, Tensor bias, Tensor y) {
+        kernel(x, w, transformed, bias, y).execute(Math.multiplyExact(x.shape().size(0), bands), workspaceBytes, seconds);
+    }
+
+    /** {@link #execute} on the calling thread alone, with the caller's workspace ({@link #workspaceBytes} at least). */
+    void executeOnCaller(Tensor x, Tensor w, Tensor transformed, Tensor bias, Tensor y, ByteBuffer workspace) {
+        kernel(x, w, transformed, bias, y).executeOnCaller(Math.multiplyExact(x.shape().size(0), bands), workspace);
+    }
+
+    /** Bytes of workspace one call of the cut needs: a band's two copies and the route's own. */
+    long workspaceBytes() {
+        return workspaceBytes;
+    }
+
+    private Kernel kernel(Tensor x, Tensor w, Tensor transformed, Tensor bias, Tensor y) {
         Kernel k = new Kernel(this, x.strides(), y.strides());
         k.operand(0, x);
         k.operand(1, w);
         k.operand(2, transformed);
         k.operand(3, bias);
         k.operand(4, y);
-        k.execute(Math.multiplyExact(x.shape().size(0), bands), workspaceBytes, seconds);
+        return k;
     }
 
     /** Units are (image, band); each copies its band in, runs the route on it and copies it out. */

@@ -105,6 +105,15 @@ final class ForwardCall {
      * descriptor was built for. {@code k} is the caller's reusable kernel object.
      */
     void execute(Kernel k, Tensor input, Tensor filter, Tensor transformed, Tensor bias, Tensor output) {
+        bind(k, input, filter, transformed, bias, output).execute(plan.units(), plan.workspaceBytes(), plan.estimatedSeconds());
+    }
+
+    /** {@link #execute} on the calling thread alone, with the caller's workspace (of the plan's workspace bytes at least). */
+    void executeOnCaller(Kernel k, Tensor input, Tensor filter, Tensor transformed, Tensor bias, Tensor output, ByteBuffer workspace) {
+        bind(k, input, filter, transformed, bias, output).executeOnCaller(plan.units(), workspace);
+    }
+
+    private Kernel bind(Kernel k, Tensor input, Tensor filter, Tensor transformed, Tensor bias, Tensor output) {
         k.desc = desc;
         k.algo = plan.algorithm().nativeId;
         k.operand(0, input);
@@ -112,7 +121,7 @@ final class ForwardCall {
         k.operand(2, transformed);
         k.operand(3, bias);
         k.operand(4, output);
-        k.execute(plan.units(), plan.workspaceBytes(), plan.estimatedSeconds());
+        return k;
     }
 
     /** The native forward call; one object per caller, reused. */

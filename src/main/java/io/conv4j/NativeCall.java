@@ -60,9 +60,18 @@ abstract class NativeCall implements ConvExecutor.UnitRunner {
      * pass): acquires, runs unit 0 without a workspace, releases.
      */
     final void executeHere() {
+        executeOnCaller(1, null);
+    }
+
+    /**
+     * Runs units [0, units) on the calling thread alone, whatever threads the executor has, with
+     * the caller's {@code workspace} (at least the call's workspace bytes; null when it needs none):
+     * what a measurement of one thread's time runs ({@link ChannelsFirstTrial}).
+     */
+    final void executeOnCaller(long units, ByteBuffer workspace) {
         try {
             acquireAll();
-            run(0, 1, null);
+            run(0, units, workspace);
         } finally {
             releaseAll();
         }

@@ -1,0 +1,186 @@
+package io.conv4j;
+
+import io.conv4j.internal.NativeLibrary;
+import io.conv4j.internal.Storage;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The measured choice between a channels-first call's two designs ({@link ChannelsFirst}: in place
+ * by {@link Algorithm#GEMM_NCHW}, or a channels-last route between two transposes) where their
+ * estimates lie too close to rank them. GEMM_NCHW's estimate prices each of its sgemm calls as the
+ * measured product of the same sizes, but it runs them with the filter transposed on channel
+ * planes, which OpenBLAS runs at another speed; the copies' estimate models the transposes. Both
+ * err by more than such near ties are apart, so a layer could take the slower design, or another
+ * design in another process.
+ *
+ * <p>As the forward planner's trial does for transform against exact routes (native
+ * {@code cost_trial.c}), both designs run once on the layer's own geometry at its first plan: dense
+ * made-up tensors, no bias, activation or flip, the channels-last route's filter transform prepared
+ * beforehand (estimates leave it out too), each design run as the call would run it (the whole
+ * layer in place; through the bands or the whole-image copies), on the calling thread alone
+ * ({@link NativeCall#executeOnCaller}), alternately for a few rounds, the fastest of each kept
+ * (wall time on one thread: interruptions only add time, and the fastest round is the undisturbed one).
+ * The verdict is kept per geometry and channels-last route for the life of the process (measured
+ * once, under a lock), so every entry point of one convolution (a plain call, a prepared filter, a
+ * layer, an output view) gets one design, and it never depends on the thread count. Not measured:
+ * layers too small for the Java side of a call to stay out of the comparison (the staged design
+ * makes more calls), layers too long to run a few times at a first plan, and processes on the
+ * built-in cost model ({@code conv4j.cost=model}, plans that depend on no timing).
+ */
+final class ChannelsFirstTrial {
+    private ChannelsFirstTrial() {}
+
+    /** The near tie: the copies' estimate within [LOW, HIGH] x the in-place one (the forward trial's upper bound). */
+    static final double LOW = 0.8, HIGH = Planner.TRIAL_HIGH;
+
+    /** Estimated single-thread seconds of both designs at least (per-call overhead out of the comparison) and at most. */
+    static final double MIN_SECONDS = 20e-6, MAX_SECONDS = 20e-3;
+
+    /** Timed rounds after one warm-up; each design's fastest round is kept (a busy machine only adds time). */
+    private static final int ROUNDS = 5;
+
+    /** A timing repeats its design until about this much work, for the clock's granularity. */
+    private static final double MIN_TIMING_SECONDS = 200e-6;
+
+    /** Verdicts kept at most; a layer beyond them goes by its estimates, and stays so. */
+    private static final int MAX_VERDICTS = 1024;
+
+    /** Tests only: the two designs' seconds {in place, copies} instead of running them. */
+    interface Timer {
+        double[] seconds(ConvGeometry geo, Algorithm staged, boolean banded);
+    }
+
+    private static Timer timer;
+    private static double low = LOW, high = HIGH, minSeconds = MIN_SECONDS;
+    private static final Map<List<Long>, double[]> VERDICTS = new HashMap<>(); // guarded by the class lock
+    private static int measured; // trials run (tests)
+
+    /** Tests only: forgets every verdict and measures with {@code t} (null: runs the designs) in the band [lo, hi]. */
+    static synchronized void reset(Timer t, double lo, double hi, double min) {
+        VERDICTS.clear();
+        timer = t;
+        low = lo;
+        high = hi;
+        minSeconds = min;
+        measured = 0;
+    }
+
+    /** Tests only: how many trials have run since the last {@link #reset}. */
+    static synchronized int trials() {
+        return measured;
+    }
+
+    /** Whether the two designs' estimates are a near tie the trial settles. */
+    static synchronized boolean nearTie(double inPlaceSeconds, double copiesSeconds) {
+        double lo = Math.min(inPlaceSeconds, copiesSeconds), hi = Math.max(inPlaceSeconds, copiesSeconds);
+        return lo >= minSeconds && hi <= MAX_SECONDS && copiesSeconds >= low * inPlaceSeconds && copiesSeconds <= high * inPlaceSeconds
+                && NativeLibrary.costSetting().equals("measured");
+    }
+
+    /**
+     * Measured single-thread seconds {in place, through channels-last copies} of the geometry with
+     * {@code staged} as the channels-last route (no filter transform in either), or null where
+     * the trial cannot run (a design not applicable to the dense geometry, the table full).
+     * {@code nhwc}: the call's options (layout NHWC); their bias, activation and flip are left out.
+     */
+    static synchronized double[] seconds(ConvGeometry geo, Conv2dOptions nhwc, Algorithm staged) {
+        Conv2dOptions plain = nhwc.toBuilder().flipKernel(false).activation(Activation.NONE).algorithm(Algorithm.AUTO).build();
+        List<Long> key = new ArrayList<>();
+        for (long f : ChannelsFirst.denseFirst(geo, plain, false)) key.add(f);
+        key.add((long) staged.nativeId);
+        double[] verdict = VERDICTS.get(key);
+        if (verdict != null || VERDICTS.containsKey(key)) return verdict;
+        if (VERDICTS.size() >= MAX_VERDICTS) return null;
+        measured++;
+        if (timer != null) {
+            ForwardCall copies = ForwardCall.dense(geo, plain.toBuilder().algorithm(staged).build(), false, true);
+            verdict = timer.seconds(geo, staged, ChannelsFirstBands.of(geo, copies) != null);
+        } else {
+            verdict = measure(geo, plain, staged);
+        }
+        VERDICTS.put(key, verdict); // a trial that could not run is kept as such: the layer's plan must not change later
+        return verdict;
+    }
+
+    /** Runs both designs on made-up dense tensors of the geometry; null where one cannot run it. */
+    private static double[] measure(ConvGeometry geo, Conv2dOptions plain, Algorithm staged) {
+        Shape in = Shape.of(geo.batch(), geo.inputChannels(), geo.inputHeight(), geo.inputWidth());
+        Shape out = Shape.of(geo.batch(), geo.outputChannels(), geo.outputHeight(), geo.outputWidth());
+        List<Tensor> owned = new ArrayList<>();
+        List<Storage> held = new ArrayList<>();
+        try {
+            Tensor xc = own(owned, madeUp(in, 7, 0.25f)), w = own(owned, madeUp(geo.filterShape(), 5, 0.125f));
+            Tensor yc = own(owned, Tensor.allocate(out));
+            Tensor x = xc.permute(0, 2, 3, 1), y = yc.permute(0, 2, 3, 1);
+            ForwardCall inPlace, copies;
+            try {
+                inPlace = ForwardCall.of(geo, x, ChannelsFirst.outputStrides(geo), plain.toBuilder().algorithm(Algorithm.GEMM_NCHW).build(),
+                        false, true);
+                copies = ForwardCall.dense(geo, plain.toBuilder().algorithm(staged).build(), false, true);
+            } catch (IllegalArgumentException e) { // a design that cannot run the dense geometry
+                return null;
+            }
+            ChannelsFirstBands cut = ChannelsFirstBands.of(geo, copies);
+            Tensor transformed = copies.transformFloats() > 0 ? own(owned, copies.transform(w)) : null;
+            Tensor xs = cut != null ? null : own(owned, Tensor.allocate(x.shape()));
+            Tensor ys = cut != null ? null : own(owned, Tensor.allocate(geo.outputShape()));
+            ByteBuffer inPlaceSpace = workspace(owned, held, inPlace.plan.workspaceBytes());
+            ByteBuffer copiesSpace = workspace(owned, held, cut != null ? cut.workspaceBytes() : copies.plan.workspaceBytes());
+            ForwardCall.Kernel k = new ForwardCall.Kernel();
+            Runnable first = () -> inPlace.executeOnCaller(k, x, w, null, null, y, inPlaceSpace);
+            Runnable last = cut != null ? () -> cut.executeOnCaller(x, w, transformed, null, y, copiesSpace) : () -> {
+                xs.copyFrom(x);
+                copies.executeOnCaller(k, xs, w, transformed, null, ys, copiesSpace);
+                y.copyFrom(ys);
+            };
+            int firstRepeat = repeats(inPlace.plan.estimatedSeconds()), lastRepeat = repeats(copies.plan.estimatedSeconds());
+            first.run(); // warm-up: caches, the sgemm shapes' first use
+            last.run();
+            double bestFirst = Double.MAX_VALUE, bestLast = Double.MAX_VALUE;
+            for (int round = 0; round < ROUNDS; round++) {
+                bestFirst = Math.min(bestFirst, time(first, firstRepeat));
+                bestLast = Math.min(bestLast, time(last, lastRepeat));
+            }
+            return new double[] {bestFirst, bestLast};
+        } finally {
+            for (int i = held.size() - 1; i >= 0; i--) held.get(i).release();
+            for (int i = owned.size() - 1; i >= 0; i--) owned.get(i).close();
+        }
+    }
+
+    private static Tensor own(List<Tensor> owned, Tensor t) {
+        owned.add(t);
+        return t;
+    }
+
+    /** A tensor of {@code shape} holding small values (i mod period, centred, times scale): finite, not all zero. */
+    private static Tensor madeUp(Shape shape, int period, float scale) {
+        float[] v = new float[Math.toIntExact(shape.numElements())];
+        for (int i = 0; i < v.length; i++) v[i] = (i % period - period / 2) * scale;
+        return Tensor.fromArray(v, shape);
+    }
+
+    /** Native memory of {@code bytes} (64-byte aligned, as the executor's workspaces) held until the trial ends. */
+    private static ByteBuffer workspace(List<Tensor> owned, List<Storage> held, long bytes) {
+        Storage s = own(owned, Tensor.allocate(Shape.of(Math.max(16, (bytes + 3) / 4)))).storage();
+        s.acquire();
+        held.add(s);
+        return s.buffer();
+    }
+
+    /** Runs of {@code repeat} per timing: about {@link #MIN_TIMING_SECONDS} of estimated work. */
+    private static int repeats(double estimate) {
+        return (int) Math.max(1, Math.min(1000, Math.ceil(MIN_TIMING_SECONDS / Math.max(estimate, 1e-7))));
+    }
+
+    /** Seconds per run of {@code r}, over {@code repeat} runs. */
+    private static double time(Runnable r, int repeat) {
+        long t0 = System.nanoTime();
+        for (int i = 0; i < repeat; i++) r.run();
+        return (System.nanoTime() - t0) * 1e-9 / repeat;
+    }
+}
