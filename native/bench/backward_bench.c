@@ -31,7 +31,9 @@ static const t_layer EXTRA[] = {
     {"bigk_5x5_32x128", 1, 32, 32, 128, 5, 5, 128, 1, 1},
 };
 
-static const char *ROUTE_NAMES[] = {"gemm", "gemm_direct", "gemm_tiled", "winograd_2x2", "winograd_4x4", "fft"};
+/* by route id; the filter gradient's C4J_ALGO_DIRECT_DENSE is its own direct kernel */
+static const char *ROUTE_NAMES[] = {"gemm",      "gemm_direct", "gemm_tiled",  "winograd_2x2", "winograd_4x4",
+                                    "fft",       "grouped",     "gemm_nchw",   "winograd_1d",  "direct"};
 
 static double min_time = 0.3;
 static int cpu_time = 0, prepared_once = 0;
@@ -182,7 +184,7 @@ static void bench_shape(const t_layer *s) {
         c4j_free(c.prep);
         c4j_free(c.ws);
     }
-    for (int r = 0; r <= C4J_ALGO_FFT; r++) {
+    for (int r = 0; r <= C4J_ALGO_DIRECT_DENSE; r++) {
         const double est = c4j_conv2d_backward_filter_estimate_seconds(&d, r);
         if (est < 0) continue;
         bctx c = {&d, r, x, f, dy, NULL, dx, dw, db, NULL, 0, NULL, 0, 0, 0};

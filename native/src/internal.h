@@ -303,6 +303,7 @@ extern const c4j_filter_gradient_route c4j_bw_gemm;                         /* b
 extern const c4j_filter_gradient_route c4j_bw_winograd_4x4, c4j_bw_winograd_2x2; /* backward_winograd.c */
 extern const c4j_filter_gradient_route c4j_bw_grouped_direct;              /* grouped_direct_backward.c */
 extern const c4j_filter_gradient_route c4j_bw_fft;                         /* backward_filter_fft.c */
+extern const c4j_filter_gradient_route c4j_bw_direct;                      /* backward_filter_direct.c */
 
 /* The two backward tables (conv2d_table.c): rows in order (the first is the general GEMM route)
    and the row of an id (NULL if none). */

@@ -105,7 +105,7 @@ static int64_t taps_reaching(int64_t i, int64_t k, int64_t s, int64_t dil, int64
 
 static int cases_run, strided_dx_cases, stride_cases, split_cases;
 static int split_prepare_cases[2]; /* input gradients whose filter preparation ran in units: Winograd, FFT */
-static int input_route_cases[C4J_BWD_TAPS + 1], filter_route_cases[8];
+static int input_route_cases[C4J_BWD_TAPS + 1], filter_route_cases[C4J_ALGO_DIRECT_DENSE + 1];
 
 typedef struct {
     const c4j_conv2d_desc *d;
@@ -260,12 +260,13 @@ static double check_filter_route(const tcase *tc, int route) {
         st = c4j_conv2d_backward_filter_reduce(d, route, gw, bias_out, parts, parts_len, red_units / 2, red_units, err,
                                                sizeof err);
     T_CHECK(st == C4J_OK, "case %d route %d: backward filter: %s", tc->case_no, route, err);
-    /* the grouped direct and FFT routes multiply outside sgemm (bias gradient included) */
+    /* the grouped direct and FFT routes multiply outside sgemm (bias gradient included); the direct
+       route's dW too (its bias gradient is an sgemm row) */
     const int no_sgemm = route == C4J_ALGO_GROUPED_DIRECT || route == C4J_ALGO_FFT;
     double expect = route == C4J_BWD_GEMM
                         ? (double)d->batch * d->out_h * d->out_w * d->kernel_h * d->kernel_w * (d->in_c / d->groups) * oc
-                    : no_sgemm ? 0
-                               : winograd_filter_macs(d, route);
+                    : no_sgemm || route == C4J_ALGO_DIRECT_DENSE ? 0
+                                                                  : winograd_filter_macs(d, route);
     if (d->has_bias && !no_sgemm) expect += (double)d->batch * d->out_h * d->out_w * oc;
     T_CHECK(sgemm_macs == expect, "case %d route %d: filter gradient did %.0f MACs, expected %.0f", tc->case_no, route,
             sgemm_macs, expect);
@@ -390,8 +391,8 @@ static void run_case(uint64_t *rng, int case_no) {
             check_input_route(&tc, route);
             input_route_cases[route]++;
         }
-    for (int route = C4J_ALGO_WINOGRAD_2X2; route <= C4J_ALGO_GROUPED_DIRECT; route++)
-        if (c4j_conv2d_backward_filter_units(&d, route) > 0) {
+    for (int route = C4J_ALGO_WINOGRAD_2X2; route <= C4J_ALGO_DIRECT_DENSE; route++)
+        if ((route <= C4J_ALGO_GROUPED_DIRECT || route == C4J_ALGO_DIRECT_DENSE) && c4j_conv2d_backward_filter_units(&d, route) > 0) {
             check_filter_route(&tc, route);
             filter_route_cases[route]++;
         }
@@ -436,8 +437,9 @@ static void layer_cases(void) {
         /* an FFT input gradient whose filter preparation is split into units (transposed rows per unit) */
         {"11x11 g2 20x22 32->24 flip", 1, 20, 22, 32, 24, 2, 5, 5, 5, 5, 1, 0, 11, 1},
     };
-    static const char *NAMES[] = {"gemm", "gemm_direct", "gemm_tiled", "winograd_2x2", "winograd_4x4", "fft", "scatter", "taps"};
-    double worst_in[8] = {0}, worst_f[7] = {0};
+    static const char *NAMES[] = {"gemm", "gemm_direct", "gemm_tiled", "winograd_2x2", "winograd_4x4", "fft", "scatter", "taps",
+                                  "", "direct"};
+    double worst_in[8] = {0}, worst_f[C4J_ALGO_DIRECT_DENSE + 1] = {0};
     uint64_t rng = 99;
     printf("accuracy, max |got - ref| / (1 + sum |terms|):\n");
     for (size_t i = 0; i < sizeof L / sizeof L[0]; i++) {
@@ -477,8 +479,8 @@ static void layer_cases(void) {
             printf(" %s %.1e", NAMES[ri], e);
         }
         printf("\n  %-28s dW:", "");
-        for (int route = 0; route <= C4J_ALGO_FFT; route++) {
-            if (route == 1 || route == 2) continue;
+        for (int route = 0; route <= C4J_ALGO_DIRECT_DENSE; route++) {
+            if (route == 1 || route == 2 || (route > C4J_ALGO_FFT && route < C4J_ALGO_DIRECT_DENSE)) continue;
             T_CHECK(c4j_conv2d_backward_filter_units(&d, route) > 0 || k != 3 || route == C4J_ALGO_FFT,
                     "%s: filter route %d cannot run", l->name, route);
             if (c4j_conv2d_backward_filter_units(&d, route) <= 0) continue;
@@ -493,6 +495,7 @@ static void layer_cases(void) {
     /* regression bounds, well inside the golden 1e-5: measured maxima are printed above */
     T_CHECK(worst_f[C4J_ALGO_WINOGRAD_4X4] < 3e-6, "winograd 4x4 filter gradient error %.2e", worst_f[4]);
     T_CHECK(worst_f[C4J_ALGO_WINOGRAD_2X2] < 1e-6, "winograd 2x2 filter gradient error %.2e", worst_f[3]);
+    T_CHECK(worst_f[C4J_ALGO_DIRECT_DENSE] < 1e-6, "direct filter gradient error %.2e", worst_f[C4J_ALGO_DIRECT_DENSE]);
     T_CHECK(worst_in[C4J_ALGO_WINOGRAD_4X4] < 5e-6, "winograd 4x4 input gradient error %.2e", worst_in[4]);
 }
 
@@ -595,15 +598,18 @@ int main(void) {
     printf("%d cases (%d strided, %d with a strided input-gradient view, %d filter gradients split into pixel ranges)\n",
            cases_run, stride_cases, strided_dx_cases, split_cases);
     printf("input gradient by forward algorithm: %d direct, %d tiled, %d winograd 2x2, %d winograd 4x4, %d fft, "
-           "%d grouped direct; by scatter: %d; tap by tap: %d; filter gradient by winograd: %d 2x2, %d 4x4, by grouped direct: %d, by fft: %d\n",
+           "%d grouped direct; by scatter: %d; tap by tap: %d; filter gradient by winograd: %d 2x2, %d 4x4, by grouped direct: %d, by fft: %d, "
+           "by the direct kernel: %d\n",
            input_route_cases[1], input_route_cases[2], input_route_cases[3], input_route_cases[4], input_route_cases[5],
            input_route_cases[6], input_route_cases[C4J_BWD_SCATTER], input_route_cases[C4J_BWD_TAPS], filter_route_cases[3], filter_route_cases[4],
-           filter_route_cases[6], filter_route_cases[C4J_ALGO_FFT]);
+           filter_route_cases[6], filter_route_cases[C4J_ALGO_FFT], filter_route_cases[C4J_ALGO_DIRECT_DENSE]);
     T_CHECK(input_route_cases[C4J_BWD_SCATTER] > 400, "too few scatter cases");
     T_CHECK(input_route_cases[C4J_BWD_TAPS] > 150, "too few tap-wise cases");
     for (int r = 1; r <= 6; r++) T_CHECK(input_route_cases[r] > 10, "too few input-gradient cases of route %d", r);
     for (int r = 3; r <= 6; r++)
         T_CHECK(filter_route_cases[r] > (r == C4J_ALGO_FFT ? 30 : 50), "too few filter-gradient cases of route %d", r);
+    T_CHECK(filter_route_cases[C4J_ALGO_DIRECT_DENSE] > 400, "too few direct filter-gradient cases: %d",
+            filter_route_cases[C4J_ALGO_DIRECT_DENSE]);
     T_CHECK(split_cases > 30, "too few split filter gradients: %d", split_cases);
     T_CHECK(split_prepare_cases[0] >= 3 && split_prepare_cases[1] >= 1, "too few split preparations: %d Winograd, %d FFT",
             split_prepare_cases[0], split_prepare_cases[1]);

@@ -24,9 +24,10 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class BackwardRoutesTest {
     static final double TOL = 1e-5;
-    static final String[] ROUTES = {"gemm", "gemm_direct", "gemm_tiled", "winograd_2x2", "winograd_4x4", "fft", "scatter", "taps"};
-    /** Native route ids, in the order of {@link #ROUTES}. */
-    static final int[] IDS = {0, 1, 2, 3, 4, 5, 16, NativeBackward.TAPS};
+    static final String[] ROUTES = {"gemm", "gemm_direct", "gemm_tiled", "winograd_2x2", "winograd_4x4", "fft", "scatter", "taps",
+        "direct"};
+    /** Native route ids, in the order of {@link #ROUTES} (9: the filter gradient's direct kernel; no input route has it). */
+    static final int[] IDS = {0, 1, 2, 3, 4, 5, 16, NativeBackward.TAPS, 9};
     private static final double[] MAX_SEEN = new double[ROUTES.length * 2];
 
     /** A layer: input and filter shapes and options; the route tests run every route that can. */
