@@ -106,16 +106,21 @@ static int dd_applies(const c4j_conv2d_desc *d) { return d->groups == 1 && (d->i
 static int64_t blocks(const c4j_conv2d_desc *d) { return c4j_ceil_div(d->out_c, DD_CB); }
 static int64_t block_groups(const c4j_conv2d_desc *d) { return c4j_ceil_div(blocks(d), DD_UNIT_BLOCKS); }
 /*
- * Output pixels per band: an image's pixels split evenly into as many bands as DD_UNIT_PIXELS
- * needs, rounded up to whole DD_BAND_ROUND, so the last band is no sliver: threads claim runs of
- * consecutive units, and bands of 96, 96, 96 and 1 pixels (a 17x17 output) left one of two
- * threads 2x the other's work.
+ * Bands: an image's pixels split into as many bands as DD_UNIT_PIXELS needs, each whole
+ * DD_BAND_ROUND-pixel tiles (the last one ends with the image), the tiles shared out evenly (band k
+ * starts at tile floor(k * tiles / bands)): threads claim runs of consecutive units, so a short
+ * band throws the split off. Bands of 96, 96, 96 and 1 pixels (a 17x17 output) left one of two
+ * threads 2x the other's work, and bands rounded up to 84 pixels, 84, 84, 84 and 37, still 1.35x
+ * (a first claim of half the units took 58% of the pixels); these are 72, 72, 72 and 73. At most
+ * DD_UNIT_PIXELS each: tiles <= 8 x bands.
  */
-static int64_t band_pixels(const c4j_conv2d_desc *d) {
-    const int64_t pixels = d->out_h * d->out_w, n = C4J_MAX(1, c4j_ceil_div(pixels, DD_UNIT_PIXELS));
-    return C4J_MIN(DD_UNIT_PIXELS, c4j_ceil_div(c4j_ceil_div(pixels, n), DD_BAND_ROUND) * DD_BAND_ROUND);
+static int64_t bands(const c4j_conv2d_desc *d) { return C4J_MAX(1, c4j_ceil_div(d->out_h * d->out_w, DD_UNIT_PIXELS)); }
+
+/* the first output pixel of band k of an image (k = bands(d): the image's pixel count) */
+static int64_t band_start(const c4j_conv2d_desc *d, int64_t k) {
+    const int64_t pixels = d->out_h * d->out_w, tiles = c4j_ceil_div(pixels, DD_BAND_ROUND);
+    return C4J_MIN(pixels, k * tiles / bands(d) * DD_BAND_ROUND);
 }
-static int64_t bands(const c4j_conv2d_desc *d) { return c4j_ceil_div(d->out_h * d->out_w, band_pixels(d)); }
 
 static int64_t dd_units(const c4j_conv2d_desc *d) { return d->batch * bands(d) * block_groups(d); }
 
@@ -186,11 +191,11 @@ static void run_isa(int isa, const c4j_conv2d_desc *d, const float *in, const fl
     t.hoff = d->dilation_h * src.rs;
     t.woff = d->dilation_w * src.ps;
     const float *b = d->has_bias ? bias : NULL;
-    const int64_t ngroup = block_groups(d), nband = bands(d), pixels = d->out_h * d->out_w, band_px = band_pixels(d);
+    const int64_t ngroup = block_groups(d), nband = bands(d);
     for (int64_t unit = u0; unit < u1; unit++) {
         /* block groups innermost: consecutive units share the input band */
         const int64_t grp = unit % ngroup, band = (unit / ngroup) % nband, n = unit / (ngroup * nband);
-        const int64_t q0 = band * band_px, q1 = C4J_MIN(pixels, q0 + band_px);
+        const int64_t q0 = band_start(d, band), q1 = band_start(d, band + 1);
         const int64_t b0 = grp * DD_UNIT_BLOCKS, b1 = C4J_MIN(blocks(d), b0 + DD_UNIT_BLOCKS);
         const float *img = in + n * d->in_stride[0];
         if (staged) {
@@ -259,11 +264,11 @@ static void work(const c4j_conv2d_desc *d, int isa, double *lane_macs, double *t
             passes += 1;
         }
     }
-    /* tiles and copied rows per image: bands of band_pixels (the last one shorter) */
+    /* tiles and copied rows per image, band by band */
     double tiles = 0, rows = 0;
-    const int64_t band = band_pixels(d);
-    for (int64_t q0 = 0; q0 < pixels; q0 += band) {
-        int64_t left = C4J_MIN(band, pixels - q0);
+    for (int64_t k = 0; k < bands(d); k++) {
+        const int64_t q0 = band_start(d, k);
+        int64_t left = band_start(d, k + 1) - q0;
         rows += (double)stage_rows((q0 + left - 1) / d->out_w - q0 / d->out_w + 1, d);
         tiles += (double)(left / nb);
         left %= nb;

@@ -193,6 +193,27 @@ static void bench(int argc, char **argv) {
            g_tap_s * 1e9, g_stage_s * 1e9);
 }
 
+/* Bands of every image size up to 3000 pixels: they tile the image in order, start on whole tiles,
+   hold at most DD_UNIT_PIXELS and differ by at most one tile (threads claim runs of consecutive
+   units, so one short band unbalances two threads: 84, 84, 84 and 37 pixels on a 17x17 output). */
+static void bands_even(void) {
+    for (int64_t pixels = 1; pixels <= 3000; pixels++) {
+        c4j_conv2d_desc d;
+        memset(&d, 0, sizeof d);
+        d.out_h = 1;
+        d.out_w = pixels;
+        int64_t least = pixels, most = 0, ok = band_start(&d, 0) == 0 && band_start(&d, bands(&d)) == pixels;
+        for (int64_t k = 0; k < bands(&d); k++) {
+            const int64_t q0 = band_start(&d, k), size = band_start(&d, k + 1) - q0;
+            ok &= q0 % DD_BAND_ROUND == 0 && size >= 1 && size <= DD_UNIT_PIXELS;
+            least = size < least ? size : least;
+            most = size > most ? size : most;
+        }
+        T_CHECK(ok && most - least <= DD_BAND_ROUND, "%lld pixels: %lld bands of %lld to %lld pixels", (long long)pixels,
+                (long long)bands(&d), (long long)least, (long long)most);
+    }
+}
+
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "bench") == 0) {
         bench(argc, argv);
@@ -201,6 +222,7 @@ int main(int argc, char **argv) {
     uint64_t rng = 20261207;
     for (int i = 0; i < 400; i++) random_case(&rng, i);
     entry_point();
+    bands_even();
     T_CHECK(c4j_allocated_bytes() == 0, "%lld bytes still allocated", (long long)c4j_allocated_bytes());
     if (t_failures) fprintf(stderr, "%d failures\n", t_failures);
     return t_failures ? 1 : 0;
