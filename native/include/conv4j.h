@@ -60,8 +60,10 @@ typedef enum {
                                    rows and one sgemm writing the NCHW output planes in place */
     C4J_ALGO_WINOGRAD_1D = 8,   /* 1-D Winograd F(m, r) along one kernel axis at stride 1 (1xK, Kx1 first of all):
                                    alpha batched sgemm per tile block, the other axis's taps in the contraction */
-    C4J_ALGO_DIRECT_DENSE = 9   /* one group, channels-last input: a register-blocked direct kernel over the input
+    C4J_ALGO_DIRECT_DENSE = 9,  /* one group, channels-last input: a register-blocked direct kernel over the input
                                    in place and a filter packed in blocks of output channels, no sgemm */
+    C4J_ALGO_DIRECT_NARROW = 10 /* one group, at most 16 output channels: a direct kernel along output rows of a
+                                   zero-padded copy of the input rows, vectors sized to the output channels, no sgemm */
 } c4j_algo;
 
 /* Number of int64 fields in c4j_conv2d_desc, in declaration order (the JNI layer copies a long[]). */

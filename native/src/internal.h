@@ -135,6 +135,7 @@ extern const c4j_conv2d_algorithm c4j_conv2d_grouped_direct; /* grouped_direct.c
 extern const c4j_conv2d_algorithm c4j_conv2d_gemm_nchw;     /* gemm_nchw.c */
 extern const c4j_conv2d_algorithm c4j_conv2d_winograd_1d;  /* winograd_1d.c */
 extern const c4j_conv2d_algorithm c4j_conv2d_direct_dense; /* direct_dense.c */
+extern const c4j_conv2d_algorithm c4j_conv2d_direct_narrow; /* direct_narrow.c */
 int c4j_winograd_1d_applicable(const c4j_conv2d_desc *d);
 
 /* The forward table (conv2d_table.c): its rows in order, and the row of a c4j_algo (NULL if none). */

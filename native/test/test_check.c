@@ -13,7 +13,7 @@
 
 static const c4j_algo ALGOS[] = {C4J_ALGO_GEMM_DIRECT, C4J_ALGO_GEMM_TILED, C4J_ALGO_WINOGRAD_2X2,
                                  C4J_ALGO_WINOGRAD_4X4, C4J_ALGO_FFT, C4J_ALGO_GROUPED_DIRECT, C4J_ALGO_GEMM_NCHW,
-                                 C4J_ALGO_WINOGRAD_1D, C4J_ALGO_DIRECT_DENSE};
+                                 C4J_ALGO_WINOGRAD_1D, C4J_ALGO_DIRECT_DENSE, C4J_ALGO_DIRECT_NARROW};
 #define N_ALGOS (sizeof ALGOS / sizeof ALGOS[0])
 
 static const int64_t HOSTILE[] = {-1, 0, 1, 2, 3, 7, INT_MAX, (int64_t)INT_MAX + 1, (int64_t)UINT_MAX,

@@ -19,9 +19,10 @@ static void counting_sgemm(int order, int ta, int tb, int m, int n, int k, float
 }
 
 static const c4j_algo ALGOS[] = {C4J_ALGO_GEMM_DIRECT, C4J_ALGO_GEMM_TILED, C4J_ALGO_WINOGRAD_2X2,
-                                 C4J_ALGO_WINOGRAD_4X4, C4J_ALGO_FFT, C4J_ALGO_WINOGRAD_1D, C4J_ALGO_DIRECT_DENSE};
+                                 C4J_ALGO_WINOGRAD_4X4, C4J_ALGO_FFT, C4J_ALGO_WINOGRAD_1D, C4J_ALGO_DIRECT_DENSE,
+                                 C4J_ALGO_DIRECT_NARROW};
 #define N_ALGOS (sizeof ALGOS / sizeof ALGOS[0])
-static int runs_per_algo[C4J_ALGO_DIRECT_DENSE + 1];
+static int runs_per_algo[C4J_ALGO_DIRECT_NARROW + 1];
 
 /* |got - want| <= tol_scale * (1 + sum over the window of |x*w|), computed by a second reference */
 static double window_abs_sum(const c4j_conv2d_desc *d, const float *in, const float *f, int64_t n,
@@ -132,8 +133,8 @@ static void check_case(c4j_conv2d_desc *dp, uint64_t *rng, int case_no) {
         if (st == C4J_OK)
             st = c4j_conv2d_forward(&counting, &d, ALGOS[a], in, f, prep, bias, out, ws, ws_bytes, units / 2, units, err, sizeof err);
         T_CHECK(st == C4J_OK, "algo %d: %s", ALGOS[a], err);
-        if (ALGOS[a] == C4J_ALGO_DIRECT_DENSE) {
-            T_CHECK(sgemm_macs == 0, "direct kernel: sgemm did %.0f MACs", sgemm_macs);
+        if (ALGOS[a] == C4J_ALGO_DIRECT_DENSE || ALGOS[a] == C4J_ALGO_DIRECT_NARROW) {
+            T_CHECK(sgemm_macs == 0, "direct kernel %d: sgemm did %.0f MACs", ALGOS[a], sgemm_macs);
         } else if (ALGOS[a] == C4J_ALGO_GEMM_DIRECT || ALGOS[a] == C4J_ALGO_GEMM_TILED) {
             double expect = (double)d.batch * d.out_h * d.out_w * d.out_c * kh * kw * cg;
             T_CHECK(sgemm_macs == expect, "algo %d: sgemm did %.0f MACs, the convolution has %.0f",
@@ -165,7 +166,7 @@ static void check_case(c4j_conv2d_desc *dp, uint64_t *rng, int case_no) {
             T_CHECK(st == C4J_OK && sgemm_macs == 2 * split_macs, "algo %d: %.0f MACs unit by unit, %.0f split",
                     ALGOS[a], sgemm_macs - split_macs, split_macs);
         }
-        const double tol = ALGOS[a] >= C4J_ALGO_WINOGRAD_2X2 && ALGOS[a] != C4J_ALGO_DIRECT_DENSE ? 1e-4 : 1e-5;
+        const double tol = ALGOS[a] >= C4J_ALGO_WINOGRAD_2X2 && ALGOS[a] < C4J_ALGO_DIRECT_DENSE ? 1e-4 : 1e-5;
         int bad = 0;
         for (int64_t i = 0; i < out_len + 2 * guard && bad < 3; i++) {
             uint32_t bits;
@@ -270,6 +271,7 @@ int main(void) {
     T_CHECK(runs_per_algo[C4J_ALGO_WINOGRAD_4X4] > 250, "too few Winograd 4x4 cases");
     T_CHECK(runs_per_algo[C4J_ALGO_WINOGRAD_1D] > 400, "too few 1-D Winograd cases");
     T_CHECK(runs_per_algo[C4J_ALGO_DIRECT_DENSE] > 450, "too few direct kernel cases");
+    T_CHECK(runs_per_algo[C4J_ALGO_DIRECT_NARROW] > 100, "too few narrow kernel cases");
     T_CHECK(c4j_allocated_bytes() == 0, "%lld bytes still allocated", (long long)c4j_allocated_bytes());
     if (t_failures) fprintf(stderr, "%d failures\n", t_failures);
     return t_failures ? 1 : 0;

@@ -3,8 +3,8 @@ package io.conv4j;
 import java.util.Locale;
 
 /**
- * How the contraction is organised. Every algorithm but {@link #GROUPED_DIRECT} and
- * {@link #DIRECT_DENSE} runs its multiply-adds as OpenBLAS sgemm calls; they differ in how the
+ * How the contraction is organised. Every algorithm but {@link #GROUPED_DIRECT},
+ * {@link #DIRECT_DENSE} and {@link #DIRECT_NARROW} runs its multiply-adds as OpenBLAS sgemm calls; they differ in how the
  * patch view is fed to sgemm.
  * {@link #AUTO} lets the cost model choose (see {@link Conv2d#explain}).
  */
@@ -58,7 +58,16 @@ public enum Algorithm {
      * input value broadcast per pixel and step. Any kernel, stride, dilation and padding; needs the
      * input's channels contiguous in memory.
      */
-    DIRECT_DENSE(9, true, 0);
+    DIRECT_DENSE(9, true, 0),
+    /**
+     * A direct convolution kernel for narrow layers (one group, at most 16 output channels; no
+     * sgemm): tiny maps and first layers of 1-3 input channels, where im2col + sgemm and the deep
+     * layers' direct kernel spend more on copies, packing and set-up than on their few products.
+     * Vectors are sized to the output channels; a tile is consecutive pixels of one output row
+     * over a zero-padded copy of the unit's input rows. Any kernel, stride, dilation, padding and
+     * input view.
+     */
+    DIRECT_NARROW(10, true, 0);
 
     final int nativeId;
     private final boolean exact;

@@ -25,7 +25,7 @@ import java.util.Set;
 final class ChannelsFirstBands {
     /** Routes that may be cut into bands (see the class comment). */
     private static final Set<Algorithm> CUTTABLE = EnumSet.of(Algorithm.GEMM_DIRECT, Algorithm.GEMM_TILED,
-            Algorithm.DIRECT_DENSE, Algorithm.WINOGRAD_2X2, Algorithm.WINOGRAD_4X4);
+            Algorithm.DIRECT_DENSE, Algorithm.DIRECT_NARROW, Algorithm.WINOGRAD_2X2, Algorithm.WINOGRAD_4X4);
 
     /** Output rows of a route's tile: bands start on multiples of it (Winograd's tiles stay where they were). */
     private static long tileRows(Algorithm a) {

@@ -23,6 +23,7 @@ class ChannelsFirstBandsTest {
         {3, 64, 96, 32, 5, 5, 32, 2, 1, 2}, // strided 5x5, flipped
         {2, 50, 64, 48, 3, 3, 48, 1, 2, 2}, // dilated
         {2, 40, 64, 48, 1, 1, 64, 1, 1, 0}, // 1x1 unpadded (GEMM_DIRECT reads its rows in place), flipped
+        {4, 96, 96, 3, 3, 3, 16, 1, 1, 1}, // a first layer: 3 input channels, 16 output channels (DIRECT_NARROW)
     };
 
     @Test
@@ -40,8 +41,8 @@ class ChannelsFirstBandsTest {
                 ConvGeometry geo = ConvGeometry.of(xs, ws, base);
                 double[] want = ReferenceConv2d.forward(x, w, bias, geo, flip, base.activation());
                 double[] scale = ReferenceConv2d.errorScale(x, w, bias, geo, flip);
-                for (Algorithm a : new Algorithm[] {Algorithm.GEMM_TILED, Algorithm.DIRECT_DENSE, Algorithm.GEMM_DIRECT,
-                        Algorithm.WINOGRAD_4X4, Algorithm.WINOGRAD_2X2}) {
+                for (Algorithm a : new Algorithm[] {Algorithm.GEMM_TILED, Algorithm.DIRECT_DENSE, Algorithm.DIRECT_NARROW,
+                        Algorithm.GEMM_DIRECT, Algorithm.WINOGRAD_4X4, Algorithm.WINOGRAD_2X2}) {
                     Conv2dOptions nhwc = base.toBuilder().algorithm(a).build();
                     ForwardCall whole;
                     try {
