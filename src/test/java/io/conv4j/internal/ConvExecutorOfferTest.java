@@ -88,6 +88,27 @@ class ConvExecutorOfferTest {
         assertTrue(sharedWithin(ex, 50, 100e-6), "no unit of 50 jobs of 100 us ran on a worker after a 1 ms hand-off was learned");
     }
 
+    /**
+     * A parked worker is woken for every job offered to it: jobs 300 us apart (a worker spins 100 us
+     * after its last job, then parks), each offered a second thread by the fixed rule, all finish,
+     * and each of several in a row has units run on a worker (a lost wake-up would leave the
+     * worker parked and every later job on the caller). Retried per job, as a loaded machine may
+     * deschedule the worker past a job's end.
+     */
+    @Test
+    void aParkedWorkerIsWokenForEachOfferedJob() {
+        ConvExecutor ex = freshExecutor();
+        for (int job = 0; job < 5; job++) {
+            spin(300_000);
+            boolean shared = false;
+            for (int attempt = 0; attempt < 20 && !shared; attempt++) {
+                if (attempt > 0) spin(300_000);
+                shared = sharedWithin(ex, 1, 100e-6);
+            }
+            assertTrue(shared, "job " + job + ": no unit of 20 offers after a 300 us pause ran on a worker");
+        }
+    }
+
     /** Teaches each running median a hand-off of 1 ms (400 samples: far past its starting value). */
     private static void learnOneMillisecond(ConvExecutor.Median... medians) {
         for (int i = 0; i < 400; i++) {
