@@ -221,7 +221,8 @@ static double threads_seconds(const fft_model *m, int64_t units, int64_t threads
 
 /*
  * Blocks and slices (see "Work units" above). The candidates are the blockings whose single-thread
- * time is within FFT_SPLIT_SLACK of the fewest-units one (the largest L2-sized blocks); of them,
+ * time is within FFT_SPLIT_SLACK of the fewest-units one (the largest L2-sized blocks), or twice
+ * that for a split in two (a layer of one unit leaves a second thread idle); of them,
  * the one whose worst ratio to the best candidate, over 1, 2, 4, 8 and 16 threads, is least: no
  * thread count is left with a blocking much slower than another candidate would give it. (A sum of
  * logarithms of the times on 2-16 threads let 3 units win on the strength of 8 and 16 threads,
@@ -242,7 +243,9 @@ static void choose_units(const c4j_conv2d_desc *d, fft_plan *p, int64_t cap) {
     mm.n = mm.measured = 0;
     fft_model m;
     make_model(p, blocks0, 1, cap, &mm, &m);
-    const double limit = (1.0 + FFT_SPLIT_SLACK) * range_seconds(&m, 0, d->groups * blocks0);
+    const double fewest = range_seconds(&m, 0, d->groups * blocks0), limit = (1.0 + FFT_SPLIT_SLACK) * fewest;
+    /* a layer in one unit gives a second thread nothing: a split in two may cost twice the slack */
+    const double limit_two = (1.0 + 2 * FFT_SPLIT_SLACK) * fewest;
     /* the candidates' times per thread count, then the least worst ratio to the best of each count;
        the fewest-units blocking is a candidate, so one is always taken */
     double times[FFT_MAX_CANDIDATES][FFT_THREAD_COUNTS];
@@ -254,7 +257,8 @@ static void choose_units(const c4j_conv2d_desc *d, fft_plan *p, int64_t cap) {
         for (int64_t b = blocks0; b <= p->total && d->groups * b * s <= 4 * FFT_UNITS_TARGET; b++) {
             const int64_t units = d->groups * b * s;
             make_model(p, b, s, cap, &mm, &m);
-            if (range_seconds(&m, 0, units) > limit || n == FFT_MAX_CANDIDATES) continue;
+            const double one_thread = range_seconds(&m, 0, units);
+            if (one_thread > (units == 2 ? limit_two : limit) || n == FFT_MAX_CANDIDATES) continue;
             for (int t = 0; t < FFT_THREAD_COUNTS; t++) {
                 times[n][t] = threads_seconds(&m, units, (int64_t)1 << t);
                 best_of[t] = C4J_MIN(best_of[t], times[n][t]);
