@@ -287,8 +287,9 @@ C4J_API c4j_status c4j_scan_range(const float *base, const int64_t shape[4], con
  *                    C4J_ALGO_WINOGRAD_4X4 / C4J_ALGO_WINOGRAD_2X2, Winograd F(3x3, 4x4) /
  *                    F(3x3, 2x2) over tiles of dY (3x3 kernel, stride 1, dilation 1); or
  *                    C4J_ALGO_FFT, FFT tiles of the input and of dY, products per frequency summed
- *                    over tiles, one inverse transform per channel pair (stride 1, dilation 1,
- *                    one group, kernels up to 32).
+ *                    over tiles, one inverse transform per channel pair (dilation 1, one group,
+ *                    kernels up to 32 taps; strided ones by space to depth, a kernel wider than
+ *                    the stride).
  * Sizes and estimates are -1 (units 0) for a route that cannot run the descriptor.
  */
 #define C4J_BWD_AUTO (-1)

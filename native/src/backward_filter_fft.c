@@ -1,5 +1,5 @@
 /*
- * Filter gradient by FFT tiles (filter route C4J_ALGO_FFT): stride 1, dilation 1, one group.
+ * Filter gradient by FFT tiles (filter route C4J_ALGO_FFT): dilation 1, one group, any stride.
  *
  * dW[kh, kw, c, o] = sum over n, oh, ow of X[n, oh - pad_top + kh, ow - pad_left + kw, c] *
  * dY[n, oh, ow, o] is a correlation of the input with dY, summed over images. The output is cut
@@ -15,6 +15,16 @@
  * few output channels (an 11x11 16-channel layer: 121 x 16 floats gathered per pixel for 16
  * columns), this does a few transforms per tile and one complex multiply-add per frequency,
  * channel pair and tile.
+ *
+ * A strided layer runs as a stride-1 one by space to depth (as s2d.c does for the forward pass):
+ * with kh = sh*a + p, kw = sw*b + q (0 <= p < sh, 0 <= q < sw),
+ *
+ *   dW[sh*a + p, sw*b + q, c, o] = sum of X2[n, oh + a, ow + b, (p*sw + q)*C + c] * dY[n, oh, ow, o],
+ *   X2[n, y, x, (p*sw + q)*C + c] = X[n, sh*y + p - pad_top, sw*x + q - pad_left, c] (0 outside),
+ *
+ * a stride-1, unpadded correlation of X2 (sh*sw*C channels) with dY over ceil(KH/sh) x ceil(KW/sw)
+ * taps, whose taps past the kernel are dropped. X2 is never built: the tile gather reads each of
+ * its lanes from X. A 7x7/2 layer on 3 channels becomes 4x4 taps on 12 channels, one lane vector.
  *
  * The transforms are radix-2 complex FFTs on vectors of 16 lanes (channels of one tile, or output
  * channels of one pair row), compiled for AVX-512, AVX2 and plain C (target clones on x86-64).
@@ -36,63 +46,79 @@
 #define BWF_ACC_FLOATS (2 * 1024 * 1024)
 /* units wanted (so that two threads share a layer), a power of two */
 #define BWF_MIN_UNITS 2
-/* per vector butterfly (the tile's gathers and zeroing included) and per vector complex
-   multiply-add, single thread, AVX-512: measured on the 11x11 and 5x5 benchmark layers */
-#define BWF_BUTTERFLY_NS 2.8
+/* per vector butterfly (the tile's gathers, zeroing and copies included) and per vector complex
+   multiply-add, single thread, AVX-512: measured on the 11x11 and 5x5 benchmark layers (the
+   space-to-depth gather, lane by lane, costs more: a 7x7/2 layer ran about 1.4x its estimate) */
+#define BWF_BUTTERFLY_NS 4.5
 #define BWF_CMAC_NS 1.4
 
 typedef float v16 __attribute__((vector_size(BWF_LANES * sizeof(float))));
 
 typedef struct {
+    int64_t sh, sw, kh, kw;      /* strides, taps of the stride-1 correlation (ceil(KH/sh), ceil(KW/sw)) */
     int64_t F, logF, half, nf;   /* transform size, log2, F/2 + 1, frequencies kept (F * half) */
     int64_t mh, mw;              /* output pixels per tile */
     int64_t ty, tx, tiles;       /* tiles per column, per row, in all */
-    int64_t cin, cout, coutv;    /* channels, output-channel vectors */
+    int64_t cin, cout, coutv;    /* channels (of X2: sh*sw x the input's), output-channel vectors */
     int64_t cb, cblocks, ranges; /* input channels per unit, blocks, tile ranges */
 } bwf_plan;
 
-/* single-thread seconds of plan p: forward transforms (each unit transforms its block's input
-   channels and all dY channels of its tiles), products, inverse transforms (per range) */
+/* single-thread seconds of plan p, counted in 1-D transforms of F points: forward (each unit
+   transforms its block's input channels and all dY channels of its tiles: half the data rows, two
+   real rows per transform, then F/2 + 1 columns), products, inverse (per range and channel pair:
+   F/2 + 1 columns, then the kernel's rows) */
 static double plan_seconds(const bwf_plan *p) {
-    const double fft2 = 1.5 * (double)p->F * (double)(p->F / 2 * p->logF) * BWF_BUTTERFLY_NS;
-    const double sets = (double)p->cblocks * (double)(c4j_ceil_div(p->cb, BWF_LANES) + p->coutv);
-    const double forward = (double)p->tiles * sets * fft2;
+    const double fft1 = (double)(p->F / 2 * p->logF) * BWF_BUTTERFLY_NS;
+    const double x_sets = (double)c4j_ceil_div(p->cb, BWF_LANES), y_sets = (double)p->coutv;
+    const double per_tile = x_sets * (double)(p->F / 2 + p->half) + y_sets * (double)((p->mh + 1) / 2 + p->half);
+    const double forward = (double)p->tiles * (double)p->cblocks * per_tile * fft1;
     const double products = (double)p->tiles * (double)p->nf * (double)p->cin * (double)p->coutv * BWF_CMAC_NS;
-    const double inverse = (double)p->ranges * (double)p->cin * (double)p->coutv * fft2;
+    const double inverse = (double)p->ranges * (double)p->cin * (double)p->coutv * (double)(p->half + p->kh) * fft1;
     return (forward + products + inverse) * 1e-9;
 }
 
+/*
+ * The plan of d: the transform size and the units whose estimate is lowest. Sizes: the smallest
+ * power of two of at least twice the taps, or twice that (fewer, larger tiles: a 4x4-tap layer
+ * after space to depth on a 112x112 output runs 81 tiles of 16 x 16 instead of 529 of 8 x 8, whose
+ * per-tile gathers and transforms of dY's vectors cost more than the larger transforms; measured
+ * 3.2 vs 4.5 ms on 7x7/2 3->64 at 224x224). Units: BWF_MIN_UNITS from input-channel blocks (each
+ * repeats the dY transforms) or tile ranges (each repeats the inverse transforms).
+ */
 static int make_plan(const c4j_conv2d_desc *d, bwf_plan *p) {
-    if (d->groups != 1 || d->stride_h != 1 || d->stride_w != 1 || d->dilation_h != 1 || d->dilation_w != 1) return 0;
-    const int64_t k = C4J_MAX(d->kernel_h, d->kernel_w);
-    if (k < 2 || k > BWF_MAX_F / 2) return 0;
-    p->F = 8;
-    while (p->F < 2 * k) p->F *= 2;
-    p->logF = __builtin_ctzll((unsigned long long)p->F);
-    p->half = p->F / 2 + 1;
-    p->nf = p->F * p->half;
-    p->mh = p->F - d->kernel_h + 1;
-    p->mw = p->F - d->kernel_w + 1;
-    p->ty = c4j_ceil_div(d->out_h, p->mh);
-    p->tx = c4j_ceil_div(d->out_w, p->mw);
-    p->tiles = d->batch * p->ty * p->tx;
-    p->cin = d->in_c;
-    p->cout = d->out_c;
-    p->coutv = c4j_ceil_div(p->cout, BWF_LANES);
-    /* BWF_MIN_UNITS units from input-channel blocks (each repeats the dY transforms) or tile
-       ranges (each repeats the inverse transforms), whichever costs less */
+    memset(p, 0, sizeof *p);
+    if (d->groups != 1 || d->dilation_h != 1 || d->dilation_w != 1 || d->stride_h < 1 || d->stride_w < 1) return 0;
+    bwf_plan q;
+    q.sh = d->stride_h, q.sw = d->stride_w;
+    q.kh = c4j_ceil_div(d->kernel_h, q.sh), q.kw = c4j_ceil_div(d->kernel_w, q.sw);
+    const int64_t k = C4J_MAX(q.kh, q.kw);
+    if (k < 2 || k > BWF_MAX_F / 2) return 0; /* 1x1 taps after space to depth: the GEMM route's work */
+    int64_t smallest = 8;
+    while (smallest < 2 * k) smallest *= 2;
+    q.cin = q.sh * q.sw * d->in_c;
+    q.cout = d->out_c;
+    q.coutv = c4j_ceil_div(q.cout, BWF_LANES);
     double best = -1;
-    bwf_plan q = *p;
-    for (int64_t want = 1; want <= BWF_MIN_UNITS; want *= 2) {
-        q.cblocks = C4J_MIN(p->cin, want);
-        q.cb = c4j_ceil_div(p->cin, q.cblocks);
-        q.cblocks = c4j_ceil_div(p->cin, q.cb);
-        if (q.nf * q.cb * q.coutv * BWF_LANES * 2 > BWF_ACC_FLOATS) continue;
-        q.ranges = C4J_MAX(1, C4J_MIN(q.tiles, c4j_ceil_div(BWF_MIN_UNITS, q.cblocks)));
-        const double sec = plan_seconds(&q);
-        if (best < 0 || sec < best) {
-            best = sec;
-            *p = q;
+    for (q.F = smallest; q.F <= C4J_MIN(2 * smallest, BWF_MAX_F); q.F *= 2) {
+        q.logF = __builtin_ctzll((unsigned long long)q.F);
+        q.half = q.F / 2 + 1;
+        q.nf = q.F * q.half;
+        q.mh = q.F - q.kh + 1;
+        q.mw = q.F - q.kw + 1;
+        q.ty = c4j_ceil_div(d->out_h, q.mh);
+        q.tx = c4j_ceil_div(d->out_w, q.mw);
+        q.tiles = d->batch * q.ty * q.tx;
+        for (int64_t want = 1; want <= BWF_MIN_UNITS; want *= 2) {
+            q.cblocks = C4J_MIN(q.cin, want);
+            q.cb = c4j_ceil_div(q.cin, q.cblocks);
+            q.cblocks = c4j_ceil_div(q.cin, q.cb);
+            if (q.nf * q.cb * q.coutv * BWF_LANES * 2 > BWF_ACC_FLOATS) continue;
+            q.ranges = C4J_MAX(1, C4J_MIN(q.tiles, c4j_ceil_div(BWF_MIN_UNITS, q.cblocks)));
+            const double sec = plan_seconds(&q);
+            if (best < 0 || sec < best) {
+                best = sec;
+                *p = q;
+            }
         }
     }
     return best >= 0;
@@ -170,10 +196,39 @@ BWF_INLINE void fft_vec(v16 *re, v16 *im, int64_t n, int64_t s, const uint8_t *r
             im[j * s] = t;
         }
     }
-    for (int64_t len = 2; len <= n; len *= 2) {
+    /* the radix-2 stages two at a time (len and 2 len: each point loaded and stored once for both),
+       the same operations on every value as one stage after the other; a last single stage when
+       log2(n) is odd */
+    const float sign = inverse ? -1.0f : 1.0f;
+    int64_t len = 2;
+    for (; 2 * len <= n; len *= 4) {
+        const int64_t h = len / 2, step = n / len, step2 = n / (2 * len);
+        for (int64_t j = 0; j < h; j++) {
+            const float c1r = wr[j * step], c1i = sign * wi[j * step];
+            const float c2r = wr[j * step2], c2i = sign * wi[j * step2];
+            const float c3r = wr[(j + h) * step2], c3i = sign * wi[(j + h) * step2];
+            for (int64_t b = 0; b < n; b += 2 * len) {
+                v16 *p0r = re + (b + j) * s, *p0i = im + (b + j) * s, *p1r = re + (b + j + h) * s,
+                    *p1i = im + (b + j + h) * s, *p2r = re + (b + j + len) * s, *p2i = im + (b + j + len) * s,
+                    *p3r = re + (b + j + len + h) * s, *p3i = im + (b + j + len + h) * s;
+                /* stage len: (0, 1) and (2, 3) */
+                v16 a0r = *p0r, a0i = *p0i, a1r = *p1r, a1i = *p1i, a2r = *p2r, a2i = *p2i, a3r = *p3r, a3i = *p3i;
+                v16 tr = a1r * c1r - a1i * c1i, ti = a1r * c1i + a1i * c1r;
+                a1r = a0r - tr, a1i = a0i - ti, a0r = a0r + tr, a0i = a0i + ti;
+                tr = a3r * c1r - a3i * c1i, ti = a3r * c1i + a3i * c1r;
+                a3r = a2r - tr, a3i = a2i - ti, a2r = a2r + tr, a2i = a2i + ti;
+                /* stage 2 len: (0, 2) and (1, 3) */
+                tr = a2r * c2r - a2i * c2i, ti = a2r * c2i + a2i * c2r;
+                *p2r = a0r - tr, *p2i = a0i - ti, *p0r = a0r + tr, *p0i = a0i + ti;
+                tr = a3r * c3r - a3i * c3i, ti = a3r * c3i + a3i * c3r;
+                *p3r = a1r - tr, *p3i = a1i - ti, *p1r = a1r + tr, *p1i = a1i + ti;
+            }
+        }
+    }
+    if (len <= n) {
         const int64_t h = len / 2, step = n / len;
         for (int64_t j = 0; j < h; j++) {
-            const float cr = wr[j * step], ci = inverse ? -wi[j * step] : wi[j * step];
+            const float cr = wr[j * step], ci = sign * wi[j * step];
             for (int64_t b = 0; b < n; b += len) {
                 v16 *ar = re + (b + j) * s, *ai = im + (b + j) * s, *br = re + (b + j + h) * s, *bi = im + (b + j + h) * s;
                 const v16 tr = *br * cr - *bi * ci, ti = *br * ci + *bi * cr;
@@ -186,15 +241,81 @@ BWF_INLINE void fft_vec(v16 *re, v16 *im, int64_t n, int64_t s, const uint8_t *r
     }
 }
 
-/* forward 2-D transform of the real tile in re (im zero): rows with data only, columns v <= F/2 */
+/*
+ * Forward 2-D transform of the real tile in re (rows [rows, F) zero; im need not be): rows with
+ * data only, then columns v <= F/2. Two real rows take one complex transform, row u + 1 as the
+ * imaginary part of row u, taken apart after it by the symmetry of real data's spectra:
+ * X_u[v] = (Z[v] + conj(Z[-v])) / 2, X_u+1[v] = (Z[v] - conj(Z[-v])) / 2i (half the row transforms).
+ */
 BWF_INLINE void fft2_forward(const bwf_plan *p, v16 *re, v16 *im, int64_t rows, const uint8_t *rev, const float *wr,
                              const float *wi) {
-    const int64_t P = pitch(p);
-    for (int64_t u = 0; u < rows; u++) fft_vec(re + u * P, im + u * P, p->F, 1, rev, wr, wi, 0);
-    for (int64_t v = 0; v < p->half; v++) fft_vec(re + v, im + v, p->F, P, rev, wr, wi, 0);
+    const int64_t P = pitch(p), F = p->F;
+    const v16 zero = {0};
+    for (int64_t u = 0; u < rows; u += 2) {
+        v16 *zr = re + u * P, *zi = im + u * P;
+        if (u + 1 == rows) { /* a last row alone */
+            for (int64_t v = 0; v < F; v++) zi[v] = zero;
+            fft_vec(zr, zi, F, 1, rev, wr, wi, 0);
+            continue;
+        }
+        v16 *nr = re + (u + 1) * P, *ni = im + (u + 1) * P;
+        for (int64_t v = 0; v < F; v++) zi[v] = nr[v];
+        fft_vec(zr, zi, F, 1, rev, wr, wi, 0);
+        /* in place: column v <= F/2 is written after Z[v] and Z[F - v] are read, and F - v > F/2
+           is never written */
+        for (int64_t v = 0; v < p->half; v++) {
+            const int64_t k = (F - v) & (F - 1);
+            const v16 ar = zr[v], ai = zi[v], br = zr[k], bi = zi[k];
+            zr[v] = (ar + br) * 0.5f, zi[v] = (ai - bi) * 0.5f;
+            nr[v] = (ai + bi) * 0.5f, ni[v] = (br - ar) * 0.5f;
+        }
+    }
+    for (int64_t u = rows; u < F; u++)
+        for (int64_t v = 0; v < p->half; v++) re[u * P + v] = im[u * P + v] = zero;
+    for (int64_t v = 0; v < p->half; v++) fft_vec(re + v, im + v, F, P, rev, wr, wi, 0);
 }
 
 /* ------------------------------------------------------------------ one unit */
+
+/* The F x F input window of the tile at (y0, x0) of image n, lanes [0, nl) = input channels
+   [c0, c0 + nl), into the tile buffer's real part (zeroed by the caller; padding stays zero). */
+BWF_INLINE void gather_window(const c4j_conv2d_desc *d, const bwf_plan *p, const float *in, int64_t n, int64_t y0,
+                              int64_t x0, int64_t c0, int64_t nl, v16 *bre) {
+    const int64_t F = p->F, P = pitch(p), s3 = d->in_stride[3];
+    for (int64_t a = 0; a < F; a++) {
+        const int64_t ih = y0 - d->pad_top + a;
+        if (ih < 0 || ih >= d->in_h) continue;
+        for (int64_t b = 0; b < F; b++) {
+            const int64_t iw = x0 - d->pad_left + b;
+            if (iw < 0 || iw >= d->in_w) continue;
+            const float *src = in + n * d->in_stride[0] + ih * d->in_stride[1] + iw * d->in_stride[2] + c0 * s3;
+            float *dst = (float *)&bre[a * P + b];
+            for (int64_t l = 0; l < nl; l++) dst[l] = src[l * s3];
+        }
+    }
+}
+
+/* The same window of X2 (space to depth, see the top): lane l is X2 channel c0 + l, read from X
+   at its own pixel phase. */
+static void gather_window_s2d(const c4j_conv2d_desc *d, const bwf_plan *p, const float *in, int64_t n, int64_t y0,
+                              int64_t x0, int64_t c0, int64_t nl, v16 *bre) {
+    const int64_t F = p->F, P = pitch(p);
+    int64_t ph[BWF_LANES], pw[BWF_LANES], off[BWF_LANES];
+    for (int64_t l = 0; l < nl; l++) {
+        const int64_t phase = (c0 + l) / d->in_c;
+        ph[l] = phase / p->sw - d->pad_top, pw[l] = phase % p->sw - d->pad_left;
+        off[l] = n * d->in_stride[0] + (c0 + l) % d->in_c * d->in_stride[3];
+    }
+    for (int64_t a = 0; a < F; a++)
+        for (int64_t b = 0; b < F; b++) {
+            float *dst = (float *)&bre[a * P + b];
+            for (int64_t l = 0; l < nl; l++) {
+                const int64_t ih = p->sh * (y0 + a) + ph[l], iw = p->sw * (x0 + b) + pw[l];
+                if (ih >= 0 && ih < d->in_h && iw >= 0 && iw < d->in_w)
+                    dst[l] = in[off[l] + ih * d->in_stride[1] + iw * d->in_stride[2]];
+            }
+        }
+}
 
 static void tile_origin(const bwf_plan *p, int64_t t, int64_t *n, int64_t *y0, int64_t *x0) {
     *n = t / (p->ty * p->tx);
@@ -217,7 +338,6 @@ BWF_INLINE void run_unit(const c4j_conv2d_desc *d, const bwf_plan *p, const floa
     const int64_t t0 = p->tiles * range / p->ranges, t1 = p->tiles * (range + 1) / p->ranges;
     const v16 zero = {0};
     for (int64_t i = 0; i < nf * nc * p->coutv * 2; i++) acc[i] = zero;
-    const int64_t si0 = d->in_stride[0], si1 = d->in_stride[1], si2 = d->in_stride[2], si3 = d->in_stride[3];
     const int64_t so0 = d->out_stride[0], so1 = d->out_stride[1], so2 = d->out_stride[2], so3 = d->out_stride[3];
     for (int64_t t = t0; t < t1 && dw != NULL; t++) {
         int64_t n, y0, x0;
@@ -226,7 +346,7 @@ BWF_INLINE void run_unit(const c4j_conv2d_desc *d, const bwf_plan *p, const floa
         const int64_t rows = C4J_MIN(p->mh, d->out_h - y0), cols = C4J_MIN(p->mw, d->out_w - x0);
         for (int64_t ov = 0; ov < p->coutv; ov++) {
             const int64_t o0 = ov * BWF_LANES, no = C4J_MIN(BWF_LANES, p->cout - o0);
-            for (int64_t i = 0; i < F * P; i++) bre[i] = bim[i] = zero;
+            for (int64_t i = 0; i < rows * P; i++) bre[i] = zero; /* the rest: fft2_forward */
             for (int64_t i = 0; i < rows; i++)
                 for (int64_t j = 0; j < cols; j++) {
                     const float *src = dy + n * so0 + (y0 + i) * so1 + (x0 + j) * so2 + o0 * so3;
@@ -243,18 +363,9 @@ BWF_INLINE void run_unit(const c4j_conv2d_desc *d, const bwf_plan *p, const floa
         /* input window of this block's channels, BWF_LANES at a time: spectra into sx[f][c] */
         for (int64_t cs = 0; cs < nc; cs += BWF_LANES) {
             const int64_t nl = C4J_MIN(BWF_LANES, nc - cs);
-            for (int64_t i = 0; i < F * P; i++) bre[i] = bim[i] = zero;
-            for (int64_t a = 0; a < F; a++) {
-                const int64_t ih = y0 - d->pad_top + a;
-                if (ih < 0 || ih >= d->in_h) continue;
-                for (int64_t b = 0; b < F; b++) {
-                    const int64_t iw = x0 - d->pad_left + b;
-                    if (iw < 0 || iw >= d->in_w) continue;
-                    const float *src = in + n * si0 + ih * si1 + iw * si2 + (c0 + cs) * si3;
-                    float *dst = (float *)&bre[a * P + b];
-                    for (int64_t l = 0; l < nl; l++) dst[l] = src[l * si3];
-                }
-            }
+            for (int64_t i = 0; i < F * P; i++) bre[i] = zero; /* padding reads as zeros */
+            if (p->sh == 1 && p->sw == 1) gather_window(d, p, in, n, y0, x0, c0 + cs, nl, bre);
+            else gather_window_s2d(d, p, in, n, y0, x0, c0 + cs, nl, bre);
             fft2_forward(p, bre, bim, F, rev, wr, wi);
             for (int64_t f = 0; f < nf; f++) {
                 const int64_t u = f / half, v = f % half;
@@ -292,18 +403,20 @@ BWF_INLINE void run_unit(const c4j_conv2d_desc *d, const bwf_plan *p, const floa
                     bim[u * P + v] = a[1];
                 }
             for (int64_t v = 0; v < half; v++) fft_vec(bre + v, bim + v, F, P, rev, wr, wi, 1);
-            for (int64_t kh = 0; kh < d->kernel_h; kh++) {
+            /* X2 channel c0 + c is input channel ci at pixel phase (ph, pw) */
+            const int64_t ci = (c0 + c) % d->in_c, ph = (c0 + c) / d->in_c / p->sw, pw = (c0 + c) / d->in_c % p->sw;
+            for (int64_t kh = 0; kh < p->kh && p->sh * kh + ph < d->kernel_h; kh++) {
                 /* a row of the real result's transform along h only: G[kh][F - v] = conj(G[kh][v]) */
                 for (int64_t v = half; v < F; v++) {
                     bre[kh * P + v] = bre[kh * P + F - v];
                     bim[kh * P + v] = -bim[kh * P + F - v];
                 }
                 fft_vec(bre + kh * P, bim + kh * P, F, 1, rev, wr, wi, 1);
-                const int64_t fkh = d->flip ? d->kernel_h - 1 - kh : kh;
-                for (int64_t kw = 0; kw < d->kernel_w; kw++) {
-                    const int64_t fkw = d->flip ? d->kernel_w - 1 - kw : kw;
+                const int64_t th = p->sh * kh + ph, fkh = d->flip ? d->kernel_h - 1 - th : th;
+                for (int64_t kw = 0; kw < p->kw && p->sw * kw + pw < d->kernel_w; kw++) {
+                    const int64_t tw = p->sw * kw + pw, fkw = d->flip ? d->kernel_w - 1 - tw : tw;
                     const float *r = (const float *)&bre[kh * P + kw];
-                    float *dst = dw + ((fkh * d->kernel_w + fkw) * p->cin + c0 + c) * p->cout + o0;
+                    float *dst = dw + ((fkh * d->kernel_w + fkw) * d->in_c + ci) * p->cout + o0;
                     for (int64_t l = 0; l < no; l++) dst[l] = r[l] * scale;
                 }
             }

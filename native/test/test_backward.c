@@ -105,7 +105,7 @@ static int64_t taps_reaching(int64_t i, int64_t k, int64_t s, int64_t dil, int64
 
 static int cases_run, strided_dx_cases, stride_cases, split_cases;
 static int split_prepare_cases[2]; /* input gradients whose filter preparation ran in units: Winograd, FFT */
-static int input_route_cases[C4J_BWD_TAPS + 1], filter_route_cases[C4J_ALGO_DIRECT_DENSE + 1];
+static int input_route_cases[C4J_BWD_TAPS + 1], filter_route_cases[C4J_ALGO_DIRECT_DENSE + 1], fft_filter_strided_cases;
 
 typedef struct {
     const c4j_conv2d_desc *d;
@@ -332,6 +332,11 @@ static void run_case(uint64_t *rng, int case_no) {
     if (case_no % 4 == 0) { kh = kw = 3; sh = sw = dh = dw = 1; }
     if (case_no % 6 == 1) { cg = 1; groups = t_rand_range(rng, 2, 5); } /* depthwise */
     if (case_no % 10 == 3) { cg = t_rand_range(rng, 40, 70); og = t_rand_range(rng, 60, 140); groups = 1; } /* wide */
+    if (case_no % 10 == 9) { /* strided, kernels wider than the strides: the FFT filter gradient by space to depth */
+        groups = 1; dh = dw = 1; sh = t_rand_range(rng, 2, 3); sw = t_rand_range(rng, 1, 3);
+        kh = t_rand_range(rng, sh + 1, 7); kw = t_rand_range(rng, sw + 1, 7);
+        h = t_rand_range(rng, kh, 24); w = t_rand_range(rng, kw, 24);
+    }
     if (case_no % 50 == 9) { /* a filter gradient too big for one cache block: channel chunks */
         cg = t_rand_range(rng, 260, 300); og = t_rand_range(rng, 250, 300); groups = 1; n = 1;
         h = t_rand_range(rng, 1, 4); w = t_rand_range(rng, 1, 4); kh = t_rand_range(rng, 1, 2); kw = t_rand_range(rng, 1, 2);
@@ -395,6 +400,7 @@ static void run_case(uint64_t *rng, int case_no) {
         if ((route <= C4J_ALGO_GROUPED_DIRECT || route == C4J_ALGO_DIRECT_DENSE) && c4j_conv2d_backward_filter_units(&d, route) > 0) {
             check_filter_route(&tc, route);
             filter_route_cases[route]++;
+            if (route == C4J_ALGO_FFT && (d.stride_h > 1 || d.stride_w > 1)) fft_filter_strided_cases++;
         }
     /* AUTO resolves to a route that can run the descriptor, the same for every call */
     const int ri = c4j_conv2d_backward_input_route(&d), rf = c4j_conv2d_backward_filter_route(&d);
@@ -554,7 +560,8 @@ static void refusals(void) {
     T_CHECK(c4j_conv2d_backward_input_units(&big, C4J_BWD_GEMM) == 0 && c4j_conv2d_backward_input_workspace_bytes(&big, C4J_BWD_GEMM) == -1, "big");
 
     /* the new routes refuse what they cannot run, by name of the route, before touching memory:
-       tap by tap (dX) needs stride 1; FFT tiles (dW) stride 1, dilation 1 and one group */
+       tap by tap (dX) needs stride 1; FFT tiles (dW) dilation 1, one group and, strided, a kernel
+       wider than the stride */
     {
         c4j_conv2d_desc r;
         char e2[256];
@@ -565,7 +572,9 @@ static void refusals(void) {
                     c4j_conv2d_backward_input(real_blas, &r, C4J_BWD_TAPS, dy, f, dx, NULL, 0, 0, 1, e2, sizeof e2) ==
                         C4J_ERR_UNSUPPORTED && strstr(e2, "route 17") != NULL,
                 "taps: strided refused (%s)", e2);
-        T_CHECK(c4j_conv2d_backward_filter_units(&r, C4J_ALGO_FFT) == 0, "fft dW: strided refused");
+        T_CHECK(c4j_conv2d_backward_filter_units(&r, C4J_ALGO_FFT) > 0, "fft dW: 5x5/2 runs (space to depth, 3x3 taps)");
+        t_dense_desc(&r, 1, 9, 9, 4, 2, 2, 4, 1, 2, 2, 1, 1, 0, 0, 0, 0);
+        T_CHECK(c4j_conv2d_backward_filter_units(&r, C4J_ALGO_FFT) == 0, "fft dW: 2x2/2 refused (1x1 after space to depth)");
         t_dense_desc(&r, 1, 9, 9, 4, 3, 3, 4, 1, 1, 1, 2, 2, 2, 2, 2, 2);
         T_CHECK(c4j_conv2d_backward_filter_units(&r, C4J_ALGO_FFT) == 0 && c4j_conv2d_backward_input_units(&r, C4J_BWD_TAPS) > 0,
                 "fft dW: dilated refused, taps runs it");
@@ -610,6 +619,8 @@ int main(void) {
         T_CHECK(filter_route_cases[r] > (r == C4J_ALGO_FFT ? 30 : 50), "too few filter-gradient cases of route %d", r);
     T_CHECK(filter_route_cases[C4J_ALGO_DIRECT_DENSE] > 400, "too few direct filter-gradient cases: %d",
             filter_route_cases[C4J_ALGO_DIRECT_DENSE]);
+    printf("filter gradient by fft on strided layers (space to depth): %d\n", fft_filter_strided_cases);
+    T_CHECK(fft_filter_strided_cases > 20, "too few strided fft filter gradients: %d", fft_filter_strided_cases);
     T_CHECK(split_cases > 30, "too few split filter gradients: %d", split_cases);
     T_CHECK(split_prepare_cases[0] >= 3 && split_prepare_cases[1] >= 1, "too few split preparations: %d Winograd, %d FFT",
             split_prepare_cases[0], split_prepare_cases[1]);
