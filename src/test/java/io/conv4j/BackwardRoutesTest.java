@@ -150,7 +150,7 @@ class BackwardRoutesTest {
         assertTrue(fr == Algorithm.WINOGRAD_4X4.nativeId || fr == Algorithm.WINOGRAD_2X2.nativeId, "filter route " + fr);
         assertTrue(NativeBackward.inputEstimateSeconds(inputDesc(big), ir)
                 <= NativeBackward.inputEstimateSeconds(inputDesc(big), NativeBackward.GEMM));
-        // strided layers have only the GEMM routes
+        // a small strided layer: the GEMM routes (only the FFT filter gradient, by space to depth, could run it too)
         Layer strided = new Layer("s2", Shape.of(1, 20, 20, 8), Shape.of(3, 3, 8, 8),
                 Conv2dOptions.builder().strides(2, 2).padding(Padding.SAME).build());
         assertEquals(NativeBackward.GEMM, NativeBackward.inputRoute(inputDesc(strided)));
