@@ -6,7 +6,8 @@
  * forward pass's candidates are forward algorithms; the input gradient's are its routes, each
  * timed with its filter preparation when the direction's estimates count it (a plain call pays it
  * on every training step, C4J_DIR_INPUT_GRADIENT) and without it otherwise (a filter prepared once,
- * C4J_DIR_INPUT_GRADIENT_PREPARED).
+ * C4J_DIR_INPUT_GRADIENT_PREPARED); the filter gradient's are its routes, each timed with the
+ * reduction of its pixel ranges' partial sums.
  *
  * What is timed: each route's run on a dense copy of the descriptor's geometry (same sizes,
  * kernel, strides and padding; the views' strides, bias, activation and flip are not part of it:
@@ -92,10 +93,11 @@ static int same_key(const entry *e, const c4j_conv2d_desc *g, int direction, int
 /* One candidate's buffers and the pieces of it a round times. */
 typedef struct {
     const c4j_conv2d_algorithm *a;      /* a forward trial's route, or */
-    const c4j_input_gradient_route *bx; /* an input-gradient trial's */
-    int with_prepare;                   /* bx: each round also prepares the filter, whole */
-    double prepare_best;                /* its fastest preparation (seconds) */
-    float *prepared;
+    const c4j_input_gradient_route *bx; /* an input-gradient trial's, or */
+    const c4j_filter_gradient_route *bw; /* a filter-gradient trial's */
+    int with_prepare;                   /* bx: each round also prepares the filter, whole; bw: reduces the ranges */
+    double prepare_best;                /* its fastest preparation or reduction (seconds) */
+    float *prepared;                    /* bw: the partial sums of its pixel ranges */
     void *workspace;
     int64_t units, timed;            /* all units, and how many a round runs */
     int chunks;
@@ -134,8 +136,21 @@ static void run_units(const c4j_blas *blas, const c4j_conv2d_desc *g, float *in,
                       const candidate *c, int64_t u0, int64_t u1) {
     if (c->a != NULL)
         c->a->run(blas, g, in, filter, c->prepared, NULL, out, c->workspace, u0, u1);
-    else
+    else if (c->bx != NULL)
         c->bx->run(blas, g, out, c->prepared, in, c->workspace, c->bx->workspace(g), u0, u1, NULL, 0);
+    else /* the filter gradient into the filter buffer, which no filter-gradient candidate reads */
+        c->bw->run(blas, g, in, out, (float *)filter, NULL, c->prepared, c->workspace, u0, u1);
+}
+
+/* The part of c's work a round times whole: the input gradient's filter preparation, or the
+   filter gradient's reduction of its ranges */
+static void run_whole(const c4j_conv2d_desc *g, const float *filter, const candidate *c) {
+    if (c->bx != NULL) {
+        c->bx->prepare(g, filter, c->prepared, NULL, 0);
+    } else {
+        const int64_t ranges = c->bw->ranges(g);
+        c4j_bw_reduce_ranges(g, ranges, (float *)filter, NULL, c->prepared, 0, c4j_bw_reduce_units(g, ranges));
+    }
 }
 
 /* One round of c: each chunk timed on its own (thread CPU time), its fastest kept; the filter
@@ -144,7 +159,7 @@ static void run_round(const c4j_blas *blas, const c4j_conv2d_desc *g, float *in,
                       candidate *c) {
     if (c->with_prepare) {
         const double t0 = c4j_thread_seconds();
-        c->bx->prepare(g, filter, c->prepared, NULL, 0);
+        run_whole(g, filter, c);
         const double t = c4j_thread_seconds() - t0;
         if (c->prepare_best < 0 || t < c->prepare_best) c->prepare_best = t;
     }
@@ -176,6 +191,12 @@ static int bind(candidate *c, const c4j_conv2d_desc *g, int direction, int id) {
         c->a = c4j_conv2d_forward_algorithm(id);
         return c->a != NULL && c->a->applies(g);
     }
+    c->prepare_best = -1;
+    if (direction == C4J_DIR_FILTER_GRADIENT) {
+        c->bw = c4j_filter_gradient_route_of(id);
+        c->with_prepare = c->bw != NULL && c->bw->applies(g) && c->bw->ranges(g) > 1;
+        return c->bw != NULL && c->bw->applies(g) && c->bw->workspace(g) >= 0;
+    }
     c->bx = c4j_input_gradient_route_of(id);
     c->with_prepare = direction == C4J_DIR_INPUT_GRADIENT;
     c->prepare_best = -1;
@@ -184,16 +205,17 @@ static int bind(candidate *c, const c4j_conv2d_desc *g, int direction, int id) {
 
 static int64_t prepared_floats(const candidate *c, const c4j_conv2d_desc *g) {
     if (c->a != NULL) return c->a->prepared_floats != NULL ? c->a->prepared_floats(g) : 0;
+    if (c->bw != NULL) return (c->bw->ranges(g) - 1) * (c4j_filter_floats(g) + g->out_c);
     return c->bx->prepared_floats(g);
 }
 
 static int64_t workspace_bytes(const candidate *c, const c4j_conv2d_desc *g) {
-    return c->a != NULL ? c->a->workspace(g) : c->bx->workspace(g);
+    return c->a != NULL ? c->a->workspace(g) : c->bx != NULL ? c->bx->workspace(g) : c->bw->workspace(g);
 }
 
 static void prepare(const candidate *c, const c4j_conv2d_desc *g, const float *filter) {
     if (c->a != NULL) c->a->prepare(g, filter, c->prepared);
-    else c->bx->prepare(g, filter, c->prepared, NULL, 0);
+    else if (c->bx != NULL) c->bx->prepare(g, filter, c->prepared, NULL, 0);
 }
 
 static int measure(const c4j_blas *blas, const c4j_conv2d_desc *g, int direction, int n, const int *ids,
@@ -223,7 +245,7 @@ static int measure(const c4j_blas *blas, const c4j_conv2d_desc *g, int direction
         memset(out, 0, (size_t)out_floats * sizeof(float));
         for (int i = 0; i < n; i++) {
             if (c[i].prepared != NULL) prepare(&c[i], g, filter);
-            c[i].units = c[i].a != NULL ? c[i].a->units(g) : c[i].bx->units(g);
+            c[i].units = c[i].a != NULL ? c[i].a->units(g) : c[i].bx != NULL ? c[i].bx->units(g) : c[i].bw->units(g);
             sample(&c[i], estimates[i]);
             run_round(blas, g, in, filter, out, &c[i]); /* warm-up: caches, lazily built tables */
             for (int k = 0; k < c[i].chunks; k++) c[i].best[k] = -1;
@@ -251,7 +273,7 @@ int c4j_cost_trial_direction(const c4j_conv2d_desc *d, int direction, int n, con
                              double *seconds) {
     if (d == NULL || n < 1 || n > C4J_TRIAL_MAX || d->batch <= 0) return 0;
     if (direction != C4J_DIR_FORWARD && direction != C4J_DIR_INPUT_GRADIENT &&
-        direction != C4J_DIR_INPUT_GRADIENT_PREPARED)
+        direction != C4J_DIR_INPUT_GRADIENT_PREPARED && direction != C4J_DIR_FILTER_GRADIENT)
         return 0;
     const c4j_blas *blas = c4j_cost_blas();
     const c4j_conv2d_desc g = c4j_trial_geometry(d);

@@ -59,7 +59,7 @@ const c4j_blas *c4j_cost_blas(void);
    C4J_TRIAL_MAX; estimates[i] its estimate) run on d's geometry, measured at the first ask and kept
    for the process; 0 when there is no measured cost model or the trial cannot run. */
 #define C4J_TRIAL_MAX 6
-/* The planner's band and margin for it (planner.c, trial_choice; forward and input gradient): a transform estimated
+/* The planner's band and margin for it (planner.c, trial_choice; every direction): a transform estimated
    below C4J_TRIAL_LOW x the best exact route wins, at C4J_TRIAL_HIGH x or more loses; in between
    the trial decides, the fastest transform winning below C4J_TRIAL_MARGIN x the exact one. */
 #define C4J_TRIAL_LOW 0.5
@@ -71,8 +71,9 @@ const c4j_blas *c4j_cost_blas(void);
    in successive processes at load 6-9) do not. */
 #define C4J_TRIAL_SWAP_MARGIN 0.85
 int c4j_cost_trial(const c4j_conv2d_desc *d, int n, const int *ids, const double *estimates, double *seconds);
-/* The same for a direction: C4J_DIR_FORWARD (c4j_cost_trial), or C4J_DIR_INPUT_GRADIENT(_PREPARED),
-   whose ids are input-gradient routes timed with (without) their filter preparation. */
+/* The same for a direction: C4J_DIR_FORWARD (c4j_cost_trial); C4J_DIR_INPUT_GRADIENT(_PREPARED),
+   whose ids are input-gradient routes timed with (without) their filter preparation; or
+   C4J_DIR_FILTER_GRADIENT, filter-gradient routes timed with their reduction. */
 int c4j_cost_trial_direction(const c4j_conv2d_desc *d, int direction, int n, const int *ids, const double *estimates,
                              double *seconds);
 /* d's geometry on dense views without bias, activation and flip: what the trial of d runs, its

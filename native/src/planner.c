@@ -13,14 +13,14 @@
  *     tile's magnitude, which for windows lying mostly in wide padding can exceed the golden
  *     tolerance);
  *   - the cheapest exact route wins unless a transform route beats it, and a transform route never
- *     wins unless estimated below plain im2col + one sgemm of the same GEMM. Forward and input
- *     gradient: below C4J_TRIAL_LOW x the best exact estimate it wins; from there to C4J_TRIAL_HIGH x
- *     the candidates run once on the layer's geometry (trial_choice, cost_trial.c) and the measured
- *     times decide. Filter gradient, and any direction without a measured cost model: a transform
- *     route needs an estimate below C4J_TRANSFORM_MARGIN x the exact one (only its sgemm calls are
- *     timed, its transforms are modelled, so its estimate errs more: a 7x1 layer estimated 0.650 ms
- *     by the FFT against 0.656 ms by the tiled GEMM took 1.17 ms by the FFT; seed_5x5_n4's FFT input
- *     gradient, estimated 0.89 x the scatter route, ran in half its time and was not taken).
+ *     wins unless estimated below plain im2col + one sgemm of the same GEMM. Below C4J_TRIAL_LOW x
+ *     the best exact estimate it wins; from there to C4J_TRIAL_HIGH x the candidates run once on
+ *     the layer's geometry (trial_choice, cost_trial.c) and the measured times decide, in every
+ *     direction. Without a measured cost model: a transform route needs an estimate below
+ *     C4J_TRANSFORM_MARGIN x the exact one (only its sgemm calls are timed, its transforms are
+ *     modelled, so its estimate errs more: a 7x1 layer estimated 0.650 ms by the FFT against
+ *     0.656 ms by the tiled GEMM took 1.17 ms by the FFT; with that margin alone, seed_5x5_n4's FFT
+ *     input gradient, estimated 0.89 x the scatter route, ran in half its time and was not taken).
  * The reasoning, every estimate included, is written for explain()/plan().
  */
 #include <stdarg.h>
@@ -200,7 +200,7 @@ int c4j_conv2d_plan(const c4j_conv2d_desc *d, int direction, int exact_only, cha
     const int rows = direction_rows(direction);
     if (d == NULL || rows == 0) return -1;
     const int strided = d->stride_h != 1 || d->stride_w != 1, wide = wide_padding(d);
-    const int forward = direction == C4J_DIR_FORWARD, by_trial = direction != C4J_DIR_FILTER_GRADIENT;
+    const int forward = direction == C4J_DIR_FORWARD;
     int first_exact = -1;
     costed exact = {-1, 0, NULL}, transform = {-1, 0, NULL};
     int nt = 0; /* transform routes that apply */
@@ -210,17 +210,15 @@ int c4j_conv2d_plan(const c4j_conv2d_desc *d, int direction, int exact_only, cha
                 "%.2f x, both run once on this geometry and it needs < %.2f x the exact one's time; without a "
                 "measured cost model, < %.1f x the best exact one's estimate): ",
             C4J_TRIAL_LOW, C4J_TRIAL_HIGH, C4J_TRIAL_MARGIN, C4J_TRANSFORM_MARGIN);
-    else if (by_trial)
+    else
         say(&t, "cost model, estimated single-thread time%s (a transform route needs less than plain im2col + sgemm "
                 "and, against the best exact route: below %.2f x it wins; from there to %.2f x, both run once on this "
                 "geometry and it needs < %.2f x the exact one's time; without a measured cost model, < %.1f x the "
                 "best exact one's estimate): ",
-            direction == C4J_DIR_INPUT_GRADIENT_PREPARED ? " without the filter transform" : " incl. filter rearrangement",
+            direction == C4J_DIR_INPUT_GRADIENT_PREPARED ? " without the filter transform"
+            : direction == C4J_DIR_FILTER_GRADIENT       ? " incl. the reduction of partial sums"
+                                                         : " incl. filter rearrangement",
             C4J_TRIAL_LOW, C4J_TRIAL_HIGH, C4J_TRIAL_MARGIN, C4J_TRANSFORM_MARGIN);
-    else
-        say(&t, "cost model, estimated single-thread time incl. filter rearrangement (a transform route needs < %.1f x "
-                "the best exact one and less than plain im2col + sgemm): ",
-            C4J_TRANSFORM_MARGIN);
     for (int i = 0; i < rows; i++) {
         int id, is_exact;
         const char *name;
@@ -249,9 +247,6 @@ int c4j_conv2d_plan(const c4j_conv2d_desc *d, int direction, int exact_only, cha
     const double floor = floor_seconds(d, direction);
     say(&t, "; plain im2col + sgemm %.3f ms", floor * 1e3);
     if (exact.id < 0) return first_exact; /* the GEMM routes apply to every convolution */
-    if (!by_trial)
-        return transform.id >= 0 && transform.s < floor && transform.s < C4J_TRANSFORM_MARGIN * exact.s ? transform.id
-                                                                                                      : exact.id;
     if (nt == 0) return exact.id;
     /* Transform or exact is a question about the geometry, asked on dense views of it: an input
        or output view changes some exact estimates (the tiled GEMM's), and a view and its

@@ -10,9 +10,10 @@
  *     call without) and concurrent first plans ask the timer once and agree;
  *   - the real trial (routes run on the BLAS) measures, keeps its verdict, and runs clean under
  *     the sanitizers on layers with bias, activation, strides, batches and sampled units;
- *   - the same rule for the input gradient (its routes, with and without the filter preparation:
- *     two directions, two verdicts), where the fixed margin left seed_5x5_n4's FFT input gradient
- *     out although it ran in half the scatter route's time.
+ *   - the same rule for the gradients: the input gradient's routes, with and without the filter
+ *     preparation (two directions, two verdicts), where the fixed margin left seed_5x5_n4's FFT
+ *     input gradient out although it ran in half the scatter route's time, and the filter
+ *     gradient's, with their reduction.
  */
 #include <pthread.h>
 #include <string.h>
@@ -43,7 +44,9 @@ static double factor_of(const c4j_conv2d_desc *d, int id) {
 
 static double stand_in(const c4j_conv2d_desc *g, int direction, int id, double estimate) {
     g_timer_calls++; /* called under the trial's lock */
-    if (direction != C4J_DIR_FORWARD) /* an input-gradient route: exact ones as estimated */
+    if (direction == C4J_DIR_FILTER_GRADIENT) /* a gradient route: exact ones as estimated */
+        return (c4j_filter_gradient_route_of(id)->exact ? 1.0 : g_transform_factor) * estimate;
+    if (direction != C4J_DIR_FORWARD)
         return (c4j_input_gradient_route_of(id)->exact ? 1.0 : g_transform_factor) * estimate;
     return factor_of(g, id) * estimate;
 }
@@ -219,25 +222,29 @@ static void real_trial(void) {
     T_CHECK(!c4j_cost_trial(&d, 2, ids, est, s), "a trial without a measured cost model");
 }
 
-/* An input-gradient route's estimate in direction (-1: not applicable). */
-static double input_estimate(const c4j_conv2d_desc *d, int direction, int id) {
+/* A gradient route's estimate in direction (-1: not applicable). */
+static double gradient_estimate(const c4j_conv2d_desc *d, int direction, int id) {
+    if (direction == C4J_DIR_FILTER_GRADIENT) return c4j_conv2d_backward_filter_estimate_seconds(d, id);
     const c4j_input_gradient_route *r = c4j_input_gradient_route_of(id);
     return r->applies(d) ? r->estimate(d, direction == C4J_DIR_INPUT_GRADIENT) : -1;
 }
 
-/* The input-gradient rule written out (no near tie between transforms under this stand-in: the
-   best estimated transform is the one the trial keeps); *old: the fixed margin's choice. */
-static int expected_input(const c4j_conv2d_desc *d, int direction, int *old) {
+/* The gradient rule written out (no near tie between transforms under this stand-in: the best
+   estimated transform is the one the trial keeps); *old: the fixed margin's choice. */
+static int expected_gradient(const c4j_conv2d_desc *d, int direction, int *old) {
     int exact = -1, best_t = -1;
     double e = 0, bt = 0;
-    const double floor = (double)d->groups * c4j_cost_sgemm(d->batch * d->in_h * d->in_w,
-                                                            d->kernel_h * d->kernel_w * c4j_cout_g(d), c4j_cin_g(d));
-    for (int i = 0; i < c4j_input_gradient_rows(); i++) {
-        const c4j_input_gradient_route *r = c4j_input_gradient_row(i);
-        const double s = input_estimate(d, direction, r->id);
+    const double floor = direction == C4J_DIR_FILTER_GRADIENT
+                             ? c4j_conv2d_roofline_seconds(d)
+                             : (double)d->groups * c4j_cost_sgemm(d->batch * d->in_h * d->in_w,
+                                                                  d->kernel_h * d->kernel_w * c4j_cout_g(d), c4j_cin_g(d));
+    for (int i = 0; i < c4j_conv2d_routes(direction); i++) {
+        int id, is_exact;
+        c4j_conv2d_route_info(direction, i, &id, &is_exact, NULL);
+        const double s = gradient_estimate(d, direction, id);
         if (s < 0) continue;
-        if (r->exact && (exact < 0 || s < e)) exact = r->id, e = s;
-        if (!r->exact && s < floor && (best_t < 0 || s < bt)) best_t = r->id, bt = s;
+        if (is_exact && (exact < 0 || s < e)) exact = id, e = s;
+        if (!is_exact && s < floor && (best_t < 0 || s < bt)) best_t = id, bt = s;
     }
     *old = best_t >= 0 && bt < C4J_TRANSFORM_MARGIN * e ? best_t : exact;
     if (best_t < 0 || bt >= C4J_TRIAL_HIGH * e) return exact;
@@ -245,29 +252,35 @@ static int expected_input(const c4j_conv2d_desc *d, int direction, int *old) {
     return g_transform_factor * bt < C4J_TRIAL_MARGIN * e ? best_t : exact;
 }
 
-/* Stride-1 layers where some transform (Winograd for 3x3, the FFT) can run the input gradient. */
-static void random_input_layer(uint64_t *st, c4j_conv2d_desc *d) {
+/* Layers where some transform (Winograd for 3x3, the FFT) can run a gradient: mostly stride 1,
+   some strided (the FFT filter gradient by space to depth). */
+static void random_gradient_layer(uint64_t *st, c4j_conv2d_desc *d) {
     const int64_t k = t_rand_range(st, 0, 2) == 0 ? 3 : t_rand_range(st, 2, 11);
+    const int64_t s = t_rand_range(st, 0, 4) == 0 ? 2 : 1;
     const int64_t h = t_rand_range(st, k, 64), w = t_rand_range(st, k, 64), p = t_rand_range(st, 0, k / 2);
-    t_dense_desc(d, t_rand_range(st, 1, 8), h, w, t_rand_range(st, 1, 48), k, k, t_rand_range(st, 1, 48), 1, 1, 1, 1,
+    t_dense_desc(d, t_rand_range(st, 1, 8), h, w, t_rand_range(st, 1, 48), k, k, t_rand_range(st, 1, 48), 1, s, s, 1,
                  1, p, p, p, p);
 }
 
-/* The input gradient's rule on random layers, both directions, under one stand-in factor; the
+static int gradient_route_exact(int direction, int id) {
+    return direction == C4J_DIR_FILTER_GRADIENT ? c4j_filter_gradient_route_of(id)->exact
+                                                : c4j_input_gradient_route_of(id)->exact;
+}
+
+/* The gradients' rule on random layers, all three directions, under one stand-in factor; the
    cases where it differs from the fixed margin. Repeated plans, bias / activation / flip: one trial. */
-static int input_cases(double factor, uint64_t seed) {
+static int gradient_cases(double factor, uint64_t seed) {
     c4j_cost_trial_set_timer(stand_in);
     g_transform_factor = factor, g_near_tie = 0;
     int differ = 0, trials = 0;
     uint64_t st = seed;
     for (int c = 0; c < 300; c++) {
         c4j_conv2d_desc d;
-        random_input_layer(&st, &d);
-        for (int direction = C4J_DIR_INPUT_GRADIENT; direction <= C4J_DIR_INPUT_GRADIENT_PREPARED;
-             direction += C4J_DIR_INPUT_GRADIENT_PREPARED - C4J_DIR_INPUT_GRADIENT) {
+        random_gradient_layer(&st, &d);
+        for (int direction = C4J_DIR_INPUT_GRADIENT; direction <= C4J_DIR_INPUT_GRADIENT_PREPARED; direction++) {
             char why[4096];
             int old;
-            const int want = expected_input(&d, direction, &old);
+            const int want = expected_gradient(&d, direction, &old);
             const int before = g_timer_calls;
             const int got = c4j_conv2d_plan(&d, direction, 0, why, sizeof why);
             T_CHECK(got == want, "factor %.2f case %d direction %d: route %d, the rule says %d: %s", factor, c,
@@ -282,43 +295,47 @@ static int input_cases(double factor, uint64_t seed) {
                 /* transform or exact is the geometry's question (flip may rank the exact routes
                    differently, as it did before the trial) */
                 const int dressed_route = c4j_conv2d_plan(&dressed, direction, 0, NULL, 0);
-                const int transform = !c4j_input_gradient_route_of(got)->exact;
-                T_CHECK(transform ? dressed_route == got : c4j_input_gradient_route_of(dressed_route)->exact,
+                const int transform = !gradient_route_exact(direction, got);
+                T_CHECK(transform ? dressed_route == got : gradient_route_exact(direction, dressed_route),
                         "case %d direction %d: with bias, activation, flip %d, without %d", c, direction, dressed_route,
                         got);
                 T_CHECK(c4j_conv2d_plan(&d, direction, 0, NULL, 0) == got, "case %d: again", c);
                 T_CHECK(g_timer_calls == before + calls, "case %d: a second trial", c);
             }
-            T_CHECK(c4j_input_gradient_route_of(c4j_conv2d_plan(&d, direction, 1, NULL, 0))->exact,
+            T_CHECK(gradient_route_exact(direction, c4j_conv2d_plan(&d, direction, 1, NULL, 0)),
                     "case %d: exactOnly took a transform", c);
             if (got != old) differ++;
         }
     }
-    printf("input gradient, stand-in factor %.2f: %d trials, %d of 600 routes differ from the fixed margin's\n",
+    printf("gradients, stand-in factor %.2f: %d trials, %d of 900 routes differ from the fixed margin's\n",
            factor, trials, differ);
     return differ;
 }
 
-/* The real input-gradient trial: routes run on the BLAS with (and without) their preparation. */
-static void real_input_trial(void) {
+/* The real gradient trials: routes run on the BLAS with (and without) their preparation, and
+   with their reduction. */
+static void real_gradient_trial(void) {
     c4j_cost_trial_set_timer(NULL);
     c4j_cost_measure_with(t_blas());
     static const int64_t layers[][8] = {
         /* n, h, w, c, k, cout, pad, flip */
-        {2, 24, 20, 3, 5, 16, 0, 0}, {1, 19, 17, 8, 3, 12, 1, 1}, {1, 16, 16, 4, 11, 4, 5, 0}, {3, 9, 9, 5, 7, 2, 2, 0}};
+        {2, 24, 20, 3, 5, 16, 0, 0}, {1, 19, 17, 8, 3, 12, 1, 1}, {1, 16, 16, 4, 11, 4, 5, 0}, {3, 9, 9, 5, 7, 2, 2, 0},
+        {2, 40, 36, 3, 7, 16, 3, 1}};
     for (size_t i = 0; i < sizeof layers / sizeof layers[0]; i++) {
         const int64_t *l = layers[i];
         c4j_conv2d_desc d;
-        t_dense_desc(&d, l[0], l[1], l[2], l[3], l[4], l[4], l[5], 1, 1, 1, 1, 1, l[6], l[6], l[6], l[6]);
+        const int64_t s = i == 4 ? 2 : 1; /* the last layer 7x7/2: the FFT filter gradient by space to depth */
+        t_dense_desc(&d, l[0], l[1], l[2], l[3], l[4], l[4], l[5], 1, s, s, 1, 1, l[6], l[6], l[6], l[6]);
         d.flip = (int)l[7];
-        for (int direction = C4J_DIR_INPUT_GRADIENT; direction <= C4J_DIR_INPUT_GRADIENT_PREPARED;
-             direction += C4J_DIR_INPUT_GRADIENT_PREPARED - C4J_DIR_INPUT_GRADIENT) {
+        for (int direction = s == 1 ? C4J_DIR_INPUT_GRADIENT : C4J_DIR_FILTER_GRADIENT;
+             direction <= C4J_DIR_INPUT_GRADIENT_PREPARED; direction++) {
             int ids[C4J_TRIAL_MAX], n = 0;
             double est[C4J_TRIAL_MAX], first[C4J_TRIAL_MAX], again[C4J_TRIAL_MAX];
-            for (int r = 0; r < c4j_input_gradient_rows() && n < C4J_TRIAL_MAX; r++) {
-                const int id = c4j_input_gradient_row(r)->id;
-                const double s = input_estimate(&d, direction, id);
-                if (s >= 0) ids[n] = id, est[n++] = s;
+            for (int r = 0; r < c4j_conv2d_routes(direction) && n < C4J_TRIAL_MAX; r++) {
+                int id;
+                c4j_conv2d_route_info(direction, r, &id, NULL, NULL);
+                const double e = gradient_estimate(&d, direction, id);
+                if (e >= 0) ids[n] = id, est[n++] = e;
             }
             T_CHECK(n >= 2, "layer %zu: %d routes", i, n);
             T_CHECK(c4j_cost_trial_direction(&d, direction, n, ids, est, first), "layer %zu: no trial", i);
@@ -341,10 +358,10 @@ int main(void) {
     T_CHECK(faster > 0, "no layer where a transform measured faster changed the fixed margin's choice");
     T_CHECK(slower > 0, "no layer where a transform measured slower changed the fixed margin's choice");
     one_trial_per_geometry();
-    T_CHECK(input_cases(0.6, 5) > 0, "no input gradient where a transform measured faster changed the fixed margin's choice");
-    T_CHECK(input_cases(1.6, 5) > 0, "no input gradient where a transform measured slower changed the fixed margin's choice");
+    T_CHECK(gradient_cases(0.6, 5) > 0, "no gradient where a transform measured faster changed the fixed margin's choice");
+    T_CHECK(gradient_cases(1.6, 5) > 0, "no gradient where a transform measured slower changed the fixed margin's choice");
     real_trial();
-    real_input_trial();
+    real_gradient_trial();
     c4j_cost_trial_set_timer(NULL);
     if (t_failures) fprintf(stderr, "%d failures\n", t_failures);
     else printf("planner trial: OK\n");
