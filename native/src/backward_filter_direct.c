@@ -32,8 +32,9 @@
 
 enum {
     FD_PACK = 64,           /* output channels per unit: the packed dY row at most */
-    FD_PACK_ROUND = 16,     /* a packed row's floats: the unit's channels rounded up to this (the widest vector) */
+    FD_PACK_ROUND = 16,     /* a packed row of a unit of at most this many channels (the widest vector) */
     FD_CHUNK_MAX = 48,      /* input channels per unit at most (chunks split evenly) */
+    FD_TILE_ROWS = 6,       /* input channels per register tile of every instruction set (FD_NB) */
     FD_BLOCK_PIXELS = 1024  /* output pixels of packed dY per row block: a block's dY and input stay in L2 */
 };
 
@@ -62,7 +63,7 @@ typedef struct {
 #define FD_ISA portable
 #define FD_V 4
 #define FD_NV 2
-#define FD_NB 6
+#define FD_NB FD_TILE_ROWS
 #define FD_TARGET
 #include "backward_filter_direct_simd.h"
 
@@ -71,14 +72,14 @@ typedef struct {
 #define FD_ISA avx2
 #define FD_V 8
 #define FD_NV 2
-#define FD_NB 6
+#define FD_NB FD_TILE_ROWS
 #define FD_TARGET __attribute__((target("avx2,fma")))
 #include "backward_filter_direct_simd.h"
 
 #define FD_ISA avx512
 #define FD_V 16
-#define FD_NV 2
-#define FD_NB 12
+#define FD_NV 4
+#define FD_NB FD_TILE_ROWS
 #define FD_TARGET __attribute__((target("avx512f")))
 #include "backward_filter_direct_simd.h"
 #endif
@@ -88,10 +89,10 @@ static int fd_applies(const c4j_conv2d_desc *d) { return d->out_stride[3] == 1 |
 
 static int64_t out_chunks(const c4j_conv2d_desc *d) { return c4j_ceil_div(c4j_cout_g(d), FD_PACK); }
 static int64_t in_chunks(const c4j_conv2d_desc *d) { return c4j_ceil_div(c4j_cin_g(d), FD_CHUNK_MAX); }
-/* input channels per chunk: even chunks, whole multiples of 4 (the narrower tiles) where it can */
+/* input channels per chunk: even chunks, whole multiples of FD_TILE_ROWS where it can */
 static int64_t in_chunk(const c4j_conv2d_desc *d) {
     const int64_t cg = c4j_cin_g(d), n = in_chunks(d);
-    return n == 1 ? cg : c4j_ceil_div(c4j_ceil_div(cg, n), 4) * 4;
+    return n == 1 ? cg : c4j_ceil_div(c4j_ceil_div(cg, n), FD_TILE_ROWS) * FD_TILE_ROWS;
 }
 static int64_t taps(const c4j_conv2d_desc *d) { return d->kernel_h * d->kernel_w; }
 
@@ -123,8 +124,9 @@ static void valid_range(int64_t out, int64_t in, int64_t k, int64_t s, int64_t d
     *hi = C4J_MAX(*lo, C4J_MIN(out, b + 1));
 }
 
-/* floats per packed dY row of a unit of cols output channels */
-static int64_t pack_row(int64_t cols) { return c4j_ceil_div(cols, FD_PACK_ROUND) * FD_PACK_ROUND; }
+/* floats per packed dY row of a unit of cols output channels: a pass reads whole vectors of the
+   row, up to FD_PACK floats (AVX-512's 4 x 16), so only a narrow unit (one vector) packs fewer */
+static int64_t pack_row(int64_t cols) { return cols <= FD_PACK_ROUND ? FD_PACK_ROUND : FD_PACK; }
 
 /* dY of rows [r0, r1) (of all images), channels [c0, c0 + cols), into rows of pack_row(cols)
    floats, zero past cols. Copied by 16-float vectors and a scalar tail, not memcpy: a library call
@@ -271,7 +273,8 @@ static void work(const c4j_conv2d_desc *d, int isa, double *lane_macs, double *s
     const int64_t ic = in_chunk(d);
     for (int64_t c0 = 0; c0 < c4j_cin_g(d); c0 += ic) {
         const int64_t ch = C4J_MIN(ic, c4j_cin_g(d) - c0);
-        tiles += (double)(ch / nb + (ch % nb) / 4 + (ch % nb) % 4);
+        const int64_t rest = ch % nb;
+        tiles += (double)(ch / nb + rest / 4 + rest % 4 / 2 + rest % 2);
     }
     const double g = (double)d->groups, pixels = (double)(d->batch * d->out_h * d->out_w);
     const double blocks = (double)c4j_ceil_div(d->batch * d->out_h, block_rows(d));

@@ -7,7 +7,8 @@
  *   FD_NB      input channels (rows of dW) per tile
  *   FD_TARGET  the target attribute of the functions (empty for the portable build)
  * FD_NB x FD_NV accumulators, FD_NV dY vectors and one broadcast input value fit the vector
- * registers: 12 x 2 + 2 + 1 of AVX-512's 32, 6 x 2 + 2 + 1 of AVX2's 16. Each step (one output
+ * registers: 6 x 4 + 4 + 1 of AVX-512's 32 (6 broadcasts per 24 multiply-adds: 12 x 2 ran
+ * about 12% slower on the 7x512 layer), 6 x 2 + 2 + 1 of AVX2's 16. Each step (one output
  * pixel) loads FD_NV vectors of the packed dY row and broadcasts FD_NB input values of that
  * pixel's window for FD_NB x FD_NV multiply-adds. Every dW element is summed over the pixels in
  * their order (images, rows, columns), whatever the tile width.
@@ -47,7 +48,8 @@ FDI void FD(tile)(const fd_tile *t, const int nb, const int nv) {
     FD(vec) acc[FD_NB][FD_NV];
     _Pragma("GCC unroll 16") for (int j = 0; j < nb; j++) {
         _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++) {
-            acc[j][v] = t->accumulate ? FD(load)(t->dw + j * t->ldw + v * FD_V, t->lanes - v * FD_V) : (FD(vec)){0};
+            const int64_t lanes = t->lanes - v * FD_V; /* <= 0: a vector past the pass's lanes */
+            acc[j][v] = t->accumulate && lanes > 0 ? FD(load)(t->dw + j * t->ldw + v * FD_V, lanes) : (FD(vec)){0};
         }
     }
     const int64_t cs = t->cs, xstep = t->xstep, ystep = t->ystep;
@@ -79,20 +81,22 @@ FD_VARIANT(full, FD_NB, FD_NV)
 FD_VARIANT(full1, FD_NB, 1)
 FD_VARIANT(four, 4, FD_NV)
 FD_VARIANT(four1, 4, 1)
+FD_VARIANT(two, 2, FD_NV)
+FD_VARIANT(two1, 2, 1)
 FD_VARIANT(one, 1, FD_NV)
 FD_VARIANT(one1, 1, 1)
 #undef FD_VARIANT
 
 /*
  * Input channels [0, channels) of the tile's chunk (t->xoff and t->dw at its first channel) for
- * output channels [0, cols) of the packed dY: tiles of FD_NB channels, then of 4, then single
- * channels; each runs every pass of FD_NV vectors.
+ * output channels [0, cols) of the packed dY: tiles of FD_NB channels, then of 4, 2 and 1; each
+ * runs every pass of FD_NV vectors.
  */
 static FD_TARGET void FD(chunk)(fd_tile *t, int64_t channels, int64_t cols) {
     const int64_t pass_lanes = FD_NV * FD_V, xoff = t->xoff;
     float *const dw = t->dw;
     for (int64_t c = 0; c < channels;) {
-        const int64_t left = channels - c, nb = left >= FD_NB ? FD_NB : left >= 4 ? 4 : 1;
+        const int64_t left = channels - c, nb = left >= FD_NB ? FD_NB : left >= 4 ? 4 : left >= 2 ? 2 : 1;
         for (int64_t l0 = 0; l0 < cols; l0 += pass_lanes) {
             t->lanes = C4J_MIN(pass_lanes, cols - l0);
             t->xoff = xoff + c * t->cs;
@@ -105,6 +109,9 @@ static FD_TARGET void FD(chunk)(fd_tile *t, int64_t channels, int64_t cols) {
             } else if (nb == 4) {
                 if (narrow) FD(four1)(t);
                 else FD(four)(t);
+            } else if (nb == 2) {
+                if (narrow) FD(two1)(t);
+                else FD(two)(t);
             } else {
                 if (narrow) FD(one1)(t);
                 else FD(one)(t);
