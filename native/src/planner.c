@@ -194,6 +194,40 @@ static int trial_choice(const c4j_conv2d_desc *d, int direction, const costed *c
     return wins ? ids[fastest] : ids[0];
 }
 
+/*
+ * Exact against exact in the forward pass: the best exact route by estimate, unless the next best
+ * one, estimated within C4J_TRIAL_HIGH x it on the dense views of d's geometry, ran below
+ * C4J_TRIAL_MARGIN x its time when both ran once on that geometry (cost_trial.c, the same
+ * verdict for every entry point and view). The estimates of routes of different designs err
+ * differently (the tiled GEMM's models its patch gather, which on a contraction of 9 products per
+ * output ran 1.45x its estimate, where a direct kernel's is timed), so a near tie between them is
+ * settled by running them. Returns best, or the runner-up with d's estimate.
+ */
+static costed exact_choice(const c4j_conv2d_desc *d, costed best, text *t) {
+    const c4j_conv2d_desc g = c4j_trial_geometry(d);
+    costed a = {-1, 0, NULL}, b = {-1, 0, NULL}; /* best and runner-up on the dense views */
+    for (int i = 0; i < direction_rows(C4J_DIR_FORWARD); i++) {
+        int id, is_exact;
+        const char *name;
+        c4j_conv2d_route_info(C4J_DIR_FORWARD, i, &id, &is_exact, &name);
+        if (!is_exact || route_estimate(d, C4J_DIR_FORWARD, id) < 0) continue;
+        const costed c = {id, route_estimate(&g, C4J_DIR_FORWARD, id), name};
+        if (c.s < 0) continue;
+        if (a.id < 0 || c.s < a.s) b = a, a = c;
+        else if (b.id < 0 || c.s < b.s) b = c;
+    }
+    if (b.id < 0 || !(b.s < C4J_TRIAL_HIGH * a.s)) return best;
+    const int ids[2] = {a.id, b.id};
+    const double est[2] = {a.s, b.s};
+    double measured[2];
+    if (!c4j_cost_trial(d, 2, ids, est, measured)) return best;
+    const costed pick = measured[1] < C4J_TRIAL_MARGIN * measured[0] ? b : a;
+    say(t, "; exact routes near a tie, run once on this geometry: %s %.3f ms, %s %.3f ms", a.name, measured[0] * 1e3,
+        b.name, measured[1] * 1e3);
+    const costed chosen = {pick.id, route_estimate(d, C4J_DIR_FORWARD, pick.id), pick.name};
+    return chosen;
+}
+
 int c4j_conv2d_plan(const c4j_conv2d_desc *d, int direction, int exact_only, char *why, size_t why_len) {
     text t = {why, why_len, 0};
     if (why != NULL && why_len > 0) why[0] = 0;
@@ -247,6 +281,7 @@ int c4j_conv2d_plan(const c4j_conv2d_desc *d, int direction, int exact_only, cha
     const double floor = floor_seconds(d, direction);
     say(&t, "; plain im2col + sgemm %.3f ms", floor * 1e3);
     if (exact.id < 0) return first_exact; /* the GEMM routes apply to every convolution */
+    if (forward) exact = exact_choice(d, exact, &t);
     if (nt == 0) return exact.id;
     /* Transform or exact is a question about the geometry, asked on dense views of it: an input
        or output view changes some exact estimates (the tiled GEMM's), and a view and its

@@ -24,12 +24,30 @@
 static double g_transform_factor = 1.0;
 static int g_near_tie; /* 1: every transform but the best estimated one runs 0.9 x as long (a near tie) */
 static int g_timer_calls;
+static int g_exact_swap; /* 1: every exact route but the best estimated one of d runs 0.5 x its estimate */
+
+/* The best and the next best exact route of d by estimate (-1 where there is none). */
+static void exact_pair(const c4j_conv2d_desc *d, int *a, double *sa, int *b, double *sb) {
+    *a = *b = -1, *sa = *sb = 0;
+    for (int i = 0; i < c4j_conv2d_forward_rows(); i++) {
+        const c4j_conv2d_algorithm *r = c4j_conv2d_forward_row(i);
+        const double s = c4j_conv2d_estimate_seconds(d, (c4j_algo)r->id, 0);
+        if (!r->exact || s < 0) continue;
+        if (*a < 0 || s < *sa) *b = *a, *sb = *sa, *a = r->id, *sa = s;
+        else if (*b < 0 || s < *sb) *b = r->id, *sb = s;
+    }
+}
 
 /* what the stand-in timer makes of a route: a transform g_transform_factor x its estimate (under
    g_near_tie, 0.9 x that for every transform but the best estimated of d), an exact route its estimate */
 static double factor_of(const c4j_conv2d_desc *d, int id) {
     const c4j_conv2d_algorithm *a = c4j_conv2d_forward_algorithm(id);
-    if (a->exact) return 1.0;
+    if (a->exact) {
+        int best, next;
+        double sb, sn;
+        exact_pair(d, &best, &sb, &next, &sn);
+        return g_exact_swap && id != best ? 0.5 : 1.0;
+    }
     if (!g_near_tie) return g_transform_factor;
     int best = -1;
     double best_s = 0;
@@ -175,9 +193,41 @@ static void one_trial_per_geometry(void) {
         const int transform = !c4j_conv2d_forward_algorithm(q[0].route)->exact;
         T_CHECK(transform ? via_view == q[0].route : c4j_conv2d_forward_algorithm(via_view)->exact,
                 "case %d: the view took route %d, the dense layer %d", c, via_view, q[0].route);
-        T_CHECK(calls >= 2 && calls <= C4J_TRIAL_MAX, "case %d: %d candidates timed", c, calls);
+        /* at most a pair of exact routes, then the best exact one and the transforms */
+        T_CHECK(calls >= 2 && calls <= 2 + C4J_TRIAL_MAX, "case %d: %d candidates timed", c, calls);
     }
     T_CHECK(checked >= 5, "only %d layers went to a trial", checked);
+}
+
+/* Exact routes near a tie (planner.c exact_choice): the next best one, measured at half its
+   estimate, is taken inside the band and not outside it; measured as estimated, the best estimated
+   one stays (rule_cases). Transforms are measured slow here, so the exact routes decide. */
+static void exact_near_ties(void) {
+    c4j_cost_trial_set_timer(stand_in);
+    g_transform_factor = 1.6, g_near_tie = 0, g_exact_swap = 1;
+    uint64_t st = 4242;
+    int swapped = 0, kept = 0;
+    for (int c = 0; c < 600; c++) {
+        c4j_conv2d_desc d;
+        random_layer(&st, &d);
+        int a, b;
+        double sa, sb;
+        exact_pair(&d, &a, &sa, &b, &sb);
+        char why[4096];
+        const int got = c4j_conv2d_plan(&d, C4J_DIR_FORWARD, 0, why, sizeof why);
+        if (b < 0 || !c4j_conv2d_forward_algorithm(got)->exact) continue;
+        const int want = sb < C4J_TRIAL_HIGH * sa ? b : a;
+        T_CHECK(got == want, "case %d: route %d, exact routes %d (%.3g s) and %d (%.3g s): %s", c, got, a, sa, b, sb, why);
+        if (got == b) {
+            swapped++;
+            T_CHECK(strstr(why, "exact routes near a tie") != NULL, "case %d: no trial in the reasoning: %s", c, why);
+        } else {
+            kept++;
+        }
+    }
+    g_exact_swap = 0;
+    printf("exact near ties: %d swapped by the trial, %d kept\n", swapped, kept);
+    T_CHECK(swapped >= 5 && kept >= 5, "exact near ties: %d swapped, %d kept", swapped, kept);
 }
 
 /* The real trial: routes run on the BLAS, the verdict kept. */
@@ -358,6 +408,7 @@ int main(void) {
     T_CHECK(faster > 0, "no layer where a transform measured faster changed the fixed margin's choice");
     T_CHECK(slower > 0, "no layer where a transform measured slower changed the fixed margin's choice");
     one_trial_per_geometry();
+    exact_near_ties();
     T_CHECK(gradient_cases(0.6, 5) > 0, "no gradient where a transform measured faster changed the fixed margin's choice");
     T_CHECK(gradient_cases(1.6, 5) > 0, "no gradient where a transform measured slower changed the fixed margin's choice");
     real_trial();

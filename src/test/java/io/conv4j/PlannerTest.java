@@ -46,7 +46,11 @@ class PlannerTest {
             String reason = Planner.plan(geo, desc, o).reason();
             String measured = chosen.name().toLowerCase(java.util.Locale.ROOT) + " below " + Planner.TRIAL_MARGIN + " x ";
             if (chosen.isExact()) {
-                assertEquals(exact, own, 0.0, "AUTO took the slower exact algorithm " + chosen + " for " + geo);
+                // the cheapest estimated exact algorithm, or the next one within the band measured faster on this convolution
+                if (own != exact) {
+                    assertTrue(own < Planner.TRIAL_HIGH * exact && reason.contains("exact routes near a tie"),
+                            "AUTO took the slower exact algorithm " + chosen + " for " + geo + ": " + reason);
+                }
             } else {
                 // clearly faster on the estimates, or, inside the band, measured faster on this convolution
                 assertTrue(own < Planner.TRIAL_LOW * exact || (own < Planner.TRIAL_HIGH * exact && reason.contains(measured)),
