@@ -140,25 +140,7 @@ static int64_t dd_workspace(const c4j_conv2d_desc *d) { return stage_floats(d) *
 
 /* the input of output rows [oh0, oh1] of image img, zero-padded, into dst (row stride width x cin) */
 static void stage(const c4j_conv2d_desc *d, const float *img, int64_t oh0, int64_t oh1, float *dst) {
-    const int64_t width = stage_width(d), cin = d->in_c, rows = stage_rows(oh1 - oh0 + 1, d);
-    /* staged columns [x0, x1) hold input columns [x0 - pad_left, x1 - pad_left) */
-    const int64_t x0 = C4J_MIN(width, d->pad_left), x1 = C4J_MAX(x0, C4J_MIN(width, d->pad_left + d->in_w));
-    for (int64_t r = 0; r < rows; r++) {
-        const int64_t ih = oh0 * d->stride_h - d->pad_top + r;
-        float *row = dst + r * width * cin;
-        if (ih < 0 || ih >= d->in_h) {
-            memset(row, 0, sizeof(float) * (size_t)(width * cin));
-            continue;
-        }
-        memset(row, 0, sizeof(float) * (size_t)(x0 * cin));
-        const float *src = img + ih * d->in_stride[1] + (x1 > x0 ? (x0 - d->pad_left) * d->in_stride[2] : 0);
-        if (d->in_stride[2] == cin) {
-            memcpy(row + x0 * cin, src, sizeof(float) * (size_t)((x1 - x0) * cin));
-        } else {
-            for (int64_t x = x0; x < x1; x++) memcpy(row + x * cin, src + (x - x0) * d->in_stride[2], sizeof(float) * (size_t)cin);
-        }
-        memset(row + x1 * cin, 0, sizeof(float) * (size_t)((width - x1) * cin));
-    }
+    c4j_stage_input_rows(d, img, oh0, stage_rows(oh1 - oh0 + 1, d), stage_width(d), dst);
 }
 
 static void dd_prepare(const c4j_conv2d_desc *d, const float *filter, float *prepared) {

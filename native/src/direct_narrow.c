@@ -219,26 +219,7 @@ static int64_t dn_workspace(const c4j_conv2d_desc *d) { return stage_floats(d) *
 
 /* Input rows of output rows [oh0, oh0 + rows) of image img, zero-padded, into dst. */
 static void stage(const c4j_conv2d_desc *d, const float *img, int64_t oh0, int64_t rows, float *dst) {
-    const int64_t width = stage_width(d), cin = d->in_c, n = stage_rows(d, rows);
-    /* staged columns [x0, x1) hold input columns [x0 - pad_left, x1 - pad_left) */
-    const int64_t x0 = C4J_MIN(width, d->pad_left), x1 = C4J_MAX(x0, C4J_MIN(width, d->pad_left + d->in_w));
-    for (int64_t r = 0; r < n; r++) {
-        const int64_t ih = oh0 * d->stride_h - d->pad_top + r;
-        float *row = dst + r * width * cin;
-        if (ih < 0 || ih >= d->in_h) {
-            memset(row, 0, sizeof(float) * (size_t)(width * cin));
-            continue;
-        }
-        memset(row, 0, sizeof(float) * (size_t)(x0 * cin));
-        const float *src = img + ih * d->in_stride[1] + (x1 > x0 ? (x0 - d->pad_left) * d->in_stride[2] : 0);
-        if (d->in_stride[2] == cin && (d->in_stride[3] == 1 || cin == 1)) {
-            memcpy(row + x0 * cin, src, sizeof(float) * (size_t)((x1 - x0) * cin));
-        } else {
-            for (int64_t x = x0; x < x1; x++)
-                for (int64_t c = 0; c < cin; c++) row[x * cin + c] = src[(x - x0) * d->in_stride[2] + c * d->in_stride[3]];
-        }
-        memset(row + x1 * cin, 0, sizeof(float) * (size_t)((width - x1) * cin));
-    }
+    c4j_stage_input_rows(d, img, oh0, stage_rows(d, rows), stage_width(d), dst);
 }
 
 /* [kh][kw][cin][DN_PREP_LANES], flipped when asked, zero past the last output channel */

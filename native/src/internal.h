@@ -137,6 +137,10 @@ extern const c4j_conv2d_algorithm c4j_conv2d_gemm_nchw;     /* gemm_nchw.c */
 extern const c4j_conv2d_algorithm c4j_conv2d_winograd_1d;  /* winograd_1d.c */
 extern const c4j_conv2d_algorithm c4j_conv2d_direct_dense; /* direct_dense.c */
 extern const c4j_conv2d_algorithm c4j_conv2d_direct_narrow; /* direct_narrow.c */
+/* Input rows oh0 * stride_h - pad_top onwards, `rows` of them, zero-padded to `width` columns of in_c floats,
+   into dst (stage_rows.c). */
+void c4j_stage_input_rows(const c4j_conv2d_desc *d, const float *img, int64_t oh0, int64_t rows, int64_t width,
+                          float *dst);
 int c4j_winograd_1d_applicable(const c4j_conv2d_desc *d);
 
 /* The forward table (conv2d_table.c): its rows in order, and the row of a c4j_algo (NULL if none). */
