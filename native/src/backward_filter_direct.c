@@ -344,10 +344,8 @@ static void measure(void) {
     work(&c, isa, &mc, &sc, &cc);
     sa += ca / 16, sb += cb / 16, sc += cc / 16;
     if (ta > 0 && tb > 0 && tc > 0) {
-        const double det = ma * sb - mb * sa;
-        double mac = (ta * sb - tb * sa) / det, step = (ma * tb - mb * ta) / det;
-        if (!(mac > 0)) mac = ta / ma;
-        if (!(step > 0)) step = 0;
+        double mac, step;
+        c4j_fit_mac_and_step(ta, ma, sa, tb, mb, sb, &mac, &step);
         const double unit = (tc - mac * mc - step * sc) / (double)fd_units(&c);
         g_mac_s = mac, g_step_s = step, g_unit_s = unit > 0 ? unit : 0;
     }

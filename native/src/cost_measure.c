@@ -137,3 +137,11 @@ double c4j_cost_sgemm_measured(int64_t m, int64_t k, int64_t n) {
     pthread_mutex_unlock(&g_lock);
     return result;
 }
+
+void c4j_fit_mac_and_step(double ta, double ma, double sa, double tb, double mb, double sb, double *mac, double *step) {
+    const double det = ma * sb - mb * sa;
+    double m = (ta * sb - tb * sa) / det, k = (ma * tb - mb * ta) / det;
+    if (!(m > 0)) m = ta / ma;
+    if (!(k > 0)) k = 0;
+    *mac = m, *step = k;
+}

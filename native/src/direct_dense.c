@@ -320,10 +320,8 @@ static void measure(void) {
     work(&b, isa, &mb, &sb, &cb);
     work(&c, isa, &mc, &sc, &cc);
     if (ta > 0 && tb > 0 && tc > 0) {
-        const double det = ma * sb - mb * sa;
-        double mac = (ta * sb - tb * sa) / det, tap = (ma * tb - mb * ta) / det;
-        if (!(mac > 0)) mac = ta / ma;
-        if (!(tap > 0)) tap = 0;
+        double mac, tap;
+        c4j_fit_mac_and_step(ta, ma, sa, tb, mb, sb, &mac, &tap);
         const double copy = (tc - mac * mc - tap * sc) / cc;
         g_mac_s = mac, g_tap_s = tap, g_stage_s = copy > 0 ? copy : 0;
     }

@@ -338,10 +338,8 @@ static void measure(void) {
     work(&a, isa, &ma, &sa);
     work(&b, isa, &mb, &sb);
     if (ta > 0 && tb > 0) {
-        const double det = ma * sb - mb * sa;
-        double mac = (ta * sb - tb * sa) / det, step = (ma * tb - mb * ta) / det;
-        if (!(mac > 0)) mac = ta / ma;
-        if (!(step > 0)) step = 0;
+        double mac, step;
+        c4j_fit_mac_and_step(ta, ma, sa, tb, mb, sb, &mac, &step);
         g_mac_s = mac, g_step_s = step;
     }
 }

@@ -52,6 +52,10 @@ int c4j_cost_is_measured(void);
    the thread spent descheduled, which on a busy machine is a property of the moment and not of the
    work, does not count. */
 double c4j_thread_seconds(void);
+/* The direct kernels' probe fit (cost_measure.c): seconds per multiply-add and per step from two
+   timed layers (t seconds for m multiply-adds and s steps each), the 2x2 solve; a multiply-add
+   cost not above 0 falls back to ta / ma, a step cost not above 0 to 0. */
+void c4j_fit_mac_and_step(double ta, double ma, double sa, double tb, double mb, double sb, double *mac, double *step);
 /* The BLAS the cost model measures with (c4j_cost_measure_with), or NULL (cost_measure.c). */
 const c4j_blas *c4j_cost_blas(void);
 
