@@ -2,7 +2,8 @@
  * Backward pass of the convolution: dL/d(input), dL/d(filter) and dL/d(bias) from dL/d(output).
  * The entry points of conv4j.h, which check their arguments and hand the units to a route:
  *   input gradient:  backward_input_gemm.c (stride phases, C4J_BWD_GEMM), backward_scatter.c
- *                    (C4J_BWD_SCATTER), backward_input_forward.c (a forward algorithm, stride 1),
+ *                    (C4J_BWD_SCATTER), backward_input_forward.c (a forward algorithm, stride 1;
+ *                    strided: backward_input_s2d.c),
  *                    backward_input_taps.c (C4J_BWD_TAPS, stride 1);
  *   filter gradient: backward_filter_gemm.c (C4J_BWD_GEMM), backward_winograd.c,
  *                    backward_filter_fft.c (C4J_ALGO_FFT) and grouped_direct_backward.c, each with

@@ -7,7 +7,8 @@
  * W[kh, kw, c, g*og + o] (HWIO with cout_g input and in_c output channels) and the kernel
  * rotation toggled: tap k' of the forward convolution meets tap K - 1 - k' of the original one.
  * 0 when that descriptor is not a valid forward convolution (stride > 1, pad > (K - 1) * dil, a
- * dX view whose channels are not contiguous).
+ * dX view whose channels are not contiguous). Strided layers reach the transforms' rows through
+ * space to depth instead (backward_input_s2d.c).
  *
  * The prepared buffer holds [forward-prepared filter (aligned to 16 floats) | W'], or for Winograd
  * (whose run reads only its transformed filter) that transform alone, computed from W in place.
@@ -163,49 +164,53 @@ double c4j_bxf_estimate(const c4j_conv2d_desc *d, const c4j_conv2d_desc *f, int 
 
 /* ------------------------------------------------------------------ input-gradient table rows */
 
-/* one row per forward algorithm: the same functions with the algorithm's id */
+/* one row per forward algorithm: the same functions with the algorithm's id; a strided layer, which
+   has no such forward convolution, through space to depth where the algorithm is a transform
+   (backward_input_s2d.c) */
 #define BXF_ROW(NAME, ALGO, EXACT)                                                                                    \
     static int applies_##NAME(const c4j_conv2d_desc *d) {                                                             \
         c4j_conv2d_desc f;                                                                                            \
-        return c4j_bxf_route(d, ALGO, &f);                                                                            \
+        return c4j_bxf_route(d, ALGO, &f) || c4j_bx_s2d_applicable(d, ALGO);                                             \
     }                                                                                                                 \
     static int64_t units_##NAME(const c4j_conv2d_desc *d) {                                                           \
         c4j_conv2d_desc f;                                                                                            \
-        return c4j_bxf_route(d, ALGO, &f) ? c4j_conv2d_units(&f, ALGO) : 0;                                           \
+        return c4j_bxf_route(d, ALGO, &f) ? c4j_conv2d_units(&f, ALGO) : c4j_bx_s2d_units(d, ALGO);                      \
     }                                                                                                                 \
     static int64_t workspace_##NAME(const c4j_conv2d_desc *d) {                                                       \
         c4j_conv2d_desc f;                                                                                            \
-        return c4j_bxf_route(d, ALGO, &f) ? c4j_conv2d_workspace_bytes(&f, ALGO) : -1;                                \
+        return c4j_bxf_route(d, ALGO, &f) ? c4j_conv2d_workspace_bytes(&f, ALGO) : c4j_bx_s2d_workspace(d, ALGO);        \
     }                                                                                                                 \
     static int64_t prepared_##NAME(const c4j_conv2d_desc *d) {                                                        \
         c4j_conv2d_desc f;                                                                                            \
-        return c4j_bxf_route(d, ALGO, &f) ? c4j_bxf_prepared_floats(&f, ALGO) : -1;                                   \
+        return c4j_bxf_route(d, ALGO, &f) ? c4j_bxf_prepared_floats(&f, ALGO) : c4j_bx_s2d_prepared_floats(d, ALGO);     \
     }                                                                                                                 \
     static c4j_status prepare_##NAME(const c4j_conv2d_desc *d, const float *filter, float *prepared, char *err,       \
                                      size_t err_len) {                                                                \
         c4j_conv2d_desc f;                                                                                            \
-        c4j_bxf_route(d, ALGO, &f);                                                                                   \
+        if (!c4j_bxf_route(d, ALGO, &f)) return c4j_bx_s2d_prepare(d, ALGO, filter, prepared, err, err_len);             \
         return c4j_bxf_prepare(d, &f, ALGO, filter, prepared, err, err_len);                                          \
     }                                                                                                                 \
     static int64_t prepare_units_##NAME(const c4j_conv2d_desc *d) {                                                   \
         c4j_conv2d_desc f;                                                                                            \
-        return c4j_bxf_route(d, ALGO, &f) ? c4j_bxf_prepare_units(&f, ALGO) : 0;                                      \
+        return c4j_bxf_route(d, ALGO, &f) ? c4j_bxf_prepare_units(&f, ALGO) : c4j_bx_s2d_applicable(d, ALGO) ? 1 : 0;    \
     }                                                                                                                 \
     static void prepare_part_##NAME(const c4j_conv2d_desc *d, const float *filter, float *prepared, int64_t u0,       \
                                     int64_t u1) {                                                                     \
         c4j_conv2d_desc f;                                                                                            \
-        c4j_bxf_route(d, ALGO, &f);                                                                                   \
-        c4j_bxf_prepare_part(d, &f, ALGO, filter, prepared, u0, u1);                                                  \
+        if (c4j_bxf_route(d, ALGO, &f)) c4j_bxf_prepare_part(d, &f, ALGO, filter, prepared, u0, u1);                  \
+        else if (u0 < u1) c4j_bx_s2d_prepare(d, ALGO, filter, prepared, NULL, 0);                                        \
     }                                                                                                                 \
     static double estimate_##NAME(const c4j_conv2d_desc *d, int include_prepare) {                                    \
         c4j_conv2d_desc f;                                                                                            \
-        return c4j_bxf_route(d, ALGO, &f) ? c4j_bxf_estimate(d, &f, ALGO, include_prepare) : -1;                      \
+        return c4j_bxf_route(d, ALGO, &f) ? c4j_bxf_estimate(d, &f, ALGO, include_prepare)                            \
+                                          : c4j_bx_s2d_estimate(d, ALGO, include_prepare);                               \
     }                                                                                                                 \
     static c4j_status run_##NAME(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *dy,                     \
                                  const float *prepared, float *dx, void *workspace, int64_t workspace_bytes,          \
                                  int64_t u0, int64_t u1, char *err, size_t err_len) {                                 \
         c4j_conv2d_desc f;                                                                                            \
-        c4j_bxf_route(d, ALGO, &f);                                                                                   \
+        if (!c4j_bxf_route(d, ALGO, &f))                                                                              \
+            return c4j_bx_s2d_run(blas, d, ALGO, dy, prepared, dx, workspace, workspace_bytes, u0, u1, err, err_len);    \
         return c4j_bxf_run(blas, &f, ALGO, dy, prepared, dx, workspace, workspace_bytes, u0, u1, err, err_len);       \
     }                                                                                                                 \
     const c4j_input_gradient_route c4j_bx_##NAME = {#NAME,           ALGO,           EXACT,                           \

@@ -369,6 +369,19 @@ double c4j_bxf_estimate(const c4j_conv2d_desc *d, const c4j_conv2d_desc *f, int 
 int64_t c4j_bxf_prepare_units(const c4j_conv2d_desc *f, int route);
 void c4j_bxf_prepare_part(const c4j_conv2d_desc *d, const c4j_conv2d_desc *f, int route, const float *filter,
                           float *prepared, int64_t u0, int64_t u1);
+/* The same rows for strided layers through space to depth (backward_input_s2d.c): route a
+   transform (Winograd, FFT) that runs the stride-1 input gradient of the space-to-depth layer;
+   applicable 0, units 0, sizes and estimate -1 where it does not */
+int c4j_bx_s2d_applicable(const c4j_conv2d_desc *d, int route);
+int64_t c4j_bx_s2d_units(const c4j_conv2d_desc *d, int route);
+int64_t c4j_bx_s2d_workspace(const c4j_conv2d_desc *d, int route);
+int64_t c4j_bx_s2d_prepared_floats(const c4j_conv2d_desc *d, int route);
+c4j_status c4j_bx_s2d_prepare(const c4j_conv2d_desc *d, int route, const float *filter, float *prepared, char *err,
+                           size_t err_len);
+c4j_status c4j_bx_s2d_run(const c4j_blas *blas, const c4j_conv2d_desc *d, int route, const float *dy,
+                       const float *prepared, float *dx, void *workspace, int64_t workspace_bytes, int64_t u0,
+                       int64_t u1, char *err, size_t err_len);
+double c4j_bx_s2d_estimate(const c4j_conv2d_desc *d, int route, int include_prepare);
 
 /* Filter and bias gradients by sgemm (C4J_BWD_GEMM), backward_filter_gemm.c. Partial sums of
    ranges r > 0 at partials + (r - 1) * (|dW| + out_c). */

@@ -106,6 +106,7 @@ static int64_t taps_reaching(int64_t i, int64_t k, int64_t s, int64_t dil, int64
 static int cases_run, strided_dx_cases, stride_cases, split_cases;
 static int split_prepare_cases[2]; /* input gradients whose filter preparation ran in units: Winograd, FFT */
 static int input_route_cases[C4J_BWD_TAPS + 1], filter_route_cases[C4J_ALGO_DIRECT_DENSE + 1], fft_filter_strided_cases;
+static int strided_transform_dx_cases[C4J_ALGO_FFT + 1]; /* input gradients by Winograd / FFT through space to depth */
 
 typedef struct {
     const c4j_conv2d_desc *d;
@@ -395,6 +396,8 @@ static void run_case(uint64_t *rng, int case_no) {
         if ((route <= C4J_ALGO_GROUPED_DIRECT || route >= C4J_BWD_SCATTER) && c4j_conv2d_backward_input_units(&d, route) > 0) {
             check_input_route(&tc, route);
             input_route_cases[route]++;
+            if (route >= C4J_ALGO_WINOGRAD_2X2 && route <= C4J_ALGO_FFT && (d.stride_h > 1 || d.stride_w > 1))
+                strided_transform_dx_cases[route]++;
         }
     for (int route = C4J_ALGO_WINOGRAD_2X2; route <= C4J_ALGO_DIRECT_DENSE; route++)
         if ((route <= C4J_ALGO_GROUPED_DIRECT || route == C4J_ALGO_DIRECT_DENSE) && c4j_conv2d_backward_filter_units(&d, route) > 0) {
@@ -620,6 +623,12 @@ int main(void) {
     T_CHECK(filter_route_cases[C4J_ALGO_DIRECT_DENSE] > 400, "too few direct filter-gradient cases: %d",
             filter_route_cases[C4J_ALGO_DIRECT_DENSE]);
     printf("filter gradient by fft on strided layers (space to depth): %d\n", fft_filter_strided_cases);
+    printf("input gradient on strided layers (space to depth): %d winograd 2x2, %d winograd 4x4, %d fft\n",
+           strided_transform_dx_cases[C4J_ALGO_WINOGRAD_2X2], strided_transform_dx_cases[C4J_ALGO_WINOGRAD_4X4],
+           strided_transform_dx_cases[C4J_ALGO_FFT]);
+    T_CHECK(strided_transform_dx_cases[C4J_ALGO_WINOGRAD_4X4] > 3, "too few strided winograd input gradients");
+    T_CHECK(strided_transform_dx_cases[C4J_ALGO_FFT] > 20, "too few strided fft input gradients: %d",
+            strided_transform_dx_cases[C4J_ALGO_FFT]);
     T_CHECK(fft_filter_strided_cases > 20, "too few strided fft filter gradients: %d", fft_filter_strided_cases);
     T_CHECK(split_cases > 30, "too few split filter gradients: %d", split_cases);
     T_CHECK(split_prepare_cases[0] >= 3 && split_prepare_cases[1] >= 1, "too few split preparations: %d Winograd, %d FFT",

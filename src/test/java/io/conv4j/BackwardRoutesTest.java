@@ -52,6 +52,11 @@ class BackwardRoutesTest {
                 Conv2dOptions.builder().padding(Padding.SAME).dilations(2, 2).build()));
         l.add(new Layer("7x7 s2 RGB", Shape.of(2, 30, 27, 3), Shape.of(7, 7, 3, 16),
                 Conv2dOptions.builder().strides(2, 2).padding(Padding.SAME).build()));
+        // strided input gradients by transform through space to depth: 5x5/2 as 3x3 (Winograd, FFT), odd sizes, flip
+        l.add(new Layer("5x5 s2 flip 8->12", Shape.of(3, 19, 17, 8), Shape.of(5, 5, 8, 12),
+                Conv2dOptions.builder().strides(2, 2).padding(Padding.explicit(1, 2, 2, 0)).flipKernel(true).build()));
+        l.add(new Layer("11x11 s4 2->8", Shape.of(1, 37, 41, 2), Shape.of(11, 11, 2, 8),
+                Conv2dOptions.builder().strides(4, 3).padding(Padding.SAME).build()));
         return l;
     }
 
