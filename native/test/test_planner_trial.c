@@ -288,17 +288,24 @@ static int expected_gradient(const c4j_conv2d_desc *d, int direction, int *old) 
                              ? c4j_conv2d_roofline_seconds(d)
                              : (double)d->groups * c4j_cost_sgemm(d->batch * d->in_h * d->in_w,
                                                                   d->kernel_h * d->kernel_w * c4j_cout_g(d), c4j_cin_g(d));
-    for (int i = 0; i < c4j_conv2d_routes(direction); i++) {
-        int id, is_exact;
-        c4j_conv2d_route_info(direction, i, &id, &is_exact, NULL);
-        const double s = gradient_estimate(d, direction, id);
-        if (s < 0) continue;
-        if (is_exact && (exact < 0 || s < e)) exact = id, e = s;
-        if (!is_exact && s < floor && (best_t < 0 || s < bt)) best_t = id, bt = s;
-    }
-    *old = best_t >= 0 && bt < C4J_TRANSFORM_MARGIN * e ? best_t : exact;
+    int below = -1; /* the best transform below the floor */
+    double bl = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < c4j_conv2d_routes(direction); i++) {
+            int id, is_exact;
+            c4j_conv2d_route_info(direction, i, &id, &is_exact, NULL);
+            const double s = gradient_estimate(d, direction, id);
+            if (s < 0 || is_exact != (pass == 0)) continue;
+            if (is_exact && (exact < 0 || s < e)) exact = id, e = s;
+            if (!is_exact && s < floor && (below < 0 || s < bl)) below = id, bl = s;
+            /* the filter gradient's GEMM route is its plain im2col + sgemm: a transform above the
+               floor's estimate meets it in the trial */
+            const int by_trial = direction == C4J_DIR_FILTER_GRADIENT && exact == C4J_BWD_GEMM && s < C4J_TRIAL_HIGH * e;
+            if (!is_exact && (s < floor || by_trial) && (best_t < 0 || s < bt)) best_t = id, bt = s;
+        }
+    *old = below >= 0 && bl < C4J_TRANSFORM_MARGIN * e ? below : exact;
+    if (below >= 0 && bl < C4J_TRIAL_LOW * e) return below;
     if (best_t < 0 || bt >= C4J_TRIAL_HIGH * e) return exact;
-    if (bt < C4J_TRIAL_LOW * e) return best_t;
     return g_transform_factor * bt < C4J_TRIAL_MARGIN * e ? best_t : exact;
 }
 
