@@ -63,7 +63,8 @@ typedef enum {
     C4J_ALGO_DIRECT_DENSE = 9,  /* one group, channels-last input: a register-blocked direct kernel over the input
                                    in place and a filter packed in blocks of output channels, no sgemm */
     C4J_ALGO_DIRECT_NARROW = 10 /* one group, at most 16 output channels: a direct kernel along output rows of a
-                                   zero-padded copy of the input rows, vectors sized to the output channels, no sgemm */
+                                   zero-padded copy of the input rows, vectors sized to the output channels, no sgemm;
+                                   also writes channels-first output (channel planes) in place */
 } c4j_algo;
 
 /* Number of int64 fields in c4j_conv2d_desc, in declaration order (the JNI layer copies a long[]). */
@@ -79,7 +80,8 @@ typedef struct {
     int64_t pad_top, pad_left;          /* virtual zeros; bottom/right follow from out_h/out_w */
     int64_t out_h, out_w;
     int64_t out_stride[4];              /* element strides of the output view: n, h, w, c (c must be 1,
-                                           or w must be 1: channels first, run by C4J_ALGO_GEMM_NCHW only) */
+                                           or w must be 1: channels first, run by C4J_ALGO_GEMM_NCHW and
+                                           C4J_ALGO_DIRECT_NARROW only) */
     int64_t flip;                       /* 1: true convolution (kernel rotated 180 degrees) */
     int64_t activation;                 /* c4j_activation, applied after the bias */
     int64_t has_bias;                   /* 1: bias[out_c] is added */

@@ -10,8 +10,11 @@
 /* The row of algo when it can run d, else NULL. */
 static const c4j_conv2d_algorithm *applying(const c4j_conv2d_desc *d, c4j_algo algo) {
     const c4j_conv2d_algorithm *a = c4j_conv2d_forward_algorithm((int)algo);
-    /* only the channels-first row writes an output whose channels are not contiguous */
-    if (a != NULL && a->id != C4J_ALGO_GEMM_NCHW && d->out_stride[3] != 1 && d->out_c > 1) return NULL;
+    /* only the channels-first row and the narrow direct kernel (each output channel stored alone)
+       write an output whose channels are not contiguous */
+    if (a != NULL && a->id != C4J_ALGO_GEMM_NCHW && a->id != C4J_ALGO_DIRECT_NARROW && d->out_stride[3] != 1 &&
+        d->out_c > 1)
+        return NULL;
     return a != NULL && a->applies(d) ? a : NULL;
 }
 

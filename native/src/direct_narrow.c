@@ -215,7 +215,16 @@ static int64_t stage_rows(const c4j_conv2d_desc *d, int64_t out_rows) {
     return (out_rows - 1) * d->stride_h + (d->kernel_h - 1) * d->dilation_h + 1;
 }
 static int64_t stage_floats(const c4j_conv2d_desc *d) { return stage_rows(d, band_rows(d)) * stage_width(d) * d->in_c; }
-static int64_t dn_workspace(const c4j_conv2d_desc *d) { return stage_floats(d) * (int64_t)sizeof(float); }
+
+/* A channels-first output (channel planes, NCHW): each row is computed into a channels-last row
+   buffer and then copied plane by plane. Stored pixel by pixel instead, a tile's channels would land
+   in as many planes at once, which map to one cache set when a plane is a multiple of 4 KiB. */
+static int planes(const c4j_conv2d_desc *d) { return d->out_stride[3] != 1 && d->out_c > 1; }
+static int64_t row_buffer_floats(const c4j_conv2d_desc *d) { return planes(d) ? d->out_w * d->out_c : 0; }
+
+static int64_t dn_workspace(const c4j_conv2d_desc *d) {
+    return (stage_floats(d) + row_buffer_floats(d)) * (int64_t)sizeof(float);
+}
 
 /* Input rows of output rows [oh0, oh0 + rows) of image img, zero-padded, into dst. */
 static void stage(const c4j_conv2d_desc *d, const float *img, int64_t oh0, int64_t rows, float *dst) {
@@ -233,6 +242,20 @@ static void dn_prepare(const c4j_conv2d_desc *d, const float *filter, float *pre
                 memset(prepared + d->out_c, 0, sizeof(float) * (size_t)(DN_PREP_LANES - d->out_c));
             }
         }
+}
+
+/* An output row from the channels-last row buffer into its channel planes, one plane at a time. */
+static void write_planes(const c4j_conv2d_desc *d, const float *row_buffer, float *o) {
+    const int64_t ow = d->out_w, oc = d->out_c, cs = d->out_stride[3], ps = d->out_stride[2];
+    for (int64_t c = 0; c < oc; c++) {
+        float *plane = o + c * cs;
+        const float *b = row_buffer + c;
+        if (ps == 1) {
+            for (int64_t x = 0; x < ow; x++) plane[x] = b[x * oc];
+        } else {
+            for (int64_t x = 0; x < ow; x++) plane[x * ps] = b[x * oc];
+        }
+    }
 }
 
 static void run_isa(int isa, const c4j_conv2d_desc *d, const float *in, const float *prepared, const float *bias,
@@ -254,13 +277,17 @@ static void run_isa(int isa, const c4j_conv2d_desc *d, const float *in, const fl
     t.act = (int)d->activation;
     t.ostep = d->out_stride[2];
     t.lanes = d->out_c;
+    float *row_buffer = planes(d) ? staged + stage_floats(d) : NULL;
+    if (row_buffer != NULL) t.ostep = d->out_c;
     for (int64_t u = u0; u < u1; u++) {
         const int64_t n = u / nband, oh0 = (u % nband) * rows, oh1 = C4J_MIN(d->out_h, oh0 + rows);
         stage(d, in + n * d->in_stride[0], oh0, oh1 - oh0, staged);
         for (int64_t oh = oh0; oh < oh1; oh++) {
+            float *o = out + n * d->out_stride[0] + oh * d->out_stride[1];
             t.x = staged + (oh - oh0) * d->stride_h * width * cin;
-            t.o = out + n * d->out_stride[0] + oh * d->out_stride[1];
+            t.o = row_buffer != NULL ? row_buffer : o;
             row(&t, d->out_w);
+            if (row_buffer != NULL) write_planes(d, row_buffer, o);
         }
     }
 }
@@ -283,7 +310,9 @@ static void work(const c4j_conv2d_desc *d, int isa, double *macs, double *steps)
     const int64_t ow = d->out_w;
     const double taps = (double)d->kernel_h * (double)(d->dilation_w == 1 ? 1 : d->kernel_w);
     const double images = (double)d->batch, pixels = (double)d->out_h * (double)ow;
-    *macs = images * (pixels * (double)vectors * (double)(d->kernel_h * d->kernel_w * d->in_c) +
+    /* a channels-first output: each float copied once more, from the row buffer (counted as a multiply-add) */
+    const double plane_copies = (double)(row_buffer_floats(d) * d->out_h);
+    *macs = images * (pixels * (double)vectors * (double)(d->kernel_h * d->kernel_w * d->in_c) + plane_copies +
                       (double)bands(d) * (double)(stage_rows(d, band_rows(d)) * stage_width(d) * d->in_c));
     *steps = images * (double)d->out_h * (double)tiles * taps;
 }
@@ -292,7 +321,7 @@ static void work(const c4j_conv2d_desc *d, int isa, double *macs, double *steps)
 static double time_layer(const c4j_conv2d_desc *d, int isa) {
     const int64_t in_floats = d->batch * d->in_stride[0], out_floats = d->batch * d->out_stride[0];
     const int64_t prep = dn_prepared_floats(d);
-    float *buf = calloc((size_t)(in_floats + out_floats + prep + stage_floats(d)), sizeof(float));
+    float *buf = calloc((size_t)(in_floats + out_floats + prep + dn_workspace(d) / (int64_t)sizeof(float)), sizeof(float));
     if (buf == NULL) return -1;
     float *in = buf, *out = in + in_floats, *prepared = out + out_floats, *ws = prepared + prep;
     for (int64_t i = 0; i < in_floats; i++) in[i] = (float)(i % 7) * 0.25f;

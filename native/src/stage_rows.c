@@ -27,6 +27,9 @@ void c4j_stage_input_rows(const c4j_conv2d_desc *d, const float *img, int64_t oh
             memcpy(row + x0 * cin, src, sizeof(float) * (size_t)((x1 - x0) * cin));
         } else if (packed) {
             for (int64_t x = x0; x < x1; x++) memcpy(row + x * cin, src + (x - x0) * d->in_stride[2], sizeof(float) * (size_t)cin);
+        } else if (d->in_stride[2] == 1) { /* channel planes (NCHW): each plane's run of the row, in turn */
+            for (int64_t c = 0; c < cin; c++)
+                for (int64_t x = x0; x < x1; x++) row[x * cin + c] = src[(x - x0) + c * d->in_stride[3]];
         } else {
             for (int64_t x = x0; x < x1; x++)
                 for (int64_t c = 0; c < cin; c++) row[x * cin + c] = src[(x - x0) * d->in_stride[2] + c * d->in_stride[3]];

@@ -49,7 +49,8 @@ static int in_out_view(const c4j_conv2d_desc *d, int64_t e) {
         for (int64_t h = 0; h < d->out_h; h++)
             for (int64_t w = 0; w < d->out_w; w++) {
                 int64_t base = n * d->out_stride[0] + h * d->out_stride[1] + w * d->out_stride[2];
-                if (e >= base && e < base + d->out_c) return 1;
+                for (int64_t o = 0; o < d->out_c; o++) /* channels in planes too (out_stride[3] > 1) */
+                    if (e == base + o * d->out_stride[3]) return 1;
             }
     return 0;
 }

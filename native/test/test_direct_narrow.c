@@ -3,7 +3,8 @@
  * plain double reference over random geometries: 1 to 16 output channels (full and partial
  * vectors of 8 and 16 lanes), few and many input channels, 1x1 to 7x7 kernels, strides,
  * dilations, paddings wider than the kernel, flip, bias, activations, input views with gaps or
- * channels first, output views with gaps, rows of every tile width. Nothing outside the output
+ * channels first, output views with gaps or channel planes (channels first, also with gaps between
+ * the planes), rows of every tile width. Nothing outside the output
  * view may be written, and any split of the units must give the same bits (widths may differ in
  * rounding: the vector builds contract each multiply-add into one FMA, the portable one need not).
  * Includes direct_narrow.c to reach the per-width kernels.
@@ -80,6 +81,11 @@ static void random_case(uint64_t *rng, int i) {
     } else if (i % 5 == 3) { /* channels first: the input's channel planes */
         d.in_stride[2] = 1, d.in_stride[1] = w, d.in_stride[3] = h * w, d.in_stride[0] = cin * h * w;
     }
+    if (i % 5 == 3 || i % 5 == 2) { /* channels-first output: channel planes, every other case with gaps between
+                                       them and between images (a channel slice of a wider NCHW tensor) */
+        const int64_t gap = i % 10 < 5 ? 0 : 3, plane = d.out_h * d.out_w + gap;
+        d.out_stride[2] = 1, d.out_stride[1] = d.out_w, d.out_stride[3] = plane, d.out_stride[0] = (cout + 1) * plane;
+    }
     T_CHECK(dn_applies(&d), "narrow layer not applicable");
     char what[200];
     snprintf(what, sizeof what, "n%lld %lldx%lld c%lld->%lld k%lldx%lld s%lldx%lld d%lldx%lld p%lld,%lld,%lld,%lld flip%lld bias%lld act%lld",
@@ -100,6 +106,11 @@ static void entry_point(void) {
     T_CHECK(c4j_conv2d_supports(&g, C4J_ALGO_DIRECT_NARROW) != C4J_OK, "grouped layer accepted");
     t_dense_desc(&g, 1, 5, 5, 4, 3, 3, DN_MAX_COUT + 1, 1, 1, 1, 1, 1, 1, 1, 1, 1);
     T_CHECK(c4j_conv2d_supports(&g, C4J_ALGO_DIRECT_NARROW) != C4J_OK, "wide layer accepted");
+    /* a channels-first output (channel planes): this route writes it, the channels-last ones do not */
+    t_dense_desc(&g, 1, 5, 5, 3, 3, 3, 8, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    g.out_stride[2] = 1, g.out_stride[1] = g.out_w, g.out_stride[3] = g.out_h * g.out_w, g.out_stride[0] = 8 * g.out_h * g.out_w;
+    T_CHECK(c4j_conv2d_supports(&g, C4J_ALGO_DIRECT_NARROW) == C4J_OK, "channel planes refused");
+    T_CHECK(c4j_conv2d_supports(&g, C4J_ALGO_GEMM_TILED) != C4J_OK, "channel planes accepted by a channels-last route");
     /* NaN in the input stays NaN through ReLU6, and ReLU6 caps */
     d.activation = C4J_ACT_RELU6;
     float in[75], f[216], out[200], prep[1024], ws[1024];

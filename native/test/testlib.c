@@ -79,7 +79,7 @@ void t_reference(const c4j_conv2d_desc *d, const float *in, const float *filter,
                         }
                     if (d->activation == C4J_ACT_RELU) acc = acc > 0 ? acc : 0;
                     if (d->activation == C4J_ACT_RELU6) acc = acc > 0 ? (acc < 6 ? acc : 6) : 0;
-                    out[n * d->out_stride[0] + oh * d->out_stride[1] + ow * d->out_stride[2] + o] = acc;
+                    out[n * d->out_stride[0] + oh * d->out_stride[1] + ow * d->out_stride[2] + o * d->out_stride[3]] = acc;
                 }
 }
 
@@ -101,7 +101,8 @@ double t_check_output_view(const c4j_conv2d_desc *d, const float *mem, int64_t g
         for (int64_t oh = 0; oh < d->out_h; oh++)
             for (int64_t ow = 0; ow < d->out_w; ow++)
                 for (int64_t o = 0; o < d->out_c; o++) {
-                    const int64_t e = n * d->out_stride[0] + oh * d->out_stride[1] + ow * d->out_stride[2] + o;
+                    const int64_t e =
+                        n * d->out_stride[0] + oh * d->out_stride[1] + ow * d->out_stride[2] + o * d->out_stride[3];
                     const double err = fabs((double)out[e] - want[e]) / (1.0 + fabs(want[e]));
                     if (!(err <= worst)) worst = err;
                     written++;

@@ -65,7 +65,8 @@ public enum Algorithm {
      * layers' direct kernel spend more on copies, packing and set-up than on their few products.
      * Vectors are sized to the output channels; a tile is consecutive pixels of one output row
      * over a zero-padded copy of the unit's input rows. Any kernel, stride, dilation, padding and
-     * input view.
+     * input view; it also writes channel planes, so a channels-first call (layout NCHW) can run it
+     * in place.
      */
     DIRECT_NARROW(10, true, 0);
 
@@ -91,6 +92,14 @@ public enum Algorithm {
      */
     public boolean isExact() {
         return exact;
+    }
+
+    /**
+     * Whether the algorithm writes an output whose channels lie in planes (a channels-first output
+     * view) in place; the others need each pixel's channels contiguous.
+     */
+    boolean writesChannelPlanes() {
+        return this == GEMM_NCHW || this == DIRECT_NARROW;
     }
 
     /** Parses a name such as {@code winograd_4x4} or {@code auto} (any case, '-' or '_'). */

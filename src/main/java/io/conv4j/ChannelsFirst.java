@@ -111,10 +111,10 @@ final class ChannelsFirst {
         Tensor result = output != null ? output : Tensor.allocate(out);
         try {
             Tensor y = result.permute(0, 2, 3, 1);
-            boolean inPlace = geo.batch() > 0 && inPlace(geo, x, y, nhwc, prepared != null, bias != null);
-            Conv2dOptions run = inPlace ? nhwc.toBuilder().algorithm(Algorithm.GEMM_NCHW).build() : nhwc;
-            Shape staged = inPlace ? null : geo.outputShape();
-            ChannelsFirstBands cut = inPlace || !cuttable(x, w, bias, y, geo) ? null
+            Algorithm inPlace = geo.batch() > 0 ? inPlace(geo, x, y, nhwc, prepared != null, bias != null) : null;
+            Conv2dOptions run = inPlace != null ? nhwc.toBuilder().algorithm(inPlace).build() : nhwc;
+            Shape staged = inPlace != null ? null : geo.outputShape();
+            ChannelsFirstBands cut = inPlace != null || !cuttable(x, w, bias, y, geo) ? null
                     : ChannelsFirstBands.of(geo, ForwardCall.dense(geo, run, bias != null, prepared != null));
             execute(x, w, bias, run, y, staged, cut, prepared);
             if (output != null) LAST.set(new Last(input, filter, bias, output, prepared, options, x, w, y, run, staged, cut));
@@ -225,14 +225,29 @@ final class ChannelsFirst {
         });
     }
 
-    /** Whether the call runs in place ({@link Algorithm#GEMM_NCHW}) rather than through channels-last copies. */
-    private static boolean inPlace(ConvGeometry geo, Tensor x, Tensor y, Conv2dOptions nhwc, boolean prepared, boolean hasBias) {
+    /**
+     * The algorithm that runs the call in place ({@link Algorithm#GEMM_NCHW} or {@link Algorithm#DIRECT_NARROW}),
+     * or null where it runs through channels-last copies.
+     */
+    private static Algorithm inPlace(ConvGeometry geo, Tensor x, Tensor y, Conv2dOptions nhwc, boolean prepared, boolean hasBias) {
         Algorithm requested = nhwc.algorithm();
-        if (requested == Algorithm.GEMM_NCHW) return true; // the planner refuses it, naming why, if it cannot run
-        if (requested != Algorithm.AUTO) return false;
+        if (requested == Algorithm.GEMM_NCHW) return requested; // the planner refuses it, naming why, if it cannot run
+        if (requested != Algorithm.AUTO) return null;
         Tensor c = y.canonical();
         long[] first = geo.toNative(x, new long[] {c.stride(0), c.stride(1), c.stride(2), c.stride(3)}, nhwc, hasBias);
-        return route(geo, first, nhwc, prepared).algorithm() == Algorithm.GEMM_NCHW;
+        Route r = decide(geo, first, nhwc, prepared);
+        return r.inPlace ? r.plan.algorithm() : null;
+    }
+
+    /** A channels-first call's plan, and whether it runs in place (on the channel planes) or through copies. */
+    static final class Route {
+        final Plan plan;
+        final boolean inPlace;
+
+        Route(Plan plan, boolean inPlace) {
+            this.plan = plan;
+            this.inPlace = inPlace;
+        }
     }
 
     /**
@@ -242,6 +257,45 @@ final class ChannelsFirst {
      * estimates are a near tie, whichever ran faster on the layer's geometry ({@link ChannelsFirstTrial}).
      */
     static Plan route(ConvGeometry geo, long[] first, Conv2dOptions nhwc, boolean prepared) {
+        return decide(geo, first, nhwc, prepared).plan;
+    }
+
+    /**
+     * The in-place algorithm for {@code first}: of those that write channel planes and can run it
+     * ({@link Algorithm#GEMM_NCHW}, and {@link Algorithm#DIRECT_NARROW} on narrow layers), the one of
+     * the lower estimate (filter packing left out, so a prepared filter finds the same one), or,
+     * where both can and their estimates are a near tie, the one that ran faster on the layer's
+     * geometry ({@link ChannelsFirstTrial#fasterInPlace}); null where none can. {@code estimate[0]}
+     * receives its estimate.
+     */
+    private static Algorithm inPlaceCandidate(ConvGeometry geo, long[] first, Conv2dOptions nhwc, double[] estimate) {
+        Algorithm[] routes = {Algorithm.GEMM_NCHW, Algorithm.DIRECT_NARROW};
+        double[] seconds = new double[routes.length];
+        Algorithm best = null;
+        for (int i = 0; i < routes.length; i++) {
+            long units;
+            try {
+                units = NativeCore.units(first, routes[i].nativeId);
+            } catch (IllegalArgumentException e) { // an output view the core cannot address as channels first
+                units = 0;
+            }
+            seconds[i] = units > 0 ? NativeCore.estimateSeconds(first, routes[i].nativeId, false) : -1;
+            if (seconds[i] >= 0 && (best == null || seconds[i] < estimate[0])) {
+                best = routes[i];
+                estimate[0] = seconds[i];
+            }
+        }
+        if (seconds[0] >= 0 && seconds[1] >= 0) {
+            Algorithm faster = ChannelsFirstTrial.fasterInPlace(geo, nhwc, routes[0], seconds[0], routes[1], seconds[1]);
+            if (faster != null) {
+                best = faster;
+                estimate[0] = seconds[faster == routes[0] ? 0 : 1];
+            }
+        }
+        return best;
+    }
+
+    static Route decide(ConvGeometry geo, long[] first, Conv2dOptions nhwc, boolean prepared) {
         io.conv4j.internal.NativeLibrary.ensureLoaded();
         ForwardCall copies = ForwardCall.dense(geo, nhwc, first[ConvGeometry.NATIVE_FIELDS - 1] != 0, prepared);
         long[] dense = copies.desc;
@@ -254,32 +308,30 @@ final class ChannelsFirst {
         // the filter transform a plain call pays per call (none for a prepared filter)
         double transform = prepared ? 0 : Math.max(0, NativeCore.estimateSeconds(dense, last.algorithm().nativeId, true) - route);
         double lastCost = route + transform + transposes;
-        String via = String.format(Locale.ROOT, "channels first: in place (gemm_nchw) %%s; through channels-last %s %.3f ms"
-                + " (%s %.3f ms + transposes %.3f ms)", cut != null ? "bands of " + cut.rows() + " rows" : "copies",
+        double[] estimate = new double[1];
+        Algorithm inPlace = inPlaceCandidate(geo, first, nhwc, estimate);
+        String via = String.format(Locale.ROOT, "channels first: in place (%s) %%s; through channels-last %s %.3f ms"
+                + " (%s %.3f ms + transposes %.3f ms)", inPlace == null ? "gemm_nchw" : inPlace.name().toLowerCase(Locale.ROOT),
+                cut != null ? "bands of " + cut.rows() + " rows" : "copies",
                 lastCost * 1e3, last.algorithm().name().toLowerCase(Locale.ROOT),
                 (lastCost - transposes) * 1e3, transposes * 1e3);
-        long units;
-        try {
-            units = NativeCore.units(first, Algorithm.GEMM_NCHW.nativeId);
-        } catch (IllegalArgumentException e) { // an output view the core cannot address as channels first
-            units = 0;
-        }
-        if (units <= 0) return withReason(last, String.format(Locale.ROOT, via, "not applicable") + "; " + last.reason());
-        double direct = NativeCore.estimateSeconds(first, Algorithm.GEMM_NCHW.nativeId, false);
+        if (inPlace == null) return new Route(withReason(last, String.format(Locale.ROOT, via, "not applicable") + "; " + last.reason()), false);
+        double direct = estimate[0];
         boolean copiesWin = last.algorithm().isExact() ? lastCost < direct : lastCost < Planner.TRANSFORM_MARGIN * direct;
         String why = String.format(Locale.ROOT, via, String.format(Locale.ROOT, "%.3f ms", direct * 1e3));
         // the near tie and the trial leave the filter transform out, as the planner's estimates do, so
         // a plain call and a prepared filter find the same verdict
         double[] measured = ChannelsFirstTrial.nearTie(direct, lastCost - transform)
-                ? ChannelsFirstTrial.seconds(geo, nhwc, last.algorithm()) : null;
+                ? ChannelsFirstTrial.seconds(geo, nhwc, inPlace, last.algorithm()) : null;
         if (measured != null) {
             double copiesMeasured = measured[1] + transform;
             copiesWin = last.algorithm().isExact() ? copiesMeasured < measured[0] : copiesMeasured < Planner.TRIAL_MARGIN * measured[0];
             why += String.format(Locale.ROOT, "; a near tie, both run once on this geometry: in place %.3f ms, through channels-last %.3f ms",
                     measured[0] * 1e3, copiesMeasured * 1e3);
         }
-        if (copiesWin) return withReason(last, why + "; " + last.reason());
-        return new Plan(Algorithm.GEMM_NCHW, units, NativeCore.workspaceBytes(first, Algorithm.GEMM_NCHW.nativeId), 0, direct, why);
+        if (copiesWin) return new Route(withReason(last, why + "; " + last.reason()), false);
+        return new Route(new Plan(inPlace, NativeCore.units(first, inPlace.nativeId), NativeCore.workspaceBytes(first, inPlace.nativeId),
+                NativeCore.preparedFloats(first, inPlace.nativeId), direct, why), true);
     }
 
     private static Plan withReason(Plan p, String reason) {

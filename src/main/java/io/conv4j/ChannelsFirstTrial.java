@@ -37,6 +37,13 @@ final class ChannelsFirstTrial {
     /** The near tie: the copies' estimate within [LOW, HIGH] x the in-place one (the forward trial's upper bound). */
     static final double LOW = 0.8, HIGH = Planner.TRIAL_HIGH;
 
+    /**
+     * The near tie between two in-place routes: estimates within this factor of each other. Wider
+     * than the designs' band, as GEMM_NCHW's estimate leaves out its calls' fixed costs, which
+     * dominate a layer of a few microseconds (estimated at a third of its measured time there).
+     */
+    static final double IN_PLACE_BAND = 3;
+
     /** Estimated single-thread seconds of both designs at least (per-call overhead out of the comparison) and at most. */
     static final double MIN_SECONDS = 20e-6, MAX_SECONDS = 20e-3;
 
@@ -87,10 +94,11 @@ final class ChannelsFirstTrial {
      * the trial cannot run (a design not applicable to the dense geometry, the table full).
      * {@code nhwc}: the call's options (layout NHWC); their bias, activation and flip are left out.
      */
-    static synchronized double[] seconds(ConvGeometry geo, Conv2dOptions nhwc, Algorithm staged) {
+    static synchronized double[] seconds(ConvGeometry geo, Conv2dOptions nhwc, Algorithm inPlace, Algorithm staged) {
         Conv2dOptions plain = nhwc.toBuilder().flipKernel(false).activation(Activation.NONE).algorithm(Algorithm.AUTO).build();
         List<Long> key = new ArrayList<>();
         for (long f : ChannelsFirst.denseFirst(geo, plain, false)) key.add(f);
+        key.add((long) inPlace.nativeId);
         key.add((long) staged.nativeId);
         double[] verdict = VERDICTS.get(key);
         if (verdict != null || VERDICTS.containsKey(key)) return verdict;
@@ -100,14 +108,14 @@ final class ChannelsFirstTrial {
             ForwardCall copies = ForwardCall.dense(geo, plain.toBuilder().algorithm(staged).build(), false, true);
             verdict = timer.seconds(geo, staged, ChannelsFirstBands.of(geo, copies) != null);
         } else {
-            verdict = measure(geo, plain, staged);
+            verdict = measure(geo, plain, inPlace, staged);
         }
         VERDICTS.put(key, verdict); // a trial that could not run is kept as such: the layer's plan must not change later
         return verdict;
     }
 
     /** Runs both designs on made-up dense tensors of the geometry; null where one cannot run it. */
-    private static double[] measure(ConvGeometry geo, Conv2dOptions plain, Algorithm staged) {
+    private static double[] measure(ConvGeometry geo, Conv2dOptions plain, Algorithm inPlaceRoute, Algorithm staged) {
         Shape in = Shape.of(geo.batch(), geo.inputChannels(), geo.inputHeight(), geo.inputWidth());
         Shape out = Shape.of(geo.batch(), geo.outputChannels(), geo.outputHeight(), geo.outputWidth());
         List<Tensor> owned = new ArrayList<>();
@@ -118,7 +126,7 @@ final class ChannelsFirstTrial {
             Tensor x = xc.permute(0, 2, 3, 1), y = yc.permute(0, 2, 3, 1);
             ForwardCall inPlace, copies;
             try {
-                inPlace = ForwardCall.of(geo, x, ChannelsFirst.outputStrides(geo), plain.toBuilder().algorithm(Algorithm.GEMM_NCHW).build(),
+                inPlace = ForwardCall.of(geo, x, ChannelsFirst.outputStrides(geo), plain.toBuilder().algorithm(inPlaceRoute).build(),
                         false, true);
                 copies = ForwardCall.dense(geo, plain.toBuilder().algorithm(staged).build(), false, true);
             } catch (IllegalArgumentException e) { // a design that cannot run the dense geometry
@@ -131,25 +139,93 @@ final class ChannelsFirstTrial {
             ByteBuffer inPlaceSpace = workspace(owned, held, inPlace.plan.workspaceBytes());
             ByteBuffer copiesSpace = workspace(owned, held, cut != null ? cut.workspaceBytes() : copies.plan.workspaceBytes());
             ForwardCall.Kernel k = new ForwardCall.Kernel();
-            Runnable first = () -> inPlace.executeOnCaller(k, x, w, null, null, y, inPlaceSpace);
+            Tensor packed = inPlace.transformFloats() > 0 ? own(owned, inPlace.transform(w)) : null; // DIRECT_NARROW's packing
+            Runnable first = () -> inPlace.executeOnCaller(k, x, w, packed, null, y, inPlaceSpace);
             Runnable last = cut != null ? () -> cut.executeOnCaller(x, w, transformed, null, y, copiesSpace) : () -> {
                 xs.copyFrom(x);
                 copies.executeOnCaller(k, xs, w, transformed, null, ys, copiesSpace);
                 y.copyFrom(ys);
             };
-            int firstRepeat = repeats(inPlace.plan.estimatedSeconds()), lastRepeat = repeats(copies.plan.estimatedSeconds());
-            first.run(); // warm-up: caches, the sgemm shapes' first use
-            last.run();
-            double bestFirst = Double.MAX_VALUE, bestLast = Double.MAX_VALUE;
-            for (int round = 0; round < ROUNDS; round++) {
-                bestFirst = Math.min(bestFirst, time(first, firstRepeat));
-                bestLast = Math.min(bestLast, time(last, lastRepeat));
-            }
-            return new double[] {bestFirst, bestLast};
+            return fastest(first, inPlace.plan.estimatedSeconds(), last, copies.plan.estimatedSeconds());
         } finally {
             for (int i = held.size() - 1; i >= 0; i--) held.get(i).release();
             for (int i = owned.size() - 1; i >= 0; i--) owned.get(i).close();
         }
+    }
+
+    /**
+     * The faster of two routes that both write the channel planes in place ({@link Algorithm#GEMM_NCHW},
+     * {@link Algorithm#DIRECT_NARROW}), given their estimates, where those are a near tie (within
+     * {@link #IN_PLACE_BAND}x of each other, at most {@link #MAX_SECONDS}): both run on the layer's geometry as
+     * {@link #seconds} runs a design, the verdict kept per geometry; null where the estimates decide
+     * (no near tie, the built-in cost model, a route that cannot run the dense geometry, the table
+     * full). Both designs take the same Java path, so small layers are measured too.
+     */
+    static synchronized Algorithm fasterInPlace(ConvGeometry geo, Conv2dOptions nhwc, Algorithm a, double aSeconds, Algorithm b,
+                                                double bSeconds) {
+        double lo = Math.min(aSeconds, bSeconds), hi = Math.max(aSeconds, bSeconds);
+        if (!(lo > 0) || hi > IN_PLACE_BAND * lo || hi > MAX_SECONDS || !NativeLibrary.costSetting().equals("measured")) return null;
+        Conv2dOptions plain = nhwc.toBuilder().flipKernel(false).activation(Activation.NONE).algorithm(Algorithm.AUTO).build();
+        List<Long> key = new ArrayList<>();
+        for (long f : ChannelsFirst.denseFirst(geo, plain, false)) key.add(f);
+        key.add(-1L); // in place against in place, not against copies
+        key.add((long) a.nativeId);
+        key.add((long) b.nativeId);
+        double[] verdict = VERDICTS.get(key);
+        if (verdict == null && !VERDICTS.containsKey(key)) {
+            if (VERDICTS.size() >= MAX_VERDICTS) return null;
+            verdict = measureInPlace(geo, plain, a, b);
+            VERDICTS.put(key, verdict);
+        }
+        return verdict == null ? null : verdict[0] <= verdict[1] ? a : b;
+    }
+
+    /** Runs both in-place routes on made-up dense tensors of the geometry; null where one cannot run it. */
+    private static double[] measureInPlace(ConvGeometry geo, Conv2dOptions plain, Algorithm a, Algorithm b) {
+        Shape in = Shape.of(geo.batch(), geo.inputChannels(), geo.inputHeight(), geo.inputWidth());
+        Shape out = Shape.of(geo.batch(), geo.outputChannels(), geo.outputHeight(), geo.outputWidth());
+        List<Tensor> owned = new ArrayList<>();
+        List<Storage> held = new ArrayList<>();
+        try {
+            Tensor xc = own(owned, madeUp(in, 7, 0.25f)), w = own(owned, madeUp(geo.filterShape(), 5, 0.125f));
+            Tensor x = xc.permute(0, 2, 3, 1), y = own(owned, Tensor.allocate(out)).permute(0, 2, 3, 1);
+            ForwardCall.Kernel k = new ForwardCall.Kernel();
+            Runnable[] run = new Runnable[2];
+            double[] estimate = new double[2];
+            Algorithm[] routes = {a, b};
+            for (int i = 0; i < 2; i++) {
+                ForwardCall call;
+                try {
+                    call = ForwardCall.of(geo, x, ChannelsFirst.outputStrides(geo), plain.toBuilder().algorithm(routes[i]).build(), false, true);
+                } catch (IllegalArgumentException e) { // a route that cannot run the dense geometry
+                    return null;
+                }
+                Tensor transformed = call.transformFloats() > 0 ? own(owned, call.transform(w)) : null;
+                ByteBuffer space = workspace(owned, held, call.plan.workspaceBytes());
+                run[i] = () -> call.executeOnCaller(k, x, w, transformed, null, y, space);
+                estimate[i] = call.plan.estimatedSeconds();
+            }
+            return fastest(run[0], estimate[0], run[1], estimate[1]);
+        } finally {
+            for (int i = held.size() - 1; i >= 0; i--) held.get(i).release();
+            for (int i = owned.size() - 1; i >= 0; i--) owned.get(i).close();
+        }
+    }
+
+    /**
+     * Seconds per run {first, last}: one warm-up each (caches, the sgemm shapes' first use), then
+     * {@link #ROUNDS} alternated rounds, the fastest round of each kept.
+     */
+    private static double[] fastest(Runnable first, double firstEstimate, Runnable last, double lastEstimate) {
+        int firstRepeat = repeats(firstEstimate), lastRepeat = repeats(lastEstimate);
+        first.run();
+        last.run();
+        double bestFirst = Double.MAX_VALUE, bestLast = Double.MAX_VALUE;
+        for (int round = 0; round < ROUNDS; round++) {
+            bestFirst = Math.min(bestFirst, time(first, firstRepeat));
+            bestLast = Math.min(bestLast, time(last, lastRepeat));
+        }
+        return new double[] {bestFirst, bestLast};
     }
 
     private static Tensor own(List<Tensor> owned, Tensor t) {

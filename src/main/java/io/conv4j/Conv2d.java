@@ -231,8 +231,10 @@ public final class Conv2d {
         boolean done = false, ownTransform = false;
         try {
             if (result == null) result = Tensor.allocate(geo.outputShape());
-            // the channels-first route writes channel planes in place (ChannelsFirst asks for it by name)
-            boolean anyStride = options.algorithm() == Algorithm.GEMM_NCHW;
+            // the channels-first routes write channel planes in place (ChannelsFirst asks for them by
+            // name); DIRECT_NARROW where each plane's pixels are contiguous, as the core requires
+            boolean anyStride = options.algorithm() == Algorithm.GEMM_NCHW
+                    || (options.algorithm().writesChannelPlanes() && (result.canonical().stride(2) == 1 || geo.outputWidth() == 1));
             target = result.stride(3) == 1 || geo.outputChannels() == 1 || anyStride ? result : Tensor.allocate(geo.outputShape());
             w = filter.contiguous();
             b = bias == null ? null : bias.contiguous();
