@@ -63,6 +63,11 @@ typedef struct {
     int64_t cb, cblocks, ranges; /* input channels per unit, blocks, tile ranges */
 } bwf_plan;
 
+/* Tiles whose input windows share one transform, each in its own lanes, when a block has fewer
+   input channels than lanes (seed_5x5_n4: 3 channels, 13 of 16 lanes idle otherwise). Every lane
+   of a transform runs the same operations, so a tile's spectra are the same bits in any lanes. */
+static int64_t tiles_per_transform(const bwf_plan *p) { return p->cb < BWF_LANES ? BWF_LANES / p->cb : 1; }
+
 /* single-thread seconds of plan p, counted in 1-D transforms of F points: forward (each unit
    transforms its block's input channels and all dY channels of its tiles: half the data rows, two
    real rows per transform, then F/2 + 1 columns), products, inverse (per range and channel pair:
@@ -70,7 +75,8 @@ typedef struct {
 static double plan_seconds(const bwf_plan *p) {
     const double fft1 = (double)(p->F / 2 * p->logF) * BWF_BUTTERFLY_NS;
     const double x_sets = (double)c4j_ceil_div(p->cb, BWF_LANES), y_sets = (double)p->coutv;
-    const double per_tile = x_sets * (double)(p->F / 2 + p->half) + y_sets * (double)((p->mh + 1) / 2 + p->half);
+    const double per_tile = x_sets * (double)(p->F / 2 + p->half) / (double)tiles_per_transform(p) +
+                            y_sets * (double)((p->mh + 1) / 2 + p->half);
     const double forward = (double)p->tiles * (double)p->cblocks * per_tile * fft1;
     const double products = (double)p->tiles * (double)p->nf * (double)p->cin * (double)p->coutv * BWF_CMAC_NS;
     const double inverse = (double)p->ranges * (double)p->cin * (double)p->coutv * (double)(p->half + p->kh) * fft1;
@@ -139,7 +145,8 @@ int64_t c4j_bwf_units(const c4j_conv2d_desc *d) {
     return make_plan(d, &p) ? p.cblocks * p.ranges : 0;
 }
 
-/* workspace: tile buffer [F*F] complex vectors | X spectra [nf][cb] | dY spectra [nf][coutv] vectors
+/* workspace: tile buffer [F*F] complex vectors | X spectra [nf][cb] per tile of a shared transform
+   | dY spectra [nf][coutv] vectors
    | accumulators [nf][cb][coutv] complex vectors, each part 64-byte aligned */
 /* rows of the tile buffer are F + 1 vectors apart: at F vectors (a power of two times 64 bytes) a
    column transform's points would share a few cache sets and miss L1 on every butterfly */
@@ -152,7 +159,7 @@ static int64_t acc_floats(const bwf_plan *p) { return p->nf * p->cb * p->coutv *
 int64_t c4j_bwf_workspace(const c4j_conv2d_desc *d) {
     bwf_plan p;
     if (!make_plan(d, &p)) return -1;
-    return (buf_floats(&p) + sx_floats(&p) + sy_floats(&p) + acc_floats(&p)) * 4;
+    return (buf_floats(&p) + tiles_per_transform(&p) * sx_floats(&p) + sy_floats(&p) + acc_floats(&p)) * 4;
 }
 
 double c4j_bwf_estimate(const c4j_conv2d_desc *d) {
@@ -278,9 +285,10 @@ BWF_INLINE void fft2_forward(const bwf_plan *p, v16 *re, v16 *im, int64_t rows, 
 /* ------------------------------------------------------------------ one unit */
 
 /* The F x F input window of the tile at (y0, x0) of image n, lanes [0, nl) = input channels
-   [c0, c0 + nl), into the tile buffer's real part (zeroed by the caller; padding stays zero). */
+   [c0, c0 + nl), into the tile buffer's real part from lane lane0 on (zeroed by the caller; padding
+   stays zero). */
 BWF_INLINE void gather_window(const c4j_conv2d_desc *d, const bwf_plan *p, const float *in, int64_t n, int64_t y0,
-                              int64_t x0, int64_t c0, int64_t nl, v16 *bre) {
+                              int64_t x0, int64_t c0, int64_t nl, v16 *bre, int64_t lane0) {
     const int64_t F = p->F, P = pitch(p), s3 = d->in_stride[3];
     for (int64_t a = 0; a < F; a++) {
         const int64_t ih = y0 - d->pad_top + a;
@@ -289,7 +297,7 @@ BWF_INLINE void gather_window(const c4j_conv2d_desc *d, const bwf_plan *p, const
             const int64_t iw = x0 - d->pad_left + b;
             if (iw < 0 || iw >= d->in_w) continue;
             const float *src = in + n * d->in_stride[0] + ih * d->in_stride[1] + iw * d->in_stride[2] + c0 * s3;
-            float *dst = (float *)&bre[a * P + b];
+            float *dst = (float *)&bre[a * P + b] + lane0;
             for (int64_t l = 0; l < nl; l++) dst[l] = src[l * s3];
         }
     }
@@ -298,7 +306,7 @@ BWF_INLINE void gather_window(const c4j_conv2d_desc *d, const bwf_plan *p, const
 /* The same window of X2 (space to depth, see the top): lane l is X2 channel c0 + l, read from X
    at its own pixel phase. */
 static void gather_window_s2d(const c4j_conv2d_desc *d, const bwf_plan *p, const float *in, int64_t n, int64_t y0,
-                              int64_t x0, int64_t c0, int64_t nl, v16 *bre) {
+                              int64_t x0, int64_t c0, int64_t nl, v16 *bre, int64_t lane0) {
     const int64_t F = p->F, P = pitch(p);
     int64_t ph[BWF_LANES], pw[BWF_LANES], off[BWF_LANES];
     for (int64_t l = 0; l < nl; l++) {
@@ -308,7 +316,7 @@ static void gather_window_s2d(const c4j_conv2d_desc *d, const bwf_plan *p, const
     }
     for (int64_t a = 0; a < F; a++)
         for (int64_t b = 0; b < F; b++) {
-            float *dst = (float *)&bre[a * P + b];
+            float *dst = (float *)&bre[a * P + b] + lane0;
             for (int64_t l = 0; l < nl; l++) {
                 const int64_t ih = p->sh * (y0 + a) + ph[l], iw = p->sw * (x0 + b) + pw[l];
                 if (ih >= 0 && ih < d->in_h && iw >= 0 && iw < d->in_w)
@@ -327,8 +335,9 @@ BWF_INLINE void run_unit(const c4j_conv2d_desc *d, const bwf_plan *p, const floa
                          float *db, float *workspace, int64_t cblk, int64_t range) {
     const int64_t F = p->F, nf = p->nf, half = p->half, P = pitch(p);
     v16 *bre = (v16 *)workspace, *bim = bre + F * P;
+    const int64_t tp = tiles_per_transform(p);
     float *sx = workspace + buf_floats(p);
-    v16 *sy = (v16 *)(sx + sx_floats(p));
+    v16 *sy = (v16 *)(sx + tp * sx_floats(p));
     v16 *acc = sy + nf * p->coutv * 2;
     float wr[BWF_MAX_F / 2], wi[BWF_MAX_F / 2];
     uint8_t rev[BWF_MAX_F];
@@ -339,55 +348,82 @@ BWF_INLINE void run_unit(const c4j_conv2d_desc *d, const bwf_plan *p, const floa
     const v16 zero = {0};
     for (int64_t i = 0; i < nf * nc * p->coutv * 2; i++) acc[i] = zero;
     const int64_t so0 = d->out_stride[0], so1 = d->out_stride[1], so2 = d->out_stride[2], so3 = d->out_stride[3];
-    for (int64_t t = t0; t < t1 && dw != NULL; t++) {
-        int64_t n, y0, x0;
-        tile_origin(p, t, &n, &y0, &x0);
-        /* dY tile, one vector of output channels at a time: spectra into sy[f][ov] (re, im) */
-        const int64_t rows = C4J_MIN(p->mh, d->out_h - y0), cols = C4J_MIN(p->mw, d->out_w - x0);
-        for (int64_t ov = 0; ov < p->coutv; ov++) {
-            const int64_t o0 = ov * BWF_LANES, no = C4J_MIN(BWF_LANES, p->cout - o0);
-            for (int64_t i = 0; i < rows * P; i++) bre[i] = zero; /* the rest: fft2_forward */
-            for (int64_t i = 0; i < rows; i++)
-                for (int64_t j = 0; j < cols; j++) {
-                    const float *src = dy + n * so0 + (y0 + i) * so1 + (x0 + j) * so2 + o0 * so3;
-                    float *dst = (float *)&bre[i * P + j];
-                    for (int64_t l = 0; l < no; l++) dst[l] = src[l * so3];
-                }
-            fft2_forward(p, bre, bim, rows, rev, wr, wi);
-            for (int64_t u = 0; u < F; u++)
-                for (int64_t v = 0; v < half; v++) {
-                    sy[((u * half + v) * p->coutv + ov) * 2] = bre[u * P + v];
-                    sy[((u * half + v) * p->coutv + ov) * 2 + 1] = bim[u * P + v];
-                }
-        }
-        /* input window of this block's channels, BWF_LANES at a time: spectra into sx[f][c] */
-        for (int64_t cs = 0; cs < nc; cs += BWF_LANES) {
-            const int64_t nl = C4J_MIN(BWF_LANES, nc - cs);
+    for (int64_t g0 = t0; g0 < t1 && dw != NULL; g0 += tp) {
+        const int64_t g1 = C4J_MIN(t1, g0 + tp);
+        /* tp > 1: the input windows of tiles g0 .. g1 in one transform, tile j in lanes
+           [j nc, (j+1) nc), spectra into sx + j sx_floats */
+        if (tp > 1) {
             for (int64_t i = 0; i < F * P; i++) bre[i] = zero; /* padding reads as zeros */
-            if (p->sh == 1 && p->sw == 1) gather_window(d, p, in, n, y0, x0, c0 + cs, nl, bre);
-            else gather_window_s2d(d, p, in, n, y0, x0, c0 + cs, nl, bre);
+            for (int64_t t = g0; t < g1; t++) {
+                int64_t n, y0, x0;
+                tile_origin(p, t, &n, &y0, &x0);
+                if (p->sh == 1 && p->sw == 1) gather_window(d, p, in, n, y0, x0, c0, nc, bre, (t - g0) * nc);
+                else gather_window_s2d(d, p, in, n, y0, x0, c0, nc, bre, (t - g0) * nc);
+            }
             fft2_forward(p, bre, bim, F, rev, wr, wi);
-            for (int64_t f = 0; f < nf; f++) {
-                const int64_t u = f / half, v = f % half;
-                const float *r = (const float *)&bre[u * P + v], *im = (const float *)&bim[u * P + v];
-                for (int64_t l = 0; l < nl; l++) {
-                    sx[(f * p->cb + cs + l) * 2] = r[l];
-                    sx[(f * p->cb + cs + l) * 2 + 1] = im[l];
+            for (int64_t t = g0; t < g1; t++)
+                for (int64_t f = 0; f < nf; f++) {
+                    const int64_t u = f / half, v = f % half, lane0 = (t - g0) * nc;
+                    const float *r = (const float *)&bre[u * P + v] + lane0;
+                    const float *im = (const float *)&bim[u * P + v] + lane0;
+                    float *sxt = sx + (t - g0) * sx_floats(p);
+                    for (int64_t l = 0; l < nc; l++) {
+                        sxt[(f * p->cb + l) * 2] = r[l];
+                        sxt[(f * p->cb + l) * 2 + 1] = im[l];
+                    }
                 }
-            }
         }
-        /* acc[f][c][ov] += X_hat[f][c] * conj(dY_hat[f][ov]) */
-        for (int64_t f = 0; f < nf; f++)
-            for (int64_t c = 0; c < nc; c++) {
-                const float xr = sx[(f * p->cb + c) * 2], xi = sx[(f * p->cb + c) * 2 + 1];
-                v16 *a = acc + (f * nc + c) * p->coutv * 2;
-                const v16 *y = sy + f * p->coutv * 2;
-                for (int64_t ov = 0; ov < p->coutv; ov++) {
-                    const v16 yr = y[2 * ov], yi = y[2 * ov + 1];
-                    a[2 * ov] += xr * yr + xi * yi;
-                    a[2 * ov + 1] += xi * yr - xr * yi;
+        for (int64_t t = g0; t < g1; t++) {
+            int64_t n, y0, x0;
+            tile_origin(p, t, &n, &y0, &x0);
+            const float *sxt = sx + (t - g0) * sx_floats(p);
+            /* dY tile, one vector of output channels at a time: spectra into sy[f][ov] (re, im) */
+            const int64_t rows = C4J_MIN(p->mh, d->out_h - y0), cols = C4J_MIN(p->mw, d->out_w - x0);
+            for (int64_t ov = 0; ov < p->coutv; ov++) {
+                const int64_t o0 = ov * BWF_LANES, no = C4J_MIN(BWF_LANES, p->cout - o0);
+                for (int64_t i = 0; i < rows * P; i++) bre[i] = zero; /* the rest: fft2_forward */
+                for (int64_t i = 0; i < rows; i++)
+                    for (int64_t j = 0; j < cols; j++) {
+                        const float *src = dy + n * so0 + (y0 + i) * so1 + (x0 + j) * so2 + o0 * so3;
+                        float *dst = (float *)&bre[i * P + j];
+                        for (int64_t l = 0; l < no; l++) dst[l] = src[l * so3];
+                    }
+                fft2_forward(p, bre, bim, rows, rev, wr, wi);
+                for (int64_t u = 0; u < F; u++)
+                    for (int64_t v = 0; v < half; v++) {
+                        sy[((u * half + v) * p->coutv + ov) * 2] = bre[u * P + v];
+                        sy[((u * half + v) * p->coutv + ov) * 2 + 1] = bim[u * P + v];
+                    }
+            }
+            /* tp == 1: input window of this block's channels, BWF_LANES at a time: spectra into sx[f][c] */
+            for (int64_t cs = 0; cs < nc && tp == 1; cs += BWF_LANES) {
+                const int64_t nl = C4J_MIN(BWF_LANES, nc - cs);
+                for (int64_t i = 0; i < F * P; i++) bre[i] = zero; /* padding reads as zeros */
+                if (p->sh == 1 && p->sw == 1) gather_window(d, p, in, n, y0, x0, c0 + cs, nl, bre, 0);
+                else gather_window_s2d(d, p, in, n, y0, x0, c0 + cs, nl, bre, 0);
+                fft2_forward(p, bre, bim, F, rev, wr, wi);
+                for (int64_t f = 0; f < nf; f++) {
+                    const int64_t u = f / half, v = f % half;
+                    const float *r = (const float *)&bre[u * P + v], *im = (const float *)&bim[u * P + v];
+                    for (int64_t l = 0; l < nl; l++) {
+                        sx[(f * p->cb + cs + l) * 2] = r[l];
+                        sx[(f * p->cb + cs + l) * 2 + 1] = im[l];
+                    }
                 }
             }
+            /* acc[f][c][ov] += X_hat[f][c] * conj(dY_hat[f][ov]) */
+            for (int64_t f = 0; f < nf; f++)
+                for (int64_t c = 0; c < nc; c++) {
+                    const float xr = sxt[(f * p->cb + c) * 2], xi = sxt[(f * p->cb + c) * 2 + 1];
+                    v16 *a = acc + (f * nc + c) * p->coutv * 2;
+                    const v16 *y = sy + f * p->coutv * 2;
+                    for (int64_t ov = 0; ov < p->coutv; ov++) {
+                        const v16 yr = y[2 * ov], yi = y[2 * ov + 1];
+                        a[2 * ov] += xr * yr + xi * yi;
+                        a[2 * ov + 1] += xi * yr - xr * yi;
+                    }
+                }
+        }
     }
     /* back: per input channel and vector of output channels, inverse along h of the half spectrum's
        columns, then for the kernel's rows only the other half of each row (the result is real:

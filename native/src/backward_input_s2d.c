@@ -75,6 +75,14 @@ static void band_desc(const c4j_conv2d_desc *d, const bxs_plan *p, int64_t y0, i
     f->has_bias = 0;
 }
 
+/* band b's rows of dX2, [*y0, *y1), and their convolution */
+static void band_of(const c4j_conv2d_desc *d, const bxs_plan *p, int64_t b, int64_t *y0, int64_t *y1,
+                    c4j_conv2d_desc *f) {
+    *y0 = b * p->band;
+    *y1 = C4J_MIN(p->h2, *y0 + p->band);
+    band_desc(d, p, *y0, *y1, f);
+}
+
 static int band_ok(const c4j_conv2d_desc *f, c4j_algo algo) {
     return c4j_conv2d_check(f, INT64_MAX, INT64_MAX, 0, INT64_MAX, NULL, 0) == C4J_OK &&
            c4j_conv2d_supports(f, algo) == C4J_OK && !c4j_via_s2d(f, algo) && c4j_conv2d_units(f, algo) > 0;
@@ -105,9 +113,9 @@ static int plan_uncached(const c4j_conv2d_desc *d, c4j_algo algo, bxs_plan *p) {
     const int64_t fit = BXS_BAND_FLOATS / row_floats;
     if (p->band > fit) p->band = fit >= th ? fit / th * th : fit;
     p->bands = c4j_ceil_div(p->h2, p->band);
-    for (int64_t b = 0; b < p->bands; b++) {
+    for (int64_t b = 0, y0, y1; b < p->bands; b++) {
         c4j_conv2d_desc f;
-        band_desc(d, p, b * p->band, C4J_MIN(p->h2, (b + 1) * p->band), &f);
+        band_of(d, p, b, &y0, &y1, &f);
         if (!band_ok(&f, algo)) return 0;
     }
     p->band_floats = round16(p->band * row_floats);
@@ -145,9 +153,9 @@ int64_t c4j_bx_s2d_workspace(const c4j_conv2d_desc *d, int route) {
     bxs_plan p;
     if (!make_plan(d, (c4j_algo)route, &p)) return -1;
     int64_t inner = 0;
-    for (int64_t b = 0; b < p.bands; b++) {
+    for (int64_t b = 0, y0, y1; b < p.bands; b++) {
         c4j_conv2d_desc f;
-        band_desc(d, &p, b * p.band, C4J_MIN(p.h2, (b + 1) * p.band), &f);
+        band_of(d, &p, b, &y0, &y1, &f);
         inner = C4J_MAX(inner, c4j_conv2d_workspace_bytes(&f, (c4j_algo)route));
     }
     return p.band_floats * (int64_t)sizeof(float) + inner;
@@ -215,10 +223,10 @@ c4j_status c4j_bx_s2d_run(const c4j_blas *blas, const c4j_conv2d_desc *d, int ro
     const int64_t ws_bytes = workspace_bytes - p.band_floats * (int64_t)sizeof(float);
     const float *w2t = prepared + round16(c4j_conv2d_prepared_floats(&p.whole, (c4j_algo)route));
     for (int64_t u = u0; u < u1; u++) {
-        const int64_t n = u / p.bands, b = u % p.bands;
-        const int64_t y0 = b * p.band, y1 = C4J_MIN(p.h2, y0 + p.band);
+        const int64_t n = u / p.bands;
+        int64_t y0, y1;
         c4j_conv2d_desc f;
-        band_desc(d, &p, y0, y1, &f);
+        band_of(d, &p, u % p.bands, &y0, &y1, &f);
         const float *src = dy + n * d->out_stride[0] + C4J_MAX(0, y0 - (p.kh2 - 1)) * d->out_stride[1];
         const c4j_status s = c4j_conv2d_forward(blas, &f, (c4j_algo)route, src, w2t, prepared, NULL, x2, ws, ws_bytes,
                                                 0, c4j_conv2d_units(&f, (c4j_algo)route), err, err_len);
@@ -234,9 +242,9 @@ double c4j_bx_s2d_estimate(const c4j_conv2d_desc *d, int route, int include_prep
     bxs_plan p;
     if (!make_plan(d, (c4j_algo)route, &p)) return -1;
     double t = 0;
-    for (int64_t b = 0; b < p.bands; b++) {
+    for (int64_t b = 0, y0, y1; b < p.bands; b++) {
         c4j_conv2d_desc f;
-        band_desc(d, &p, b * p.band, C4J_MIN(p.h2, (b + 1) * p.band), &f);
+        band_of(d, &p, b, &y0, &y1, &f);
         t += c4j_conv2d_estimate_seconds(&f, (c4j_algo)route, 0);
     }
     t += (double)(d->in_h * d->in_w * d->in_c) * BXS_COPY_NS * 1e-9;
