@@ -149,15 +149,24 @@ int64_t c4j_bx_s2d_units(const c4j_conv2d_desc *d, int route) {
     return make_plan(d, (c4j_algo)route, &p) ? d->batch * p.bands : 0;
 }
 
+/* Over an image's bands: the largest workspace of the transform, and (seconds not NULL) the sum
+   of its estimates */
+static int64_t band_workspace(const c4j_conv2d_desc *d, const bxs_plan *p, c4j_algo algo, double *seconds) {
+    int64_t inner = 0;
+    if (seconds != NULL) *seconds = 0;
+    for (int64_t b = 0, y0, y1; b < p->bands; b++) {
+        c4j_conv2d_desc f;
+        band_of(d, p, b, &y0, &y1, &f);
+        inner = C4J_MAX(inner, c4j_conv2d_workspace_bytes(&f, algo));
+        if (seconds != NULL) *seconds += c4j_conv2d_estimate_seconds(&f, algo, 0);
+    }
+    return inner;
+}
+
 int64_t c4j_bx_s2d_workspace(const c4j_conv2d_desc *d, int route) {
     bxs_plan p;
     if (!make_plan(d, (c4j_algo)route, &p)) return -1;
-    int64_t inner = 0;
-    for (int64_t b = 0, y0, y1; b < p.bands; b++) {
-        c4j_conv2d_desc f;
-        band_of(d, &p, b, &y0, &y1, &f);
-        inner = C4J_MAX(inner, c4j_conv2d_workspace_bytes(&f, (c4j_algo)route));
-    }
+    const int64_t inner = band_workspace(d, &p, (c4j_algo)route, NULL);
     return p.band_floats * (int64_t)sizeof(float) + inner;
 }
 
@@ -241,12 +250,8 @@ c4j_status c4j_bx_s2d_run(const c4j_blas *blas, const c4j_conv2d_desc *d, int ro
 double c4j_bx_s2d_estimate(const c4j_conv2d_desc *d, int route, int include_prepare) {
     bxs_plan p;
     if (!make_plan(d, (c4j_algo)route, &p)) return -1;
-    double t = 0;
-    for (int64_t b = 0, y0, y1; b < p.bands; b++) {
-        c4j_conv2d_desc f;
-        band_of(d, &p, b, &y0, &y1, &f);
-        t += c4j_conv2d_estimate_seconds(&f, (c4j_algo)route, 0);
-    }
+    double t;
+    band_workspace(d, &p, (c4j_algo)route, &t);
     t += (double)(d->in_h * d->in_w * d->in_c) * BXS_COPY_NS * 1e-9;
     t *= (double)d->batch;
     if (include_prepare)
