@@ -211,36 +211,46 @@ static int trial_choice(const c4j_conv2d_desc *d, int direction, const costed *c
 }
 
 /*
- * Exact against exact in the forward pass: the best exact route by estimate, unless the next best
- * one, estimated within C4J_TRIAL_HIGH x it on the dense views of d's geometry, ran below
- * C4J_TRIAL_MARGIN x its time when both ran once on that geometry (cost_trial.c, the same
- * verdict for every entry point and view). The estimates of routes of different designs err
- * differently (the tiled GEMM's models its patch gather, which on a contraction of 9 products per
- * output ran 1.45x its estimate, where a direct kernel's is timed), so a near tie between them is
- * settled by running them. Returns best, or the runner-up with d's estimate.
+ * Exact against exact in the forward pass: the best exact route by estimate, unless another one,
+ * estimated within C4J_TRIAL_HIGH x it on the dense views of d's geometry, ran below
+ * C4J_TRIAL_MARGIN x its time when all of them ran once on that geometry (cost_trial.c, the same
+ * verdict for every entry point and view; the fastest of those below the margin wins). The
+ * estimates of routes of different designs err differently (the tiled GEMM's models its patch
+ * gather, which on a contraction of 9 products per output ran 1.45x its estimate, where a direct
+ * kernel's is timed), and by more on a busy machine, where the sgemm routes' traffic through the
+ * shared cache costs most: so every exact route in the band runs, not only the best two by
+ * estimate (a third one left out could not win however fast it ran here). Returns best, or the
+ * route taken with d's estimate.
  */
 static costed exact_choice(const c4j_conv2d_desc *d, costed best, text *t) {
     const c4j_conv2d_desc g = c4j_trial_geometry(d);
-    costed a = {-1, 0, NULL}, b = {-1, 0, NULL}; /* best and runner-up on the dense views */
+    costed c[C4J_TRIAL_MAX]; /* the exact routes on the dense views, best estimate first */
+    int n = 0;
     for (int i = 0; i < direction_rows(C4J_DIR_FORWARD); i++) {
         int id, is_exact;
         const char *name;
         c4j_conv2d_route_info(C4J_DIR_FORWARD, i, &id, &is_exact, &name);
         if (!is_exact || route_estimate(d, C4J_DIR_FORWARD, id) < 0) continue;
-        const costed c = {id, route_estimate(&g, C4J_DIR_FORWARD, id), name};
-        if (c.s < 0) continue;
-        if (a.id < 0 || c.s < a.s) b = a, a = c;
-        else if (b.id < 0 || c.s < b.s) b = c;
+        const costed e = {id, route_estimate(&g, C4J_DIR_FORWARD, id), name};
+        if (e.s < 0 || n == C4J_TRIAL_MAX) continue;
+        int at = n++;
+        for (; at > 0 && e.s < c[at - 1].s; at--) c[at] = c[at - 1];
+        c[at] = e;
     }
-    if (b.id < 0 || !(b.s < C4J_TRIAL_HIGH * a.s)) return best;
-    const int ids[2] = {a.id, b.id};
-    const double est[2] = {a.s, b.s};
-    double measured[2];
-    if (!c4j_cost_trial(d, 2, ids, est, measured)) return best;
-    const costed pick = measured[1] < C4J_TRIAL_MARGIN * measured[0] ? b : a;
-    say(t, "; exact routes near a tie, run once on this geometry: %s %.3f ms, %s %.3f ms", a.name, measured[0] * 1e3,
-        b.name, measured[1] * 1e3);
-    const costed chosen = {pick.id, route_estimate(d, C4J_DIR_FORWARD, pick.id), pick.name};
+    int m = 1; /* those within the band of the best */
+    while (m < n && c[m].s < C4J_TRIAL_HIGH * c[0].s) m++;
+    if (m < 2) return best;
+    int ids[C4J_TRIAL_MAX];
+    double est[C4J_TRIAL_MAX], measured[C4J_TRIAL_MAX];
+    for (int i = 0; i < m; i++) ids[i] = c[i].id, est[i] = c[i].s;
+    if (!c4j_cost_trial(d, m, ids, est, measured)) return best;
+    int pick = 0;
+    say(t, "; exact routes near a tie, run once on this geometry:");
+    for (int i = 0; i < m; i++) {
+        say(t, "%s %s %.3f ms", i > 0 ? "," : "", c[i].name, measured[i] * 1e3);
+        if (i > 0 && measured[i] < C4J_TRIAL_MARGIN * measured[0] && measured[i] < measured[pick]) pick = i;
+    }
+    const costed chosen = {c[pick].id, route_estimate(d, C4J_DIR_FORWARD, c[pick].id), c[pick].name};
     return chosen;
 }
 

@@ -25,6 +25,21 @@ static double g_transform_factor = 1.0;
 static int g_near_tie; /* 1: every transform but the best estimated one runs 0.9 x as long (a near tie) */
 static int g_timer_calls;
 static int g_exact_swap; /* 1: every exact route but the best estimated one of d runs 0.5 x its estimate */
+static int g_exact_third; /* 1: the third best estimated exact route of d runs 0.3 x its estimate, the others as estimated */
+
+/* The exact routes of d by estimate, best first (at most 8); returns how many. */
+static int exact_ranked(const c4j_conv2d_desc *d, int *ids, double *s) {
+    int n = 0;
+    for (int i = 0; i < c4j_conv2d_forward_rows() && n < 8; i++) {
+        const c4j_conv2d_algorithm *r = c4j_conv2d_forward_row(i);
+        const double e = c4j_conv2d_estimate_seconds(d, (c4j_algo)r->id, 0);
+        if (!r->exact || e < 0) continue;
+        int at = n++;
+        for (; at > 0 && e < s[at - 1]; at--) ids[at] = ids[at - 1], s[at] = s[at - 1];
+        ids[at] = r->id, s[at] = e;
+    }
+    return n;
+}
 
 /* The best and the next best exact route of d by estimate (-1 where there is none). */
 static void exact_pair(const c4j_conv2d_desc *d, int *a, double *sa, int *b, double *sb) {
@@ -46,6 +61,11 @@ static double factor_of(const c4j_conv2d_desc *d, int id) {
         int best, next;
         double sb, sn;
         exact_pair(d, &best, &sb, &next, &sn);
+        if (g_exact_third) {
+            int ids[8];
+            double e[8];
+            return exact_ranked(d, ids, e) >= 3 && id == ids[2] ? 0.3 : 1.0;
+        }
         return g_exact_swap && id != best ? 0.5 : 1.0;
     }
     if (!g_near_tie) return g_transform_factor;
@@ -193,8 +213,8 @@ static void one_trial_per_geometry(void) {
         const int transform = !c4j_conv2d_forward_algorithm(q[0].route)->exact;
         T_CHECK(transform ? via_view == q[0].route : c4j_conv2d_forward_algorithm(via_view)->exact,
                 "case %d: the view took route %d, the dense layer %d", c, via_view, q[0].route);
-        /* at most a pair of exact routes, then the best exact one and the transforms */
-        T_CHECK(calls >= 2 && calls <= 2 + C4J_TRIAL_MAX, "case %d: %d candidates timed", c, calls);
+        /* the exact routes in the band, then the best exact one and the transforms */
+        T_CHECK(calls >= 2 && calls <= 2 * C4J_TRIAL_MAX, "case %d: %d candidates timed", c, calls);
     }
     T_CHECK(checked >= 5, "only %d layers went to a trial", checked);
 }
@@ -228,6 +248,34 @@ static void exact_near_ties(void) {
     g_exact_swap = 0;
     printf("exact near ties: %d swapped by the trial, %d kept\n", swapped, kept);
     T_CHECK(swapped >= 5 && kept >= 5, "exact near ties: %d swapped, %d kept", swapped, kept);
+}
+
+/* Every exact route in the band runs, not only the best two by estimate: the third best one,
+   measured at 0.3 x its estimate, is taken where it lies inside the band of the best one and not
+   outside it (the two-route trial before never timed it). */
+static void exact_third_in_band(void) {
+    c4j_cost_trial_set_timer(stand_in);
+    g_transform_factor = 1.6, g_near_tie = 0, g_exact_third = 1;
+    uint64_t st = 5151;
+    int taken = 0, kept = 0;
+    for (int c = 0; c < 1500; c++) {
+        c4j_conv2d_desc d;
+        random_layer(&st, &d);
+        int ids[8];
+        double s[8];
+        if (exact_ranked(&d, ids, s) < 3) continue;
+        char why[4096];
+        const int got = c4j_conv2d_plan(&d, C4J_DIR_FORWARD, 0, why, sizeof why);
+        if (!c4j_conv2d_forward_algorithm(got)->exact) continue;
+        const int want = s[2] < C4J_TRIAL_HIGH * s[0] ? ids[2] : ids[0];
+        T_CHECK(got == want, "case %d: route %d, exact routes %d (%.3g s), %d (%.3g s), %d (%.3g s): %s", c, got, ids[0],
+                s[0], ids[1], s[1], ids[2], s[2], why);
+        if (got == ids[2]) taken++;
+        else kept++;
+    }
+    g_exact_third = 0;
+    printf("exact routes, the third best measured fastest: %d taken, %d kept\n", taken, kept);
+    T_CHECK(taken >= 3 && kept >= 3, "third exact route: %d taken, %d kept", taken, kept);
 }
 
 /* The real trial: routes run on the BLAS, the verdict kept. */
@@ -416,6 +464,7 @@ int main(void) {
     T_CHECK(slower > 0, "no layer where a transform measured slower changed the fixed margin's choice");
     one_trial_per_geometry();
     exact_near_ties();
+    exact_third_in_band();
     T_CHECK(gradient_cases(0.6, 5) > 0, "no gradient where a transform measured faster changed the fixed margin's choice");
     T_CHECK(gradient_cases(1.6, 5) > 0, "no gradient where a transform measured slower changed the fixed margin's choice");
     real_trial();
