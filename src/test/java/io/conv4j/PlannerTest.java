@@ -52,8 +52,12 @@ class PlannerTest {
                             "AUTO took the slower exact algorithm " + chosen + " for " + geo + ": " + reason);
                 }
             } else {
-                // clearly faster on the estimates, or, inside the band, measured faster on this convolution
-                assertTrue(own < Planner.TRIAL_LOW * exact || (own < Planner.TRIAL_HIGH * exact && reason.contains(measured)),
+                // clearly faster on the estimates, or, inside the band, measured faster on this convolution, or
+                // measured fastest among transforms that the best estimated one of them (clear of the exact
+                // routes) ran against
+                String among = chosen.name().toLowerCase(java.util.Locale.ROOT) + " among the transforms";
+                assertTrue(own < Planner.TRIAL_LOW * exact || (own < Planner.TRIAL_HIGH * exact && reason.contains(measured))
+                                || (own < Planner.TRIAL_HIGH * exact && reason.contains(among)),
                         chosen + " without a clear margin or a trial for " + geo + ": " + reason);
                 assertTrue(own < NativeCore.rooflineSeconds(desc), chosen + " above im2col + sgemm for " + geo);
             }
