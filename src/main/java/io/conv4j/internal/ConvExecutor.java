@@ -317,6 +317,13 @@ public final class ConvExecutor {
      */
     private static final long SPIN_NANOS = 100_000;
     /**
+     * A spinning worker yields its CPU this often: on a machine with more runnable threads than
+     * cores the scheduler may put it on the caller's core, where its spin would take half of the
+     * caller's time; a yield hands the core back to the caller (and costs a system call that
+     * returns at once when nothing else is runnable there).
+     */
+    private static final long YIELD_EVERY_NANOS = 20_000;
+    /**
      * A napping worker looks at the queue and at the demand this often: it wakes by its own timer,
      * so callers of a burst that begins while it naps pay no wake-up, and the naps cost a few
      * microseconds of CPU each (well under 1% of a core).
@@ -342,11 +349,15 @@ public final class ConvExecutor {
             if (job != null) return job;
             spinning.incrementAndGet();
             try {
-                long since = System.nanoTime();
+                long since = System.nanoTime(), yielded = since;
                 for (long now = since; now - since < SPIN_NANOS || wanted(index) && (now - lastDemandNanos < SPIN_NANOS || demandRunningAlone.get() > 0);
                         now = System.nanoTime()) {
                     Thread.onSpinWait();
                     if (!tickets.isEmpty() && (job = tickets.poll()) != null) return job;
+                    if (now - yielded > YIELD_EVERY_NANOS) { // see YIELD_EVERY_NANOS
+                        Thread.yield();
+                        yielded = now;
+                    }
                 }
             } finally {
                 spinning.decrementAndGet();
