@@ -53,28 +53,41 @@ class ConvExecutorOfferTest {
      * A job estimated at 8 us runs partly on a worker when calls come back to back: the first
      * calls mark demand, the worker (napping since the executor started) comes back to spinning by
      * its own timer, and the caller pays no wake-up for it. Each unit takes long enough that a
-     * worker which takes the ticket joins; retried, as a loaded machine may deschedule the worker.
+     * worker which takes the ticket joins.
      */
     @Test
     void backToBackSmallJobsAreSharedWithoutAWakeUp() {
         ConvExecutor ex = freshExecutor();
-        assertTrue(sharedWithin(ex, 2000, 8e-6), "no unit of 2000 back-to-back 8 us jobs ran on a worker");
+        // a busy machine may keep the worker on the caller's core for a while, where it yields to
+        // the caller: up to 10 s of such jobs (an idle machine shares within the first calls)
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        boolean shared = false;
+        while (!shared && System.nanoTime() < deadline) shared = sharedWithin(ex, 200, 8e-6);
+        assertTrue(shared, "no unit of 10 s of back-to-back 8 us jobs ran on a worker");
         // at most a worker that stopped spinning just as a job was offered to it is woken
         assertTrue(ex.wakeUps.get() <= 2, ex.wakeUps.get() + " wake-ups paid by callers of 8 us jobs");
     }
 
     /**
      * A burst of small jobs that starts after the workers' deep park (no demand for longer than
-     * the nap window) gets its second thread for one wake-up, paid after about 1 ms of work run
-     * alone, not one per call (without it every job would stay on the caller).
+     * the nap window) wakes one worker once about 1 ms of its work ran alone (125 jobs of 8 us), not
+     * one per call, and the worker leaves its deep park (without the wake-up it would stay parked
+     * and every job on the caller). Whether the woken worker then shares depends on the scheduler
+     * (on a loaded machine it may not get a core); {@link #backToBackSmallJobsAreSharedWithoutAWakeUp}
+     * checks the sharing itself.
      */
     @Test
     void aBurstAfterTheDeepParkWakesAWorkerOnce() {
         ConvExecutor ex = freshExecutor();
         awaitDeepPark(ex);
-        assertTrue(sharedWithin(ex, 2000, 8e-6), "no unit of 2000 back-to-back 8 us jobs ran on a worker after its deep park");
-        long paid = ex.wakeUps.get();
-        assertTrue(paid >= 1 && paid <= 4, paid + " wake-ups for one burst");
+        long units = 16;
+        for (int call = 0; call < 200; call++) ex.run(units, 0, 8e-6, (u0, u1, ws) -> spin(500 * (u1 - u0)));
+        assertEquals(1, ex.wakeUps.get(), "wake-ups for 200 jobs of 8 us after the deep park");
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (ex.hasDeepParkedWorker()) {
+            assertTrue(System.nanoTime() < deadline, "the woken worker is still in its deep park after 10 s");
+            spinOrSleep();
+        }
     }
 
     /**
@@ -85,7 +98,7 @@ class ConvExecutorOfferTest {
     @Test
     void idleWorkersStopUsingTheCpu() throws InterruptedException {
         ConvExecutor ex = freshExecutor();
-        assertTrue(sharedWithin(ex, 2000, 8e-6), "no unit of 2000 back-to-back 8 us jobs ran on a worker");
+        sharedWithin(ex, 2000, 8e-6); // a burst: the workers spin while it lasts
         Thread.sleep(ConvExecutor.NAP_WINDOW_NANOS / 1_000_000 + 100);
         long before = workersCpuNanos();
         Thread.sleep(300);
@@ -97,8 +110,8 @@ class ConvExecutorOfferTest {
      * A parked worker is woken for every job offered to it: jobs 300 us apart (a worker spins 100 us
      * after its last job, then naps), each large enough to pay for a wake-up, all finish, and each
      * of several in a row has units run on a worker (a lost wake-up would leave the worker napping
-     * past the job's end or parked for good). Retried per job, as a loaded machine may deschedule
-     * the worker past a job's end. The last two jobs follow the deep park.
+     * past the job's end or parked for good). Retried per job for up to 5 s, as a loaded machine
+     * may deschedule the worker past a job's end. The last two jobs follow the deep park.
      */
     @Test
     void aParkedWorkerIsWokenForEachOfferedJob() throws InterruptedException {
@@ -106,12 +119,12 @@ class ConvExecutorOfferTest {
         for (int job = 0; job < 7; job++) {
             if (job >= 5) awaitDeepPark(ex);
             else spin(300_000);
-            boolean shared = false;
-            for (int attempt = 0; attempt < 20 && !shared; attempt++) {
-                if (attempt > 0) spin(300_000);
+            boolean shared = sharedWithin(ex, 1, 2e-3);
+            for (long deadline = System.nanoTime() + 5_000_000_000L; !shared && System.nanoTime() < deadline; ) {
+                spin(300_000);
                 shared = sharedWithin(ex, 1, 2e-3);
             }
-            assertTrue(shared, "job " + job + ": no unit of 20 offers after a pause ran on a worker");
+            assertTrue(shared, "job " + job + ": no unit of 5 s of offers after pauses ran on a worker");
         }
     }
 
