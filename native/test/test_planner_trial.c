@@ -25,8 +25,9 @@ static double g_transform_factor = 1.0;
 static int g_near_tie; /* 1: every transform but the best estimated one runs 0.9 x as long (a near tie), 2: 0.5 x */
 static int g_timer_calls;
 static int g_transform_swaps; /* rule_cases: a transform taken where the fixed margin took another one */
-static int g_exact_swap; /* 1: every exact route but the best estimated one of d runs 0.5 x its estimate */
-static int g_exact_third; /* 1: the third best estimated exact route of d runs 0.3 x its estimate, the others as estimated */
+/* 1: every exact route but the best estimated one of d runs 0.5 x its estimate; 2: the third best
+   estimated one runs 0.3 x its estimate, the others as estimated */
+static int g_exact_fast;
 
 /* The exact routes of d by estimate, best first (at most 8); returns how many. */
 static int exact_ranked(const c4j_conv2d_desc *d, int *ids, double *s) {
@@ -42,32 +43,17 @@ static int exact_ranked(const c4j_conv2d_desc *d, int *ids, double *s) {
     return n;
 }
 
-/* The best and the next best exact route of d by estimate (-1 where there is none). */
-static void exact_pair(const c4j_conv2d_desc *d, int *a, double *sa, int *b, double *sb) {
-    *a = *b = -1, *sa = *sb = 0;
-    for (int i = 0; i < c4j_conv2d_forward_rows(); i++) {
-        const c4j_conv2d_algorithm *r = c4j_conv2d_forward_row(i);
-        const double s = c4j_conv2d_estimate_seconds(d, (c4j_algo)r->id, 0);
-        if (!r->exact || s < 0) continue;
-        if (*a < 0 || s < *sa) *b = *a, *sb = *sa, *a = r->id, *sa = s;
-        else if (*b < 0 || s < *sb) *b = r->id, *sb = s;
-    }
-}
-
 /* what the stand-in timer makes of a route: a transform g_transform_factor x its estimate (under
    g_near_tie, 0.9 x that for every transform but the best estimated of d), an exact route its estimate */
 static double factor_of(const c4j_conv2d_desc *d, int id) {
     const c4j_conv2d_algorithm *a = c4j_conv2d_forward_algorithm(id);
     if (a->exact) {
-        int best, next;
-        double sb, sn;
-        exact_pair(d, &best, &sb, &next, &sn);
-        if (g_exact_third) {
-            int ids[8];
-            double e[8];
-            return exact_ranked(d, ids, e) >= 3 && id == ids[2] ? 0.3 : 1.0;
-        }
-        return g_exact_swap && id != best ? 0.5 : 1.0;
+        int ids[8];
+        double e[8];
+        const int n = exact_ranked(d, ids, e);
+        if (g_exact_fast == 1) return n > 0 && id != ids[0] ? 0.5 : 1.0;
+        if (g_exact_fast == 2) return n >= 3 && id == ids[2] ? 0.3 : 1.0;
+        return 1.0;
     }
     if (!g_near_tie) return g_transform_factor;
     int best = -1;
@@ -231,63 +217,39 @@ static void one_trial_per_geometry(void) {
     T_CHECK(checked >= 5, "only %d layers went to a trial", checked);
 }
 
-/* Exact routes near a tie (planner.c exact_choice): the next best one, measured at half its
-   estimate, is taken inside the band and not outside it; measured as estimated, the best estimated
-   one stays (rule_cases). Transforms are measured slow here, so the exact routes decide. */
-static void exact_near_ties(void) {
+/* Exact routes near a tie (planner.c exact_choice): every exact route estimated within the band of
+   the best one runs, and one measured fast is taken inside the band and not outside it; measured
+   as estimated, the best estimated one stays (rule_cases). fast == 1: the next best one (every
+   other at half its estimate); fast == 2: the third best one (at 0.3 x, the others as estimated),
+   which a trial of the best two alone never timed. Transforms are measured slow here, so the exact
+   routes decide. */
+static void exact_near_ties(int fast, uint64_t seed, int cases) {
     c4j_cost_trial_set_timer(stand_in);
-    g_transform_factor = 1.6, g_near_tie = 0, g_exact_swap = 1;
-    uint64_t st = 4242;
-    int swapped = 0, kept = 0;
-    for (int c = 0; c < 600; c++) {
+    g_transform_factor = 1.6, g_near_tie = 0, g_exact_fast = fast;
+    uint64_t st = seed;
+    int taken = 0, kept = 0;
+    for (int c = 0; c < cases; c++) {
         c4j_conv2d_desc d;
         random_layer(&st, &d);
-        int a, b;
-        double sa, sb;
-        exact_pair(&d, &a, &sa, &b, &sb);
+        int ids[8];
+        double s[8];
+        if (exact_ranked(&d, ids, s) < fast + 1) continue;
         char why[4096];
         const int got = c4j_conv2d_plan(&d, C4J_DIR_FORWARD, 0, why, sizeof why);
-        if (b < 0 || !c4j_conv2d_forward_algorithm(got)->exact) continue;
-        const int want = sb < C4J_TRIAL_HIGH * sa ? b : a;
-        T_CHECK(got == want, "case %d: route %d, exact routes %d (%.3g s) and %d (%.3g s): %s", c, got, a, sa, b, sb, why);
-        if (got == b) {
-            swapped++;
+        if (!c4j_conv2d_forward_algorithm(got)->exact) continue;
+        const int want = s[fast] < C4J_TRIAL_HIGH * s[0] ? ids[fast] : ids[0];
+        T_CHECK(got == want, "case %d: route %d, the rule says %d (exact routes %d %.3g s, %d %.3g s, ranked %d): %s", c,
+                got, want, ids[0], s[0], ids[fast], s[fast], fast, why);
+        if (got == ids[fast]) {
+            taken++;
             T_CHECK(strstr(why, "exact routes near a tie") != NULL, "case %d: no trial in the reasoning: %s", c, why);
         } else {
             kept++;
         }
     }
-    g_exact_swap = 0;
-    printf("exact near ties: %d swapped by the trial, %d kept\n", swapped, kept);
-    T_CHECK(swapped >= 5 && kept >= 5, "exact near ties: %d swapped, %d kept", swapped, kept);
-}
-
-/* Every exact route in the band runs, not only the best two by estimate: the third best one,
-   measured at 0.3 x its estimate, is taken where it lies inside the band of the best one and not
-   outside it (the two-route trial before never timed it). */
-static void exact_third_in_band(void) {
-    c4j_cost_trial_set_timer(stand_in);
-    g_transform_factor = 1.6, g_near_tie = 0, g_exact_third = 1;
-    uint64_t st = 5151;
-    int taken = 0, kept = 0;
-    for (int c = 0; c < 1500; c++) {
-        c4j_conv2d_desc d;
-        random_layer(&st, &d);
-        int ids[8];
-        double s[8];
-        if (exact_ranked(&d, ids, s) < 3) continue;
-        char why[4096];
-        const int got = c4j_conv2d_plan(&d, C4J_DIR_FORWARD, 0, why, sizeof why);
-        if (!c4j_conv2d_forward_algorithm(got)->exact) continue;
-        const int want = s[2] < C4J_TRIAL_HIGH * s[0] ? ids[2] : ids[0];
-        T_CHECK(got == want, "case %d: route %d, exact routes %d (%.3g s), %d (%.3g s), %d (%.3g s): %s", c, got, ids[0],
-                s[0], ids[1], s[1], ids[2], s[2], why);
-        if (got == ids[2]) taken++;
-        else kept++;
-    }
-    g_exact_third = 0;
-    printf("exact routes, the third best measured fastest: %d taken, %d kept\n", taken, kept);
-    T_CHECK(taken >= 3 && kept >= 3, "third exact route: %d taken, %d kept", taken, kept);
+    g_exact_fast = 0;
+    printf("exact near ties, the route ranked %d by estimate measured fastest: %d taken, %d kept\n", fast + 1, taken, kept);
+    T_CHECK(taken >= 3 && kept >= 3, "exact near ties (rank %d): %d taken, %d kept", fast + 1, taken, kept);
 }
 
 /* The real trial: routes run on the BLAS, the verdict kept. */
@@ -480,8 +442,8 @@ int main(void) {
     T_CHECK(faster > 0, "no layer where a transform measured faster changed the fixed margin's choice");
     T_CHECK(slower > 0, "no layer where a transform measured slower changed the fixed margin's choice");
     one_trial_per_geometry();
-    exact_near_ties();
-    exact_third_in_band();
+    exact_near_ties(1, 4242, 600);
+    exact_near_ties(2, 5151, 1500);
     T_CHECK(gradient_cases(0.6, 5) > 0, "no gradient where a transform measured faster changed the fixed margin's choice");
     T_CHECK(gradient_cases(1.6, 5) > 0, "no gradient where a transform measured slower changed the fixed margin's choice");
     real_trial();
