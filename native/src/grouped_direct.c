@@ -78,6 +78,7 @@ static void lane_channels(const c4j_conv2d_desc *d, int64_t o0, int64_t cw, int3
 static const float GD_ZEROS[16] __attribute__((aligned(64))) = {0};
 
 #define GD_ISA portable
+#define GD_BLOCK_PV 1
 #define GD_V 4
 #define GD_SNB 4
 #define GD_PIN_LOADS 0
@@ -88,6 +89,7 @@ static const float GD_ZEROS[16] __attribute__((aligned(64))) = {0};
 #if defined(__x86_64__) && defined(__GNUC__)
 #define C4J_HAVE_X86_GD 1
 #define GD_ISA avx2
+#define GD_BLOCK_PV 1
 #define GD_V 8
 #define GD_SNB 4
 #define GD_PIN_LOADS 0
@@ -96,6 +98,7 @@ static const float GD_ZEROS[16] __attribute__((aligned(64))) = {0};
 #include "grouped_direct_simd.h"
 
 #define GD_ISA avx512
+#define GD_BLOCK_PV 2
 #define GD_V 16
 #define GD_SNB 8
 #define GD_PIN_LOADS 1

@@ -4,6 +4,8 @@
  *   GD_ISA     suffix of every name defined here (portable, avx2, avx512)
  *   GD_V       lanes = output channels per vector (4, 8, 16)
  *   GD_TARGET  the target attribute of the functions (empty for the portable build)
+ *   GD_BLOCK_PV vectors a broadcast block computes at once: 2 where 32 vector registers hold its
+ *              2 x GD_NB accumulators (AVX-512), else 1 (see GD(pixel_run))
  * Every width picks the same kernel for a layer (the choice depends on the layer alone), and each
  * kernel sums an output in one order, so widths differ only in which channels share a vector.
  */
@@ -110,11 +112,11 @@ typedef void (*GD(kernel))(const gd_unit *, int64_t, int64_t, int64_t, int64_t, 
 GAI void GD(run_vectors)(const gd_unit *u, const int NP, const int PV, int64_t cg, const int bcast, int64_t ih0,
                          int64_t kh0, int64_t kh1, int64_t iw0, int64_t kw0, int64_t kw1, int64_t v, int64_t vmax,
                          float *o) {
-    GD(vec) acc[4][GD_PV];
+    GD(vec) acc[GD_NB][GD_PV];
     int64_t lane[GD_PV], xo[GD_PV];
     const int64_t step = u->step;
     _Pragma("GCC unroll 8") for (int p = 0; p < PV; p++) {
-        _Pragma("GCC unroll 4") for (int j = 0; j < NP; j++) acc[j][p] = (GD(vec)){0};
+        _Pragma("GCC unroll 8") for (int j = 0; j < NP; j++) acc[j][p] = (GD(vec)){0};
         lane[p] = C4J_MIN(v + p * GD_V, vmax);
         xo[p] = bcast ? (u->o0 + lane[p]) / u->cout_g * cg * u->cs : lane[p];
     }
@@ -128,7 +130,7 @@ GAI void GD(run_vectors)(const gd_unit *u, const int NP, const int PV, int64_t c
                 _Pragma("GCC unroll 8") for (int p = 0; p < PV; p++) {
                     const GD(vec) wv = *(const GD(uvec) *)(const void *)(wp + c * u->wl + lane[p]);
                     const float *sc = s + xo[p] + c * u->cs;
-                    _Pragma("GCC unroll 4") for (int j = 0; j < NP; j++) {
+                    _Pragma("GCC unroll 8") for (int j = 0; j < NP; j++) {
                         if (bcast) acc[j][p] += sc[j * step] * wv;
                         else acc[j][p] += *(const GD(uvec) *)(const void *)(sc + j * step) * wv;
                     }
@@ -136,7 +138,7 @@ GAI void GD(run_vectors)(const gd_unit *u, const int NP, const int PV, int64_t c
             }
         }
     }
-    _Pragma("GCC unroll 4") for (int j = 0; j < NP; j++)
+    _Pragma("GCC unroll 8") for (int j = 0; j < NP; j++)
         _Pragma("GCC unroll 8") for (int p = 0; p < PV; p++)
             GD(finish)(u, acc[j][p], u->bias != NULL ? u->bias + lane[p] : NULL, o + j * u->ostep + lane[p], GD_V);
 }
@@ -156,6 +158,9 @@ GD_RUN_VECTORS(two_pv_b, 2, GD_PV, u->cg, 1)
 GD_RUN_VECTORS(four_pv_dw, 4, GD_PV / 2, 1, 0)
 GD_RUN_VECTORS(four_pv_g, 4, GD_PV / 2, u->cg, 0)
 GD_RUN_VECTORS(four_pv_b, 4, GD_PV / 2, u->cg, 1)
+/* a broadcast block: two vectors (groups) per pixel give 2 x GD_NB independent chains where one
+   vector gave GD_NB, each product waiting on its broadcast load */
+GD_RUN_VECTORS(block_pv_b, GD_NB, GD_BLOCK_PV, u->cg, 1)
 #undef GD_RUN_VECTORS
 
 typedef void (*GD(run_vectors_fn))(const gd_unit *, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
@@ -324,11 +329,12 @@ GAI void GD(pixel_run)(const gd_unit *u, int dw, int64_t ih0, int64_t kh0, int64
     float *o = orow + ow * u->ostep;
     /* short runs: whole vectors several at a time, for independent chains */
     int64_t v0 = 0;
-    const int pv = run == 4 ? GD_PV / 2 : GD_PV;
+    const int pv = run == GD_NB ? GD_BLOCK_PV : run == 4 ? GD_PV / 2 : GD_PV;
     GD(run_vectors_fn) rv = run == 1 ? (dw ? GD(one_pv_dw) : u->bcast ? GD(one_pv_b) : GD(one_pv_g))
                             : run == 2 ? (dw ? GD(two_pv_dw) : u->bcast ? GD(two_pv_b) : GD(two_pv_g))
                             : run == 4 ? (dw ? GD(four_pv_dw) : u->bcast ? GD(four_pv_b) : GD(four_pv_g))
-                                       : NULL;
+                            : u->bcast && GD_BLOCK_PV > 1 ? GD(block_pv_b)
+                                                          : NULL;
     if (rv != NULL && u->overlap_tail) /* every vector whole, the last moved back: all of them */
         for (; v0 < u->cw; v0 += pv * GD_V) rv(u, ih0, kh0, kh1, iw0, kw0, kw1, v0, u->cw - GD_V, o);
     else if (rv != NULL)
@@ -464,5 +470,6 @@ static GD_TARGET void GD(rows)(const gd_unit *u, int64_t oh0, int64_t oh1, float
 #undef GD_SNB
 #undef GD_PIN_LOADS
 #undef GD_TILE
+#undef GD_BLOCK_PV
 #undef GD_TARGET
 #undef GAI

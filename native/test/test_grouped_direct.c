@@ -153,18 +153,22 @@ static void public_api(void) {
 typedef struct {
     const char *name;
     int64_t n, h, w, c, k, cout, stride, groups;
+    int64_t kw; /* kernel columns where not k (1xK), else 0 */
 } gd_layer;
 
 static const gd_layer LAYERS[] = {
-    {"mbv2_dw3x3_112x32", 1, 112, 112, 32, 3, 32, 1, 32},   {"mbv2_dw3x3s2_112x96", 1, 112, 112, 96, 3, 96, 2, 96},
-    {"mbv2_dw3x3_14x576", 1, 14, 14, 576, 3, 576, 1, 576},  {"convnext_dw7x7_56x96", 1, 56, 56, 96, 7, 96, 1, 96},
-    {"resnext_g32_3x3_56x128", 1, 56, 56, 128, 3, 128, 1, 32}, {"b8_dw3x3_28x192", 8, 28, 28, 192, 3, 192, 1, 192},
+    {"mbv2_dw3x3_112x32", 1, 112, 112, 32, 3, 32, 1, 32, 0},   {"mbv2_dw3x3s2_112x96", 1, 112, 112, 96, 3, 96, 2, 96, 0},
+    {"mbv2_dw3x3_14x576", 1, 14, 14, 576, 3, 576, 1, 576, 0},  {"convnext_dw7x7_56x96", 1, 56, 56, 96, 7, 96, 1, 96, 0},
+    {"resnext_g32_3x3_56x128", 1, 56, 56, 128, 3, 128, 1, 32, 0}, {"b8_dw3x3_28x192", 8, 28, 28, 192, 3, 192, 1, 192, 0},
     /* not in the peer list: a 5x5/2, a channel multiplier, 16 channels per group, odd sizes */
-    {"eff_dw5x5s2_28x240", 1, 28, 28, 240, 5, 240, 2, 240},   {"dw3x3_mult2_56x32", 1, 56, 56, 32, 3, 64, 1, 32},
-    {"g8_3x3_28x128", 1, 28, 28, 128, 3, 128, 1, 8},          {"b3_dw3x3_17x37", 3, 17, 17, 37, 3, 37, 1, 37},
-    {"g4_5x5_14x64_s2", 2, 14, 14, 64, 5, 32, 2, 4},        {"l1_dw3x3_16x64", 1, 16, 40, 64, 3, 64, 1, 64},
+    {"eff_dw5x5s2_28x240", 1, 28, 28, 240, 5, 240, 2, 240, 0},   {"dw3x3_mult2_56x32", 1, 56, 56, 32, 3, 64, 1, 32, 0},
+    {"g8_3x3_28x128", 1, 28, 28, 128, 3, 128, 1, 8, 0},          {"b3_dw3x3_17x37", 3, 17, 17, 37, 3, 37, 1, 37, 0},
+    {"g4_5x5_14x64_s2", 2, 14, 14, 64, 5, 32, 2, 4, 0},        {"l1_dw3x3_16x64", 1, 16, 40, 64, 3, 64, 1, 64, 0},
     /* 16 input and output channels per group (the broadcast kernel), stride 1 and 2 */
-    {"g32_3x3_14x512", 1, 14, 14, 512, 3, 512, 1, 32},      {"g8_3x3s2_56x128", 1, 56, 56, 128, 3, 128, 2, 8},
+    {"g32_3x3_14x512", 1, 14, 14, 512, 3, 512, 1, 32, 0},      {"g8_3x3s2_56x128", 1, 56, 56, 128, 3, 128, 2, 8, 0},
+    /* 1xK depthwise, and 16 groups of 16 at stride 2 against stride 1 */
+    {"dw1x7_28x64", 2, 28, 28, 64, 1, 64, 1, 64, 7},         {"dw1x5_20x40", 2, 20, 20, 40, 1, 40, 1, 40, 5},
+    {"g16_3x3s2_28x256", 1, 28, 28, 256, 3, 256, 2, 16, 0},     {"g16_3x3_28x256", 1, 28, 28, 256, 3, 256, 1, 16, 0},
 };
 
 /* seconds of thread CPU time per call of body(ctx), best of 7 rounds of 5 */
@@ -195,10 +199,11 @@ static void bench(const char *only) {
     for (size_t i = 0; i < sizeof LAYERS / sizeof LAYERS[0]; i++) {
         const gd_layer *s = &LAYERS[i];
         if (!t_wanted(only, s->name)) continue;
+        const int64_t kw = s->kw > 0 ? s->kw : s->k;
         const int64_t oh = (s->h + s->stride - 1) / s->stride, ow = (s->w + s->stride - 1) / s->stride;
-        const int64_t ph = C4J_MAX((oh - 1) * s->stride + s->k - s->h, 0), pw = C4J_MAX((ow - 1) * s->stride + s->k - s->w, 0);
+        const int64_t ph = C4J_MAX((oh - 1) * s->stride + s->k - s->h, 0), pw = C4J_MAX((ow - 1) * s->stride + kw - s->w, 0);
         c4j_conv2d_desc d;
-        t_dense_desc(&d, s->n, s->h, s->w, s->c, s->k, s->k, s->cout, s->groups, s->stride, s->stride, 1, 1, ph / 2,
+        t_dense_desc(&d, s->n, s->h, s->w, s->c, s->k, kw, s->cout, s->groups, s->stride, s->stride, 1, 1, ph / 2,
                      ph - ph / 2, pw / 2, pw - pw / 2);
         uint64_t rng = 7;
         const int64_t in_len = d.batch * d.in_stride[0], out_len = d.batch * d.out_stride[0];
@@ -207,7 +212,7 @@ static void bench(const char *only) {
         float *out = c4j_alloc(sizeof(float) * (size_t)out_len, 0);
         t_fill(in, in_len, &rng);
         t_fill(f, c4j_filter_floats(&d), &rng);
-        const double flops = 2.0 * (double)out_len * s->k * s->k * (s->c / s->groups);
+        const double flops = 2.0 * (double)out_len * s->k * kw * (s->c / s->groups);
         /* every algorithm that runs the layer, against its estimate (the filter prepared once) */
         for (int a = C4J_ALGO_GEMM_DIRECT; a <= C4J_ALGO_GROUPED_DIRECT; a++) {
             if (c4j_conv2d_supports(&d, (c4j_algo)a) != C4J_OK) continue;
