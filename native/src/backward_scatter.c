@@ -25,6 +25,8 @@
 #define BXS_P_FLOATS (256 * 1024)
 #define BXS_BAND_FLOATS (1024 * 1024)
 #define BXS_WS_MAX_BYTES (16 << 20)
+/* fewer units than this should be an even number (two threads share them evenly) */
+#define BXS_MIN_UNITS 16
 /* per float: adding a patch-gradient entry into the band, zeroing and writing out the band */
 #define SCATTER_NS 0.25
 #define RUN_NS 1.0
@@ -65,7 +67,13 @@ static int make_plan(const c4j_conv2d_desc *d, bxs_plan *p) {
     band = C4J_MAX(1, C4J_MIN(band, BXS_BAND_FLOATS / C4J_MAX(1, pix_floats)));
     band = C4J_MIN(band, d->in_h);
     p->bands = c4j_ceil_div(d->in_h, band);
+    /* an odd number of units below BXS_MIN_UNITS (7 bands of a 56-row layer at batch 1) leaves one
+       of two threads idle for the last band: one band more, if the bands stay that high */
+    const int64_t units = d->groups * d->batch * p->bands, lowest = C4J_MAX(C4J_MAX(4 * reach, d->stride_h), 1);
+    if (units > 1 && units < BXS_MIN_UNITS && units % 2 == 1 && c4j_ceil_div(d->in_h, p->bands + 1) >= lowest)
+        p->bands++;
     p->band = c4j_ceil_div(d->in_h, p->bands); /* even bands */
+    p->bands = c4j_ceil_div(d->in_h, p->band);
     p->p_floats = (p->rows_chunk * row_floats + 15) / 16 * 16;
     p->b_floats = (p->band * pix_floats + 15) / 16 * 16;
     if ((p->p_floats + p->b_floats) * 4 > BXS_WS_MAX_BYTES) return 0;

@@ -508,6 +508,32 @@ static void layer_cases(void) {
     T_CHECK(worst_in[C4J_ALGO_WINOGRAD_4X4] < 5e-6, "winograd 4x4 input gradient error %.2e", worst_in[4]);
 }
 
+/*
+ * The scatter route's units (bands of input rows) on layers with few of them: an odd count below
+ * 16 leaves a second thread idle for the last band, so such a layer gets one band more, unless the
+ * bands would then be lower than 4x the window's reach (their overlap would grow). 1x1 stride 2 on
+ * 56 rows: 7 -> 8 bands; 1x1 on 40 rows: 5 -> 6; 3x3 on 24 rows: 3 bands of 8 (6 rows would be
+ * below 4 x 2); batch 3 x 7 bands is above 16.
+ */
+static void scatter_unit_counts(void) {
+    static const struct {
+        t_layer l;
+        int64_t units;
+    } cases[] = {
+        {{"1x1 s2 56x256to512", 1, 56, 56, 256, 1, 1, 512, 2, 1}, 8},
+        {{"1x1 40x64to32", 1, 40, 40, 64, 1, 1, 32, 1, 1}, 6},
+        {{"3x3 24x32to32", 1, 24, 24, 32, 3, 3, 32, 1, 1}, 3},
+        {{"1x1 s2 b3 56x16to32", 3, 56, 56, 16, 1, 1, 32, 2, 1}, 21},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        c4j_conv2d_desc d;
+        t_layer_desc(&cases[i].l, &d);
+        const int64_t units = c4j_conv2d_backward_input_units(&d, C4J_BWD_SCATTER);
+        T_CHECK(units == cases[i].units, "%s: %lld scatter units, want %lld", cases[i].l.name, (long long)units,
+                (long long)cases[i].units);
+    }
+}
+
 static void refusals(void) {
     c4j_conv2d_desc d;
     char err[256];
@@ -606,6 +632,7 @@ int main(void) {
     uint64_t rng = 424242;
     for (int i = 0; i < 700; i++) run_case(&rng, i);
     refusals();
+    scatter_unit_counts();
     layer_cases();
     printf("%d cases (%d strided, %d with a strided input-gradient view, %d filter gradients split into pixel ranges)\n",
            cases_run, stride_cases, strided_dx_cases, split_cases);
