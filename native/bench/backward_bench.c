@@ -5,12 +5,14 @@
  * the cost model picks, with each route's estimate, so the cost model can be checked against
  * what it ranks. GFLOP/s are direct-convolution flops (2*N*OH*OW*Cout*KH*KW*Cin/g per gradient).
  *
- *   backward_bench [--shapes a,b] [--min-time SECONDS] [--cpu] [--prepared]
+ *   backward_bench [--shapes a,b] [--min-time SECONDS] [--cpu] [--prepared] [--measured]
  *
  * --prepared prepares each input-gradient route's filter once, untimed (a PreparedFilter's weights,
  * kept for the forward and backward passes of one training step), and takes AUTO's input route by
  * the estimates without that preparation (C4J_DIR_INPUT_GRADIENT_PREPARED; the estimates printed
  * still include it).
+ * --measured plans AUTO as the Java side does: with the cost model measured on this machine
+ * (c4j_cost_measure_with), so near ties between routes are settled by running them (cost_trial.c).
  * --cpu times each call in thread CPU time and keeps the fastest call instead of the wall-clock
  * median: on a machine shared with other processes that is what stays comparable between runs.
  *
@@ -24,11 +26,20 @@
 
 #include "../test/testlib.h"
 
-/* beyond the peer layers: batched deep 3x3 layers and a 5x5 one with many channels */
+/* beyond the peer layers: batched deep 3x3 layers and a 5x5 one with many channels; deep 3x3 at
+   4-10 pixels, stride-2 1x1, and narrow layers of 4-16 channels, so no route is judged on the
+   public list alone */
 static const t_layer EXTRA[] = {
     {"b8_3x3_14x256", 8, 14, 14, 256, 3, 3, 256, 1, 1},
     {"b8_3x3_7x512", 8, 7, 7, 512, 3, 3, 512, 1, 1},
     {"bigk_5x5_32x128", 1, 32, 32, 128, 5, 5, 128, 1, 1},
+    {"deep_3x3_4x1024", 1, 4, 4, 1024, 3, 3, 1024, 1, 1},
+    {"deep_3x3_10x384", 2, 10, 10, 384, 3, 3, 384, 1, 1},
+    {"s2_1x1_28x512to1024", 1, 28, 28, 512, 1, 1, 1024, 2, 1},
+    {"narrow_3x3_16x16x8to16", 1, 16, 16, 8, 3, 3, 16, 1, 1},
+    {"narrow_3x3_12x12x16to8", 2, 12, 12, 16, 3, 3, 8, 1, 1},
+    {"narrow_5x5_28x4to32", 1, 28, 28, 4, 5, 5, 32, 1, 1},
+    {"narrow_3x3_56x16to64", 1, 56, 56, 16, 3, 3, 64, 1, 1},
 };
 
 /* by route id; the filter gradient's C4J_ALGO_DIRECT_DENSE is its own direct kernel */
@@ -216,8 +227,9 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "--min-time") == 0 && i + 1 < argc) min_time = atof(argv[++i]);
         else if (strcmp(argv[i], "--cpu") == 0) cpu_time = 1;
         else if (strcmp(argv[i], "--prepared") == 0) prepared_once = 1;
+        else if (strcmp(argv[i], "--measured") == 0) c4j_cost_measure_with(t_blas());
         else {
-            fprintf(stderr, "usage: %s [--shapes a,b] [--min-time S] [--cpu] [--prepared]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--shapes a,b] [--min-time S] [--cpu] [--prepared] [--measured]\n", argv[0]);
             return 2;
         }
     }
