@@ -35,13 +35,13 @@ class GoldenFilterRoutesTest {
         for (int route : FILTER_ROUTES) {
             if (NativeBackward.filterUnits(desc, route) <= 0) continue;
             routes++;
-            float[][] plain = run(c, d, route, 1, Entry.PLAIN);
-            d.check(d.dx, plain[0], plain[1], "filter route " + route);
+            float[][] plain = run(c, d, NativeBackward.AUTO, route, 1, Entry.PLAIN);
+            d.check(d.dx, plain[1], plain[2], "filter route " + route);
             for (Entry e : Entry.values()) {
                 for (int threads : new int[] {1, 3}) {
-                    float[][] other = run(c, d, route, threads, e);
-                    assertArrayEquals(plain[0], other[0], c + " route " + route + " " + e + " " + threads + " threads: gradFilter");
-                    if (c.hasBias) assertArrayEquals(plain[1], other[1], c + " route " + route + " " + e + " " + threads + " threads: gradBias");
+                    float[][] other = run(c, d, NativeBackward.AUTO, route, threads, e);
+                    assertArrayEquals(plain[1], other[1], c + " route " + route + " " + e + " " + threads + " threads: gradFilter");
+                    if (c.hasBias) assertArrayEquals(plain[2], other[2], c + " route " + route + " " + e + " " + threads + " threads: gradBias");
                 }
             }
         }
@@ -50,10 +50,15 @@ class GoldenFilterRoutesTest {
 
     enum Entry { PLAIN, PREPARED, LAYER }
 
-    /** gradFilter and gradBias (null without a bias) of case c by the forced filter route. */
-    static float[][] run(GoldenCases.Case c, GoldenBackwardTest.Data d, int route, int threads, Entry entry) {
+    /**
+     * gradInput, gradFilter and gradBias (null without a bias) of case c by the given routes
+     * ({@link NativeBackward#AUTO}: the cost model's), through one entry point.
+     */
+    static float[][] run(GoldenCases.Case c, GoldenBackwardTest.Data d, int inputRoute, int filterRoute, int threads,
+                         Entry entry) {
         int before = Conv4j.threads();
-        Conv2dBackward.filterRouteOverride = route;
+        Conv2dBackward.inputRouteOverride = inputRoute;
+        Conv2dBackward.filterRouteOverride = filterRoute;
         Conv2dOptions o = c.options();
         try (Tensor x = Tensor.fromArray(d.x, c.inputShape()); Tensor w = Tensor.fromArray(d.w, c.filterShape());
              Tensor b = d.bias == null ? null : Tensor.fromArray(d.bias, Shape.of(c.cout));
@@ -62,23 +67,24 @@ class GoldenFilterRoutesTest {
             switch (entry) {
                 case PLAIN:
                     try (Conv2dGradients g = Conv2dBackward.backward(x, w, b, null, dy, o)) {
-                        return new float[][] {g.gradFilter().toArray(), b == null ? null : g.gradBias().toArray()};
+                        return new float[][] {g.gradInput().toArray(), g.gradFilter().toArray(), b == null ? null : g.gradBias().toArray()};
                     }
                 case PREPARED:
                     try (PreparedFilter pf = Conv2d.prepare(w, b, o); Conv2dGradients g = Conv2dBackward.backward(x, pf, null, dy, null)) {
-                        return new float[][] {g.gradFilter().toArray(), b == null ? null : g.gradBias().toArray()};
+                        return new float[][] {g.gradInput().toArray(), g.gradFilter().toArray(), b == null ? null : g.gradBias().toArray()};
                     }
                 default:
                     try (Conv2dLayer layer = Conv2dLayer.create(c.filterShape(), b != null, o, 1)) {
                         layer.filter().copyFrom(w);
                         if (b != null) layer.bias().copyFrom(b);
                         layer.forward(x);
-                        layer.backward(dy);
-                        return new float[][] {layer.gradFilter().toArray(), b == null ? null : layer.gradBias().toArray()};
+                        float[] gradInput = layer.backward(dy).toArray();
+                        return new float[][] {gradInput, layer.gradFilter().toArray(), b == null ? null : layer.gradBias().toArray()};
                     }
             }
         } finally {
             Conv4j.setThreads(before);
+            Conv2dBackward.inputRouteOverride = NativeBackward.AUTO;
             Conv2dBackward.filterRouteOverride = NativeBackward.AUTO;
         }
     }
