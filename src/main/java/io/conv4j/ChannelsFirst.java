@@ -266,7 +266,7 @@ final class ChannelsFirst {
      * the lower estimate (filter packing left out, so a prepared filter finds the same one), or,
      * where both can and their estimates are a near tie, the one that ran faster on the layer's
      * geometry ({@link ChannelsFirstTrial#fasterInPlace}); null where none can. {@code estimate[0]}
-     * receives its estimate.
+     * receives the lower of their estimates.
      */
     private static Algorithm inPlaceCandidate(ConvGeometry geo, long[] first, Conv2dOptions nhwc, double[] estimate) {
         Algorithm[] routes = {Algorithm.GEMM_NCHW, Algorithm.DIRECT_NARROW};
@@ -286,11 +286,10 @@ final class ChannelsFirst {
             }
         }
         if (seconds[0] >= 0 && seconds[1] >= 0) {
+            // measured no slower than the other, the faster one costs at most the other's estimate too:
+            // estimate[0] stays the lower one, so against the copies it fares as either would
             Algorithm faster = ChannelsFirstTrial.fasterInPlace(geo, nhwc, routes[0], seconds[0], routes[1], seconds[1]);
-            if (faster != null) {
-                best = faster;
-                estimate[0] = seconds[faster == routes[0] ? 0 : 1];
-            }
+            if (faster != null) best = faster;
         }
         return best;
     }
