@@ -282,7 +282,10 @@ C4J_API c4j_status c4j_scan_range(const float *base, const int64_t shape[4], con
  *                    few input channels) added up per input pixel in bands (any geometry); or a c4j_algo:
  *                    for stride 1, dX is the forward convolution of dY with the filter transposed
  *                    in its channel axes and rotated by 180 degrees, padded by
- *                    (kernel - 1) * dilation - pad, and that forward algorithm runs it;
+ *                    (kernel - 1) * dilation - pad, and that forward algorithm runs it; for
+ *                    strides above 1, C4J_ALGO_FFT / C4J_ALGO_WINOGRAD_* run the input gradient
+ *                    of the space-to-depth layer (dilation 1, one group, a kernel wider than the
+ *                    stride) and copy it back to dX;
  *                    C4J_BWD_TAPS (stride 1): one sgemm per tap on the filter as it is (B
  *                    transposed), no rearranged filter (its prepared filter is the filter);
  *   filter gradient: C4J_BWD_GEMM, sgemm-accumulated blocks (any geometry); or
