@@ -116,14 +116,11 @@ final class ChannelsFirstTrial {
 
     /** Runs both designs on made-up dense tensors of the geometry; null where one cannot run it. */
     private static double[] measure(ConvGeometry geo, Conv2dOptions plain, Algorithm inPlaceRoute, Algorithm staged) {
-        Shape in = Shape.of(geo.batch(), geo.inputChannels(), geo.inputHeight(), geo.inputWidth());
-        Shape out = Shape.of(geo.batch(), geo.outputChannels(), geo.outputHeight(), geo.outputWidth());
         List<Tensor> owned = new ArrayList<>();
         List<Storage> held = new ArrayList<>();
         try {
-            Tensor xc = own(owned, madeUp(in, 7, 0.25f)), w = own(owned, madeUp(geo.filterShape(), 5, 0.125f));
-            Tensor yc = own(owned, Tensor.allocate(out));
-            Tensor x = xc.permute(0, 2, 3, 1), y = yc.permute(0, 2, 3, 1);
+            Tensor[] xwy = madeUpLayer(geo, owned);
+            Tensor x = xwy[0], w = xwy[1], y = xwy[2];
             ForwardCall inPlace, copies;
             try {
                 inPlace = ForwardCall.of(geo, x, ChannelsFirst.outputStrides(geo), plain.toBuilder().algorithm(inPlaceRoute).build(),
@@ -182,13 +179,11 @@ final class ChannelsFirstTrial {
 
     /** Runs both in-place routes on made-up dense tensors of the geometry; null where one cannot run it. */
     private static double[] measureInPlace(ConvGeometry geo, Conv2dOptions plain, Algorithm a, Algorithm b) {
-        Shape in = Shape.of(geo.batch(), geo.inputChannels(), geo.inputHeight(), geo.inputWidth());
-        Shape out = Shape.of(geo.batch(), geo.outputChannels(), geo.outputHeight(), geo.outputWidth());
         List<Tensor> owned = new ArrayList<>();
         List<Storage> held = new ArrayList<>();
         try {
-            Tensor xc = own(owned, madeUp(in, 7, 0.25f)), w = own(owned, madeUp(geo.filterShape(), 5, 0.125f));
-            Tensor x = xc.permute(0, 2, 3, 1), y = own(owned, Tensor.allocate(out)).permute(0, 2, 3, 1);
+            Tensor[] xwy = madeUpLayer(geo, owned);
+            Tensor x = xwy[0], w = xwy[1], y = xwy[2];
             ForwardCall.Kernel k = new ForwardCall.Kernel();
             Runnable[] run = new Runnable[2];
             double[] estimate = new double[2];
@@ -226,6 +221,17 @@ final class ChannelsFirstTrial {
             bestLast = Math.min(bestLast, time(last, lastRepeat));
         }
         return new double[] {bestFirst, bestLast};
+    }
+
+    /**
+     * The layer's made-up operands {input, filter, output}: the input and output dense channels-first
+     * tensors viewed as NHWC (as a channels-first call sees them), the filter HWIO; all kept in {@code owned}.
+     */
+    private static Tensor[] madeUpLayer(ConvGeometry geo, List<Tensor> owned) {
+        Shape in = Shape.of(geo.batch(), geo.inputChannels(), geo.inputHeight(), geo.inputWidth());
+        Shape out = Shape.of(geo.batch(), geo.outputChannels(), geo.outputHeight(), geo.outputWidth());
+        Tensor x = own(owned, madeUp(in, 7, 0.25f)).permute(0, 2, 3, 1), w = own(owned, madeUp(geo.filterShape(), 5, 0.125f));
+        return new Tensor[] {x, w, own(owned, Tensor.allocate(out)).permute(0, 2, 3, 1)};
     }
 
     private static Tensor own(List<Tensor> owned, Tensor t) {
