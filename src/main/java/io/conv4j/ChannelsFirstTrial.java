@@ -116,10 +116,8 @@ final class ChannelsFirstTrial {
 
     /** Runs both designs on made-up dense tensors of the geometry; null where one cannot run it. */
     private static double[] measure(ConvGeometry geo, Conv2dOptions plain, Algorithm inPlaceRoute, Algorithm staged) {
-        List<Tensor> owned = new ArrayList<>();
-        List<Storage> held = new ArrayList<>();
-        try {
-            Tensor[] xwy = madeUpLayer(geo, owned);
+        try (Scratch scratch = new Scratch()) {
+            Tensor[] xwy = scratch.madeUpLayer(geo);
             Tensor x = xwy[0], w = xwy[1], y = xwy[2];
             ForwardCall inPlace, copies;
             try {
@@ -130,13 +128,13 @@ final class ChannelsFirstTrial {
                 return null;
             }
             ChannelsFirstBands cut = ChannelsFirstBands.of(geo, copies);
-            Tensor transformed = copies.transformFloats() > 0 ? own(owned, copies.transform(w)) : null;
-            Tensor xs = cut != null ? null : own(owned, Tensor.allocate(x.shape()));
-            Tensor ys = cut != null ? null : own(owned, Tensor.allocate(geo.outputShape()));
-            ByteBuffer inPlaceSpace = workspace(owned, held, inPlace.plan.workspaceBytes());
-            ByteBuffer copiesSpace = workspace(owned, held, cut != null ? cut.workspaceBytes() : copies.plan.workspaceBytes());
+            Tensor transformed = copies.transformFloats() > 0 ? scratch.own(copies.transform(w)) : null;
+            Tensor xs = cut != null ? null : scratch.own(Tensor.allocate(x.shape()));
+            Tensor ys = cut != null ? null : scratch.own(Tensor.allocate(geo.outputShape()));
+            ByteBuffer inPlaceSpace = scratch.workspace(inPlace.plan.workspaceBytes());
+            ByteBuffer copiesSpace = scratch.workspace(cut != null ? cut.workspaceBytes() : copies.plan.workspaceBytes());
             ForwardCall.Kernel k = new ForwardCall.Kernel();
-            Tensor packed = inPlace.transformFloats() > 0 ? own(owned, inPlace.transform(w)) : null; // DIRECT_NARROW's packing
+            Tensor packed = inPlace.transformFloats() > 0 ? scratch.own(inPlace.transform(w)) : null; // DIRECT_NARROW's packing
             Runnable first = () -> inPlace.executeOnCaller(k, x, w, packed, null, y, inPlaceSpace);
             Runnable last = cut != null ? () -> cut.executeOnCaller(x, w, transformed, null, y, copiesSpace) : () -> {
                 xs.copyFrom(x);
@@ -144,9 +142,6 @@ final class ChannelsFirstTrial {
                 y.copyFrom(ys);
             };
             return fastest(first, inPlace.plan.estimatedSeconds(), last, copies.plan.estimatedSeconds());
-        } finally {
-            for (int i = held.size() - 1; i >= 0; i--) held.get(i).release();
-            for (int i = owned.size() - 1; i >= 0; i--) owned.get(i).close();
         }
     }
 
@@ -179,10 +174,8 @@ final class ChannelsFirstTrial {
 
     /** Runs both in-place routes on made-up dense tensors of the geometry; null where one cannot run it. */
     private static double[] measureInPlace(ConvGeometry geo, Conv2dOptions plain, Algorithm a, Algorithm b) {
-        List<Tensor> owned = new ArrayList<>();
-        List<Storage> held = new ArrayList<>();
-        try {
-            Tensor[] xwy = madeUpLayer(geo, owned);
+        try (Scratch scratch = new Scratch()) {
+            Tensor[] xwy = scratch.madeUpLayer(geo);
             Tensor x = xwy[0], w = xwy[1], y = xwy[2];
             ForwardCall.Kernel k = new ForwardCall.Kernel();
             Runnable[] run = new Runnable[2];
@@ -195,15 +188,12 @@ final class ChannelsFirstTrial {
                 } catch (IllegalArgumentException e) { // a route that cannot run the dense geometry
                     return null;
                 }
-                Tensor transformed = call.transformFloats() > 0 ? own(owned, call.transform(w)) : null;
-                ByteBuffer space = workspace(owned, held, call.plan.workspaceBytes());
+                Tensor transformed = call.transformFloats() > 0 ? scratch.own(call.transform(w)) : null;
+                ByteBuffer space = scratch.workspace(call.plan.workspaceBytes());
                 run[i] = () -> call.executeOnCaller(k, x, w, transformed, null, y, space);
                 estimate[i] = call.plan.estimatedSeconds();
             }
             return fastest(run[0], estimate[0], run[1], estimate[1]);
-        } finally {
-            for (int i = held.size() - 1; i >= 0; i--) held.get(i).release();
-            for (int i = owned.size() - 1; i >= 0; i--) owned.get(i).close();
         }
     }
 
@@ -223,20 +213,40 @@ final class ChannelsFirstTrial {
         return new double[] {bestFirst, bestLast};
     }
 
-    /**
-     * The layer's made-up operands {input, filter, output}: the input and output dense channels-first
-     * tensors viewed as NHWC (as a channels-first call sees them), the filter HWIO; all kept in {@code owned}.
-     */
-    private static Tensor[] madeUpLayer(ConvGeometry geo, List<Tensor> owned) {
-        Shape in = Shape.of(geo.batch(), geo.inputChannels(), geo.inputHeight(), geo.inputWidth());
-        Shape out = Shape.of(geo.batch(), geo.outputChannels(), geo.outputHeight(), geo.outputWidth());
-        Tensor x = own(owned, madeUp(in, 7, 0.25f)).permute(0, 2, 3, 1), w = own(owned, madeUp(geo.filterShape(), 5, 0.125f));
-        return new Tensor[] {x, w, own(owned, Tensor.allocate(out)).permute(0, 2, 3, 1)};
-    }
+    /** What a trial allocates, closed (and its workspaces released) when the trial ends. */
+    private static final class Scratch implements AutoCloseable {
+        private final List<Tensor> owned = new ArrayList<>();
+        private final List<Storage> held = new ArrayList<>();
 
-    private static Tensor own(List<Tensor> owned, Tensor t) {
-        owned.add(t);
-        return t;
+        Tensor own(Tensor t) {
+            owned.add(t);
+            return t;
+        }
+
+        /**
+         * The layer's made-up operands {input, filter, output}: the input and output dense
+         * channels-first tensors viewed as NHWC (as a channels-first call sees them), the filter HWIO.
+         */
+        Tensor[] madeUpLayer(ConvGeometry geo) {
+            Shape in = Shape.of(geo.batch(), geo.inputChannels(), geo.inputHeight(), geo.inputWidth());
+            Shape out = Shape.of(geo.batch(), geo.outputChannels(), geo.outputHeight(), geo.outputWidth());
+            Tensor x = own(madeUp(in, 7, 0.25f)).permute(0, 2, 3, 1), w = own(madeUp(geo.filterShape(), 5, 0.125f));
+            return new Tensor[] {x, w, own(Tensor.allocate(out)).permute(0, 2, 3, 1)};
+        }
+
+        /** Native memory of {@code bytes} (64-byte aligned, as the executor's workspaces) held until the trial ends. */
+        ByteBuffer workspace(long bytes) {
+            Storage s = own(Tensor.allocate(Shape.of(Math.max(16, (bytes + 3) / 4)))).storage();
+            s.acquire();
+            held.add(s);
+            return s.buffer();
+        }
+
+        @Override
+        public void close() {
+            for (int i = held.size() - 1; i >= 0; i--) held.get(i).release();
+            for (int i = owned.size() - 1; i >= 0; i--) owned.get(i).close();
+        }
     }
 
     /** A tensor of {@code shape} holding small values (i mod period, centred, times scale): finite, not all zero. */
@@ -244,14 +254,6 @@ final class ChannelsFirstTrial {
         float[] v = new float[Math.toIntExact(shape.numElements())];
         for (int i = 0; i < v.length; i++) v[i] = (i % period - period / 2) * scale;
         return Tensor.fromArray(v, shape);
-    }
-
-    /** Native memory of {@code bytes} (64-byte aligned, as the executor's workspaces) held until the trial ends. */
-    private static ByteBuffer workspace(List<Tensor> owned, List<Storage> held, long bytes) {
-        Storage s = own(owned, Tensor.allocate(Shape.of(Math.max(16, (bytes + 3) / 4)))).storage();
-        s.acquire();
-        held.add(s);
-        return s.buffer();
     }
 
     /** Runs of {@code repeat} per timing: about {@link #MIN_TIMING_SECONDS} of estimated work. */
