@@ -3,7 +3,6 @@ package io.conv4j.internal;
 import java.nio.ByteBuffer;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Semaphore;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
@@ -27,46 +26,36 @@ import java.util.concurrent.locks.LockSupport;
  */
 public final class ConvExecutor {
     /**
-     * What a hand-off costs the caller, by the worker's state, as fixed figures rather than
-     * measurements (measured medians differed per process, and with them whether small layers were
-     * shared at all). A worker spinning between jobs takes a ticket within about a microsecond, and
-     * queueing it costs the caller well under one; these allow for the claim's own native call.
-     * Waking a parked worker is a system call the caller pays, up to hundreds of microseconds on a
-     * small VM (the woken thread may land on the caller's core; README, "Threads"); the worst seen is
-     * assumed, so a parked worker is woken only for a job that pays for it (about 0.5 ms of work).
+     * What handing work to a worker costs, measured here as the executor runs (see {@link
+     * HandOff}): how long after a ticket is offered a worker takes it, and how long the caller's
+     * offer takes, each for a worker that was still spinning after its last job and for one that
+     * was parked. A parked worker is woken by a system call that the caller pays (several
+     * microseconds on a VM), a spinning one only reads the queue. How many threads a job is offered
+     * follows from these (see {@link #threadsWorthOffering}), not from a fixed amount of work.
+     * Until the first samples: a parked worker's pickup 10 us and offer 5 us (a second thread from
+     * 20 us of work, as the executor offered before it measured), a spinning worker's 1 us and
+     * 0.5 us (reading a queue); samples replace them within a few dozen hand-offs.
      */
-    private static final double SPIN_PICKUP_SECONDS = 2e-6, SPIN_OFFER_SECONDS = 1e-6;
-    private static final double PARKED_PICKUP_SECONDS = 10e-6, PARKED_OFFER_SECONDS = 250e-6;
-    /** Workers now watching the queue (between jobs, before they nap). */
+    /**
+     * The measured hand-off only ever adds threads to what this much estimated work per thread
+     * (the rule before it measured) offers, never takes them away. On a 2-core VM the caller's
+     * measured offer to a parked worker reached 100-125 us (the woken worker lands on the caller's
+     * core), above what a 40 us layer saves, so depthwise layers that had shared their work ran on
+     * one thread (docs/results/2026-12-07_0840_executor_floor.txt).
+     */
+    private static final double FIXED_SECONDS_PER_THREAD = 10e-6;
+    private static final double SPIN_PICKUP_START_NANOS = 1_000, SPIN_OFFER_START_NANOS = 500;
+    final HandOff fromSpinning = new HandOff(SPIN_PICKUP_START_NANOS, SPIN_OFFER_START_NANOS);
+    final HandOff fromParked = new HandOff(10_000, 5_000);
+    /** Workers now watching the queue (between jobs, before they park). */
     private final AtomicInteger spinning = new AtomicInteger();
     /**
-     * When a caller last ran a job that a spinning worker would share ({@link System#nanoTime}).
-     * Workers keep spinning while such jobs keep coming (a layer loop, a batch of requests), nap
-     * for a while after, and park for good only once none has come for {@link #NAP_WINDOW_NANOS}.
+     * When a caller last finished a job it ran alone although the executor has more threads. A
+     * job that a spinning worker would share, but too small to pay for waking a parked one, is
+     * offered anyway when it starts within a worker's spin time of that: jobs then come back to
+     * back, so the wake-up is paid once and the calls that follow find the worker spinning.
      */
-    private volatile long lastDemandNanos = System.nanoTime();
-    /**
-     * The threads the last demand would have a spinning worker share it with: workers 0 to this
-     * less 2 keep spinning for demand, the others nap (a burst of 2-thread jobs keeps one worker
-     * spinning, not all of them).
-     */
-    private volatile int lastDemandThreads = 2;
-    /**
-     * Callers now running alone a job that a spinning worker would share: a worker keeps spinning
-     * while one does, so that a job longer than {@link #SPIN_NANOS} does not outlast the spin of a
-     * worker that came back from a nap for it, and the next call of the burst finds it.
-     */
-    private final AtomicInteger demandRunningAlone = new AtomicInteger();
-    /** Workers in the deep park (see {@link #nextTicket}): only a caller's wake-up brings them back. */
-    private final AtomicInteger deepParked = new AtomicInteger();
-    /**
-     * Estimated work a caller ran alone, in jobs a spinning worker would have shared, since a worker
-     * was last woken for it (see {@link #noteAlone}). Racy: updates may overwrite each other, which
-     * only delays a wake-up.
-     */
-    private double aloneSeconds;
-    /** Wake-ups a caller paid for ({@link #wakeParked} and {@link #noteAlone}), for the tests. */
-    final AtomicLong wakeUps = new AtomicLong();
+    private volatile long lastAloneNanos = Long.MIN_VALUE / 2;
 
     /** Direct-convolution flops per second used to turn a flop count into time (sgemm-bound code). */
     public static final double GEMM_FLOPS_PER_SECOND = 150e9;
@@ -97,8 +86,7 @@ public final class ConvExecutor {
         for (int i = 0; i < threads; i++) workspaces.add(new Workspace());
         workers = new Thread[threads - 1];
         for (int i = 0; i < workers.length; i++) {
-            int index = i;
-            Thread t = new Thread(() -> workerLoop(index), "conv4j-worker-" + i);
+            Thread t = new Thread(this::workerLoop, "conv4j-worker-" + i);
             t.setDaemon(true);
             workers[i] = t;
             t.start();
@@ -180,20 +168,12 @@ public final class ConvExecutor {
     public void run(long units, long workspaceBytes, double seconds, UnitRunner runner) {
         if (units <= 0) return;
         int most = (int) Math.min(threads, units);
-        // a job that a spinning worker would share is demand: workers keep spinning while it comes
-        int warm = most > 1 ? threadsWorthOffering(most, seconds, SPIN_PICKUP_SECONDS, SPIN_OFFER_SECONDS) : 1;
-        boolean demand = warm > 1;
-        if (demand) {
-            if (lastDemandThreads != warm) lastDemandThreads = warm;
-            lastDemandNanos = System.nanoTime();
-        }
-        int want = demand ? threadsToOffer(most, seconds, warm) : 1;
+        int want = Math.max(threadsToOffer(most, seconds), (int) Math.min(most, Math.max(1, (long) (seconds / FIXED_SECONDS_PER_THREAD))));
         // A permit is released by the finally that follows its acquire and nothing else: whatever
         // the runner, the workspace or a concurrent setThreads does, it is never lost (a lost
         // permit would leave every later caller of this executor waiting for good).
         if (want == 1) { // the common small case: no job, no hand-off
             permits.acquireUninterruptibly();
-            if (demand) demandRunningAlone.incrementAndGet();
             try {
                 Workspace ws = takeWorkspace();
                 try {
@@ -203,13 +183,9 @@ public final class ConvExecutor {
                     returnWorkspace(ws);
                 }
             } finally {
-                if (demand) demandRunningAlone.decrementAndGet();
                 permits.release();
             }
-            if (demand) {
-                lastDemandNanos = System.nanoTime(); // from the end too: a job may outlast a worker's spin
-                noteAlone(seconds);
-            }
+            if (threads > 1 && units > 1) lastAloneNanos = System.nanoTime();
             return;
         }
         Job job = new Job(units, want, workspaceBytes, runner, Thread.currentThread());
@@ -219,8 +195,11 @@ public final class ConvExecutor {
             Workspace ws = takeWorkspace();
             try {
                 ws.ensure(workspaceBytes); // may throw OutOfMemoryError: nothing has run yet
+                HandOff handOff = spinning.get() > 0 ? fromSpinning : fromParked;
+                job.offeredNanos = System.nanoTime();
                 for (int i = 1; i < want; i++) tickets.add(job);
                 wakeParked(want - 1);
+                handOff.offer.record(System.nanoTime() - job.offeredNanos);
                 job.work(ws, true);
             } finally {
                 returnWorkspace(ws);
@@ -234,40 +213,40 @@ public final class ConvExecutor {
 
     /**
      * How many threads to offer a job of {@code seconds} estimated single-thread time, at most
-     * {@code most} (a job that {@code warm > 1} threads would share with spinning workers), from the workers' state: what a
-     * spinning worker makes worth it while one spins (see {@link #SPIN_PICKUP_SECONDS}), else what
-     * waking a parked one does. Such a job marks demand ({@link #lastDemandNanos}), which brings
-     * napping workers back to spinning for the calls that follow, so the caller never pays a
-     * wake-up for a job shorter than the wake-up. Not while a ticket still waits in the queue: then the workers are behind
-     * (descheduled, or busy with other callers' jobs), and small jobs would only pile up tickets
-     * that are taken after their job has finished.
+     * {@code most}: as many as the measured hand-off makes worth it. A job too small to pay for
+     * waking a parked worker gets what a spinning worker makes worth it when a worker spins now,
+     * or when jobs come back to back (see {@link #lastAloneNanos}) and waking one costs the caller
+     * less than the job itself (paid once for the calls that follow); not while a ticket still waits
+     * in the queue: then the workers are behind (descheduled, or busy with other callers' jobs),
+     * and small jobs would only pile up tickets that are taken after their job has finished.
      */
-    private int threadsToOffer(int most, double seconds, int warm) {
-        int cold = threadsWorthOffering(most, seconds, PARKED_PICKUP_SECONDS, PARKED_OFFER_SECONDS);
-        if (cold == most || !tickets.isEmpty() || spinning.get() == 0) return cold;
-        return Math.max(cold, warm);
+    private int threadsToOffer(int most, double seconds) {
+        if (most <= 1) return 1;
+        int cold = threadsWorthOffering(most, seconds, fromParked.pickup.seconds(), fromParked.offer.seconds());
+        if (cold == most || !tickets.isEmpty()) return cold;
+        int warm = threadsWorthOffering(most, seconds, fromSpinning.pickup.seconds(), fromSpinning.offer.seconds());
+        boolean awake = spinning.get() > 0, burst = !awake && System.nanoTime() - lastAloneNanos < SPIN_NANOS;
+        if (warm <= cold) return awake || burst ? probe(most, seconds, cold) : cold;
+        if (awake) return warm;
+        // jobs come back to back: wake a worker for the ones that follow, unless the wake-up costs
+        // the caller more than this job (a loaded machine: the woken worker takes the caller's core)
+        return burst && fromParked.offer.seconds() < seconds ? warm : probe(most, seconds, cold);
     }
 
     /**
-     * After a job that a spinning worker would have shared ran alone: once such jobs add up to
-     * {@link #WAKE_AFTER_ALONE_SECONDS} of work while a worker is in its deep park, wake one, so a
-     * burst that starts after a long pause gets its second thread after paying one wake-up for at
-     * least that much work (napping workers come back by themselves, for nothing).
+     * A measured hand-off is only measured again when work is offered, so one learned in a busy
+     * moment (a descheduled worker) would keep small jobs on the caller for good: one job in
+     * {@link #PROBE_EVERY} that a worker at the starting values would share is offered anyway.
      */
-    private void noteAlone(double seconds) {
-        if (deepParked.get() == 0) return;
-        double alone = aloneSeconds + seconds;
-        if (alone < WAKE_AFTER_ALONE_SECONDS) {
-            aloneSeconds = alone;
-            return;
-        }
-        aloneSeconds = 0;
-        wakeUps.incrementAndGet();
-        wakeups.release();
+    private int probe(int most, double seconds, int cold) {
+        int start = threadsWorthOffering(most, seconds, SPIN_PICKUP_START_NANOS * 1e-9, SPIN_OFFER_START_NANOS * 1e-9);
+        return start > cold && ++probes % PROBE_EVERY == 0 ? start : cold;
     }
 
-    /** See {@link #noteAlone}: four times the wake-up assumed in {@link #PARKED_OFFER_SECONDS}. */
-    private static final double WAKE_AFTER_ALONE_SECONDS = 1e-3;
+    /** How often a stale hand-off is probed (see {@link #probe}). */
+    private static final int PROBE_EVERY = 64;
+    /** Jobs that could have been probed; racy, it only spaces the probes out. */
+    private int probes;
 
     /**
      * The thread count, from 1 to {@code most}, that finishes a job of {@code seconds} soonest
@@ -311,121 +290,57 @@ public final class ConvExecutor {
     private static final long CALLER_SPIN_MAX_NANOS = 200_000;
 
     /**
-     * A worker watches the queue this long after its last job or the last demand (see {@link
-     * #lastDemandNanos}), whichever is later, before it naps: waking a parked thread costs the
-     * caller tens to hundreds of microseconds on a VM, while back-to-back calls find it awake.
+     * A worker that just finished watches the queue this long before it parks: waking a parked
+     * thread takes tens of microseconds here, a large share of a 0.2 ms convolution split in two,
+     * while back-to-back calls (a layer loop, a batch of requests) find it still awake.
      */
     private static final long SPIN_NANOS = 100_000;
-    /**
-     * A spinning worker yields its CPU this often: on a machine with more runnable threads than
-     * cores the scheduler may put it on the caller's core, where its spin would take half of the
-     * caller's time; a yield hands the core back to the caller (and costs a system call that
-     * returns at once when nothing else is runnable there).
-     */
-    private static final long YIELD_EVERY_NANOS = 20_000;
-    /**
-     * A napping worker looks at the queue and at the demand this often: it wakes by its own timer,
-     * so callers of a burst that begins while it naps pay no wake-up, and the naps cost a few
-     * microseconds of CPU each (well under 1% of a core).
-     */
-    private static final long NAP_NANOS = 1_000_000;
-    /**
-     * How long after the last demand a worker naps before its deep park, which costs no CPU until
-     * a caller wakes it: the bound on the executor's idle CPU use after a burst (a spin of {@link
-     * #SPIN_NANOS}, then naps), far below OpenMP runtimes' 200 ms of spinning.
-     */
-    static final long NAP_WINDOW_NANOS = 100_000_000;
 
     /**
-     * The next ticket: one already queued, else one that comes while this worker spins (as long as
-     * demand keeps coming, see {@link #lastDemandNanos}), else one it finds between naps or is woken
-     * for. A worker counts itself in {@link #parked} before its last look at the queue, and a caller
-     * wakes parked workers after adding its tickets, so a ticket is either seen or followed by a
-     * wake-up. A worker woken without a ticket (demand, see {@link #noteAlone}) spins again.
+     * The next ticket: one already queued, else one that comes while this worker spins, else one
+     * it is woken for. Each records its pickup delay with the state the worker was in. A worker
+     * counts itself in {@link #parked} before its last look at the queue, and a caller wakes
+     * parked workers after adding its tickets, so a ticket is either seen or followed by a wake-up.
      */
-    private Job nextTicket(int index) throws InterruptedException {
-        for (;;) {
-            Job job = tickets.poll();
-            if (job != null) return job;
-            spinning.incrementAndGet();
-            try {
-                long since = System.nanoTime(), yielded = since;
-                for (long now = since; now - since < SPIN_NANOS || wanted(index) && (now - lastDemandNanos < SPIN_NANOS || demandRunningAlone.get() > 0);
-                        now = System.nanoTime()) {
-                    Thread.onSpinWait();
-                    if (!tickets.isEmpty() && (job = tickets.poll()) != null) return job;
-                    if (now - yielded > YIELD_EVERY_NANOS) { // see YIELD_EVERY_NANOS
-                        Thread.yield();
-                        yielded = now;
-                    }
-                }
-            } finally {
-                spinning.decrementAndGet();
-            }
-            job = napOrPark(index);
-            if (job != null) return job;
-        }
-    }
-
-    /**
-     * Naps while demand is recent, then parks: returns a ticket, or null when demand came back (or
-     * a wake-up without a ticket did) and the worker should spin again.
-     */
-    private Job napOrPark(int index) throws InterruptedException {
-        parked.incrementAndGet();
+    private Job nextTicket() throws InterruptedException {
+        Job job = tickets.poll();
+        if (job != null) return fromSpinning.tookTicket(job);
+        spinning.incrementAndGet();
         try {
-            long napStart = System.nanoTime();
-            for (;;) {
-                Job job = tickets.poll();
-                if (job != null) return job;
-                long demand = lastDemandNanos, idle = System.nanoTime() - demand;
-                if (demand - napStart > 0 && wanted(index)) return null; // a caller marked demand since: spin again
-                boolean woken;
-                if (idle < NAP_WINDOW_NANOS) {
-                    woken = wakeups.tryAcquire(NAP_NANOS, TimeUnit.NANOSECONDS);
-                } else {
-                    deepParked.incrementAndGet();
-                    try {
-                        wakeups.acquire();
-                    } finally {
-                        deepParked.decrementAndGet();
-                    }
-                    woken = true;
-                }
-                if (woken) {
-                    job = tickets.poll(); // null when another worker took it, or for a wake-up without a ticket
-                    return job;
-                }
+            long until = System.nanoTime() + SPIN_NANOS;
+            while (System.nanoTime() < until) {
+                Thread.onSpinWait();
+                if (!tickets.isEmpty() && (job = tickets.poll()) != null) return fromSpinning.tookTicket(job);
             }
         } finally {
-            parked.decrementAndGet();
+            spinning.decrementAndGet();
         }
-    }
-
-    /** Whether the last demand would have worker {@code index} share it (see {@link #lastDemandThreads}). */
-    private boolean wanted(int index) {
-        return index < lastDemandThreads - 1;
-    }
-
-    /** Whether a worker is in its deep park (for the tests). */
-    boolean hasDeepParkedWorker() {
-        return deepParked.get() > 0;
+        for (;;) {
+            parked.incrementAndGet();
+            try {
+                job = tickets.poll();
+                if (job == null) {
+                    wakeups.acquire();
+                    job = tickets.poll(); // null when another worker took it, or for a surplus wake-up
+                }
+            } finally {
+                parked.decrementAndGet();
+            }
+            if (job != null) return fromParked.tookTicket(job);
+        }
     }
 
     /** Wakes up to {@code offered} parked workers for tickets just added. */
     private void wakeParked(int offered) {
         int asleep = parked.get();
-        if (asleep > 0) {
-            wakeUps.incrementAndGet();
-            wakeups.release(Math.min(offered, asleep));
-        }
+        if (asleep > 0) wakeups.release(Math.min(offered, asleep));
     }
 
-    private void workerLoop(int index) {
+    private void workerLoop() {
         for (;;) {
             Job job;
             try {
-                job = nextTicket(index);
+                job = nextTicket();
             } catch (InterruptedException e) {
                 return;
             }
@@ -507,6 +422,8 @@ public final class ConvExecutor {
         final long workspaceBytes;
         final UnitRunner runner;
         final Thread caller;
+        /** When the caller offered the tickets ({@link System#nanoTime}), for the pickup delay. */
+        volatile long offeredNanos;
         /** The first unit not yet claimed. */
         final AtomicLong next = new AtomicLong();
         /** Units run (by the caller, and by workers that have left). */
@@ -611,6 +528,51 @@ public final class ConvExecutor {
             if (t instanceof RuntimeException) throw (RuntimeException) t;
             if (t instanceof Error) throw (Error) t;
             if (t != null) throw new IllegalStateException(t);
+        }
+    }
+
+    /**
+     * The measured cost of a hand-off to a worker in one state (spinning or parked), from the
+     * given values until samples replace them.
+     */
+    static final class HandOff {
+        /** From the offer to a worker taking the ticket. */
+        final Median pickup;
+        /** The caller's offer: queueing the tickets, waking a parked worker. */
+        final Median offer;
+
+        HandOff(double pickupNanos, double offerNanos) {
+            pickup = new Median(pickupNanos);
+            offer = new Median(offerNanos);
+        }
+
+        Job tookTicket(Job job) {
+            if (job != Job.STOP) pickup.record(System.nanoTime() - job.offeredNanos);
+            return job;
+        }
+    }
+
+    /**
+     * A running median of durations: each sample moves the estimate 1/16 of itself towards the
+     * sample, so a descheduled thread's rare milliseconds move it no more than an ordinary sample
+     * (a mean would follow them). Stays within [{@link #LEAST_NANOS}, {@link #MOST_NANOS}].
+     * Updates from several threads may overwrite each other, which only drops samples.
+     */
+    static final class Median {
+        static final double LEAST_NANOS = 50, MOST_NANOS = 1_000_000;
+        private volatile double nanos;
+
+        Median(double startNanos) {
+            nanos = startNanos;
+        }
+
+        void record(long sample) {
+            double m = nanos;
+            nanos = Math.max(LEAST_NANOS, Math.min(MOST_NANOS, sample > m ? m * 17 / 16 : m * 15 / 16));
+        }
+
+        double seconds() {
+            return nanos * 1e-9;
         }
     }
 
