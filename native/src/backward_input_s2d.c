@@ -15,8 +15,8 @@
  * per pixel (a 7x7/2 layer on 3 channels: 49 taps x 3 channels, products of 64 output channels),
  * this runs ceil(KH/sh) x ceil(KW/sw) taps on sh*sw x the channels, by transform.
  *
- * Units are images x bands of dX2 rows (whole tile rows of the transform, fixed by the
- * descriptor, so every thread count gives the same bits): a unit runs the transform on its band's
+ * Units are images x bands of dX2 rows (whole tile rows of the transform, sized as s2d.c's bands
+ * by c4j_s2d_band_rows, fixed by the descriptor, so every thread count gives the same bits): a unit runs the transform on its band's
  * rows of dY into the workspace, all of the transform's own units on its thread, then copies the
  * band to dX. A band's convolution differs from the whole image's only in rows and padding, so
  * the prepared filter of the whole image's convolution serves every band (the transforms'
@@ -31,8 +31,6 @@
 #include "internal.h"
 
 #define BXS_BAND_FLOATS ((int64_t)1 << 20) /* 4 MiB of dX2 per band at most */
-#define BXS_TARGET_UNITS 8
-#define BXS_MIN_TILE_ROWS 2
 /* copying dX2 back to dX, per float (a strided gather, as s2d.c's band copy) */
 #define BXS_COPY_NS 0.3
 
@@ -107,11 +105,7 @@ static int plan_uncached(const c4j_conv2d_desc *d, c4j_algo algo, bxs_plan *p) {
     if (!band_ok(&p->whole, algo)) return 0;
     const int64_t th = algo == C4J_ALGO_FFT ? c4j_fft_tile_rows(&p->whole) : algo == C4J_ALGO_WINOGRAD_4X4 ? 4 : 2;
     if (th <= 0) return 0;
-    const int64_t tile_rows = c4j_ceil_div(p->h2, th);
-    const int64_t want = C4J_MIN(c4j_ceil_div(BXS_TARGET_UNITS, d->batch), c4j_ceil_div(tile_rows, BXS_MIN_TILE_ROWS));
-    p->band = C4J_MIN(C4J_MAX(BXS_MIN_TILE_ROWS, tile_rows / C4J_MAX(1, want)) * th, p->h2);
-    const int64_t fit = BXS_BAND_FLOATS / row_floats;
-    if (p->band > fit) p->band = fit >= th ? fit / th * th : fit;
+    p->band = c4j_s2d_band_rows(p->h2, th, d->batch, BXS_BAND_FLOATS / row_floats);
     p->bands = c4j_ceil_div(p->h2, p->band);
     for (int64_t b = 0, y0, y1; b < p->bands; b++) {
         c4j_conv2d_desc f;

@@ -218,6 +218,7 @@ void c4j_winograd_run(const c4j_blas *blas, const c4j_conv2d_desc *d, c4j_algo a
 /* Strided convolutions through Winograd or the FFT as stride-1 ones on a space-to-depth copy
    (s2d.c): the same entry points as the algorithm they wrap */
 int c4j_s2d_applicable(const c4j_conv2d_desc *d, c4j_algo algo);
+int64_t c4j_s2d_band_rows(int64_t rows, int64_t th, int64_t batch, int64_t fit);
 int64_t c4j_s2d_units(const c4j_conv2d_desc *d, c4j_algo algo);
 int64_t c4j_s2d_workspace(const c4j_conv2d_desc *d, c4j_algo algo);
 int64_t c4j_s2d_prepared_floats(const c4j_conv2d_desc *d, c4j_algo algo);

@@ -170,11 +170,9 @@ static int floor_by_trial(int direction, costed best_exact, double s) {
    cand[1..n) the transforms below plain im2col + sgemm (floor) or admitted by floor_by_trial. */
 static int trial_choice(const c4j_conv2d_desc *d, int direction, const costed *cand, int n, double floor, text *t) {
     if (n < 2) return cand[0].id;
-    int best_t = 1, below = -1; /* the best estimated transform, and the best below the floor */
-    for (int i = 1; i < n; i++) {
-        if (cand[i].s < cand[best_t].s) best_t = i;
+    int below = -1; /* the best estimated transform below the floor */
+    for (int i = 1; i < n; i++)
         if (cand[i].s < floor && (below < 0 || cand[i].s < cand[below].s)) below = i;
-    }
     int clear = 0; /* the best transform below C4J_TRIAL_LOW x the exact route, with a rival near it */
     if (below > 0 && cand[below].s < C4J_TRIAL_LOW * cand[0].s) {
         /* clear of the exact route, but not necessarily of the other transforms: their estimates

@@ -70,6 +70,19 @@ static void inner_desc(const c4j_conv2d_desc *d, const s2d_plan *p, int64_t rows
     f->has_bias = d->has_bias;
 }
 
+/* Rows per band when `rows` rows of tile height th are cut into bands (see the header): whole tile
+   rows, at least S2D_MIN_TILE_ROWS of them, as many bands as give about S2D_TARGET_UNITS units over
+   the batch, and at most `fit` rows (whole tiles where one fits), the workspace bound first. Fewer,
+   larger bands for the FFT too: each band streams the whole prepared filter (measured on 7x7/2: 5
+   bands of 2 tile rows beat 9 of one at 1 and 2 threads). backward_input_s2d.c bands dX2 alike. */
+int64_t c4j_s2d_band_rows(int64_t rows, int64_t th, int64_t batch, int64_t fit) {
+    const int64_t tile_rows = c4j_ceil_div(rows, th);
+    const int64_t want = C4J_MIN(c4j_ceil_div(S2D_TARGET_UNITS, batch), c4j_ceil_div(tile_rows, S2D_MIN_TILE_ROWS));
+    const int64_t band = C4J_MIN(C4J_MAX(S2D_MIN_TILE_ROWS, tile_rows / C4J_MAX(1, want)) * th, rows);
+    if (band <= fit) return band;
+    return fit >= th ? fit / th * th : fit;
+}
+
 /* 0 when the rewrite does not apply (see the header) or the inner algorithm cannot run it */
 static int plan_uncached(const c4j_conv2d_desc *d, c4j_algo algo, s2d_plan *p) {
     if (algo != C4J_ALGO_WINOGRAD_2X2 && algo != C4J_ALGO_WINOGRAD_4X4 && algo != C4J_ALGO_FFT) return 0;
@@ -96,13 +109,7 @@ static int plan_uncached(const c4j_conv2d_desc *d, c4j_algo algo, s2d_plan *p) {
     if (c4j_conv2d_supports(&p->full, algo) != C4J_OK) return 0;
     const int64_t th = algo == C4J_ALGO_FFT ? c4j_fft_tile_rows(&p->full) : algo == C4J_ALGO_WINOGRAD_4X4 ? 4 : 2;
     if (th <= 0) return 0;
-    const int64_t tile_rows = c4j_ceil_div(d->out_h, th);
-    /* fewer, larger bands for the FFT too: each band streams the whole prepared filter (measured on
-       7x7/2: 5 bands of 2 tile rows beat 9 of one at 1 and 2 threads) */
-    const int64_t min_rows = S2D_MIN_TILE_ROWS;
-    const int64_t want = C4J_MIN(c4j_ceil_div(S2D_TARGET_UNITS, d->batch), c4j_ceil_div(tile_rows, min_rows));
-    p->band = C4J_MIN(C4J_MAX(min_rows, tile_rows / C4J_MAX(1, want)) * th, d->out_h);
-    if (p->band > fit) p->band = fit >= th ? fit / th * th : fit; /* the workspace bound first */
+    p->band = c4j_s2d_band_rows(d->out_h, th, d->batch, fit);
     p->bands = c4j_ceil_div(d->out_h, p->band);
     inner_desc(d, p, p->band, &p->full);
     inner_desc(d, p, d->out_h - (p->bands - 1) * p->band, &p->last);
