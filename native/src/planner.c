@@ -271,6 +271,13 @@ int c4j_conv2d_plan(const c4j_conv2d_desc *d, int direction, int exact_only, cha
     if (d == NULL || rows == 0) return -1;
     const int strided = d->stride_h != 1 || d->stride_w != 1, wide = wide_padding(d);
     const int forward = direction == C4J_DIR_FORWARD;
+    /* Every entry point of one convolution must take one route (or their bits differ): a plain
+       call, a prepared filter (with its bias and activation), backward() (the filter gradient with
+       the bias gradient beside it, which the direct route's estimate counts) and gradFilter()
+       (without), a flipped kernel, a channel slice of a wider tensor. So the routes are ranked by
+       their estimates on the dense geometry without those (as the trials run it), d deciding only
+       which routes apply. */
+    const c4j_conv2d_desc g = c4j_trial_geometry(d);
     int first_exact = -1;
     costed exact = {-1, 0, NULL}, transform = {-1, 0, NULL};
     int nt = 0; /* transform routes that apply */
@@ -309,9 +316,10 @@ int c4j_conv2d_plan(const c4j_conv2d_desc *d, int direction, int exact_only, cha
             continue;
         }
         say(&t, "%.3f ms%s", s * 1e3, forward && !is_exact && strided ? " (space to depth)" : "");
-        const costed c = {id, s, name};
-        if (is_exact && (exact.id < 0 || s < exact.s)) exact = c;
-        if (!is_exact && (transform.id < 0 || s < transform.s)) transform = c;
+        const double ranked = route_estimate(&g, direction, id);
+        const costed c = {id, ranked >= 0 ? ranked : s, name};
+        if (is_exact && (exact.id < 0 || c.s < exact.s)) exact = c;
+        if (!is_exact && (transform.id < 0 || c.s < transform.s)) transform = c;
         if (!is_exact) nt++;
     }
     const double floor = floor_seconds(d, direction);
@@ -322,7 +330,6 @@ int c4j_conv2d_plan(const c4j_conv2d_desc *d, int direction, int exact_only, cha
     /* Transform or exact is a question about the geometry, asked on dense views of it: an input
        or output view changes some exact estimates (the tiled GEMM's), and a view and its
        contiguous copy must not land on either side of the band (they would round differently). */
-    const c4j_conv2d_desc g = c4j_trial_geometry(d);
     costed cand[C4J_TRIAL_MAX];
     int n = 1;
     cand[0].id = -1;
