@@ -145,8 +145,8 @@ int64_t c4j_bwf_units(const c4j_conv2d_desc *d) {
     return make_plan(d, &p) ? p.cblocks * p.ranges : 0;
 }
 
-/* workspace: tile buffer [F*F] complex vectors | X spectra [nf][cb] per tile of a shared transform
-   | dY spectra [nf][coutv] vectors
+/* workspace: tile buffer [F*F] complex vectors | X spectra [nf][cb] per tile of a batch
+   | dY spectra [nf][coutv] vectors per tile of a batch
    | accumulators [nf][cb][coutv] complex vectors, each part 64-byte aligned */
 /* rows of the tile buffer are F + 1 vectors apart: at F vectors (a power of two times 64 bytes) a
    column transform's points would share a few cache sets and miss L1 on every butterfly */
@@ -156,10 +156,23 @@ static int64_t sx_floats(const bwf_plan *p) { return c4j_ceil_div(p->nf * p->cb 
 static int64_t sy_floats(const bwf_plan *p) { return p->nf * p->coutv * 2 * BWF_LANES; }
 static int64_t acc_floats(const bwf_plan *p) { return p->nf * p->cb * p->coutv * 2 * BWF_LANES; }
 
+/* Tiles whose spectra are kept together so that the products add them to each accumulator while
+   it is in registers (one load and store of the accumulators per batch instead of per tile: a
+   unit's accumulators, 0.9 MB on a 7x7/2 64-channel layer, do not stay in L2): as many as fit in
+   BWF_BATCH_FLOATS, at most BWF_BATCH_MAX, a multiple of the tiles of a shared transform. Tiles
+   are still added one after the other in order, so the batch size does not change the sums. */
+#define BWF_BATCH_FLOATS (128 * 1024)
+#define BWF_BATCH_MAX 8
+static int64_t batch_tiles(const bwf_plan *p) {
+    const int64_t tp = tiles_per_transform(p);
+    const int64_t fit = C4J_MAX(1, C4J_MIN(BWF_BATCH_MAX, BWF_BATCH_FLOATS / (sx_floats(p) + sy_floats(p))));
+    return C4J_MAX(tp, fit / tp * tp);
+}
+
 int64_t c4j_bwf_workspace(const c4j_conv2d_desc *d) {
     bwf_plan p;
     if (!make_plan(d, &p)) return -1;
-    return (buf_floats(&p) + tiles_per_transform(&p) * sx_floats(&p) + sy_floats(&p) + acc_floats(&p)) * 4;
+    return (buf_floats(&p) + batch_tiles(&p) * (sx_floats(&p) + sy_floats(&p)) + acc_floats(&p)) * 4;
 }
 
 double c4j_bwf_estimate(const c4j_conv2d_desc *d) {
@@ -284,45 +297,64 @@ BWF_INLINE void fft2_forward(const bwf_plan *p, v16 *re, v16 *im, int64_t rows, 
 
 /* ------------------------------------------------------------------ one unit */
 
+/* n floats at src, stride s, into dst (the lanes of a tile buffer vector): one vector copy for a
+   full vector of adjacent channels, the common case */
+BWF_INLINE void copy_lanes(float *dst, const float *src, int64_t n, int64_t s) {
+    if (n == BWF_LANES && s == 1) memcpy(dst, src, BWF_LANES * sizeof(float));
+    else
+        for (int64_t l = 0; l < n; l++) dst[l] = src[l * s];
+}
+
+/* the columns b in [0, F) with 0 <= s * (x0 + b) + off < size: [*b0, *b1) (empty if *b0 >= *b1) */
+static void valid_columns(int64_t F, int64_t s, int64_t x0, int64_t off, int64_t size, int64_t *b0, int64_t *b1) {
+    const int64_t lo = -off - s * x0, hi = size - 1 - off - s * x0; /* s * b in [lo, hi] */
+    *b0 = C4J_MAX(0, lo <= 0 ? -(-lo / s) : (lo + s - 1) / s);
+    *b1 = hi < 0 ? 0 : C4J_MIN(F, hi / s + 1);
+}
+
 /* The F x F input window of the tile at (y0, x0) of image n, lanes [0, nl) = input channels
    [c0, c0 + nl), into the tile buffer's real part from lane lane0 on (zeroed by the caller; padding
    stays zero). */
 BWF_INLINE void gather_window(const c4j_conv2d_desc *d, const bwf_plan *p, const float *in, int64_t n, int64_t y0,
                               int64_t x0, int64_t c0, int64_t nl, v16 *bre, int64_t lane0) {
     const int64_t F = p->F, P = pitch(p), s3 = d->in_stride[3];
+    int64_t b0, b1;
+    valid_columns(F, 1, x0, -d->pad_left, d->in_w, &b0, &b1);
     for (int64_t a = 0; a < F; a++) {
         const int64_t ih = y0 - d->pad_top + a;
         if (ih < 0 || ih >= d->in_h) continue;
-        for (int64_t b = 0; b < F; b++) {
-            const int64_t iw = x0 - d->pad_left + b;
-            if (iw < 0 || iw >= d->in_w) continue;
-            const float *src = in + n * d->in_stride[0] + ih * d->in_stride[1] + iw * d->in_stride[2] + c0 * s3;
-            float *dst = (float *)&bre[a * P + b] + lane0;
-            for (int64_t l = 0; l < nl; l++) dst[l] = src[l * s3];
-        }
+        const int64_t row = n * d->in_stride[0] + ih * d->in_stride[1] + c0 * s3;
+        for (int64_t b = b0; b < b1; b++)
+            copy_lanes((float *)&bre[a * P + b] + lane0, in + row + (x0 - d->pad_left + b) * d->in_stride[2], nl, s3);
     }
 }
 
 /* The same window of X2 (space to depth, see the top): lane l is X2 channel c0 + l, read from X
-   at its own pixel phase. */
+   at its own pixel phase. Lanes of one phase are adjacent input channels, copied as one run. */
 static void gather_window_s2d(const c4j_conv2d_desc *d, const bwf_plan *p, const float *in, int64_t n, int64_t y0,
                               int64_t x0, int64_t c0, int64_t nl, v16 *bre, int64_t lane0) {
-    const int64_t F = p->F, P = pitch(p);
-    int64_t ph[BWF_LANES], pw[BWF_LANES], off[BWF_LANES];
-    for (int64_t l = 0; l < nl; l++) {
-        const int64_t phase = (c0 + l) / d->in_c;
-        ph[l] = phase / p->sw - d->pad_top, pw[l] = phase % p->sw - d->pad_left;
-        off[l] = n * d->in_stride[0] + (c0 + l) % d->in_c * d->in_stride[3];
-    }
-    for (int64_t a = 0; a < F; a++)
-        for (int64_t b = 0; b < F; b++) {
-            float *dst = (float *)&bre[a * P + b] + lane0;
-            for (int64_t l = 0; l < nl; l++) {
-                const int64_t ih = p->sh * (y0 + a) + ph[l], iw = p->sw * (x0 + b) + pw[l];
-                if (ih >= 0 && ih < d->in_h && iw >= 0 && iw < d->in_w)
-                    dst[l] = in[off[l] + ih * d->in_stride[1] + iw * d->in_stride[2]];
-            }
+    const int64_t F = p->F, P = pitch(p), s3 = d->in_stride[3];
+    for (int64_t l0 = 0; l0 < nl;) {
+        const int64_t phase = (c0 + l0) / d->in_c, ci = (c0 + l0) % d->in_c;
+        const int64_t run = C4J_MIN(nl - l0, d->in_c - ci);
+        const int64_t oy = phase / p->sw - d->pad_top, ox = phase % p->sw - d->pad_left;
+        int64_t b0, b1;
+        valid_columns(F, p->sw, x0, ox, d->in_w, &b0, &b1);
+        for (int64_t a = 0; a < F; a++) {
+            const int64_t ih = p->sh * (y0 + a) + oy;
+            if (ih < 0 || ih >= d->in_h) continue;
+            const int64_t row = n * d->in_stride[0] + ih * d->in_stride[1] + ci * s3;
+            for (int64_t b = b0; b < b1; b++)
+                copy_lanes((float *)&bre[a * P + b] + lane0 + l0, in + row + (p->sw * (x0 + b) + ox) * d->in_stride[2],
+                           run, s3);
         }
+        l0 += run;
+    }
+}
+
+/* dst[o] += src[o]: each element one addition, as the strided loop (vectorised: no aliasing) */
+BWF_INLINE void add_row(float *restrict dst, const float *restrict src, int64_t n) {
+    for (int64_t o = 0; o < n; o++) dst[o] += src[o];
 }
 
 static void tile_origin(const bwf_plan *p, int64_t t, int64_t *n, int64_t *y0, int64_t *x0) {
@@ -335,10 +367,11 @@ BWF_INLINE void run_unit(const c4j_conv2d_desc *d, const bwf_plan *p, const floa
                          float *db, float *workspace, int64_t cblk, int64_t range) {
     const int64_t F = p->F, nf = p->nf, half = p->half, P = pitch(p);
     v16 *bre = (v16 *)workspace, *bim = bre + F * P;
-    const int64_t tp = tiles_per_transform(p);
-    float *sx = workspace + buf_floats(p);
-    v16 *sy = (v16 *)(sx + tp * sx_floats(p));
-    v16 *acc = sy + nf * p->coutv * 2;
+    const int64_t tp = tiles_per_transform(p), batch = batch_tiles(p);
+    const int64_t sxf = sx_floats(p), syf = sy_floats(p);
+    float *sx = workspace + buf_floats(p); /* tile j of a batch: sx + j sxf, sy + j syf */
+    float *sy = sx + batch * sxf;
+    v16 *acc = (v16 *)(sy + batch * syf);
     float wr[BWF_MAX_F / 2], wi[BWF_MAX_F / 2];
     uint8_t rev[BWF_MAX_F];
     twiddles(F, wr, wi);
@@ -348,54 +381,58 @@ BWF_INLINE void run_unit(const c4j_conv2d_desc *d, const bwf_plan *p, const floa
     const v16 zero = {0};
     for (int64_t i = 0; i < nf * nc * p->coutv * 2; i++) acc[i] = zero;
     const int64_t so0 = d->out_stride[0], so1 = d->out_stride[1], so2 = d->out_stride[2], so3 = d->out_stride[3];
-    for (int64_t g0 = t0; g0 < t1 && dw != NULL; g0 += tp) {
-        const int64_t g1 = C4J_MIN(t1, g0 + tp);
-        /* tp > 1: the input windows of tiles g0 .. g1 in one transform, tile j in lanes
-           [j nc, (j+1) nc), spectra into sx + j sx_floats */
-        if (tp > 1) {
-            for (int64_t i = 0; i < F * P; i++) bre[i] = zero; /* padding reads as zeros */
-            for (int64_t t = g0; t < g1; t++) {
-                int64_t n, y0, x0;
-                tile_origin(p, t, &n, &y0, &x0);
-                if (p->sh == 1 && p->sw == 1) gather_window(d, p, in, n, y0, x0, c0, nc, bre, (t - g0) * nc);
-                else gather_window_s2d(d, p, in, n, y0, x0, c0, nc, bre, (t - g0) * nc);
-            }
-            fft2_forward(p, bre, bim, F, rev, wr, wi);
-            for (int64_t t = g0; t < g1; t++)
-                for (int64_t f = 0; f < nf; f++) {
-                    const int64_t u = f / half, v = f % half, lane0 = (t - g0) * nc;
-                    const float *r = (const float *)&bre[u * P + v] + lane0;
-                    const float *im = (const float *)&bim[u * P + v] + lane0;
-                    float *sxt = sx + (t - g0) * sx_floats(p);
-                    for (int64_t l = 0; l < nc; l++) {
-                        sxt[(f * p->cb + l) * 2] = r[l];
-                        sxt[(f * p->cb + l) * 2 + 1] = im[l];
-                    }
-                }
-        }
+    for (int64_t g0 = t0; g0 < t1 && dw != NULL; g0 += batch) {
+        const int64_t g1 = C4J_MIN(t1, g0 + batch);
         for (int64_t t = g0; t < g1; t++) {
             int64_t n, y0, x0;
             tile_origin(p, t, &n, &y0, &x0);
-            const float *sxt = sx + (t - g0) * sx_floats(p);
-            /* dY tile, one vector of output channels at a time: spectra into sy[f][ov] (re, im) */
+            float *sxt = sx + (t - g0) * sxf;
+            v16 *syt = (v16 *)(sy + (t - g0) * syf);
+            /* tp > 1, at the first tile of each group of tp: the input windows of the group's tiles
+               in one transform, tile j of the group in lanes [j nc, (j+1) nc) */
+            if (tp > 1 && (t - g0) % tp == 0) {
+                const int64_t te = C4J_MIN(g1, t + tp);
+                for (int64_t i = 0; i < F * P; i++) bre[i] = zero; /* padding reads as zeros */
+                for (int64_t u = t; u < te; u++) {
+                    int64_t un, uy0, ux0;
+                    tile_origin(p, u, &un, &uy0, &ux0);
+                    if (p->sh == 1 && p->sw == 1) gather_window(d, p, in, un, uy0, ux0, c0, nc, bre, (u - t) * nc);
+                    else gather_window_s2d(d, p, in, un, uy0, ux0, c0, nc, bre, (u - t) * nc);
+                }
+                fft2_forward(p, bre, bim, F, rev, wr, wi);
+                for (int64_t u = t; u < te; u++)
+                    for (int64_t f = 0; f < nf; f++) {
+                        const int64_t fu = f / half, fv = f % half, lane0 = (u - t) * nc;
+                        const float *r = (const float *)&bre[fu * P + fv] + lane0;
+                        const float *im = (const float *)&bim[fu * P + fv] + lane0;
+                        float *sxu = sx + (u - g0) * sxf;
+                        for (int64_t l = 0; l < nc; l++) {
+                            sxu[(f * p->cb + l) * 2] = r[l];
+                            sxu[(f * p->cb + l) * 2 + 1] = im[l];
+                        }
+                    }
+            }
+            /* dY tile, one vector of output channels at a time: spectra into syt[f][ov] (re, im) */
             const int64_t rows = C4J_MIN(p->mh, d->out_h - y0), cols = C4J_MIN(p->mw, d->out_w - x0);
             for (int64_t ov = 0; ov < p->coutv; ov++) {
                 const int64_t o0 = ov * BWF_LANES, no = C4J_MIN(BWF_LANES, p->cout - o0);
-                for (int64_t i = 0; i < rows * P; i++) bre[i] = zero; /* the rest: fft2_forward */
-                for (int64_t i = 0; i < rows; i++)
+                /* rows [rows, F): fft2_forward; lanes past no and columns past cols: zeros */
+                for (int64_t i = 0; i < rows; i++) {
+                    const float *src = dy + n * so0 + (y0 + i) * so1 + x0 * so2 + o0 * so3;
                     for (int64_t j = 0; j < cols; j++) {
-                        const float *src = dy + n * so0 + (y0 + i) * so1 + (x0 + j) * so2 + o0 * so3;
-                        float *dst = (float *)&bre[i * P + j];
-                        for (int64_t l = 0; l < no; l++) dst[l] = src[l * so3];
+                        if (no < BWF_LANES) bre[i * P + j] = zero;
+                        copy_lanes((float *)&bre[i * P + j], src + j * so2, no, so3);
                     }
+                    for (int64_t j = cols; j < F; j++) bre[i * P + j] = zero;
+                }
                 fft2_forward(p, bre, bim, rows, rev, wr, wi);
                 for (int64_t u = 0; u < F; u++)
                     for (int64_t v = 0; v < half; v++) {
-                        sy[((u * half + v) * p->coutv + ov) * 2] = bre[u * P + v];
-                        sy[((u * half + v) * p->coutv + ov) * 2 + 1] = bim[u * P + v];
+                        syt[((u * half + v) * p->coutv + ov) * 2] = bre[u * P + v];
+                        syt[((u * half + v) * p->coutv + ov) * 2 + 1] = bim[u * P + v];
                     }
             }
-            /* tp == 1: input window of this block's channels, BWF_LANES at a time: spectra into sx[f][c] */
+            /* tp == 1: input window of this block's channels, BWF_LANES at a time: spectra into sxt[f][c] */
             for (int64_t cs = 0; cs < nc && tp == 1; cs += BWF_LANES) {
                 const int64_t nl = C4J_MIN(BWF_LANES, nc - cs);
                 for (int64_t i = 0; i < F * P; i++) bre[i] = zero; /* padding reads as zeros */
@@ -403,27 +440,70 @@ BWF_INLINE void run_unit(const c4j_conv2d_desc *d, const bwf_plan *p, const floa
                 else gather_window_s2d(d, p, in, n, y0, x0, c0 + cs, nl, bre, 0);
                 fft2_forward(p, bre, bim, F, rev, wr, wi);
                 for (int64_t f = 0; f < nf; f++) {
-                    const int64_t u = f / half, v = f % half;
-                    const float *r = (const float *)&bre[u * P + v], *im = (const float *)&bim[u * P + v];
+                    const int64_t fu = f / half, fv = f % half;
+                    const float *r = (const float *)&bre[fu * P + fv], *im = (const float *)&bim[fu * P + fv];
                     for (int64_t l = 0; l < nl; l++) {
-                        sx[(f * p->cb + cs + l) * 2] = r[l];
-                        sx[(f * p->cb + cs + l) * 2 + 1] = im[l];
+                        sxt[(f * p->cb + cs + l) * 2] = r[l];
+                        sxt[(f * p->cb + cs + l) * 2 + 1] = im[l];
                     }
                 }
             }
-            /* acc[f][c][ov] += X_hat[f][c] * conj(dY_hat[f][ov]) */
-            for (int64_t f = 0; f < nf; f++)
-                for (int64_t c = 0; c < nc; c++) {
-                    const float xr = sxt[(f * p->cb + c) * 2], xi = sxt[(f * p->cb + c) * 2 + 1];
-                    v16 *a = acc + (f * nc + c) * p->coutv * 2;
-                    const v16 *y = sy + f * p->coutv * 2;
-                    for (int64_t ov = 0; ov < p->coutv; ov++) {
-                        const v16 yr = y[2 * ov], yi = y[2 * ov + 1];
-                        a[2 * ov] += xr * yr + xi * yi;
-                        a[2 * ov + 1] += xi * yr - xr * yi;
-                    }
-                }
         }
+        /* acc[f][c][ov] += X_hat[f][c] * conj(dY_hat[f][ov]) for the batch's tiles, in order, while
+           the accumulator is in registers */
+        const int64_t nb = g1 - g0;
+        for (int64_t f = 0; f < nf; f++)
+            for (int64_t ov = 0; ov < p->coutv; ov++) {
+                /* four input channels at a time: eight independent sums, each dY vector loaded once */
+                int64_t c = 0;
+                for (; c + 4 <= nc; c += 4) {
+                    v16 *a = acc + ((f * nc + c) * p->coutv + ov) * 2;
+                    const int64_t st = p->coutv * 2;
+                    v16 r0 = a[0], i0 = a[1], r1 = a[st], i1 = a[st + 1], r2 = a[2 * st], i2 = a[2 * st + 1],
+                        r3 = a[3 * st], i3 = a[3 * st + 1];
+                    for (int64_t j = 0; j < nb; j++) {
+                        const float *x = sx + j * sxf + (f * p->cb + c) * 2;
+                        const v16 *y = (const v16 *)(sy + j * syf) + (f * p->coutv + ov) * 2;
+                        const v16 yr = y[0], yi = y[1];
+                        r0 += x[0] * yr + x[1] * yi;
+                        i0 += x[1] * yr - x[0] * yi;
+                        r1 += x[2] * yr + x[3] * yi;
+                        i1 += x[3] * yr - x[2] * yi;
+                        r2 += x[4] * yr + x[5] * yi;
+                        i2 += x[5] * yr - x[4] * yi;
+                        r3 += x[6] * yr + x[7] * yi;
+                        i3 += x[7] * yr - x[6] * yi;
+                    }
+                    a[0] = r0, a[1] = i0, a[st] = r1, a[st + 1] = i1, a[2 * st] = r2, a[2 * st + 1] = i2;
+                    a[3 * st] = r3, a[3 * st + 1] = i3;
+                }
+                for (; c + 2 <= nc; c += 2) {
+                    v16 *a0 = acc + ((f * nc + c) * p->coutv + ov) * 2, *a1 = a0 + p->coutv * 2;
+                    v16 ar0 = a0[0], ai0 = a0[1], ar1 = a1[0], ai1 = a1[1];
+                    for (int64_t j = 0; j < nb; j++) {
+                        const float *x = sx + j * sxf + (f * p->cb + c) * 2;
+                        const v16 *y = (const v16 *)(sy + j * syf) + (f * p->coutv + ov) * 2;
+                        const v16 yr = y[0], yi = y[1];
+                        ar0 += x[0] * yr + x[1] * yi;
+                        ai0 += x[1] * yr - x[0] * yi;
+                        ar1 += x[2] * yr + x[3] * yi;
+                        ai1 += x[3] * yr - x[2] * yi;
+                    }
+                    a0[0] = ar0, a0[1] = ai0, a1[0] = ar1, a1[1] = ai1;
+                }
+                for (; c < nc; c++) {
+                    v16 *a = acc + ((f * nc + c) * p->coutv + ov) * 2;
+                    v16 ar = a[0], ai = a[1];
+                    for (int64_t j = 0; j < nb; j++) {
+                        const float *x = sx + j * sxf + (f * p->cb + c) * 2;
+                        const v16 *y = (const v16 *)(sy + j * syf) + (f * p->coutv + ov) * 2;
+                        const v16 yr = y[0], yi = y[1];
+                        ar += x[0] * yr + x[1] * yi;
+                        ai += x[1] * yr - x[0] * yi;
+                    }
+                    a[0] = ar, a[1] = ai;
+                }
+            }
     }
     /* back: per input channel and vector of output channels, inverse along h of the half spectrum's
        columns, then for the kernel's rows only the other half of each row (the result is real:
@@ -467,7 +547,9 @@ BWF_INLINE void run_unit(const c4j_conv2d_desc *d, const bwf_plan *p, const floa
             for (int64_t i = 0; i < rows; i++)
                 for (int64_t j = 0; j < cols; j++) {
                     const float *src = dy + n * so0 + (y0 + i) * so1 + (x0 + j) * so2;
-                    for (int64_t o = 0; o < p->cout; o++) db[o] += src[o * so3];
+                    if (so3 == 1) add_row(db, src, p->cout);
+                    else
+                        for (int64_t o = 0; o < p->cout; o++) db[o] += src[o * so3];
                 }
         }
     }

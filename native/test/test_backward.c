@@ -445,6 +445,11 @@ static void layer_cases(void) {
         {"7x7 s2 RGB 45x50 3->16", 2, 45, 50, 3, 16, 1, 3, 2, 3, 3, 0, 2, 7, 2},
         /* an FFT input gradient whose filter preparation is split into units (transposed rows per unit) */
         {"11x11 g2 20x22 32->24 flip", 1, 20, 22, 32, 24, 2, 5, 5, 5, 5, 1, 0, 11, 1},
+        /* FFT filter gradient: several tile batches per range, tiles sharing a transform, channels-first
+           input (strided lanes), padded dY view; space to depth with 4 + 2 channel blocks and a narrow
+           last output-channel vector */
+        {"5x5 b3 40x37 3->16 NCHW", 3, 40, 37, 3, 16, 1, 2, 2, 1, 3, 0, 1, 5, 1},
+        {"7x7 s2 b2 61x58 6->40 NCHW", 2, 61, 58, 6, 40, 1, 3, 3, 2, 3, 1, 1, 7, 2},
     };
     static const char *NAMES[] = {"gemm", "gemm_direct", "gemm_tiled", "winograd_2x2", "winograd_4x4", "fft", "scatter", "taps",
                                   "", "direct"};
