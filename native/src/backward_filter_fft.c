@@ -158,7 +158,7 @@ static int64_t acc_floats(const bwf_plan *p) { return p->nf * p->cb * p->coutv *
 
 /* Tiles whose spectra are kept together so that the products add them to each accumulator while
    it is in registers (one load and store of the accumulators per batch instead of per tile: a
-   unit's accumulators, 0.9 MB on a 7x7/2 64-channel layer, do not stay in L2): as many as fit in
+   unit's accumulators on a layer of many channels do not stay in L2): as many as fit in
    BWF_BATCH_FLOATS, at most BWF_BATCH_MAX, a multiple of the tiles of a shared transform. Tiles
    are still added one after the other in order, so the batch size does not change the sums. */
 #define BWF_BATCH_FLOATS (128 * 1024)
