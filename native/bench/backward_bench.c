@@ -15,6 +15,9 @@
  * (c4j_cost_measure_with), so near ties between routes are settled by running them (cost_trial.c).
  * --cpu times each call in thread CPU time and keeps the fastest call instead of the wall-clock
  * median: on a machine shared with other processes that is what stays comparable between runs.
+ * Each layer ends with AUTO's two gradients timed in sequence (dW then dX, as Conv2dBackward.backward
+ * runs them): timed apart, a route finds its large operands (a transformed filter, dW) still in the
+ * caches from its previous call; in sequence they compete, as in the Java call.
  *
  * Shapes: the peer benchmark's layers (../shared/bench/shapes.csv) plus a few more.
  */
@@ -129,6 +132,46 @@ static void run_forward(void *p) {
         die("forward", err);
 }
 
+typedef struct {
+    bctx in, f;
+} seqctx;
+
+static void run_sequence(void *p) {
+    seqctx *c = p;
+    run_filter(&c->f);
+    run_input(&c->in);
+}
+
+/* AUTO's filter gradient then its input gradient, as Conv2dBackward.backward runs them in a training
+   step: timed apart, each route finds its operands (a transformed filter, dW) where its previous
+   call left them; in sequence they compete for the caches, as they do in the Java call */
+static double sequence_seconds(const c4j_conv2d_desc *d, int in_route, int f_route, const float *x, const float *f,
+                               const float *dy, float *dx, float *dw, float *db) {
+    seqctx c;
+    memset(&c, 0, sizeof c);
+    c.in = (bctx){d, in_route, x, f, dy, NULL, dx, dw, db, NULL, 0, NULL, 0, 0, 0};
+    c.in.prep = c4j_alloc((size_t)c4j_conv2d_backward_input_prepared_floats(d, in_route) * 4 + 64, 0);
+    c.in.ws_bytes = c4j_conv2d_backward_input_workspace_bytes(d, in_route);
+    c.in.ws = c4j_alloc((size_t)c.in.ws_bytes + 64, 0);
+    c.in.units = c4j_conv2d_backward_input_units(d, in_route);
+    char err[256];
+    if (prepared_once && c4j_conv2d_backward_input_prepare(d, in_route, f, c.in.prep, err, sizeof err) != C4J_OK)
+        die("prepare", err);
+    c.f = (bctx){d, f_route, x, f, dy, NULL, dx, dw, db, NULL, 0, NULL, 0, 0, 0};
+    c.f.parts_len = c4j_conv2d_backward_filter_partial_floats(d, f_route);
+    c.f.parts = c.f.parts_len > 0 ? malloc(sizeof(float) * (size_t)c.f.parts_len) : NULL;
+    c.f.ws_bytes = c4j_conv2d_backward_filter_workspace_bytes(d, f_route);
+    c.f.ws = c4j_alloc((size_t)c.f.ws_bytes + 64, 0);
+    c.f.units = c4j_conv2d_backward_filter_units(d, f_route);
+    c.f.red_units = c4j_conv2d_backward_filter_reduce_units(d, f_route);
+    const double t = median_seconds(run_sequence, &c);
+    c4j_free(c.in.prep);
+    c4j_free(c.in.ws);
+    free(c.f.parts);
+    c4j_free(c.f.ws);
+    return t;
+}
+
 static void bench_shape(const t_layer *s) {
     c4j_conv2d_desc d;
     t_layer_desc(s, &d);
@@ -214,9 +257,12 @@ static void bench_shape(const t_layer *s) {
         free(c.parts);
         c4j_free(c.ws);
     }
-    printf("%-22s backward AUTO %.4f ms (best routes %.4f ms): backward/forward GFLOP/s %.2f (best %.2f)\n\n", s->name,
+    printf("%-22s backward AUTO %.4f ms (best routes %.4f ms): backward/forward GFLOP/s %.2f (best %.2f)\n", s->name,
            (auto_in_t + auto_f_t) * 1e3, (best_in + best_f) * 1e3, 2 * t_fwd / (auto_in_t + auto_f_t),
            2 * t_fwd / (best_in + best_f));
+    const double t_seq = sequence_seconds(&d, auto_in, auto_f, x, f, dy, dx, dw, db);
+    printf("%-22s backward AUTO in sequence %.4f ms: backward/forward GFLOP/s %.2f\n\n", s->name, t_seq * 1e3,
+           2 * t_fwd / t_seq);
     free(x); free(f); free(dy); free(dx); free(dw); free(db); free(y);
 }
 
