@@ -170,6 +170,9 @@ static void run_isa(int isa, const c4j_blas *blas, const c4j_conv2d_desc *d, con
     const int64_t cg = c4j_cin_g(d), og = c4j_cout_g(d), nt = taps(d), nic = in_chunks(d), ic = in_chunk(d);
     const int64_t noc = out_chunks(d), rows = d->batch * d->out_h, brows = block_rows(d);
     fd_tile t;
+    /* the dY block the workspace holds: consecutive units of one output chunk (its taps and input
+       chunks) read the same block when the map is one block, so it is packed once for them */
+    int64_t packed_o0 = -1, packed_r0 = -1;
     t.cs = d->in_stride[3];
     t.xstep = d->stride_w * d->in_stride[2];
     t.ldw = d->out_c;
@@ -198,7 +201,10 @@ static void run_isa(int isa, const c4j_blas *blas, const c4j_conv2d_desc *d, con
         t.accumulate = 0;
         for (int64_t r0 = 0; r0 < C4J_MAX(rows, 1); r0 += brows) {
             const int64_t r1 = C4J_MIN(rows, r0 + brows);
-            pack_dy(d, dy, r0, r1, o0, cols, packed);
+            if (packed_o0 != o0 || packed_r0 != r0) {
+                pack_dy(d, dy, r0, r1, o0, cols, packed);
+                packed_o0 = o0, packed_r0 = r0;
+            }
             int64_t nruns = 0;
             for (int64_t r = r0; r < r1 && ow_hi > ow_lo; r++) {
                 const int64_t n = r / d->out_h, oh = r % d->out_h;
@@ -280,7 +286,10 @@ static void work(const c4j_conv2d_desc *d, int isa, double *lane_macs, double *s
     const double blocks = (double)c4j_ceil_div(d->batch * d->out_h, block_rows(d));
     *lane_macs = g * pixel_taps * lanes * (double)c4j_cin_g(d);
     *steps = g * pixel_taps * passes * tiles;
-    *moved = g * (double)(taps(d) * in_chunks(d)) * pixels * packed + (2 * blocks - 1) * (double)c4j_filter_floats(d);
+    /* a map of one row block is packed once per output chunk (run_isa keeps it for the chunk's next
+       units), a larger one by every unit */
+    const double packs = blocks == 1 ? 1 : (double)(taps(d) * in_chunks(d));
+    *moved = g * packs * pixels * packed + (2 * blocks - 1) * (double)c4j_filter_floats(d);
 }
 
 /* Fastest of a few runs of the whole layer d (thread CPU time), or -1 when memory is short. Plain
