@@ -56,7 +56,8 @@ static const struct {
 } ALGOS[] = {{C4J_ALGO_GEMM_DIRECT, "gemm_direct"}, {C4J_ALGO_GEMM_TILED, "gemm_tiled"},
              {C4J_ALGO_WINOGRAD_2X2, "winograd_2x2"}, {C4J_ALGO_WINOGRAD_4X4, "winograd_4x4"},
              {C4J_ALGO_FFT, "fft"}, {C4J_ALGO_WINOGRAD_1D, "winograd_1d"},
-             {C4J_ALGO_DIRECT_DENSE, "direct_dense"}, {C4J_ALGO_DIRECT_NARROW, "direct_narrow"}};
+             {C4J_ALGO_DIRECT_DENSE, "direct_dense"}, {C4J_ALGO_DIRECT_NARROW, "direct_narrow"},
+             {C4J_ALGO_WINOGRAD_K2, "winograd_k2"}};
 
 static double min_time = 0.5;
 

@@ -62,9 +62,11 @@ typedef enum {
                                    alpha batched sgemm per tile block, the other axis's taps in the contraction */
     C4J_ALGO_DIRECT_DENSE = 9,  /* one group, channels-last input: a register-blocked direct kernel over the input
                                    in place and a filter packed in blocks of output channels, no sgemm */
-    C4J_ALGO_DIRECT_NARROW = 10 /* one group, at most 16 output channels: a direct kernel along output rows of a
+    C4J_ALGO_DIRECT_NARROW = 10, /* one group, at most 16 output channels: a direct kernel along output rows of a
                                    zero-padded copy of the input rows, vectors sized to the output channels, no sgemm;
                                    also writes channels-first output (channel planes) in place */
+    C4J_ALGO_WINOGRAD_K2 = 11   /* F(4x4,2x2) for a 2x2 kernel at stride 1: 25 batched sgemm per tile block; strided
+                                   3x3 and 4x4 kernels (stride 2) by space to depth */
 } c4j_algo;
 
 /* Number of int64 fields in c4j_conv2d_desc, in declaration order (the JNI layer copies a long[]). */

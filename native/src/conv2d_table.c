@@ -9,6 +9,7 @@ static const c4j_conv2d_algorithm *const FORWARD[] = {
     &c4j_conv2d_gemm_direct, &c4j_conv2d_gemm_tiled, &c4j_conv2d_winograd_2x2,
     &c4j_conv2d_winograd_4x4, &c4j_conv2d_fft, &c4j_conv2d_grouped_direct, &c4j_conv2d_gemm_nchw,
     &c4j_conv2d_winograd_1d, &c4j_conv2d_direct_dense, &c4j_conv2d_direct_narrow,
+    &c4j_conv2d_winograd_k2,
 };
 
 int c4j_conv2d_forward_rows(void) { return (int)(sizeof FORWARD / sizeof *FORWARD); }

@@ -135,6 +135,7 @@ extern const c4j_conv2d_algorithm c4j_conv2d_gemm_direct;  /* gemm_direct.c */
 extern const c4j_conv2d_algorithm c4j_conv2d_gemm_tiled;   /* gemm_tiled.c */
 extern const c4j_conv2d_algorithm c4j_conv2d_winograd_2x2; /* winograd.c */
 extern const c4j_conv2d_algorithm c4j_conv2d_winograd_4x4; /* winograd.c */
+extern const c4j_conv2d_algorithm c4j_conv2d_winograd_k2;  /* winograd.c */
 extern const c4j_conv2d_algorithm c4j_conv2d_fft;          /* fft.c */
 extern const c4j_conv2d_algorithm c4j_conv2d_grouped_direct; /* grouped_direct.c */
 extern const c4j_conv2d_algorithm c4j_conv2d_gemm_nchw;     /* gemm_nchw.c */
@@ -200,7 +201,9 @@ void c4j_fft_prepare_range(const c4j_conv2d_desc *d, const float *filter, float 
 void c4j_fft_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in, const float *prepared,
                  const float *bias, float *out, float *workspace, int64_t u0, int64_t u1);
 
-/* Winograd F(2x2,3x3) (C4J_ALGO_WINOGRAD_2X2) and F(4x4,3x3) (C4J_ALGO_WINOGRAD_4X4), winograd.c */
+/* Winograd F(2x2,3x3) (C4J_ALGO_WINOGRAD_2X2), F(4x4,3x3) (C4J_ALGO_WINOGRAD_4X4) and F(4x4,2x2)
+   (C4J_ALGO_WINOGRAD_K2), winograd.c; c4j_winograd_tile: output rows (and columns) per tile */
+int c4j_winograd_tile(c4j_algo algo);
 int c4j_winograd_applicable(const c4j_conv2d_desc *d, c4j_algo algo);
 int64_t c4j_winograd_units(const c4j_conv2d_desc *d, c4j_algo algo);
 int64_t c4j_winograd_workspace(const c4j_conv2d_desc *d, c4j_algo algo);

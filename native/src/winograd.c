@@ -1,8 +1,10 @@
 /*
- * Winograd minimal filtering F(2x2,3x3) and F(4x4,3x3) for 3x3, stride 1, dilation 1.
+ * Winograd minimal filtering F(2x2,3x3) and F(4x4,3x3) for 3x3 kernels, and F(4x4,2x2) for 2x2
+ * ones (what space to depth makes of 3x3 and 4x4 kernels at stride 2, see s2d.c), stride 1,
+ * dilation 1.
  *
  * The output is cut into tiles of m x m pixels (m = 2 or 4); each reads an alpha x alpha input
- * window (alpha = m + 2). With the transform matrices BT (alpha x alpha), G (alpha x 3) and
+ * window (alpha = m + r - 1 for r x r taps). With the transform matrices BT (alpha x alpha), G (alpha x r) and
  * AT (m x alpha), a tile is  Y = AT [ sum_c (G g_c G^T) .* (BT d_c B) ] A : per transform point
  * xi = (i, j) the sum over input channels is a matrix product, so a block of T tiles runs as one
  * sgemm per point:  M_xi[T x Cout_g] = V_xi[T x Cin_g] * U_xi[Cin_g x Cout_g].
@@ -21,7 +23,7 @@
  * Numerics. F(2,3) uses points {0, 1, -1, inf}. F(4,3) uses {0, 1, -1, 1/2, -2, inf}: over random
  * data in float32 its error is about 2.5x smaller than with {0, 1, -1, 2, -2, inf} (Lavin's) or
  * {0, 1, -1, 1/2, -1/2, inf} (see native/tools/winograd_points.py), for a few more additions in
- * the input transform. The rows of BT are scaled to small integers and the scale moved into G,
+ * the input transform. F(4,2) (winograd_k2.h) uses {0, 1, -1, 1/2, inf}. The rows of BT are scaled to small integers and the scale moved into G,
  * which is applied in double. An output's rounding error follows the magnitude of its whole tile
  * window, not just of its own 3x3 window, so outputs whose window is padding only are written
  * exactly (the epilogue of 0). Likewise an Inf or NaN input reaches every output of its tile(s).
@@ -70,7 +72,7 @@
 #define BLOCK_SECONDS 1e-6
 
 typedef struct {
-    int m, alpha, npts;            /* outputs per tile side, input window side, alpha^2 */
+    int m, r, alpha, npts;         /* outputs per tile side, taps per kernel side, input window side, alpha^2 */
     int64_t cin_g, cout_g;
     int64_t tiles_h, tiles_w, tiles_img, tiles;
     int64_t T, blocks;             /* tiles per block, blocks */
@@ -162,11 +164,18 @@ static void set_blocks(wplan *p, int64_t t) {
     p->blocks = c4j_ceil_div(p->tiles, p->T);
 }
 
+/* Kernel taps per side of each algorithm (F(2x2,3x3), F(4x4,3x3), F(4x4,2x2)). */
+static int taps(c4j_algo algo) { return algo == C4J_ALGO_WINOGRAD_K2 ? 2 : 3; }
+
+int c4j_winograd_tile(c4j_algo algo) { return algo == C4J_ALGO_WINOGRAD_2X2 ? 2 : 4; }
+
 /* 0 when the workspace would exceed WS_MAX_BYTES even for one tile per block. */
-static int make_plan(const c4j_conv2d_desc *d, int m, wplan *p) {
+static int make_plan(const c4j_conv2d_desc *d, c4j_algo algo, wplan *p) {
     memset(p, 0, sizeof *p);
+    const int m = c4j_winograd_tile(algo);
     p->m = m;
-    p->alpha = m + 2;
+    p->r = taps(algo);
+    p->alpha = m + p->r - 1;
     p->npts = p->alpha * p->alpha;
     p->cin_g = c4j_cin_g(d);
     p->cout_g = c4j_cout_g(d);
@@ -211,7 +220,7 @@ static int make_plan(const c4j_conv2d_desc *d, int m, wplan *p) {
 
     /* too few units for the threads the work could keep busy: smaller blocks while they cost little.
        In the model only the per-block term grows with the blocks, so the budget is a block count. */
-    const double flops = 2.0 * (double)d->batch * (double)d->out_h * (double)d->out_w * (double)d->out_c * 9.0 * (double)K;
+    const double flops = 2.0 * (double)d->batch * (double)d->out_h * (double)d->out_w * (double)d->out_c * (double)(p->r * p->r) * (double)K;
     const double target = C4J_MIN((double)UNITS_TARGET, flops / UNIT_MIN_FLOPS);
     const int64_t per_block_units = p->panels * d->groups;
     if ((double)(p->blocks * per_block_units) < target && p->T > MIN_T) {
@@ -230,28 +239,28 @@ static int make_plan(const c4j_conv2d_desc *d, int m, wplan *p) {
     return 1;
 }
 
-static int tile_m(c4j_algo algo) { return algo == C4J_ALGO_WINOGRAD_4X4 ? 4 : 2; }
+static int window(c4j_algo algo) { return c4j_winograd_tile(algo) + taps(algo) - 1; }
 
 int c4j_winograd_applicable(const c4j_conv2d_desc *d, c4j_algo algo) {
     wplan p;
-    return d->kernel_h == 3 && d->kernel_w == 3 && d->stride_h == 1 && d->stride_w == 1 &&
-           d->dilation_h == 1 && d->dilation_w == 1 && make_plan(d, tile_m(algo), &p);
+    return d->kernel_h == taps(algo) && d->kernel_w == taps(algo) && d->stride_h == 1 && d->stride_w == 1 &&
+           d->dilation_h == 1 && d->dilation_w == 1 && make_plan(d, algo, &p);
 }
 
 int64_t c4j_winograd_units(const c4j_conv2d_desc *d, c4j_algo algo) {
     wplan p;
-    if (!make_plan(d, tile_m(algo), &p)) return 0;
+    if (!make_plan(d, algo, &p)) return 0;
     return p.blocks * d->groups * p.panels;
 }
 
 int64_t c4j_winograd_workspace(const c4j_conv2d_desc *d, c4j_algo algo) {
     wplan p;
-    if (!make_plan(d, tile_m(algo), &p)) return -1;
+    if (!make_plan(d, algo, &p)) return -1;
     return p.ws_floats * (int64_t)sizeof(float);
 }
 
 int64_t c4j_winograd_prepared_floats(const c4j_conv2d_desc *d, c4j_algo algo) {
-    const int64_t a = tile_m(algo) + 2;
+    const int64_t a = window(algo);
     return a * a * c4j_cin_g(d) * d->out_c;
 }
 
@@ -277,20 +286,31 @@ static const double G4[6][3] = {
 #define FILTER_CLONES
 #endif
 
-/* u[xi * xi_stride + o] = (G w[.][.][o] G^T)[xi] for o < no, in double and rounded once */
-FILTER_CLONES static void transform_kernels(int alpha, const float (*w)[3][64], int64_t no, float *u,
+/* F(4,2), points 0, 1, -1, 1/2, inf; rows scaled to match the integer rows of BT in winograd_k2.h
+   (third column unused) */
+static const double GK2[5][3] = {{1, 0, 0}, {0.5, 0.5, 0}, {-1.0 / 6, 1.0 / 6, 0}, {-8.0 / 3, -4.0 / 3, 0}, {0, 0.5, 0}};
+
+/* u[xi * xi_stride + o] = (G w[.][.][o] G^T)[xi] for o < no and the r x r taps of w, in double and
+   rounded once */
+FILTER_CLONES static void transform_kernels(int alpha, int r, const float (*w)[3][64], int64_t no, float *u,
                                             int64_t xi_stride) {
-    const double(*G)[3] = alpha == 6 ? G4 : G2;
+    const double(*G)[3] = r == 2 ? GK2 : alpha == 6 ? G4 : G2;
     double t[6][3][64];
     for (int i = 0; i < alpha; i++)
-        for (int b = 0; b < 3; b++)
-            for (int64_t o = 0; o < no; o++)
-                t[i][b][o] = G[i][0] * w[0][b][o] + G[i][1] * w[1][b][o] + G[i][2] * w[2][b][o];
+        for (int b = 0; b < r; b++)
+            for (int64_t o = 0; o < no; o++) {
+                double v = 0;
+                for (int a = 0; a < r; a++) v += G[i][a] * w[a][b][o];
+                t[i][b][o] = v;
+            }
     for (int i = 0; i < alpha; i++)
         for (int j = 0; j < alpha; j++) {
             float *ui = u + (i * alpha + j) * xi_stride;
-            for (int64_t o = 0; o < no; o++)
-                ui[o] = (float)(t[i][0][o] * G[j][0] + t[i][1][o] * G[j][1] + t[i][2][o] * G[j][2]);
+            for (int64_t o = 0; o < no; o++) {
+                double v = 0;
+                for (int b = 0; b < r; b++) v += t[i][b][o] * G[j][b];
+                ui[o] = (float)v;
+            }
         }
 }
 
@@ -307,7 +327,7 @@ FILTER_CLONES static void transform_kernels(int alpha, const float (*w)[3][64], 
  */
 static void prepare_from(const c4j_conv2d_desc *d, c4j_algo algo, const float *filter, int64_t st, int64_t sg,
                          int64_t sc, int64_t so, float *prepared, int64_t s0, int64_t s1) {
-    const int alpha = tile_m(algo) + 2, npts = alpha * alpha;
+    const int r = taps(algo), alpha = window(algo), npts = alpha * alpha;
     const int64_t cin_g = c4j_cin_g(d), cout_g = c4j_cout_g(d), P = panel_width(cin_g, cout_g);
     const int64_t stages = c4j_ceil_div(cin_g, STAGE_C);
     float w[STAGE_C][3][3][64];
@@ -319,10 +339,10 @@ static void prepare_from(const c4j_conv2d_desc *d, c4j_algo algo, const float *f
             float *panel = prepared + g * npts * cin_g * cout_g + p0 * npts * cin_g;
             for (int64_t o0 = p0; o0 < p0 + pw; o0 += 64) {
                 const int64_t no = C4J_MIN(64, p0 + pw - o0);
-                for (int kh = 0; kh < 3; kh++)
-                    for (int kw = 0; kw < 3; kw++) {
-                        const int fh = d->flip ? 2 - kh : kh, fw = d->flip ? 2 - kw : kw;
-                        const float *f = filter + (fh * 3 + fw) * st + g * sg + c0 * sc + o0 * so;
+                for (int kh = 0; kh < r; kh++)
+                    for (int kw = 0; kw < r; kw++) {
+                        const int fh = d->flip ? r - 1 - kh : kh, fw = d->flip ? r - 1 - kw : kw;
+                        const float *f = filter + (fh * r + fw) * st + g * sg + c0 * sc + o0 * so;
                         if (so == 1) {
                             for (int64_t c = 0; c < nc; c++)
                                 for (int64_t o = 0; o < no; o++) w[c][kh][kw][o] = f[c * sc + o];
@@ -332,7 +352,7 @@ static void prepare_from(const c4j_conv2d_desc *d, c4j_algo algo, const float *f
                         }
                     }
                 for (int64_t c = 0; c < nc; c++)
-                    transform_kernels(alpha, (const float(*)[3][64])w[c], no, panel + (c0 + c) * pw + (o0 - p0),
+                    transform_kernels(alpha, r, (const float(*)[3][64])w[c], no, panel + (c0 + c) * pw + (o0 - p0),
                                       cin_g * pw);
             }
         }
@@ -481,9 +501,12 @@ HOT static void out_f4(const float *restrict src, int64_t ss, float *const *out,
     }
 }
 
+/* F(4x4,2x2): its input and output transforms */
+#include "winograd_k2.h"
+
 /* ------------------------------------------------------------------ forward */
 
-/* an output whose 3x3 window lies in the padding: the epilogue applied to 0 */
+/* an output whose window lies in the padding: the epilogue applied to 0 */
 static void padding_only(float *restrict o, const float *restrict b, int mode, int64_t nc) {
     for (int64_t c = 0; c < nc; c++) o[c] = epi(0.0f, b, c, mode);
 }
@@ -551,6 +574,7 @@ static void input_stage(const wrun *w, const float *in, int64_t g, int64_t t0, i
             else
                 window_table(d, img, ih0, iw0, alpha, c0, nc, w->buf, w->zeros, pc);
             if (alpha == 6) in_f4(pc, w->V + t * vrow + c0, K, nc);
+            else if (alpha == 5) in_k2(pc, w->V + t * vrow + c0, K, nc);
             else in_f2(pc, w->V + t * vrow + c0, K, nc);
         }
     }
@@ -575,20 +599,20 @@ static void multiply_stage(const wrun *w, const c4j_blas *blas, const float *pre
 static void output_stage(const wrun *w, const float *bias, float *out, int64_t g, int64_t t0, int64_t nt,
                          int64_t o0, int64_t nw) {
     const c4j_conv2d_desc *d = w->d;
-    const int m = w->p.m, alpha = w->p.alpha;
+    const int m = w->p.m, alpha = w->p.alpha, reach = w->p.r - 1;
     const int64_t N = w->p.cout_g, mrow = w->p.npts * nw;
     const int64_t on = d->out_stride[0], oh_s = d->out_stride[1], ow_s = d->out_stride[2];
     for (int64_t t = 0; t < nt; t++) {
         const int64_t tg = t0 + t, n = tg / w->p.tiles_img, r = tg % w->p.tiles_img;
         const int64_t oh0 = (r / w->p.tiles_w) * m, ow0 = (r % w->p.tiles_w) * m;
         /* per row/column of the tile: 0 outside the output, 1 written from the transform, 2 an
-           output whose 3x3 window holds padding only: set to exactly the epilogue of 0 (the
+           output whose r x r window holds padding only: set to exactly the epilogue of 0 (the
            transform would leave rounding noise from the tile's other inputs there) */
         int live_r[4], live_c[4], dead = 0;
         for (int i = 0; i < m; i++) {
             const int64_t oh = oh0 + i, ow = ow0 + i;
-            live_r[i] = oh >= d->out_h ? 0 : (oh + 2 < d->pad_top || oh - d->pad_top >= d->in_h) ? 2 : 1;
-            live_c[i] = ow >= d->out_w ? 0 : (ow + 2 < d->pad_left || ow - d->pad_left >= d->in_w) ? 2 : 1;
+            live_r[i] = oh >= d->out_h ? 0 : (oh + reach < d->pad_top || oh - d->pad_top >= d->in_h) ? 2 : 1;
+            live_c[i] = ow >= d->out_w ? 0 : (ow + reach < d->pad_left || ow - d->pad_left >= d->in_w) ? 2 : 1;
             dead |= live_r[i] == 2 || live_c[i] == 2;
         }
         float *o = out + n * on + oh0 * oh_s + ow0 * ow_s + g * N + o0;
@@ -601,6 +625,7 @@ static void output_stage(const wrun *w, const float *bias, float *out, int64_t g
                                                                       : w->scratch + (i * m + j) * CB;
             const float *bb = d->has_bias ? bias + g * N + o0 + c0 : NULL;
             if (alpha == 6) out_f4(w->M + t * mrow + c0, nw, dst, bb, w->mode, nc);
+            else if (alpha == 5) out_k2(w->M + t * mrow + c0, nw, dst, bb, w->mode, nc);
             else out_f2(w->M + t * mrow + c0, nw, dst, bb, w->mode, nc);
             if (dead)
                 for (int i = 0; i < m; i++)
@@ -615,7 +640,7 @@ void c4j_winograd_run(const c4j_blas *blas, const c4j_conv2d_desc *d, c4j_algo a
                       const float *prepared, const float *bias, float *out, float *ws, int64_t u0, int64_t u1) {
     wrun w;
     w.d = d;
-    if (!make_plan(d, tile_m(algo), &w.p)) return; /* unreachable: supports() checked it */
+    if (!make_plan(d, algo, &w.p)) return; /* unreachable: supports() checked it */
     w.V = ws;
     w.M = w.V + round_up(w.p.T * w.p.npts * w.p.cin_g, 16);
     w.buf = w.M + round_up(w.p.T * w.p.npts * w.p.panel, 16);
@@ -642,19 +667,19 @@ void c4j_winograd_run(const c4j_blas *blas, const c4j_conv2d_desc *d, c4j_algo a
 
 double c4j_winograd_estimate(const c4j_conv2d_desc *d, c4j_algo algo) {
     wplan p;
-    if (!make_plan(d, tile_m(algo), &p)) return -1;
+    if (!make_plan(d, algo, &p)) return -1;
     return plan_seconds(d, &p);
 }
 
 /* Preparing: G g G^T in double for every (input, output) channel pair, about 1 ns per point. */
 double c4j_winograd_prepare_estimate(const c4j_conv2d_desc *d, c4j_algo algo) {
-    const double a = tile_m(algo) + 2;
+    const double a = window(algo);
     return a * a * (double)c4j_cin_g(d) * (double)d->out_c * 1e-9;
 }
 
 /* ------------------------------------------------------------------ forward table rows */
 
-/* Strided layers whose kernel becomes 3x3 run through s2d.c (space to depth) as stride-1 ones. */
+/* Strided layers whose kernel becomes 3x3 (2x2 for winograd_k2) run through s2d.c (space to depth) as stride-1 ones. */
 #define WINOGRAD_ROW(M, ALGO, NAME)                                                                                   \
     static int applies_##M(const c4j_conv2d_desc *d) {                                                                \
         return c4j_winograd_applicable(d, ALGO) || c4j_s2d_applicable(d, ALGO);                                       \
@@ -692,3 +717,4 @@ double c4j_winograd_prepare_estimate(const c4j_conv2d_desc *d, c4j_algo algo) {
 
 WINOGRAD_ROW(2x2, C4J_ALGO_WINOGRAD_2X2, "winograd_2x2")
 WINOGRAD_ROW(4x4, C4J_ALGO_WINOGRAD_4X4, "winograd_4x4")
+WINOGRAD_ROW(k2, C4J_ALGO_WINOGRAD_K2, "winograd_k2")

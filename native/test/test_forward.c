@@ -20,9 +20,9 @@ static void counting_sgemm(int order, int ta, int tb, int m, int n, int k, float
 
 static const c4j_algo ALGOS[] = {C4J_ALGO_GEMM_DIRECT, C4J_ALGO_GEMM_TILED, C4J_ALGO_WINOGRAD_2X2,
                                  C4J_ALGO_WINOGRAD_4X4, C4J_ALGO_FFT, C4J_ALGO_WINOGRAD_1D, C4J_ALGO_DIRECT_DENSE,
-                                 C4J_ALGO_DIRECT_NARROW};
+                                 C4J_ALGO_DIRECT_NARROW, C4J_ALGO_WINOGRAD_K2};
 #define N_ALGOS (sizeof ALGOS / sizeof ALGOS[0])
-static int runs_per_algo[C4J_ALGO_DIRECT_NARROW + 1];
+static int runs_per_algo[C4J_ALGO_WINOGRAD_K2 + 1];
 
 /* |got - want| <= tol_scale * (1 + sum over the window of |x*w|), computed by a second reference */
 static double window_abs_sum(const c4j_conv2d_desc *d, const float *in, const float *f, int64_t n,
@@ -139,13 +139,14 @@ static void check_case(c4j_conv2d_desc *dp, uint64_t *rng, int case_no) {
             double expect = (double)d.batch * d.out_h * d.out_w * d.out_c * kh * kw * cg;
             T_CHECK(sgemm_macs == expect, "algo %d: sgemm did %.0f MACs, the convolution has %.0f",
                     ALGOS[a], sgemm_macs, expect);
-        } else if (ALGOS[a] == C4J_ALGO_WINOGRAD_2X2 || ALGOS[a] == C4J_ALGO_WINOGRAD_4X4) {
-            /* one product per transform point of every m x m output tile */
-            const int64_t m = ALGOS[a] == C4J_ALGO_WINOGRAD_4X4 ? 4 : 2;
+        } else if (ALGOS[a] == C4J_ALGO_WINOGRAD_2X2 || ALGOS[a] == C4J_ALGO_WINOGRAD_4X4 ||
+                   ALGOS[a] == C4J_ALGO_WINOGRAD_K2) {
+            /* one product per transform point (alpha = m + r - 1 per side) of every m x m output tile */
+            const int64_t m = ALGOS[a] == C4J_ALGO_WINOGRAD_2X2 ? 2 : 4, r = ALGOS[a] == C4J_ALGO_WINOGRAD_K2 ? 2 : 3;
             /* strided: the stride-1 convolution of s2d.c, stride_h * stride_w times the channels */
             const int64_t c_eff = d.stride_h * d.stride_w * cg;
-            double expect = (double)d.batch * ((d.out_h + m - 1) / m) * ((d.out_w + m - 1) / m) * (m + 2) *
-                            (m + 2) * c_eff * d.out_c;
+            double expect = (double)d.batch * ((d.out_h + m - 1) / m) * ((d.out_w + m - 1) / m) * (m + r - 1) *
+                            (m + r - 1) * c_eff * d.out_c;
             /* strided: bands of rows may each end in a partial tile row (at most doubling the tiles) */
             const int banded = d.stride_h * d.stride_w > 1;
             T_CHECK(banded ? sgemm_macs >= expect && sgemm_macs <= 2 * expect : sgemm_macs == expect,
@@ -166,7 +167,9 @@ static void check_case(c4j_conv2d_desc *dp, uint64_t *rng, int case_no) {
             T_CHECK(st == C4J_OK && sgemm_macs == 2 * split_macs, "algo %d: %.0f MACs unit by unit, %.0f split",
                     ALGOS[a], sgemm_macs - split_macs, split_macs);
         }
-        const double tol = ALGOS[a] >= C4J_ALGO_WINOGRAD_2X2 && ALGOS[a] < C4J_ALGO_DIRECT_DENSE ? 1e-4 : 1e-5;
+        const int transform = (ALGOS[a] >= C4J_ALGO_WINOGRAD_2X2 && ALGOS[a] < C4J_ALGO_DIRECT_DENSE) ||
+                              ALGOS[a] == C4J_ALGO_WINOGRAD_K2;
+        const double tol = transform ? 1e-4 : 1e-5;
         int bad = 0;
         for (int64_t i = 0; i < out_len + 2 * guard && bad < 3; i++) {
             uint32_t bits;
@@ -250,6 +253,24 @@ int main(void) {
             T_CHECK(c4j_conv2d_supports(&s, C4J_ALGO_WINOGRAD_1D) == C4J_OK, "1-D case %d: not applicable", i);
         check_case(&s, &rng, i);
     }
+    /* Winograd F(4x4,2x2): 2x2 kernels at stride 1, and 3x3 and 4x4 ones at stride 2 (2x2 after
+       space to depth; 4x3 and 3x4 too), with padding, flip, bias, activation, the views of
+       check_case and over 64 output channels in some (several panels) */
+    for (int i = 0; i < 160; i++) {
+        c4j_conv2d_desc s;
+        const int64_t st = i % 4 == 0 ? 1 : 2, kh = st == 1 ? 2 : t_rand_range(&rng, 3, 4),
+                      kw = st == 1 ? 2 : t_rand_range(&rng, 3, 4);
+        const int64_t h = t_rand_range(&rng, kh, 37), w = t_rand_range(&rng, kw, 37);
+        const int64_t pt = t_rand_range(&rng, 0, kh / 2), pb = t_rand_range(&rng, 0, kh / 2);
+        const int64_t pl = t_rand_range(&rng, 0, kw / 2), pr = t_rand_range(&rng, 0, kw / 2);
+        const int64_t cin = t_rand_range(&rng, 1, i % 3 ? 12 : 70), cout = t_rand_range(&rng, 1, i % 5 ? 20 : 140);
+        t_dense_desc(&s, t_rand_range(&rng, 1, 3), h, w, cin, kh, kw, cout, 1, st, st, 1, 1, pt, pb, pl, pr);
+        s.flip = i % 3 == 1;
+        s.has_bias = i % 4 < 2;
+        s.activation = i % 5 == 3 ? C4J_ACT_RELU6 : i % 5 == 4 ? C4J_ACT_RELU : C4J_ACT_NONE;
+        T_CHECK(c4j_conv2d_supports(&s, C4J_ALGO_WINOGRAD_K2) == C4J_OK, "2x2 case %d: F(4x4,2x2) not applicable", i);
+        check_case(&s, &rng, i);
+    }
     /* X2 rows of 1000 columns x 256 channels: a band holds a few output rows, so the image is cut into
        bands (and the last one is shorter) */
     {
@@ -270,6 +291,7 @@ int main(void) {
     T_CHECK(runs_per_algo[C4J_ALGO_WINOGRAD_2X2] > 250, "too few Winograd 2x2 cases");
     T_CHECK(runs_per_algo[C4J_ALGO_WINOGRAD_4X4] > 250, "too few Winograd 4x4 cases");
     T_CHECK(runs_per_algo[C4J_ALGO_WINOGRAD_1D] > 400, "too few 1-D Winograd cases");
+    T_CHECK(runs_per_algo[C4J_ALGO_WINOGRAD_K2] > 150, "too few Winograd F(4x4,2x2) cases");
     T_CHECK(runs_per_algo[C4J_ALGO_DIRECT_DENSE] > 450, "too few direct kernel cases");
     T_CHECK(runs_per_algo[C4J_ALGO_DIRECT_NARROW] > 100, "too few narrow kernel cases");
     T_CHECK(c4j_allocated_bytes() == 0, "%lld bytes still allocated", (long long)c4j_allocated_bytes());

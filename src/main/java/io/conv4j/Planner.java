@@ -141,6 +141,8 @@ final class Planner {
             case GROUPED_DIRECT: return "needs groups > 1 and at most 16 input channels per group";
             case WINOGRAD_1D: return "needs dilation 1 and 2 to 7 taps per stride phase (stride 1 to 4) along the kernel's width or height, or 8 to 9"
                     + " with at least 16 input channels times taps across";
+            case WINOGRAD_K2: return "needs dilation 1 and a 2x2 kernel at stride 1, or, with one group, a kernel of"
+                    + " 3 or 4 taps at stride 2 (2x2 after space to depth)";
             case DIRECT_DENSE: return "needs one group and input channels contiguous in memory";
             case DIRECT_NARROW: return "needs one group and at most 16 output channels";
             case GEMM_NCHW: return "needs channels-first data (layout NCHW): input rows and output channel planes contiguous";

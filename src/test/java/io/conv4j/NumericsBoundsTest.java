@@ -19,11 +19,13 @@ class NumericsBoundsTest {
     static final long SEED = 20261206L;
     static final int CASES = Integer.getInteger("conv4j.numerics.cases", 300);
     /** The promised bounds (README "Numerics"): about twice the maxima measured over 3000 cases each. */
-    static final double BOUND_WINOGRAD_2X2 = 5e-7, BOUND_WINOGRAD_4X4 = 8e-6, BOUND_FFT = 6e-7, BOUND_WINOGRAD_1D = 8e-6;
+    static final double BOUND_WINOGRAD_2X2 = 5e-7, BOUND_WINOGRAD_4X4 = 8e-6, BOUND_FFT = 6e-7, BOUND_WINOGRAD_1D = 8e-6,
+            BOUND_WINOGRAD_K2 = 8e-6;
 
     /** A random convolution the algorithm can run, or null (then another draw). */
     static Object[] draw(SplittableRandom r, Algorithm a) {
         if (a == Algorithm.WINOGRAD_1D) return draw1d(r);
+        if (a == Algorithm.WINOGRAD_K2) return drawK2(r);
         boolean strided = r.nextInt(4) == 0;
         int s = strided ? 2 + r.nextInt(2) : 1;
         int k, dil = 1;
@@ -80,6 +82,21 @@ class NumericsBoundsTest {
         return runnable(Shape.of(n, h, w, cin), Shape.of(kh, kw, cin, cout), o, r);
     }
 
+    /**
+     * For Winograd F(4x4,2x2): mostly strided layers (3 or 4 taps at stride 2, 2x2 after space to
+     * depth, 3x3/2 first of all), else a 2x2 kernel at stride 1.
+     */
+    static Object[] drawK2(SplittableRandom r) {
+        boolean strided = r.nextInt(4) != 0;
+        int s = strided ? 2 : 1;
+        int kh = strided ? 3 + r.nextInt(2) : 2, kw = strided ? 3 + r.nextInt(2) : 2;
+        int h = kh + r.nextInt(20), w = kw + r.nextInt(20), n = 1 + r.nextInt(2);
+        int cin = 1 + r.nextInt(r.nextBoolean() ? 8 : 48), cout = 1 + r.nextInt(r.nextBoolean() ? 8 : 48);
+        Conv2dOptions o = Conv2dOptions.builder().strides(s, s).padding(padding(r, kh, kw)).flipKernel(r.nextBoolean())
+                .algorithm(Algorithm.WINOGRAD_K2).build();
+        return runnable(Shape.of(n, h, w, cin), Shape.of(kh, kw, cin, cout), o, r);
+    }
+
     static double measure(Algorithm a, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
         double worst = 0;
@@ -127,6 +144,12 @@ class NumericsBoundsTest {
     void winograd1dStaysWithinTheReadmeBound() {
         double m = measure(Algorithm.WINOGRAD_1D, SEED + 3);
         assertTrue(m <= BOUND_WINOGRAD_1D, "1-D Winograd " + m + " over the README's " + BOUND_WINOGRAD_1D);
+    }
+
+    @Test
+    void winogradK2StaysWithinTheReadmeBound() {
+        double m = measure(Algorithm.WINOGRAD_K2, SEED + 4);
+        assertTrue(m <= BOUND_WINOGRAD_K2, "Winograd F(4x4,2x2) " + m + " over the README's " + BOUND_WINOGRAD_K2);
     }
 
     @Test

@@ -182,6 +182,7 @@ class TransformGuardTest {
         }
         assertEquals(TransformGuard.RANGE_WINOGRAD_4X4, Algorithm.WINOGRAD_4X4.transformRangeLog2);
         assertEquals(TransformGuard.RANGE_WINOGRAD_4X4, Algorithm.WINOGRAD_1D.transformRangeLog2);
+        assertEquals(TransformGuard.RANGE_WINOGRAD_4X4, Algorithm.WINOGRAD_K2.transformRangeLog2);
         assertEquals(TransformGuard.RANGE_OTHER, Algorithm.WINOGRAD_2X2.transformRangeLog2);
         assertEquals(TransformGuard.RANGE_OTHER, Algorithm.FFT.transformRangeLog2);
     }
