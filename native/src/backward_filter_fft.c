@@ -352,11 +352,6 @@ static void gather_window_s2d(const c4j_conv2d_desc *d, const bwf_plan *p, const
     }
 }
 
-/* dst[o] += src[o]: each element one addition, as the strided loop (vectorised: no aliasing) */
-BWF_INLINE void add_row(float *restrict dst, const float *restrict src, int64_t n) {
-    for (int64_t o = 0; o < n; o++) dst[o] += src[o];
-}
-
 static void tile_origin(const bwf_plan *p, int64_t t, int64_t *n, int64_t *y0, int64_t *x0) {
     *n = t / (p->ty * p->tx);
     *y0 = (t / p->tx) % p->ty * p->mh;
@@ -537,20 +532,31 @@ BWF_INLINE void run_unit(const c4j_conv2d_desc *d, const bwf_plan *p, const floa
                 }
             }
         }
-    /* bias gradient of this range: block 0's units, tile by tile */
+    /* bias gradient of this range: block 0's units; each channel sums its pixels tile by tile, row
+       by row, 16 channels at a time in a register when they are adjacent */
     if (db != NULL && cblk == 0) {
-        for (int64_t o = 0; o < p->cout; o++) db[o] = 0.0f;
-        for (int64_t t = t0; t < t1; t++) {
-            int64_t n, y0, x0;
-            tile_origin(p, t, &n, &y0, &x0);
-            const int64_t rows = C4J_MIN(p->mh, d->out_h - y0), cols = C4J_MIN(p->mw, d->out_w - x0);
-            for (int64_t i = 0; i < rows; i++)
-                for (int64_t j = 0; j < cols; j++) {
-                    const float *src = dy + n * so0 + (y0 + i) * so1 + (x0 + j) * so2;
-                    if (so3 == 1) add_row(db, src, p->cout);
-                    else
-                        for (int64_t o = 0; o < p->cout; o++) db[o] += src[o * so3];
-                }
+        for (int64_t o0 = 0; o0 < p->cout; o0 += BWF_LANES) {
+            const int64_t no = C4J_MIN(BWF_LANES, p->cout - o0);
+            const int vec = no == BWF_LANES && so3 == 1;
+            v16 sum = zero;
+            float lane[BWF_LANES] = {0};
+            for (int64_t t = t0; t < t1; t++) {
+                int64_t n, y0, x0;
+                tile_origin(p, t, &n, &y0, &x0);
+                const int64_t rows = C4J_MIN(p->mh, d->out_h - y0), cols = C4J_MIN(p->mw, d->out_w - x0);
+                for (int64_t i = 0; i < rows; i++)
+                    for (int64_t j = 0; j < cols; j++) {
+                        const float *src = dy + n * so0 + (y0 + i) * so1 + (x0 + j) * so2 + o0 * so3;
+                        if (vec) {
+                            v16 v;
+                            memcpy(&v, src, sizeof v);
+                            sum += v;
+                        } else
+                            for (int64_t o = 0; o < no; o++) lane[o] += src[o * so3];
+                    }
+            }
+            if (vec) memcpy(lane, &sum, sizeof sum);
+            for (int64_t o = 0; o < no; o++) db[o0 + o] = lane[o];
         }
     }
 }
