@@ -352,6 +352,28 @@ static void gather_window_s2d(const c4j_conv2d_desc *d, const bwf_plan *p, const
     }
 }
 
+/*
+ * The products of k (a constant: 4, 2 or 1) input channels with one vector of output channels,
+ * over the nb tiles of a batch, tile j's spectra sxf and syf floats after tile j - 1's:
+ * a[q st] (re) and a[q st + 1] (im) += X_hat[q] * conj(dY_hat). The 2k sums stay in registers over
+ * the batch, each dY vector loaded once for the k channels.
+ */
+BWF_INLINE void add_products(v16 *a, int64_t st, const float *x, int64_t sxf, const v16 *y, int64_t syf, int64_t nb,
+                             int k) {
+    v16 re[4], im[4];
+    for (int q = 0; q < k; q++) re[q] = a[q * st], im[q] = a[q * st + 1];
+    for (int64_t j = 0; j < nb; j++) {
+        const float *xj = x + j * sxf;
+        const v16 *yj = (const v16 *)((const float *)y + j * syf);
+        const v16 yr = yj[0], yi = yj[1];
+        for (int q = 0; q < k; q++) {
+            re[q] += xj[2 * q] * yr + xj[2 * q + 1] * yi;
+            im[q] += xj[2 * q + 1] * yr - xj[2 * q] * yi;
+        }
+    }
+    for (int q = 0; q < k; q++) a[q * st] = re[q], a[q * st + 1] = im[q];
+}
+
 static void tile_origin(const bwf_plan *p, int64_t t, int64_t *n, int64_t *y0, int64_t *x0) {
     *n = t / (p->ty * p->tx);
     *y0 = (t / p->tx) % p->ty * p->mh;
@@ -446,58 +468,16 @@ BWF_INLINE void run_unit(const c4j_conv2d_desc *d, const bwf_plan *p, const floa
         }
         /* acc[f][c][ov] += X_hat[f][c] * conj(dY_hat[f][ov]) for the batch's tiles, in order, while
            the accumulator is in registers */
-        const int64_t nb = g1 - g0;
+        const int64_t nb = g1 - g0, st = p->coutv * 2;
         for (int64_t f = 0; f < nf; f++)
             for (int64_t ov = 0; ov < p->coutv; ov++) {
-                /* four input channels at a time: eight independent sums, each dY vector loaded once */
+                const float *x = sx + f * p->cb * 2;
+                const v16 *y = (const v16 *)sy + (f * p->coutv + ov) * 2;
+                v16 *a = acc + (f * nc * p->coutv + ov) * 2;
                 int64_t c = 0;
-                for (; c + 4 <= nc; c += 4) {
-                    v16 *a = acc + ((f * nc + c) * p->coutv + ov) * 2;
-                    const int64_t st = p->coutv * 2;
-                    v16 r0 = a[0], i0 = a[1], r1 = a[st], i1 = a[st + 1], r2 = a[2 * st], i2 = a[2 * st + 1],
-                        r3 = a[3 * st], i3 = a[3 * st + 1];
-                    for (int64_t j = 0; j < nb; j++) {
-                        const float *x = sx + j * sxf + (f * p->cb + c) * 2;
-                        const v16 *y = (const v16 *)(sy + j * syf) + (f * p->coutv + ov) * 2;
-                        const v16 yr = y[0], yi = y[1];
-                        r0 += x[0] * yr + x[1] * yi;
-                        i0 += x[1] * yr - x[0] * yi;
-                        r1 += x[2] * yr + x[3] * yi;
-                        i1 += x[3] * yr - x[2] * yi;
-                        r2 += x[4] * yr + x[5] * yi;
-                        i2 += x[5] * yr - x[4] * yi;
-                        r3 += x[6] * yr + x[7] * yi;
-                        i3 += x[7] * yr - x[6] * yi;
-                    }
-                    a[0] = r0, a[1] = i0, a[st] = r1, a[st + 1] = i1, a[2 * st] = r2, a[2 * st + 1] = i2;
-                    a[3 * st] = r3, a[3 * st + 1] = i3;
-                }
-                for (; c + 2 <= nc; c += 2) {
-                    v16 *a0 = acc + ((f * nc + c) * p->coutv + ov) * 2, *a1 = a0 + p->coutv * 2;
-                    v16 ar0 = a0[0], ai0 = a0[1], ar1 = a1[0], ai1 = a1[1];
-                    for (int64_t j = 0; j < nb; j++) {
-                        const float *x = sx + j * sxf + (f * p->cb + c) * 2;
-                        const v16 *y = (const v16 *)(sy + j * syf) + (f * p->coutv + ov) * 2;
-                        const v16 yr = y[0], yi = y[1];
-                        ar0 += x[0] * yr + x[1] * yi;
-                        ai0 += x[1] * yr - x[0] * yi;
-                        ar1 += x[2] * yr + x[3] * yi;
-                        ai1 += x[3] * yr - x[2] * yi;
-                    }
-                    a0[0] = ar0, a0[1] = ai0, a1[0] = ar1, a1[1] = ai1;
-                }
-                for (; c < nc; c++) {
-                    v16 *a = acc + ((f * nc + c) * p->coutv + ov) * 2;
-                    v16 ar = a[0], ai = a[1];
-                    for (int64_t j = 0; j < nb; j++) {
-                        const float *x = sx + j * sxf + (f * p->cb + c) * 2;
-                        const v16 *y = (const v16 *)(sy + j * syf) + (f * p->coutv + ov) * 2;
-                        const v16 yr = y[0], yi = y[1];
-                        ar += x[0] * yr + x[1] * yi;
-                        ai += x[1] * yr - x[0] * yi;
-                    }
-                    a[0] = ar, a[1] = ai;
-                }
+                for (; c + 4 <= nc; c += 4) add_products(a + c * st, st, x + 2 * c, sxf, y, syf, nb, 4);
+                for (; c + 2 <= nc; c += 2) add_products(a + c * st, st, x + 2 * c, sxf, y, syf, nb, 2);
+                for (; c < nc; c++) add_products(a + c * st, st, x + 2 * c, sxf, y, syf, nb, 1);
             }
     }
     /* back: per input channel and vector of output channels, inverse along h of the half spectrum's
