@@ -28,9 +28,10 @@
  *
  * Units: images x bands of output rows x blocks of output channels (up to GD_WIDE read in place,
  * so that a unit streams whole pixels; up to GD_BLOCK staged), fixed by the descriptor, so any
- * thread count gives the same bits. Bands hold GD_ROWS rows, fewer on layers that would otherwise
- * have under GD_MIN_UNITS units: a 14x14 or 7x7 map in bands of 4 gave 4 to 12 units, too few and
- * too uneven (a last band of 2 or 3 rows) for two threads to share evenly. The filter is read in
+ * thread count gives the same bits. Bands hold up to GD_ROWS rows, fewer on layers that would
+ * otherwise have under GD_MIN_UNITS units: a 14x14 or 7x7 map in bands of 4 gave 4 to 12 units, too
+ * few for two threads to share evenly; the rows are shared evenly between the bands (no short
+ * last band), so units of an image differ by at most one row. The filter is read in
  * place where its vectors fit (no flip, whole or overlapping vectors), so a unit's only fixed cost
  * is its row set-up. The multiply-adds run outside sgemm.
  */
@@ -173,6 +174,12 @@ static int64_t band_rows(const c4j_conv2d_desc *d) {
 
 static int64_t bands(const c4j_conv2d_desc *d) { return c4j_ceil_div(d->out_h, band_rows(d)); }
 
+/* The first output row of band k (k = bands(d): out_h). The rows are shared evenly, band sizes
+   differing by at most one row, rather than whole bands of band_rows and a short last one: the
+   executor's first claim takes half the units, and a short last band left that half with more
+   rows (14 rows as 4, 4, 4, 2 and four channel blocks: 32 of 56 row-blocks). */
+static int64_t band_start(const c4j_conv2d_desc *d, int64_t k) { return k * d->out_h / bands(d); }
+
 int64_t c4j_gd_units(const c4j_conv2d_desc *d) { return d->batch * bands(d) * blocks(d); }
 
 /* input rows a band of band_rows output rows reads */
@@ -248,7 +255,7 @@ void c4j_gd_stage_rows(const c4j_conv2d_desc *d, const float *img, int64_t r0, i
 
 static void run_isa(int isa, const c4j_conv2d_desc *d, const float *in, const float *filter, const float *bias,
                     float *out, float *workspace, int64_t u0, int64_t u1) {
-    const int64_t nblk = blocks(d), nband = bands(d), nrows = band_rows(d);
+    const int64_t nblk = blocks(d), nband = bands(d);
     const int64_t bw = block_width(d);
     const int in_place_filter = reads_filter(d);
     float *wbuf = workspace, *bbuf = workspace + filter_floats(d), *rows = bbuf + (in_place_filter ? 0 : bw);
@@ -267,7 +274,7 @@ static void run_isa(int isa, const c4j_conv2d_desc *d, const float *in, const fl
     u.lone_borders = u.strips && lone_borders(u.ow_lo, u.ow_hi, d->out_w);
     for (int64_t unit = u0; unit < u1; unit++) {
         const int64_t blk = unit % nblk, band = (unit / nblk) % nband, n = unit / (nblk * nband);
-        const int64_t o0 = blk * bw, oh0 = band * nrows, oh1 = C4J_MIN(d->out_h, oh0 + nrows);
+        const int64_t o0 = blk * bw, oh0 = band_start(d, band), oh1 = band_start(d, band + 1);
         u.cw = C4J_MIN(bw, d->out_c - o0);
         u.cwp = round16(u.cw);
         if (in_place_filter) {

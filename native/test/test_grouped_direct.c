@@ -8,7 +8,9 @@
  *
  * With arguments `bench [layers]` it times every algorithm that runs the peer harness's grouped
  * layers (and a few more) against its estimate instead, in thread CPU time, one thread; with
- * GD_ONLY set, only the direct kernel.
+ * GD_ONLY set, only the direct kernel; GD_SHAPES=FILE.csv: the layers of a CSV in the peer
+ * harness's format instead; GD_BOUND: also the 2-thread bound of the executor's claims from
+ * per-unit times; GD_PROFILE: each layer run for another second (for a profiler).
  */
 #include <math.h>
 #include <string.h>
@@ -150,11 +152,37 @@ static void public_api(void) {
     T_CHECK(c4j_conv2d_supports(&d, C4J_ALGO_GROUPED_DIRECT) != C4J_OK, "34 channels per group accepted");
 }
 
+/* Bands of output rows: they cover the rows in order, hold at most band_rows each, and differ by
+   at most one row, so that the executor's first claim (half the units) holds half the rows; for
+   depthwise, grouped and staged layers of 1 to 120 rows, batch 1 and 2 */
+static void band_properties(void) {
+    for (int64_t h = 1; h <= 120; h++)
+        for (int kind = 0; kind < 3; kind++)
+            for (int64_t n = 1; n <= 2; n++) {
+                c4j_conv2d_desc d;
+                const int64_t c = kind == 0 ? 576 : kind == 1 ? 256 : 40;
+                t_dense_desc(&d, n, h, 9, c, 3, 3, kind == 2 ? 2 * c : c, kind == 1 ? 16 : c, 1, 1, 1, 1, 1, 1, 1, 1);
+                int64_t lo = INT64_MAX, hi = 0;
+                for (int64_t k = 0; k < bands(&d); k++) {
+                    const int64_t rows = band_start(&d, k + 1) - band_start(&d, k);
+                    lo = C4J_MIN(lo, rows), hi = C4J_MAX(hi, rows);
+                }
+                T_CHECK(band_start(&d, 0) == 0 && band_start(&d, bands(&d)) == h, "h %lld kind %d: bands do not cover the rows",
+                        (long long)h, kind);
+                T_CHECK(lo >= 1 && hi <= band_rows(&d) && hi - lo <= 1, "h %lld kind %d n %lld: band rows %lld..%lld (at most %lld)",
+                        (long long)h, kind, (long long)n, (long long)lo, (long long)hi, (long long)band_rows(&d));
+            }
+}
+
 typedef struct {
     const char *name;
     int64_t n, h, w, c, k, cout, stride, groups;
     int64_t kw; /* kernel columns where not k (1xK), else 0 */
 } gd_layer;
+
+static int same_padding(const gd_layer *s, const int *same, const gd_layer *list) {
+    return same == NULL ? 1 : same[s - list];
+}
 
 static const gd_layer LAYERS[] = {
     {"mbv2_dw3x3_112x32", 1, 112, 112, 32, 3, 32, 1, 32, 0},   {"mbv2_dw3x3s2_112x96", 1, 112, 112, 96, 3, 96, 2, 96, 0},
@@ -185,6 +213,65 @@ static double cpu_seconds(void (*body)(void *), void *ctx) {
     return best;
 }
 
+/* layers from a CSV in the peer harness's format (name,N,H,W,Cin,KH,KW,Cout,stride,padding,groups),
+   SAME or VALID padding; returns the count read, at most max */
+static int read_layers(const char *path, gd_layer *out, int max, int *same) {
+    FILE *fp = fopen(path, "r");
+    if (fp == NULL) {
+        fprintf(stderr, "cannot read %s\n", path);
+        exit(2);
+    }
+    char line[512];
+    int n = 0;
+    while (n < max && fgets(line, sizeof line, fp) != NULL) {
+        gd_layer *s = &out[n];
+        static char names[256][64];
+        char pad[16];
+        long long v[9], g = 1;
+        const int got = sscanf(line, "%63[^,],%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%15[^,\n],%lld", names[n], &v[0],
+                               &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], pad, &g);
+        if (got < 10) continue; /* the header */
+        s->name = names[n];
+        s->n = v[0], s->h = v[1], s->w = v[2], s->c = v[3], s->k = v[4], s->kw = v[5], s->cout = v[6], s->stride = v[7];
+        s->groups = got == 11 ? g : 1;
+        same[n++] = strcmp(pad, "VALID") != 0;
+    }
+    fclose(fp);
+    return n;
+}
+
+/* The best 2-thread makespan the executor's guided claims allow (each thread claims
+   min(ceil(left / 2), floor(units / 2)) units; the thread free first claims next), from per-unit
+   thread CPU times: a bound measurable while other processes use the other core. */
+static double two_thread_bound(const double *unit_sec, int64_t units) {
+    double clock[2] = {0, 0};
+    for (int64_t next = 0; next < units;) {
+        const int t = clock[1] < clock[0];
+        const int64_t share = (units - next + 1) / 2, fair = units / 2 > 0 ? units / 2 : 1;
+        const int64_t end = next + (units < 2 ? units : share < fair ? share : fair);
+        for (int64_t i = next; i < end; i++) clock[t] += unit_sec[i];
+        next = end;
+    }
+    return clock[0] > clock[1] ? clock[0] : clock[1];
+}
+
+/* per-unit thread CPU seconds of c into unit_sec: each unit run 20 times between two clock reads
+   (a thread CPU clock read is a system call of about a microsecond in a VM, as long as a unit),
+   best of 7 rounds */
+static void unit_seconds(const t_forward *c, double *unit_sec) {
+    enum { REPEAT = 20 };
+    for (int64_t i = 0; i < c->units; i++) unit_sec[i] = 1e30;
+    for (int r = 0; r < 7; r++)
+        for (int64_t i = 0; i < c->units; i++) {
+            struct timespec a, b;
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
+            for (int k = 0; k < REPEAT; k++) t_forward_range(c, c->ws, c->ws_bytes, i, i + 1);
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
+            const double t = ((double)(b.tv_sec - a.tv_sec) + 1e-9 * (double)(b.tv_nsec - a.tv_nsec)) / REPEAT;
+            if (t < unit_sec[i]) unit_sec[i] = t;
+        }
+}
+
 static void bench(const char *only) {
     /* estimates as conv4j makes them: from sgemm times measured in this process */
     c4j_cost_measure_with(t_blas());
@@ -196,12 +283,21 @@ static void bench(const char *only) {
         printf("sgemm %d^3: %.1f GFLOP/s\n", S, 2.0 * S * S * S / cpu_seconds(t_sgemm_run, &g) * 1e-9);
         free(a), free(b), free(c);
     }
-    for (size_t i = 0; i < sizeof LAYERS / sizeof LAYERS[0]; i++) {
-        const gd_layer *s = &LAYERS[i];
+    /* GD_SHAPES: a CSV of layers instead of the built-in list */
+    static gd_layer csv[256];
+    static int same[256];
+    const char *path = getenv("GD_SHAPES");
+    const gd_layer *list = path != NULL ? csv : LAYERS;
+    const size_t count = path != NULL ? (size_t)read_layers(path, csv, 256, same) : sizeof LAYERS / sizeof LAYERS[0];
+    for (size_t i = 0; i < count; i++) {
+        const gd_layer *s = &list[i];
         if (!t_wanted(only, s->name)) continue;
         const int64_t kw = s->kw > 0 ? s->kw : s->k;
-        const int64_t oh = (s->h + s->stride - 1) / s->stride, ow = (s->w + s->stride - 1) / s->stride;
-        const int64_t ph = C4J_MAX((oh - 1) * s->stride + s->k - s->h, 0), pw = C4J_MAX((ow - 1) * s->stride + kw - s->w, 0);
+        const int sm = same_padding(s, path != NULL ? same : NULL, list);
+        const int64_t oh = sm ? (s->h + s->stride - 1) / s->stride : (s->h - s->k) / s->stride + 1;
+        const int64_t ow = sm ? (s->w + s->stride - 1) / s->stride : (s->w - kw) / s->stride + 1;
+        const int64_t ph = sm ? C4J_MAX((oh - 1) * s->stride + s->k - s->h, 0) : 0;
+        const int64_t pw = sm ? C4J_MAX((ow - 1) * s->stride + kw - s->w, 0) : 0;
         c4j_conv2d_desc d;
         t_dense_desc(&d, s->n, s->h, s->w, s->c, s->k, kw, s->cout, s->groups, s->stride, s->stride, 1, 1, ph / 2,
                      ph - ph / 2, pw / 2, pw - pw / 2);
@@ -225,10 +321,20 @@ static void bench(const char *only) {
                            c4j_conv2d_units(&d, (c4j_algo)a)};
             /* thread CPU time: the machine is shared */
             const double sec = cpu_seconds(t_forward_all, &c);
-            if (getenv("GD_ONLY") != NULL) /* long enough for a profiler */
+            if (getenv("GD_PROFILE") != NULL) /* long enough for a profiler */
                 for (double t0 = t_now(); t_now() - t0 < 1.0;) t_forward_all(&c);
-            printf("%-26s algo %d %8.4f ms %7.2f GFLOP/s  estimate %.4f ms  units %lld\n", s->name, a, sec * 1e3,
+            printf("%-26s algo %d %8.4f ms %7.2f GFLOP/s  estimate %.4f ms  units %lld", s->name, a, sec * 1e3,
                    flops / sec * 1e-9, c4j_conv2d_estimate_seconds(&d, (c4j_algo)a, 0) * 1e3, (long long)c.units);
+            if (getenv("GD_BOUND") != NULL && a == C4J_ALGO_GROUPED_DIRECT) {
+                double *unit_sec = malloc(sizeof(double) * (size_t)c.units);
+                unit_seconds(&c, unit_sec);
+                double sum = 0;
+                for (int64_t k = 0; k < c.units; k++) sum += unit_sec[k];
+                const double span = two_thread_bound(unit_sec, c.units);
+                printf("  units summed %.4f ms, 2-thread makespan %.4f ms, bound %.2fx", sum * 1e3, span * 1e3, sum / span);
+                free(unit_sec);
+            }
+            printf("\n");
             c4j_free(c.ws);
             c4j_free(prep);
         }
@@ -243,6 +349,7 @@ int main(int argc, char **argv) {
     }
     uint64_t rng = 20261206;
     public_api();
+    band_properties();
     for (int i = 0; i < 400; i++) random_case(&rng, i);
     if (t_failures) fprintf(stderr, "%d failure(s)\n", t_failures);
     else printf("grouped direct: all cases passed (widths:%s%s%s)\n", " portable", isa_available(1) ? " avx2" : "",
