@@ -252,6 +252,11 @@ public final class Conv2dBackward {
     /** The backward pass; {@code prepared}: the prepared filter {@code filter} and {@code bias} are of, or null. */
     private static Conv2dGradients backward(Tensor input, Tensor filter, Tensor bias, Tensor output, Tensor gradOutput,
                                             Conv2dOptions options, Conv2dGradients into, PreparedFilter prepared) {
+        BoundBackward same = into == null ? null : into.boundBackward(input, filter, bias, gradOutput, options, prepared);
+        if (same != null) { // the very same tensors and options as this object's last call: validated, described and planned then
+            same.run(input, filter, gradOutput, prepared, into);
+            return into;
+        }
         Operands.requireFloat32("input", input);
         Operands.requireFloat32("filter", filter);
         Operands.requireFloat32("gradOutput", gradOutput);
@@ -302,11 +307,26 @@ public final class Conv2dBackward {
             }
             dw = result.filter().isContiguous() ? result.filter() : Tensor.allocate(filter.shape());
             db = bias == null ? null : result.bias().isContiguous() ? result.bias() : Tensor.allocate(bias.shape());
-            runGradFilter(geo, options, input, dz, dw, db, result);
-            if (prepared != null) runGradInput(geo, options, dz, prepared, result.input(), result);
-            else runGradInput(geo, options, dz, filter, result.input(), result);
+            BackwardCall.Filter filterCall = BackwardCall.Filter.of(geo, options, input, BackwardCall.outputViewStrides(dz),
+                    db != null, result);
+            runGradFilter(filterCall, input, dz, dw, db, result);
+            BackwardCall.Input inputCall = null;
+            if (geo.batch() > 0) {
+                long[] dzStrides = BackwardCall.outputViewStrides(dz);
+                inputCall = prepared != null ? BackwardCall.Input.ofPrepared(geo, options, result.input(), dzStrides, result)
+                        : BackwardCall.Input.of(geo, options, result.input(), dzStrides, result);
+                if (prepared != null) runGradInput(inputCall, geo, options, dz, prepared, result.input(), result);
+                else runGradInput(inputCall, dz, filter, result.input(), result);
+            }
             if (dw != result.filter()) result.filter().copyFrom(dw);
             if (db != null && db != result.bias()) result.bias().copyFrom(db);
+            // a loop calling again with these tensors skips validation, description and planning: bind
+            // what ran straight on the caller's tensors (no activation, no copies)
+            if (into != null && inputCall != null && act == Activation.NONE && dz == gradOutput && dw == result.filter()
+                    && db == result.bias()) {
+                into.bindBackward(new BoundBackward(input, filter, bias, gradOutput, prepared, options, geo, filterCall,
+                        inputCall));
+            }
             if (into == null) result.releaseScratch();
             return result;
         } catch (RuntimeException | Error e) {
@@ -340,10 +360,14 @@ public final class Conv2dBackward {
      */
     static void runGradInput(ConvGeometry geo, Conv2dOptions o, Tensor dz, Tensor filter, Tensor target, Conv2dGradients cache) {
         if (geo.batch() == 0) return;
+        runGradInput(BackwardCall.Input.of(geo, o, target, BackwardCall.outputViewStrides(dz), cache), dz, filter, target, cache);
+    }
+
+    /** As {@link #runGradInput(ConvGeometry, Conv2dOptions, Tensor, Tensor, Tensor, Conv2dGradients)}, planned ({@code call}, batch above 0). */
+    static void runGradInput(BackwardCall.Input call, Tensor dz, Tensor filter, Tensor target, Conv2dGradients cache) {
         Tensor w = filter.contiguous();
         Tensor prepared = null;
         try {
-            BackwardCall.Input call = BackwardCall.Input.of(geo, o, target, BackwardCall.outputViewStrides(dz), cache);
             if (TransformGuard.inputGradientRefusal(call.route, dz, w) != null) {
                 call = call.withRoute(TransformGuard.exactInputRoute(call.desc));
             }
@@ -366,7 +390,13 @@ public final class Conv2dBackward {
     static void runGradInput(ConvGeometry geo, Conv2dOptions o, Tensor dz, PreparedFilter pf, Tensor target,
                              Conv2dGradients cache) {
         if (geo.batch() == 0) return;
-        BackwardCall.Input call = BackwardCall.Input.ofPrepared(geo, o, target, BackwardCall.outputViewStrides(dz), cache);
+        runGradInput(BackwardCall.Input.ofPrepared(geo, o, target, BackwardCall.outputViewStrides(dz), cache), geo, o, dz, pf,
+                target, cache);
+    }
+
+    /** As {@link #runGradInput(ConvGeometry, Conv2dOptions, Tensor, PreparedFilter, Tensor, Conv2dGradients)}, planned ({@code call}, batch above 0). */
+    static void runGradInput(BackwardCall.Input call, ConvGeometry geo, Conv2dOptions o, Tensor dz, PreparedFilter pf,
+                             Tensor target, Conv2dGradients cache) {
         Algorithm a = TransformGuard.transformOf(call.route);
         if (a != null && (TransformGuard.refusal(a, dz, "gradient of the output") != null || pf.refusal(a) != null)) {
             runGradInput(geo, o, dz, pf.filter(), target, cache);
@@ -389,7 +419,12 @@ public final class Conv2dBackward {
     /** Runs the filter (contiguous target or null) and bias (contiguous target or null) gradients. */
     static void runGradFilter(ConvGeometry geo, Conv2dOptions o, Tensor input, Tensor dz, Tensor dw, Tensor db,
                               Conv2dGradients cache) {
-        BackwardCall.Filter call = BackwardCall.Filter.of(geo, o, input, BackwardCall.outputViewStrides(dz), db != null, cache);
+        runGradFilter(BackwardCall.Filter.of(geo, o, input, BackwardCall.outputViewStrides(dz), db != null, cache), input, dz,
+                dw, db, cache);
+    }
+
+    /** As {@link #runGradFilter(ConvGeometry, Conv2dOptions, Tensor, Tensor, Tensor, Tensor, Conv2dGradients)}, planned ({@code call}). */
+    static void runGradFilter(BackwardCall.Filter call, Tensor input, Tensor dz, Tensor dw, Tensor db, Conv2dGradients cache) {
         if (TransformGuard.filterGradientRefusal(call.route, input, dz) != null) call = call.withRoute(NativeBackward.GEMM);
         Shape ps = Shape.of(call.partialFloats);
         Tensor partials = call.partialFloats <= 0 ? null

@@ -33,6 +33,8 @@ public final class Conv2dGradients implements AutoCloseable {
     private final long[][] routeDesc = new long[DIRECTIONS.length][];
     private final int[] route = new int[DIRECTIONS.length];
     private final boolean[] routeExactOnly = new boolean[DIRECTIONS.length];
+    /** The last full backward call into this object, bound to its tensors. */
+    private BoundBackward bound;
 
     Conv2dGradients(Tensor gradInput, Tensor gradFilter, Tensor gradBias) {
         this.gradInput = gradInput;
@@ -117,6 +119,18 @@ public final class Conv2dGradients implements AutoCloseable {
             routeExactOnly[which] = exactOnly;
         }
         return route[which];
+    }
+
+    /** The backward pass bound here by the last full call ({@link BoundBackward}), if it was bound to exactly these arguments. */
+    synchronized BoundBackward boundBackward(Tensor input, Tensor filter, Tensor bias, Tensor gradOutput, Conv2dOptions options,
+                                             PreparedFilter prepared) {
+        BoundBackward b = bound;
+        return b != null && b.matches(input, filter, bias, gradOutput, options, prepared) ? b : null;
+    }
+
+    /** Keeps {@code b} for the next call with the same arguments. */
+    synchronized void bindBackward(BoundBackward b) {
+        bound = b;
     }
 
     /** Frees the scratch memory (a result handed out fresh does not keep it). */

@@ -1,0 +1,56 @@
+package io.conv4j;
+
+import java.lang.ref.WeakReference;
+
+/**
+ * A planned backward pass ({@link BackwardCall.Filter} and {@link BackwardCall.Input}) bound to its
+ * tensors, kept by the {@link Conv2dGradients} it wrote into: what {@link BoundCall} is for the
+ * forward pass. A training loop or a benchmark calls
+ * {@link Conv2dBackward#backward(Tensor, PreparedFilter, Tensor, Tensor, Conv2dGradients)} again and
+ * again with the same tensor objects; tensors are immutable views, so such a call needs no new
+ * validation, description or planning (on a layer of a few microseconds those were a fifth of
+ * the call). Only weak references are kept, so the binding never keeps a tensor alive; every run
+ * still acquires each tensor's memory (a tensor closed since then is refused) and checks the data
+ * against a transform route ({@link TransformGuard}), as the full call does.
+ */
+final class BoundBackward {
+    private final WeakReference<Tensor> input, filter, bias, gradOutput;
+    private final WeakReference<PreparedFilter> prepared;
+    private final Conv2dOptions options;
+    /** The test hooks' forced routes when it was bound ({@link Conv2dBackward#inputRouteOverride}). */
+    private final int inputOverride, filterOverride;
+    private final ConvGeometry geo;
+    private final BackwardCall.Filter filterCall;
+    private final BackwardCall.Input inputCall;
+
+    BoundBackward(Tensor input, Tensor filter, Tensor bias, Tensor gradOutput, PreparedFilter prepared, Conv2dOptions options,
+                  ConvGeometry geo, BackwardCall.Filter filterCall, BackwardCall.Input inputCall) {
+        this.input = new WeakReference<>(input);
+        this.filter = new WeakReference<>(filter);
+        this.bias = bias == null ? null : new WeakReference<>(bias);
+        this.gradOutput = new WeakReference<>(gradOutput);
+        this.prepared = prepared == null ? null : new WeakReference<>(prepared);
+        this.options = options;
+        this.inputOverride = Conv2dBackward.inputRouteOverride;
+        this.filterOverride = Conv2dBackward.filterRouteOverride;
+        this.geo = geo;
+        this.filterCall = filterCall;
+        this.inputCall = inputCall;
+    }
+
+    /** Whether this was bound to exactly these arguments (and the same forced routes). */
+    boolean matches(Tensor in, Tensor w, Tensor b, Tensor dy, Conv2dOptions o, PreparedFilter p) {
+        return input.get() == in && filter.get() == w && gradOutput.get() == dy
+                && (bias == null ? b == null : bias.get() == b)
+                && (prepared == null ? p == null : prepared.get() == p)
+                && (options == o || options.equals(o))
+                && inputOverride == Conv2dBackward.inputRouteOverride && filterOverride == Conv2dBackward.filterRouteOverride;
+    }
+
+    /** The filter, bias and input gradients into {@code into} (the object this is bound in), from the bound tensors. */
+    void run(Tensor in, Tensor w, Tensor dy, PreparedFilter p, Conv2dGradients into) {
+        Conv2dBackward.runGradFilter(filterCall, in, dy, into.filter(), into.bias(), into);
+        if (p != null) Conv2dBackward.runGradInput(inputCall, geo, options, dy, p, into.input(), into);
+        else Conv2dBackward.runGradInput(inputCall, dy, w, into.input(), into);
+    }
+}
