@@ -405,6 +405,19 @@ static inline __attribute__((always_inline)) float epi(float v, const float *res
     return v;
 }
 
+/* ROW(args..., mode) with the epilogue mode as a constant, so each mode compiles to its own loop */
+#define EPI_DISPATCH(mode, ROW, ...)                                            \
+    do {                                                                        \
+        switch (mode) {                                                         \
+        case 0: ROW(__VA_ARGS__, 0); break;                                     \
+        case EPI_BIAS: ROW(__VA_ARGS__, EPI_BIAS); break;                       \
+        case EPI_RELU: ROW(__VA_ARGS__, EPI_RELU); break;                       \
+        case EPI_BIAS | EPI_RELU: ROW(__VA_ARGS__, EPI_BIAS | EPI_RELU); break; \
+        case EPI_RELU6: ROW(__VA_ARGS__, EPI_RELU6); break;                     \
+        default: ROW(__VA_ARGS__, EPI_BIAS | EPI_RELU6); break;                 \
+        }                                                                       \
+    } while (0)
+
 /* AT for F(2,3): y0 = m0 + m1 + m2, y1 = m1 - m2 - m3 */
 static inline __attribute__((always_inline)) void out_f2_row(const float (*restrict t)[CB], float *restrict o0,
                                                              float *restrict o1, const float *restrict b,
@@ -432,14 +445,7 @@ HOT static void out_f2(const float *restrict src, int64_t ss, float *const *out,
     }
     for (int i = 0; i < 2; i++) {
         float *o0 = out[2 * i], *o1 = out[2 * i + 1];
-        switch (mode) {
-        case 0: out_f2_row(t[i], o0, o1, b, nc, 0); break;
-        case EPI_BIAS: out_f2_row(t[i], o0, o1, b, nc, EPI_BIAS); break;
-        case EPI_RELU: out_f2_row(t[i], o0, o1, b, nc, EPI_RELU); break;
-        case EPI_BIAS | EPI_RELU: out_f2_row(t[i], o0, o1, b, nc, EPI_BIAS | EPI_RELU); break;
-        case EPI_RELU6: out_f2_row(t[i], o0, o1, b, nc, EPI_RELU6); break;
-        default: out_f2_row(t[i], o0, o1, b, nc, EPI_BIAS | EPI_RELU6); break;
-        }
+        EPI_DISPATCH(mode, out_f2_row, t[i], o0, o1, b, nc);
     }
 }
 
@@ -490,14 +496,7 @@ HOT static void out_f4(const float *restrict src, int64_t ss, float *const *out,
     }
     for (int i = 0; i < 4; i++) {
         float *o0 = out[4 * i], *o1 = out[4 * i + 1], *o2 = out[4 * i + 2], *o3 = out[4 * i + 3];
-        switch (mode) {
-        case 0: out_f4_row(t[i], o0, o1, o2, o3, b, nc, 0); break;
-        case EPI_BIAS: out_f4_row(t[i], o0, o1, o2, o3, b, nc, EPI_BIAS); break;
-        case EPI_RELU: out_f4_row(t[i], o0, o1, o2, o3, b, nc, EPI_RELU); break;
-        case EPI_BIAS | EPI_RELU: out_f4_row(t[i], o0, o1, o2, o3, b, nc, EPI_BIAS | EPI_RELU); break;
-        case EPI_RELU6: out_f4_row(t[i], o0, o1, o2, o3, b, nc, EPI_RELU6); break;
-        default: out_f4_row(t[i], o0, o1, o2, o3, b, nc, EPI_BIAS | EPI_RELU6); break;
-        }
+        EPI_DISPATCH(mode, out_f4_row, t[i], o0, o1, o2, o3, b, nc);
     }
 }
 

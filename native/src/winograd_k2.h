@@ -16,8 +16,8 @@
  *        [0 1  1 1/4   0]  y2 = s + m3 / 4
  *        [0 1 -1 1/8   1]  y3 = d + m3 / 8 + m4
  *
- * Included by winograd.c after its F(2x2) and F(4x4) kernels (CB, HOT, C4J_IVDEP, epi and the EPI_*
- * modes come from there); the loops have the same form as theirs.
+ * Included by winograd.c after its F(2x2) and F(4x4) kernels (CB, HOT, C4J_IVDEP, epi, the EPI_*
+ * modes and EPI_DISPATCH come from there); the loops have the same form as theirs.
  */
 #ifndef CONV4J_WINOGRAD_K2_H
 #define CONV4J_WINOGRAD_K2_H
@@ -108,14 +108,7 @@ HOT static void out_k2(const float *restrict src, int64_t ss, float *const *out,
     }
     for (int i = 0; i < 4; i++) {
         float *o0 = out[4 * i], *o1 = out[4 * i + 1], *o2 = out[4 * i + 2], *o3 = out[4 * i + 3];
-        switch (mode) {
-        case 0: out_k2_row(t[i], o0, o1, o2, o3, b, nc, 0); break;
-        case EPI_BIAS: out_k2_row(t[i], o0, o1, o2, o3, b, nc, EPI_BIAS); break;
-        case EPI_RELU: out_k2_row(t[i], o0, o1, o2, o3, b, nc, EPI_RELU); break;
-        case EPI_BIAS | EPI_RELU: out_k2_row(t[i], o0, o1, o2, o3, b, nc, EPI_BIAS | EPI_RELU); break;
-        case EPI_RELU6: out_k2_row(t[i], o0, o1, o2, o3, b, nc, EPI_RELU6); break;
-        default: out_k2_row(t[i], o0, o1, o2, o3, b, nc, EPI_BIAS | EPI_RELU6); break;
-        }
+        EPI_DISPATCH(mode, out_k2_row, t[i], o0, o1, o2, o3, b, nc);
     }
 }
 

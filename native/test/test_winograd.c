@@ -170,6 +170,33 @@ static double check_output(const c4j_conv2d_desc *d, const outbuf *b, const doub
     return worst;
 }
 
+/* Runs algo on d all at once, then unit by unit in reverse order, then in an uneven three-way split;
+   checks the first against want (golden tolerance, guard regions) and that all three give the same
+   bits. Returns the largest metric. */
+static double check_splits(c4j_algo algo, const c4j_conv2d_desc *d, const float *in, const float *f,
+                           const float *prep, const float *bias, const double *want, const double *abs_sum,
+                           const char *what) {
+    const int64_t units = c4j_conv2d_units(d, algo);
+    outbuf b1 = out_alloc(d), b2 = out_alloc(d), b3 = out_alloc(d);
+    run_split(algo, d, in, f, prep, bias, b1.out, NULL, 0);
+    int64_t every[64];
+    int k = 0;
+    for (int64_t u = 1; u < units && k < 62; u++) every[k++] = u;
+    every[k] = -1;
+    run_split(algo, d, in, f, prep, bias, b2.out, every, 1);
+    const int64_t three[] = {units / 3, units / 3 + 1, -1};
+    run_split(algo, d, in, f, prep, bias, b3.out, three, 0);
+    const double worst = check_output(d, &b1, want, abs_sum, GOLDEN_TOL, what);
+    check_output(d, &b2, want, abs_sum, GOLDEN_TOL, what);
+    T_CHECK(memcmp(b1.mem, b2.mem, sizeof(float) * (size_t)(b1.len + 2 * GUARD)) == 0 &&
+                memcmp(b1.mem, b3.mem, sizeof(float) * (size_t)(b1.len + 2 * GUARD)) == 0,
+            "%s: results depend on how the units are split", what);
+    free(b1.mem);
+    free(b2.mem);
+    free(b3.mem);
+    return worst;
+}
+
 /* ------------------------------------------------------------------ accuracy on real layer shapes */
 
 typedef struct {
@@ -272,28 +299,11 @@ static void path_case(const pcase *pc, uint64_t *rng) {
         const int64_t units = c4j_conv2d_units(&d, algo);
         T_CHECK(units >= pc->min_units, "%s algo %d: %lld units, expected at least %lld", pc->name, algo,
                 (long long)units, (long long)pc->min_units);
-        /* all at once, then single units in reverse order, then an uneven three-way split */
-        outbuf b1 = out_alloc(&d), b2 = out_alloc(&d), b3 = out_alloc(&d);
-        run_split(algo, &d, in, f, prep, bias, b1.out, NULL, 0);
-        int64_t every[64];
-        int k = 0;
-        for (int64_t u = 1; u < units && k < 62; u++) every[k++] = u;
-        every[k] = -1;
-        run_split(algo, &d, in, f, prep, bias, b2.out, every, 1);
-        const int64_t three[] = {units / 3, units / 3 + 1, -1};
-        run_split(algo, &d, in, f, prep, bias, b3.out, three, 0);
         char what[160];
         snprintf(what, sizeof what, "%s algo %d", pc->name, algo);
-        const double worst = check_output(&d, &b1, want, abs_sum, GOLDEN_TOL, what);
-        check_output(&d, &b2, want, abs_sum, GOLDEN_TOL, what);
-        T_CHECK(memcmp(b1.mem, b2.mem, sizeof(float) * (size_t)(b1.len + 2 * GUARD)) == 0 &&
-                    memcmp(b1.mem, b3.mem, sizeof(float) * (size_t)(b1.len + 2 * GUARD)) == 0,
-                "%s: results depend on how the units are split", what);
+        const double worst = check_splits(algo, &d, in, f, prep, bias, want, abs_sum, what);
         printf("  %-44s algo %d: %4lld units, workspace %8lld bytes, max metric %.3e\n", pc->name, algo,
                (long long)units, (long long)c4j_conv2d_workspace_bytes(&d, algo), worst);
-        free(b1.mem);
-        free(b2.mem);
-        free(b3.mem);
         free(prep);
     }
     free(in);
@@ -376,25 +386,10 @@ static void strided_k2(void) {
         T_CHECK(c4j_conv2d_supports(&d, C4J_ALGO_WINOGRAD_K2) == C4J_OK, "%s: not supported", kc->name);
         float *prep = prepare(C4J_ALGO_WINOGRAD_K2, &d, f);
         const int64_t units = c4j_conv2d_units(&d, C4J_ALGO_WINOGRAD_K2);
-        outbuf b1 = out_alloc(&d), b2 = out_alloc(&d), b3 = out_alloc(&d);
-        run_split(C4J_ALGO_WINOGRAD_K2, &d, in, f, prep, bias, b1.out, NULL, 0);
-        int64_t every[64];
-        int k = 0;
-        for (int64_t u = 1; u < units && k < 62; u++) every[k++] = u;
-        every[k] = -1;
-        run_split(C4J_ALGO_WINOGRAD_K2, &d, in, f, prep, bias, b2.out, every, 1);
-        const int64_t three[] = {units / 3, units / 3 + 1, -1};
-        run_split(C4J_ALGO_WINOGRAD_K2, &d, in, f, prep, bias, b3.out, three, 0);
-        const double worst = check_output(&d, &b1, want, abs_sum, GOLDEN_TOL, kc->name);
-        T_CHECK(memcmp(b1.mem, b2.mem, sizeof(float) * (size_t)(b1.len + 2 * GUARD)) == 0 &&
-                    memcmp(b1.mem, b3.mem, sizeof(float) * (size_t)(b1.len + 2 * GUARD)) == 0,
-                "%s: results depend on how the units are split", kc->name);
+        const double worst = check_splits(C4J_ALGO_WINOGRAD_K2, &d, in, f, prep, bias, want, abs_sum, kc->name);
         printf("  %-44s %4lld units, workspace %8lld bytes, max metric %.3e\n", kc->name, (long long)units,
                (long long)c4j_conv2d_workspace_bytes(&d, C4J_ALGO_WINOGRAD_K2), worst);
         if (worst > overall) overall = worst;
-        free(b1.mem);
-        free(b2.mem);
-        free(b3.mem);
         free(prep);
         free(in);
         free(f);
