@@ -58,6 +58,8 @@ double c4j_thread_seconds(void);
 void c4j_fit_mac_and_step(double ta, double ma, double sa, double tb, double mb, double sb, double *mac, double *step);
 /* The BLAS the cost model measures with (c4j_cost_measure_with), or NULL (cost_measure.c). */
 const c4j_blas *c4j_cost_blas(void);
+/* Benchmarks only: 0 allocates every buffer 64-byte aligned without huge-page advice (alloc.c). */
+void c4j_set_huge_pages(int on);
 
 /* The planner's trial (cost_trial.c): single-thread seconds of each forward route ids[i] (at most
    C4J_TRIAL_MAX; estimates[i] its estimate) run on d's geometry, measured at the first ask and kept

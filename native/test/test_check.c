@@ -9,6 +9,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../src/internal.h"
 #include "testlib.h"
 
 static const c4j_algo ALGOS[] = {C4J_ALGO_GEMM_DIRECT, C4J_ALGO_GEMM_TILED, C4J_ALGO_WINOGRAD_2X2,
@@ -203,6 +204,37 @@ static void allocation_checks(void) {
 }
 
 /* Allocates exact-size buffers for `good`, then exercises it, hostile calls and mutations of it. */
+/* Buffers of 2 MiB or more (mapped on their own, advised for huge pages where the OS has them) and
+   smaller ones, with the huge pages on and off: aligned, zeroed when asked, writable to their
+   last byte, counted and released; a dirtied buffer freed and taken again comes back zeroed. */
+static void large_allocation_checks(void) {
+    const size_t sizes[] = {((size_t)2 << 20) - 64, (size_t)2 << 20, ((size_t)3 << 20) + 5, (size_t)9 << 20};
+    for (int on = 1; on >= 0; on--) {
+        c4j_set_huge_pages(on);
+        for (int round = 0; round < 2; round++)
+            for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+                const int64_t before = c4j_allocated_bytes();
+                unsigned char *p = c4j_alloc(sizes[i], 1);
+                T_CHECK(p != NULL && ((uintptr_t)p & 63u) == 0, "%zu bytes (huge pages %d): %p", sizes[i], on, (void *)p);
+                if (p == NULL) continue;
+                T_CHECK(c4j_allocated_bytes() == before + (int64_t)sizes[i], "%zu bytes: counter", sizes[i]);
+                size_t nonzero = 0;
+                for (size_t k = 0; k < sizes[i]; k++) nonzero += p[k] != 0;
+                T_CHECK(nonzero == 0, "%zu bytes (huge pages %d, round %d): %zu bytes not zeroed", sizes[i], on, round,
+                        nonzero);
+                memset(p, 0xA5, sizes[i]); /* dirty it: the next round must not see it */
+                c4j_free(p);
+                T_CHECK(c4j_allocated_bytes() == before, "%zu bytes: not released", sizes[i]);
+            }
+    }
+    c4j_set_huge_pages(1);
+    c4j_fail_next_allocations(1);
+    T_CHECK(c4j_alloc((size_t)4 << 20, 1) == NULL, "an injected failure on a large buffer");
+    void *p = c4j_alloc((size_t)4 << 20, 0);
+    T_CHECK(p != NULL, "a large buffer after the injected failure");
+    c4j_free(p);
+}
+
 static void fuzz_base(const c4j_conv2d_desc *good_in, uint64_t seed, int mutations) {
     uint64_t rng = seed;
     c4j_conv2d_desc good = *good_in;
@@ -255,6 +287,7 @@ static void fuzz_base(const c4j_conv2d_desc *good_in, uint64_t seed, int mutatio
 
 int main(void) {
     allocation_checks();
+    large_allocation_checks();
 
     /* general: 2x5x6x4 input with a spare channel, 3x2 kernel, 2 groups, padding, strided output */
     c4j_conv2d_desc general;
