@@ -174,11 +174,11 @@ static int64_t band_rows(const c4j_conv2d_desc *d) {
 
 static int64_t bands(const c4j_conv2d_desc *d) { return c4j_ceil_div(d->out_h, band_rows(d)); }
 
-/* The first output row of band k (k = bands(d): out_h). The rows are shared evenly, band sizes
-   differing by at most one row, rather than whole bands of band_rows and a short last one: the
-   executor's first claim takes half the units, and a short last band left that half with more
+/* The first output row of band k of nband (k = nband: out_h). The rows are shared evenly, band
+   sizes differing by at most one row, rather than whole bands of band_rows and a short last one:
+   the executor's first claim takes half the units, and a short last band left that half with more
    rows (14 rows as 4, 4, 4, 2 and four channel blocks: 32 of 56 row-blocks). */
-static int64_t band_start(const c4j_conv2d_desc *d, int64_t k) { return k * d->out_h / bands(d); }
+static int64_t band_start(int64_t out_h, int64_t nband, int64_t k) { return k * out_h / nband; }
 
 int64_t c4j_gd_units(const c4j_conv2d_desc *d) { return d->batch * bands(d) * blocks(d); }
 
@@ -274,7 +274,7 @@ static void run_isa(int isa, const c4j_conv2d_desc *d, const float *in, const fl
     u.lone_borders = u.strips && lone_borders(u.ow_lo, u.ow_hi, d->out_w);
     for (int64_t unit = u0; unit < u1; unit++) {
         const int64_t blk = unit % nblk, band = (unit / nblk) % nband, n = unit / (nblk * nband);
-        const int64_t o0 = blk * bw, oh0 = band_start(d, band), oh1 = band_start(d, band + 1);
+        const int64_t o0 = blk * bw, oh0 = band_start(d->out_h, nband, band), oh1 = band_start(d->out_h, nband, band + 1);
         u.cw = C4J_MIN(bw, d->out_c - o0);
         u.cwp = round16(u.cw);
         if (in_place_filter) {

@@ -163,11 +163,12 @@ static void band_properties(void) {
                 const int64_t c = kind == 0 ? 576 : kind == 1 ? 256 : 40;
                 t_dense_desc(&d, n, h, 9, c, 3, 3, kind == 2 ? 2 * c : c, kind == 1 ? 16 : c, 1, 1, 1, 1, 1, 1, 1, 1);
                 int64_t lo = INT64_MAX, hi = 0;
-                for (int64_t k = 0; k < bands(&d); k++) {
-                    const int64_t rows = band_start(&d, k + 1) - band_start(&d, k);
+                const int64_t nb = bands(&d);
+                for (int64_t k = 0; k < nb; k++) {
+                    const int64_t rows = band_start(h, nb, k + 1) - band_start(h, nb, k);
                     lo = C4J_MIN(lo, rows), hi = C4J_MAX(hi, rows);
                 }
-                T_CHECK(band_start(&d, 0) == 0 && band_start(&d, bands(&d)) == h, "h %lld kind %d: bands do not cover the rows",
+                T_CHECK(band_start(h, nb, 0) == 0 && band_start(h, nb, nb) == h, "h %lld kind %d: bands do not cover the rows",
                         (long long)h, kind);
                 T_CHECK(lo >= 1 && hi <= band_rows(&d) && hi - lo <= 1, "h %lld kind %d n %lld: band rows %lld..%lld (at most %lld)",
                         (long long)h, kind, (long long)n, (long long)lo, (long long)hi, (long long)band_rows(&d));
