@@ -410,39 +410,30 @@ GAI void GD(row_cg)(const gd_unit *u, int dw, int64_t oh, float *orow) {
  * Input rows [r0, r1) of image `img` as [row][iw][c][cwp]: lane l of channel c holds the input at
  * chan[l] + c (zero for lanes past cw). A vector's lanes read a short window of the pixel's
  * channels (a few groups), so with contiguous channels each staged vector is one or two vector
- * loads of that window and a shuffle; other views are copied element by element.
+ * loads of that window and a shuffle; other views are copied element by element. An image with
+ * fewer channels than the window reads the window from its first channel on, into the next
+ * pixel's channels (the lanes it needs are the pixel's, the rest are masked to zero), except where
+ * a window would reach past the image's last float: those pixels are copied element by element.
  */
-static GD_TARGET void GD(stage)(const c4j_conv2d_desc *d, const float *img, int64_t r0, int64_t r1, const int32_t *chan,
-                                int64_t cw, int64_t cwp, float *dst) {
-    enum { NV = GD_BLOCK / GD_V };
+/* the pixels of GD(stage), its windows found; CHECK: a pixel past `last` (floats from the image's
+   first) is copied element by element, as its windows would reach past the image's end */
+GAI void GD(stage_rows)(const c4j_conv2d_desc *d, const float *img, int64_t r0, int64_t r1, const int32_t *chan,
+                        int64_t cw, int64_t cwp, float *dst, const int *mode, const int64_t *lo,
+                        GD(ivec) (*idx)[GD_MAX_CG], const GD(ivec) *keep, const int CHECK, int64_t last) {
     const int64_t cg = c4j_cin_g(d), cs = d->in_stride[3];
-    int mode[NV];               /* 0 element by element, 1 one window vector, 2 two */
-    int64_t lo[NV];             /* first channel of the window */
-    GD(ivec) idx[NV][GD_MAX_CG], keep[NV];
-    for (int k = 0; k * GD_V < cwp; k++) {
-        const int64_t v = k * GD_V, valid = C4J_MIN(GD_V, cw - v);
-        mode[k] = 0, lo[k] = 0;
-        if (valid <= 0 || cs != 1) continue;
-        const int64_t first = chan[v], span = chan[v + valid - 1] + cg - first;
-        for (int w = 1; w <= 2 && mode[k] == 0; w++) {
-            if (span > w * GD_V || d->in_c < w * GD_V) continue;
-            mode[k] = w, lo[k] = C4J_MIN(first, d->in_c - w * GD_V);
-        }
-        for (int64_t c = 0; c < cg; c++)
-            for (int l = 0; l < GD_V; l++) idx[k][c][l] = l < valid ? (int32_t)(chan[v + l] + c - lo[k]) : 0;
-        for (int l = 0; l < GD_V; l++) keep[k][l] = l < valid ? -1 : 0;
-    }
     for (int64_t r = r0; r < r1; r++)
         for (int64_t iw = 0; iw < d->in_w; iw++) {
-            const float *px = img + r * d->in_stride[1] + iw * d->in_stride[2];
+            const int64_t at = r * d->in_stride[1] + iw * d->in_stride[2];
+            const float *px = img + at;
             float *o = dst + ((r - r0) * d->in_w + iw) * cg * cwp;
+            const int windows = !CHECK || at <= last; /* else the image's last pixels: copied */
             for (int k = 0; k * GD_V < cwp; k++) {
                 const int64_t v = k * GD_V;
-                if (mode[k] == 1) {
+                if (windows && mode[k] == 1) {
                     const GD(vec) x = *(const GD(uvec) *)(const void *)(px + lo[k]);
                     for (int64_t c = 0; c < cg; c++)
                         *(GD(vec) *)(void *)(o + c * cwp + v) = (GD(vec))((GD(ivec))__builtin_shuffle(x, idx[k][c]) & keep[k]);
-                } else if (mode[k] == 2) {
+                } else if (windows && mode[k] == 2) {
                     const GD(vec) x0 = *(const GD(uvec) *)(const void *)(px + lo[k]);
                     const GD(vec) x1 = *(const GD(uvec) *)(const void *)(px + lo[k] + GD_V);
                     for (int64_t c = 0; c < cg; c++)
@@ -454,6 +445,37 @@ static GD_TARGET void GD(stage)(const c4j_conv2d_desc *d, const float *img, int6
                 }
             }
         }
+}
+
+static GD_TARGET void GD(stage)(const c4j_conv2d_desc *d, const float *img, int64_t r0, int64_t r1, const int32_t *chan,
+                                int64_t cw, int64_t cwp, float *dst) {
+    enum { NV = GD_BLOCK / GD_V };
+    const int64_t cg = c4j_cin_g(d), cs = d->in_stride[3];
+    int mode[NV];               /* 0 element by element, 1 one window vector, 2 two */
+    int64_t lo[NV];             /* first channel of the window */
+    int64_t reach = 0;          /* floats from a pixel's first channel to the furthest window's end */
+    /* floats from the image's first to one past its last: a window may end there at most */
+    const int64_t img_floats = (d->in_h - 1) * d->in_stride[1] + (d->in_w - 1) * d->in_stride[2] + (d->in_c - 1) * cs + 1;
+    GD(ivec) idx[NV][GD_MAX_CG], keep[NV];
+    for (int k = 0; k * GD_V < cwp; k++) {
+        const int64_t v = k * GD_V, valid = C4J_MIN(GD_V, cw - v);
+        mode[k] = 0, lo[k] = 0;
+        if (valid <= 0 || cs != 1) continue;
+        const int64_t first = chan[v], span = chan[v + valid - 1] + cg - first;
+        for (int w = 1; w <= 2 && mode[k] == 0; w++) {
+            if (span > w * GD_V) continue;
+            /* inside the pixel's channels where they fill the window, else from channel 0 (every
+               channel lies below in_c < w * GD_V then) */
+            mode[k] = w, lo[k] = C4J_MAX(0, C4J_MIN(first, d->in_c - w * GD_V));
+            reach = C4J_MAX(reach, lo[k] + w * GD_V);
+        }
+        for (int64_t c = 0; c < cg; c++)
+            for (int l = 0; l < GD_V; l++) idx[k][c][l] = l < valid ? (int32_t)(chan[v + l] + c - lo[k]) : 0;
+        for (int l = 0; l < GD_V; l++) keep[k][l] = l < valid ? -1 : 0;
+    }
+    /* every window inside the image (the image holds whole windows of channels): no check per pixel */
+    if (reach <= d->in_c) GD(stage_rows)(d, img, r0, r1, chan, cw, cwp, dst, mode, lo, idx, keep, 0, 0);
+    else GD(stage_rows)(d, img, r0, r1, chan, cw, cwp, dst, mode, lo, idx, keep, 1, img_floats - reach);
 }
 
 static GD_TARGET void GD(rows)(const gd_unit *u, int64_t oh0, int64_t oh1, float *out_img) {
