@@ -297,12 +297,22 @@ BWF_INLINE void fft2_forward(const bwf_plan *p, v16 *re, v16 *im, int64_t rows, 
 
 /* ------------------------------------------------------------------ one unit */
 
-/* n floats at src, stride s, into dst (the lanes of a tile buffer vector): one vector copy for a
-   full vector of adjacent channels, the common case */
+/* n <= BWF_LANES floats at src, stride s, into dst (the lanes of a tile buffer vector). Adjacent
+   channels by fixed-size copies (one vector for a full one; a few channels, as an RGB input's,
+   element by element cost a loop per pixel): 4 floats at a time, the last 4 overlapping the
+   previous ones, or 2 + 1 below 4. */
 BWF_INLINE void copy_lanes(float *dst, const float *src, int64_t n, int64_t s) {
-    if (n == BWF_LANES && s == 1) memcpy(dst, src, BWF_LANES * sizeof(float));
-    else
+    if (s != 1) {
         for (int64_t l = 0; l < n; l++) dst[l] = src[l * s];
+    } else if (n == BWF_LANES) {
+        memcpy(dst, src, BWF_LANES * sizeof(float));
+    } else if (n >= 4) {
+        for (int64_t l = 0; l + 4 <= n; l += 4) memcpy(dst + l, src + l, 4 * sizeof(float));
+        if (n % 4) memcpy(dst + n - 4, src + n - 4, 4 * sizeof(float));
+    } else {
+        if (n & 2) memcpy(dst, src, 2 * sizeof(float));
+        if (n & 1) dst[n - 1] = src[n - 1];
+    }
 }
 
 /* the columns b in [0, F) with 0 <= s * (x0 + b) + off < size: [*b0, *b1) (empty if *b0 >= *b1) */
