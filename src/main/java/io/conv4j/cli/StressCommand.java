@@ -264,6 +264,7 @@ final class StressCommand {
                     // strided: Winograd / FFT by space to depth, several bands (parallel units)
                     {new long[] {2, 57, 55, 6}, new long[] {5, 5, 24}, 2, 1, Padding.SAME, 1},
                     {new long[] {1, 99, 97, 3}, new long[] {7, 7, 16}, 2, 1, Padding.SAME, 1},
+                    {new long[] {2, 33, 29, 8}, new long[] {3, 3, 16}, 2, 1, Padding.SAME, 1}, // 3x3/2: WINOGRAD_K2
             };
             int k = 0;
             for (Object[] s : specs) {
