@@ -103,7 +103,7 @@ static int plan_uncached(const c4j_conv2d_desc *d, c4j_algo algo, bxs_plan *p) {
     if (__builtin_mul_overflow(p->w2, p->c2, &row_floats) || row_floats > BXS_BAND_FLOATS / 2) return 0;
     band_desc(d, p, 0, p->h2, &p->whole);
     if (!band_ok(&p->whole, algo)) return 0;
-    const int64_t th = algo == C4J_ALGO_FFT ? c4j_fft_tile_rows(&p->whole) : algo == C4J_ALGO_WINOGRAD_4X4 ? 4 : 2;
+    const int64_t th = algo == C4J_ALGO_FFT ? c4j_fft_tile_rows(&p->whole) : c4j_winograd_tile(algo);
     if (th <= 0) return 0;
     p->band = c4j_s2d_band_rows(p->h2, th, d->batch, BXS_BAND_FLOATS / row_floats);
     p->bands = c4j_ceil_div(p->h2, p->band);

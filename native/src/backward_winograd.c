@@ -68,7 +68,6 @@ typedef struct {
 } bwplan;
 
 static int64_t round_up(int64_t a, int64_t b) { return c4j_ceil_div(a, b) * b; }
-static int tile_m(c4j_algo algo) { return algo == C4J_ALGO_WINOGRAD_4X4 ? 4 : 2; }
 
 static void layout(bwplan *p, int64_t T) {
     p->m_floats = round_up((int64_t)p->npts * p->K * p->ns, 16);
@@ -83,7 +82,7 @@ static int make_plan(const c4j_conv2d_desc *d, c4j_algo algo, bwplan *p) {
     if (d->kernel_h != 3 || d->kernel_w != 3 || d->stride_h != 1 || d->stride_w != 1 || d->dilation_h != 1 ||
         d->dilation_w != 1)
         return 0;
-    p->m = tile_m(algo);
+    p->m = c4j_winograd_tile(algo);
     p->alpha = p->m + 2;
     p->npts = p->alpha * p->alpha;
     p->K = c4j_cin_g(d);
