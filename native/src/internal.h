@@ -204,8 +204,13 @@ void c4j_fft_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in
                  const float *bias, float *out, float *workspace, int64_t u0, int64_t u1);
 
 /* Winograd F(2x2,3x3) (C4J_ALGO_WINOGRAD_2X2), F(4x4,3x3) (C4J_ALGO_WINOGRAD_4X4) and F(4x4,2x2)
-   (C4J_ALGO_WINOGRAD_K2), winograd.c; c4j_winograd_tile: output rows (and columns) per tile */
+   (C4J_ALGO_WINOGRAD_K2), winograd.c, the prepared filter in winograd_filter.c. c4j_winograd_tile:
+   output rows (and columns) per tile; _taps: kernel taps per side; _window: input window side
+   (tile + taps - 1); _panel_width: output channels per panel of the prepared filter */
 int c4j_winograd_tile(c4j_algo algo);
+int c4j_winograd_taps(c4j_algo algo);
+int c4j_winograd_window(c4j_algo algo);
+int64_t c4j_winograd_panel_width(int64_t cin_g, int64_t cout_g);
 int c4j_winograd_applicable(const c4j_conv2d_desc *d, c4j_algo algo);
 int64_t c4j_winograd_units(const c4j_conv2d_desc *d, c4j_algo algo);
 int64_t c4j_winograd_workspace(const c4j_conv2d_desc *d, c4j_algo algo);
