@@ -302,6 +302,7 @@ static int plan_uncached(const c4j_conv2d_desc *d, fft_plan *p) {
     p->nc = 2 * p->cout_g;
     p->kb = z.kb;
     p->pack = pack_of(p->cin_g, FFT_VMAX);
+    p->pack_out = pack_of(p->cout_g, FFT_VMAX);
     p->ngrp = c4j_ceil_div(p->cout_g, FFT_SLICE);
     p->s_floats = z.s_floats;
     p->tiles_y = c4j_ceil_div(d->out_h, p->mh);

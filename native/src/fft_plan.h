@@ -64,6 +64,7 @@ typedef struct {
     int64_t stacked;               /* product form, see FFT_STACKED_PAIRS */
     int64_t kb;                    /* sgemm K: rows of B_f (cin_g stacked, else 2 * cin_g) */
     int64_t pack;                  /* tiles per forward vector (FFT_VMAX lanes), 1 when cin_g > 8 */
+    int64_t pack_out;              /* tiles per inverse vector, 1 when cout_g > 8 (AVX-512 only) */
     int64_t ngrp;                  /* FFT_SLICE-channel column groups of B */
     int64_t tiles_y, tiles_x, total;
     int64_t blocks, tb;            /* blocks of tiles; tb: the largest block */

@@ -197,6 +197,49 @@ FAI void FK(forward_pack)(const tile_ctx *t, const FK(tile_at) *at, int64_t np, 
 #endif
 
 /*
+ * The inverse transforms of one vector of lanes: the products (cs) into the tile buffer, column
+ * transforms, the split step on rows [0, vh), row transforms, the pixels out (od). Packed, the
+ * lanes of several tiles go through the same transforms (lanes never mix), vh being the most
+ * rows any of them keeps.
+ */
+FAI void FK(inverse_vector)(const tile_ctx *t, const FK(c_src) *cs, const FK(o_dst) *od, int64_t vh, const int packed) {
+    const fft_plan *p = t->p;
+    const int64_t fh = p->fh, hw = p->hw, nfw = p->nfw, rs = nfw * FK_CV;
+    const int64_t step = FFT_MAX / p->fw;
+    float *sp = t->sp;
+    FK(dit_first_from_c)(t, cs, packed);
+    FK(fft_dit)(sp, fh, rs, FK_CV, nfw, 1, 0);
+    /*
+     * Rows kept, in place: Z'[k] = E + i conj(W^k) D with E = X[k] + conj(X[hw-k]),
+     * D = X[k] - conj(X[hw-k]); Z'[hw-k] = conj(E) + i conj(conj(W^k) D). Then z = IDFT(Z')
+     * holds 2 hw (x[2n] + i x[2n+1]).
+     */
+    for (int64_t j = 0; j < vh; j++) {
+        float *x0 = sp + j * rs, *xh = x0 + hw * FK_CV;
+        const FK(vec) xr = VLD(x0), xi = VLD(x0 + FK_V), yr = VLD(xh), yi = VLD(xh + FK_V);
+        const FK(vec) er = xr + yr, ei = xi - yi, dr = xr - yr, di = xi + yi;
+        VST(x0, er - di);
+        VST(x0 + FK_V, ei + dr);
+    }
+    for (int64_t k = 1; k <= hw / 2; k++) {
+        const float wr = TW[k * step][0], wi = TW[k * step][1];
+        const int64_t pa = t->rev[k] * FK_CV, pb = t->rev[hw - k] * FK_CV;
+        for (int64_t j = 0; j < vh; j++) {
+            float *zr = sp + j * rs;
+            const FK(vec) xr = VLD(zr + pa), xi = VLD(zr + pa + FK_V), yr = VLD(zr + pb), yi = VLD(zr + pb + FK_V);
+            const FK(vec) er = xr + yr, ei = xi - yi, dr = xr - yr, di = xi + yi;
+            const FK(vec) pr = dr * wr + di * wi, pi = di * wr - dr * wi; /* conj(W^k) D */
+            VST(zr + pb, er + pi);      /* conj(E) + i conj(P) */
+            VST(zr + pb + FK_V, pr - ei);
+            VST(zr + pa, er - pi);      /* E + i P */
+            VST(zr + pa + FK_V, ei + pr);
+        }
+    }
+    FK(fft_dit)(sp, hw, FK_CV, rs, vh, 0, 1);
+    FK(dit_last_to_out)(t, od, vh, packed); /* pixel i = x[i] */
+}
+
+/*
  * Inverse transform of one tile for the output channels [o0, o0 + n) of the group (a slice) into
  * the output pixels [0, vh) x [0, vw) of the tile at out (channel o0 of the group); bias and
  * activation for channels c_base... The tile's products are at c_t, frequency f at c_t + f * 2 n
@@ -207,49 +250,50 @@ FAI void FK(inverse_tile)(const tile_ctx *t, const float *c_t, int64_t c_stride,
                           int64_t vw, int64_t c_base, const float *bias) {
     const c4j_conv2d_desc *d = t->d;
     const fft_plan *p = t->p;
-    const int64_t fh = p->fh, fw = p->fw, hw = p->hw, nfw = p->nfw, rs = nfw * FK_CV;
-    float *sp = t->sp;
     const int64_t os1 = d->out_stride[1], os2 = d->out_stride[2];
-    const int64_t step = FFT_MAX / fw, nc = 2 * n;
     for (int64_t b = 0; b * FK_V < n; b++) {
         const int64_t o = b * FK_V, nb = C4J_MIN(FK_V, n - o);
         /* the vector's columns: its group's real parts, then imaginary parts */
         const int64_t grp = o / FFT_SLICE, re = grp * 2 * FFT_SLICE + o % FFT_SLICE;
         const int64_t im = re + C4J_MIN(FFT_SLICE, n - grp * FFT_SLICE);
-        const FK(c_src) cs = {c_t, nc, re, im, c_stride, nb, p->stacked};
-        FK(dit_first_from_c)(t, &cs);
-        FK(fft_dit)(sp, fh, rs, FK_CV, nfw, 1, 0);
-        /*
-         * Rows kept, in place: Z'[k] = E + i conj(W^k) D with E = X[k] + conj(X[hw-k]),
-         * D = X[k] - conj(X[hw-k]); Z'[hw-k] = conj(E) + i conj(conj(W^k) D). Then z = IDFT(Z')
-         * holds 2 hw (x[2n] + i x[2n+1]).
-         */
-        for (int64_t j = 0; j < vh; j++) {
-            float *x0 = sp + j * rs, *xh = x0 + hw * FK_CV;
-            const FK(vec) xr = VLD(x0), xi = VLD(x0 + FK_V), yr = VLD(xh), yi = VLD(xh + FK_V);
-            const FK(vec) er = xr + yr, ei = xi - yi, dr = xr - yr, di = xi + yi;
-            VST(x0, er - di);
-            VST(x0 + FK_V, ei + dr);
-        }
-        for (int64_t k = 1; k <= hw / 2; k++) {
-            const float wr = TW[k * step][0], wi = TW[k * step][1];
-            const int64_t pa = t->rev[k] * FK_CV, pb = t->rev[hw - k] * FK_CV;
-            for (int64_t j = 0; j < vh; j++) {
-                float *zr = sp + j * rs;
-                const FK(vec) xr = VLD(zr + pa), xi = VLD(zr + pa + FK_V), yr = VLD(zr + pb), yi = VLD(zr + pb + FK_V);
-                const FK(vec) er = xr + yr, ei = xi - yi, dr = xr - yr, di = xi + yi;
-                const FK(vec) pr = dr * wr + di * wi, pi = di * wr - dr * wi; /* conj(W^k) D */
-                VST(zr + pb, er + pi);      /* conj(E) + i conj(P) */
-                VST(zr + pb + FK_V, pr - ei);
-                VST(zr + pa, er - pi);      /* E + i P */
-                VST(zr + pa + FK_V, ei + pr);
-            }
-        }
-        FK(fft_dit)(sp, hw, FK_CV, rs, vh, 0, 1);
-        FK(dit_last_to_out)(t, out + o, os1, os2, vh, vw, nb); /* pixel i = x[i] */
+        const FK(c_src) cs = {c_t, 2 * n, re, im, c_stride, nb, p->stacked, 0, 0};
+        const FK(o_dst) od = {{out + o}, {vh}, {vw}, os1, os2, nb, 0};
+        FK(inverse_vector)(t, &cs, &od, vh, 0);
         for (int64_t j = 0; j < vh; j++) c4j_epilogue_rows(d, bias, out + j * os1 + o, vw, os2, c_base + o, nb);
     }
 }
+
+#ifdef FK_MASKED
+/*
+ * The inverse of np <= FK_V / n consecutive tiles of a unit whose slice has n <= FK_V / 2 output
+ * channels (p->pack_out): tile q in lanes [q n, (q + 1) n), so one set of transforms serves them
+ * all (with 3 channels, 5 tiles per 16 lanes instead of 3 lanes of one). Tile q's products are
+ * c_t + q * tile_step, its pixels at out[q] (vh[q] x vw[q]). Lanes never mix, so every output has
+ * the bits the one-tile inverse gives it.
+ */
+FAI void FK(inverse_packed)(const tile_ctx *t, const float *c_t, int64_t tile_step, int64_t c_stride, int64_t n,
+                            int64_t np, float *const *out, const int64_t *vh, const int64_t *vw, int64_t c_base,
+                            const float *bias) {
+    const c4j_conv2d_desc *d = t->d;
+    const fft_plan *p = t->p;
+    FK(o_dst) od;
+    od.os1 = d->out_stride[1];
+    od.os2 = d->out_stride[2];
+    od.nb = n;
+    od.np = np;
+    int64_t rows = 0;
+    for (int64_t q = 0; q < np; q++) {
+        od.out[q] = out[q];
+        od.vh[q] = vh[q];
+        od.vw[q] = vw[q];
+        rows = C4J_MAX(rows, vh[q]);
+    }
+    const FK(c_src) cs = {c_t, 2 * n, 0, n, c_stride, n, p->stacked, np, tile_step};
+    FK(inverse_vector)(t, &cs, &od, rows, 1);
+    for (int64_t q = 0; q < np; q++)
+        for (int64_t j = 0; j < vh[q]; j++) c4j_epilogue_rows(d, bias, out[q] + j * od.os1, vw[q], od.os2, c_base, n);
+}
+#endif
 
 /*
  * Units [u0, u1) in batches: consecutive units of one group whose blocks together have at most
@@ -268,9 +312,9 @@ static FK_TARGET void FK(run)(const c4j_blas *blas, const c4j_conv2d_desc *d, co
     t.sp = cbuf + p->c_floats;
     for (int64_t k = 0; k < p->hw; k++) t.rev[k] = bitrev(k, p->hw);
 #ifdef FK_MASKED
-    const int64_t cin = p->cin_g, pack = pack_of(cin, FK_V);
+    const int64_t cin = p->cin_g, pack = pack_of(cin, FK_V), pack_out = p->pack_out;
 #else
-    const int64_t cin = p->cin_g, pack = 1; /* see FK(forward_pack) */
+    const int64_t cin = p->cin_g, pack = 1, pack_out = 1; /* see FK(forward_pack), FK(inverse_packed) */
 #endif
     for (int64_t j = 0; j < 2 * FFT_VMAX; j++) { /* store_packed: position j of [Xr | Xi] rows */
         const int64_t q = j / (2 * cin), h = (j / cin) % 2, c = j % cin, lane = q * cin + c;
@@ -332,21 +376,34 @@ static FK_TARGET void FK(run)(const c4j_blas *blas, const c4j_conv2d_desc *d, co
                 coff += m * c_stride;
             }
         }
-        /* inverse transforms, unit by unit */
+        /* inverse transforms, unit by unit, pack_out tiles per vector where the slice is narrow */
         int64_t coff = 0;
         for (int64_t u = ub; u < ue; u++) {
             int64_t o0, n;
             block_range(p->total, p->blocks, u % per_group / p->slices, &t0, &t1);
             slice_range(p, u % p->slices, &o0, &n);
             const int64_t c_stride = matrix_step(p->nfreq * 2 * n);
-            for (int64_t tile = t0; tile < t1; tile++) {
-                const int64_t img = tile / per_img, ty = (tile % per_img) / p->tiles_x, tx = tile % p->tiles_x;
-                const int64_t oy0 = ty * p->mh, ox0 = tx * p->mw;
-                const int64_t vh = C4J_MIN(p->mh, d->out_h - oy0), vw = C4J_MIN(p->mw, d->out_w - ox0);
-                float *o = out + img * d->out_stride[0] + oy0 * d->out_stride[1] + ox0 * d->out_stride[2] +
+            for (int64_t tile = t0; tile < t1; tile += pack_out) {
+                const int64_t np = C4J_MIN(pack_out, t1 - tile);
+                float *o[FK_V];
+                int64_t vh[FK_V], vw[FK_V];
+                for (int64_t q = 0; q < np; q++) {
+                    const int64_t tq = tile + q, img = tq / per_img, ty = (tq % per_img) / p->tiles_x,
+                                  tx = tq % p->tiles_x;
+                    const int64_t oy0 = ty * p->mh, ox0 = tx * p->mw;
+                    vh[q] = C4J_MIN(p->mh, d->out_h - oy0);
+                    vw[q] = C4J_MIN(p->mw, d->out_w - ox0);
+                    o[q] = out + img * d->out_stride[0] + oy0 * d->out_stride[1] + ox0 * d->out_stride[2] +
                            g * p->cout_g + o0;
-                FK(inverse_tile)(&t, cbuf + coff + (tile - t0) * ms * c_stride, c_stride, n, o, vh, vw,
-                                 g * p->cout_g + o0, bias);
+                }
+                const float *c_t = cbuf + coff + (tile - t0) * ms * c_stride;
+#ifdef FK_MASKED
+                if (np > 1) {
+                    FK(inverse_packed)(&t, c_t, ms * c_stride, c_stride, n, np, o, vh, vw, g * p->cout_g + o0, bias);
+                    continue;
+                }
+#endif
+                FK(inverse_tile)(&t, c_t, c_stride, n, o[0], vh[0], vw[0], g * p->cout_g + o0, bias);
             }
             coff += (t1 - t0) * ms * c_stride;
         }

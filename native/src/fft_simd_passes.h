@@ -310,26 +310,49 @@ FAI void FK(dif_last_to_a)(const tile_ctx *t, const FK(a_dst) *ad) {
 }
 
 /* Frequency f of one tile's products, one vector of output channels: block form [Yr | Yi] at re
-   and im; stacked, Y = (Xr Ur - Xi Ui) + i (Xr Ui + Xi Ur) from the rows Xr and Xi (xi floats on). */
+   and im; stacked, Y = (Xr Ur - Xi Ui) + i (Xr Ui + Xi Ur) from the rows Xr and Xi (xi floats on).
+   Packed (np > 0, AVX-512 only): np tiles of nb channels each, tile q's row tile_step floats after
+   tile q - 1's, in lanes [q nb, (q + 1) nb). */
 typedef struct {
     const float *c_t;
-    int64_t nc, re, im, xi, nb, stacked;
+    int64_t nc, re, im, xi, nb, stacked, np, tile_step;
 } FK(c_src);
 
-FAI void FK(from_c)(const FK(c_src) *cs, int64_t f, FK(vec) *re, FK(vec) *im) {
+#ifdef FK_MASKED
+/* lanes [q nb, (q + 1) nb) = nb floats at src + q * step for q < np, zeros above: each tile's
+   masked load from its address shifted down by q nb floats (the lanes below are masked off, so
+   nothing outside the row is read); the loads are independent and blended after */
+FAI FK(vec) FK(vload_packed)(const float *src, int64_t step, int64_t nb, int64_t np) {
+    __m512 v = _mm512_setzero_ps();
+    for (int64_t q = 0; q < np; q++) {
+        const __mmask16 m = (__mmask16)(((1u << nb) - 1u) << (q * nb));
+        const uintptr_t a = (uintptr_t)src + (uintptr_t)(q * step - q * nb) * sizeof(float);
+        v = _mm512_mask_mov_ps(v, m, _mm512_maskz_loadu_ps(m, (const void *)a));
+    }
+    return (FK(vec))v;
+}
+#define FK_CLOAD(cs, src, packed)                                                                                 \
+    ((packed) ? FK(vload_packed)(src, (cs)->tile_step, (cs)->nb, (cs)->np) : FK(vload)(src, (cs)->nb))
+#else
+#define FK_CLOAD(cs, src, packed) FK(vload)(src, (cs)->nb)
+#endif
+
+FAI void FK(from_c)(const FK(c_src) *cs, int64_t f, FK(vec) *re, FK(vec) *im, const int packed) {
+    (void)packed;
     const float *r = cs->c_t + f * cs->nc;
     if (!cs->stacked) {
-        *re = FK(vload)(r + cs->re, cs->nb);
-        *im = FK(vload)(r + cs->im, cs->nb);
+        *re = FK_CLOAD(cs, r + cs->re, packed);
+        *im = FK_CLOAD(cs, r + cs->im, packed);
         return;
     }
-    *re = FK(vload)(r + cs->re, cs->nb) - FK(vload)(r + cs->xi + cs->im, cs->nb);
-    *im = FK(vload)(r + cs->im, cs->nb) + FK(vload)(r + cs->xi + cs->re, cs->nb);
+    *re = FK_CLOAD(cs, r + cs->re, packed) - FK_CLOAD(cs, r + cs->xi + cs->im, packed);
+    *im = FK_CLOAD(cs, r + cs->im, packed) + FK_CLOAD(cs, r + cs->xi + cs->re, packed);
 }
+#undef FK_CLOAD
 
 /* The first DIT pass of the inverse column transforms (fh points, nfw columns, see fft_dit), its
    inputs read straight from C instead of the tile buffer. */
-FAI void FK(dit_first_from_c)(const tile_ctx *t, const FK(c_src) *cs) {
+FAI void FK(dit_first_from_c)(const tile_ctx *t, const FK(c_src) *cs, const int packed) {
     const fft_plan *p = t->p;
     const int64_t n = p->fh, nfw = p->nfw, rs = nfw * FK_CV;
     float *sp = t->sp;
@@ -338,8 +361,8 @@ FAI void FK(dit_first_from_c)(const tile_ctx *t, const FK(c_src) *cs) {
             for (int64_t c = 0; c < nfw; c++) {
                 float *x0 = sp + blk * rs + c * FK_CV, *x1 = x0 + rs;
                 FK(vec) a0r, a0i, a1r, a1i;
-                FK(from_c)(cs, blk * nfw + c, &a0r, &a0i);
-                FK(from_c)(cs, (blk + 1) * nfw + c, &a1r, &a1i);
+                FK(from_c)(cs, blk * nfw + c, &a0r, &a0i, packed);
+                FK(from_c)(cs, (blk + 1) * nfw + c, &a1r, &a1i, packed);
                 VST(x0, a0r + a1r);
                 VST(x0 + FK_V, a0i + a1i);
                 VST(x1, a0r - a1r);
@@ -351,19 +374,44 @@ FAI void FK(dit_first_from_c)(const tile_ctx *t, const FK(c_src) *cs) {
         for (int64_t c = 0; c < nfw; c++) {
             float *x0 = sp + blk * rs + c * FK_CV, *x1 = x0 + rs, *x2 = x1 + rs, *x3 = x2 + rs;
             FK(quad) z;
-            FK(from_c)(cs, blk * nfw + c, &z.r[0], &z.i[0]);
-            FK(from_c)(cs, (blk + 1) * nfw + c, &z.r[1], &z.i[1]);
-            FK(from_c)(cs, (blk + 2) * nfw + c, &z.r[2], &z.i[2]);
-            FK(from_c)(cs, (blk + 3) * nfw + c, &z.r[3], &z.i[3]);
+            FK(from_c)(cs, blk * nfw + c, &z.r[0], &z.i[0], packed);
+            FK(from_c)(cs, (blk + 1) * nfw + c, &z.r[1], &z.i[1], packed);
+            FK(from_c)(cs, (blk + 2) * nfw + c, &z.r[2], &z.i[2], packed);
+            FK(from_c)(cs, (blk + 3) * nfw + c, &z.r[3], &z.i[3], packed);
             FK(dit4)(&z);
             FK(store4)(x0, x1, x2, x3, &z);
         }
 }
 
+/* Where the inverse's last pass puts one vector of output channels: the tile's output pixels
+   (out: its top-left pixel, vh x vw of them, nb channels at lane 0), or packed (np > 0, AVX-512
+   only) np tiles' pixels, tile q's nb channels in lanes [q nb, (q + 1) nb). */
+typedef struct {
+    float *out[FK_V];
+    int64_t vh[FK_V], vw[FK_V];
+    int64_t os1, os2, nb, np;
+} FK(o_dst);
+
+/* pixel px of row r: lanes of v to the tile (or every packed tile) that has that pixel */
+FAI void FK(to_out)(const FK(o_dst) *od, int64_t r, int64_t px, FK(vec) v, const int packed) {
+#ifdef FK_MASKED
+    if (packed) {
+        for (int64_t q = 0; q < od->np; q++) {
+            if (r >= od->vh[q] || px >= od->vw[q]) continue;
+            const __mmask16 m = (__mmask16)(((1u << od->nb) - 1u) << (q * od->nb));
+            const uintptr_t a = (uintptr_t)(od->out[q] + r * od->os1 + px * od->os2) - (uintptr_t)(q * od->nb) * sizeof(float);
+            _mm512_mask_storeu_ps((void *)a, m, (__m512)v);
+        }
+        return;
+    }
+#endif
+    (void)packed;
+    if (px < od->vw[0]) FK(vstore)(od->out[0] + r * od->os1 + px * od->os2, v, od->nb);
+}
+
 /* The last DIT pass of the inverse row transforms (hw points, rows [0, vh), radix-4 over all
    points), its results stored straight into the output: point k holds pixels 2k and 2k + 1. */
-FAI void FK(dit_last_to_out)(const tile_ctx *t, float *out, int64_t os1, int64_t os2, int64_t vh, int64_t vw,
-                             int64_t nb) {
+FAI void FK(dit_last_to_out)(const tile_ctx *t, const FK(o_dst) *od, int64_t vh, const int packed) {
     const fft_plan *p = t->p;
     const int64_t n = p->hw, rs = p->nfw * FK_CV, q = n >> 2, step = FFT_MAX / n;
     const float *sp = t->sp;
@@ -377,15 +425,14 @@ FAI void FK(dit_last_to_out)(const tile_ctx *t, float *out, int64_t os1, int64_t
             FK(quad) z = FK(load4)(x0, x1, x2, x3);
             if (j != 0) FK(twiddle3)(&z, w1r, w1i, w2r, w2i, w3r, w3i);
             FK(dit4)(&z);
-            float *o = out + r * os1;
-            if (px0 < vw) FK(vstore)(o + px0 * os2, z.r[0], nb);
-            if (px0 + 1 < vw) FK(vstore)(o + (px0 + 1) * os2, z.i[0], nb);
-            if (px2 < vw) FK(vstore)(o + px2 * os2, z.r[2], nb);
-            if (px2 + 1 < vw) FK(vstore)(o + (px2 + 1) * os2, z.i[2], nb);
-            if (px1 < vw) FK(vstore)(o + px1 * os2, z.r[1], nb);
-            if (px1 + 1 < vw) FK(vstore)(o + (px1 + 1) * os2, z.i[1], nb);
-            if (px3 < vw) FK(vstore)(o + px3 * os2, z.r[3], nb);
-            if (px3 + 1 < vw) FK(vstore)(o + (px3 + 1) * os2, z.i[3], nb);
+            FK(to_out)(od, r, px0, z.r[0], packed);
+            FK(to_out)(od, r, px0 + 1, z.i[0], packed);
+            FK(to_out)(od, r, px2, z.r[2], packed);
+            FK(to_out)(od, r, px2 + 1, z.i[2], packed);
+            FK(to_out)(od, r, px1, z.r[1], packed);
+            FK(to_out)(od, r, px1 + 1, z.i[1], packed);
+            FK(to_out)(od, r, px3, z.r[3], packed);
+            FK(to_out)(od, r, px3 + 1, z.i[3], packed);
         }
     }
 }

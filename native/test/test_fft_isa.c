@@ -2,7 +2,8 @@
  * The FFT kernels of every instruction set this machine has (fft_simd.h is instantiated for 4, 8
  * and 16 lanes, and c4j_fft_run picks the widest), each run directly on the same convolutions:
  * small and large channel counts (tiles packed into one vector with AVX-512 or not), slices,
- * both product forms, padding, dilation, groups, strided views. Every width must match the double
+ * both product forms, few output channels (tiles packed into one inverse vector with AVX-512,
+ * which must give the bits of one tile per vector), padding, dilation, groups, strided views. Every width must match the double
  * reference within FFT's layer bound, write nothing outside the output view and be independent of
  * how the units are split. Includes fft.c to reach the per-width entry points.
  */
@@ -108,8 +109,17 @@ static void check(const c4j_blas *blas, c4j_conv2d_desc *d, const char *what, ui
         for (int64_t u = units; u-- > 0;) isa[k].run(blas, d, &p, in, prep, bias, out, ws, u, u + 1);
         T_CHECK(memcmp(first, out, sizeof(float) * (size_t)out_len) == 0, "%s, %s: unit split changed the result",
                 what, isa[k].name);
-        printf("%-34s %-18s %3lld units, pack %2lld, %lld slices: max error %.2e\n", what, isa[k].name,
-               (long long)units, (long long)(k == 2 ? pack_of(p.cin_g, 16) : 1), (long long)p.slices, e);
+        if (k == 2 && p.pack_out > 1) {
+            /* the packed inverse must give every output the bits of the one-tile-per-vector one */
+            fft_plan single = p;
+            single.pack_out = 1;
+            isa[k].run(blas, d, &single, in, prep, bias, out, ws, 0, units);
+            T_CHECK(memcmp(first, out, sizeof(float) * (size_t)out_len) == 0,
+                    "%s, %s: the packed inverse changed the result", what, isa[k].name);
+        }
+        printf("%-34s %-18s %3lld units, pack %2lld/%2lld, %lld slices: max error %.2e\n", what, isa[k].name,
+               (long long)units, (long long)(k == 2 ? pack_of(p.cin_g, 16) : 1),
+               (long long)(k == 2 ? p.pack_out : 1), (long long)p.slices, e);
     }
     c4j_free(prep);
     c4j_free(ws);
@@ -133,6 +143,11 @@ int main(void) {
         {"1x20x20x64 5x5->64 (stacked)", 1, 20, 20, 64, 5, 64, 1, 1, 4},
         {"1x12x12x48 3x3->72 (stacked)", 1, 12, 12, 48, 3, 72, 1, 1, 2},
         {"3x9x70x3 11x11->16 (padding)", 3, 9, 70, 3, 11, 16, 1, 1, 13},
+        /* few output channels: several tiles per inverse vector */
+        {"2x37x45x16 5x5->1", 2, 37, 45, 16, 5, 1, 1, 1, 4},
+        {"3x31x27x8 7x7->8, 2 groups", 3, 31, 27, 8, 7, 8, 2, 1, 6},
+        {"1x14x22x300 3x3->7 (stacked)", 1, 14, 22, 300, 3, 7, 1, 1, 2},
+        {"4x19x23x16 5x5->3, dilation 2", 4, 19, 23, 16, 5, 3, 1, 2, 8},
     };
     for (size_t i = 0; i < sizeof S / sizeof S[0]; i++) {
         c4j_conv2d_desc d;
