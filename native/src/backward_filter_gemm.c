@@ -135,9 +135,11 @@ void c4j_bwg_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in
         float *w_out = dw == NULL ? NULL : rc == 0 ? dw : part;
         float *b_out = db == NULL || tc != 0 ? NULL : rc == 0 ? db : part + t.filter_floats;
         float *dw_rows = w_out == NULL ? NULL : w_out + t0 * t.cg * d->out_c;
+        /* the range's first product overwrites its dW block (beta 0), so the block is zeroed here only
+           when the range has no pixel (zeroing it row by row first was a visible share of a small layer) */
         for (int64_t nc = nc0; nc < nc1; nc++) {
             const int64_t c0 = g * t.cout_g + nc * t.n_chunk, cols = C4J_MIN(t.n_chunk, t.cout_g - nc * t.n_chunk);
-            if (dw_rows != NULL)
+            if (dw_rows != NULL && row_end == row_begin)
                 for (int64_t k = 0; k < kc; k++) memset(dw_rows + k * d->out_c + c0, 0, (size_t)cols * sizeof(float));
             if (b_out != NULL) memset(b_out + c0, 0, (size_t)cols * sizeof(float));
         }
@@ -156,7 +158,8 @@ void c4j_bwg_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in
                     const int64_t end = dy_uniform ? r0 + m : C4J_MIN(r0 + m, r - ow + d->out_w);
                     const float *b = dy + n * d->out_stride[0] + oh * d->out_stride[1] + ow * ldb + c0;
                     blas->sgemm(C4J_ROW_MAJOR, C4J_TRANS, C4J_NO_TRANS, (int)kc, (int)cols, (int)(end - r), 1.0f,
-                                a + (r - r0) * lda, (int)lda, b, (int)ldb, 1.0f, dw_rows + c0, (int)d->out_c);
+                                a + (r - r0) * lda, (int)lda, b, (int)ldb, r == row_begin ? 0.0f : 1.0f, dw_rows + c0,
+                                (int)d->out_c);
                     r = end;
                 }
             }
