@@ -109,7 +109,8 @@ static double stream_ns_per_byte(double bytes) {
 /*
  * Time model of a blocking, to choose one (choose_units) and to estimate it (c4j_fft_estimate):
  * seconds of each part of the work, on one thread. Transforms: vector_ns per vector of lanes
- * (packed tiles cost more per vector: their pixels are gathered from several tiles); products:
+ * (packed tiles cost more per vector: their pixels are gathered from several tiles, and their
+ * products read from and pixels written to several tiles in the inverse); products:
  * one sgemm per frequency and unit, from the measured sgemm table; B: streamed by the first unit
  * of each slice in a batch of a call, free while it stays in L2, otherwise partly hidden behind
  * that unit's sgemm calls (fitted: hidden entirely behind M >= 6 rows of 64 x 64, hardly behind
@@ -170,7 +171,10 @@ static void make_model(const fft_plan *p, int64_t blocks, int64_t slices, int64_
             /* per frequency: the sgemm, and B_f's slice when streamed, which the sgemm partly hides */
             const double g = tn == 0 ? 0 : memo_sgemm(mm, (p->stacked ? 2 : 1) * tn, p->kb, 2 * n);
             const double b = 4.0 * (double)(p->kb * 2 * n) * stream_ns_per_byte(b_bytes) * 1e-9;
-            const double inv = (double)(tn * (q1 - q0)) * 0.30 * vec;
+            /* packed (pack_out tiles per vector, one column group), a vector costs about what a
+               packed forward vector does over an unpacked one */
+            const double inv_vecs = p->pack_out > 1 ? (double)c4j_ceil_div(tn, p->pack_out) * 1.8 : (double)(tn * (q1 - q0));
+            const double inv = inv_vecs * 0.30 * vec;
             m->unit[k][s] = (double)p->nfreq * g + inv;
             m->first[k][s] = (double)p->nfreq * (C4J_MAX(g, b) + 0.3 * C4J_MIN(g, b)) + inv;
         }
