@@ -11,6 +11,7 @@ import io.conv4j.Plan;
 import io.conv4j.PreparedFilter;
 import io.conv4j.Shape;
 import io.conv4j.Tensor;
+import io.conv4j.internal.ConvExecutor;
 import io.conv4j.internal.NativeCore;
 import java.io.IOException;
 import java.io.InputStream;
@@ -123,6 +124,7 @@ final class BenchCommand {
                 NativeCore.resetPeakAllocatedBytes();
                 double med = Timing.median(() -> Conv2d.conv2d(tx, pf, y));
                 long peak = NativeCore.peakAllocatedBytes() - base;
+                if (threads > 1) err.printf(Locale.ROOT, "# conv4j %s executor: %s%n", s.name, ConvExecutor.get().activity());
                 err.printf(Locale.ROOT, "# conv4j %s native workspace peak %d KiB with %d thread(s) (output %d KiB, prepared filter %d KiB)%n",
                         s.name, peak / 1024, threads, outShape.numElements() * 4 / 1024, plan.preparedFloats() * 4 / 1024);
                 // in backward mode the harness keeps only conv4j_bwd rows: the forward figure goes to

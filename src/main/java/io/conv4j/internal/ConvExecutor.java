@@ -5,6 +5,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -23,6 +24,38 @@ import java.util.concurrent.locks.LockSupport;
  * failure throws {@link OutOfMemoryError} with the output untouched; a worker that cannot get its
  * workspace simply does not join. Units are fixed by the convolution, not by the thread count, so
  * the result is bit-for-bit the same with any number of threads.
+ *
+ * <p>How a call reaches the other threads. A worker is in one of three states:
+ * <ul>
+ * <li><b>running</b> a job's claims;
+ * <li><b>spinning</b>: after a job (or a ticket it came too late for), it watches the ticket queue
+ *     ({@link Thread#onSpinWait}, and {@link Thread#yield} every {@link #YIELD_EVERY_NANOS}, so that
+ *     a spinner sharing a core with the caller or another process gives it back) for
+ *     {@link #spinBudgetNanos} after its last job or after the last <em>demand</em> (a job that a
+ *     spinning worker would share, see {@link #noteDemand}), whichever is later: a burst of small
+ *     calls keeps a worker awake for as long as it lasts, as OpenMP runtimes do (KMP_BLOCKTIME,
+ *     GOMP_SPINCOUNT). The budget is a few times the measured cost of waking a parked worker
+ *     (between {@link #SPIN_MIN_NANOS} and {@link #SPIN_MAX_NANOS}): spinning longer than that costs
+ *     more CPU than the wake-up it saves;
+ * <li><b>parked</b> on a semaphore, until a caller wakes it (a system call the caller pays).
+ * </ul>
+ * A caller decides from what it sees at the call ({@link #threadsToOffer}):
+ * <ul>
+ * <li>a job that pays for waking a parked worker, by the measured parked hand-off, or of at least
+ *     {@link #FIXED_SECONDS_PER_THREAD} per thread, is offered to every thread it pays for, whatever
+ *     the workers' state: mid-size jobs share in every process;
+ * <li>a smaller job that a spinning worker would share (demand) is offered when a worker is awake
+ *     (spinning, or running a job it is about to leave), as many threads as the measured spinning
+ *     hand-off pays for (and, so that a hand-off measured in a busy moment is measured again, one
+ *     such job in {@link #PROBE_EVERY} anyway);
+ * <li>demand while every worker is parked runs on the caller, which adds its estimate up: once the
+ *     demand run alone in one burst (calls within a spin budget of each other) reaches
+ *     {@link #WAKE_AFTER_WAKE_UPS} times the measured parked wake-up, the next demand job wakes a
+ *     worker (a second thread would have saved that wake-up by then), which then spins for the
+ *     rest of the burst.
+ * </ul>
+ * The caller never waits for a worker to arrive: it starts its own claims at once, and a worker
+ * that arrives when every unit is claimed stays out ({@link Job#enter}).
  */
 public final class ConvExecutor {
     /**
@@ -47,15 +80,30 @@ public final class ConvExecutor {
     private static final double SPIN_PICKUP_START_NANOS = 1_000, SPIN_OFFER_START_NANOS = 500;
     final HandOff fromSpinning = new HandOff(SPIN_PICKUP_START_NANOS, SPIN_OFFER_START_NANOS);
     final HandOff fromParked = new HandOff(10_000, 5_000);
-    /** Workers now watching the queue (between jobs, before they park). */
-    private final AtomicInteger spinning = new AtomicInteger();
     /**
-     * When a caller last finished a job it ran alone although the executor has more threads. A
-     * job that a spinning worker would share, but too small to pay for waking a parked one, is
-     * offered anyway when it starts within a worker's spin time of that: jobs then come back to
-     * back, so the wake-up is paid once and the calls that follow find the worker spinning.
+     * When a caller last started or finished a job that a spinning worker would share ({@link
+     * System#nanoTime}): workers keep spinning while such jobs keep coming (a layer loop, a batch of
+     * requests).
      */
-    private volatile long lastAloneNanos = Long.MIN_VALUE / 2;
+    private volatile long lastDemandNanos = System.nanoTime();
+    /**
+     * Demand jobs that callers run alone now: workers keep spinning while one runs, so that a job
+     * longer than the spin budget does not outlast the spin of a worker the next call would find.
+     */
+    private final AtomicInteger demandRunningAlone = new AtomicInteger();
+    /**
+     * The threads the last demand would share with a spinning worker: workers 0 to this less 2
+     * spin on for demand, the others only their budget after their own last job.
+     */
+    private volatile int lastDemandThreads = 2;
+    /**
+     * Estimated seconds of demand the callers ran alone, every worker parked, since a worker was
+     * last woken for demand (see {@link #threadsToOffer}). Racy: lost updates only delay a wake-up.
+     */
+    private double aloneDemandSeconds;
+    /** What the executor did, for {@code bench} and the tests (see {@link #activity}). */
+    final LongAdder jobs = new LongAdder(), offeredToAwake = new LongAdder(), offeredToParked = new LongAdder(),
+            joined = new LongAdder();
 
     /** Direct-convolution flops per second used to turn a flop count into time (sgemm-bound code). */
     public static final double GEMM_FLOPS_PER_SECOND = 150e9;
@@ -86,7 +134,8 @@ public final class ConvExecutor {
         for (int i = 0; i < threads; i++) workspaces.add(new Workspace());
         workers = new Thread[threads - 1];
         for (int i = 0; i < workers.length; i++) {
-            Thread t = new Thread(this::workerLoop, "conv4j-worker-" + i);
+            int index = i;
+            Thread t = new Thread(() -> workerLoop(index), "conv4j-worker-" + i);
             t.setDaemon(true);
             workers[i] = t;
             t.start();
@@ -155,6 +204,35 @@ public final class ConvExecutor {
         return threads;
     }
 
+    /**
+     * What this executor did so far, one line for {@code bench}'s log: calls, calls offered to an
+     * awake worker and to parked ones (a wake-up the caller paid), and workers that joined.
+     */
+    public String activity() {
+        return String.format(java.util.Locale.ROOT, "%d calls, offered to an awake worker %d, to a parked one %d (a wake-up),"
+                + " a worker joined %d; measured parked wake-up %.1f us, spin budget %d us", jobs.sum(), offeredToAwake.sum(),
+                offeredToParked.sum(), joined.sum(), parkedWakeUpSeconds() * 1e6, spinBudgetNanos() / 1000);
+    }
+
+    /** Workers parked now (for the tests). */
+    int parkedWorkers() {
+        return parked.get();
+    }
+
+    /** The worker threads (for the tests). */
+    Thread[] workerThreads() {
+        return workers.clone();
+    }
+
+    /**
+     * Workers not parked: running a job or spinning after one. A caller offers small jobs to them:
+     * a worker that has just left the caller's previous job is about to spin, and one busy with
+     * another caller's job takes the ticket when it is done (the caller does not wait for it).
+     */
+    private boolean anyAwake() {
+        return parked.get() < workers.length;
+    }
+
     /** Runs units [0, units) of some native operation. */
     public interface UnitRunner {
         void run(long unitBegin, long unitEnd, ByteBuffer workspace);
@@ -167,12 +245,15 @@ public final class ConvExecutor {
      */
     public void run(long units, long workspaceBytes, double seconds, UnitRunner runner) {
         if (units <= 0) return;
+        jobs.increment();
         int most = (int) Math.min(threads, units);
-        int want = Math.max(threadsToOffer(most, seconds), (int) Math.min(most, Math.max(1, (long) (seconds / FIXED_SECONDS_PER_THREAD))));
+        boolean demand = nominalThreads(most, seconds) > 1;
+        int want = demand ? threadsToOffer(most, seconds) : 1;
         // A permit is released by the finally that follows its acquire and nothing else: whatever
         // the runner, the workspace or a concurrent setThreads does, it is never lost (a lost
         // permit would leave every later caller of this executor waiting for good).
         if (want == 1) { // the common small case: no job, no hand-off
+            if (demand) demandRunningAlone.incrementAndGet();
             permits.acquireUninterruptibly();
             try {
                 Workspace ws = takeWorkspace();
@@ -184,8 +265,11 @@ public final class ConvExecutor {
                 }
             } finally {
                 permits.release();
+                if (demand) {
+                    lastDemandNanos = System.nanoTime();
+                    demandRunningAlone.decrementAndGet();
+                }
             }
-            if (threads > 1 && units > 1) lastAloneNanos = System.nanoTime();
             return;
         }
         Job job = new Job(units, want, workspaceBytes, runner, Thread.currentThread());
@@ -195,7 +279,9 @@ public final class ConvExecutor {
             Workspace ws = takeWorkspace();
             try {
                 ws.ensure(workspaceBytes); // may throw OutOfMemoryError: nothing has run yet
-                HandOff handOff = spinning.get() > 0 ? fromSpinning : fromParked;
+                boolean awake = anyAwake();
+                (awake ? offeredToAwake : offeredToParked).increment();
+                HandOff handOff = awake ? fromSpinning : fromParked;
                 job.offeredNanos = System.nanoTime();
                 for (int i = 1; i < want; i++) tickets.add(job);
                 wakeParked(want - 1);
@@ -208,43 +294,80 @@ public final class ConvExecutor {
             permits.release();
         }
         job.awaitCompletion(callerSpinNanos(seconds, want));
+        lastDemandNanos = System.nanoTime(); // every shared job is demand
         job.rethrow();
     }
 
     /**
      * How many threads to offer a job of {@code seconds} estimated single-thread time, at most
-     * {@code most}: as many as the measured hand-off makes worth it. A job too small to pay for
-     * waking a parked worker gets what a spinning worker makes worth it when a worker spins now,
-     * or when jobs come back to back (see {@link #lastAloneNanos}) and waking one costs the caller
-     * less than the job itself (paid once for the calls that follow); not while a ticket still waits
-     * in the queue: then the workers are behind (descheduled, or busy with other callers' jobs),
-     * and small jobs would only pile up tickets that are taken after their job has finished.
+     * {@code most} (the state machine in the class comment): every thread that waking a parked
+     * worker pays for, by the measured parked hand-off or the fixed rule; beyond that, for a job
+     * that a spinning worker would share (demand), what the measured spinning hand-off pays for
+     * while a worker spins, and a wake-up once the demand run alone in this burst has reached
+     * {@link #WAKE_AFTER_WAKE_UPS} parked wake-ups. Not while a ticket still waits in the queue:
+     * then the workers are behind (descheduled, or busy with other callers' jobs), and small jobs
+     * would only pile up tickets that are taken after their job has finished.
      */
-    private int threadsToOffer(int most, double seconds) {
-        if (most <= 1) return 1;
-        int cold = threadsWorthOffering(most, seconds, fromParked.pickup.seconds(), fromParked.offer.seconds());
-        if (cold == most || !tickets.isEmpty()) return cold;
-        int warm = threadsWorthOffering(most, seconds, fromSpinning.pickup.seconds(), fromSpinning.offer.seconds());
-        boolean awake = spinning.get() > 0, burst = !awake && System.nanoTime() - lastAloneNanos < SPIN_NANOS;
-        if (warm <= cold) return awake || burst ? probe(most, seconds, cold) : cold;
-        if (awake) return warm;
-        // jobs come back to back: wake a worker for the ones that follow, unless the wake-up costs
-        // the caller more than this job (a loaded machine: the woken worker takes the caller's core)
-        return burst && fromParked.offer.seconds() < seconds ? warm : probe(most, seconds, cold);
+    int threadsToOffer(int most, double seconds) {
+        int nominal = nominalThreads(most, seconds);
+        if (nominal == 1) return 1;
+        long now = System.nanoTime();
+        boolean burst = now - lastDemandNanos < spinBudgetNanos();
+        noteDemand(now, nominal);
+        int fixed = (int) Math.min(most, Math.max(1, (long) (seconds / FIXED_SECONDS_PER_THREAD)));
+        int cold = Math.max(fixed, threadsWorthOffering(most, seconds, fromParked.pickup.seconds(), fromParked.offer.seconds()));
+        if (cold >= nominal || !tickets.isEmpty()) return cold;
+        if (anyAwake()) {
+            int warm = threadsWorthOffering(most, seconds, fromSpinning.pickup.seconds(), fromSpinning.offer.seconds());
+            return warm > cold ? warm : probe(cold, nominal);
+        }
+        double alone = (burst ? aloneDemandSeconds : 0) + seconds;
+        if (alone >= WAKE_AFTER_WAKE_UPS * parkedWakeUpSeconds()) {
+            aloneDemandSeconds = 0;
+            return nominal;
+        }
+        aloneDemandSeconds = alone;
+        return cold;
     }
 
     /**
-     * A measured hand-off is only measured again when work is offered, so one learned in a busy
-     * moment (a descheduled worker) would keep small jobs on the caller for good: one job in
-     * {@link #PROBE_EVERY} that a worker at the starting values would share is offered anyway.
+     * The threads a spinning worker at the starting hand-off would share a job with; more than one
+     * makes the job demand. Judged at the starting values, not the measured ones, so that a hand-off
+     * measured in a busy moment does not end the demand that keeps workers spinning.
      */
-    private int probe(int most, double seconds, int cold) {
-        int start = threadsWorthOffering(most, seconds, SPIN_PICKUP_START_NANOS * 1e-9, SPIN_OFFER_START_NANOS * 1e-9);
-        return start > cold && ++probes % PROBE_EVERY == 0 ? start : cold;
+    private static int nominalThreads(int most, double seconds) {
+        return most <= 1 ? 1 : threadsWorthOffering(most, seconds, SPIN_PICKUP_START_NANOS * 1e-9, SPIN_OFFER_START_NANOS * 1e-9);
+    }
+
+    /** Records a demand job of {@code threads} threads starting at {@code now} (see {@link #lastDemandNanos}). */
+    private void noteDemand(long now, int threads) {
+        if (lastDemandThreads != threads) lastDemandThreads = threads;
+        lastDemandNanos = now;
+    }
+
+    /**
+     * How many parked wake-ups of demand run alone in one burst wake a worker: by then a second
+     * thread would have saved half of that work, one wake-up (ski rental: pay for the wake-up once
+     * going without it has cost as much).
+     */
+    static final double WAKE_AFTER_WAKE_UPS = 2;
+
+    /** The measured cost of waking a parked worker: the caller's offer plus the worker's pickup. */
+    double parkedWakeUpSeconds() {
+        return fromParked.offer.seconds() + fromParked.pickup.seconds();
+    }
+
+    /**
+     * A measured spinning hand-off is only measured again when work is offered, so one learned in a
+     * busy moment (a descheduled worker) would keep small jobs on the caller while a worker spins:
+     * one job in {@link #PROBE_EVERY} is offered anyway.
+     */
+    private int probe(int cold, int nominal) {
+        return ++probes % PROBE_EVERY == 0 ? nominal : cold;
     }
 
     /** How often a stale hand-off is probed (see {@link #probe}). */
-    private static final int PROBE_EVERY = 64;
+    private static final int PROBE_EVERY = 16;
     /** Jobs that could have been probed; racy, it only spaces the probes out. */
     private int probes;
 
@@ -290,31 +413,40 @@ public final class ConvExecutor {
     private static final long CALLER_SPIN_MAX_NANOS = 200_000;
 
     /**
-     * A worker that just finished watches the queue this long before it parks: waking a parked
-     * thread takes tens of microseconds here, a large share of a 0.2 ms convolution split in two,
-     * while back-to-back calls (a layer loop, a batch of requests) find it still awake.
+     * How long a worker spins after its last job, or after the last demand, before it parks: {@link
+     * #SPIN_PER_WAKE_UP} measured parked wake-ups, at least {@link #SPIN_MIN_NANOS}, at most {@link
+     * #SPIN_MAX_NANOS}. A worker that parks and is woken for the next job costs that wake-up; one
+     * that spins costs its CPU time, not the caller's.
      */
-    private static final long SPIN_NANOS = 100_000;
+    long spinBudgetNanos() {
+        double nanos = SPIN_PER_WAKE_UP * parkedWakeUpSeconds() * 1e9;
+        return (long) Math.min(SPIN_MAX_NANOS, Math.max(SPIN_MIN_NANOS, nanos));
+    }
+
+    /** Spin budget per measured parked wake-up (see {@link #spinBudgetNanos}). */
+    static final double SPIN_PER_WAKE_UP = 4;
+    /** The shortest spin: about what a caller's next layer call takes to come in a layer loop. */
+    static final long SPIN_MIN_NANOS = 100_000;
+    /** The longest: bounds the CPU an idle process burns after its last call (per worker). */
+    static final long SPIN_MAX_NANOS = 1_000_000;
+    /**
+     * A spinning worker yields its core this often: a woken worker may land on its caller's core (or
+     * on one another process needs), and without a yield it would hold it until the scheduler's
+     * next tick, while the caller runs the job; on an idle core a yield returns at once.
+     */
+    static final long YIELD_EVERY_NANOS = 20_000;
 
     /**
-     * The next ticket: one already queued, else one that comes while this worker spins, else one
-     * it is woken for. Each records its pickup delay with the state the worker was in. A worker
-     * counts itself in {@link #parked} before its last look at the queue, and a caller wakes
-     * parked workers after adding its tickets, so a ticket is either seen or followed by a wake-up.
+     * The next ticket: one already queued, else one that comes while this worker spins (see the
+     * class comment), else one it is woken for. Each records its pickup delay with the state the
+     * worker was in. A worker counts itself in {@link #parked} before its last look at the queue,
+     * and a caller wakes parked workers after adding its tickets, so a ticket is either seen or
+     * followed by a wake-up.
      */
-    private Job nextTicket() throws InterruptedException {
+    private Job nextTicket(int index) throws InterruptedException {
         Job job = tickets.poll();
+        if (job == null) job = spinForTicket(index);
         if (job != null) return fromSpinning.tookTicket(job);
-        spinning.incrementAndGet();
-        try {
-            long until = System.nanoTime() + SPIN_NANOS;
-            while (System.nanoTime() < until) {
-                Thread.onSpinWait();
-                if (!tickets.isEmpty() && (job = tickets.poll()) != null) return fromSpinning.tookTicket(job);
-            }
-        } finally {
-            spinning.decrementAndGet();
-        }
         for (;;) {
             parked.incrementAndGet();
             try {
@@ -330,17 +462,39 @@ public final class ConvExecutor {
         }
     }
 
+    /**
+     * Watches the queue for a ticket for the spin budget after this call, or after the last demand
+     * (workers that a demand job would share: {@code index < lastDemandThreads - 1}), or while a
+     * demand job runs alone; null when none came.
+     */
+    private Job spinForTicket(int index) {
+        long budget = spinBudgetNanos(), start = System.nanoTime(), yielded = start;
+        for (;;) {
+            Thread.onSpinWait();
+            Job job;
+            if (!tickets.isEmpty() && (job = tickets.poll()) != null) return job;
+            long now = System.nanoTime();
+            boolean forDemand = index < lastDemandThreads - 1;
+            long from = forDemand ? Math.max(start, lastDemandNanos) : start;
+            if (now - from >= budget && !(forDemand && demandRunningAlone.get() > 0)) return null;
+            if (now - yielded >= YIELD_EVERY_NANOS) {
+                Thread.yield();
+                yielded = System.nanoTime();
+            }
+        }
+    }
+
     /** Wakes up to {@code offered} parked workers for tickets just added. */
     private void wakeParked(int offered) {
         int asleep = parked.get();
         if (asleep > 0) wakeups.release(Math.min(offered, asleep));
     }
 
-    private void workerLoop() {
+    private void workerLoop(int index) {
         for (;;) {
             Job job;
             try {
-                job = nextTicket();
+                job = nextTicket(index);
             } catch (InterruptedException e) {
                 return;
             }
@@ -351,6 +505,7 @@ public final class ConvExecutor {
                 permits.release();
                 continue;
             }
+            joined.increment();
             long finished = 0;
             try {
                 Workspace ws = takeWorkspace();

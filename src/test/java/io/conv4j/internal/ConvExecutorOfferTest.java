@@ -8,9 +8,11 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * How many threads the executor offers a job: from the measured hand-off (the delay before a
- * worker takes a ticket, the caller's cost of offering it), not from a fixed amount of work, so a
- * job of a few microseconds is shared with a worker that is still spinning after the last job.
+ * How many threads the executor offers a job, by the workers' state (the state machine in
+ * ConvExecutor's class comment): from the measured hand-off (the delay before a worker takes a
+ * ticket, the caller's cost of offering it), so a job of a few microseconds is shared with a worker
+ * that is still spinning, a job that pays for the measured wake-up wakes a parked one, and a burst
+ * of small jobs wakes one once it would have paid for it.
  */
 class ConvExecutorOfferTest {
 
@@ -89,11 +91,11 @@ class ConvExecutorOfferTest {
     }
 
     /**
-     * A parked worker is woken for every job offered to it: jobs 300 us apart (a worker spins 100 us
-     * after its last job, then parks), each offered a second thread by the fixed rule, all finish,
-     * and each of several in a row has units run on a worker (a lost wake-up would leave the
-     * worker parked and every later job on the caller). Retried per job, as a loaded machine may
-     * deschedule the worker past a job's end.
+     * A parked worker is woken for every job offered to it: jobs 300 us apart (a worker spins at
+     * least 100 us after its last job, then parks), each offered a second thread by the fixed rule,
+     * all finish, and each of several in a row has units run on a worker (a lost wake-up would leave
+     * the worker parked and every later job on the caller). Retried per job for up to 10 s, as a
+     * loaded machine may deschedule the worker (a spinning one yields its core) past a job's end.
      */
     @Test
     void aParkedWorkerIsWokenForEachOfferedJob() {
@@ -101,11 +103,146 @@ class ConvExecutorOfferTest {
         for (int job = 0; job < 5; job++) {
             spin(300_000);
             boolean shared = false;
-            for (int attempt = 0; attempt < 20 && !shared; attempt++) {
-                if (attempt > 0) spin(300_000);
+            for (long until = System.nanoTime() + 10_000_000_000L; !shared && System.nanoTime() < until; ) {
                 shared = sharedWithin(ex, 1, 100e-6);
+                if (!shared) spin(300_000);
             }
-            assertTrue(shared, "job " + job + ": no unit of 20 offers after a 300 us pause ran on a worker");
+            assertTrue(shared, "job " + job + ": no unit of the offers in 10 s after a 300 us pause ran on a worker");
+        }
+    }
+
+    /**
+     * A job offered while a worker spins after its last job is shared: a large job that the worker
+     * joined leaves it spinning, and the small job right after it (8 us estimated, below what
+     * waking a parked worker pays for) is offered to it and has units run on it. Retried for up to
+     * 20 s, as a loaded machine may deschedule the worker past either job's end.
+     */
+    @Test
+    void aJobOfferedWhileAWorkerSpinsIsShared() {
+        ConvExecutor ex = freshExecutor();
+        boolean shared = false;
+        for (long until = System.nanoTime() + 20_000_000_000L; !shared && System.nanoTime() < until; ) {
+            long joined = ex.joined.sum();
+            ex.run(16, 0, 1.0, (u0, u1, ws) -> spin(50_000 * (u1 - u0)));
+            if (ex.joined.sum() == joined) continue; // the worker was not there: no spinning worker to offer to
+            long offered = ex.offeredToAwake.sum();
+            shared = sharedWithin(ex, 1, 8e-6) && ex.offeredToAwake.sum() == offered + 1;
+        }
+        assertTrue(shared, "no 8 us job right after a large one was shared with the spinning worker in 20 s: " + ex.activity());
+    }
+
+    /**
+     * Every worker parked: a job that pays for the measured wake-up (here 2 ms of work against a
+     * learned wake-up of 200 us offer + 200 us pickup) wakes one, whatever the fixed rule says, and
+     * it joins; a job that pays for neither (15 us, no burst) is not offered: the caller runs it
+     * alone with no wake-up.
+     */
+    @Test
+    void aJobThatPaysForTheMeasuredWakeUpWakesAParkedWorker() {
+        ConvExecutor ex = freshExecutor();
+        learn(200_000, ex.fromParked.pickup, ex.fromParked.offer);
+        awaitParked(ex);
+        long woken = ex.offeredToParked.sum();
+        ex.run(16, 0, 15e-6, (u0, u1, ws) -> { });
+        assertEquals(woken, ex.offeredToParked.sum(), "a 15 us job woke a parked worker whose wake-up costs 400 us");
+        assertEquals(2, ex.threadsToOffer(2, 2e-3), "a 2 ms job against a 400 us wake-up");
+        boolean shared = false;
+        for (long until = System.nanoTime() + 10_000_000_000L; !shared && System.nanoTime() < until; ) {
+            learn(200_000, ex.fromParked.pickup, ex.fromParked.offer); // the last wake-up's samples moved them
+            awaitParked(ex);
+            woken = ex.offeredToParked.sum();
+            shared = sharedWithin(ex, 1, 2e-3, 200_000);
+            assertEquals(woken + 1, ex.offeredToParked.sum(), "a 2 ms job with the worker parked: one wake-up");
+        }
+        assertTrue(shared, "no unit of the jobs of 2 ms in 10 s ran on the worker woken for it");
+    }
+
+    /**
+     * A burst of small jobs with every worker parked (each 10 us, below a learned wake-up of 100
+     * us) runs on the caller until the demand it ran alone reaches two wake-ups (200 us: 20 calls),
+     * then wakes a worker; no wake-up comes before that. Calls far apart are no burst and never
+     * wake one.
+     */
+    @Test
+    void aBurstOfSmallJobsWakesAParkedWorkerOnceItWouldHavePaidForIt() {
+        ConvExecutor ex = freshExecutor();
+        learn(50_000, ex.fromParked.pickup, ex.fromParked.offer);
+        awaitParked(ex);
+        long woken = ex.offeredToParked.sum();
+        // the learned medians hover within a step (1/16) of 50 us: two wake-ups take 19-22 calls
+        int before = (int) Math.floor(ConvExecutor.WAKE_AFTER_WAKE_UPS * ex.parkedWakeUpSeconds() / 10e-6 - 1e-9);
+        assertTrue(before >= 17 && before <= 22, "calls before the wake-up: " + before);
+        for (int call = 1; call <= before; call++) {
+            ex.run(16, 0, 10e-6, (u0, u1, ws) -> { });
+            assertEquals(woken, ex.offeredToParked.sum(), "call " + call + " of a burst of 10 us jobs woke a worker (wake-up "
+                    + ex.parkedWakeUpSeconds() * 1e6 + " us)");
+        }
+        boolean wokeOne = false;
+        for (int call = before + 1; call < 400 && !wokeOne; call++) { // a descheduled caller may end a burst and start anew
+            ex.run(16, 0, 10e-6, (u0, u1, ws) -> { });
+            wokeOne = ex.offeredToParked.sum() > woken;
+        }
+        assertTrue(wokeOne, "400 back-to-back 10 us jobs never woke the parked worker");
+
+        learn(50_000, ex.fromParked.pickup, ex.fromParked.offer);
+        awaitParked(ex);
+        woken = ex.offeredToParked.sum();
+        for (int call = 0; call < 30; call++) {
+            spin(ex.spinBudgetNanos() + 50_000); // longer than a spin: no burst
+            ex.run(16, 0, 10e-6, (u0, u1, ws) -> { });
+        }
+        assertEquals(woken, ex.offeredToParked.sum(), "10 us jobs further apart than a worker's spin woke a worker");
+    }
+
+    /**
+     * A worker's spin is bounded: after the last job it parks within its budget (at most
+     * {@link ConvExecutor#SPIN_MAX_NANOS}; checked with slack for a loaded machine), so an idle
+     * process burns no CPU; the budget follows the measured wake-up within its bounds.
+     */
+    @Test
+    void aWorkerParksWithinItsSpinBudgetAfterTheLastJob() {
+        ConvExecutor ex = freshExecutor();
+        learn(1_000_000, ex.fromParked.pickup, ex.fromParked.offer);
+        assertEquals(ConvExecutor.SPIN_MAX_NANOS, ex.spinBudgetNanos());
+        learn(50, ex.fromParked.pickup, ex.fromParked.offer);
+        assertEquals(ConvExecutor.SPIN_MIN_NANOS, ex.spinBudgetNanos());
+        learn(50_000, ex.fromParked.pickup, ex.fromParked.offer);
+        assertEquals(400_000, ex.spinBudgetNanos(), 30_000); // 4 x (50 + 50) us, within the medians' step
+        for (int i = 0; i < 200; i++) ex.run(16, 0, 1.0, (u0, u1, ws) -> spin(2_000));
+        long done = System.nanoTime();
+        awaitParked(ex);
+        assertTrue(System.nanoTime() - done < 500_000_000L, "the worker spun " + (System.nanoTime() - done) / 1000 + " us after the last job");
+    }
+
+    /** A replaced executor's workers exit, whether parked or spinning on demand. */
+    @Test
+    void replacedExecutorsWorkersExit() throws InterruptedException {
+        ConvExecutor spinningOne = freshExecutor();
+        for (int i = 0; i < 100; i++) spinningOne.run(16, 0, 10e-6, (u0, u1, ws) -> { });
+        Thread[] spinners = spinningOne.workerThreads();
+        ConvExecutor parkedOne = freshExecutor(); // retires the first at once, workers likely spinning
+        Thread[] sleepers = parkedOne.workerThreads();
+        awaitParked(parkedOne);
+        ConvExecutor.setThreads(3);
+        for (Thread t : spinners) t.join(10_000);
+        for (Thread t : sleepers) t.join(10_000);
+        for (Thread t : spinners) assertTrue(!t.isAlive(), t.getName() + " of a replaced executor still runs");
+        for (Thread t : sleepers) assertTrue(!t.isAlive(), t.getName() + " of a replaced executor still runs");
+    }
+
+    /** Waits until every worker of {@code ex} is parked (at most 10 s). */
+    private static void awaitParked(ConvExecutor ex) {
+        long until = System.nanoTime() + 10_000_000_000L;
+        while (ex.parkedWorkers() < ex.threads() - 1) {
+            assertTrue(System.nanoTime() < until, "the workers did not park within 10 s");
+            spin(20_000);
+        }
+    }
+
+    /** Teaches each running median {@code nanos} (400 samples: far past its starting value). */
+    private static void learn(long nanos, ConvExecutor.Median... medians) {
+        for (int i = 0; i < 400; i++) {
+            for (ConvExecutor.Median m : medians) m.record(nanos);
         }
     }
 
@@ -128,12 +265,17 @@ class ConvExecutorOfferTest {
      * ran on a worker. Each unit takes long enough that a worker which takes the ticket joins.
      */
     private static boolean sharedWithin(ConvExecutor ex, int calls, double jobSeconds) {
+        return sharedWithin(ex, calls, jobSeconds, 20_000);
+    }
+
+    /** As above, each unit taking {@code unitNanos}. */
+    private static boolean sharedWithin(ConvExecutor ex, int calls, double jobSeconds, long unitNanos) {
         Thread caller = Thread.currentThread();
         AtomicBoolean shared = new AtomicBoolean();
         for (int call = 0; call < calls && !shared.get(); call++) {
             ex.run(16, 0, jobSeconds, (u0, u1, ws) -> {
                 if (Thread.currentThread() != caller) shared.set(true);
-                spin(20_000 * (u1 - u0));
+                spin(unitNanos * (u1 - u0));
             });
         }
         return shared.get();
