@@ -60,12 +60,10 @@ static void unmap_huge(char *raw, size_t bytes) {
 #endif
 }
 
-void *c4j_alloc(size_t bytes, int zero) {
+/* A block as c4j_alloc hands it out (huge-page mapping or posix_memalign, a header in front),
+   neither counted nor subject to the failure hook. */
+static void *obtain(size_t bytes, int zero) {
     if (bytes == 0 || bytes > (size_t)INT64_MAX - 2 * C4J_ALIGN) return NULL;
-    int pending = atomic_load(&fail_next);
-    while (pending > 0) {
-        if (atomic_compare_exchange_weak(&fail_next, &pending, pending - 1)) return NULL;
-    }
     void *raw = map_huge(bytes + C4J_ALIGN);
     const size_t mapped = raw != NULL;
     /* one aligned header block in front of the data records the size for the counters, and how
@@ -74,6 +72,26 @@ void *c4j_alloc(size_t bytes, int zero) {
     ((size_t *)raw)[0] = bytes, ((size_t *)raw)[1] = mapped;
     char *p = (char *)raw + C4J_ALIGN;
     if (zero && !mapped) memset(p, 0, bytes); /* a fresh mapping reads as zeros */
+    return p;
+}
+
+/* Returns a block of obtain; its size. */
+static size_t release(void *p) {
+    char *raw = (char *)p - C4J_ALIGN;
+    const size_t bytes = ((size_t *)raw)[0];
+    if (((size_t *)raw)[1]) unmap_huge(raw, bytes + C4J_ALIGN);
+    else free(raw);
+    return bytes;
+}
+
+void *c4j_alloc(size_t bytes, int zero) {
+    if (bytes == 0 || bytes > (size_t)INT64_MAX - 2 * C4J_ALIGN) return NULL;
+    int pending = atomic_load(&fail_next);
+    while (pending > 0) {
+        if (atomic_compare_exchange_weak(&fail_next, &pending, pending - 1)) return NULL;
+    }
+    char *p = obtain(bytes, zero);
+    if (p == NULL) return NULL;
     int64_t now = atomic_fetch_add(&allocated_bytes, (int64_t)bytes) + (int64_t)bytes;
     int64_t peak = atomic_load(&peak_bytes);
     while (now > peak && !atomic_compare_exchange_weak(&peak_bytes, &peak, now)) {
@@ -83,11 +101,13 @@ void *c4j_alloc(size_t bytes, int zero) {
 
 void c4j_free(void *p) {
     if (p == NULL) return;
-    char *raw = (char *)p - C4J_ALIGN;
-    const size_t bytes = ((size_t *)raw)[0];
-    atomic_fetch_sub(&allocated_bytes, (int64_t)bytes);
-    if (((size_t *)raw)[1]) unmap_huge(raw, bytes + C4J_ALIGN);
-    else free(raw);
+    atomic_fetch_sub(&allocated_bytes, (int64_t)release(p));
+}
+
+void *c4j_alloc_uncounted(size_t bytes) { return obtain(bytes, 0); }
+
+void c4j_free_uncounted(void *p) {
+    if (p != NULL) release(p);
 }
 
 int64_t c4j_allocated_bytes(void) { return atomic_load(&allocated_bytes); }

@@ -58,23 +58,29 @@ double c4j_thread_seconds(void);
 void c4j_fit_mac_and_step(double ta, double ma, double sa, double tb, double mb, double sb, double *mac, double *step);
 /* The BLAS the cost model measures with (c4j_cost_measure_with), or NULL (cost_measure.c). */
 const c4j_blas *c4j_cost_blas(void);
+/* A buffer obtained as c4j_alloc obtains it (huge pages from 2 MiB), outside its counters and
+   failure hook: the planner's trial runs routes on buffers like theirs without being part of any
+   convolution's accounted memory (alloc.c). */
+void *c4j_alloc_uncounted(size_t bytes);
+void c4j_free_uncounted(void *p);
 /* Benchmarks only: 0 allocates every buffer 64-byte aligned without huge-page advice (alloc.c). */
 void c4j_set_huge_pages(int on);
 
 /* The planner's trial (cost_trial.c): single-thread seconds of each forward route ids[i] (at most
    C4J_TRIAL_MAX; estimates[i] its estimate) run on d's geometry, measured at the first ask and kept
    for the process; 0 when there is no measured cost model or the trial cannot run. */
-#define C4J_TRIAL_MAX 6
-/* The planner's band and margin for it (planner.c, trial_choice; every direction): a transform estimated
-   below C4J_TRIAL_LOW x the best exact route wins, at C4J_TRIAL_HIGH x or more loses; in between
-   the trial decides, the fastest transform winning below C4J_TRIAL_MARGIN x the exact one. */
+#define C4J_TRIAL_MAX 10
+/* The planner's band and margin for it (planner.c, choose; every direction): a transform estimated
+   below C4J_TRIAL_LOW x the best exact route wins, at C4J_TRIAL_HIGH x or more loses, as does an
+   exact route; in between the trial decides, the transform winning below C4J_TRIAL_MARGIN x the
+   exact one (each the first in table order that no other of its kind ran below its margin of). */
 #define C4J_TRIAL_LOW 0.5
 #define C4J_TRIAL_HIGH 1.25
 #define C4J_TRIAL_MARGIN 0.95
-/* Among the transforms in the band, the best estimated one unless another ran below this x it:
-   their sgemm parts, which the estimates time, rank them well; their transforms (modelled) and
-   a busy machine's cache traffic (Winograd F(4x4)'s 9 MB filter on a deep layer ran 1.26-1.92 ms
-   in successive processes at load 6-9) do not. */
+/* Among the transforms in the band, the first in table order unless another ran below this x it:
+   two transforms about as fast (Winograd F(2x2) and F(4x4) on a deep layer) round differently,
+   and a busy machine's cache traffic moves their times (F(4x4)'s 9 MB filter on a deep layer ran
+   1.26-1.92 ms in successive processes at load 6-9). */
 #define C4J_TRIAL_SWAP_MARGIN 0.85
 int c4j_cost_trial(const c4j_conv2d_desc *d, int n, const int *ids, const double *estimates, double *seconds);
 /* The same for a direction: C4J_DIR_FORWARD (c4j_cost_trial); C4J_DIR_INPUT_GRADIENT(_PREPARED),

@@ -15,7 +15,7 @@
  *   - the cheapest exact route wins unless a transform route beats it, and a transform route never
  *     wins unless estimated below plain im2col + one sgemm of the same GEMM. Below C4J_TRIAL_LOW x
  *     the best exact estimate it wins; from there to C4J_TRIAL_HIGH x the candidates run once on
- *     the layer's geometry (trial_choice, cost_trial.c) and the measured times decide, in every
+ *     the layer's geometry (choose, cost_trial.c) and the measured times decide, in every
  *     direction. Without a measured cost model: a transform route needs an estimate below
  *     C4J_TRANSFORM_MARGIN x the exact one (only its sgemm calls are timed, its transforms are
  *     modelled, so its estimate errs more: a 7x1 layer estimated 0.650 ms by the FFT against
@@ -135,22 +135,29 @@ static void say(text *t, const char *fmt, ...) {
 }
 
 /*
- * The band of the forward pass and the input gradient: a transform estimated below C4J_TRIAL_LOW
- * x the best exact route wins on the estimates (their error, up to about 2x, cannot reverse that);
- * one estimated at C4J_TRIAL_HIGH x or more loses on them. In between, the estimates cannot rank the two (a fixed margin there was
- * a cliff: a layer whose FFT estimate lay within 0.2% of 0.8 x the tiled GEMM's ran either route
- * depending on each process's sgemm timings, 1.8x apart), so the exact route and every transform
- * in the band run once on the layer's geometry (cost_trial.c) and the transform (the best
- * estimated one, or another measured below C4J_TRIAL_SWAP_MARGIN x it) wins below C4J_TRIAL_MARGIN x
- * the exact route's measured time: exact routes round as a dot product, so
- * a near tie keeps them, and a layer can flip between processes only where the two measured
- * times lie within the timing noise of that ratio, that is where either route is about as fast.
+ * The band, in every direction: a transform estimated below C4J_TRIAL_LOW x the best exact route
+ * wins on the estimates (their error, up to about 2x, cannot reverse that); one estimated at
+ * C4J_TRIAL_HIGH x or more loses on them, as does an exact route estimated at C4J_TRIAL_HIGH x the
+ * best one or more. In between the estimates cannot rank the routes (a fixed margin there was a
+ * cliff: a layer whose FFT estimate lay within 0.2% of 0.8 x the tiled GEMM's ran either route
+ * depending on each process's sgemm timings, 1.8x apart), so every route in the band, exact or
+ * transform, runs in one trial on the layer's geometry (cost_trial.c) and the measured times alone
+ * decide (measured_pick): the estimates choose which routes run, never which one is the reference
+ * the others are measured against. When the best estimated exact route was the reference, two
+ * exact routes estimated within a few percent of each other (r50_1x1_56x64to256's GEMM_DIRECT and
+ * GEMM_TILED) swapped the reference between processes, and with it the verdict, although neither
+ * ran faster. The transform (the first in table order unless another ran below
+ * C4J_TRIAL_SWAP_MARGIN x it) wins below C4J_TRIAL_MARGIN x the exact route's time: exact routes
+ * round as a dot product, so a near tie keeps them, and a layer can flip between processes only
+ * where two measured times lie within the timing noise of a margin.
  */
 
+/* A route of the direction as a plan sees it. */
 typedef struct {
-    int id;
-    double s;
+    int id, exact;
+    double s; /* its estimate on the dense geometry (d's own where it runs d's view only) */
     const char *name;
+    int trial; /* it can run on the dense geometry, so a trial can time it */
 } costed;
 
 /*
@@ -166,140 +173,135 @@ static int floor_by_trial(int direction, costed best_exact, double s) {
     return direction == C4J_DIR_FILTER_GRADIENT && best_exact.id == C4J_BWD_GEMM && s < C4J_TRIAL_HIGH * best_exact.s;
 }
 
-/* The rule with the trial: see C4J_TRIAL_LOW. cand[0] is the best exact route of direction,
-   cand[1..n) the transforms below plain im2col + sgemm (floor) or admitted by floor_by_trial. */
-static int trial_choice(const c4j_conv2d_desc *d, int direction, const costed *cand, int n, double floor, text *t) {
-    if (n < 2) return cand[0].id;
-    int below = -1; /* the best estimated transform below the floor */
-    for (int i = 1; i < n; i++)
-        if (cand[i].s < floor && (below < 0 || cand[i].s < cand[below].s)) below = i;
-    int clear = 0; /* the best transform below C4J_TRIAL_LOW x the exact route, with a rival near it */
-    if (below > 0 && cand[below].s < C4J_TRIAL_LOW * cand[0].s) {
+/*
+ * The route of set[0..n) (indices into measured, in table order) taken on measured times alone:
+ * the first in table order that no other one ran below margin x its time. The fastest one
+ * qualifies, so there is always one, and it ran at most 1 / margin x the fastest one's time;
+ * near ties go to the table's order, the same in every process, and not to the estimates, which
+ * differ between processes.
+ */
+static int measured_pick(const int *set, int n, const double *measured, double margin) {
+    for (int i = 0; i < n; i++) {
+        int beaten = 0;
+        for (int j = 0; j < n && !beaten; j++) beaten = measured[set[j]] < margin * measured[set[i]];
+        if (!beaten) return set[i];
+    }
+    return set[0];
+}
+
+
+/*
+ * The verdict among the routes that apply: r[0..rows) in table order (s < 0: not a candidate),
+ * best the best exact one by estimate. Returns the route id.
+ */
+static int choose(const c4j_conv2d_desc *d, int direction, const costed *r, int rows, costed best, double floor,
+                  text *t) {
+    /* the best transform estimated below plain im2col + sgemm */
+    int below = -1;
+    for (int i = 0; i < rows; i++)
+        if (!r[i].exact && r[i].s >= 0 && r[i].trial && r[i].s < floor && (below < 0 || r[i].s < r[below].s)) below = i;
+    int clear = 0; /* that transform below C4J_TRIAL_LOW x the exact route, with a rival near it */
+    if (below >= 0 && r[below].s < C4J_TRIAL_LOW * best.s) {
         /* clear of the exact route, but not necessarily of the other transforms: their estimates
            err differently (alex_5x5_27x96to256: FFT estimated 2.9 ms, ran 5.3; WINOGRAD_1D
            estimated 3.3, ran 3.4), so in the forward pass a rival within C4J_TRIAL_HIGH x of it
-           sends them to the trial below, which then picks among the transforms only */
-        for (int i = 1; i < n && direction == C4J_DIR_FORWARD; i++)
-            if (i != below && cand[i].s < C4J_TRIAL_HIGH * cand[below].s) clear = 1;
-        say(t, "; %s below %.2f x %s on the estimates", cand[below].name, C4J_TRIAL_LOW, cand[0].name);
-        if (!clear) return cand[below].id;
+           sends them to a trial among the transforms only */
+        for (int i = 0; i < rows && direction == C4J_DIR_FORWARD; i++)
+            if (i != below && !r[i].exact && r[i].s >= 0 && r[i].trial && r[i].s < floor &&
+                r[i].s < C4J_TRIAL_HIGH * r[below].s)
+                clear = 1;
+        say(t, "; %s below %.2f x %s on the estimates", r[below].name, C4J_TRIAL_LOW, best.name);
+        if (!clear) return r[below].id;
         say(t, ", another transform within %.2f x it", C4J_TRIAL_HIGH);
     }
-    int ids[C4J_TRIAL_MAX], m = 0;
+    /* the trial's candidates, in table order: the exact routes within the band of the best one
+       (none when the transforms are clear of them), the transforms in the band */
+    int ids[C4J_TRIAL_MAX], row_of[C4J_TRIAL_MAX], exact_set[C4J_TRIAL_MAX], transform_set[C4J_TRIAL_MAX];
     double est[C4J_TRIAL_MAX], measured[C4J_TRIAL_MAX];
-    const char *names[C4J_TRIAL_MAX];
-    for (int i = 0; i < n && m < C4J_TRIAL_MAX; i++)
-        if (i == 0 || cand[i].s < C4J_TRIAL_HIGH * cand[0].s) ids[m] = cand[i].id, est[m] = cand[i].s, names[m++] = cand[i].name;
-    if (m < 2) return cand[0].id;
+    int m = 0, ne = 0, nt = 0;
+    for (int i = 0; i < rows && m < C4J_TRIAL_MAX; i++) {
+        if (r[i].s < 0 || !r[i].trial) continue;
+        const int in_band = r[i].exact ? !clear && r[i].s < C4J_TRIAL_HIGH * best.s
+                                       : (r[i].s < floor || floor_by_trial(direction, best, r[i].s)) &&
+                                             r[i].s < C4J_TRIAL_HIGH * (clear ? r[below].s : best.s);
+        if (!in_band) continue;
+        if (r[i].exact) exact_set[ne++] = m;
+        else transform_set[nt++] = m;
+        ids[m] = r[i].id, est[m] = r[i].s, row_of[m++] = i;
+    }
+    if (m < 2 || (ne == 0 && !clear)) return best.id; /* nothing to rank, or only view-bound exact routes */
     if (!c4j_cost_trial_direction(d, direction, m, ids, est, measured)) {
-        if (below < 0) return cand[0].id; /* above the floor: only a trial could take it */
+        if (below < 0) return best.id; /* above the floor: only a trial could take it */
         say(t, "; no trial (cost model not measured here, or no memory for it): %s needs < %.1f x %s",
-            cand[below].name, C4J_TRANSFORM_MARGIN, cand[0].name);
-        return cand[below].s < C4J_TRANSFORM_MARGIN * cand[0].s ? cand[below].id : cand[0].id;
+            r[below].name, C4J_TRANSFORM_MARGIN, best.name);
+        return r[below].s < C4J_TRANSFORM_MARGIN * best.s ? r[below].id : best.id;
     }
     say(t, "; run once on this geometry at first plan (thread CPU time):");
-    /* among the transforms, the best estimated one unless another ran below C4J_TRIAL_SWAP_MARGIN
-       x it: two transforms about as fast (Winograd F(2x2) and F(4x4) on a deep layer) must not
-       swap between processes by timing noise, as they round differently */
-    int fastest = 1;
-    for (int i = 2; i < m; i++)
-        if (est[i] < est[fastest]) fastest = i;
-    const int by_estimate = fastest;
-    for (int i = 0; i < m; i++) {
-        say(t, "%s %s %.3f ms", i > 0 ? "," : "", names[i], measured[i] * 1e3);
-        if (i > 0 && i != by_estimate && measured[i] < C4J_TRIAL_SWAP_MARGIN * measured[by_estimate] &&
-            measured[i] < measured[fastest])
-            fastest = i;
-    }
+    for (int i = 0; i < m; i++) say(t, "%s %s %.3f ms", i > 0 ? "," : "", r[row_of[i]].name, measured[i] * 1e3);
+    const int transform = nt > 0 ? measured_pick(transform_set, nt, measured, C4J_TRIAL_SWAP_MARGIN) : -1;
     if (clear) {
-        say(t, "; %s among the transforms", names[fastest]);
-        return ids[fastest];
+        say(t, "; %s among the transforms (the first in table order that no other ran below %.2f x)",
+            r[row_of[transform]].name, C4J_TRIAL_SWAP_MARGIN);
+        return ids[transform];
     }
-    const int wins = measured[fastest] < C4J_TRIAL_MARGIN * measured[0];
-    say(t, "; %s %s %.2f x %s", names[fastest], wins ? "below" : "not below", C4J_TRIAL_MARGIN, names[0]);
-    return wins ? ids[fastest] : ids[0];
+    const int exact = measured_pick(exact_set, ne, measured, C4J_TRIAL_MARGIN);
+    if (ne > 1)
+        say(t, "; %s among the exact routes (the first in table order that no other ran below %.2f x)",
+            r[row_of[exact]].name, C4J_TRIAL_MARGIN);
+    if (transform < 0) return ids[exact];
+    const int wins = measured[transform] < C4J_TRIAL_MARGIN * measured[exact];
+    say(t, "; %s %s %.2f x %s", r[row_of[transform]].name, wins ? "below" : "not below", C4J_TRIAL_MARGIN,
+        r[row_of[exact]].name);
+    return wins ? ids[transform] : ids[exact];
 }
 
-/*
- * Exact against exact in the forward pass: the best exact route by estimate, unless another one,
- * estimated within C4J_TRIAL_HIGH x it on the dense views of d's geometry, ran below
- * C4J_TRIAL_MARGIN x its time when all of them ran once on that geometry (cost_trial.c, the same
- * verdict for every entry point and view; the fastest of those below the margin wins). The
- * estimates of routes of different designs err differently (the tiled GEMM's models its patch
- * gather, which on a contraction of 9 products per output ran 1.45x its estimate, where a direct
- * kernel's is timed), and by more on a busy machine, where the sgemm routes' traffic through the
- * shared cache costs most: so every exact route in the band runs, not only the best two by
- * estimate (a third one left out could not win however fast it ran here). Returns best, or the
- * route taken with d's estimate.
- */
-static costed exact_choice(const c4j_conv2d_desc *d, costed best, text *t) {
-    const c4j_conv2d_desc g = c4j_trial_geometry(d);
-    costed c[C4J_TRIAL_MAX]; /* the exact routes on the dense views, best estimate first */
-    int n = 0;
-    for (int i = 0; i < direction_rows(C4J_DIR_FORWARD); i++) {
-        int id, is_exact;
-        const char *name;
-        c4j_conv2d_route_info(C4J_DIR_FORWARD, i, &id, &is_exact, &name);
-        if (!is_exact || route_estimate(d, C4J_DIR_FORWARD, id) < 0) continue;
-        const costed e = {id, route_estimate(&g, C4J_DIR_FORWARD, id), name};
-        if (e.s < 0 || n == C4J_TRIAL_MAX) continue;
-        int at = n++;
-        for (; at > 0 && e.s < c[at - 1].s; at--) c[at] = c[at - 1];
-        c[at] = e;
+/* Whether route id of direction can run d (its table row's applies). */
+static int route_applies(const c4j_conv2d_desc *d, int direction, int id) {
+    if (direction == C4J_DIR_FORWARD) return c4j_conv2d_supports(d, (c4j_algo)id) == C4J_OK;
+    if (direction == C4J_DIR_FILTER_GRADIENT) {
+        const c4j_filter_gradient_route *r = c4j_filter_gradient_route_of(id);
+        return r != NULL && r->applies(d);
     }
-    int m = 1; /* those within the band of the best */
-    while (m < n && c[m].s < C4J_TRIAL_HIGH * c[0].s) m++;
-    if (m < 2) return best;
-    int ids[C4J_TRIAL_MAX];
-    double est[C4J_TRIAL_MAX], measured[C4J_TRIAL_MAX];
-    for (int i = 0; i < m; i++) ids[i] = c[i].id, est[i] = c[i].s;
-    if (!c4j_cost_trial(d, m, ids, est, measured)) return best;
-    int pick = 0;
-    say(t, "; exact routes near a tie, run once on this geometry:");
-    for (int i = 0; i < m; i++) {
-        say(t, "%s %s %.3f ms", i > 0 ? "," : "", c[i].name, measured[i] * 1e3);
-        if (i > 0 && measured[i] < C4J_TRIAL_MARGIN * measured[0] && measured[i] < measured[pick]) pick = i;
-    }
-    const costed chosen = {c[pick].id, route_estimate(d, C4J_DIR_FORWARD, c[pick].id), c[pick].name};
-    return chosen;
+    const c4j_input_gradient_route *r = c4j_input_gradient_route_of(id);
+    return r != NULL && r->applies(d);
 }
+
+#define PLAN_MAX_ROWS 32
 
 int c4j_conv2d_plan(const c4j_conv2d_desc *d, int direction, int exact_only, char *why, size_t why_len) {
     text t = {why, why_len, 0};
     if (why != NULL && why_len > 0) why[0] = 0;
     const int rows = direction_rows(direction);
-    if (d == NULL || rows == 0) return -1;
+    if (d == NULL || rows == 0 || rows > PLAN_MAX_ROWS) return -1;
     const int strided = d->stride_h != 1 || d->stride_w != 1, wide = wide_padding(d);
     const int forward = direction == C4J_DIR_FORWARD;
     /* Every entry point of one convolution must take one route (or their bits differ): a plain
        call, a prepared filter (with its bias and activation), backward() (the filter gradient with
        the bias gradient beside it, which the direct route's estimate counts) and gradFilter()
-       (without), a flipped kernel, a channel slice of a wider tensor. So the routes are ranked by
-       their estimates on the dense geometry without those (as the trials run it), d deciding only
-       which routes apply. */
+       (without), a flipped kernel, a channel slice of a wider tensor. So every route is estimated
+       once, on the dense geometry without those (as the trials run it), d deciding only which
+       routes apply; those estimates are the ones shown. */
     const c4j_conv2d_desc g = c4j_trial_geometry(d);
+    const int view = memcmp(&g, d, sizeof g) != 0;
+    say(&t, "cost model, estimated single-thread time%s%s (a transform route needs less than plain im2col + sgemm "
+            "and, against the best exact route: below %.2f x it wins; routes from there to %.2f x the best exact "
+            "one run once on this geometry, and the exact route (the first in table order that no other ran below "
+            "%.2f x) keeps it unless the transform ran below %.2f x it; without a measured cost model, a transform "
+            "needs < %.1f x the best exact one's estimate): ",
+        view ? " on dense views without bias, activation and flip" : "",
+        forward                                      ? " without the filter transform"
+        : direction == C4J_DIR_INPUT_GRADIENT_PREPARED ? " without the filter transform"
+        : direction == C4J_DIR_FILTER_GRADIENT         ? " incl. the reduction of partial sums"
+                                                       : " incl. filter rearrangement",
+        C4J_TRIAL_LOW, C4J_TRIAL_HIGH, C4J_TRIAL_MARGIN, C4J_TRIAL_MARGIN, C4J_TRANSFORM_MARGIN);
+    costed r[PLAN_MAX_ROWS];
+    costed best = {-1, 1, 0, NULL, 0};
     int first_exact = -1;
-    costed exact = {-1, 0, NULL}, transform = {-1, 0, NULL};
-    int nt = 0; /* transform routes that apply */
-    if (forward)
-        say(&t, "cost model, estimated single-thread time without the filter transform (a transform route needs less "
-                "than plain im2col + sgemm and, against the best exact route: below %.2f x it wins; from there to "
-                "%.2f x, both run once on this geometry and it needs < %.2f x the exact one's time; without a "
-                "measured cost model, < %.1f x the best exact one's estimate): ",
-            C4J_TRIAL_LOW, C4J_TRIAL_HIGH, C4J_TRIAL_MARGIN, C4J_TRANSFORM_MARGIN);
-    else
-        say(&t, "cost model, estimated single-thread time%s (a transform route needs less than plain im2col + sgemm "
-                "and, against the best exact route: below %.2f x it wins; from there to %.2f x, both run once on this "
-                "geometry and it needs < %.2f x the exact one's time; without a measured cost model, < %.1f x the "
-                "best exact one's estimate): ",
-            direction == C4J_DIR_INPUT_GRADIENT_PREPARED ? " without the filter transform"
-            : direction == C4J_DIR_FILTER_GRADIENT       ? " incl. the reduction of partial sums"
-                                                         : " incl. filter rearrangement",
-            C4J_TRIAL_LOW, C4J_TRIAL_HIGH, C4J_TRIAL_MARGIN, C4J_TRANSFORM_MARGIN);
     for (int i = 0; i < rows; i++) {
         int id, is_exact;
         const char *name;
         c4j_conv2d_route_info(direction, i, &id, &is_exact, &name);
+        r[i] = (costed){id, is_exact, -1, name, 0};
         if (is_exact && first_exact < 0) first_exact = id;
         say(&t, "%s%s ", i > 0 ? "; " : "", name);
         if (!is_exact && exact_only) {
@@ -310,45 +312,20 @@ int c4j_conv2d_plan(const c4j_conv2d_desc *d, int direction, int exact_only, cha
             say(&t, "excluded: padding wider than half the kernel");
             continue;
         }
-        const double s = route_estimate(d, direction, id);
-        if (s < 0) {
+        if (!route_applies(d, direction, id)) {
             say(&t, "not applicable");
             continue;
         }
-        say(&t, "%.3f ms%s", s * 1e3, forward && !is_exact && strided ? " (space to depth)" : "");
-        const double ranked = route_estimate(&g, direction, id);
-        const costed c = {id, ranked >= 0 ? ranked : s, name};
-        if (is_exact && (exact.id < 0 || c.s < exact.s)) exact = c;
-        if (!is_exact && (transform.id < 0 || c.s < transform.s)) transform = c;
-        if (!is_exact) nt++;
+        const double on_g = route_estimate(&g, direction, id);
+        r[i].trial = on_g >= 0;
+        r[i].s = on_g >= 0 ? on_g : route_estimate(d, direction, id);
+        say(&t, "%.3f ms%s", r[i].s * 1e3, forward && !is_exact && strided ? " (space to depth)" : "");
+        if (is_exact && r[i].s >= 0 && (best.id < 0 || r[i].s < best.s)) best = r[i];
     }
-    const double floor = floor_seconds(d, direction);
+    const double floor = floor_seconds(&g, direction);
     say(&t, "; plain im2col + sgemm %.3f ms", floor * 1e3);
-    if (exact.id < 0) return first_exact; /* the GEMM routes apply to every convolution */
-    if (forward) exact = exact_choice(d, exact, &t);
-    if (nt == 0) return exact.id;
-    /* Transform or exact is a question about the geometry, asked on dense views of it: an input
-       or output view changes some exact estimates (the tiled GEMM's), and a view and its
-       contiguous copy must not land on either side of the band (they would round differently). */
-    costed cand[C4J_TRIAL_MAX];
-    int n = 1;
-    cand[0].id = -1;
-    for (int pass = 0; pass < 2; pass++) /* the best exact route, then the transforms against it */
-        for (int i = 0; i < rows; i++) {
-            int id, is_exact;
-            const char *name;
-            c4j_conv2d_route_info(direction, i, &id, &is_exact, &name);
-            if (is_exact != (pass == 0) || route_estimate(d, direction, id) < 0) continue; /* d's view rules */
-            const double s = route_estimate(&g, direction, id);
-            const costed c = {id, s, name};
-            if (s < 0) continue;
-            if (is_exact && (cand[0].id < 0 || s < cand[0].s)) cand[0] = c;
-            if (!is_exact && n < C4J_TRIAL_MAX && (s < floor || floor_by_trial(direction, cand[0], s))) cand[n++] = c;
-        }
-    if (cand[0].id < 0) return exact.id;
-    if (memcmp(&g, d, sizeof g) != 0) say(&t, "; on dense views, best exact %s %.3f ms", cand[0].name, cand[0].s * 1e3);
-    const int chosen = trial_choice(&g, direction, cand, n, floor, &t);
-    return chosen == cand[0].id ? exact.id : chosen;
+    if (best.id < 0) return first_exact; /* the GEMM routes apply to every convolution */
+    return choose(&g, direction, r, rows, best, floor, &t);
 }
 
 int c4j_conv2d_backward_input_route(const c4j_conv2d_desc *d) {

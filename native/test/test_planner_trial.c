@@ -10,6 +10,9 @@
  *     call without) and concurrent first plans ask the timer once and agree;
  *   - the real trial (routes run on the BLAS) measures, keeps its verdict, and runs clean under
  *     the sanitizers on layers with bias, activation, strides, batches and sampled units;
+ *   - the verdict from measured times alone: with every route of a trial equally fast, the exact
+ *     route taken is the first in table order, not the best estimated one; the gradients' exact
+ *     routes meet in a trial too (before, each process's estimates alone chose them);
  *   - the same rule for the gradients: the input gradient's routes, with and without the filter
  *     preparation (two directions, two verdicts), where the fixed margin left seed_5x5_n4's FFT
  *     input gradient out although it ran in half the scatter route's time, and the filter
@@ -67,8 +70,43 @@ static double factor_of(const c4j_conv2d_desc *d, int id) {
     return id == best ? g_transform_factor : (g_near_tie == 2 ? 0.5 : 0.9) * g_transform_factor;
 }
 
-static double stand_in(const c4j_conv2d_desc *g, int direction, int id, double estimate) {
-    g_timer_calls++; /* called under the trial's lock */
+/* A route's estimate in direction (-1: not applicable). */
+static double estimate_of(const c4j_conv2d_desc *d, int direction, int id) {
+    if (direction == C4J_DIR_FORWARD) return c4j_conv2d_estimate_seconds(d, (c4j_algo)id, 0);
+    if (direction == C4J_DIR_FILTER_GRADIENT) return c4j_conv2d_backward_filter_estimate_seconds(d, id);
+    const c4j_input_gradient_route *r = c4j_input_gradient_route_of(id);
+    return r->applies(d) ? r->estimate(d, direction == C4J_DIR_INPUT_GRADIENT) : -1;
+}
+
+static int route_exact(int direction, int id) {
+    int rid, exact;
+    for (int i = 0; i < c4j_conv2d_routes(direction); i++)
+        if (c4j_conv2d_route_info(direction, i, &rid, &exact, NULL) && rid == id) return exact;
+    return 0;
+}
+
+/* The best exact route of direction by estimate. */
+static int best_exact_of(const c4j_conv2d_desc *d, int direction) {
+    int best = -1;
+    double b = 0;
+    for (int i = 0; i < c4j_conv2d_routes(direction); i++) {
+        int id, exact;
+        c4j_conv2d_route_info(direction, i, &id, &exact, NULL);
+        const double e = estimate_of(d, direction, id);
+        if (exact && e >= 0 && (best < 0 || e < b)) best = id, b = e;
+    }
+    return best;
+}
+
+/* 1: every route of a trial takes the same time (a tie everywhere); 2: the gradients' exact routes
+   but the best estimated one run 0.5 x their estimate */
+static int g_all_equal;
+
+/* What the stand-in timer makes of a route (pure: the expected rules below ask it too). */
+static double route_time(const c4j_conv2d_desc *g, int direction, int id, double estimate) {
+    if (g_all_equal == 1) return 1e-3;
+    if (g_all_equal == 2 && direction != C4J_DIR_FORWARD && route_exact(direction, id))
+        return (id == best_exact_of(g, direction) ? 1.0 : 0.5) * estimate;
     if (direction == C4J_DIR_FILTER_GRADIENT) /* a gradient route: exact ones as estimated */
         return (c4j_filter_gradient_route_of(id)->exact ? 1.0 : g_transform_factor) * estimate;
     if (direction != C4J_DIR_FORWARD)
@@ -76,43 +114,72 @@ static double stand_in(const c4j_conv2d_desc *g, int direction, int id, double e
     return factor_of(g, id) * estimate;
 }
 
-/* The rule written out from the estimates and the stand-in timer; *old: the fixed margin's choice. */
-static int expected(const c4j_conv2d_desc *d, int *old) {
-    int exact = -1, best_t = -1;
-    double e = 0, bt = 0;
-    const double floor = c4j_conv2d_roofline_seconds(d);
-    for (int i = 0; i < c4j_conv2d_forward_rows(); i++) {
-        const c4j_conv2d_algorithm *a = c4j_conv2d_forward_row(i);
-        const double s = c4j_conv2d_estimate_seconds(d, (c4j_algo)a->id, 0);
+static double stand_in(const c4j_conv2d_desc *g, int direction, int id, double estimate) {
+    g_timer_calls++; /* called under the trial's lock */
+    return route_time(g, direction, id, estimate);
+}
+
+/* The first of set[0..n) (route ids in table order, times t) that no other one ran below margin x. */
+static int first_not_beaten(const int *set, const double *t, int n, double margin) {
+    for (int i = 0; i < n; i++) {
+        int beaten = 0;
+        for (int j = 0; j < n; j++) beaten |= t[j] < margin * t[i];
+        if (!beaten) return set[i];
+    }
+    return -1;
+}
+
+/* The rule written out, in every direction, from the estimates and the stand-in timer (d dense,
+   without bias, activation or flip): the candidates come from the estimates, the verdict from the
+   measured times alone, near ties to the table's order; *old: the fixed margin's choice. */
+static int expected(const c4j_conv2d_desc *d, int direction, int *old) {
+    int exact = -1, below = -1;
+    double e = 0, bl = 0;
+    const double floor = direction != C4J_DIR_INPUT_GRADIENT && direction != C4J_DIR_INPUT_GRADIENT_PREPARED
+                             ? c4j_conv2d_roofline_seconds(d)
+                             : (double)d->groups * c4j_cost_sgemm(d->batch * d->in_h * d->in_w,
+                                                                  d->kernel_h * d->kernel_w * c4j_cout_g(d), c4j_cin_g(d));
+    const int rows = c4j_conv2d_routes(direction);
+    for (int i = 0; i < rows; i++) {
+        int id, is_exact;
+        c4j_conv2d_route_info(direction, i, &id, &is_exact, NULL);
+        const double s = estimate_of(d, direction, id);
         if (s < 0) continue;
-        if (a->exact && (exact < 0 || s < e)) exact = a->id, e = s;
-        if (!a->exact && s < floor && (best_t < 0 || s < bt)) best_t = a->id, bt = s;
+        if (is_exact && (exact < 0 || s < e)) exact = id, e = s;
+        if (!is_exact && s < floor && (below < 0 || s < bl)) below = id, bl = s;
     }
-    *old = best_t >= 0 && bt < C4J_TRANSFORM_MARGIN * e ? best_t : exact;
-    if (best_t < 0) return exact;
-    const int clear = bt < C4J_TRIAL_LOW * e;
-    if (clear) { /* clear of the exact route: a trial among the transforms only with a rival one */
-        int rival = 0;
-        for (int i = 0; i < c4j_conv2d_forward_rows(); i++) {
-            const c4j_conv2d_algorithm *a = c4j_conv2d_forward_row(i);
-            const double s = c4j_conv2d_estimate_seconds(d, (c4j_algo)a->id, 0);
-            if (!a->exact && s >= 0 && s < floor && a->id != best_t && s < C4J_TRIAL_HIGH * bt) rival = 1;
+    *old = below >= 0 && bl < C4J_TRANSFORM_MARGIN * e ? below : exact;
+    int clear = 0;
+    if (below >= 0 && bl < C4J_TRIAL_LOW * e) {
+        for (int i = 0; i < rows && direction == C4J_DIR_FORWARD; i++) {
+            int id, is_exact;
+            c4j_conv2d_route_info(direction, i, &id, &is_exact, NULL);
+            const double s = estimate_of(d, direction, id);
+            if (!is_exact && s >= 0 && s < floor && id != below && s < C4J_TRIAL_HIGH * bl) clear = 1;
         }
-        if (!rival) return best_t;
+        if (!clear) return below;
     }
-    if (bt >= C4J_TRIAL_HIGH * e) return exact;
-    /* the best estimated transform, unless another measured below C4J_TRIAL_SWAP_MARGIN x it */
-    int pick = best_t;
-    double pick_m = factor_of(d, best_t) * bt;
-    const double best_m = pick_m;
-    for (int i = 0; i < c4j_conv2d_forward_rows(); i++) {
-        const c4j_conv2d_algorithm *a = c4j_conv2d_forward_row(i);
-        const double s = c4j_conv2d_estimate_seconds(d, (c4j_algo)a->id, 0);
-        if (a->exact || s < 0 || s >= floor || s >= C4J_TRIAL_HIGH * e || a->id == best_t) continue;
-        const double m = factor_of(d, a->id) * s;
-        if (m < C4J_TRIAL_SWAP_MARGIN * best_m && m < pick_m) pick = a->id, pick_m = m;
+    int ex[16], tr[16], ne = 0, nt = 0;
+    double te[16], tt[16];
+    for (int i = 0; i < rows; i++) {
+        int id, is_exact;
+        c4j_conv2d_route_info(direction, i, &id, &is_exact, NULL);
+        const double s = estimate_of(d, direction, id);
+        if (s < 0) continue;
+        const int by_trial = direction == C4J_DIR_FILTER_GRADIENT && exact == C4J_BWD_GEMM && s < C4J_TRIAL_HIGH * e;
+        if (is_exact && !clear && s < C4J_TRIAL_HIGH * e) ex[ne] = id, te[ne++] = route_time(d, direction, id, s);
+        if (!is_exact && (s < floor || by_trial) && s < C4J_TRIAL_HIGH * (clear ? bl : e))
+            tr[nt] = id, tt[nt++] = route_time(d, direction, id, s);
     }
-    return clear || pick_m < C4J_TRIAL_MARGIN * e ? pick : exact;
+    if (ne + nt < 2) return exact;
+    const int t = nt > 0 ? first_not_beaten(tr, tt, nt, C4J_TRIAL_SWAP_MARGIN) : -1;
+    if (clear) return t;
+    const int x = first_not_beaten(ex, te, ne, C4J_TRIAL_MARGIN);
+    if (t < 0) return x;
+    double mt = 0, mx = 0;
+    for (int i = 0; i < nt; i++) mt = tr[i] == t ? tt[i] : mt;
+    for (int i = 0; i < ne; i++) mx = ex[i] == x ? te[i] : mx;
+    return mt < C4J_TRIAL_MARGIN * mx ? t : x;
 }
 
 static void random_layer(uint64_t *st, c4j_conv2d_desc *d) {
@@ -138,7 +205,7 @@ static int rule_cases(double factor, int near_tie, uint64_t seed) {
         random_layer(&st, &d);
         char why[4096];
         int old;
-        const int want = expected(&d, &old);
+        const int want = expected(&d, C4J_DIR_FORWARD, &old);
         const int before = g_timer_calls;
         const int got = c4j_conv2d_plan(&d, C4J_DIR_FORWARD, 0, why, sizeof why);
         T_CHECK(got == want, "factor %.2f case %d: route %d, the rule says %d: %s", factor, c, got, want, why);
@@ -217,7 +284,7 @@ static void one_trial_per_geometry(void) {
     T_CHECK(checked >= 5, "only %d layers went to a trial", checked);
 }
 
-/* Exact routes near a tie (planner.c exact_choice): every exact route estimated within the band of
+/* Exact routes near a tie (planner.c choose): every exact route estimated within the band of
    the best one runs, and one measured fast is taken inside the band and not outside it; measured
    as estimated, the best estimated one stays (rule_cases). fast == 1: the next best one (every
    other at half its estimate); fast == 2: the third best one (at 0.3 x, the others as estimated),
@@ -237,12 +304,13 @@ static void exact_near_ties(int fast, uint64_t seed, int cases) {
         char why[4096];
         const int got = c4j_conv2d_plan(&d, C4J_DIR_FORWARD, 0, why, sizeof why);
         if (!c4j_conv2d_forward_algorithm(got)->exact) continue;
-        const int want = s[fast] < C4J_TRIAL_HIGH * s[0] ? ids[fast] : ids[0];
+        int old;
+        const int want = expected(&d, C4J_DIR_FORWARD, &old);
         T_CHECK(got == want, "case %d: route %d, the rule says %d (exact routes %d %.3g s, %d %.3g s, ranked %d): %s", c,
                 got, want, ids[0], s[0], ids[fast], s[fast], fast, why);
         if (got == ids[fast]) {
             taken++;
-            T_CHECK(strstr(why, "exact routes near a tie") != NULL, "case %d: no trial in the reasoning: %s", c, why);
+            T_CHECK(strstr(why, "among the exact routes") != NULL, "case %d: no trial in the reasoning: %s", c, why);
         } else {
             kept++;
         }
@@ -294,42 +362,6 @@ static void real_trial(void) {
     T_CHECK(!c4j_cost_trial(&d, 2, ids, est, s), "a trial without a measured cost model");
 }
 
-/* A gradient route's estimate in direction (-1: not applicable). */
-static double gradient_estimate(const c4j_conv2d_desc *d, int direction, int id) {
-    if (direction == C4J_DIR_FILTER_GRADIENT) return c4j_conv2d_backward_filter_estimate_seconds(d, id);
-    const c4j_input_gradient_route *r = c4j_input_gradient_route_of(id);
-    return r->applies(d) ? r->estimate(d, direction == C4J_DIR_INPUT_GRADIENT) : -1;
-}
-
-/* The gradient rule written out (no near tie between transforms under this stand-in: the best
-   estimated transform is the one the trial keeps); *old: the fixed margin's choice. */
-static int expected_gradient(const c4j_conv2d_desc *d, int direction, int *old) {
-    int exact = -1, best_t = -1;
-    double e = 0, bt = 0;
-    const double floor = direction == C4J_DIR_FILTER_GRADIENT
-                             ? c4j_conv2d_roofline_seconds(d)
-                             : (double)d->groups * c4j_cost_sgemm(d->batch * d->in_h * d->in_w,
-                                                                  d->kernel_h * d->kernel_w * c4j_cout_g(d), c4j_cin_g(d));
-    int below = -1; /* the best transform below the floor */
-    double bl = 0;
-    for (int pass = 0; pass < 2; pass++)
-        for (int i = 0; i < c4j_conv2d_routes(direction); i++) {
-            int id, is_exact;
-            c4j_conv2d_route_info(direction, i, &id, &is_exact, NULL);
-            const double s = gradient_estimate(d, direction, id);
-            if (s < 0 || is_exact != (pass == 0)) continue;
-            if (is_exact && (exact < 0 || s < e)) exact = id, e = s;
-            if (!is_exact && s < floor && (below < 0 || s < bl)) below = id, bl = s;
-            /* the filter gradient's GEMM route is its plain im2col + sgemm: a transform above the
-               floor's estimate meets it in the trial */
-            const int by_trial = direction == C4J_DIR_FILTER_GRADIENT && exact == C4J_BWD_GEMM && s < C4J_TRIAL_HIGH * e;
-            if (!is_exact && (s < floor || by_trial) && (best_t < 0 || s < bt)) best_t = id, bt = s;
-        }
-    *old = below >= 0 && bl < C4J_TRANSFORM_MARGIN * e ? below : exact;
-    if (below >= 0 && bl < C4J_TRIAL_LOW * e) return below;
-    if (best_t < 0 || bt >= C4J_TRIAL_HIGH * e) return exact;
-    return g_transform_factor * bt < C4J_TRIAL_MARGIN * e ? best_t : exact;
-}
 
 /* Layers where some transform (Winograd for 3x3, the FFT) can run a gradient: mostly stride 1,
    some strided (the FFT filter gradient by space to depth). */
@@ -359,7 +391,7 @@ static int gradient_cases(double factor, uint64_t seed) {
         for (int direction = C4J_DIR_INPUT_GRADIENT; direction <= C4J_DIR_INPUT_GRADIENT_PREPARED; direction++) {
             char why[4096];
             int old;
-            const int want = expected_gradient(&d, direction, &old);
+            const int want = expected(&d, direction, &old);
             const int before = g_timer_calls;
             const int got = c4j_conv2d_plan(&d, direction, 0, why, sizeof why);
             T_CHECK(got == want, "factor %.2f case %d direction %d: route %d, the rule says %d: %s", factor, c,
@@ -391,6 +423,50 @@ static int gradient_cases(double factor, uint64_t seed) {
     return differ;
 }
 
+/*
+ * The verdict from measured times alone (planner.c measured_pick), in every direction. equal == 1:
+ * every route of a trial takes the same time, so the exact route taken is the first in table order
+ * of those in the band, whichever one the estimates (which differ between processes) put first;
+ * the best estimated one was the reference before, and kept such ties. equal == 2 (the gradients,
+ * transforms measured slow): the exact routes but the best estimated one run at half their
+ * estimate, which only an exact-against-exact trial of the gradients can see (before, their exact
+ * route was the best estimated one, from each process's own sgemm timings). Returns the plans
+ * whose route is not the best estimated exact one.
+ */
+static int measured_verdicts(int equal, uint64_t seed) {
+    c4j_cost_trial_set_timer(stand_in);
+    g_transform_factor = 1.6, g_near_tie = 0, g_all_equal = equal;
+    int moved[4] = {0}, plans = 0;
+    uint64_t st = seed;
+    for (int c = 0; c < 300; c++) {
+        c4j_conv2d_desc d;
+        if (c % 2) random_gradient_layer(&st, &d);
+        else random_layer(&st, &d);
+        for (int direction = equal == 1 ? C4J_DIR_FORWARD : C4J_DIR_INPUT_GRADIENT;
+             direction <= C4J_DIR_INPUT_GRADIENT_PREPARED; direction++) {
+            char why[8192];
+            int old;
+            const int want = expected(&d, direction, &old);
+            const int got = c4j_conv2d_plan(&d, direction, 0, why, sizeof why);
+            T_CHECK(got == want, "equal %d case %d direction %d: route %d, the rule says %d: %s", equal, c, direction, got,
+                    want, why);
+            plans++;
+            if (route_exact(direction, got) && got != best_exact_of(&d, direction)) {
+                moved[direction]++;
+                T_CHECK(strstr(why, "among the exact routes") != NULL, "case %d: no trial in the reasoning: %s", c, why);
+            }
+        }
+    }
+    g_all_equal = 0;
+    printf("%s: of %d plans, an exact route other than the best estimated one in %d forward, %d input gradient, %d "
+           "filter gradient, %d input gradient (prepared filter)\n",
+           equal == 1 ? "every route of a trial equally fast" : "gradients' exact routes but the best estimated one at 0.5x",
+           plans, moved[C4J_DIR_FORWARD], moved[C4J_DIR_INPUT_GRADIENT], moved[C4J_DIR_FILTER_GRADIENT],
+           moved[C4J_DIR_INPUT_GRADIENT_PREPARED]);
+    return moved[C4J_DIR_INPUT_GRADIENT] + moved[C4J_DIR_FILTER_GRADIENT] + moved[C4J_DIR_INPUT_GRADIENT_PREPARED] +
+           (equal == 1 ? moved[C4J_DIR_FORWARD] : 0);
+}
+
 /* The real gradient trials: routes run on the BLAS with (and without) their preparation, and
    with their reduction. */
 static void real_gradient_trial(void) {
@@ -413,7 +489,7 @@ static void real_gradient_trial(void) {
             for (int r = 0; r < c4j_conv2d_routes(direction) && n < C4J_TRIAL_MAX; r++) {
                 int id;
                 c4j_conv2d_route_info(direction, r, &id, NULL, NULL);
-                const double e = gradient_estimate(&d, direction, id);
+                const double e = estimate_of(&d, direction, id);
                 if (e >= 0) ids[n] = id, est[n++] = e;
             }
             T_CHECK(n >= 2, "layer %zu: %d routes", i, n);
@@ -446,6 +522,8 @@ int main(void) {
     exact_near_ties(2, 5151, 1500);
     T_CHECK(gradient_cases(0.6, 5) > 0, "no gradient where a transform measured faster changed the fixed margin's choice");
     T_CHECK(gradient_cases(1.6, 5) > 0, "no gradient where a transform measured slower changed the fixed margin's choice");
+    T_CHECK(measured_verdicts(1, 31) >= 10, "ties: no plan left the best estimated exact route for the table's first");
+    T_CHECK(measured_verdicts(2, 37) >= 10, "gradients: no exact route measured faster than the best estimated one taken");
     real_trial();
     real_gradient_trial();
     c4j_cost_trial_set_timer(NULL);

@@ -77,10 +77,11 @@ final class Planner {
      * The forward pass's band (the native planner's {@code C4J_TRIAL_LOW}, {@code C4J_TRIAL_HIGH},
      * {@code C4J_TRIAL_MARGIN}): with the cost model measured here, a transform algorithm estimated
      * below {@code TRIAL_LOW} x the best exact one wins, one at {@code TRIAL_HIGH} x or more loses,
-     * and in between both run once on the convolution's geometry at its first plan (the verdict
-     * kept for the process) and the transform wins below {@code TRIAL_MARGIN} x the exact one's
-     * measured time. The gradients, and the forward pass on the built-in model, use
-     * {@link #TRANSFORM_MARGIN} on the estimates.
+     * and in between every exact and transform algorithm in the band runs once on the convolution's
+     * geometry at its first plan (the verdict kept for the process): the measured times alone
+     * decide (near ties to the table's order, not to the estimates) and the transform wins below
+     * {@code TRIAL_MARGIN} x the exact one's measured time. The gradients take the same rule; on
+     * the built-in model every direction uses {@link #TRANSFORM_MARGIN} on the estimates.
      */
     static final double TRIAL_LOW = 0.5, TRIAL_HIGH = 1.25, TRIAL_MARGIN = 0.95;
 

@@ -48,7 +48,7 @@ class PlannerTest {
             if (chosen.isExact()) {
                 // the cheapest estimated exact algorithm, or the next one within the band measured faster on this convolution
                 if (own != exact) {
-                    assertTrue(own < Planner.TRIAL_HIGH * exact && reason.contains("exact routes near a tie"),
+                    assertTrue(own < Planner.TRIAL_HIGH * exact && reason.contains("among the exact routes"),
                             "AUTO took the slower exact algorithm " + chosen + " for " + geo + ": " + reason);
                 }
             } else {
