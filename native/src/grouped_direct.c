@@ -88,6 +88,7 @@ static const float GD_ZEROS[16] __attribute__((aligned(64))) = {0};
 #include "grouped_direct_simd.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h> /* the channel tail's masked stores */
 #define C4J_HAVE_X86_GD 1
 #define GD_ISA avx2
 #define GD_BLOCK_PV 1

@@ -34,11 +34,18 @@ GAI void GD(finish)(const gd_unit *u, GD(vec) acc, const float *bias, float *o, 
     }
     if (lanes == GD_V) {
         *(GD(uvec) *)(void *)o = acc;
-    } else {
-        float t[GD_V];
-        *(GD(uvec) *)(void *)t = acc;
-        memcpy(o, t, sizeof(float) * (size_t)lanes);
+        return;
     }
+    /* a channel tail: a masked store where the width has one (a memcpy through the stack was a
+       call per pixel, most of the time of layers narrower than a vector) */
+#if GD_V == 16
+    _mm512_mask_storeu_ps(o, (__mmask16)((1u << lanes) - 1), (__m512)acc);
+#elif GD_V == 8
+    const GD(ivec) first = {0, 1, 2, 3, 4, 5, 6, 7};
+    _mm256_maskstore_ps(o, (__m256i)(first < lanes), (__m256)acc);
+#else
+    for (int l = 0; l < lanes; l++) o[l] = acc[l];
+#endif
 }
 
 /*
