@@ -195,14 +195,18 @@ static int reads_filter(const c4j_conv2d_desc *d) {
     return !d->flip && (d->out_c % 16 == 0 || reads_input(d, (blocks(d) - 1) * block_width(d)));
 }
 
+/* floats of one unit's staged input rows, 0 where it reads the input in place or broadcasts */
+static int64_t staged_floats(const c4j_conv2d_desc *d) {
+    return stages(d) ? band_in_rows(d) * d->in_w * c4j_cin_g(d) * block_width(d) : 0;
+}
+
 static int64_t filter_floats(const c4j_conv2d_desc *d) {
     return reads_filter(d) ? 0 : d->kernel_h * d->kernel_w * c4j_cin_g(d) * block_width(d);
 }
 
 int64_t c4j_gd_workspace(const c4j_conv2d_desc *d) {
     const int64_t bw = block_width(d);
-    int64_t floats = filter_floats(d) + (reads_filter(d) ? 0 : bw);
-    if (stages(d)) floats += band_in_rows(d) * d->in_w * c4j_cin_g(d) * bw;
+    const int64_t floats = filter_floats(d) + (reads_filter(d) ? 0 : bw) + staged_floats(d);
     return floats * (int64_t)sizeof(float);
 }
 
@@ -254,6 +258,14 @@ void c4j_gd_stage_rows(const c4j_conv2d_desc *d, const float *img, int64_t r0, i
     stage_isa(best_isa(), d, img, r0, r1, o0, cw, cwp, dst);
 }
 
+/* output columns [*lo, *hi) whose taps all lie inside the input row (the rest reach the padding) */
+static void interior_columns(const c4j_conv2d_desc *d, int64_t *lo, int64_t *hi) {
+    /* ow * sw - pl >= 0 and ow * sw - pl + (kw - 1) * dw <= in_w - 1 */
+    *lo = C4J_MIN(d->out_w, d->pad_left > 0 ? c4j_ceil_div(d->pad_left, d->stride_w) : 0);
+    const int64_t last = d->in_w - 1 + d->pad_left - (d->kernel_w - 1) * d->dilation_w;
+    *hi = C4J_MAX(*lo, C4J_MIN(d->out_w, last < 0 ? 0 : last / d->stride_w + 1));
+}
+
 static void run_isa(int isa, const c4j_conv2d_desc *d, const float *in, const float *filter, const float *bias,
                     float *out, float *workspace, int64_t u0, int64_t u1) {
     const int64_t nblk = blocks(d), nband = bands(d);
@@ -268,10 +280,7 @@ static void run_isa(int isa, const c4j_conv2d_desc *d, const float *in, const fl
     u.act = (int)d->activation;
     u.ostep = d->out_stride[2], u.os_h = d->out_stride[1];
     u.bcast = broadcasts(d), u.cout_g = c4j_cout_g(d), u.strips = runs_strips(d);
-    /* interior columns: ow * sw - pl >= 0 and ow * sw - pl + (kw - 1) * dw <= in_w - 1 */
-    u.ow_lo = C4J_MIN(d->out_w, d->pad_left > 0 ? c4j_ceil_div(d->pad_left, d->stride_w) : 0);
-    const int64_t last = d->in_w - 1 + d->pad_left - (d->kernel_w - 1) * d->dilation_w;
-    u.ow_hi = C4J_MAX(u.ow_lo, C4J_MIN(d->out_w, last < 0 ? 0 : last / d->stride_w + 1));
+    interior_columns(d, &u.ow_lo, &u.ow_hi);
     u.lone_borders = u.strips && lone_borders(u.ow_lo, u.ow_hi, d->out_w);
     for (int64_t unit = u0; unit < u1; unit++) {
         const int64_t blk = unit % nblk, band = (unit / nblk) % nband, n = unit / (nblk * nband);
@@ -325,15 +334,90 @@ void c4j_gd_run(const c4j_conv2d_desc *d, const float *in, const float *filter, 
     run_isa(best_isa(), d, in, filter, bias, out, workspace, u0, u1);
 }
 
+/* What the strip kernels do for one output row of one vector of lanes: multiply-adds and vector
+   loads (input window and filter) per kernel row of taps, and calls (runs or lone border pixels),
+   counted from the runs GD(row_strips) makes with the widest width's runs of GD_SNB_MAX pixels. */
+typedef struct {
+    double fmas, loads, calls;
+} gd_row_ops;
+
+static void count_run(const c4j_conv2d_desc *d, int64_t nb, gd_row_ops *r) {
+    const int64_t cg = c4j_cin_g(d), kw = d->kernel_w;
+    r->fmas += (double)(cg * kw * nb);
+    r->loads += (double)(cg * ((nb - 1) * d->stride_w + kw) + cg * kw);
+    r->calls += 1;
+}
+
+/* a border pixel alone (GD(pixel_run)): its column taps clipped, two loads per multiply-add */
+static void count_pixel(const c4j_conv2d_desc *d, int64_t ow, gd_row_ops *r) {
+    const int64_t iw0 = ow * d->stride_w - d->pad_left;
+    const int64_t kw0 = iw0 < 0 ? c4j_ceil_div(-iw0, d->dilation_w) : 0;
+    const int64_t kw1 = C4J_MAX(kw0, C4J_MIN(d->kernel_w, d->in_w - iw0 <= 0 ? 0 : c4j_ceil_div(d->in_w - iw0, d->dilation_w)));
+    r->fmas += (double)(c4j_cin_g(d) * (kw1 - kw0));
+    r->loads += 2.0 * (double)(c4j_cin_g(d) * (kw1 - kw0));
+    r->calls += 1;
+}
+
+static gd_row_ops strip_row_ops(const c4j_conv2d_desc *d) {
+    enum { NB = GD_SNB_MAX };
+    gd_row_ops r = {0, 0, 0};
+    int64_t lo, hi;
+    interior_columns(d, &lo, &hi);
+    const int64_t out_w = d->out_w;
+    if (lone_borders(lo, hi, out_w)) {
+        for (int64_t ow = 0; ow < lo; ow++) count_pixel(d, ow, &r);
+        for (int64_t ow = hi; ow < out_w; ow++) count_pixel(d, ow, &r);
+        const int64_t full = (hi - lo) / NB, rest = (hi - lo) % NB;
+        for (int64_t k = 0; k < full; k++) count_run(d, NB, &r);
+        if (rest > 0) count_run(d, rest <= NB / 2 ? NB / 2 : NB, &r);
+        return r;
+    }
+    for (int64_t ow = 0; ow < out_w;) {
+        if (ow >= lo && hi - ow >= NB) {
+            const int64_t full = (hi - ow) / NB;
+            for (int64_t k = 0; k < full; k++) count_run(d, NB, &r);
+            ow += full * NB;
+            continue;
+        }
+        const int64_t left = out_w - ow;
+        if (left <= NB / 2 && ow > 0) {
+            count_run(d, NB / 2, &r);
+            break;
+        }
+        int64_t first = ow, npix = C4J_MIN(NB, left);
+        if (npix < NB && out_w >= NB) first = out_w - NB, npix = NB;
+        count_run(d, NB, &r);
+        ow = first + npix;
+    }
+    return r;
+}
+
+/* kernel rows of taps summed over an image's output rows (rows near the top and bottom clip theirs) */
+static double tap_rows(const c4j_conv2d_desc *d) {
+    double sum = 0;
+    for (int64_t oh = 0; oh < d->out_h; oh++) {
+        const int64_t ih0 = oh * d->stride_h - d->pad_top;
+        const int64_t kh0 = ih0 < 0 ? c4j_ceil_div(-ih0, d->dilation_h) : 0;
+        const int64_t kh1 = C4J_MIN(d->kernel_h, d->in_h - ih0 <= 0 ? 0 : c4j_ceil_div(d->in_h - ih0, d->dilation_h));
+        sum += (double)C4J_MAX(0, kh1 - kh0);
+    }
+    return sum;
+}
+
 /*
  * Estimated single-thread seconds, in units of this process's sgemm time per multiply-add on a
  * 256^3 product (so that it follows the machine, and is in the same units as the sgemm routes'
- * estimates it is ranked against): per lane multiply-add (lanes padded to whole vectors), per
- * output written (bias, activation, store), per input float read and per staged float, with their
- * own weights for the strip kernels (more products per load) and for the broadcast kernel. Fitted
- * to the kernels with sgemm times measured as conv4j measures them (test_grouped_direct bench; a
- * fit against the built-in sgemm table had put every estimate 2-3x above the kernel's time in a
- * real process, so a layer of 16 channels per group went to a slower sgemm route).
+ * estimates it is ranked against). The strip kernels (nearly every depthwise layer) are counted as
+ * they run: per lane, the vector multiply-adds and loads of the runs and lone border pixels
+ * GD(row_strips) makes (a short row computes up to a run more than it stores, a border pixel
+ * loads its filter per product), a fixed cost per call (runs of small maps and 1xK kernels are
+ * short), per input float read and per staged float, and per channel tail stored with a mask.
+ * The weights were fitted on layers of every kind that are in no benchmark list (1xK and Kx1,
+ * 3x3 to 7x7 on 7 to 112 pixels, 3 to 960 channels, channel multipliers, small groups, stride 2),
+ * with sgemm measured as conv4j measures it (test_grouped_direct bench); counting only products
+ * and outputs had put small maps, short rows and narrow layers at 0.3-0.7 of their time. The other
+ * kernels: per lane multiply-add, output, input float and staged float, and for the broadcast
+ * kernel per multiply-add and input float.
  */
 double c4j_gd_estimate(const c4j_conv2d_desc *d) {
     const double mac = c4j_cost_sgemm(256, 256, 256) / (256.0 * 256.0 * 256.0);
@@ -347,7 +431,15 @@ double c4j_gd_estimate(const c4j_conv2d_desc *d) {
         staged = (double)d->batch * (double)bands(d) * (double)band_in_rows(d) * (double)d->in_w *
                  (double)c4j_cin_g(d) * lanes;
     const double outs = pixels * (double)d->out_c;
-    if (runs_strips(d)) return mac * (0.75 * macs + 2.0 * outs + 2.0 * ins + 3.6 * staged);
+    if (runs_strips(d)) {
+        const gd_row_ops r = strip_row_ops(d);
+        const double per_lane = 0.66 * (r.fmas * tap_rows(d)) + 0.44 * (r.loads * tap_rows(d)) + 20.0 * r.calls * (double)d->out_h;
+        /* blocks storing a channel tail with a mask: staged blocks whose width is no whole vector */
+        int64_t tails = 0;
+        for (int64_t o0 = 0; o0 < d->out_c; o0 += bw)
+            if (C4J_MIN(bw, d->out_c - o0) % 16 != 0 && !reads_input(d, o0)) tails++;
+        return mac * ((double)d->batch * lanes * per_lane + 3.7 * staged + 1.9 * ins + 210.0 * pixels * (double)tails);
+    }
     if (broadcasts(d)) return mac * (0.95 * macs + 2.5 * ins);
     return mac * (1.0 * macs + 11.0 * outs + 4.0 * ins + 4.5 * staged);
 }
