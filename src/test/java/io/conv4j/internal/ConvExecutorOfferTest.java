@@ -140,17 +140,13 @@ class ConvExecutorOfferTest {
     @Test
     void aJobThatPaysForTheMeasuredWakeUpWakesAParkedWorker() {
         ConvExecutor ex = freshExecutor();
-        learn(200_000, ex.fromParked.pickup, ex.fromParked.offer);
-        awaitParked(ex);
-        long woken = ex.offeredToParked.sum();
+        long woken = parkedAfterLearning(ex, 200_000);
         ex.run(16, 0, 15e-6, (u0, u1, ws) -> { });
         assertEquals(woken, ex.offeredToParked.sum(), "a 15 us job woke a parked worker whose wake-up costs 400 us");
         assertEquals(2, ex.threadsToOffer(2, 2e-3), "a 2 ms job against a 400 us wake-up");
         boolean shared = false;
         for (long until = System.nanoTime() + 10_000_000_000L; !shared && System.nanoTime() < until; ) {
-            learn(200_000, ex.fromParked.pickup, ex.fromParked.offer); // the last wake-up's samples moved them
-            awaitParked(ex);
-            woken = ex.offeredToParked.sum();
+            woken = parkedAfterLearning(ex, 200_000); // again: the last wake-up's samples moved the medians
             shared = sharedWithin(ex, 1, 2e-3, 200_000);
             assertEquals(woken + 1, ex.offeredToParked.sum(), "a 2 ms job with the worker parked: one wake-up");
         }
@@ -166,9 +162,7 @@ class ConvExecutorOfferTest {
     @Test
     void aBurstOfSmallJobsWakesAParkedWorkerOnceItWouldHavePaidForIt() {
         ConvExecutor ex = freshExecutor();
-        learn(50_000, ex.fromParked.pickup, ex.fromParked.offer);
-        awaitParked(ex);
-        long woken = ex.offeredToParked.sum();
+        long woken = parkedAfterLearning(ex, 50_000);
         // the learned medians hover within a step (1/16) of 50 us: two wake-ups take 19-22 calls
         int before = (int) Math.floor(ConvExecutor.WAKE_AFTER_WAKE_UPS * ex.parkedWakeUpSeconds() / 10e-6 - 1e-9);
         assertTrue(before >= 17 && before <= 22, "calls before the wake-up: " + before);
@@ -184,9 +178,7 @@ class ConvExecutorOfferTest {
         }
         assertTrue(wokeOne, "400 back-to-back 10 us jobs never woke the parked worker");
 
-        learn(50_000, ex.fromParked.pickup, ex.fromParked.offer);
-        awaitParked(ex);
-        woken = ex.offeredToParked.sum();
+        woken = parkedAfterLearning(ex, 50_000);
         for (int call = 0; call < 30; call++) {
             spin(ex.spinBudgetNanos() + 50_000); // longer than a spin: no burst
             ex.run(16, 0, 10e-6, (u0, u1, ws) -> { });
@@ -228,6 +220,16 @@ class ConvExecutorOfferTest {
         for (Thread t : sleepers) t.join(10_000);
         for (Thread t : spinners) assertTrue(!t.isAlive(), t.getName() + " of a replaced executor still runs");
         for (Thread t : sleepers) assertTrue(!t.isAlive(), t.getName() + " of a replaced executor still runs");
+    }
+
+    /**
+     * Teaches {@code ex} a parked worker's pickup and offer of {@code nanos} each, waits until its
+     * workers are parked and returns how many jobs it has offered to parked workers so far.
+     */
+    private static long parkedAfterLearning(ConvExecutor ex, long nanos) {
+        learn(nanos, ex.fromParked.pickup, ex.fromParked.offer);
+        awaitParked(ex);
+        return ex.offeredToParked.sum();
     }
 
     /** Waits until every worker of {@code ex} is parked (at most 10 s). */
