@@ -104,7 +104,7 @@ void c4j_free(void *p) {
     atomic_fetch_sub(&allocated_bytes, (int64_t)release(p));
 }
 
-void *c4j_alloc_uncounted(size_t bytes) { return obtain(bytes, 0); }
+void *c4j_alloc_uncounted(size_t bytes) { return obtain(bytes, 1); }
 
 void c4j_free_uncounted(void *p) {
     if (p != NULL) release(p);

@@ -12,7 +12,7 @@
  * What is timed: each route's run on a dense copy of the descriptor's geometry (same sizes,
  * kernel, strides and padding; the views' strides, bias, activation and flip are not part of it:
  * every entry point of one convolution must find the same verdict), with
- * its filter prepared beforehand (the forward estimates leave the filter transform out too), on
+ * its prepared filter left as zeros (the forward estimates leave the filter transform out too), on
  * made-up values. A route whose estimate exceeds TRIAL_SECONDS runs only some of its units,
  * spread over the layer, and its time is scaled by units / units timed (see sample). The
  * candidates take turns, one warm-up and TRIAL_REPS timed rounds: with at most a few
@@ -213,11 +213,6 @@ static int64_t workspace_bytes(const candidate *c, const c4j_conv2d_desc *g) {
     return c->a != NULL ? c->a->workspace(g) : c->bx != NULL ? c->bx->workspace(g) : c->bw->workspace(g);
 }
 
-static void prepare(const candidate *c, const c4j_conv2d_desc *g, const float *filter) {
-    if (c->a != NULL) c->a->prepare(g, filter, c->prepared);
-    else if (c->bx != NULL) c->bx->prepare(g, filter, c->prepared, NULL, 0);
-}
-
 /* Runs the candidates on g; 0 when memory is short or a route cannot run the dense geometry. */
 static int measure(const c4j_blas *blas, const c4j_conv2d_desc *g, int direction, int n, const int *ids,
                    const double *estimates, double *seconds) {
@@ -235,6 +230,12 @@ static int measure(const c4j_blas *blas, const c4j_conv2d_desc *g, int direction
     float *in = aligned(in_floats * (int64_t)sizeof(float)), *out = aligned(out_floats * (int64_t)sizeof(float));
     float *filter = aligned(filter_floats * (int64_t)sizeof(float));
     if (in == NULL || out == NULL || filter == NULL) ok = 0;
+    /* The prepared filters are left as zeros, not prepared: where the preparation is not part of the
+       timed work (the forward pass, an input gradient with a prepared filter) it is no part of what a
+       trial compares, and running every candidate's took most of a deep layer's trial (r50_3x3_7x512:
+       Winograd F(2x2) and F(4x4) of 512 x 512 channels, 160 of 205 ms of thread CPU time); the routes'
+       arithmetic takes as long on zeros (no branch on the values, and zeros are no subnormals). Where
+       it is timed (C4J_DIR_INPUT_GRADIENT), each round prepares, the warm-up first. */
     for (int i = 0; ok && i < n; i++) {
         const int64_t p = prepared_floats(&c[i], g);
         if (p > 0 && (c[i].prepared = aligned(p * (int64_t)sizeof(float))) == NULL) ok = 0;
@@ -245,7 +246,6 @@ static int measure(const c4j_blas *blas, const c4j_conv2d_desc *g, int direction
         for (int64_t i = 0; i < filter_floats; i++) filter[i] = (float)(i % 5 - 2) * 0.125f;
         memset(out, 0, (size_t)out_floats * sizeof(float));
         for (int i = 0; i < n; i++) {
-            if (c[i].prepared != NULL) prepare(&c[i], g, filter);
             c[i].units = c[i].a != NULL ? c[i].a->units(g) : c[i].bx != NULL ? c[i].bx->units(g) : c[i].bw->units(g);
             sample(&c[i], estimates[i]);
             run_round(blas, g, in, filter, out, &c[i]); /* warm-up: caches, lazily built tables */

@@ -58,7 +58,7 @@ double c4j_thread_seconds(void);
 void c4j_fit_mac_and_step(double ta, double ma, double sa, double tb, double mb, double sb, double *mac, double *step);
 /* The BLAS the cost model measures with (c4j_cost_measure_with), or NULL (cost_measure.c). */
 const c4j_blas *c4j_cost_blas(void);
-/* A buffer obtained as c4j_alloc obtains it (huge pages from 2 MiB), outside its counters and
+/* A zeroed buffer obtained as c4j_alloc obtains it (huge pages from 2 MiB), outside its counters and
    failure hook: the planner's trial runs routes on buffers like theirs without being part of any
    convolution's accounted memory (alloc.c). */
 void *c4j_alloc_uncounted(size_t bytes);
