@@ -104,7 +104,14 @@ void c4j_free(void *p) {
     atomic_fetch_sub(&allocated_bytes, (int64_t)release(p));
 }
 
-void *c4j_alloc_uncounted(size_t bytes) { return obtain(bytes, 1); }
+/* Zeroed by writing, also where obtain maps: untouched pages of a fresh mapping all read the
+   kernel's one shared zero page, and the trial, which reads such buffers (prepared filters left as
+   zeros), would time a route streaming them from cache. */
+void *c4j_alloc_uncounted(size_t bytes) {
+    char *p = obtain(bytes, 0);
+    if (p != NULL) memset(p, 0, bytes);
+    return p;
+}
 
 void c4j_free_uncounted(void *p) {
     if (p != NULL) release(p);

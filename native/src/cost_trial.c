@@ -236,13 +236,13 @@ static int measure(const c4j_blas *blas, const c4j_conv2d_desc *g, int direction
        Winograd F(2x2) and F(4x4) of 512 x 512 channels, 160 of 205 ms of thread CPU time); the routes'
        arithmetic takes as long on zeros (no branch on the values, and zeros are no subnormals). Where
        it is timed (C4J_DIR_INPUT_GRADIENT), each round prepares, the warm-up first. The zeros are
-       written, not left to a fresh mapping: untouched pages all read the kernel's one shared zero
-       page, so a route streaming a large prepared filter ran from cache in the trial (alex's FFT,
-       27 MB of spectra, measured 3.2 ms there and 4.7 ms in steady state, and beat WINOGRAD_1D). */
+       written (c4j_alloc_uncounted), not left to a fresh mapping: untouched pages all read the
+       kernel's one shared zero page, so a route streaming a large prepared filter ran from cache in
+       the trial (alex's FFT, 27 MB of spectra, measured 3.2 ms there and 4.7 ms in steady state,
+       and beat WINOGRAD_1D). */
     for (int i = 0; ok && i < n; i++) {
         const int64_t p = prepared_floats(&c[i], g);
         if (p > 0 && (c[i].prepared = aligned(p * (int64_t)sizeof(float))) == NULL) ok = 0;
-        if (ok && p > 0) memset(c[i].prepared, 0, (size_t)p * sizeof(float));
         if (ok && (c[i].workspace = aligned(workspace_bytes(&c[i], g))) == NULL) ok = 0;
     }
     if (ok) {

@@ -58,9 +58,10 @@ double c4j_thread_seconds(void);
 void c4j_fit_mac_and_step(double ta, double ma, double sa, double tb, double mb, double sb, double *mac, double *step);
 /* The BLAS the cost model measures with (c4j_cost_measure_with), or NULL (cost_measure.c). */
 const c4j_blas *c4j_cost_blas(void);
-/* A zeroed buffer obtained as c4j_alloc obtains it (huge pages from 2 MiB), outside its counters and
-   failure hook: the planner's trial runs routes on buffers like theirs without being part of any
-   convolution's accounted memory (alloc.c). */
+/* A buffer obtained as c4j_alloc obtains it (huge pages from 2 MiB), outside its counters and
+   failure hook, zeroed by writing every page (not left to a fresh mapping's zero page): the
+   planner's trial runs routes on buffers like theirs without being part of any convolution's
+   accounted memory (alloc.c). */
 void *c4j_alloc_uncounted(size_t bytes);
 void c4j_free_uncounted(void *p);
 /* Benchmarks only: 0 allocates every buffer 64-byte aligned without huge-page advice (alloc.c). */
