@@ -433,7 +433,8 @@ double c4j_gd_estimate(const c4j_conv2d_desc *d) {
     const double outs = pixels * (double)d->out_c;
     if (runs_strips(d)) {
         const gd_row_ops r = strip_row_ops(d);
-        const double per_lane = 0.66 * (r.fmas * tap_rows(d)) + 0.44 * (r.loads * tap_rows(d)) + 20.0 * r.calls * (double)d->out_h;
+        const double rows = tap_rows(d);
+        const double per_lane = 0.66 * (r.fmas * rows) + 0.44 * (r.loads * rows) + 20.0 * r.calls * (double)d->out_h;
         /* blocks storing a channel tail with a mask: staged blocks whose width is no whole vector */
         int64_t tails = 0;
         for (int64_t o0 = 0; o0 < d->out_c; o0 += bw)
