@@ -4,9 +4,7 @@ import java.nio.ByteBuffer;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * conv4j's own parallelism, shared by every caller in the process.
@@ -55,7 +53,7 @@ import java.util.concurrent.locks.LockSupport;
  *     rest of the burst.
  * </ul>
  * The caller never waits for a worker to arrive: it starts its own claims at once, and a worker
- * that arrives when every unit is claimed stays out ({@link Job#enter}).
+ * that arrives when every unit is claimed stays out ({@link ExecutorJob#enter}).
  */
 public final class ConvExecutor {
     /**
@@ -69,6 +67,7 @@ public final class ConvExecutor {
      * 20 us of work, as the executor offered before it measured), a spinning worker's 1 us and
      * 0.5 us (reading a queue); samples replace them within a few dozen hand-offs.
      */
+    final HandOff fromSpinning = new HandOff(SPIN_PICKUP_START_NANOS, SPIN_OFFER_START_NANOS), fromParked = new HandOff(10_000, 5_000);
     /**
      * The measured hand-off only ever adds threads to what this much estimated work per thread
      * (the rule before it measured) offers, never takes them away. On a 2-core VM the caller's
@@ -78,8 +77,6 @@ public final class ConvExecutor {
      */
     private static final double FIXED_SECONDS_PER_THREAD = 10e-6;
     private static final double SPIN_PICKUP_START_NANOS = 1_000, SPIN_OFFER_START_NANOS = 500;
-    final HandOff fromSpinning = new HandOff(SPIN_PICKUP_START_NANOS, SPIN_OFFER_START_NANOS);
-    final HandOff fromParked = new HandOff(10_000, 5_000);
     /**
      * When a caller last started or finished a job that a spinning worker would share ({@link
      * System#nanoTime}): workers keep spinning while such jobs keep coming (a layer loop, a batch of
@@ -112,14 +109,14 @@ public final class ConvExecutor {
 
     private final int threads;
     private final Semaphore permits;
-    private final ConcurrentLinkedQueue<Workspace> workspaces = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<ExecutorWorkspace> workspaces = new ConcurrentLinkedQueue<>();
     /**
      * Offered tickets. Lock-free, so that a spinning worker's look at the queue never holds up the
      * caller's offer: a blocking queue's offer signals waiting takers under the lock that the
      * worker's poll takes as soon as it sees the ticket, and the caller then parked on that lock
      * (its measured offer to a spinning worker was 1.9-3.3 us in some processes, 0.3-0.6 us now).
      */
-    private final ConcurrentLinkedQueue<Job> tickets = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<ExecutorJob> tickets = new ConcurrentLinkedQueue<>();
     /** Workers parked, or about to park, on {@link #wakeups} (see {@link #nextTicket}). */
     private final AtomicInteger parked = new AtomicInteger();
     /** Released by a caller that offers tickets while workers are parked. */
@@ -131,7 +128,7 @@ public final class ConvExecutor {
     private ConvExecutor(int threads) {
         this.threads = threads;
         this.permits = new Semaphore(threads);
-        for (int i = 0; i < threads; i++) workspaces.add(new Workspace());
+        for (int i = 0; i < threads; i++) workspaces.add(new ExecutorWorkspace());
         workers = new Thread[threads - 1];
         for (int i = 0; i < workers.length; i++) {
             int index = i;
@@ -256,7 +253,7 @@ public final class ConvExecutor {
             if (demand) demandRunningAlone.incrementAndGet();
             permits.acquireUninterruptibly();
             try {
-                Workspace ws = takeWorkspace();
+                ExecutorWorkspace ws = takeWorkspace();
                 try {
                     ws.ensure(workspaceBytes);
                     runner.run(0, units, ws.buffer);
@@ -272,11 +269,11 @@ public final class ConvExecutor {
             }
             return;
         }
-        Job job = new Job(units, want, workspaceBytes, runner, Thread.currentThread());
+        ExecutorJob job = new ExecutorJob(units, want, workspaceBytes, runner, Thread.currentThread());
 
         permits.acquireUninterruptibly();
         try {
-            Workspace ws = takeWorkspace();
+            ExecutorWorkspace ws = takeWorkspace();
             try {
                 ws.ensure(workspaceBytes); // may throw OutOfMemoryError: nothing has run yet
                 boolean awake = anyAwake();
@@ -396,7 +393,7 @@ public final class ConvExecutor {
     /**
      * How long a caller that finds no unit left watches for the workers' last claims before it
      * parks. A worker still inside holds at most the one claim it made before the caller ran out,
-     * at most 1/{@code want} of the units (see {@link Job#claimEnd}): the estimate of that much
+     * at most 1/{@code want} of the units (see {@link ExecutorJob#claimEnd}): the estimate of that much
      * (twice that of a fair share of what was left, which is the usual case), at least
      * {@link #CALLER_SPIN_MIN_NANOS}, at most {@link #CALLER_SPIN_MAX_NANOS}. Waking a parked
      * caller costs tens of microseconds here, as much as the second thread saved on a 50-100 us
@@ -443,8 +440,8 @@ public final class ConvExecutor {
      * and a caller wakes parked workers after adding its tickets, so a ticket is either seen or
      * followed by a wake-up.
      */
-    private Job nextTicket(int index) throws InterruptedException {
-        Job job = tickets.poll();
+    private ExecutorJob nextTicket(int index) throws InterruptedException {
+        ExecutorJob job = tickets.poll();
         if (job == null) job = spinForTicket(index);
         if (job != null) return fromSpinning.tookTicket(job);
         for (;;) {
@@ -467,11 +464,11 @@ public final class ConvExecutor {
      * (workers that a demand job would share: {@code index < lastDemandThreads - 1}), or while a
      * demand job runs alone; null when none came.
      */
-    private Job spinForTicket(int index) {
+    private ExecutorJob spinForTicket(int index) {
         long budget = spinBudgetNanos(), start = System.nanoTime(), yielded = start;
         for (;;) {
             Thread.onSpinWait();
-            Job job;
+            ExecutorJob job;
             if (!tickets.isEmpty() && (job = tickets.poll()) != null) return job;
             long now = System.nanoTime();
             boolean forDemand = index < lastDemandThreads - 1;
@@ -492,13 +489,13 @@ public final class ConvExecutor {
 
     private void workerLoop(int index) {
         for (;;) {
-            Job job;
+            ExecutorJob job;
             try {
                 job = nextTicket(index);
             } catch (InterruptedException e) {
                 return;
             }
-            if (job == Job.STOP) return;
+            if (job == ExecutorJob.STOP) return;
             if (!job.hasUnclaimed()) continue;
             permits.acquireUninterruptibly();
             if (!job.enter()) { // the caller has claimed every unit and waits: too late to join
@@ -508,7 +505,7 @@ public final class ConvExecutor {
             joined.increment();
             long finished = 0;
             try {
-                Workspace ws = takeWorkspace();
+                ExecutorWorkspace ws = takeWorkspace();
                 try {
                     ws.ensure(job.workspaceBytes);
                     finished = job.work(ws, false);
@@ -531,19 +528,19 @@ public final class ConvExecutor {
      * {@link #setThreads} retired it finds the idle workspaces already freed, and gets a fresh
      * (empty) one, which {@link #returnWorkspace} frees again.
      */
-    private Workspace takeWorkspace() {
-        Workspace ws = workspaces.poll();
-        return ws != null ? ws : new Workspace();
+    private ExecutorWorkspace takeWorkspace() {
+        ExecutorWorkspace ws = workspaces.poll();
+        return ws != null ? ws : new ExecutorWorkspace();
     }
 
-    private void returnWorkspace(Workspace ws) {
+    private void returnWorkspace(ExecutorWorkspace ws) {
         workspaces.add(ws);
         if (retired) freeWorkspaces();
     }
 
     /** Frees every idle workspace; each is polled by exactly one thread, so none is freed twice. */
     private void freeWorkspaces() {
-        Workspace ws;
+        ExecutorWorkspace ws;
         while ((ws = workspaces.poll()) != null) ws.free();
     }
 
@@ -554,210 +551,8 @@ public final class ConvExecutor {
      */
     private void shutdown() {
         retired = true;
-        for (int i = 0; i < workers.length; i++) tickets.add(Job.STOP);
+        for (int i = 0; i < workers.length; i++) tickets.add(ExecutorJob.STOP);
         wakeParked(workers.length);
         freeWorkspaces();
-    }
-
-    /**
-     * One convolution's units, which threads claim as ranges, each a share of what is left
-     * (guided self-scheduling): a thread takes ceil(left / want) units, at most its fair share of
-     * all units (see {@link #claimEnd}). The first claims are large,
-     * so each thread runs few native calls over long runs of consecutive units (a call pays its
-     * set-up once, and routes whose consecutive units share a stage, such as a Winograd block's
-     * input transform for its panels of output channels, compute it once per call); the last
-     * claims are single units, so a worker that starts late or runs slower leaves little
-     * imbalance. Which thread runs which range varies; the units, and so the result, do not.
-     */
-    private static final class Job {
-        static final Job STOP = new Job(0, 1, 0, null, null);
-
-        final long units;
-        final int want;
-        final long workspaceBytes;
-        final UnitRunner runner;
-        final Thread caller;
-        /** When the caller offered the tickets ({@link System#nanoTime}), for the pickup delay. */
-        volatile long offeredNanos;
-        /** The first unit not yet claimed. */
-        final AtomicLong next = new AtomicLong();
-        /** Units run (by the caller, and by workers that have left). */
-        final AtomicLong done = new AtomicLong();
-        /** Workers inside the job, plus CLOSED once the caller admits no more. */
-        final AtomicInteger joined = new AtomicInteger();
-        static final int CLOSED = 1 << 30;
-        volatile Throwable error;
-
-        Job(long units, int want, long workspaceBytes, UnitRunner runner, Thread caller) {
-            this.units = units;
-            this.want = want;
-            this.workspaceBytes = workspaceBytes;
-            this.runner = runner;
-            this.caller = caller;
-        }
-
-        boolean hasUnclaimed() {
-            return next.get() < units;
-        }
-
-        /**
-         * The end of the claim that starts at unit {@code begin}: ceil(left / want) units, but never
-         * more than a thread's fair share of all units, floor(units / want) (at least 1): rounded
-         * up, the first claim of 9 units on 2 threads would take 5, leaving the other thread 4 units
-         * of work against 5.
-         */
-        long claimEnd(long begin) {
-            long left = units - begin;
-            long share = left / want + (left % want != 0 ? 1 : 0), fair = Math.max(1, units / want);
-            return begin + Math.min(share, fair);
-        }
-
-        /**
-         * Runs claims until no unit is unclaimed; returns how many units this thread ran. They
-         * count towards completion at once when {@code count} (the caller), else when the worker
-         * calls {@link #leave} after handing back its workspace.
-         */
-        long work(Workspace ws, boolean count) {
-            long ran = 0;
-            for (long begin = next.get(); begin < units; begin = next.get()) {
-                long end = claimEnd(begin);
-                if (!next.compareAndSet(begin, end)) continue; // another thread claimed from there
-                try {
-                    runner.run(begin, end, ws.buffer);
-                } catch (Throwable t) {
-                    if (error == null) error = t;
-                } finally {
-                    if (count) done.addAndGet(end - begin);
-                    else ran += end - begin;
-                }
-            }
-            return ran;
-        }
-
-        /** A worker joins, unless the caller already stopped admitting workers. */
-        boolean enter() {
-            for (;;) {
-                int s = joined.get();
-                if ((s & CLOSED) != 0) return false;
-                if (joined.compareAndSet(s, s + 1)) return true;
-            }
-        }
-
-        /** A worker that joined leaves, with the units it ran; its workspace and permit are back. */
-        void leave(long ran) {
-            if (ran > 0) done.addAndGet(ran);
-            joined.decrementAndGet();
-            LockSupport.unpark(caller);
-        }
-
-        /**
-         * The caller, after running claims until no unit was unclaimed: admits no more workers and
-         * waits for those inside to leave: watching for up to {@code spinNanos}, then parked.
-         * Every unit was claimed by the caller or by a worker inside, so then all have run.
-         */
-        void awaitCompletion(long spinNanos) {
-            joined.getAndUpdate(s -> s | CLOSED);
-            if (finished()) return;
-            long until = System.nanoTime() + spinNanos;
-            do {
-                Thread.onSpinWait();
-                if (finished()) return;
-            } while (System.nanoTime() < until);
-            // park returns at once while the interrupt flag is set: clear it for the wait (the
-            // workers finish their claims regardless) and set it again for the caller afterwards
-            boolean interrupted = false;
-            while (!finished()) {
-                LockSupport.park(this);
-                if (Thread.interrupted()) interrupted = true;
-            }
-            if (interrupted) Thread.currentThread().interrupt();
-        }
-
-        /** Every unit has run and every worker that joined has left (only once the caller closed the job). */
-        private boolean finished() {
-            return (joined.get() & ~CLOSED) == 0 && done.get() >= units;
-        }
-
-        void rethrow() {
-            Throwable t = error;
-            if (t instanceof RuntimeException) throw (RuntimeException) t;
-            if (t instanceof Error) throw (Error) t;
-            if (t != null) throw new IllegalStateException(t);
-        }
-    }
-
-    /**
-     * The measured cost of a hand-off to a worker in one state (spinning or parked), from the
-     * given values until samples replace them.
-     */
-    static final class HandOff {
-        /** From the offer to a worker taking the ticket. */
-        final Median pickup;
-        /** The caller's offer: queueing the tickets, waking a parked worker. */
-        final Median offer;
-
-        HandOff(double pickupNanos, double offerNanos) {
-            pickup = new Median(pickupNanos);
-            offer = new Median(offerNanos);
-        }
-
-        Job tookTicket(Job job) {
-            if (job != Job.STOP) pickup.record(System.nanoTime() - job.offeredNanos);
-            return job;
-        }
-    }
-
-    /**
-     * A running median of durations: each sample moves the estimate 1/16 of itself towards the
-     * sample, so a descheduled thread's rare milliseconds move it no more than an ordinary sample
-     * (a mean would follow them). Stays within [{@link #LEAST_NANOS}, {@link #MOST_NANOS}].
-     * Updates from several threads may overwrite each other, which only drops samples.
-     */
-    static final class Median {
-        static final double LEAST_NANOS = 50, MOST_NANOS = 1_000_000;
-        private volatile double nanos;
-
-        Median(double startNanos) {
-            nanos = startNanos;
-        }
-
-        void record(long sample) {
-            double m = nanos;
-            nanos = Math.max(LEAST_NANOS, Math.min(MOST_NANOS, sample > m ? m * 17 / 16 : m * 15 / 16));
-        }
-
-        double seconds() {
-            return nanos * 1e-9;
-        }
-    }
-
-    /** A permit's native scratch memory; grows to the largest size asked of it. */
-    private static final class Workspace {
-        /** Growth granularity, so slightly different shapes reuse one allocation. */
-        private static final long GRANULE = 64 * 1024;
-        ByteBuffer buffer;
-        long address;
-        long capacity;
-
-        void ensure(long bytes) {
-            if (bytes <= capacity) return;
-            if (bytes > Integer.MAX_VALUE - GRANULE) { // a direct buffer holds at most 2 GiB
-                throw new OutOfMemoryError("conv4j: this convolution needs a workspace of " + bytes
-                        + " bytes, more than the 2 GiB a direct buffer can hold");
-            }
-            long size = Math.max(GRANULE, (bytes + GRANULE - 1) / GRANULE * GRANULE);
-            ByteBuffer fresh = NativeCore.allocate(size); // throws OutOfMemoryError; old one is kept then
-            if (buffer != null) NativeCore.free(address);
-            buffer = fresh;
-            address = NativeCore.address(fresh);
-            capacity = size;
-        }
-
-        void free() {
-            if (buffer != null) NativeCore.free(address);
-            buffer = null;
-            address = 0;
-            capacity = 0;
-        }
     }
 }

@@ -50,7 +50,7 @@ class ConvExecutorOfferTest {
 
     @Test
     void aRunningMedianIgnoresRareStalls() {
-        ConvExecutor.Median m = new ConvExecutor.Median(10_000);
+        RunningMedian m = new RunningMedian(10_000);
         for (int i = 0; i < 400; i++) m.record(i % 50 == 0 ? 20_000_000 : 1_000); // 2% descheduled for 20 ms
         assertTrue(m.seconds() > 0.8e-6 && m.seconds() < 1.3e-6, "median " + m.seconds());
     }
@@ -242,16 +242,16 @@ class ConvExecutorOfferTest {
     }
 
     /** Teaches each running median {@code nanos} (400 samples: far past its starting value). */
-    private static void learn(long nanos, ConvExecutor.Median... medians) {
+    private static void learn(long nanos, RunningMedian... medians) {
         for (int i = 0; i < 400; i++) {
-            for (ConvExecutor.Median m : medians) m.record(nanos);
+            for (RunningMedian m : medians) m.record(nanos);
         }
     }
 
     /** Teaches each running median a hand-off of 1 ms (400 samples: far past its starting value). */
-    private static void learnOneMillisecond(ConvExecutor.Median... medians) {
+    private static void learnOneMillisecond(RunningMedian... medians) {
         for (int i = 0; i < 400; i++) {
-            for (ConvExecutor.Median m : medians) m.record(1_000_000);
+            for (RunningMedian m : medians) m.record(1_000_000);
         }
     }
 
