@@ -38,9 +38,12 @@
 #define BW_MIN_UNITS 16
 #define BW_MIN_SPLIT_ROWS 256
 #define BW_MAX_PARTIAL_FLOATS (16 * 1024 * 1024)
-/* Per float: copying a gathered patch row (memcpy-sized runs, cache to cache); measured on the
-   benchmark layers (native/bench/backward_bench.c), good enough to rank routes. */
-#define GATHER_NS 0.08
+/* The gather (c4j_im2col) per float copied and per contiguous run it copies (a kernel row of taps
+   in the common NHWC case, else one tap): a per-float price alone put small-channel layers, whose
+   runs are a few floats, at half their gather time. Fitted on the gather timed alone on 3x3 and 5x5
+   layers of 4-256 channels and a 1x1 stride-2 one. */
+#define GATHER_NS 0.055
+#define GATHER_RUN_NS 1.3
 
 static inline int64_t align_bytes(int64_t bytes) { return (bytes + 63) / 64 * 64; }
 
@@ -93,6 +96,16 @@ int64_t c4j_bwg_units(const c4j_conv2d_desc *d) {
     return d->groups * t.t_chunks * t.n_chunks * t.r_chunks;
 }
 
+/* a 1x1 kernel at stride 1 without padding over evenly spaced input pixels: the patch rows are the
+   input's own rows, read in place */
+static int reads_in_place(const c4j_conv2d_desc *d, const bw_tiling *t) {
+    const int64_t sw_in = d->in_stride[2];
+    return t->taps == 1 && d->pad_top == 0 && d->pad_left == 0 && d->stride_h == 1 && d->stride_w == 1 &&
+           d->in_h == d->out_h && d->in_w == d->out_w && (d->in_stride[3] == 1 || t->cg == 1) &&
+           d->in_stride[1] == d->in_w * sw_in && d->in_stride[0] == d->in_h * d->in_stride[1] && sw_in >= t->cg &&
+           sw_in <= INT_MAX;
+}
+
 static int64_t bw_tile_bytes(const bw_tiling *t) { return align_bytes(t->tile_rows * t->kc_max * 4); }
 
 int64_t c4j_bwg_workspace(const c4j_conv2d_desc *d) {
@@ -111,13 +124,8 @@ void c4j_bwg_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in
     const int64_t hw = d->out_h * d->out_w;
     const int64_t ldb = d->out_stride[2];
     const int dy_uniform = d->out_stride[1] == d->out_w * ldb && d->out_stride[0] == d->out_h * d->out_stride[1];
-    /* a 1x1 kernel at stride 1 without padding over evenly spaced input pixels: the patch rows are
-       the input's own rows, read in place */
     const int64_t sw_in = d->in_stride[2];
-    const int x_in_place = t.taps == 1 && d->pad_top == 0 && d->pad_left == 0 && d->stride_h == 1 &&
-                           d->stride_w == 1 && d->in_h == d->out_h && d->in_w == d->out_w &&
-                           (d->in_stride[3] == 1 || t.cg == 1) && d->in_stride[1] == d->in_w * sw_in &&
-                           d->in_stride[0] == d->in_h * d->in_stride[1] && sw_in >= t.cg && sw_in <= INT_MAX;
+    const int x_in_place = reads_in_place(d, &t);
     /* unit order: group, tap chunk, row range, channel chunk (fastest: units that share a gather) */
     const int64_t per_t = t.r_chunks * t.n_chunks, per_group = t.t_chunks * per_t;
 
@@ -174,16 +182,31 @@ void c4j_bwg_run(const c4j_blas *blas, const c4j_conv2d_desc *d, const float *in
     }
 }
 
+/* Contiguous runs the gather copies per patch row for taps [t0, t1), as gather_impl splits them. */
+static double gather_runs(const c4j_conv2d_desc *d, int64_t t0, int64_t t1) {
+    const int runs = !d->flip && d->dilation_w == 1 && d->in_stride[3] == 1 && d->in_stride[2] == c4j_cin_g(d);
+    if (!runs) return (double)(t1 - t0);
+    return (double)((t1 - 1) / d->kernel_w - t0 / d->kernel_w + 1); /* kernel rows the taps touch */
+}
+
+/* The sgemm in the form the route calls it (patches transposed: c4j_cost_sgemm_at), the gather per
+   float and per run, none where the input is read in place (as c4j_bwg_run decides it). */
 double c4j_bwg_estimate(const c4j_conv2d_desc *d) {
     const bw_tiling t = make_bw_tiling(d);
+    const int x_in_place = reads_in_place(d, &t);
     double s = 0;
     for (int64_t tc = 0; tc < t.t_chunks; tc++) {
-        const int64_t taps = C4J_MIN(t.taps_per_chunk, t.taps - tc * t.taps_per_chunk), kc = taps * t.cg;
-        const int64_t full = t.rows / t.tile_rows, last = t.rows % t.tile_rows;
-        s += (double)t.rows * (double)kc * GATHER_NS * 1e-9;
-        for (int64_t nc = 0; nc < t.n_chunks; nc++) {
-            const int64_t cols = C4J_MIN(t.n_chunk, t.cout_g - nc * t.n_chunk);
-            s += (double)full * c4j_cost_sgemm(kc, t.tile_rows, cols) + c4j_cost_sgemm(kc, last, cols);
+        const int64_t t0 = tc * t.taps_per_chunk, t1 = C4J_MIN(t.taps, t0 + t.taps_per_chunk), kc = (t1 - t0) * t.cg;
+        if (!x_in_place)
+            s += (double)t.rows * ((double)kc * GATHER_NS + gather_runs(d, t0, t1) * GATHER_RUN_NS) * 1e-9;
+        /* the sgemm calls of each pixel range: its whole tiles, then the rest */
+        for (int64_t rc = 0; rc < t.r_chunks; rc++) {
+            const int64_t len = t.rows * (rc + 1) / t.r_chunks - t.rows * rc / t.r_chunks;
+            const int64_t full = len / t.tile_rows, last = len % t.tile_rows;
+            for (int64_t nc = 0; nc < t.n_chunks; nc++) {
+                const int64_t cols = C4J_MIN(t.n_chunk, t.cout_g - nc * t.n_chunk);
+                s += (double)full * c4j_cost_sgemm_at(kc, t.tile_rows, cols) + c4j_cost_sgemm_at(kc, last, cols);
+            }
         }
     }
     const double reduce = (double)(t.r_chunks - 1) * (double)(t.filter_floats + d->out_c) * C4J_BW_REDUCE_NS * 1e-9;

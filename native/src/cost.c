@@ -55,6 +55,12 @@ double c4j_cost_sgemm(int64_t m, int64_t k, int64_t n) {
     return measured > 0 ? measured : c4j_cost_sgemm_model(m, k, n);
 }
 
+double c4j_cost_sgemm_at(int64_t m, int64_t k, int64_t n) {
+    if (m <= 0 || k <= 0 || n <= 0) return 0;
+    const double measured = c4j_cost_sgemm_at_measured(m, k, n);
+    return measured > 0 ? measured : c4j_cost_sgemm_model(m, k, n);
+}
+
 /*
  * Rows per sgemm call when an M x K by K x N product (row-major, no transposes, alpha 1, beta 0)
  * may be issued as several calls on row pieces; each row's result is the same either way.

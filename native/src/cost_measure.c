@@ -31,6 +31,7 @@
 
 typedef struct {
     int64_t m, k, n; /* m == 0: empty slot */
+    int at;          /* A transposed (the filter gradient's patches^T x dY) */
     double seconds;
 } entry;
 
@@ -70,27 +71,27 @@ double c4j_thread_seconds(void) {
 #define BATCH_SECONDS 20e-6 /* at least this much work between two clock reads */
 #define MAX_BATCH 1000
 
-static void call_sgemm(const c4j_blas *blas, int64_t m, int64_t k, int64_t n, const float *a, const float *b,
+static void call_sgemm(const c4j_blas *blas, int at, int64_t m, int64_t k, int64_t n, const float *a, const float *b,
                        float *c) {
-    blas->sgemm(C4J_ROW_MAJOR, C4J_NO_TRANS, C4J_NO_TRANS, (int)m, (int)n, (int)k, 1.0f, a, (int)k, b, (int)n, 0.0f, c,
-                (int)n);
+    blas->sgemm(C4J_ROW_MAJOR, at ? C4J_TRANS : C4J_NO_TRANS, C4J_NO_TRANS, (int)m, (int)n, (int)k, 1.0f, a,
+                (int)(at ? m : k), b, (int)n, 0.0f, c, (int)n);
 }
 
 /* Fastest call of the shape (the best batch's mean, after one warm-up call); -1 when memory is
    short. Plain malloc, not c4j_alloc: measuring is not part of any convolution's accounted memory. */
-static double time_sgemm(const c4j_blas *blas, int64_t m, int64_t k, int64_t n) {
+static double time_sgemm(const c4j_blas *blas, int at, int64_t m, int64_t k, int64_t n) {
     float *a = calloc((size_t)(m * k + k * n + m * n), sizeof(float));
     if (a == NULL) return -1;
     float *b = a + m * k, *c = b + k * n;
-    call_sgemm(blas, m, k, n, a, b, c);
+    call_sgemm(blas, at, m, k, n, a, b, c);
     double t0 = c4j_thread_seconds();
-    call_sgemm(blas, m, k, n, a, b, c);
+    call_sgemm(blas, at, m, k, n, a, b, c);
     const double first = c4j_thread_seconds() - t0;
     const int batch = first >= BATCH_SECONDS ? 1 : (int)C4J_MIN(MAX_BATCH, BATCH_SECONDS / C4J_MAX(first, 1e-9) + 1);
     double best = first, total = first;
     for (int rep = 0; rep < MAX_REPS && (rep < 3 || total < MIN_SECONDS); rep++) {
         t0 = c4j_thread_seconds();
-        for (int i = 0; i < batch; i++) call_sgemm(blas, m, k, n, a, b, c);
+        for (int i = 0; i < batch; i++) call_sgemm(blas, at, m, k, n, a, b, c);
         const double t = c4j_thread_seconds() - t0;
         total += t;
         if (t / batch < best) best = t / batch;
@@ -99,8 +100,9 @@ static double time_sgemm(const c4j_blas *blas, int64_t m, int64_t k, int64_t n) 
     return best;
 }
 
-static size_t slot_of(int64_t m, int64_t k, int64_t n) {
-    uint64_t h = (uint64_t)m * 0x9E3779B97F4A7C15ull ^ (uint64_t)k * 0xC2B2AE3D27D4EB4Full ^ (uint64_t)n * 0x165667B19E3779F9ull;
+static size_t slot_of(int64_t m, int64_t k, int64_t n, int at) {
+    uint64_t h = (uint64_t)m * 0x9E3779B97F4A7C15ull ^ (uint64_t)k * 0xC2B2AE3D27D4EB4Full ^
+                 (uint64_t)n * 0x165667B19E3779F9ull ^ (uint64_t)at;
     return (size_t)(h ^ (h >> 29)) & (SLOTS - 1);
 }
 
@@ -109,13 +111,14 @@ static size_t slot_of(int64_t m, int64_t k, int64_t n) {
  * The lock is held while measuring: two plans never time at once (they would disturb each other),
  * and a shape is measured exactly once.
  */
-double c4j_cost_sgemm_measured(int64_t m, int64_t k, int64_t n) {
+static double measured(int at, int64_t m, int64_t k, int64_t n) {
     if (m <= 0 || k <= 0 || n <= 0 || m > INT32_MAX || k > INT32_MAX || n > INT32_MAX) return -1;
     double result = -1;
     pthread_mutex_lock(&g_lock);
     if (g_blas != NULL) {
-        size_t s = slot_of(m, k, n);
-        while (g_table[s].m != 0 && !(g_table[s].m == m && g_table[s].k == k && g_table[s].n == n))
+        size_t s = slot_of(m, k, n, at);
+        while (g_table[s].m != 0 &&
+               !(g_table[s].m == m && g_table[s].k == k && g_table[s].n == n && g_table[s].at == at))
             s = (s + 1) & (SLOTS - 1);
         if (g_table[s].m != 0) {
             result = g_table[s].seconds;
@@ -123,12 +126,13 @@ double c4j_cost_sgemm_measured(int64_t m, int64_t k, int64_t n) {
             /* large shapes: time a slice of rows (whole 16-row blocks, as the kernels block M) */
             int64_t rows = m;
             if (m * k * n > MAX_MEASURED_MACS) rows = C4J_MIN(m, C4J_MAX(MIN_SLICE_ROWS, MAX_MEASURED_MACS / (k * n) / 16 * 16));
-            const double t = time_sgemm(g_blas, rows, k, n);
+            const double t = time_sgemm(g_blas, at, rows, k, n);
             if (t > 0) {
                 result = t * (double)m / (double)rows;
                 g_table[s].m = m;
                 g_table[s].k = k;
                 g_table[s].n = n;
+                g_table[s].at = at;
                 g_table[s].seconds = result;
                 g_entries++;
             }
@@ -137,6 +141,10 @@ double c4j_cost_sgemm_measured(int64_t m, int64_t k, int64_t n) {
     pthread_mutex_unlock(&g_lock);
     return result;
 }
+
+double c4j_cost_sgemm_measured(int64_t m, int64_t k, int64_t n) { return measured(0, m, k, n); }
+
+double c4j_cost_sgemm_at_measured(int64_t m, int64_t k, int64_t n) { return measured(1, m, k, n); }
 
 void c4j_fit_mac_and_step(double ta, double ma, double sa, double tb, double mb, double sb, double *mac, double *step) {
     const double det = ma * sb - mb * sa;

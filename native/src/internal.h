@@ -47,6 +47,11 @@ double c4j_cost_sgemm(int64_t m, int64_t k, int64_t n);
 double c4j_cost_sgemm_model(int64_t m, int64_t k, int64_t n);
 /* The measured time of the shape (timed once per process), or -1 (cost_measure.c). */
 double c4j_cost_sgemm_measured(int64_t m, int64_t k, int64_t n);
+/* The same with A transposed (A^T x B, A stored K x M): the filter gradient's patches^T x dY, whose
+   time differs from the plain form's on small shapes; without a measured cost model, the
+   plain form's model, the only one the built-in table has. */
+double c4j_cost_sgemm_at(int64_t m, int64_t k, int64_t n);
+double c4j_cost_sgemm_at_measured(int64_t m, int64_t k, int64_t n);
 int c4j_cost_is_measured(void);
 /* CPU seconds of the calling thread (cost_measure.c), the clock every measured estimate uses: time
    the thread spent descheduled, which on a busy machine is a property of the moment and not of the

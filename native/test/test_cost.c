@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "../src/internal.h"
 #include "testlib.h"
 
 static const c4j_algo ALGOS[] = {C4J_ALGO_GEMM_DIRECT, C4J_ALGO_GEMM_TILED, C4J_ALGO_WINOGRAD_2X2,
@@ -92,11 +93,20 @@ int main(void) {
                         "layer %d algo %d: estimate %g then %g", i, a, first[i][a], again[t][i][a]);
         }
 
+    /* the filter gradient's A-transposed sgemm is timed as its own shape: a table that mixed up the
+       two forms would hand one form's time to the other, bit for bit; each is kept once timed */
+    const double plain = c4j_cost_sgemm_measured(36, 64, 8), at = c4j_cost_sgemm_at_measured(36, 64, 8);
+    T_CHECK(plain > 0 && at > 0, "sgemm 36 x 64 x 8 measured: plain %g, A transposed %g", plain, at);
+    T_CHECK(memcmp(&plain, &at, sizeof plain) != 0, "A transposed got the plain form's time %g", at);
+    const double at_again = c4j_cost_sgemm_at(36, 64, 8);
+    T_CHECK(memcmp(&at, &at_again, sizeof at) == 0, "A transposed: %g then %g", at, at_again);
+
     /* row pieces chosen from timings: results still match the reference */
     for (int i = 0; i < N_LAYERS; i++)
         for (int a = 0; a < N_ALGOS; a++) check_forward(&d[i], ALGOS[a]);
 
     c4j_cost_measure_with(NULL);
+    T_CHECK(c4j_cost_sgemm_at(36, 64, 8) == c4j_cost_sgemm_model(36, 64, 8), "A transposed without measuring");
     if (t_failures) fprintf(stderr, "%d failure(s)\n", t_failures);
     else printf("test_cost: ok\n");
     return t_failures ? 1 : 0;
