@@ -6,6 +6,7 @@
  * what it ranks. GFLOP/s are direct-convolution flops (2*N*OH*OW*Cout*KH*KW*Cin/g per gradient).
  *
  *   backward_bench [--shapes a,b] [--min-time SECONDS] [--cpu] [--prepared] [--measured]
+ *                  [--sequence IN:F,... [--rounds R]]
  *
  * --prepared prepares each input-gradient route's filter once, untimed (a PreparedFilter's weights,
  * kept for the forward and backward passes of one training step), and takes AUTO's input route by
@@ -18,6 +19,9 @@
  * Each layer ends with AUTO's two gradients timed in sequence (dW then dX, as Conv2dBackward.backward
  * runs them): timed apart, a route finds its large operands (a transformed filter, dW) still in the
  * caches from its previous call; in sequence they compete, as in the Java call.
+ * --sequence IN:F,... times other pairs of routes (input route id : filter route id, as
+ * conv4j.h numbers them) in sequence the same way, each alternated with AUTO's pair for R rounds
+ * (default 7), so a route that wins apart can be checked where the two gradients compete.
  *
  * Shapes: the peer benchmark's layers (../shared/bench/shapes.csv) plus a few more.
  */
@@ -50,7 +54,8 @@ static const char *ROUTE_NAMES[] = {"gemm",      "gemm_direct", "gemm_tiled",  "
                                     "fft",       "grouped",     "gemm_nchw",   "winograd_1d",  "direct"};
 
 static double min_time = 0.3;
-static int cpu_time = 0, prepared_once = 0;
+static int cpu_time = 0, prepared_once = 0, seq_rounds = 7;
+static const char *seq_pairs = NULL;
 
 typedef void (*body_fn)(void *ctx);
 
@@ -261,8 +266,26 @@ static void bench_shape(const t_layer *s) {
            (auto_in_t + auto_f_t) * 1e3, (best_in + best_f) * 1e3, 2 * t_fwd / (auto_in_t + auto_f_t),
            2 * t_fwd / (best_in + best_f));
     const double t_seq = sequence_seconds(&d, auto_in, auto_f, x, f, dy, dx, dw, db);
-    printf("%-22s backward AUTO in sequence %.4f ms: backward/forward GFLOP/s %.2f\n\n", s->name, t_seq * 1e3,
+    printf("%-22s backward AUTO in sequence %.4f ms: backward/forward GFLOP/s %.2f\n", s->name, t_seq * 1e3,
            2 * t_fwd / t_seq);
+    /* --sequence IN:F,...: other route pairs in sequence, alternated with AUTO's (rounds of each) */
+    for (int round = 0; seq_pairs != NULL && round < seq_rounds; round++) {
+        const char *p = seq_pairs;
+        while (*p) {
+            int ri = -1, rf = -1, used = 0;
+            if (sscanf(p, "%d:%d%n", &ri, &rf, &used) != 2) break;
+            p += used;
+            if (*p == ',') p++;
+            if (c4j_conv2d_backward_input_estimate_seconds(&d, ri) < 0 ||
+                c4j_conv2d_backward_filter_estimate_seconds(&d, rf) < 0)
+                continue;
+            const double ta = sequence_seconds(&d, auto_in, auto_f, x, f, dy, dx, dw, db);
+            const double tb = sequence_seconds(&d, ri, rf, x, f, dy, dx, dw, db);
+            printf("%-22s round %d in sequence AUTO %d:%d %.4f ms, %d:%d %.4f ms (%.3f x)\n", s->name, round,
+                   auto_in, auto_f, ta * 1e3, ri, rf, tb * 1e3, tb / ta);
+        }
+    }
+    printf("\n");
     free(x); free(f); free(dy); free(dx); free(dw); free(db); free(y);
 }
 
@@ -273,9 +296,11 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "--min-time") == 0 && i + 1 < argc) min_time = atof(argv[++i]);
         else if (strcmp(argv[i], "--cpu") == 0) cpu_time = 1;
         else if (strcmp(argv[i], "--prepared") == 0) prepared_once = 1;
+        else if (strcmp(argv[i], "--sequence") == 0 && i + 1 < argc) seq_pairs = argv[++i];
+        else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) seq_rounds = atoi(argv[++i]);
         else if (strcmp(argv[i], "--measured") == 0) c4j_cost_measure_with(t_blas());
         else {
-            fprintf(stderr, "usage: %s [--shapes a,b] [--min-time S] [--cpu] [--prepared] [--measured]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--shapes a,b] [--min-time S] [--cpu] [--prepared] [--measured] [--sequence IN:F,... [--rounds R]]\n", argv[0]);
             return 2;
         }
     }
