@@ -26,8 +26,9 @@
  * taps, whose taps past the kernel are dropped. X2 is never built: the tile gather reads each of
  * its lanes from X. A 7x7/2 layer on 3 channels becomes 4x4 taps on 12 channels, one lane vector.
  *
- * The transforms are radix-2 complex FFTs on vectors of 16 lanes (channels of one tile, or output
- * channels of one pair row), compiled for AVX-512, AVX2 and plain C (target clones on x86-64).
+ * The transforms are radix-4 complex FFTs (one radix-2 stage first when log2 F is odd) on vectors
+ * of 16 lanes (channels of one tile, or output channels of one pair row), compiled for AVX-512,
+ * AVX2 and plain C (target clones on x86-64).
  * Units are (block of input channels, range of tiles): a unit transforms its tiles' input
  * channels of its block and all of their dY channels, accumulates its spectra and transforms them
  * back; ranges r > 0 sum into their own partial copies of dW, which backward.c's reduction adds in
@@ -184,9 +185,9 @@ double c4j_bwf_estimate(const c4j_conv2d_desc *d) {
 
 #define BWF_INLINE static inline __attribute__((always_inline))
 
-/* twiddles w^j = exp(-2 pi i j / n), j < n/2 */
+/* twiddles w^j = exp(-2 pi i j / n), j < n (a radix-4 butterfly's third point takes w^3j, up to 3n/4) */
 static void twiddles(int64_t n, float *wr, float *wi) {
-    for (int64_t j = 0; j < n / 2; j++) {
+    for (int64_t j = 0; j < n; j++) {
         wr[j] = (float)cos(2.0 * M_PI * (double)j / (double)n);
         wi[j] = (float)-sin(2.0 * M_PI * (double)j / (double)n);
     }
@@ -201,8 +202,8 @@ static void bit_reversal(int64_t n, int64_t logn, uint8_t *rev) {
     }
 }
 
-/* in-place radix-2 FFT of n complex vectors at re/im + k * s (k < n); inverse: conjugate twiddles;
-   rev: bit_reversal(n) */
+/* in-place FFT of n complex vectors at re/im + k * s (k < n), decimation in time; inverse: conjugate
+   twiddles, unnormalised; rev: bit_reversal(n), w: twiddles(n) */
 BWF_INLINE void fft_vec(v16 *re, v16 *im, int64_t n, int64_t s, const uint8_t *rev, const float *wr,
                         const float *wi, int inverse) {
     for (int64_t i = 0; i < n; i++) {
@@ -216,46 +217,46 @@ BWF_INLINE void fft_vec(v16 *re, v16 *im, int64_t n, int64_t s, const uint8_t *r
             im[j * s] = t;
         }
     }
-    /* the radix-2 stages two at a time (len and 2 len: each point loaded and stored once for both),
-       the same operations on every value as one stage after the other; a last single stage when
-       log2(n) is odd */
-    const float sign = inverse ? -1.0f : 1.0f;
-    int64_t len = 2;
-    for (; 2 * len <= n; len *= 4) {
-        const int64_t h = len / 2, step = n / len, step2 = n / (2 * len);
-        for (int64_t j = 0; j < h; j++) {
-            const float c1r = wr[j * step], c1i = sign * wi[j * step];
-            const float c2r = wr[j * step2], c2i = sign * wi[j * step2];
-            const float c3r = wr[(j + h) * step2], c3i = sign * wi[(j + h) * step2];
-            for (int64_t b = 0; b < n; b += 2 * len) {
-                v16 *p0r = re + (b + j) * s, *p0i = im + (b + j) * s, *p1r = re + (b + j + h) * s,
-                    *p1i = im + (b + j + h) * s, *p2r = re + (b + j + len) * s, *p2i = im + (b + j + len) * s,
-                    *p3r = re + (b + j + len + h) * s, *p3i = im + (b + j + len + h) * s;
-                /* stage len: (0, 1) and (2, 3) */
-                v16 a0r = *p0r, a0i = *p0i, a1r = *p1r, a1i = *p1i, a2r = *p2r, a2i = *p2i, a3r = *p3r, a3i = *p3i;
-                v16 tr = a1r * c1r - a1i * c1i, ti = a1r * c1i + a1i * c1r;
-                a1r = a0r - tr, a1i = a0i - ti, a0r = a0r + tr, a0i = a0i + ti;
-                tr = a3r * c1r - a3i * c1i, ti = a3r * c1i + a3i * c1r;
-                a3r = a2r - tr, a3i = a2i - ti, a2r = a2r + tr, a2i = a2i + ti;
-                /* stage 2 len: (0, 2) and (1, 3) */
-                tr = a2r * c2r - a2i * c2i, ti = a2r * c2i + a2i * c2r;
-                *p2r = a0r - tr, *p2i = a0i - ti, *p0r = a0r + tr, *p0i = a0i + ti;
-                tr = a3r * c3r - a3i * c3i, ti = a3r * c3i + a3i * c3r;
-                *p3r = a1r - tr, *p3i = a1i - ti, *p1r = a1r + tr, *p1i = a1i + ti;
-            }
+    /* a first radix-2 stage when log2(n) is odd (its twiddles are all 1: adds only), then radix-4
+       stages: three twiddle multiplies per four points where two radix-2 stages take four, and none
+       at j = 0, whose twiddles are 1 */
+    int64_t q = 1;
+    if (__builtin_ctzll((unsigned long long)n) & 1) {
+        for (int64_t b = 0; b < n; b += 2) {
+            v16 *ar = re + b * s, *ai = im + b * s, *br = ar + s, *bi = ai + s;
+            const v16 xr = *ar, xi = *ai, yr = *br, yi = *bi;
+            *ar = xr + yr, *ai = xi + yi, *br = xr - yr, *bi = xi - yi;
         }
+        q = 2;
     }
-    if (len <= n) {
-        const int64_t h = len / 2, step = n / len;
-        for (int64_t j = 0; j < h; j++) {
-            const float cr = wr[j * step], ci = sign * wi[j * step];
-            for (int64_t b = 0; b < n; b += len) {
-                v16 *ar = re + (b + j) * s, *ai = im + (b + j) * s, *br = re + (b + j + h) * s, *bi = im + (b + j + h) * s;
-                const v16 tr = *br * cr - *bi * ci, ti = *br * ci + *bi * cr;
-                *br = *ar - tr;
-                *bi = *ai - ti;
-                *ar = *ar + tr;
-                *ai = *ai + ti;
+    const float sign = inverse ? -1.0f : 1.0f;
+    for (; 4 * q <= n; q *= 4) {
+        const int64_t step = n / (4 * q);
+        for (int64_t j = 0; j < q; j++) {
+            /* w = W_4q^j on the point 2q on, w^2 on the point q on (its inputs are bit-reversed), w^3 */
+            const float w1r = wr[j * step], w1i = sign * wi[j * step];
+            const float w2r = wr[2 * j * step], w2i = sign * wi[2 * j * step];
+            const float w3r = wr[3 * j * step], w3i = sign * wi[3 * j * step];
+            for (int64_t b = 0; b < n; b += 4 * q) {
+                v16 *p0r = re + (b + j) * s, *p0i = im + (b + j) * s, *p1r = p0r + q * s, *p1i = p0i + q * s,
+                    *p2r = p1r + q * s, *p2i = p1i + q * s, *p3r = p2r + q * s, *p3i = p2i + q * s;
+                const v16 x0r = *p0r, x0i = *p0i;
+                v16 y1r = *p1r, y1i = *p1i, y2r = *p2r, y2i = *p2i, y3r = *p3r, y3i = *p3i;
+                if (j != 0) {
+                    v16 t = y1r * w2r - y1i * w2i;
+                    y1i = y1r * w2i + y1i * w2r, y1r = t;
+                    t = y2r * w1r - y2i * w1i;
+                    y2i = y2r * w1i + y2i * w1r, y2r = t;
+                    t = y3r * w3r - y3i * w3i;
+                    y3i = y3r * w3i + y3i * w3r, y3r = t;
+                }
+                const v16 ar = x0r + y1r, ai = x0i + y1i, br = x0r - y1r, bi = x0i - y1i;
+                const v16 cr = y2r + y3r, ci = y2i + y3i, dr = y2r - y3r, di = y2i - y3i;
+                *p0r = ar + cr, *p0i = ai + ci, *p2r = ar - cr, *p2i = ai - ci;
+                if (!inverse) /* b - i d, b + i d */
+                    *p1r = br + di, *p1i = bi - dr, *p3r = br - di, *p3i = bi + dr;
+                else /* b + i d, b - i d */
+                    *p1r = br - di, *p1i = bi + dr, *p3r = br + di, *p3i = bi - dr;
             }
         }
     }
@@ -399,7 +400,7 @@ BWF_INLINE void run_unit(const c4j_conv2d_desc *d, const bwf_plan *p, const floa
     float *sx = workspace + buf_floats(p); /* tile j of a batch: sx + j sxf, sy + j syf */
     float *sy = sx + batch * sxf;
     v16 *acc = (v16 *)(sy + batch * syf);
-    float wr[BWF_MAX_F / 2], wi[BWF_MAX_F / 2];
+    float wr[BWF_MAX_F], wi[BWF_MAX_F];
     uint8_t rev[BWF_MAX_F];
     twiddles(F, wr, wi);
     bit_reversal(F, p->logF, rev);
