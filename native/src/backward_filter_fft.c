@@ -202,64 +202,78 @@ static void bit_reversal(int64_t n, int64_t logn, uint8_t *rev) {
     }
 }
 
-/* in-place FFT of n complex vectors at re/im + k * s (k < n), decimation in time; inverse: conjugate
-   twiddles, unnormalised; rev: bit_reversal(n), w: twiddles(n) */
+/* The radix-4 butterfly of the decimation in time on four points whose twiddles are applied
+   (x: re, im of points 0..3, in bit-reversed order), stored to o + k os, k < 4. */
+BWF_INLINE void dit4_store(const v16 *x, v16 *or_, v16 *oi, int64_t os, int inverse) {
+    const v16 ar = x[0] + x[2], ai = x[1] + x[3], br = x[0] - x[2], bi = x[1] - x[3];
+    const v16 cr = x[4] + x[6], ci = x[5] + x[7], dr = x[4] - x[6], di = x[5] - x[7];
+    or_[0] = ar + cr, oi[0] = ai + ci, or_[2 * os] = ar - cr, oi[2 * os] = ai - ci;
+    if (!inverse) /* b - i d, b + i d */
+        or_[os] = br + di, oi[os] = bi - dr, or_[3 * os] = br - di, oi[3 * os] = bi + dr;
+    else /* b + i d, b - i d */
+        or_[os] = br - di, oi[os] = bi + dr, or_[3 * os] = br + di, oi[3 * os] = bi - dr;
+}
+
+/* The radix-4 stage of span 4q from (xr, xi) at stride xs to (yr, yi) at stride ys (the same
+   positions: in place when the arrays are the same). Twiddles w = W_4q^j on the point 2q on, w^2
+   on the point q on (its inputs are bit-reversed), w^3; none at j = 0, whose twiddles are 1. */
+BWF_INLINE void dit4_stage(const v16 *xr, const v16 *xi, int64_t xs, v16 *yr, v16 *yi, int64_t ys, int64_t n,
+                           int64_t q, const float *wr, const float *wi, int inverse) {
+    const int64_t step = n / (4 * q);
+    const float sign = inverse ? -1.0f : 1.0f;
+    for (int64_t j = 0; j < q; j++) {
+        const float w1r = wr[j * step], w1i = sign * wi[j * step];
+        const float w2r = wr[2 * j * step], w2i = sign * wi[2 * j * step];
+        const float w3r = wr[3 * j * step], w3i = sign * wi[3 * j * step];
+        for (int64_t b = 0; b < n; b += 4 * q) {
+            const int64_t k = (b + j) * xs, qs = q * xs;
+            const v16 x0r = xr[k], x0i = xi[k];
+            v16 y1r = xr[k + qs], y1i = xi[k + qs], y2r = xr[k + 2 * qs], y2i = xi[k + 2 * qs], y3r = xr[k + 3 * qs],
+                y3i = xi[k + 3 * qs];
+            if (j != 0) {
+                v16 t = y1r * w2r - y1i * w2i;
+                y1i = y1r * w2i + y1i * w2r, y1r = t;
+                t = y2r * w1r - y2i * w1i;
+                y2i = y2r * w1i + y2i * w1r, y2r = t;
+                t = y3r * w3r - y3i * w3i;
+                y3i = y3r * w3i + y3i * w3r, y3r = t;
+            }
+            const v16 x[8] = {x0r, x0i, y1r, y1i, y2r, y2i, y3r, y3i};
+            dit4_store(x, yr + (b + j) * ys, yi + (b + j) * ys, q * ys, inverse);
+        }
+    }
+}
+
+/* FFT of n complex vectors at re/im + k * s (k < n), in place, decimation in time; inverse:
+   conjugate twiddles, unnormalised; rev: bit_reversal(n), w: twiddles(n). The first stage reads
+   its points in bit-reversed order (no reordering pass) and the stages between the first and the
+   last run in a local copy, which stays in L1 where the points s apart in the tile buffer do not. */
 BWF_INLINE void fft_vec(v16 *re, v16 *im, int64_t n, int64_t s, const uint8_t *rev, const float *wr,
                         const float *wi, int inverse) {
-    for (int64_t i = 0; i < n; i++) {
-        const int64_t j = rev[i];
-        if (j > i) {
-            v16 t = re[i * s];
-            re[i * s] = re[j * s];
-            re[j * s] = t;
-            t = im[i * s];
-            im[i * s] = im[j * s];
-            im[j * s] = t;
-        }
-    }
-    /* a first radix-2 stage when log2(n) is odd (its twiddles are all 1: adds only), then radix-4
-       stages: three twiddle multiplies per four points where two radix-2 stages take four, and none
-       at j = 0, whose twiddles are 1 */
-    int64_t q = 1;
+    v16 tr[BWF_MAX_F], ti[BWF_MAX_F];
+    int64_t q;
+    /* a first radix-2 stage when log2(n) is odd, else a first radix-4 one: twiddles all 1, adds only */
     if (__builtin_ctzll((unsigned long long)n) & 1) {
         for (int64_t b = 0; b < n; b += 2) {
-            v16 *ar = re + b * s, *ai = im + b * s, *br = ar + s, *bi = ai + s;
-            const v16 xr = *ar, xi = *ai, yr = *br, yi = *bi;
-            *ar = xr + yr, *ai = xi + yi, *br = xr - yr, *bi = xi - yi;
+            const int64_t i0 = rev[b] * s, i1 = rev[b + 1] * s;
+            const v16 xr = re[i0], xi = im[i0], yr = re[i1], yi = im[i1];
+            tr[b] = xr + yr, ti[b] = xi + yi, tr[b + 1] = xr - yr, ti[b + 1] = xi - yi;
         }
         q = 2;
-    }
-    const float sign = inverse ? -1.0f : 1.0f;
-    for (; 4 * q <= n; q *= 4) {
-        const int64_t step = n / (4 * q);
-        for (int64_t j = 0; j < q; j++) {
-            /* w = W_4q^j on the point 2q on, w^2 on the point q on (its inputs are bit-reversed), w^3 */
-            const float w1r = wr[j * step], w1i = sign * wi[j * step];
-            const float w2r = wr[2 * j * step], w2i = sign * wi[2 * j * step];
-            const float w3r = wr[3 * j * step], w3i = sign * wi[3 * j * step];
-            for (int64_t b = 0; b < n; b += 4 * q) {
-                v16 *p0r = re + (b + j) * s, *p0i = im + (b + j) * s, *p1r = p0r + q * s, *p1i = p0i + q * s,
-                    *p2r = p1r + q * s, *p2i = p1i + q * s, *p3r = p2r + q * s, *p3i = p2i + q * s;
-                const v16 x0r = *p0r, x0i = *p0i;
-                v16 y1r = *p1r, y1i = *p1i, y2r = *p2r, y2i = *p2i, y3r = *p3r, y3i = *p3i;
-                if (j != 0) {
-                    v16 t = y1r * w2r - y1i * w2i;
-                    y1i = y1r * w2i + y1i * w2r, y1r = t;
-                    t = y2r * w1r - y2i * w1i;
-                    y2i = y2r * w1i + y2i * w1r, y2r = t;
-                    t = y3r * w3r - y3i * w3i;
-                    y3i = y3r * w3i + y3i * w3r, y3r = t;
-                }
-                const v16 ar = x0r + y1r, ai = x0i + y1i, br = x0r - y1r, bi = x0i - y1i;
-                const v16 cr = y2r + y3r, ci = y2i + y3i, dr = y2r - y3r, di = y2i - y3i;
-                *p0r = ar + cr, *p0i = ai + ci, *p2r = ar - cr, *p2i = ai - ci;
-                if (!inverse) /* b - i d, b + i d */
-                    *p1r = br + di, *p1i = bi - dr, *p3r = br - di, *p3i = bi + dr;
-                else /* b + i d, b - i d */
-                    *p1r = br - di, *p1i = bi + dr, *p3r = br + di, *p3i = bi - dr;
-            }
+    } else {
+        for (int64_t b = 0; b < n; b += 4) {
+            const int64_t i0 = rev[b] * s, i1 = rev[b + 1] * s, i2 = rev[b + 2] * s, i3 = rev[b + 3] * s;
+            const v16 x[8] = {re[i0], im[i0], re[i1], im[i1], re[i2], im[i2], re[i3], im[i3]};
+            dit4_store(x, tr + b, ti + b, 1, inverse);
         }
+        q = 4;
     }
+    for (; 4 * q < n; q *= 4) dit4_stage(tr, ti, 1, tr, ti, 1, n, q, wr, wi, inverse);
+    if (4 * q == n) {
+        dit4_stage(tr, ti, 1, re, im, s, n, q, wr, wi, inverse);
+        return;
+    }
+    for (int64_t k = 0; k < n; k++) re[k * s] = tr[k], im[k * s] = ti[k]; /* n = 2 or 4: the first stage was all */
 }
 
 /*
