@@ -146,14 +146,17 @@ int64_t c4j_bwf_units(const c4j_conv2d_desc *d) {
     return make_plan(d, &p) ? p.cblocks * p.ranges : 0;
 }
 
-/* workspace: tile buffer [F*F] complex vectors | X spectra [nf][cb] per tile of a batch
+/* workspace: tile buffer [F*F] complex vectors | X spectra [nf][ceil(cb/16)] complex vectors per
+   transform of a batch (tp tiles' lanes, or one tile's)
    | dY spectra [nf][coutv] vectors per tile of a batch
    | accumulators [nf][cb][coutv] complex vectors, each part 64-byte aligned */
 /* rows of the tile buffer are F + 1 vectors apart: at F vectors (a power of two times 64 bytes) a
    column transform's points would share a few cache sets and miss L1 on every butterfly */
 static int64_t pitch(const bwf_plan *p) { return p->F + 1; }
 static int64_t buf_floats(const bwf_plan *p) { return p->F * pitch(p) * 2 * BWF_LANES; }
-static int64_t sx_floats(const bwf_plan *p) { return c4j_ceil_div(p->nf * p->cb * 2, 16) * 16; }
+/* X spectra of one transform (tp tiles, or one tile's ceil(cb / 16) vectors of channels): per
+   frequency the transform's vectors as they are, [re lanes | im lanes] */
+static int64_t sx_floats(const bwf_plan *p) { return p->nf * c4j_ceil_div(p->cb, BWF_LANES) * 2 * BWF_LANES; }
 static int64_t sy_floats(const bwf_plan *p) { return p->nf * p->coutv * 2 * BWF_LANES; }
 static int64_t acc_floats(const bwf_plan *p) { return p->nf * p->cb * p->coutv * 2 * BWF_LANES; }
 
@@ -166,14 +169,15 @@ static int64_t acc_floats(const bwf_plan *p) { return p->nf * p->cb * p->coutv *
 #define BWF_BATCH_MAX 8
 static int64_t batch_tiles(const bwf_plan *p) {
     const int64_t tp = tiles_per_transform(p);
-    const int64_t fit = C4J_MAX(1, C4J_MIN(BWF_BATCH_MAX, BWF_BATCH_FLOATS / (sx_floats(p) + sy_floats(p))));
+    const int64_t fit = C4J_MAX(1, C4J_MIN(BWF_BATCH_MAX, BWF_BATCH_FLOATS / (sx_floats(p) / tp + sy_floats(p))));
     return C4J_MAX(tp, fit / tp * tp);
 }
 
 int64_t c4j_bwf_workspace(const c4j_conv2d_desc *d) {
     bwf_plan p;
     if (!make_plan(d, &p)) return -1;
-    return (buf_floats(&p) + batch_tiles(&p) * (sx_floats(&p) + sy_floats(&p)) + acc_floats(&p)) * 4;
+    const int64_t batch = batch_tiles(&p), transforms = batch / tiles_per_transform(&p);
+    return (buf_floats(&p) + transforms * sx_floats(&p) + batch * sy_floats(&p) + acc_floats(&p)) * 4;
 }
 
 double c4j_bwf_estimate(const c4j_conv2d_desc *d) {
@@ -379,23 +383,26 @@ static void gather_window_s2d(const c4j_conv2d_desc *d, const bwf_plan *p, const
 
 /*
  * The products of k (a constant: 4, 2 or 1) input channels with one vector of output channels,
- * over the nb tiles of a batch, tile j's spectra sxf and syf floats after tile j - 1's:
- * a[q st] (re) and a[q st + 1] (im) += X_hat[q] * conj(dY_hat). The 2k sums stay in registers over
- * the batch, each dY vector loaded once for the k channels.
+ * over the nb tiles of a batch: a[q st] (re) and a[q st + 1] (im) += X_hat[q] * conj(dY_hat).
+ * X_hat of tile j is in transform j / tp's spectra (sxf floats after the previous transform's),
+ * lanes (j % tp) nc + q, real parts at x, imaginary BWF_LANES floats on; dY_hat of tile j syf floats
+ * after tile j - 1's. The 2k sums stay in registers over the batch, each dY vector loaded once
+ * for the k channels.
  */
-BWF_INLINE void add_products(v16 *a, int64_t st, const float *x, int64_t sxf, const v16 *y, int64_t syf, int64_t nb,
-                             int k) {
+BWF_INLINE void add_products(v16 *a, int64_t st, const float *x, int64_t sxf, int64_t tp, int64_t nc, const v16 *y,
+                             int64_t syf, int64_t nb, int k) {
     v16 re[4], im[4];
     for (int q = 0; q < k; q++) re[q] = a[q * st], im[q] = a[q * st + 1];
-    for (int64_t j = 0; j < nb; j++) {
-        const float *xj = x + j * sxf;
-        const v16 *yj = (const v16 *)((const float *)y + j * syf);
-        const v16 yr = yj[0], yi = yj[1];
-        for (int q = 0; q < k; q++) {
-            re[q] += xj[2 * q] * yr + xj[2 * q + 1] * yi;
-            im[q] += xj[2 * q + 1] * yr - xj[2 * q] * yi;
+    for (int64_t j0 = 0; j0 < nb; j0 += tp, x += sxf)
+        for (int64_t j = j0; j < C4J_MIN(nb, j0 + tp); j++) {
+            const float *xj = x + (j - j0) * nc;
+            const v16 *yj = (const v16 *)((const float *)y + j * syf);
+            const v16 yr = yj[0], yi = yj[1];
+            for (int q = 0; q < k; q++) {
+                re[q] += xj[q] * yr + xj[BWF_LANES + q] * yi;
+                im[q] += xj[BWF_LANES + q] * yr - xj[q] * yi;
+            }
         }
-    }
     for (int q = 0; q < k; q++) a[q * st] = re[q], a[q * st + 1] = im[q];
 }
 
@@ -411,14 +418,14 @@ BWF_INLINE void run_unit(const c4j_conv2d_desc *d, const bwf_plan *p, const floa
     v16 *bre = (v16 *)workspace, *bim = bre + F * P;
     const int64_t tp = tiles_per_transform(p), batch = batch_tiles(p);
     const int64_t sxf = sx_floats(p), syf = sy_floats(p);
-    float *sx = workspace + buf_floats(p); /* tile j of a batch: sx + j sxf, sy + j syf */
-    float *sy = sx + batch * sxf;
+    float *sx = workspace + buf_floats(p); /* transform g of a batch: sx + g sxf; tile j: sy + j syf */
+    float *sy = sx + batch / tp * sxf;
     v16 *acc = (v16 *)(sy + batch * syf);
     float wr[BWF_MAX_F], wi[BWF_MAX_F];
     uint8_t rev[BWF_MAX_F];
     twiddles(F, wr, wi);
     bit_reversal(F, p->logF, rev);
-    const int64_t c0 = cblk * p->cb, nc = C4J_MIN(p->cb, p->cin - c0);
+    const int64_t c0 = cblk * p->cb, nc = C4J_MIN(p->cb, p->cin - c0), nsets = c4j_ceil_div(p->cb, BWF_LANES);
     const int64_t t0 = p->tiles * range / p->ranges, t1 = p->tiles * (range + 1) / p->ranges;
     const v16 zero = {0};
     for (int64_t i = 0; i < nf * nc * p->coutv * 2; i++) acc[i] = zero;
@@ -428,7 +435,6 @@ BWF_INLINE void run_unit(const c4j_conv2d_desc *d, const bwf_plan *p, const floa
         for (int64_t t = g0; t < g1; t++) {
             int64_t n, y0, x0;
             tile_origin(p, t, &n, &y0, &x0);
-            float *sxt = sx + (t - g0) * sxf;
             v16 *syt = (v16 *)(sy + (t - g0) * syf);
             /* tp > 1, at the first tile of each group of tp: the input windows of the group's tiles
                in one transform, tile j of the group in lanes [j nc, (j+1) nc) */
@@ -442,17 +448,12 @@ BWF_INLINE void run_unit(const c4j_conv2d_desc *d, const bwf_plan *p, const floa
                     else gather_window_s2d(d, p, in, un, uy0, ux0, c0, nc, bre, (u - t) * nc);
                 }
                 fft2_forward(p, bre, bim, F, rev, wr, wi);
-                for (int64_t u = t; u < te; u++)
-                    for (int64_t f = 0; f < nf; f++) {
-                        const int64_t fu = f / half, fv = f % half, lane0 = (u - t) * nc;
-                        const float *r = (const float *)&bre[fu * P + fv] + lane0;
-                        const float *im = (const float *)&bim[fu * P + fv] + lane0;
-                        float *sxu = sx + (u - g0) * sxf;
-                        for (int64_t l = 0; l < nc; l++) {
-                            sxu[(f * p->cb + l) * 2] = r[l];
-                            sxu[(f * p->cb + l) * 2 + 1] = im[l];
-                        }
-                    }
+                /* the spectra as they are: the products read each tile's lanes */
+                v16 *sxg = (v16 *)(sx + (t - g0) / tp * sxf);
+                for (int64_t f = 0; f < nf; f++) {
+                    const int64_t k = f / half * P + f % half;
+                    sxg[2 * f] = bre[k], sxg[2 * f + 1] = bim[k];
+                }
             }
             /* dY tile, one vector of output channels at a time: spectra into syt[f][ov] (re, im) */
             const int64_t rows = C4J_MIN(p->mh, d->out_h - y0), cols = C4J_MIN(p->mw, d->out_w - x0);
@@ -474,20 +475,18 @@ BWF_INLINE void run_unit(const c4j_conv2d_desc *d, const bwf_plan *p, const floa
                         syt[((u * half + v) * p->coutv + ov) * 2 + 1] = bim[u * P + v];
                     }
             }
-            /* tp == 1: input window of this block's channels, BWF_LANES at a time: spectra into sxt[f][c] */
+            /* tp == 1: input window of this block's channels, BWF_LANES at a time: spectra into
+               sxt[f][c / BWF_LANES] (re vector, im vector) */
             for (int64_t cs = 0; cs < nc && tp == 1; cs += BWF_LANES) {
                 const int64_t nl = C4J_MIN(BWF_LANES, nc - cs);
                 for (int64_t i = 0; i < F * P; i++) bre[i] = zero; /* padding reads as zeros */
                 if (p->sh == 1 && p->sw == 1) gather_window(d, p, in, n, y0, x0, c0 + cs, nl, bre, 0);
                 else gather_window_s2d(d, p, in, n, y0, x0, c0 + cs, nl, bre, 0);
                 fft2_forward(p, bre, bim, F, rev, wr, wi);
+                v16 *sxt = (v16 *)(sx + (t - g0) * sxf) + cs / BWF_LANES * 2;
                 for (int64_t f = 0; f < nf; f++) {
-                    const int64_t fu = f / half, fv = f % half;
-                    const float *r = (const float *)&bre[fu * P + fv], *im = (const float *)&bim[fu * P + fv];
-                    for (int64_t l = 0; l < nl; l++) {
-                        sxt[(f * p->cb + cs + l) * 2] = r[l];
-                        sxt[(f * p->cb + cs + l) * 2 + 1] = im[l];
-                    }
+                    const int64_t k = f / half * P + f % half;
+                    sxt[2 * f * nsets] = bre[k], sxt[2 * f * nsets + 1] = bim[k];
                 }
             }
         }
@@ -496,13 +495,17 @@ BWF_INLINE void run_unit(const c4j_conv2d_desc *d, const bwf_plan *p, const floa
         const int64_t nb = g1 - g0, st = p->coutv * 2;
         for (int64_t f = 0; f < nf; f++)
             for (int64_t ov = 0; ov < p->coutv; ov++) {
-                const float *x = sx + f * p->cb * 2;
+                const float *x = sx + f * nsets * 2 * BWF_LANES;
                 const v16 *y = (const v16 *)sy + (f * p->coutv + ov) * 2;
                 v16 *a = acc + (f * nc * p->coutv + ov) * 2;
                 int64_t c = 0;
-                for (; c + 4 <= nc; c += 4) add_products(a + c * st, st, x + 2 * c, sxf, y, syf, nb, 4);
-                for (; c + 2 <= nc; c += 2) add_products(a + c * st, st, x + 2 * c, sxf, y, syf, nb, 2);
-                for (; c < nc; c++) add_products(a + c * st, st, x + 2 * c, sxf, y, syf, nb, 1);
+                /* channel c: vector c / BWF_LANES of the frequency, lane c % BWF_LANES (chunks of 4 and 2
+                   start at multiples of 4 and 2, so never cross a vector) */
+#define BWF_XC(c) (x + (c) / BWF_LANES * 2 * BWF_LANES + (c) % BWF_LANES)
+                for (; c + 4 <= nc; c += 4) add_products(a + c * st, st, BWF_XC(c), sxf, tp, nc, y, syf, nb, 4);
+                for (; c + 2 <= nc; c += 2) add_products(a + c * st, st, BWF_XC(c), sxf, tp, nc, y, syf, nb, 2);
+                for (; c < nc; c++) add_products(a + c * st, st, BWF_XC(c), sxf, tp, nc, y, syf, nb, 1);
+#undef BWF_XC
             }
     }
     /* back: per input channel and vector of output channels, inverse along h of the half spectrum's
