@@ -361,6 +361,26 @@ C4J_API c4j_status c4j_conv2d_backward_filter(const c4j_blas *blas, const c4j_co
                                               float *grad_bias, float *partials, int64_t partials_avail,
                                               void *workspace, int64_t workspace_bytes, int64_t unit_begin,
                                               int64_t unit_end, char *err, size_t err_len);
+/*
+ * Both gradients in one call: the filter gradient (desc df: the input view is the input, has_bias
+ * as wanted) and the input gradient (desc di: the input view is the input gradient, no bias;
+ * otherwise the same convolution and output-gradient view). Units: the filter gradient's units
+ * (0 .. uf-1) followed by the input gradient's (uf ..), each run as c4j_conv2d_backward_filter and
+ * c4j_conv2d_backward_input run it (the input gradient's filter prepared, as there), so any split
+ * gives the bits of those two calls; 0 when the filter gradient needs partial sums (a reduction
+ * after all its units), the batch is empty or the descriptors differ: then run the two apart.
+ * One workspace of c4j_conv2d_backward_both_workspace_bytes serves both.
+ */
+C4J_API int64_t c4j_conv2d_backward_both_units(const c4j_conv2d_desc *df, int filter_route, const c4j_conv2d_desc *di,
+                                               int input_route);
+C4J_API int64_t c4j_conv2d_backward_both_workspace_bytes(const c4j_conv2d_desc *df, int filter_route,
+                                                         const c4j_conv2d_desc *di, int input_route);
+C4J_API c4j_status c4j_conv2d_backward_both(const c4j_blas *blas, const c4j_conv2d_desc *df, int filter_route,
+                                            const c4j_conv2d_desc *di, int input_route, const float *in,
+                                            const float *grad_out, float *grad_filter, float *grad_bias,
+                                            const float *prepared, float *grad_in, void *workspace,
+                                            int64_t workspace_bytes, int64_t unit_begin, int64_t unit_end, char *err,
+                                            size_t err_len);
 /* Units of the reduction (0 when there is nothing to reduce); each adds up a block of elements. */
 C4J_API int64_t c4j_conv2d_backward_filter_reduce_units(const c4j_conv2d_desc *d, int route);
 C4J_API c4j_status c4j_conv2d_backward_filter_reduce(const c4j_conv2d_desc *d, int route, float *grad_filter,

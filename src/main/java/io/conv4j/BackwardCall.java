@@ -172,6 +172,52 @@ final class BackwardCall {
         }
     }
 
+    /**
+     * Both gradients, {@link Filter} then {@link Input}, in one executor job and one native call:
+     * on a layer of a few microseconds the second job and JNI crossing cost as much as a
+     * gradient's kernel. Only for a pair the executor would run on its caller alone whatever its
+     * thread count ({@link ConvExecutor#runsAlone}), so a layer whose gradients are worth sharing
+     * among threads keeps its two jobs; the units and bits are those of the two calls.
+     */
+    static final class Both {
+        final Filter filter;
+        final Input input;
+        private final long units, workspaceBytes;
+
+        private Both(Filter filter, Input input, long units, long workspaceBytes) {
+            this.filter = filter;
+            this.input = input;
+            this.units = units;
+            this.workspaceBytes = workspaceBytes;
+        }
+
+        /** The pair in one call, or null when it must run as two (partial sums, too large, empty batch). */
+        static Both of(Filter filter, Input input) {
+            if (input == null || filter.partialFloats > 0 || filter.geo.batch() == 0) return null;
+            if (!ConvExecutor.runsAlone(2 * seconds(filter.geo))) return null;
+            long units = NativeBackward.bothUnits(filter.desc, filter.route, input.desc, input.route);
+            long ws = units > 0 ? NativeBackward.bothWorkspaceBytes(filter.desc, filter.route, input.desc, input.route) : -1;
+            return ws < 0 ? null : new Both(filter, input, units, ws);
+        }
+
+        /**
+         * Runs it: the filter gradient of {@code in} into {@code gradFilter} (and {@code gradBias}
+         * when not null, both contiguous), then the input gradient into {@code gradIn} from
+         * {@code prepared} (the input gradient's rearranged filter, or the filter when its route
+         * prepares none).
+         */
+        void run(BothKernel k, Tensor in, Tensor gradOut, Tensor gradFilter, Tensor gradBias, Tensor prepared, Tensor gradIn) {
+            k.both = this;
+            k.operand(0, in);
+            k.operand(1, gradOut);
+            k.operand(2, gradFilter);
+            k.operand(3, gradBias);
+            k.operand(4, prepared);
+            k.operand(5, gradIn);
+            k.execute(units, workspaceBytes, 2 * seconds(filter.geo));
+        }
+    }
+
     // ------------------------------------------------------------------ native kernels
 
     /** The native input-gradient call: slots grad output, prepared filter (or the filter), grad input. */
@@ -205,6 +251,19 @@ final class BackwardCall {
         public void run(long u0, long u1, ByteBuffer workspace) {
             NativeBackward.backwardFilter(desc, route, buffer(0), offset(0), buffer(1), offset(1), buffer(2), offset(2), buffer(3),
                     offset(3), buffer(4), offset(4), workspace, u0, u1);
+        }
+    }
+
+    /** The native call of both gradients: slots input, grad output, grad filter, grad bias, prepared filter, grad input. */
+    static final class BothKernel extends NativeCall {
+        private Both both;
+
+        @Override
+        public void run(long u0, long u1, ByteBuffer workspace) {
+            Filter f = both.filter;
+            Input i = both.input;
+            NativeBackward.backwardBoth(f.desc, f.route, i.desc, i.route, buffer(0), offset(0), buffer(1), offset(1), buffer(2),
+                    offset(2), buffer(3), offset(3), buffer(4), offset(4), buffer(5), offset(5), workspace, u0, u1);
         }
     }
 

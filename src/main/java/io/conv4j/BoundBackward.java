@@ -22,6 +22,8 @@ final class BoundBackward {
     private final ConvGeometry geo;
     private final BackwardCall.Filter filterCall;
     private final BackwardCall.Input inputCall;
+    /** Both gradients in one call, when the layer is small enough ({@link BackwardCall.Both#of}); else null. */
+    private final BackwardCall.Both both;
 
     BoundBackward(Tensor input, Tensor filter, Tensor bias, Tensor gradOutput, PreparedFilter prepared, Conv2dOptions options,
                   ConvGeometry geo, BackwardCall.Filter filterCall, BackwardCall.Input inputCall) {
@@ -36,6 +38,7 @@ final class BoundBackward {
         this.geo = geo;
         this.filterCall = filterCall;
         this.inputCall = inputCall;
+        this.both = BackwardCall.Both.of(filterCall, inputCall);
     }
 
     /** Whether this was bound to exactly these arguments (and the same forced routes). */
@@ -47,10 +50,44 @@ final class BoundBackward {
                 && inputOverride == Conv2dBackward.inputRouteOverride && filterOverride == Conv2dBackward.filterRouteOverride;
     }
 
+    /** Whether repeated calls run both gradients in one call ({@link BackwardCall.Both}). */
+    boolean takesBoth() {
+        return both != null;
+    }
+
     /** The filter, bias and input gradients into {@code into} (the object this is bound in), from the bound tensors. */
     void run(Tensor in, Tensor w, Tensor dy, PreparedFilter p, Conv2dGradients into) {
+        if (both != null && runBoth(in, w, dy, p, into)) return;
         Conv2dBackward.runGradFilter(filterCall, in, dy, into.filter(), into.bias(), into);
         if (p != null) Conv2dBackward.runGradInput(inputCall, geo, options, dy, p, into.input(), into);
         else Conv2dBackward.runGradInput(inputCall, dy, w, into.input(), into);
+    }
+
+    /**
+     * Both gradients in one call, with every check of the two-call path ({@link
+     * Conv2dBackward#runGradFilter}, {@link Conv2dBackward#runGradInput}): false, with nothing
+     * written, when one of them would take another route for these data ({@link TransformGuard})
+     * or the filter is a strided view, so that the two-call path runs instead.
+     */
+    private boolean runBoth(Tensor in, Tensor w, Tensor dy, PreparedFilter p, Conv2dGradients into) {
+        BackwardCall.Filter f = both.filter;
+        BackwardCall.Input i = both.input;
+        if (TransformGuard.filterGradientRefusal(f.route, in, dy) != null) return false;
+        Tensor prepared;
+        if (p != null) {
+            Algorithm a = TransformGuard.transformOf(i.route);
+            if (a != null && (TransformGuard.refusal(a, dy, "gradient of the output") != null || p.refusal(a) != null)) return false;
+            prepared = i.preparedFloats > 0 ? p.inputGradientFilter(i) : p.filter();
+            if (prepared == null) return false; // more descriptors than the prepared filter keeps
+        } else {
+            if (!w.isContiguous() || TransformGuard.inputGradientRefusal(i.route, dy, w) != null) return false;
+            prepared = w;
+            if (i.preparedFloats > 0) { // rearranged on every call, as the two-call path does
+                prepared = into.scratch(Conv2dGradients.PREPARED, Shape.of(i.preparedFloats));
+                i.prepare(w, prepared);
+            }
+        }
+        both.run(new BackwardCall.BothKernel(), in, dy, into.filter(), into.bias(), prepared, into.input());
+        return true;
     }
 }

@@ -128,6 +128,11 @@ public final class Conv2dGradients implements AutoCloseable {
         return b != null && b.matches(input, filter, bias, gradOutput, options, prepared) ? b : null;
     }
 
+    /** The binding of the last call (tests: which path repeated calls take); null when none. */
+    synchronized BoundBackward bound() {
+        return bound;
+    }
+
     /** Keeps {@code b} for the next call with the same arguments. */
     synchronized void bindBackward(BoundBackward b) {
         bound = b;

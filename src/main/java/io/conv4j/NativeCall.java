@@ -18,8 +18,11 @@ import java.nio.ByteBuffer;
  * one in a loop without allocating) and not thread-safe: one per caller.
  */
 abstract class NativeCall implements ConvExecutor.UnitRunner {
-    /** The most operands of any native call (the forward pass: input, filter, transform, bias, output). */
-    private static final int SLOTS = 5;
+    /**
+     * The most operands of any native call (both gradients in one call: input, output gradient,
+     * filter gradient, bias gradient, prepared filter, input gradient).
+     */
+    private static final int SLOTS = 6;
 
     private final Tensor[] operands = new Tensor[SLOTS];
     private final ByteBuffer[] buffers = new ByteBuffer[SLOTS];

@@ -336,6 +336,15 @@ public final class ConvExecutor {
         return most <= 1 ? 1 : threadsWorthOffering(most, seconds, SPIN_PICKUP_START_NANOS * 1e-9, SPIN_OFFER_START_NANOS * 1e-9);
     }
 
+    /**
+     * Whether a job of {@code seconds} estimated single-thread time runs on its caller alone
+     * whatever the thread count: not worth sharing even with a worker spinning at the starting
+     * hand-off values. What lets a caller merge two such jobs into one.
+     */
+    public static boolean runsAlone(double seconds) {
+        return nominalThreads(2, seconds) == 1;
+    }
+
     /** Records a demand job of {@code threads} threads starting at {@code now} (see {@link #lastDemandNanos}). */
     private void noteDemand(long now, int threads) {
         if (lastDemandThreads != threads) lastDemandThreads = threads;

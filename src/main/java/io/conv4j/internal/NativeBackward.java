@@ -95,6 +95,28 @@ public final class NativeBackward {
                                                    ByteBuffer gradBias, long gradBiasOffset, ByteBuffer partials,
                                                    long partialsOffset, long unitBegin, long unitEnd);
 
+    /**
+     * Units of both gradients in one call ({@link #backwardBoth}): the filter gradient's (descriptor
+     * {@code descFilter}, route {@code filterRoute}) followed by the input gradient's; 0 when they
+     * cannot run as one call (the filter gradient has partial sums, or the descriptors are not of
+     * one convolution).
+     */
+    public static native long bothUnits(long[] descFilter, int filterRoute, long[] descInput, int inputRoute);
+
+    /** Workspace bytes per call of {@link #backwardBoth}; -1 when {@link #bothUnits} is 0. */
+    public static native long bothWorkspaceBytes(long[] descFilter, int filterRoute, long[] descInput, int inputRoute);
+
+    /**
+     * Units [unitBegin, unitEnd) of {@link #bothUnits}: dL/d(filter) (and dL/d(bias) when the filter
+     * descriptor's has_bias is set) as {@link #backwardFilter}, then dL/d(input) as {@link #backwardInput}, with
+     * their bits; the buffers are those two calls' (no partial sums).
+     */
+    public static native void backwardBoth(long[] descFilter, int filterRoute, long[] descInput, int inputRoute, ByteBuffer in,
+                                           long inOffset, ByteBuffer gradOut, long gradOutOffset, ByteBuffer gradFilter,
+                                           long gradFilterOffset, ByteBuffer gradBias, long gradBiasOffset, ByteBuffer prepared,
+                                           long preparedOffset, ByteBuffer gradIn, long gradInOffset, ByteBuffer workspace,
+                                           long unitBegin, long unitEnd);
+
     /** gradPre = gradOut * activation'(out) over {@code count} dense floats (gradPre may be gradOut). */
     public static native void activationBackward(int activation, ByteBuffer out, long outOffset, ByteBuffer gradOut,
                                                  long gradOutOffset, ByteBuffer gradPre, long gradPreOffset, long count);
