@@ -50,10 +50,8 @@ static void from_planes(const float *restrict src, int64_t lds, int64_t c, int64
  * Each of the 16 rows read and written is one 64-byte run, used whole at once, so neither side
  * needs to stay in cache between blocks and the far side's 4 KiB aliasing no longer matters.
  */
-__attribute__((target("avx512f"))) static void block16(const float *restrict src, int64_t lds, float *restrict dst,
-                                                      int64_t ldd) {
-    __m512 r[16], t[16];
-    for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + i * lds);
+__attribute__((target("avx512f"))) static inline void transpose16(__m512 r[16]) {
+    __m512 t[16];
     for (int i = 0; i < 16; i += 2) {
         t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
         t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
@@ -73,7 +71,25 @@ __attribute__((target("avx512f"))) static void block16(const float *restrict src
         r[k] = _mm512_shuffle_f32x4(t[k], t[k + 8], 0x88);
         r[k + 8] = _mm512_shuffle_f32x4(t[k], t[k + 8], 0xdd);
     }
+}
+
+__attribute__((target("avx512f"))) static void block16(const float *restrict src, int64_t lds, float *restrict dst,
+                                                      int64_t ldd) {
+    __m512 r[16];
+    for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + i * lds);
+    transpose16(r);
     for (int j = 0; j < 16; j++) _mm512_storeu_ps(dst + j * ldd, r[j]);
+}
+
+/* Narrower than a block: each pixel's c channels read with a mask (lanes past c are zeros, never
+   read from memory), so a narrow layer's planes are written 16 floats at a time, not one. */
+__attribute__((target("avx512f"))) void c4j_pixels16_to_planes(const float *restrict src, int64_t lds, int64_t c,
+                                                               float *restrict dst, int64_t ldd) {
+    const __mmask16 m = (__mmask16)(c >= 16 ? 0xffffu : (1u << c) - 1u);
+    __m512 r[16];
+    for (int i = 0; i < 16; i++) r[i] = _mm512_maskz_loadu_ps(m, src + i * lds);
+    transpose16(r);
+    for (int j = 0; j < c && j < 16; j++) _mm512_storeu_ps(dst + j * ldd, r[j]);
 }
 
 /* to_planes with whole blocks in registers; the strips left over (fewer than 16 wide) as before.

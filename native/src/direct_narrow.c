@@ -216,14 +216,16 @@ static int64_t stage_rows(const c4j_conv2d_desc *d, int64_t out_rows) {
 }
 static int64_t stage_floats(const c4j_conv2d_desc *d) { return stage_rows(d, band_rows(d)) * stage_width(d) * d->in_c; }
 
-/* A channels-first output (channel planes, NCHW): each row is computed into a channels-last row
+/* A channels-first output (channel planes, NCHW): each band is computed into a channels-last band
    buffer and then copied plane by plane. Stored pixel by pixel instead, a tile's channels would land
-   in as many planes at once, which map to one cache set when a plane is a multiple of 4 KiB. */
+   in as many planes at once, which map to one cache set when a plane is a multiple of 4 KiB. The
+   copy follows the whole band, not each row: a row's floats read back right after the kernel's
+   vector stores wait on store-to-load forwarding, which a wide store cannot give a narrow load. */
 static int planes(const c4j_conv2d_desc *d) { return d->out_stride[3] != 1 && d->out_c > 1; }
-static int64_t row_buffer_floats(const c4j_conv2d_desc *d) { return planes(d) ? d->out_w * d->out_c : 0; }
+static int64_t band_buffer_floats(const c4j_conv2d_desc *d) { return planes(d) ? band_rows(d) * d->out_w * d->out_c : 0; }
 
 static int64_t dn_workspace(const c4j_conv2d_desc *d) {
-    return (stage_floats(d) + row_buffer_floats(d)) * (int64_t)sizeof(float);
+    return (stage_floats(d) + band_buffer_floats(d)) * (int64_t)sizeof(float);
 }
 
 /* Input rows of output rows [oh0, oh0 + rows) of image img, zero-padded, into dst. */
@@ -244,19 +246,39 @@ static void dn_prepare(const c4j_conv2d_desc *d, const float *filter, float *pre
         }
 }
 
-/* An output row from the channels-last row buffer into its channel planes, one plane at a time. */
-static void write_planes(const c4j_conv2d_desc *d, const float *row_buffer, float *o) {
-    const int64_t ow = d->out_w, oc = d->out_c, cs = d->out_stride[3], ps = d->out_stride[2];
-    for (int64_t c = 0; c < oc; c++) {
-        float *plane = o + c * cs;
-        const float *b = row_buffer + c;
-        if (ps == 1) {
-            for (int64_t x = 0; x < ow; x++) plane[x] = b[x * oc];
-        } else {
-            for (int64_t x = 0; x < ow; x++) plane[x * ps] = b[x * oc];
+/* Output rows [oh0, oh0 + rows) of one image from the channels-last band buffer into their channel
+   planes, one plane at a time (a plane's rows as one run where they are contiguous). */
+static void write_planes(const c4j_conv2d_desc *d, const float *band, int64_t rows, float *o) {
+    const int64_t ow = d->out_w, oc = d->out_c, cs = d->out_stride[3], ps = d->out_stride[2], rs = d->out_stride[1];
+    const int64_t run = ps == 1 && rs == ow ? rows * ow : ow, runs = ps == 1 && rs == ow ? 1 : rows;
+    for (int64_t c = 0; c < oc; c++)
+        for (int64_t r = 0; r < runs; r++) {
+            float *plane = o + c * cs + r * rs;
+            const float *b = band + r * run * oc + c;
+            if (ps == 1) {
+                for (int64_t x = 0; x < run; x++) plane[x] = b[x * oc];
+            } else {
+                for (int64_t x = 0; x < run; x++) plane[x * ps] = b[x * oc];
+            }
         }
+}
+
+#ifdef C4J_HAVE_X86_DN
+/* write_planes for runs of contiguous plane floats: 16 pixels at a time through registers
+   (c4j_pixels16_to_planes), the run's last pixels as before. */
+static void write_planes_avx512(const c4j_conv2d_desc *d, const float *band, int64_t rows, float *o) {
+    const int64_t ow = d->out_w, oc = d->out_c, cs = d->out_stride[3], rs = d->out_stride[1];
+    const int64_t run = rs == ow ? rows * ow : ow, runs = rs == ow ? 1 : rows;
+    for (int64_t r = 0; r < runs; r++) {
+        const float *b = band + r * run * oc;
+        float *plane = o + r * rs;
+        int64_t x = 0;
+        for (; x + 16 <= run; x += 16) c4j_pixels16_to_planes(b + x * oc, oc, oc, plane + x, cs);
+        for (int64_t c = 0; c < oc; c++)
+            for (int64_t p = x; p < run; p++) plane[c * cs + p] = b[p * oc + c];
     }
 }
+#endif
 
 static void run_isa(int isa, const c4j_conv2d_desc *d, const float *in, const float *prepared, const float *bias,
                     float *out, float *staged, int64_t u0, int64_t u1) {
@@ -277,17 +299,25 @@ static void run_isa(int isa, const c4j_conv2d_desc *d, const float *in, const fl
     t.act = (int)d->activation;
     t.ostep = d->out_stride[2];
     t.lanes = d->out_c;
-    float *row_buffer = planes(d) ? staged + stage_floats(d) : NULL;
-    if (row_buffer != NULL) t.ostep = d->out_c;
+    float *band = planes(d) ? staged + stage_floats(d) : NULL;
+    if (band != NULL) t.ostep = d->out_c;
     for (int64_t u = u0; u < u1; u++) {
         const int64_t n = u / nband, oh0 = (u % nband) * rows, oh1 = C4J_MIN(d->out_h, oh0 + rows);
         stage(d, in + n * d->in_stride[0], oh0, oh1 - oh0, staged);
         for (int64_t oh = oh0; oh < oh1; oh++) {
-            float *o = out + n * d->out_stride[0] + oh * d->out_stride[1];
             t.x = staged + (oh - oh0) * d->stride_h * width * cin;
-            t.o = row_buffer != NULL ? row_buffer : o;
+            t.o = band != NULL ? band + (oh - oh0) * d->out_w * d->out_c : out + n * d->out_stride[0] + oh * d->out_stride[1];
             row(&t, d->out_w);
-            if (row_buffer != NULL) write_planes(d, row_buffer, o);
+        }
+        if (band != NULL) {
+            float *o = out + n * d->out_stride[0] + oh0 * d->out_stride[1];
+#ifdef C4J_HAVE_X86_DN
+            if (isa == 2 && d->out_stride[2] == 1) {
+                write_planes_avx512(d, band, oh1 - oh0, o);
+                continue;
+            }
+#endif
+            write_planes(d, band, oh1 - oh0, o);
         }
     }
 }
@@ -311,7 +341,7 @@ static void work(const c4j_conv2d_desc *d, int isa, double *macs, double *steps)
     const double taps = (double)d->kernel_h * (double)(d->dilation_w == 1 ? 1 : d->kernel_w);
     const double images = (double)d->batch, pixels = (double)d->out_h * (double)ow;
     /* a channels-first output: each float copied once more, from the row buffer (counted as a multiply-add) */
-    const double plane_copies = (double)(row_buffer_floats(d) * d->out_h);
+    const double plane_copies = planes(d) ? (double)(d->out_w * d->out_c * d->out_h) : 0;
     *macs = images * (pixels * (double)vectors * (double)(d->kernel_h * d->kernel_w * d->in_c) + plane_copies +
                       (double)bands(d) * (double)(stage_rows(d, band_rows(d)) * stage_width(d) * d->in_c));
     *steps = images * (double)d->out_h * (double)tiles * taps;

@@ -277,6 +277,10 @@ void c4j_gdw_run(const c4j_conv2d_desc *d, const float *in, const float *dy, flo
 /* dst[j * ldd + i] = src[i * lds + j], i < rows, j < cols (cache-blocked; transpose.c) */
 void c4j_transpose(const float *restrict src, int64_t lds, int64_t rows, int64_t cols, float *restrict dst,
                    int64_t ldd);
+#if defined(__x86_64__) && defined(__GNUC__)
+/* dst[j * ldd + p] = src[p * lds + j] for 16 pixels p and c <= 16 channels j (copy_view.c; AVX-512 only) */
+void c4j_pixels16_to_planes(const float *restrict src, int64_t lds, int64_t c, float *restrict dst, int64_t ldd);
+#endif
 
 /* The widest kernels this CPU runs where a route has one per instruction set (blas.c): 2 AVX-512
    (c4j_cpu_has_avx512), 1 AVX2 with FMA, 0 the portable build (always 0 off x86-64). One answer

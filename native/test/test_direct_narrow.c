@@ -83,8 +83,12 @@ static void random_case(uint64_t *rng, int i) {
     }
     if (i % 5 == 3 || i % 5 == 2) { /* channels-first output: channel planes, every other case with gaps between
                                        them and between images (a channel slice of a wider NCHW tensor) */
-        const int64_t gap = i % 10 < 5 ? 0 : 3, plane = d.out_h * d.out_w + gap;
-        d.out_stride[2] = 1, d.out_stride[1] = d.out_w, d.out_stride[3] = plane, d.out_stride[0] = (cout + 1) * plane;
+        const int64_t gap = i % 10 < 5 ? 0 : 3;
+        /* and in one case of four, gaps between the rows too (a crop of wider planes): the planes are
+           then written row by row, not as one run per band */
+        d.out_stride[2] = 1, d.out_stride[1] = d.out_w + (i % 20 < 10 ? 0 : 2);
+        const int64_t plane = d.out_h * d.out_stride[1] + gap;
+        d.out_stride[3] = plane, d.out_stride[0] = (cout + 1) * plane;
     }
     T_CHECK(dn_applies(&d), "narrow layer not applicable");
     char what[200];
