@@ -74,9 +74,32 @@ static void lane_channels(const c4j_conv2d_desc *d, int64_t o0, int64_t cw, int3
     for (int64_t l = 0; l < cw; l++) chan[l] = (int32_t)(((o0 + l) / c4j_cout_g(d)) * c4j_cin_g(d) * d->in_stride[3]);
 }
 
+/* The taps [lo, hi) of one kernel axis (k taps, dil apart) that land inside an input extent of
+   `extent` for a window whose tap 0 lies at `origin` (negative in the leading padding); empty
+   (hi == lo) where none do. The kernels clip their row and column taps with it and the estimate
+   counts them with it, so the two cannot disagree. */
+typedef struct {
+    int64_t lo, hi;
+} gd_taps;
+
+static inline gd_taps gd_inside_taps(int64_t origin, int64_t dil, int64_t k, int64_t extent) {
+    gd_taps t;
+    t.lo = origin < 0 ? c4j_ceil_div(-origin, dil) : 0;
+    t.hi = C4J_MAX(t.lo, C4J_MIN(k, extent - origin <= 0 ? 0 : c4j_ceil_div(extent - origin, dil)));
+    return t;
+}
+
 /* what a strip kernel reads for an input column outside the row (padding): one vector of the
    widest width, read-only */
 static const float GD_ZEROS[16] __attribute__((aligned(64))) = {0};
+
+/* Where a test counts the strip kernels' work: called by GD(row_strips) for every call it makes
+   (snb: the width's run, taps: the row's kernel rows, nb: pixels per run or 0 for a lone border
+   pixel at column ow, nr: runs). test_grouped_direct.c defines it to tie the estimate's count
+   (strip_row_ops, tap_rows) to the runs the kernels make; the library compiles it away. */
+#ifndef GD_ROW_HOOK
+#define GD_ROW_HOOK(snb, taps, nb, nr, ow) ((void)0)
+#endif
 
 #define GD_ISA portable
 #define GD_BLOCK_PV 1
@@ -336,7 +359,8 @@ void c4j_gd_run(const c4j_conv2d_desc *d, const float *in, const float *filter, 
 
 /* What the strip kernels do for one output row of one vector of lanes: multiply-adds and vector
    loads (input window and filter) per kernel row of taps, and calls (runs or lone border pixels),
-   counted from the runs GD(row_strips) makes with the widest width's runs of GD_SNB_MAX pixels. */
+   counted from the runs GD(row_strips) makes with runs of NB pixels (the estimate: the widest
+   width's GD_SNB_MAX). test_grouped_direct checks the count against the runs made. */
 typedef struct {
     double fmas, loads, calls;
 } gd_row_ops;
@@ -350,16 +374,13 @@ static void count_run(const c4j_conv2d_desc *d, int64_t nb, gd_row_ops *r) {
 
 /* a border pixel alone (GD(pixel_run)): its column taps clipped, two loads per multiply-add */
 static void count_pixel(const c4j_conv2d_desc *d, int64_t ow, gd_row_ops *r) {
-    const int64_t iw0 = ow * d->stride_w - d->pad_left;
-    const int64_t kw0 = iw0 < 0 ? c4j_ceil_div(-iw0, d->dilation_w) : 0;
-    const int64_t kw1 = C4J_MAX(kw0, C4J_MIN(d->kernel_w, d->in_w - iw0 <= 0 ? 0 : c4j_ceil_div(d->in_w - iw0, d->dilation_w)));
-    r->fmas += (double)(c4j_cin_g(d) * (kw1 - kw0));
-    r->loads += 2.0 * (double)(c4j_cin_g(d) * (kw1 - kw0));
+    const gd_taps t = gd_inside_taps(ow * d->stride_w - d->pad_left, d->dilation_w, d->kernel_w, d->in_w);
+    r->fmas += (double)(c4j_cin_g(d) * (t.hi - t.lo));
+    r->loads += 2.0 * (double)(c4j_cin_g(d) * (t.hi - t.lo));
     r->calls += 1;
 }
 
-static gd_row_ops strip_row_ops(const c4j_conv2d_desc *d) {
-    enum { NB = GD_SNB_MAX };
+static gd_row_ops strip_row_ops(const c4j_conv2d_desc *d, int64_t NB) {
     gd_row_ops r = {0, 0, 0};
     int64_t lo, hi;
     interior_columns(d, &lo, &hi);
@@ -396,10 +417,8 @@ static gd_row_ops strip_row_ops(const c4j_conv2d_desc *d) {
 static double tap_rows(const c4j_conv2d_desc *d) {
     double sum = 0;
     for (int64_t oh = 0; oh < d->out_h; oh++) {
-        const int64_t ih0 = oh * d->stride_h - d->pad_top;
-        const int64_t kh0 = ih0 < 0 ? c4j_ceil_div(-ih0, d->dilation_h) : 0;
-        const int64_t kh1 = C4J_MIN(d->kernel_h, d->in_h - ih0 <= 0 ? 0 : c4j_ceil_div(d->in_h - ih0, d->dilation_h));
-        sum += (double)C4J_MAX(0, kh1 - kh0);
+        const gd_taps t = gd_inside_taps(oh * d->stride_h - d->pad_top, d->dilation_h, d->kernel_h, d->in_h);
+        sum += (double)(t.hi - t.lo);
     }
     return sum;
 }
@@ -432,7 +451,7 @@ double c4j_gd_estimate(const c4j_conv2d_desc *d) {
                  (double)c4j_cin_g(d) * lanes;
     const double outs = pixels * (double)d->out_c;
     if (runs_strips(d)) {
-        const gd_row_ops r = strip_row_ops(d);
+        const gd_row_ops r = strip_row_ops(d, GD_SNB_MAX);
         const double rows = tap_rows(d);
         const double per_lane = 0.66 * (r.fmas * rows) + 0.44 * (r.loads * rows) + 20.0 * r.calls * (double)d->out_h;
         /* blocks storing a channel tail with a mask: staged blocks whose width is no whole vector */

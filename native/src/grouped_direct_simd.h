@@ -326,8 +326,8 @@ GAI void GD(pixel_run)(const gd_unit *u, int dw, int64_t ih0, int64_t kh0, int64
     const int64_t iw0 = ow * u->sw - u->pl;
     int64_t kw0 = 0, kw1 = u->kw;
     if (!interior) {
-        kw0 = iw0 < 0 ? c4j_ceil_div(-iw0, u->dw) : 0;
-        kw1 = C4J_MAX(kw0, C4J_MIN(u->kw, u->in_w - iw0 <= 0 ? 0 : c4j_ceil_div(u->in_w - iw0, u->dw)));
+        const gd_taps t = gd_inside_taps(iw0, u->dw, u->kw, u->in_w);
+        kw0 = t.lo, kw1 = t.hi;
     }
     GD(kernel) k = run == GD_NB ? (dw ? GD(block_dw) : u->bcast ? GD(block_b) : GD(block_g))
                    : run == 4   ? (dw ? GD(four_dw) : u->bcast ? GD(four_b) : GD(four_g))
@@ -360,39 +360,50 @@ GAI void GD(pixel_run)(const gd_unit *u, int dw, int64_t ih0, int64_t kh0, int64
    same order in any run); on a row narrower than a run, only the row's pixels are stored */
 GAI void GD(row_strips)(const gd_unit *u, const GD(strip_set) *set, int64_t oh, float *orow) {
     const int64_t ih0 = oh * u->sh - u->pt;
-    const int64_t kh0 = ih0 < 0 ? c4j_ceil_div(-ih0, u->dh) : 0;
-    const int64_t kh1 = C4J_MIN(u->kh, u->in_h - ih0 <= 0 ? 0 : c4j_ceil_div(u->in_h - ih0, u->dh));
+    const gd_taps t = gd_inside_taps(ih0, u->dh, u->kh, u->in_h);
+    const int64_t kh0 = t.lo, kh1 = t.hi;
     if (u->lone_borders) {
         /* the border pixels alone with their taps clipped; the interior in unchecked runs, its
            last pixels in a half or a full run moved back to end at the last interior pixel (the
            overlap computed again bit for bit) */
-        for (int64_t ow = 0; ow < u->ow_lo; ow++) GD(pixel_run)(u, u->cg == 1, ih0, kh0, kh1, ow, 1, 0, orow);
+        for (int64_t ow = 0; ow < u->ow_lo; ow++) {
+            GD_ROW_HOOK(GD_SNB, kh1 - kh0, 0, 1, ow);
+            GD(pixel_run)(u, u->cg == 1, ih0, kh0, kh1, ow, 1, 0, orow);
+        }
         const int64_t nr = (u->ow_hi - u->ow_lo) / GD_SNB, rest = (u->ow_hi - u->ow_lo) % GD_SNB;
         const int64_t iw_lo = u->ow_lo * u->sw - u->pl;
+        GD_ROW_HOOK(GD_SNB, kh1 - kh0, GD_SNB, nr, -1);
         set->inner(u, ih0, kh0, kh1, iw_lo, nr, GD_SNB, orow + u->ow_lo * u->ostep);
         if (rest > 0) {
             const int64_t first = u->ow_hi - (rest <= GD_SNB / 2 ? GD_SNB / 2 : GD_SNB);
+            GD_ROW_HOOK(GD_SNB, kh1 - kh0, rest <= GD_SNB / 2 ? GD_SNB / 2 : GD_SNB, 1, -1);
             (rest <= GD_SNB / 2 ? set->inner_half : set->inner)(u, ih0, kh0, kh1, first * u->sw - u->pl, 1,
                                                                  rest <= GD_SNB / 2 ? GD_SNB / 2 : GD_SNB,
                                                                  orow + first * u->ostep);
         }
-        for (int64_t ow = u->ow_hi; ow < u->out_w; ow++) GD(pixel_run)(u, u->cg == 1, ih0, kh0, kh1, ow, 1, 0, orow);
+        for (int64_t ow = u->ow_hi; ow < u->out_w; ow++) {
+            GD_ROW_HOOK(GD_SNB, kh1 - kh0, 0, 1, ow);
+            GD(pixel_run)(u, u->cg == 1, ih0, kh0, kh1, ow, 1, 0, orow);
+        }
         return;
     }
     for (int64_t ow = 0; ow < u->out_w;) {
         if (ow >= u->ow_lo && u->ow_hi - ow >= GD_SNB) {
             const int64_t nr = (u->ow_hi - ow) / GD_SNB;
+            GD_ROW_HOOK(GD_SNB, kh1 - kh0, GD_SNB, nr, -1);
             set->inner(u, ih0, kh0, kh1, ow * u->sw - u->pl, nr, GD_SNB, orow + ow * u->ostep);
             ow += nr * GD_SNB;
             continue;
         }
         const int64_t left = u->out_w - ow;
         if (left <= GD_SNB / 2 && ow > 0) {
+            GD_ROW_HOOK(GD_SNB, kh1 - kh0, GD_SNB / 2, 1, -1);
             set->half(u, ih0, kh0, kh1, ow * u->sw - u->pl, 1, (int)left, orow + ow * u->ostep);
             break;
         }
         int64_t first = ow, npix = C4J_MIN(GD_SNB, left);
         if (npix < GD_SNB && u->out_w >= GD_SNB) first = u->out_w - GD_SNB, npix = GD_SNB;
+        GD_ROW_HOOK(GD_SNB, kh1 - kh0, GD_SNB, 1, -1);
         set->edge(u, ih0, kh0, kh1, first * u->sw - u->pl, 1, (int)npix, orow + first * u->ostep);
         ow = first + npix;
     }
@@ -402,8 +413,8 @@ GAI void GD(row_strips)(const gd_unit *u, const GD(strip_set) *set, int64_t oh, 
    blocks of GD_NB, the border pixels one at a time with their taps clipped */
 GAI void GD(row_cg)(const gd_unit *u, int dw, int64_t oh, float *orow) {
     const int64_t ih0 = oh * u->sh - u->pt;
-    const int64_t kh0 = ih0 < 0 ? c4j_ceil_div(-ih0, u->dh) : 0;
-    const int64_t kh1 = C4J_MIN(u->kh, u->in_h - ih0 <= 0 ? 0 : c4j_ceil_div(u->in_h - ih0, u->dh));
+    const gd_taps t = gd_inside_taps(ih0, u->dh, u->kh, u->in_h);
+    const int64_t kh0 = t.lo, kh1 = t.hi;
     for (int64_t ow = 0; ow < u->out_w;) {
         const int interior = ow >= u->ow_lo && ow < u->ow_hi;
         const int64_t left = u->ow_hi - ow;

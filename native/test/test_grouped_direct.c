@@ -13,11 +13,53 @@
  * per-unit times; GD_PROFILE: each layer run for another second (for a profiler).
  */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
+/* every call GD(row_strips) makes, counted below (see GD_ROW_HOOK in grouped_direct.c) */
+static void tally_add(int64_t snb, int64_t taps, int64_t nb, int64_t nr, int64_t ow);
+#define GD_ROW_HOOK(snb, taps, nb, nr, ow) tally_add(snb, taps, nb, nr, ow)
+
 #include "../src/grouped_direct.c"
 #include "testlib.h"
+
+/* The strip kernels' work as they do it: each run and lone border pixel GD(row_strips) makes,
+   counted with the estimate's own per-run and per-pixel counts (count_run, count_pixel) and
+   multiplied by the row's kernel rows, while tally.d is set */
+static struct {
+    const c4j_conv2d_desc *d;
+    int64_t snb;        /* the run of the width under test */
+    int other_width;    /* a call from another width's kernel */
+    gd_row_ops ops;     /* multiply-adds and loads times kernel rows; runs and lone pixels */
+} tally;
+
+static void tally_add(int64_t snb, int64_t taps, int64_t nb, int64_t nr, int64_t ow) {
+    if (tally.d == NULL) return;
+    if (snb != tally.snb) tally.other_width = 1;
+    gd_row_ops r = {0, 0, 0};
+    if (nb == 0) count_pixel(tally.d, ow, &r);
+    else
+        for (int64_t k = 0; k < nr; k++) count_run(tally.d, nb, &r);
+    tally.ops.fmas += r.fmas * (double)taps, tally.ops.loads += r.loads * (double)taps, tally.ops.calls += r.calls;
+}
+
+/* the strip run of each width: portable, AVX2, AVX-512 (GD_SNB of each inclusion) */
+static const int64_t SNB_OF_ISA[3] = {4, 4, GD_SNB_MAX};
+
+/* The estimate counts the strip kernels' runs (strip_row_ops, per output row, times tap_rows'
+   kernel rows) by mirroring GD(row_strips); this ties the two: the runs and pixels the kernel made
+   in a whole layer (tally) against the count for a row times rows, images and channel blocks. */
+static void check_tally(const c4j_conv2d_desc *d, int isa, const char *what) {
+    const gd_row_ops r = strip_row_ops(d, SNB_OF_ISA[isa]);
+    const double per_row = (double)(d->batch * blocks(d)), rows = tap_rows(d) * per_row;
+    T_CHECK(!tally.other_width, "%s isa %d: a run of another width", what, isa);
+    T_CHECK(tally.ops.calls == r.calls * (double)d->out_h * per_row && tally.ops.fmas == r.fmas * rows &&
+                tally.ops.loads == r.loads * rows,
+            "%s isa %d: the estimate counts %g runs, %g multiply-adds, %g loads; the kernel made %g, %g, %g", what, isa,
+            r.calls * (double)d->out_h * per_row, r.fmas * rows, r.loads * rows, tally.ops.calls, tally.ops.fmas,
+            tally.ops.loads);
+}
 
 enum { GUARD = 37 };
 
@@ -46,7 +88,11 @@ static void check(const c4j_conv2d_desc *d, int isa, uint64_t *rng, const char *
         for (int64_t i = 0; i < out_len + 2 * GUARD; i++) mem[i] = NAN;
         /* view elements get a sentinel; everything else must keep NaN (gaps of a strided view) */
         if (split == 0) {
+            memset(&tally, 0, sizeof tally);
+            tally.d = runs_strips(d) ? d : NULL, tally.snb = SNB_OF_ISA[isa];
             run_isa(isa, d, in, f, bias, out, ws, 0, units);
+            if (tally.d != NULL) check_tally(d, isa, what);
+            tally.d = NULL;
         } else {
             const int64_t cut = units > 1 ? t_rand_range(rng, 1, units - 1) : units;
             run_isa(isa, d, in, f, bias, out, ws, cut, units);
