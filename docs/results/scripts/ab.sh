@@ -3,7 +3,7 @@
 #   docs/results/scripts/ab.sh ROUNDS OUT.csv label=/path/to/worktree ...   (then abmed.py OUT.csv BASE OTHER...)
 # Each round runs every build (the order rotates per round) on the four shape lists forward at 2 threads
 # and on shapes.csv backward at 1 thread, one process per list; rows: label,round,list,mode,threads,shape,ms,gflops.
-# OPTS_<label> adds JVM options to that label's processes (two labels may share one worktree).
+# NO_BWD=1 skips the backward runs. OPTS_<label> adds JVM options to that label's processes (two labels may share one worktree).
 # About 95 s per build and round on the quiet 2-core machine. Needs a quiet machine: 2-thread figures
 # under load are noise.
 set -u
@@ -21,7 +21,7 @@ for r in $(seq 1 "$rounds"); do
       java $opts -jar "$dir/target/conv4j-0.1.0.jar" bench "$l" --threads 2 2>>/tmp/ab-$label.err | grep '^conv4j,' \
         | awk -F, -v L="$label" -v R="$r" -v B="$(basename $l .csv)" '{print L","R","B",fwd,"$2","$3","$4","$5}' >> "$out"
     done
-    java $opts -jar "$dir/target/conv4j-0.1.0.jar" bench "$S/shapes.csv" --threads 1 --backward 2>>/tmp/ab-$label.err | grep '^conv4j' \
+    [ -n "${NO_BWD:-}" ] || java $opts -jar "$dir/target/conv4j-0.1.0.jar" bench "$S/shapes.csv" --threads 1 --backward 2>>/tmp/ab-$label.err | grep '^conv4j' \
       | awk -F, -v L="$label" -v R="$r" '{print L","R",shapes,bwd,"$2","$3","$4","$5}' >> "$out"
   done
   echo "round $r done $(date +%T)" >&2
