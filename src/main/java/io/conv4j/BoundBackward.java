@@ -75,8 +75,7 @@ final class BoundBackward {
         if (TransformGuard.filterGradientRefusal(f.route, in, dy) != null) return false;
         Tensor prepared;
         if (p != null) {
-            Algorithm a = TransformGuard.transformOf(i.route);
-            if (a != null && (TransformGuard.refusal(a, dy, "gradient of the output") != null || p.refusal(a) != null)) return false;
+            if (Conv2dBackward.preparedRefused(i, dy, p)) return false;
             prepared = i.preparedFloats > 0 ? p.inputGradientFilter(i) : p.filter();
             if (prepared == null) return false; // more descriptors than the prepared filter keeps
         } else {

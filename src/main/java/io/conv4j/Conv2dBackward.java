@@ -397,8 +397,7 @@ public final class Conv2dBackward {
     /** As {@link #runGradInput(ConvGeometry, Conv2dOptions, Tensor, PreparedFilter, Tensor, Conv2dGradients)}, planned ({@code call}, batch above 0). */
     static void runGradInput(BackwardCall.Input call, ConvGeometry geo, Conv2dOptions o, Tensor dz, PreparedFilter pf,
                              Tensor target, Conv2dGradients cache) {
-        Algorithm a = TransformGuard.transformOf(call.route);
-        if (a != null && (TransformGuard.refusal(a, dz, "gradient of the output") != null || pf.refusal(a) != null)) {
+        if (preparedRefused(call, dz, pf)) {
             runGradInput(geo, o, dz, pf.filter(), target, cache);
             return;
         }
@@ -414,6 +413,15 @@ public final class Conv2dBackward {
         } finally {
             if (cache == null) scratch.close();
         }
+    }
+
+    /**
+     * Whether {@link TransformGuard} refuses {@code call}'s transform route for these data or for the
+     * prepared filter {@code pf} (then the input gradient takes the plain call's exact route).
+     */
+    static boolean preparedRefused(BackwardCall.Input call, Tensor dz, PreparedFilter pf) {
+        Algorithm a = TransformGuard.transformOf(call.route);
+        return a != null && (TransformGuard.refusal(a, dz, "gradient of the output") != null || pf.refusal(a) != null);
     }
 
     /** Runs the filter (contiguous target or null) and bias (contiguous target or null) gradients. */
