@@ -248,34 +248,47 @@ static void dn_prepare(const c4j_conv2d_desc *d, const float *filter, float *pre
 
 /* Output rows [oh0, oh0 + rows) of one image from the channels-last band buffer into their channel
    planes, one plane at a time (a plane's rows as one run where they are contiguous). */
-static void write_planes(const c4j_conv2d_desc *d, const float *band, int64_t rows, float *o) {
-    const int64_t ow = d->out_w, oc = d->out_c, cs = d->out_stride[3], ps = d->out_stride[2], rs = d->out_stride[1];
-    const int64_t run = ps == 1 && rs == ow ? rows * ow : ow, runs = ps == 1 && rs == ow ? 1 : rows;
-    for (int64_t c = 0; c < oc; c++)
-        for (int64_t r = 0; r < runs; r++) {
-            float *plane = o + c * cs + r * rs;
-            const float *b = band + r * run * oc + c;
-            if (ps == 1) {
-                for (int64_t x = 0; x < run; x++) plane[x] = b[x * oc];
-            } else {
-                for (int64_t x = 0; x < run; x++) plane[x * ps] = b[x * oc];
-            }
+/* A band's output planes as runs of floats contiguous in each plane: the band's whole plane when
+   its rows follow each other in memory (one run of rows x out_w pixels), else one run per row. */
+typedef struct {
+    int64_t len, count;
+} plane_runs;
+
+static plane_runs runs_of(const c4j_conv2d_desc *d, int64_t rows) {
+    const int whole = d->out_stride[2] == 1 && d->out_stride[1] == d->out_w;
+    return (plane_runs){whole ? rows * d->out_w : d->out_w, whole ? 1 : rows};
+}
+
+/* Pixels [x0, len) of one run (b: its pixels in the band, oc floats each) into every plane. */
+static void copy_run(const float *b, int64_t oc, float *plane, int64_t cs, int64_t ps, int64_t x0, int64_t len) {
+    for (int64_t c = 0; c < oc; c++) {
+        float *p = plane + c * cs;
+        if (ps == 1) {
+            for (int64_t x = x0; x < len; x++) p[x] = b[x * oc + c];
+        } else {
+            for (int64_t x = x0; x < len; x++) p[x * ps] = b[x * oc + c];
         }
+    }
+}
+
+static void write_planes(const c4j_conv2d_desc *d, const float *band, int64_t rows, float *o) {
+    const plane_runs r = runs_of(d, rows);
+    for (int64_t i = 0; i < r.count; i++)
+        copy_run(band + i * r.len * d->out_c, d->out_c, o + i * d->out_stride[1], d->out_stride[3], d->out_stride[2], 0, r.len);
 }
 
 #ifdef C4J_HAVE_X86_DN
-/* write_planes for runs of contiguous plane floats: 16 pixels at a time through registers
-   (c4j_pixels16_to_planes), the run's last pixels as before. */
+/* write_planes for planes whose pixels are adjacent: 16 pixels at a time through registers
+   (c4j_pixels16_to_planes), the run's last pixels as write_planes does. */
 static void write_planes_avx512(const c4j_conv2d_desc *d, const float *band, int64_t rows, float *o) {
-    const int64_t ow = d->out_w, oc = d->out_c, cs = d->out_stride[3], rs = d->out_stride[1];
-    const int64_t run = rs == ow ? rows * ow : ow, runs = rs == ow ? 1 : rows;
-    for (int64_t r = 0; r < runs; r++) {
-        const float *b = band + r * run * oc;
-        float *plane = o + r * rs;
+    const int64_t oc = d->out_c, cs = d->out_stride[3];
+    const plane_runs r = runs_of(d, rows);
+    for (int64_t i = 0; i < r.count; i++) {
+        const float *b = band + i * r.len * oc;
+        float *plane = o + i * d->out_stride[1];
         int64_t x = 0;
-        for (; x + 16 <= run; x += 16) c4j_pixels16_to_planes(b + x * oc, oc, oc, plane + x, cs);
-        for (int64_t c = 0; c < oc; c++)
-            for (int64_t p = x; p < run; p++) plane[c * cs + p] = b[p * oc + c];
+        for (; x + 16 <= r.len; x += 16) c4j_pixels16_to_planes(b + x * oc, oc, oc, plane + x, cs);
+        copy_run(b, oc, plane, cs, 1, x, r.len);
     }
 }
 #endif
