@@ -219,29 +219,54 @@ JNIEXPORT void JNICALL Java_io_conv4j_internal_NativeCore_prepare(JNIEnv *env, j
     if (st != C4J_OK) c4j_jni_throw_status(env, st, err);
 }
 
+/* The forward call on resolved regions: the core's bounds check, then the core. */
+static void forward_regions(JNIEnv *env, const c4j_conv2d_desc *dp, jint algo, const c4j_region *x,
+                            const c4j_region *f, const c4j_region *p, const c4j_region *b, const c4j_region *y,
+                            jobject workspace, jlong unit_begin, jlong unit_end) {
+    const c4j_conv2d_desc d = *dp;
+    c4j_region w;
+    char err[ERR_LEN] = "";
+    if (!c4j_jni_resolve(env, workspace, 0, "workspace", 0, &w)) return;
+    c4j_status st = c4j_conv2d_check(&d, x->avail, f->avail, b->avail, y->avail, err, sizeof err);
+    if (st == C4J_OK && p->ptr != NULL && c4j_conv2d_prepared_floats(&d, (c4j_algo)algo) > p->avail) {
+        st = C4J_ERR_BOUNDS;
+        snprintf(err, sizeof err, "prepared filter buffer too small");
+    }
+    if (st == C4J_OK)
+        st = c4j_conv2d_forward(&g_blas, &d, (c4j_algo)algo, x->ptr, f->ptr, p->ptr, b->ptr, y->ptr, w.ptr, w.avail * 4,
+                                unit_begin, unit_end, err, sizeof err);
+    if (st != C4J_OK) c4j_jni_throw_status(env, st, err);
+}
+
 JNIEXPORT void JNICALL Java_io_conv4j_internal_NativeCore_forward(
     JNIEnv *env, jclass cls, jlongArray desc, jint algo, jobject in, jlong in_off, jobject filter,
     jlong f_off, jobject prepared, jlong p_off, jobject bias, jlong b_off, jobject out, jlong o_off,
     jobject workspace, jlong unit_begin, jlong unit_end) {
     (void)cls;
     c4j_conv2d_desc d;
-    c4j_region x, f, p, b, y, w;
-    char err[ERR_LEN] = "";
+    c4j_region x, f, p, b, y;
     if (!require_blas(env) || !c4j_jni_read_desc(env, desc, &d) || !c4j_jni_resolve(env, in, in_off, "input", 1, &x) ||
         !c4j_jni_resolve(env, filter, f_off, "filter", 1, &f) ||
         !c4j_jni_resolve(env, prepared, p_off, "prepared filter", 0, &p) ||
-        !c4j_jni_resolve(env, bias, b_off, "bias", d.has_bias != 0, &b) || !c4j_jni_resolve(env, out, o_off, "output", 1, &y) ||
-        !c4j_jni_resolve(env, workspace, 0, "workspace", 0, &w))
+        !c4j_jni_resolve(env, bias, b_off, "bias", d.has_bias != 0, &b) || !c4j_jni_resolve(env, out, o_off, "output", 1, &y))
         return;
-    c4j_status st = c4j_conv2d_check(&d, x.avail, f.avail, b.avail, y.avail, err, sizeof err);
-    if (st == C4J_OK && p.ptr != NULL && c4j_conv2d_prepared_floats(&d, (c4j_algo)algo) > p.avail) {
-        st = C4J_ERR_BOUNDS;
-        snprintf(err, sizeof err, "prepared filter buffer too small");
-    }
-    if (st == C4J_OK)
-        st = c4j_conv2d_forward(&g_blas, &d, (c4j_algo)algo, x.ptr, f.ptr, p.ptr, b.ptr, y.ptr, w.ptr,
-                                w.avail * 4, unit_begin, unit_end, err, sizeof err);
-    if (st != C4J_OK) c4j_jni_throw_status(env, st, err);
+    forward_regions(env, &d, algo, &x, &f, &p, &b, &y, workspace, unit_begin, unit_end);
+}
+
+JNIEXPORT void JNICALL Java_io_conv4j_internal_NativeCore_forwardAt(
+    JNIEnv *env, jclass cls, jlongArray desc, jint algo, jlong in, jlong in_floats, jlong filter, jlong f_floats,
+    jlong prepared, jlong p_floats, jlong bias, jlong b_floats, jlong out, jlong o_floats, jobject workspace,
+    jlong unit_begin, jlong unit_end) {
+    (void)cls;
+    c4j_conv2d_desc d;
+    c4j_region x, f, p, b, y;
+    if (!require_blas(env) || !c4j_jni_read_desc(env, desc, &d) || !c4j_jni_region_at(env, in, in_floats, "input", 1, &x) ||
+        !c4j_jni_region_at(env, filter, f_floats, "filter", 1, &f) ||
+        !c4j_jni_region_at(env, prepared, p_floats, "prepared filter", 0, &p) ||
+        !c4j_jni_region_at(env, bias, b_floats, "bias", d.has_bias != 0, &b) ||
+        !c4j_jni_region_at(env, out, o_floats, "output", 1, &y))
+        return;
+    forward_regions(env, &d, algo, &x, &f, &p, &b, &y, workspace, unit_begin, unit_end);
 }
 
 JNIEXPORT jlong JNICALL Java_io_conv4j_internal_NativeCore_scanRange(JNIEnv *env, jclass cls, jobject buf, jlong off,

@@ -231,34 +231,43 @@ JNIEXPORT jlong JNICALL Java_io_conv4j_internal_NativeBackward_bothWorkspaceByte
                                                     : -1;
 }
 
-JNIEXPORT void JNICALL Java_io_conv4j_internal_NativeBackward_backwardBoth(
-    JNIEnv *env, jclass cls, jlongArray desc_f, jint route_f, jlongArray desc_i, jint route_i, jobject in, jlong in_off,
-    jobject grad_out, jlong go_off, jobject grad_filter, jlong gf_off, jobject grad_bias, jlong gb_off, jobject prepared,
-    jlong p_off, jobject grad_in, jlong gi_off, jobject workspace, jlong unit_begin, jlong unit_end) {
-    (void)cls;
-    c4j_conv2d_desc df, di;
-    c4j_region x, dy, dw, db, p, dx, w;
+/* Both gradients on resolved regions: each gradient's buffers checked in their roles, as the two
+   single calls check them, then the core. The only caller passes addresses (NativeCall holds the
+   storages acquired across the call), so no direct buffer is looked up per call. */
+static void both_regions(JNIEnv *env, const c4j_blas *blas, const c4j_conv2d_desc *df, jint route_f, const c4j_conv2d_desc *di,
+                         jint route_i, const c4j_region *x, const c4j_region *dy, const c4j_region *dw, const c4j_region *db,
+                         const c4j_region *p, const c4j_region *dx, jobject workspace, jlong unit_begin, jlong unit_end) {
+    c4j_region w;
     char err[ERR_LEN] = "";
-    const c4j_blas *blas = c4j_jni_blas(env);
-    if (blas == NULL || !c4j_jni_read_desc(env, desc_f, &df) || !c4j_jni_read_desc(env, desc_i, &di)) return;
-    if (!c4j_jni_resolve(env, in, in_off, "input", 1, &x) ||
-        !c4j_jni_resolve(env, grad_out, go_off, "output gradient", 1, &dy) ||
-        !c4j_jni_resolve(env, grad_filter, gf_off, "filter gradient", 1, &dw) ||
-        !c4j_jni_resolve(env, grad_bias, gb_off, "bias gradient", df.has_bias != 0, &db) ||
-        !c4j_jni_resolve(env, prepared, p_off, "prepared filter", 1, &p) ||
-        !c4j_jni_resolve(env, grad_in, gi_off, "input gradient", 1, &dx) ||
-        !c4j_jni_resolve(env, workspace, 0, "workspace", 0, &w))
-        return;
-    /* each gradient's buffers in their roles, as the two single calls check them */
-    c4j_status st = c4j_conv2d_check(&df, x.avail, dw.avail, db.avail, dy.avail, err, sizeof err);
-    c4j_conv2d_desc checked = di;
+    if (!c4j_jni_resolve(env, workspace, 0, "workspace", 0, &w)) return;
+    c4j_status st = c4j_conv2d_check(df, x->avail, dw->avail, db->avail, dy->avail, err, sizeof err);
+    c4j_conv2d_desc checked = *di;
     checked.has_bias = 0;
-    if (st == C4J_OK) st = c4j_conv2d_check(&checked, dx.avail, p.avail, 0, dy.avail, err, sizeof err);
-    if (st == C4J_OK) st = check_prepared(&di, route_i, p.avail, err);
+    if (st == C4J_OK) st = c4j_conv2d_check(&checked, dx->avail, p->avail, 0, dy->avail, err, sizeof err);
+    if (st == C4J_OK) st = check_prepared(di, route_i, p->avail, err);
     if (st == C4J_OK)
-        st = c4j_conv2d_backward_both(blas, &df, route_f, &di, route_i, x.ptr, dy.ptr, dw.ptr, db.ptr, p.ptr, dx.ptr, w.ptr,
+        st = c4j_conv2d_backward_both(blas, df, route_f, di, route_i, x->ptr, dy->ptr, dw->ptr, db->ptr, p->ptr, dx->ptr, w.ptr,
                                       w.avail * 4, unit_begin, unit_end, err, sizeof err);
     if (st != C4J_OK) c4j_jni_throw_status(env, st, err);
+}
+
+JNIEXPORT void JNICALL Java_io_conv4j_internal_NativeBackward_backwardBothAt(
+    JNIEnv *env, jclass cls, jlongArray desc_f, jint route_f, jlongArray desc_i, jint route_i, jlong in, jlong in_floats,
+    jlong grad_out, jlong go_floats, jlong grad_filter, jlong gf_floats, jlong grad_bias, jlong gb_floats, jlong prepared,
+    jlong p_floats, jlong grad_in, jlong gi_floats, jobject workspace, jlong unit_begin, jlong unit_end) {
+    (void)cls;
+    c4j_conv2d_desc df, di;
+    c4j_region x, dy, dw, db, p, dx;
+    const c4j_blas *blas = c4j_jni_blas(env);
+    if (blas == NULL || !c4j_jni_read_desc(env, desc_f, &df) || !c4j_jni_read_desc(env, desc_i, &di)) return;
+    if (!c4j_jni_region_at(env, in, in_floats, "input", 1, &x) ||
+        !c4j_jni_region_at(env, grad_out, go_floats, "output gradient", 1, &dy) ||
+        !c4j_jni_region_at(env, grad_filter, gf_floats, "filter gradient", 1, &dw) ||
+        !c4j_jni_region_at(env, grad_bias, gb_floats, "bias gradient", df.has_bias != 0, &db) ||
+        !c4j_jni_region_at(env, prepared, p_floats, "prepared filter", 1, &p) ||
+        !c4j_jni_region_at(env, grad_in, gi_floats, "input gradient", 1, &dx))
+        return;
+    both_regions(env, blas, &df, route_f, &di, route_i, &x, &dy, &dw, &db, &p, &dx, workspace, unit_begin, unit_end);
 }
 
 JNIEXPORT void JNICALL Java_io_conv4j_internal_NativeBackward_activationBackward(

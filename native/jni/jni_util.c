@@ -81,3 +81,23 @@ int c4j_jni_resolve(JNIEnv *env, jobject buf, jlong off, const char *what, int r
     return ok;
 }
 
+
+int c4j_jni_region_at(JNIEnv *env, jlong address, jlong floats, const char *what, int required, c4j_region *r) {
+    char msg[160];
+    r->ptr = NULL;
+    r->avail = 0;
+    if (address == 0) {
+        if (!required) return 1;
+        snprintf(msg, sizeof msg, "%s buffer is null", what);
+        c4j_jni_throw(env, "java/lang/NullPointerException", msg);
+        return 0;
+    }
+    if (floats < 0 || ((uintptr_t)address % sizeof(float)) != 0) {
+        snprintf(msg, sizeof msg, "%s region of %lld floats at a misaligned or invalid address", what, (long long)floats);
+        c4j_jni_throw(env, "java/lang/IndexOutOfBoundsException", msg);
+        return 0;
+    }
+    r->ptr = (float *)(uintptr_t)address;
+    r->avail = floats;
+    return 1;
+}

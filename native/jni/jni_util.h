@@ -33,6 +33,13 @@ int c4j_jni_read_checked_desc(JNIEnv *env, jlongArray arr, c4j_conv2d_desc *d);
 /* Resolves a direct buffer at a byte offset; a null buffer is allowed unless `required`. */
 int c4j_jni_resolve(JNIEnv *env, jobject buf, jlong off, const char *what, int required, c4j_region *r);
 
+/* A region given as a native address and the floats behind it (0, 0: no buffer), as the Java side
+ * passes a tensor's memory on the hot paths (NativeCall): the storage was resolved to its address
+ * once, when it was made, and is acquired around the call, so the address is live and the count
+ * exact. Refuses a missing required region and a misaligned or negative one; 0 with an exception
+ * pending. */
+int c4j_jni_region_at(JNIEnv *env, jlong address, jlong floats, const char *what, int required, c4j_region *r);
+
 /* The same for elements of elem_bytes bytes (float64 data, or 1 for a byte workspace): the pointer at the
  * offset, aligned to the element size, and how many whole elements lie behind it. */
 int c4j_jni_resolve_elems(JNIEnv *env, jobject buf, jlong off, const char *what, int required, int64_t elem_bytes,

@@ -262,8 +262,8 @@ final class BackwardCall {
         public void run(long u0, long u1, ByteBuffer workspace) {
             Filter f = both.filter;
             Input i = both.input;
-            NativeBackward.backwardBoth(f.desc, f.route, i.desc, i.route, buffer(0), offset(0), buffer(1), offset(1), buffer(2),
-                    offset(2), buffer(3), offset(3), buffer(4), offset(4), buffer(5), offset(5), workspace, u0, u1);
+            NativeBackward.backwardBothAt(f.desc, f.route, i.desc, i.route, address(0), floats(0), address(1), floats(1),
+                    address(2), floats(2), address(3), floats(3), address(4), floats(4), address(5), floats(5), workspace, u0, u1);
         }
     }
 

@@ -131,8 +131,8 @@ final class ForwardCall {
 
         @Override
         public void run(long u0, long u1, ByteBuffer workspace) {
-            NativeCore.forward(desc, algo, buffer(0), offset(0), buffer(1), offset(1), buffer(2), offset(2), buffer(3), offset(3),
-                    buffer(4), offset(4), workspace, u0, u1);
+            NativeCore.forwardAt(desc, algo, address(0), floats(0), address(1), floats(1), address(2), floats(2), address(3),
+                    floats(3), address(4), floats(4), workspace, u0, u1);
         }
     }
 

@@ -27,6 +27,8 @@ abstract class NativeCall implements ConvExecutor.UnitRunner {
     private final Tensor[] operands = new Tensor[SLOTS];
     private final ByteBuffer[] buffers = new ByteBuffer[SLOTS];
     private final long[] offsets = new long[SLOTS];
+    private final long[] addresses = new long[SLOTS];
+    private final long[] floats = new long[SLOTS];
     private final Storage[] held = new Storage[SLOTS];
     private int count;
 
@@ -43,6 +45,20 @@ abstract class NativeCall implements ConvExecutor.UnitRunner {
     /** The byte offset of the operand's element 0 in its buffer; 0 for a null operand. */
     final long offset(int slot) {
         return offsets[slot];
+    }
+
+    /**
+     * The native address of the operand's element 0 while it runs; 0 for a null operand. Live while
+     * the call runs: its storage is acquired (so not freed by a close) and held by this object (so
+     * its buffer stays reachable and the Cleaner cannot free it) until the operands are released.
+     */
+    final long address(int slot) {
+        return addresses[slot];
+    }
+
+    /** The floats of the operand's buffer from {@link #address} on; 0 for a null operand. */
+    final long floats(int slot) {
+        return floats[slot];
     }
 
     /**
@@ -86,6 +102,8 @@ abstract class NativeCall implements ConvExecutor.UnitRunner {
             if (t == null) {
                 buffers[i] = null;
                 offsets[i] = 0;
+                addresses[i] = 0;
+                floats[i] = 0;
                 continue;
             }
             Storage s = t.storage();
@@ -93,6 +111,9 @@ abstract class NativeCall implements ConvExecutor.UnitRunner {
             held[count++] = s;
             buffers[i] = s.buffer();
             offsets[i] = t.offset() * t.dtype().bytes();
+            // the tensor's checks proved offset <= capacity: the floats behind element 0, never negative
+            addresses[i] = s.address() + offsets[i];
+            floats[i] = (s.capacityElements(1) - offsets[i]) / Float.BYTES;
         }
     }
 

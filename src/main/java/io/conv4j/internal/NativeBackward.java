@@ -96,26 +96,28 @@ public final class NativeBackward {
                                                    long partialsOffset, long unitBegin, long unitEnd);
 
     /**
-     * Units of both gradients in one call ({@link #backwardBoth}): the filter gradient's (descriptor
+     * Units of both gradients in one call ({@link #backwardBothAt}): the filter gradient's (descriptor
      * {@code descFilter}, route {@code filterRoute}) followed by the input gradient's; 0 when they
      * cannot run as one call (the filter gradient has partial sums, or the descriptors are not of
      * one convolution).
      */
     public static native long bothUnits(long[] descFilter, int filterRoute, long[] descInput, int inputRoute);
 
-    /** Workspace bytes per call of {@link #backwardBoth}; -1 when {@link #bothUnits} is 0. */
+    /** Workspace bytes per call of {@link #backwardBothAt}; -1 when {@link #bothUnits} is 0. */
     public static native long bothWorkspaceBytes(long[] descFilter, int filterRoute, long[] descInput, int inputRoute);
 
     /**
      * Units [unitBegin, unitEnd) of {@link #bothUnits}: dL/d(filter) (and dL/d(bias) when the filter
      * descriptor's has_bias is set) as {@link #backwardFilter}, then dL/d(input) as {@link #backwardInput}, with
-     * their bits; the buffers are those two calls' (no partial sums).
+     * their bits; the buffers are those two calls' (no partial sums), each given as a native address
+     * and the floats behind it (address 0: no buffer), as {@link NativeCore#forwardAt} takes them, with
+     * the same checks as the two calls.
      */
-    public static native void backwardBoth(long[] descFilter, int filterRoute, long[] descInput, int inputRoute, ByteBuffer in,
-                                           long inOffset, ByteBuffer gradOut, long gradOutOffset, ByteBuffer gradFilter,
-                                           long gradFilterOffset, ByteBuffer gradBias, long gradBiasOffset, ByteBuffer prepared,
-                                           long preparedOffset, ByteBuffer gradIn, long gradInOffset, ByteBuffer workspace,
-                                           long unitBegin, long unitEnd);
+    public static native void backwardBothAt(long[] descFilter, int filterRoute, long[] descInput, int inputRoute, long in,
+                                             long inFloats, long gradOut, long gradOutFloats, long gradFilter,
+                                             long gradFilterFloats, long gradBias, long gradBiasFloats, long prepared,
+                                             long preparedFloats, long gradIn, long gradInFloats, ByteBuffer workspace,
+                                             long unitBegin, long unitEnd);
 
     /** gradPre = gradOut * activation'(out) over {@code count} dense floats (gradPre may be gradOut). */
     public static native void activationBackward(int activation, ByteBuffer out, long outOffset, ByteBuffer gradOut,

@@ -74,6 +74,17 @@ public final class NativeCore {
                                       long unitBegin, long unitEnd);
 
     /**
+     * {@link #forward} on memory given as native addresses, each with the floats behind it (address
+     * 0: no buffer, like a null buffer): what a caller passes that holds each tensor's storage
+     * acquired across the call ({@code NativeCall}), so the JNI side need not look up each direct
+     * buffer's address and capacity again. The descriptor and bounds checks are those of
+     * {@link #forward}.
+     */
+    public static native void forwardAt(long[] desc, int algo, long in, long inFloats, long filter, long filterFloats,
+                                        long prepared, long preparedFloats, long bias, long biasFloats, long out,
+                                        long outFloats, ByteBuffer workspace, long unitBegin, long unitEnd);
+
+    /**
      * One pass over a strided NHWC-like view ({@code shape} and {@code strides} in floats, 4 each):
      * bits 0-7 the biased exponent of the largest magnitude (255: an infinity or NaN), bits 8-19
      * sixteen times the mean biased exponent of the normal nonzero values (0 if none).

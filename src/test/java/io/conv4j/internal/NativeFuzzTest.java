@@ -49,6 +49,7 @@ class NativeFuzzTest {
         if (ONLY >= 0) return;
         assertTrue(tally.get("ran full range") >= TRIES / 10, "too few accepted calls: " + tally);
         assertTrue(tally.sumStartingWith("refused") >= TRIES / 5, "too few refused calls: " + tally);
+        assertTrue(tally.get("through forwardAt") >= TRIES / 4, "too few calls through forwardAt: " + tally);
         for (String e : new String[] {"IllegalArgumentException", "IndexOutOfBoundsException", "NullPointerException"}) {
             assertTrue(tally.get("refused " + e) > 0, "no call threw " + e + ": " + tally);
         }
@@ -176,8 +177,20 @@ class NativeFuzzTest {
                     .append(ws == null ? "none" : ws.capacity()).append(" of ").append(wsBytes);
 
             byte[] before = FuzzSupport.bytes(out);
+            // half the time through forwardAt, the hot path's entry point, with each buffer as the address and floats
+            // NativeCall passes: only for offsets inside their buffers, which Java's checks guarantee there (an address
+            // outside a buffer is beyond any native check); short buffers, odd offsets, null buffers stay in play
+            boolean at = r.nextBoolean() && inside(inArg, inByte) && inside(fArg, fByte) && inside(prep, prepByte)
+                    && inside(bArg, bByte) && inside(outArg, outByte);
+            if (at) tally.add("through forwardAt");
             try {
-                NativeCore.forward(desc, algo, inArg, inByte, fArg, fByte, prep, prepByte, bArg, bByte, outArg, outByte, ws, u0, u1);
+                if (at) {
+                    NativeCore.forwardAt(desc, algo, address(inArg, inByte), floats(inArg, inByte), address(fArg, fByte),
+                            floats(fArg, fByte), address(prep, prepByte), floats(prep, prepByte), address(bArg, bByte),
+                            floats(bArg, bByte), address(outArg, outByte), floats(outArg, outByte), ws, u0, u1);
+                } else {
+                    NativeCore.forward(desc, algo, inArg, inByte, fArg, fByte, prep, prepByte, bArg, bByte, outArg, outByte, ws, u0, u1);
+                }
             } catch (RuntimeException e) {
                 requireDocumented(e);
                 assertArrayEquals(before, FuzzSupport.bytes(out), "a refused call changed the output buffer");
@@ -187,6 +200,19 @@ class NativeFuzzTest {
             if (sizesRefused) throw new AssertionError("units/workspaceBytes refused a descriptor that forward ran");
             checkRan(desc, in, inByte, f, fByte, bArg, bByte, out, outByte, full && u0 == 0 && u1 == units);
             tally.add(full && u0 == 0 && u1 == units ? "ran full range" : "ran part");
+        }
+
+        static boolean inside(ByteBuffer b, long byteOffset) {
+            return b == null || (byteOffset >= 0 && byteOffset <= b.capacity());
+        }
+
+        /** A buffer at a byte offset as forwardAt takes it: its address there (0: none) and the floats behind. */
+        static long address(ByteBuffer b, long byteOffset) {
+            return b == null ? 0 : NativeCore.address(b) + byteOffset;
+        }
+
+        static long floats(ByteBuffer b, long byteOffset) {
+            return b == null ? 0 : (b.capacity() - byteOffset) / Float.BYTES;
         }
 
         static void requireDocumented(RuntimeException e) {
