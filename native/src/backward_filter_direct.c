@@ -363,9 +363,15 @@ static void measure(void) {
 /*
  * Single-thread seconds: the measured costs times the kernel's work on d, and the bias gradient
  * (when d has one) by the cost model's sgemm time. Cost model off (or measuring
- * impossible): the built-in sgemm model's time per multiply-add of a large product for a lane
- * multiply-add, 8 of them for a step and 2000 for a unit.
+ * impossible): the built-in sgemm model's time per multiply-add of a large product times what
+ * measure() solves for on AVX-512 as multiples of the measured one (a step, a pixel's dY loads and
+ * input broadcasts, costs far more than a multiply-add; the unit term comes out at zero), so the
+ * model ranks this kernel against the routes whose estimates come from the same sgemm model.
+ * conv4j.cost=model has no other estimate: too cheap a step made AUTO take this kernel for layers of
+ * 3 input channels, where it is the slowest route.
  */
+#define FD_MODEL_LANE_MACS 0.65
+#define FD_MODEL_STEP_MACS 65.0
 static double fd_estimate(const c4j_conv2d_desc *d) {
     double mac = 0, step = 0, unit = 0;
     if (c4j_cost_is_measured()) {
@@ -374,7 +380,8 @@ static double fd_estimate(const c4j_conv2d_desc *d) {
     }
     if (!(mac > 0)) {
         mac = c4j_cost_sgemm_model(256, 256, 256) / (256.0 * 256.0 * 256.0);
-        step = 8 * mac, unit = 2000 * mac;
+        step = FD_MODEL_STEP_MACS * mac, unit = 0;
+        mac *= FD_MODEL_LANE_MACS;
     }
     double lane_macs, steps, moved;
     work(d, best_isa(), &lane_macs, &steps, &moved);

@@ -412,6 +412,17 @@ static void tile_origin(const bwf_plan *p, int64_t t, int64_t *n, int64_t *y0, i
     *x0 = t % p->tx * p->mw;
 }
 
+/* The kept half spectrum of an input window (row u, columns [0, half) of the P-wide transform
+   buffer) as frequencies f = u * half + v: re, im at dst[2 f stride] and dst[2 f stride + 1] (stride
+   in pairs of vectors: the tile's channel sets interleave) */
+BWF_INLINE void store_half_spectrum(v16 *dst, int64_t stride, const v16 *bre, const v16 *bim, int64_t nf, int64_t half,
+                                    int64_t P) {
+    for (int64_t f = 0; f < nf; f++) {
+        const int64_t k = f / half * P + f % half;
+        dst[2 * f * stride] = bre[k], dst[2 * f * stride + 1] = bim[k];
+    }
+}
+
 BWF_INLINE void run_unit(const c4j_conv2d_desc *d, const bwf_plan *p, const float *in, const float *dy, float *dw,
                          float *db, float *workspace, int64_t cblk, int64_t range) {
     const int64_t F = p->F, nf = p->nf, half = p->half, P = pitch(p);
@@ -449,11 +460,7 @@ BWF_INLINE void run_unit(const c4j_conv2d_desc *d, const bwf_plan *p, const floa
                 }
                 fft2_forward(p, bre, bim, F, rev, wr, wi);
                 /* the spectra as they are: the products read each tile's lanes */
-                v16 *sxg = (v16 *)(sx + (t - g0) / tp * sxf);
-                for (int64_t f = 0; f < nf; f++) {
-                    const int64_t k = f / half * P + f % half;
-                    sxg[2 * f] = bre[k], sxg[2 * f + 1] = bim[k];
-                }
+                store_half_spectrum((v16 *)(sx + (t - g0) / tp * sxf), 1, bre, bim, nf, half, P);
             }
             /* dY tile, one vector of output channels at a time: spectra into syt[f][ov] (re, im) */
             const int64_t rows = C4J_MIN(p->mh, d->out_h - y0), cols = C4J_MIN(p->mw, d->out_w - x0);
@@ -483,11 +490,7 @@ BWF_INLINE void run_unit(const c4j_conv2d_desc *d, const bwf_plan *p, const floa
                 if (p->sh == 1 && p->sw == 1) gather_window(d, p, in, n, y0, x0, c0 + cs, nl, bre, 0);
                 else gather_window_s2d(d, p, in, n, y0, x0, c0 + cs, nl, bre, 0);
                 fft2_forward(p, bre, bim, F, rev, wr, wi);
-                v16 *sxt = (v16 *)(sx + (t - g0) * sxf) + cs / BWF_LANES * 2;
-                for (int64_t f = 0; f < nf; f++) {
-                    const int64_t k = f / half * P + f % half;
-                    sxt[2 * f * nsets] = bre[k], sxt[2 * f * nsets + 1] = bim[k];
-                }
+                store_half_spectrum((v16 *)(sx + (t - g0) * sxf) + cs / BWF_LANES * 2, nsets, bre, bim, nf, half, P);
             }
         }
         /* acc[f][c][ov] += X_hat[f][c] * conj(dY_hat[f][ov]) for the batch's tiles, in order, while

@@ -61,6 +61,17 @@ int main(void) {
         for (int dir = C4J_DIR_FORWARD; dir <= C4J_DIR_FILTER_GRADIENT; dir++)
             for (int exact_only = 0; exact_only <= 1; exact_only++) check(&d, dir, exact_only, c);
     }
+    /* The cost model off (this test never measures), the direct filter gradient's estimate on
+       seed_5x5_n4 and r50_conv1_7x7s2 (3 input channels, its steps dominate: measured 2-4x slower
+       than the GEMM and FFT routes there) must not make it AUTO's choice */
+    for (int i = 0; i < T_N_PEER_LAYERS; i++) {
+        const t_layer *l = &T_PEER_LAYERS[i];
+        if (strcmp(l->name, "seed_5x5_n4") != 0 && strcmp(l->name, "r50_conv1_7x7s2") != 0) continue;
+        c4j_conv2d_desc d;
+        t_layer_desc(l, &d);
+        T_CHECK(c4j_conv2d_backward_filter_route(&d) != C4J_ALGO_DIRECT_DENSE, "%s: direct filter gradient chosen",
+                l->name);
+    }
     T_CHECK(c4j_conv2d_plan(NULL, C4J_DIR_FORWARD, 0, NULL, 0) == -1, "NULL descriptor");
     T_CHECK(c4j_conv2d_routes(7) == 0, "unknown direction");
     if (t_failures) fprintf(stderr, "%d failures\n", t_failures);
