@@ -47,6 +47,7 @@ public final class Conv2dLayer implements AutoCloseable {
     private final BackwardCall.FilterKernel filterKernel = new BackwardCall.FilterKernel();
     private final BackwardCall.ReduceKernel reduceKernel = new BackwardCall.ReduceKernel();
     private final BackwardCall.InputKernel inputKernel = new BackwardCall.InputKernel();
+    private final BackwardCall.BothKernel bothKernel = new BackwardCall.BothKernel();
     /** The handles {@link #filter()}, {@link #bias()}, {@link #gradFilter()}, {@link #gradBias()} returned (see {@link Tensor#lend}). */
     private Tensor filterLent, biasLent, gradFilterLent, gradBiasLent;
     private Buffers buffers;      // for the current input shape and layout
@@ -215,7 +216,20 @@ public final class Conv2dLayer implements AutoCloseable {
             }
         }
 
-        if (TransformGuard.filterGradientRefusal(b.gradFilterCall.route, lastInput, dz) != null) {
+        boolean filterRefused = TransformGuard.filterGradientRefusal(b.gradFilterCall.route, lastInput, dz) != null;
+        if (computeGradInput && b.gradBoth != null && !filterRefused
+                && TransformGuard.inputGradientRefusal(b.gradInputCall.route, dz, filter) == null) {
+            // a microsecond layer: both gradients in one executor job and one native call, with the two calls' bits
+            Tensor prepared = filter;
+            if (b.gradInputCall.preparedFloats > 0) { // rearranged on every step, as the two-call path does
+                b.gradInputCall.prepare(filter, b.inputPrepared);
+                prepared = b.inputPrepared;
+            }
+            b.gradBoth.run(bothKernel, lastInput, dz, gradFilter, gradBias, prepared, b.gradInput);
+            haveGradients = true;
+            return b.gradInputLent = b.gradInput.lend(b.gradInputLent);
+        }
+        if (filterRefused) {
             // data a transform would spread or round badly: the exact route, with buffers of its own for this call
             Conv2dBackward.runGradFilter(b.geo, options, lastInput, dz, gradFilter, gradBias, null);
         } else {
@@ -230,6 +244,12 @@ public final class Conv2dLayer implements AutoCloseable {
         }
         haveGradients = true;
         return computeGradInput ? b.gradInputLent = b.gradInput.lend(b.gradInputLent) : null;
+    }
+
+    /** Whether {@link #backward} runs both gradients in one call ({@link BackwardCall.Both}) for the last forward's input shape. */
+    boolean backwardTakesBoth() {
+        Buffers b = buffers;
+        return b != null && b.gradBoth != null;
     }
 
     /**
@@ -345,6 +365,7 @@ public final class Conv2dLayer implements AutoCloseable {
             if (b.gradFilterCall.partialFloats > 0) b.filterPartials = Tensor.allocate(Shape.of(b.gradFilterCall.partialFloats));
             b.gradInputCall = BackwardCall.Input.of(geo, options, b.gradInput, dense, null);
             if (b.gradInputCall.preparedFloats > 0) b.inputPrepared = Tensor.allocate(Shape.of(b.gradInputCall.preparedFloats));
+            b.gradBoth = filter.isContiguous() ? BackwardCall.Both.of(b.gradFilterCall, b.gradInputCall) : null;
         } catch (RuntimeException | Error e) {
             b.close();
             throw e;
@@ -360,6 +381,8 @@ public final class Conv2dLayer implements AutoCloseable {
         ForwardCall forward, exactForward;
         BackwardCall.Filter gradFilterCall;
         BackwardCall.Input gradInputCall;
+        /** Both gradients in one call, for a layer small enough ({@link BackwardCall.Both#of}); else null. */
+        BackwardCall.Both gradBoth;
         Tensor output, gradPre, gradInput, forwardTransformed, exactTransformed, inputPrepared, filterPartials;
         /** The handles of {@link #output} and {@link #gradInput} last returned to the caller. */
         Tensor outputLent, gradInputLent;

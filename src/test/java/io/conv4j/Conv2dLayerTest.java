@@ -47,6 +47,38 @@ class Conv2dLayerTest {
         }
     }
 
+    /**
+     * tiny_3x3_8x8x4 (a microsecond layer): the layer's backward runs both gradients in one call
+     * ({@link BackwardCall.Both}) and gives the bits of the two-call functions, with and without a
+     * bias, also with an activation.
+     */
+    @Test
+    void aMicrosecondLayerRunsBothGradientsInOneCallWithTheSameBits() {
+        Shape in = Shape.of(1, 8, 8, 4), fs = Shape.of(3, 3, 4, 8);
+        for (Activation act : new Activation[] {Activation.NONE, Activation.RELU}) {
+            for (boolean withBias : new boolean[] {false, true}) {
+                Conv2dOptions o = Conv2dOptions.builder().padding(Padding.SAME).activation(act).build();
+                Shape out = Conv2d.outputShape(in, fs, o);
+                try (Tensor tx = Tensor.fromArray(ConvCase.data(in.numElements(), 5), in);
+                     Tensor tw = Tensor.fromArray(ConvCase.data(fs.numElements(), 6), fs);
+                     Tensor tb = withBias ? Tensor.fromArray(ConvCase.data(8, 7), 8) : null;
+                     Tensor dy = Tensor.fromArray(ConvCase.data(out.numElements(), 8), out);
+                     Conv2dLayer layer = new Conv2dLayer(tw, tb, o); Tensor y = Conv2d.conv2d(tx, tw, tb, o);
+                     Conv2dGradients g = Conv2dBackward.backward(tx, tw, tb, y, dy, o)) {
+                    String what = act + (withBias ? ", bias" : "");
+                    for (int rep = 0; rep < 2; rep++) {
+                        layer.forward(tx);
+                        Tensor dx = layer.backward(dy);
+                        assertTrue(layer.backwardTakesBoth(), what + ": both gradients in one call");
+                        assertArrayEquals(g.gradInput().toArray(), dx.toArray(), what);
+                        assertArrayEquals(g.gradFilter().toArray(), layer.gradFilter().toArray(), what);
+                        if (withBias) assertArrayEquals(g.gradBias().toArray(), layer.gradBias().toArray(), what);
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void acceptsStridedViewsLikeTheForwardApi() {
         // an NCHW buffer seen as NHWC, and a dL/d(output) that is a channel slice of a wider tensor
