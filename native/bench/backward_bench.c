@@ -198,7 +198,10 @@ static void bench_shape(const t_layer *s) {
     const double flops = 2.0 * (double)(s->n * oh * ow) * (double)(s->kh * s->kw * s->c) * (double)s->cout;
     uint64_t rng = 5;
     float *x = malloc(sizeof(float) * in_len), *f = malloc(sizeof(float) * f_len), *dy = malloc(sizeof(float) * out_len);
-    float *dx = malloc(sizeof(float) * in_len), *dw = malloc(sizeof(float) * f_len), *db = malloc(sizeof(float) * s->cout);
+    /* dW 64-byte aligned as a Java Tensor is (the fused Winograd route streams aligned dW past the caches) */
+    float *dx = malloc(sizeof(float) * in_len), *dw = c4j_alloc(sizeof(float) * (size_t)f_len, 0),
+          *db = malloc(sizeof(float) * s->cout);
+    memset(dw, 0, sizeof(float) * (size_t)f_len);
     float *y = malloc(sizeof(float) * out_len);
     t_fill(x, in_len, &rng);
     t_fill(f, f_len, &rng);
@@ -258,7 +261,8 @@ static void bench_shape(const t_layer *s) {
         c4j_free(c.prep);
         c4j_free(c.ws);
     }
-    for (int r = 0; r <= C4J_ALGO_DIRECT_DENSE; r++) {
+    for (int ri = 0; ri <= C4J_ALGO_DIRECT_DENSE + 1; ri++) {
+        const int r = ri == C4J_ALGO_DIRECT_DENSE + 1 ? C4J_BWD_WINOGRAD_FUSED : ri;
         const double est = c4j_conv2d_backward_filter_estimate_seconds(&d, r);
         if (est < 0) continue;
         bctx c = {&d, r, x, f, dy, NULL, dx, dw, db, NULL, 0, NULL, 0, 0, 0};
@@ -270,7 +274,8 @@ static void bench_shape(const t_layer *s) {
         c.red_units = c4j_conv2d_backward_filter_reduce_units(&d, r);
         const double t = median_seconds(run_filter, &c);
         printf("%-22s   dW %-17s %9.4f ms %7.1f GFLOP/s  est %9.4f ms  est/real %.2f  %lld units, ws %lld KiB%s\n",
-               s->name, ROUTE_NAMES[r], t * 1e3, flops / t * 1e-9, est * 1e3, est / t, (long long)c.units,
+               s->name, r == C4J_BWD_WINOGRAD_FUSED ? "winograd_fused" : ROUTE_NAMES[r], t * 1e3, flops / t * 1e-9,
+               est * 1e3, est / t, (long long)c.units,
                (long long)(c.ws_bytes / 1024), r == auto_f ? "  <- AUTO" : "");
         if (t < best_f) best_f = t;
         if (r == auto_f) auto_f_t = t;
@@ -301,7 +306,7 @@ static void bench_shape(const t_layer *s) {
         }
     }
     printf("\n");
-    free(x); free(f); free(dy); free(dx); free(dw); free(db); free(y);
+    free(x); free(f); free(dy); free(dx); c4j_free(dw); free(db); free(y);
 }
 
 int main(int argc, char **argv) {

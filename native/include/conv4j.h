@@ -293,6 +293,9 @@ C4J_API c4j_status c4j_scan_range(const float *base, const int64_t shape[4], con
  *   filter gradient: C4J_BWD_GEMM, sgemm-accumulated blocks (any geometry); or
  *                    C4J_ALGO_WINOGRAD_4X4 / C4J_ALGO_WINOGRAD_2X2, Winograd F(3x3, 4x4) /
  *                    F(3x3, 2x2) over tiles of dY (3x3 kernel, stride 1, dilation 1); or
+ *                    C4J_BWD_WINOGRAD_FUSED, the same F(3x3, 4x4) with all tiles' transforms of a
+ *                    block of channels kept in L2 and the products summed in registers (few tiles:
+ *                    deep layers at small batch; a transform route as the Winograd ones); or
  *                    C4J_ALGO_FFT, FFT tiles of the input and of dY, products per frequency summed
  *                    over tiles, one inverse transform per channel pair (dilation 1, one group,
  *                    kernels up to 32 taps; strided ones by space to depth, a kernel wider than
@@ -303,6 +306,7 @@ C4J_API c4j_status c4j_scan_range(const float *base, const int64_t shape[4], con
 #define C4J_BWD_GEMM 0
 #define C4J_BWD_SCATTER 16
 #define C4J_BWD_TAPS 17
+#define C4J_BWD_WINOGRAD_FUSED 18
 
 /* The route AUTO takes (c4j_conv2d_plan's rule), and a route's estimated single-thread seconds
    per call, everything included (filter preparation, reduction); -1 when it cannot run. */

@@ -45,7 +45,7 @@ const c4j_input_gradient_route *c4j_input_gradient_route_of(int id) {
 /* Filter gradient: the general route first. */
 static const c4j_filter_gradient_route *const FILTER_GRADIENT[] = {
     &c4j_bw_gemm, &c4j_bw_winograd_4x4, &c4j_bw_winograd_2x2, &c4j_bw_grouped_direct, &c4j_bw_fft,
-    &c4j_bw_direct,
+    &c4j_bw_direct, &c4j_bw_winograd_fused,
 };
 
 int c4j_filter_gradient_rows(void) { return (int)(sizeof FILTER_GRADIENT / sizeof *FILTER_GRADIENT); }

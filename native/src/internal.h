@@ -338,6 +338,7 @@ extern const c4j_input_gradient_route c4j_bx_gemm_direct, c4j_bx_gemm_tiled, c4j
     c4j_bx_winograd_4x4, c4j_bx_fft, c4j_bx_grouped_direct;
 extern const c4j_filter_gradient_route c4j_bw_gemm;                         /* backward_filter_gemm.c */
 extern const c4j_filter_gradient_route c4j_bw_winograd_4x4, c4j_bw_winograd_2x2; /* backward_winograd.c */
+extern const c4j_filter_gradient_route c4j_bw_winograd_fused;               /* backward_winograd_fused.c */
 extern const c4j_filter_gradient_route c4j_bw_grouped_direct;              /* grouped_direct_backward.c */
 extern const c4j_filter_gradient_route c4j_bw_fft;                         /* backward_filter_fft.c */
 extern const c4j_filter_gradient_route c4j_bw_direct;                      /* backward_filter_direct.c */

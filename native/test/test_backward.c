@@ -105,7 +105,7 @@ static int64_t taps_reaching(int64_t i, int64_t k, int64_t s, int64_t dil, int64
 
 static int cases_run, strided_dx_cases, stride_cases, split_cases;
 static int split_prepare_cases[2]; /* input gradients whose filter preparation ran in units: Winograd, FFT */
-static int input_route_cases[C4J_BWD_TAPS + 1], filter_route_cases[C4J_ALGO_DIRECT_DENSE + 1], fft_filter_strided_cases;
+static int input_route_cases[C4J_BWD_TAPS + 1], filter_route_cases[C4J_BWD_WINOGRAD_FUSED + 1], fft_filter_strided_cases;
 static int strided_transform_dx_cases[C4J_ALGO_FFT + 1]; /* input gradients by Winograd / FFT through space to depth */
 
 typedef struct {
@@ -262,11 +262,11 @@ static double check_filter_route(const tcase *tc, int route) {
                                                sizeof err);
     T_CHECK(st == C4J_OK, "case %d route %d: backward filter: %s", tc->case_no, route, err);
     /* the grouped direct and FFT routes multiply outside sgemm (bias gradient included); the direct
-       route's dW too (its bias gradient is an sgemm row) */
+       and fused Winograd routes' dW too (their bias gradient is an sgemm row) */
     const int no_sgemm = route == C4J_ALGO_GROUPED_DIRECT || route == C4J_ALGO_FFT;
     double expect = route == C4J_BWD_GEMM
                         ? (double)d->batch * d->out_h * d->out_w * d->kernel_h * d->kernel_w * (d->in_c / d->groups) * oc
-                    : no_sgemm || route == C4J_ALGO_DIRECT_DENSE ? 0
+                    : no_sgemm || route == C4J_ALGO_DIRECT_DENSE || route == C4J_BWD_WINOGRAD_FUSED ? 0
                                                                   : winograd_filter_macs(d, route);
     if (d->has_bias && !no_sgemm) expect += (double)d->batch * d->out_h * d->out_w * oc;
     T_CHECK(sgemm_macs == expect, "case %d route %d: filter gradient did %.0f MACs, expected %.0f", tc->case_no, route,
@@ -399,8 +399,9 @@ static void run_case(uint64_t *rng, int case_no) {
             if (route >= C4J_ALGO_WINOGRAD_2X2 && route <= C4J_ALGO_FFT && (d.stride_h > 1 || d.stride_w > 1))
                 strided_transform_dx_cases[route]++;
         }
-    for (int route = C4J_ALGO_WINOGRAD_2X2; route <= C4J_ALGO_DIRECT_DENSE; route++)
-        if ((route <= C4J_ALGO_GROUPED_DIRECT || route == C4J_ALGO_DIRECT_DENSE) && c4j_conv2d_backward_filter_units(&d, route) > 0) {
+    for (int route = C4J_ALGO_WINOGRAD_2X2; route <= C4J_BWD_WINOGRAD_FUSED; route++)
+        if ((route <= C4J_ALGO_GROUPED_DIRECT || route == C4J_ALGO_DIRECT_DENSE || route == C4J_BWD_WINOGRAD_FUSED) &&
+            c4j_conv2d_backward_filter_units(&d, route) > 0) {
             check_filter_route(&tc, route);
             filter_route_cases[route]++;
             if (route == C4J_ALGO_FFT && (d.stride_h > 1 || d.stride_w > 1)) fft_filter_strided_cases++;
@@ -452,8 +453,8 @@ static void layer_cases(void) {
         {"7x7 s2 b2 61x58 6->40 NCHW", 2, 61, 58, 6, 40, 1, 3, 3, 2, 3, 1, 1, 7, 2},
     };
     static const char *NAMES[] = {"gemm", "gemm_direct", "gemm_tiled", "winograd_2x2", "winograd_4x4", "fft", "scatter", "taps",
-                                  "", "direct"};
-    double worst_in[8] = {0}, worst_f[C4J_ALGO_DIRECT_DENSE + 1] = {0};
+                                  "", "direct", "winograd_fused"};
+    double worst_in[8] = {0}, worst_f[C4J_BWD_WINOGRAD_FUSED + 1] = {0};
     uint64_t rng = 99;
     printf("accuracy, max |got - ref| / (1 + sum |terms|):\n");
     for (size_t i = 0; i < sizeof L / sizeof L[0]; i++) {
@@ -493,14 +494,18 @@ static void layer_cases(void) {
             printf(" %s %.1e", NAMES[ri], e);
         }
         printf("\n  %-28s dW:", "");
-        for (int route = 0; route <= C4J_ALGO_DIRECT_DENSE; route++) {
-            if (route == 1 || route == 2 || (route > C4J_ALGO_FFT && route < C4J_ALGO_DIRECT_DENSE)) continue;
-            T_CHECK(c4j_conv2d_backward_filter_units(&d, route) > 0 || k != 3 || route == C4J_ALGO_FFT,
+        for (int route = 0; route <= C4J_BWD_WINOGRAD_FUSED; route++) {
+            if (route == 1 || route == 2 || (route > C4J_ALGO_FFT && route < C4J_ALGO_DIRECT_DENSE) ||
+                (route > C4J_ALGO_DIRECT_DENSE && route < C4J_BWD_WINOGRAD_FUSED))
+                continue;
+            /* the fused route: only where its panels fit (few tiles) and channels are contiguous */
+            T_CHECK(c4j_conv2d_backward_filter_units(&d, route) > 0 || k != 3 || route == C4J_ALGO_FFT ||
+                        route == C4J_BWD_WINOGRAD_FUSED,
                     "%s: filter route %d cannot run", l->name, route);
             if (c4j_conv2d_backward_filter_units(&d, route) <= 0) continue;
             const double e = check_filter_route(&tc, route);
             if (e > worst_f[route]) worst_f[route] = e;
-            printf(" %s %.1e", NAMES[route], e);
+            printf(" %s %.1e", NAMES[route == C4J_BWD_WINOGRAD_FUSED ? 10 : route], e);
         }
         printf("\n");
         free(x); free(f); free(dy);
@@ -510,6 +515,8 @@ static void layer_cases(void) {
     T_CHECK(worst_f[C4J_ALGO_WINOGRAD_4X4] < 3e-6, "winograd 4x4 filter gradient error %.2e", worst_f[4]);
     T_CHECK(worst_f[C4J_ALGO_WINOGRAD_2X2] < 1e-6, "winograd 2x2 filter gradient error %.2e", worst_f[3]);
     T_CHECK(worst_f[C4J_ALGO_DIRECT_DENSE] < 1e-6, "direct filter gradient error %.2e", worst_f[C4J_ALGO_DIRECT_DENSE]);
+    T_CHECK(worst_f[C4J_BWD_WINOGRAD_FUSED] > 0 && worst_f[C4J_BWD_WINOGRAD_FUSED] < 3e-6, "fused winograd filter gradient error %.2e",
+            worst_f[C4J_BWD_WINOGRAD_FUSED]);
     T_CHECK(worst_in[C4J_ALGO_WINOGRAD_4X4] < 5e-6, "winograd 4x4 input gradient error %.2e", worst_in[4]);
 }
 
@@ -654,6 +661,9 @@ int main(void) {
         T_CHECK(filter_route_cases[r] > (r == C4J_ALGO_FFT ? 30 : 50), "too few filter-gradient cases of route %d", r);
     T_CHECK(filter_route_cases[C4J_ALGO_DIRECT_DENSE] > 400, "too few direct filter-gradient cases: %d",
             filter_route_cases[C4J_ALGO_DIRECT_DENSE]);
+    printf("filter gradient by fused winograd: %d\n", filter_route_cases[C4J_BWD_WINOGRAD_FUSED]);
+    T_CHECK(filter_route_cases[C4J_BWD_WINOGRAD_FUSED] > 30, "too few fused winograd filter-gradient cases: %d",
+            filter_route_cases[C4J_BWD_WINOGRAD_FUSED]);
     printf("filter gradient by fft on strided layers (space to depth): %d\n", fft_filter_strided_cases);
     printf("input gradient on strided layers (space to depth): %d winograd 2x2, %d winograd 4x4, %d fft\n",
            strided_transform_dx_cases[C4J_ALGO_WINOGRAD_2X2], strided_transform_dx_cases[C4J_ALGO_WINOGRAD_4X4],

@@ -75,8 +75,12 @@ final class TransformGuard {
 
     private static final Algorithm[] ALGORITHMS = Algorithm.values();
 
-    /** The transform algorithm a backward route id names (a forward algorithm's native id), or null for an exact route. */
+    /**
+     * The transform algorithm a backward route id names (a forward algorithm's native id, or the fused Winograd filter
+     * gradient, whose transforms are F(4x4, 3x3)'s), or null for an exact route.
+     */
     static Algorithm transformOf(int route) {
+        if (route == NativeBackward.WINOGRAD_FUSED) return Algorithm.WINOGRAD_4X4;
         for (Algorithm a : ALGORITHMS) {
             if (!a.isExact() && a.nativeId == route) return a;
         }

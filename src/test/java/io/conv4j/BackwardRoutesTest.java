@@ -25,9 +25,10 @@ import org.junit.jupiter.params.provider.MethodSource;
 class BackwardRoutesTest {
     static final double TOL = 1e-5;
     static final String[] ROUTES = {"gemm", "gemm_direct", "gemm_tiled", "winograd_2x2", "winograd_4x4", "fft", "scatter", "taps",
-        "direct"};
-    /** Native route ids, in the order of {@link #ROUTES} (9: the filter gradient's direct kernel; no input route has it). */
-    static final int[] IDS = {0, 1, 2, 3, 4, 5, 16, NativeBackward.TAPS, 9};
+        "direct", "winograd_fused"};
+    /** Native route ids, in the order of {@link #ROUTES} (9: the filter gradient's direct kernel, 18 its fused Winograd
+     *  F(3x3, 4x4); no input route has them). */
+    static final int[] IDS = {0, 1, 2, 3, 4, 5, 16, NativeBackward.TAPS, 9, NativeBackward.WINOGRAD_FUSED};
     private static final double[] MAX_SEEN = new double[ROUTES.length * 2];
 
     /** A layer: input and filter shapes and options; the route tests run every route that can. */

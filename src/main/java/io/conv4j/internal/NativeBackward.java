@@ -31,6 +31,12 @@ public final class NativeBackward {
      * so its "prepared" filter is the contiguous filter itself and nothing is rearranged per call.
      */
     public static final int TAPS = 17;
+    /**
+     * Route argument, filter gradient (3x3, stride 1): Winograd F(3x3, 4x4) with every tile's transforms of a block of
+     * channels kept in cache and the products summed in registers (few tiles: deep layers at small batch); a transform
+     * route, guarded as {@code WINOGRAD_4X4} is.
+     */
+    public static final int WINOGRAD_FUSED = 18;
 
     /** The route {@link #AUTO} resolves to for the input gradient. */
     public static native int inputRoute(long[] desc);
