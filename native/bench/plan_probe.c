@@ -4,7 +4,9 @@
  * gradient of a plain call, in the order `bench --backward` asks them) with the measured cost
  * model, as the JNI library sets it up, and nothing timed besides what planning itself measures.
  * Prints one row per layer: the route of each direction and the wall time of each first plan (the
- * sgemm shapes its estimates time and its trials). Run it in several processes and compare the
+ * sgemm shapes its estimates time and its trials), then the layer's four first plans in thread CPU
+ * time (a busy machine's wall time is mostly other processes), split into timing sgemm shapes,
+ * the trials' buffers and the trials' runs of the routes. Run it in several processes and compare the
  * rows to find the layer-directions whose route differs between processes:
  *   plan_probe SHAPES.csv [--why]
  * SHAPES.csv has the columns of ../shared/bench/shapes.csv (name,N,H,W,Cin,KH,KW,Cout,stride,padding
@@ -52,7 +54,7 @@ int main(int argc, char **argv) {
     c4j_cost_measure_with(t_blas());
     printf("layer");
     for (int k = 0; k < 4; k++) printf(",%s,%s_ms", DIRECTION_NAMES[k], DIRECTION_NAMES[k]);
-    printf("\n");
+    printf(",cpu_ms,sgemm_ms,trial_setup_ms,trial_runs_ms\n");
     char line[512];
     static char text[16384];
     while (fgets(line, sizeof line, fp) != NULL) {
@@ -69,13 +71,19 @@ int main(int argc, char **argv) {
         c4j_conv2d_desc d;
         t_dense_desc(&d, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[8] > 0 ? v[8] : 1, v[7], v[7], 1, 1, pt, pb, pl, pr);
         printf("%s", name);
+        double setup0, runs0, setup1, runs1;
+        const double sgemm0 = c4j_cost_sgemm_spent(), cpu0 = c4j_thread_seconds();
+        c4j_cost_trial_spent(&setup0, &runs0);
         for (int k = 0; k < 4; k++) {
             const double t0 = t_now();
             const int route = c4j_conv2d_plan(&d, DIRECTIONS[k], 0, why ? text : NULL, sizeof text);
             printf(",%s,%.1f", route < 0 ? "-" : route_name(DIRECTIONS[k], route), (t_now() - t0) * 1e3);
             if (why) fprintf(stderr, "# %s %s: %s\n", name, DIRECTION_NAMES[k], text);
         }
-        printf("\n");
+        const double cpu = c4j_thread_seconds() - cpu0;
+        c4j_cost_trial_spent(&setup1, &runs1);
+        printf(",%.1f,%.1f,%.1f,%.1f\n", cpu * 1e3, (c4j_cost_sgemm_spent() - sgemm0) * 1e3, (setup1 - setup0) * 1e3,
+               (runs1 - runs0) * 1e3);
         fflush(stdout);
     }
     fclose(fp);

@@ -39,6 +39,7 @@ static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static const c4j_blas *g_blas; /* NULL: the built-in model */
 static entry g_table[SLOTS];
 static int g_entries;
+static double g_spent; /* thread CPU seconds spent timing shapes, for c4j_cost_sgemm_spent */
 
 void c4j_cost_measure_with(const c4j_blas *blas) {
     pthread_mutex_lock(&g_lock);
@@ -126,7 +127,9 @@ static double measured(int at, int64_t m, int64_t k, int64_t n) {
             /* large shapes: time a slice of rows (whole 16-row blocks, as the kernels block M) */
             int64_t rows = m;
             if (m * k * n > MAX_MEASURED_MACS) rows = C4J_MIN(m, C4J_MAX(MIN_SLICE_ROWS, MAX_MEASURED_MACS / (k * n) / 16 * 16));
+            const double t0 = c4j_thread_seconds();
             const double t = time_sgemm(g_blas, at, rows, k, n);
+            g_spent += c4j_thread_seconds() - t0;
             if (t > 0) {
                 result = t * (double)m / (double)rows;
                 g_table[s].m = m;
@@ -145,6 +148,13 @@ static double measured(int at, int64_t m, int64_t k, int64_t n) {
 double c4j_cost_sgemm_measured(int64_t m, int64_t k, int64_t n) { return measured(0, m, k, n); }
 
 double c4j_cost_sgemm_at_measured(int64_t m, int64_t k, int64_t n) { return measured(1, m, k, n); }
+
+double c4j_cost_sgemm_spent(void) {
+    pthread_mutex_lock(&g_lock);
+    const double s = g_spent;
+    pthread_mutex_unlock(&g_lock);
+    return s;
+}
 
 void c4j_fit_mac_and_step(double ta, double ma, double sa, double tb, double mb, double sb, double *mac, double *step) {
     const double det = ma * sb - mb * sa;

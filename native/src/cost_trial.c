@@ -52,6 +52,9 @@ typedef struct {
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static entry g_table[SLOTS];
 static int g_entries;
+/* thread CPU seconds the trials spent on their buffers (allocating, writing) and on running the
+   routes (warm-up and timed rounds), for c4j_cost_trial_spent */
+static double g_setup, g_runs;
 /* Tests only (c4j_cost_trial_set_timer): the time a route "takes", instead of running it. */
 static c4j_trial_timer g_timer;
 
@@ -218,18 +221,27 @@ static int measure(const c4j_blas *blas, const c4j_conv2d_desc *g, int direction
                    const double *estimates, double *seconds) {
     const int64_t in_floats = g->batch * g->in_stride[0], out_floats = g->batch * g->out_stride[0];
     const int64_t filter_floats = c4j_filter_floats(g);
-    int64_t total = in_floats + out_floats + filter_floats;
     candidate c[C4J_TRIAL_MAX];
     memset(c, 0, sizeof c);
+    /* The candidates run one after the other, so they share one prepared filter and one workspace,
+       each as large as the largest candidate's: a workspace is scratch each unit writes before it
+       reads it, and a prepared filter is either never prepared (zeros, see below) or prepared by the
+       candidate in the same round before its units run; the filter gradient's partial sums, which
+       its reduction reads, may be another candidate's, as fast to add. Every trial buffer is written
+       (c4j_alloc_uncounted), and a fresh mapping's first write costs a page fault and the kernel's
+       zeroing of the page, so one buffer per candidate made a deep layer's set-up cost more than
+       its rounds. */
+    int64_t prepared_max = 0, workspace_max = 0;
     for (int i = 0; i < n; i++) {
         if (!bind(&c[i], g, direction, ids[i])) return 0;
-        total += prepared_floats(&c[i], g) + workspace_bytes(&c[i], g) / (int64_t)sizeof(float);
+        prepared_max = C4J_MAX(prepared_max, prepared_floats(&c[i], g));
+        workspace_max = C4J_MAX(workspace_max, workspace_bytes(&c[i], g));
     }
-    if (total > TRIAL_MAX_FLOATS) return 0;
-    int ok = 1;
+    if (in_floats + out_floats + filter_floats + prepared_max + workspace_max / (int64_t)sizeof(float) > TRIAL_MAX_FLOATS)
+        return 0;
+    const double t_setup = c4j_thread_seconds();
     float *in = aligned(in_floats * (int64_t)sizeof(float)), *out = aligned(out_floats * (int64_t)sizeof(float));
     float *filter = aligned(filter_floats * (int64_t)sizeof(float));
-    if (in == NULL || out == NULL || filter == NULL) ok = 0;
     /* The prepared filters are left as zeros, not prepared: where the preparation is not part of the
        timed work (the forward pass, an input gradient with a prepared filter) it is no part of what a
        trial compares, and running every candidate's took most of a deep layer's trial (r50_3x3_7x512:
@@ -240,16 +252,18 @@ static int measure(const c4j_blas *blas, const c4j_conv2d_desc *g, int direction
        kernel's one shared zero page, so a route streaming a large prepared filter ran from cache in
        the trial (alex's FFT, 27 MB of spectra, measured 3.2 ms there and 4.7 ms in steady state,
        and beat WINOGRAD_1D). */
-    for (int i = 0; ok && i < n; i++) {
-        const int64_t p = prepared_floats(&c[i], g);
-        if (p > 0 && (c[i].prepared = aligned(p * (int64_t)sizeof(float))) == NULL) ok = 0;
-        if (ok && (c[i].workspace = aligned(workspace_bytes(&c[i], g))) == NULL) ok = 0;
-    }
+    float *prepared = prepared_max > 0 ? aligned(prepared_max * (int64_t)sizeof(float)) : NULL;
+    void *workspace = aligned(workspace_max);
+    int ok = in != NULL && out != NULL && filter != NULL && (prepared_max == 0 || prepared != NULL) && workspace != NULL;
     if (ok) {
         for (int64_t i = 0; i < in_floats; i++) in[i] = (float)(i % 7 - 3) * 0.25f;
         for (int64_t i = 0; i < filter_floats; i++) filter[i] = (float)(i % 5 - 2) * 0.125f;
         memset(out, 0, (size_t)out_floats * sizeof(float));
+        const double t_run = c4j_thread_seconds();
+        g_setup += t_run - t_setup;
         for (int i = 0; i < n; i++) {
+            c[i].prepared = prepared_floats(&c[i], g) > 0 ? prepared : NULL;
+            c[i].workspace = workspace;
             c[i].units = c[i].a != NULL ? c[i].a->units(g) : c[i].bx != NULL ? c[i].bx->units(g) : c[i].bw->units(g);
             sample(&c[i], estimates[i]);
             run_round(blas, g, in, filter, out, &c[i]); /* warm-up: caches, lazily built tables */
@@ -259,15 +273,20 @@ static int measure(const c4j_blas *blas, const c4j_conv2d_desc *g, int direction
         for (int rep = 0; rep < TRIAL_REPS; rep++)
             for (int i = 0; i < n; i++) run_round(blas, g, in, filter, out, &c[i]);
         for (int i = 0; i < n; i++) seconds[i] = candidate_seconds(&c[i]);
+        g_runs += c4j_thread_seconds() - t_run;
     }
-    for (int i = 0; i < n; i++) {
-        c4j_free_uncounted(c[i].prepared);
-        c4j_free_uncounted(c[i].workspace);
-    }
+    c4j_free_uncounted(prepared);
+    c4j_free_uncounted(workspace);
     c4j_free_uncounted(in);
     c4j_free_uncounted(out);
     c4j_free_uncounted(filter);
     return ok;
+}
+
+void c4j_cost_trial_spent(double *setup, double *runs) {
+    pthread_mutex_lock(&g_lock);
+    *setup = g_setup, *runs = g_runs;
+    pthread_mutex_unlock(&g_lock);
 }
 
 int c4j_cost_trial(const c4j_conv2d_desc *d, int n, const int *ids, const double *estimates, double *seconds) {

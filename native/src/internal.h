@@ -52,6 +52,8 @@ double c4j_cost_sgemm_measured(int64_t m, int64_t k, int64_t n);
    plain form's model, the only one the built-in table has. */
 double c4j_cost_sgemm_at(int64_t m, int64_t k, int64_t n);
 double c4j_cost_sgemm_at_measured(int64_t m, int64_t k, int64_t n);
+/* Thread CPU seconds this process spent timing sgemm shapes for the cost model (plan_probe). */
+double c4j_cost_sgemm_spent(void);
 int c4j_cost_is_measured(void);
 /* CPU seconds of the calling thread (cost_measure.c), the clock every measured estimate uses: time
    the thread spent descheduled, which on a busy machine is a property of the moment and not of the
@@ -101,6 +103,8 @@ c4j_conv2d_desc c4j_trial_geometry(const c4j_conv2d_desc *d);
    NULL runs routes again. Forgets every verdict. */
 typedef double (*c4j_trial_timer)(const c4j_conv2d_desc *g, int direction, int id, double estimate);
 void c4j_cost_trial_set_timer(c4j_trial_timer timer);
+/* Thread CPU seconds this process's trials spent on their buffers and on running routes (plan_probe). */
+void c4j_cost_trial_spent(double *setup, double *runs);
 
 /* Rows per call when an M-row sgemm is issued in row pieces (cost.c), and the time of doing so. */
 int64_t c4j_sgemm_piece_rows(const c4j_blas *blas, int64_t m, int64_t k, int64_t n);
