@@ -297,7 +297,7 @@ static void work(const c4j_conv2d_desc *d, int isa, double *lane_macs, double *s
 static double time_layer(const c4j_conv2d_desc *d, int isa) {
     const int64_t in_floats = d->batch * d->in_stride[0], out_floats = d->batch * d->out_stride[0];
     const int64_t dw_floats = c4j_filter_floats(d), ws_floats = fd_workspace(d) / 4 + 16;
-    float *buf = calloc((size_t)(in_floats + out_floats + dw_floats + ws_floats), sizeof(float));
+    float *buf = c4j_probe_buffer(in_floats + out_floats + dw_floats + ws_floats);
     if (buf == NULL) return -1;
     float *in = buf, *dy = in + in_floats, *dw = dy + out_floats, *ws = dw + dw_floats;
     ws = (float *)(void *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);

@@ -156,6 +156,17 @@ double c4j_cost_sgemm_spent(void) {
     return s;
 }
 
+/* Aligned as the tensors of a real call are (c4j_alloc): calloc aligns to 16 bytes only, and where
+   the heap put a probe differed between processes, so in some of them the probe's vector loads
+   straddled cache lines and every estimate built on it came out slower, enough to leave the route
+   out of a trial it wins (docs/results/2026-12-08_planner_first_plan_and_flips.md). */
+float *c4j_probe_buffer(int64_t floats) {
+    const size_t bytes = ((size_t)C4J_MAX(floats, 1) * sizeof(float) + 63) / 64 * 64;
+    float *p = aligned_alloc(64, bytes);
+    if (p != NULL) memset(p, 0, bytes);
+    return p;
+}
+
 void c4j_fit_mac_and_step(double ta, double ma, double sa, double tb, double mb, double sb, double *mac, double *step) {
     const double det = ma * sb - mb * sa;
     double m = (ta * sb - tb * sa) / det, k = (ma * tb - mb * ta) / det;

@@ -364,7 +364,7 @@ static void work(const c4j_conv2d_desc *d, int isa, double *macs, double *steps)
 static double time_layer(const c4j_conv2d_desc *d, int isa) {
     const int64_t in_floats = d->batch * d->in_stride[0], out_floats = d->batch * d->out_stride[0];
     const int64_t prep = dn_prepared_floats(d);
-    float *buf = calloc((size_t)(in_floats + out_floats + prep + dn_workspace(d) / (int64_t)sizeof(float)), sizeof(float));
+    float *buf = c4j_probe_buffer(in_floats + out_floats + prep + dn_workspace(d) / (int64_t)sizeof(float));
     if (buf == NULL) return -1;
     float *in = buf, *out = in + in_floats, *prepared = out + out_floats, *ws = prepared + prep;
     for (int64_t i = 0; i < in_floats; i++) in[i] = (float)(i % 7) * 0.25f;

@@ -63,6 +63,9 @@ double c4j_thread_seconds(void);
    timed layers (t seconds for m multiply-adds and s steps each), the 2x2 solve; a multiply-add
    cost not above 0 falls back to ta / ma, a step cost not above 0 to 0. */
 void c4j_fit_mac_and_step(double ta, double ma, double sa, double tb, double mb, double sb, double *mac, double *step);
+/* The direct kernels' probes' buffer of floats (cost_measure.c), zeroed and 64-byte aligned as a
+   convolution's tensors are; free() it; NULL when memory is short. */
+float *c4j_probe_buffer(int64_t floats);
 /* The BLAS the cost model measures with (c4j_cost_measure_with), or NULL (cost_measure.c). */
 const c4j_blas *c4j_cost_blas(void);
 /* A buffer obtained as c4j_alloc obtains it (huge pages from 2 MiB), outside its counters and
