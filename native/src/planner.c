@@ -204,9 +204,12 @@ static int choose(const c4j_conv2d_desc *d, int direction, const costed *r, int 
     if (below >= 0 && r[below].s < C4J_TRIAL_LOW * best.s) {
         /* clear of the exact route, but not necessarily of the other transforms: their estimates
            err differently (alex_5x5_27x96to256: FFT estimated 2.9 ms, ran 5.3; WINOGRAD_1D
-           estimated 3.3, ran 3.4), so in the forward pass a rival within C4J_TRIAL_HIGH x of it
-           sends them to a trial among the transforms only */
-        for (int i = 0; i < rows && direction == C4J_DIR_FORWARD; i++)
+           estimated 3.3, ran 3.4), so where the estimates leave the filter transform out (the
+           forward pass, a prepared filter's input gradient) a rival within C4J_TRIAL_HIGH x of it
+           sends them to a trial among the transforms only. r50_3x3_7x512's prepared input
+           gradient: Winograd F(2x2) estimated 0.94 x F(4x4), ran 1.35 x it */
+        const int run_only = direction == C4J_DIR_FORWARD || direction == C4J_DIR_INPUT_GRADIENT_PREPARED;
+        for (int i = 0; i < rows && run_only; i++)
             if (i != below && !r[i].exact && r[i].s >= 0 && r[i].trial && r[i].s < floor &&
                 r[i].s < C4J_TRIAL_HIGH * r[below].s)
                 clear = 1;
